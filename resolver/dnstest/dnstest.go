@@ -1,0 +1,257 @@
+// Package dnstest runs an in-process authoritative DNS server for tests:
+// zone text in, a 127.0.0.1 address out, UDP and TCP on the same port.
+// It answers like a real authoritative server (records, NODATA, NXDOMAIN
+// with the SOA, wildcards, CNAMEs followed inside its zones, REFUSED
+// outside them, UDP replies truncated to the client's EDNS0 size), and
+// has knobs for the faults checks must survive: latency, dropped
+// queries, forced RCODEs and truncation.
+package dnstest
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// Server is a running test server. Its knobs may be changed while it
+// runs.
+type Server struct {
+	Addr string // "127.0.0.1:port", UDP and TCP
+
+	zones []*resolver.Zone
+	udp   *dns.Server
+	tcp   *dns.Server
+
+	mu       sync.Mutex
+	latency  time.Duration
+	dropAll  bool
+	dropNext int
+	rcodes   map[string]int // fqdn or "" for every name
+	truncate bool
+	tcpOff   bool
+	log      []string
+
+	queries atomic.Int64
+}
+
+// New starts a server for zones (master-file text, each with an SOA or
+// $ORIGIN) and stops it when the test ends.
+func New(tb testing.TB, zones ...string) *Server {
+	tb.Helper()
+	s, err := Start(zones...)
+	if err != nil {
+		tb.Fatalf("dnstest: %v", err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a server; Close stops it. For tests use New.
+func Start(zones ...string) (*Server, error) {
+	s := &Server{rcodes: map[string]int{}}
+	for i, text := range zones {
+		z, err := resolver.ParseZone(strings.NewReader(text), fmt.Sprintf("zone#%d", i+1))
+		if err != nil {
+			return nil, err
+		}
+		s.zones = append(s.zones, z)
+	}
+	// Same port for UDP and TCP, like a real server: take a TCP port and
+	// try the UDP one beside it; retry on the rare clash.
+	var (
+		ln  net.Listener
+		pc  net.PacketConn
+		err error
+	)
+	for range 20 {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		pc, err = net.ListenPacket("udp", ln.Addr().String())
+		if err == nil {
+			break
+		}
+		ln.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("no free port for UDP and TCP: %v", err)
+	}
+	s.Addr = ln.Addr().String()
+	h := dns.HandlerFunc(s.serve)
+	started := make(chan struct{}, 2)
+	notify := func() { started <- struct{}{} }
+	s.udp = &dns.Server{PacketConn: pc, Handler: h, NotifyStartedFunc: notify, UDPSize: 65535}
+	s.tcp = &dns.Server{Listener: ln, Handler: h, NotifyStartedFunc: notify}
+	go s.udp.ActivateAndServe()
+	go s.tcp.ActivateAndServe()
+	<-started
+	<-started
+	return s, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() {
+	s.udp.Shutdown()
+	s.tcp.Shutdown()
+}
+
+// SetLatency delays every reply by d.
+func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
+
+// DropAll makes the server read queries and never answer.
+func (s *Server) DropAll(on bool) { s.mu.Lock(); s.dropAll = on; s.mu.Unlock() }
+
+// DropNext drops the next n queries, then answers again.
+func (s *Server) DropNext(n int) { s.mu.Lock(); s.dropNext = n; s.mu.Unlock() }
+
+// SetRcode answers every question about name (any type) with rcode and
+// no records; name "" means every name. rcode -1 removes the setting.
+func (s *Server) SetRcode(name string, rcode int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := ""
+	if name != "" {
+		key = dns.CanonicalName(name)
+	}
+	if rcode < 0 {
+		delete(s.rcodes, key)
+		return
+	}
+	s.rcodes[key] = rcode
+}
+
+// TruncateUDP makes every UDP reply an empty one with TC set, so clients
+// must retry over TCP.
+func (s *Server) TruncateUDP(on bool) { s.mu.Lock(); s.truncate = on; s.mu.Unlock() }
+
+// DisableTCP makes the server close TCP connections without answering.
+func (s *Server) DisableTCP(on bool) { s.mu.Lock(); s.tcpOff = on; s.mu.Unlock() }
+
+// Queries returns how many queries arrived (dropped ones included).
+func (s *Server) Queries() int64 { return s.queries.Load() }
+
+// Log returns the queries so far as "proto TYPE name" lines.
+func (s *Server) Log() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.log...)
+}
+
+// ResetLog clears the query count and log.
+func (s *Server) ResetLog() {
+	s.mu.Lock()
+	s.log = nil
+	s.mu.Unlock()
+	s.queries.Store(0)
+}
+
+func (s *Server) serve(w dns.ResponseWriter, q *dns.Msg) {
+	proto := w.LocalAddr().Network()
+	s.queries.Add(1)
+	s.mu.Lock()
+	if len(q.Question) == 1 {
+		s.log = append(s.log, fmt.Sprintf("%s %s %s", proto, dns.TypeToString[q.Question[0].Qtype], strings.TrimSuffix(q.Question[0].Name, ".")))
+	}
+	latency, drop, truncate := s.latency, s.dropAll || s.dropNext > 0, s.truncate && proto == "udp"
+	if s.dropNext > 0 {
+		s.dropNext--
+	}
+	closeTCP := proto == "tcp" && s.tcpOff
+	rcode, forced := -1, false
+	if len(q.Question) == 1 {
+		if rc, ok := s.rcodes[dns.CanonicalName(q.Question[0].Name)]; ok {
+			rcode, forced = rc, true
+		} else if rc, ok := s.rcodes[""]; ok {
+			rcode, forced = rc, true
+		}
+	}
+	s.mu.Unlock()
+
+	if closeTCP {
+		w.Close()
+		return
+	}
+	if drop {
+		return
+	}
+	if latency > 0 {
+		time.Sleep(latency)
+	}
+	m := new(dns.Msg)
+	m.SetReply(q)
+	m.Authoritative = true
+	switch {
+	case len(q.Question) != 1:
+		m.SetRcode(q, dns.RcodeFormatError)
+	case forced:
+		m.Rcode = rcode
+	case truncate:
+		m.Truncated = true
+	default:
+		s.answer(m, q.Question[0])
+	}
+	size := dns.MinMsgSize
+	if opt := q.IsEdns0(); opt != nil {
+		m.SetEdns0(opt.UDPSize(), false)
+		size = int(opt.UDPSize())
+	}
+	if proto == "udp" {
+		m.Truncate(size)
+	}
+	w.WriteMsg(m)
+}
+
+// answer fills m like an authoritative server for the question.
+func (s *Server) answer(m *dns.Msg, q dns.Question) {
+	name := dns.CanonicalName(q.Name)
+	z := s.zoneFor(name)
+	if z == nil {
+		m.Authoritative = false
+		m.Rcode = dns.RcodeRefused
+		return
+	}
+	// Follow CNAMEs inside our own zones, as authoritative servers do
+	// (RFC 1034 §4.3.2 step 3.a); stop at loops and at other zones.
+	seen := map[string]bool{}
+	for !seen[name] {
+		seen[name] = true
+		res := z.Lookup(name, q.Qtype)
+		if res.Kind != nil {
+			if res.Kind == resolver.ErrNXDomain {
+				m.Rcode = dns.RcodeNameError
+			}
+			if soa := z.SOA(); soa != nil {
+				m.Ns = append(m.Ns, soa)
+			}
+			return
+		}
+		m.Answer = append(m.Answer, res.Records...)
+		cn, ok := res.Records[0].(*dns.CNAME)
+		if !ok || q.Qtype == dns.TypeCNAME {
+			return
+		}
+		name = dns.CanonicalName(cn.Target)
+		if z = s.zoneFor(name); z == nil {
+			return
+		}
+	}
+}
+
+func (s *Server) zoneFor(name string) *resolver.Zone {
+	var best *resolver.Zone
+	for _, z := range s.zones {
+		if z.Contains(name) && (best == nil || dns.CountLabel(z.Apex) > dns.CountLabel(best.Apex)) {
+			best = z
+		}
+	}
+	return best
+}

@@ -1,0 +1,62 @@
+package resolver
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinels for the three outcomes a lookup can have besides records.
+// Test with errors.Is; a *LookupError matches exactly one kind, and
+// ErrNotFound matches both NXDOMAIN and NODATA.
+var (
+	// ErrNXDomain: the name does not exist (RCODE 3, RFC 1035 §4.1.1).
+	ErrNXDomain = errors.New("no such domain")
+	// ErrNoData: the name exists but has no records of the type asked
+	// (RFC 2308 §2.2).
+	ErrNoData = errors.New("no records of that type")
+	// ErrNotFound is matched by both ErrNXDomain and ErrNoData errors.
+	ErrNotFound = errors.New("not found")
+	// ErrTemporary: no usable answer (timeout, SERVFAIL, REFUSED, a
+	// broken reply, offline). Nothing can be concluded from it: a check
+	// that meets it reports "could not check", never pass or fail.
+	ErrTemporary = errors.New("no usable answer")
+)
+
+// LookupError describes why a lookup gave no records.
+type LookupError struct {
+	Name   string // the name asked, without trailing dot
+	Type   string // "TXT", "PTR", ...
+	Kind   error  // ErrNXDomain, ErrNoData or ErrTemporary
+	Reason string // detail for people: "timeout from 127.0.0.1:53", "offline, not in zone files"
+	Err    error  // underlying error, if any
+}
+
+func (e *LookupError) Error() string {
+	s := fmt.Sprintf("lookup %s %s: %v", e.Type, e.Name, e.Kind)
+	if e.Reason != "" {
+		s += " (" + e.Reason + ")"
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrNotFound) true for NXDOMAIN and NODATA.
+func (e *LookupError) Is(target error) bool {
+	if target == e.Kind {
+		return true
+	}
+	return target == ErrNotFound && (e.Kind == ErrNXDomain || e.Kind == ErrNoData)
+}
+
+func (e *LookupError) Unwrap() error { return e.Err }
+
+// IsNotFound reports whether err says the name or the records do not exist.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// IsTemporary reports whether err means "no usable answer". Context
+// expiry counts as temporary: the question was not answered in time.
+func IsTemporary(err error) bool {
+	if err == nil {
+		return false
+	}
+	return !IsNotFound(err)
+}

@@ -1,0 +1,130 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/miekg/dns"
+)
+
+// LookupTXT returns one string per TXT record, its character-strings
+// joined with nothing between them (RFC 7208 §3.3, RFC 6376 §3.6.2.2).
+func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	ans, err := r.Lookup(ctx, name, dns.TypeTXT)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(ans.Records))
+	for _, rr := range ans.Records {
+		if t, ok := rr.(*dns.TXT); ok {
+			out = append(out, strings.Join(t.Txt, ""))
+		}
+	}
+	return out, nil
+}
+
+// LookupIP returns the addresses of name. network is "ip4" (A), "ip6"
+// (AAAA) or "ip" (both, asked concurrently). For "ip" the result holds
+// whatever either lookup found; it fails only when both do, as not found
+// only when both are not found.
+func (r *Resolver) LookupIP(ctx context.Context, network, name string) ([]netip.Addr, error) {
+	switch network {
+	case "ip4":
+		return r.lookupAddrs(ctx, name, dns.TypeA)
+	case "ip6":
+		return r.lookupAddrs(ctx, name, dns.TypeAAAA)
+	}
+	var (
+		wg         sync.WaitGroup
+		v4, v6     []netip.Addr
+		err4, err6 error
+	)
+	wg.Go(func() { v4, err4 = r.lookupAddrs(ctx, name, dns.TypeA) })
+	wg.Go(func() { v6, err6 = r.lookupAddrs(ctx, name, dns.TypeAAAA) })
+	wg.Wait()
+	if out := append(v4, v6...); len(out) > 0 {
+		return out, nil
+	}
+	switch {
+	case err4 == nil:
+		return nil, err6
+	case err6 == nil:
+		return nil, err4
+	case IsTemporary(err4):
+		return nil, err4
+	case IsTemporary(err6):
+		return nil, err6
+	case errors.Is(err4, ErrNXDomain) || errors.Is(err6, ErrNXDomain):
+		// One of them NXDOMAIN: the name does not exist.
+		if errors.Is(err4, ErrNXDomain) {
+			return nil, err4
+		}
+		return nil, err6
+	}
+	return nil, err4
+}
+
+func (r *Resolver) lookupAddrs(ctx context.Context, name string, qtype uint16) ([]netip.Addr, error) {
+	ans, err := r.Lookup(ctx, name, qtype)
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Addr
+	for _, rr := range ans.Records {
+		var ip net.IP
+		switch v := rr.(type) {
+		case *dns.A:
+			ip = v.A.To4()
+		case *dns.AAAA:
+			ip = v.AAAA.To16()
+		}
+		if a, ok := netip.AddrFromSlice(ip); ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// LookupPTR returns the names (no trailing dot, lower case) in the PTR
+// records of ip, in the order served.
+func (r *Resolver) LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error) {
+	ans, err := r.Lookup(ctx, ReverseName(ip), dns.TypePTR)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rr := range ans.Records {
+		if p, ok := rr.(*dns.PTR); ok {
+			out = append(out, strings.ToLower(bare(p.Ptr)))
+		}
+	}
+	return out, nil
+}
+
+// MX is one mail exchanger.
+type MX struct {
+	Host string `json:"host"` // no trailing dot; "." for a null MX (RFC 7505)
+	Pref uint16 `json:"preference"`
+}
+
+// LookupMX returns the MX records of name sorted by preference (stable
+// for equal preferences; shuffling is the caller's business).
+func (r *Resolver) LookupMX(ctx context.Context, name string) ([]MX, error) {
+	ans, err := r.Lookup(ctx, name, dns.TypeMX)
+	if err != nil {
+		return nil, err
+	}
+	var out []MX
+	for _, rr := range ans.Records {
+		if m, ok := rr.(*dns.MX); ok {
+			out = append(out, MX{Host: strings.ToLower(bare(m.Mx)), Pref: m.Preference})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Pref < out[j].Pref })
+	return out, nil
+}

@@ -1,0 +1,126 @@
+package resolver
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// Limits on names, RFC 1035 §2.3.4.
+const (
+	maxLabelLen = 63
+	maxNameLen  = 253 // presentation form without the trailing dot
+)
+
+// idnaProfile converts user input to its ASCII form. Lookup is the
+// profile for names typed by people (UTS #46, non-transitional), but
+// without its strict STD3 check: DNS names for mail may carry
+// underscores (_dmarc, selector._domainkey) and we validate LDH
+// ourselves below.
+var idnaProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.BidiRule(),
+	idna.StrictDomainName(false), idna.CheckHyphens(false))
+
+// NormalizeDomain turns a domain given by a user into the one form the
+// rest of the program uses: ASCII (IDNA), lower case, no trailing dot.
+// It returns an error naming the problem for anything that is not a
+// plausible host or domain name, including IP addresses.
+func NormalizeDomain(s string) (string, error) {
+	in := strings.TrimSpace(s)
+	if in == "" {
+		return "", errors.New("empty domain name")
+	}
+	if _, err := netip.ParseAddr(strings.Trim(in, "[]")); err == nil {
+		return "", fmt.Errorf("%q is an IP address, not a domain name", s)
+	}
+	name := strings.TrimSuffix(in, ".")
+	ascii, err := idnaProfile.ToASCII(name)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a valid domain name: %v", s, err)
+	}
+	ascii = strings.ToLower(ascii)
+	if len(ascii) > maxNameLen {
+		return "", fmt.Errorf("%q is not a valid domain name: longer than %d characters", s, maxNameLen)
+	}
+	for _, label := range strings.Split(ascii, ".") {
+		if err := checkLabel(label); err != nil {
+			return "", fmt.Errorf("%q is not a valid domain name: %v", s, err)
+		}
+	}
+	return ascii, nil
+}
+
+func checkLabel(label string) error {
+	switch {
+	case label == "":
+		return errors.New("empty label")
+	case len(label) > maxLabelLen:
+		return fmt.Errorf("label %q is longer than %d characters", label, maxLabelLen)
+	case label[0] == '-' || label[len(label)-1] == '-':
+		return fmt.Errorf("label %q starts or ends with a hyphen", label)
+	}
+	for _, c := range label {
+		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+		if !ok {
+			return fmt.Errorf("label %q has the character %q", label, c)
+		}
+	}
+	return nil
+}
+
+// ParseIP parses a sending IP given by a user. Zones (fe80::1%eth0) are
+// refused; the address is returned as given (an IPv4-mapped IPv6
+// address stays IPv6, so checks can say what it is).
+func ParseIP(s string) (netip.Addr, error) {
+	in := strings.TrimSpace(s)
+	ip, err := netip.ParseAddr(strings.Trim(in, "[]"))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%q is not an IP address", s)
+	}
+	if ip.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("%q has a zone; give the address without %%%s", s, ip.Zone())
+	}
+	return ip, nil
+}
+
+// ReverseName is the PTR query name for ip, without trailing dot:
+// d.c.b.a.in-addr.arpa for IPv4 (RFC 1035 §3.5) and 32 nibbles under
+// ip6.arpa for IPv6 (RFC 3596 §2.5). IPv4-mapped IPv6 addresses keep
+// their 32 nibbles; they are not collapsed to the IPv4 name.
+func ReverseName(ip netip.Addr) string {
+	var b strings.Builder
+	if ip.Is4() {
+		a := ip.As4()
+		fmt.Fprintf(&b, "%d.%d.%d.%d.in-addr.arpa", a[3], a[2], a[1], a[0])
+		return b.String()
+	}
+	const hexdigits = "0123456789abcdef"
+	a := ip.As16()
+	for i := len(a) - 1; i >= 0; i-- {
+		b.WriteByte(hexdigits[a[i]&0x0f])
+		b.WriteByte('.')
+		b.WriteByte(hexdigits[a[i]>>4])
+		b.WriteByte('.')
+	}
+	b.WriteString("ip6.arpa")
+	return b.String()
+}
+
+// fqdn returns name lower-cased with exactly one trailing dot.
+func fqdn(name string) string {
+	name = strings.ToLower(name)
+	if strings.HasSuffix(name, ".") {
+		return name
+	}
+	return name + "."
+}
+
+// bare returns name without its trailing dot.
+func bare(name string) string {
+	if name == "." {
+		return name
+	}
+	return strings.TrimSuffix(name, ".")
+}

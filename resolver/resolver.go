@@ -1,0 +1,575 @@
+// Package resolver is preflight's DNS client: a stub resolver on
+// miekg/dns with retries and failover across servers, TCP after a
+// truncated UDP reply, CNAME chasing, a per-run cache that asks each
+// question once, and an overlay of zone files that answers names under
+// their apexes without the network (--zone, --offline).
+//
+// Go's net.Resolver is never used for lookups: it answers from
+// /etc/hosts first, which would make a PTR check lie.
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Defaults, chosen like a stub resolver's (resolv.conf(5) uses 5 s and
+// 2 attempts; mail checks want an answer sooner and have --timeout).
+const (
+	DefaultAttemptTimeout = 2 * time.Second
+	DefaultAttempts       = 2
+	// EDNS0 buffer size recommended by DNS Flag Day 2020 to avoid IP
+	// fragmentation.
+	ednsBufferSize = 1232
+	// MaxCNAMEChain bounds alias chains. RFC 1034 §3.6.2 only asks to
+	// avoid loops; real resolvers give up after 8 to 16 hops (BIND 16,
+	// Unbound 11). Longer chains are broken configurations.
+	MaxCNAMEChain = 10
+)
+
+// Config sets up a Resolver.
+type Config struct {
+	// Servers are "host:port" addresses of recursive resolvers (or, in
+	// tests and labs, authoritative servers), tried in order.
+	Servers []string
+	// AttemptTimeout bounds one query to one server. Zero = default.
+	AttemptTimeout time.Duration
+	// Attempts is how many times the whole server list is tried.
+	Attempts int
+	// Overlay answers names under its zones; nil for none.
+	Overlay *Overlay
+	// Offline: no packet leaves; names outside the overlay fail as
+	// temporary errors.
+	Offline bool
+	// Trace, when set, is told about every question and reply.
+	Trace func(format string, args ...any)
+	// NoServersReason explains an empty Servers list in errors (for
+	// instance why /etc/resolv.conf could not be used).
+	NoServersReason string
+}
+
+// Resolver answers DNS questions for one run. It is safe for concurrent
+// use. Identical questions asked while one is in flight wait for it, and
+// every answer (or error) is kept for the rest of the run: two checks
+// never ask the same question twice.
+type Resolver struct {
+	cfg   Config
+	cache sync.Map // key → *entry
+	stats stats
+	// counter, when set, also counts this view's network questions (see
+	// Counted).
+	counter *atomic.Int64
+	// shared is the run's resolver when this is a counted view of it.
+	shared *Resolver
+}
+
+type key struct {
+	name  string // fqdn, lower case
+	qtype uint16
+}
+
+type entry struct {
+	done  chan struct{}
+	ans   *hopResult
+	err   error
+	retry bool // the asker's context ended: ask again
+}
+
+type stats struct {
+	questions atomic.Int64 // questions sent to the network (cache misses)
+	packets   atomic.Int64 // query packets sent, retries and TCP included
+	cacheHits atomic.Int64
+	overlay   atomic.Int64 // questions answered from zone files
+}
+
+// Stats counts what a run's resolver did.
+type Stats struct {
+	Questions int64 `json:"questions"`  // distinct questions that went to a server
+	Packets   int64 `json:"packets"`    // packets sent for them (retries, TCP included)
+	CacheHits int64 `json:"cache_hits"` // questions answered from the run's cache
+	Overlay   int64 `json:"overlay"`    // questions answered from --zone files
+}
+
+// New returns a resolver for one run.
+func New(cfg Config) *Resolver {
+	if cfg.AttemptTimeout <= 0 {
+		cfg.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = DefaultAttempts
+	}
+	return &Resolver{cfg: cfg}
+}
+
+// Counted returns a view of r that shares its cache and servers and also
+// counts, in n, the network questions asked through it. The run's checks
+// each get one so the report can say how many queries each cost.
+func (r *Resolver) Counted(n *atomic.Int64) *Resolver {
+	return &Resolver{cfg: r.cfg, counter: n, shared: r.root()}
+}
+
+// Stats returns the run's counters so far.
+func (r *Resolver) Stats() Stats {
+	s := &r.root().stats
+	return Stats{
+		Questions: s.questions.Load(),
+		Packets:   s.packets.Load(),
+		CacheHits: s.cacheHits.Load(),
+		Overlay:   s.overlay.Load(),
+	}
+}
+
+// Servers returns the addresses queries go to (empty when offline).
+func (r *Resolver) Servers() []string {
+	if r.cfg.Offline {
+		return nil
+	}
+	return append([]string(nil), r.cfg.Servers...)
+}
+
+// Offline reports whether the resolver sends no packets.
+func (r *Resolver) Offline() bool { return r.cfg.Offline }
+
+// Answer is the result of one lookup after CNAME chasing.
+type Answer struct {
+	Name string // the name asked, no trailing dot
+	// Canonical is the name the records belong to after following
+	// CNAMEs (equal to Name when there were none).
+	Canonical string
+	// CNAMEs is the alias chain followed, in order, without Name.
+	CNAMEs  []string
+	Records []dns.RR // of the type asked, owned by Canonical; shared, do not modify
+	// Source says where the final answer came from: a server address or
+	// "zone FILE".
+	Source string
+}
+
+// Lookup asks for records of qtype at name, following CNAMEs. A nil
+// error means at least one record; otherwise the error is a
+// *LookupError classified by IsNotFound and IsTemporary.
+func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answer, error) {
+	name = fqdn(name)
+	var chain []string // aliases followed, fqdn
+	cur := name
+	for {
+		h, err := r.hop(ctx, cur, qtype)
+		if err != nil {
+			if len(chain) > 0 {
+				return nil, chainError(err, name, qtype, chain)
+			}
+			return nil, err
+		}
+		chain = append(chain, h.chain...)
+		if h.next == "" {
+			return &Answer{Name: bare(name), Canonical: bare(h.owner), CNAMEs: bareAll(chain), Records: h.rrs, Source: h.source}, nil
+		}
+		path := append([]string{name}, chain...)
+		if slices.Contains(path, h.next) {
+			return nil, r.lookupError(name, qtype, ErrTemporary, "CNAME loop: "+strings.Join(bareAll(append(path, h.next)), " → "), nil)
+		}
+		chain = append(chain, h.next)
+		if len(chain) > MaxCNAMEChain {
+			return nil, r.lookupError(name, qtype, ErrTemporary, fmt.Sprintf("CNAME chain longer than %d: %s …", MaxCNAMEChain, strings.Join(bareAll(chain[:3]), " → ")), nil)
+		}
+		cur = h.next
+	}
+}
+
+// hopResult is what one question to a zone or a server gave: records at
+// owner (the end of the reply's own alias chain), or an alias to follow.
+type hopResult struct {
+	owner  string
+	chain  []string // aliases the reply itself resolved, fqdn
+	rrs    []dns.RR
+	next   string // fqdn of a CNAME target the reply did not cover
+	source string
+}
+
+// hop answers one question once per run. Identical questions in flight
+// wait for the first; answers and errors are kept for the run, except an
+// error caused by the asker's own context ending.
+func (r *Resolver) hop(ctx context.Context, name string, qtype uint16) (*hopResult, error) {
+	root := r.root()
+	k := key{name, qtype}
+	for {
+		e := &entry{done: make(chan struct{})}
+		v, loaded := root.cache.LoadOrStore(k, e)
+		if !loaded {
+			e.ans, e.err = r.resolve(ctx, name, qtype)
+			if e.err != nil && expired(ctx) {
+				// Our caller gave up; someone with more time may ask
+				// again. Don't keep the failure.
+				root.cache.Delete(k)
+				e.retry = true
+			}
+			close(e.done)
+			return e.ans, e.err
+		}
+		e = v.(*entry)
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, r.lookupError(name, qtype, ErrTemporary, "gave up: "+ctx.Err().Error(), ctx.Err())
+		}
+		if e.retry && !expired(ctx) {
+			continue // the first asker ran out of time; we have not
+		}
+		root.stats.cacheHits.Add(1)
+		return e.ans, e.err
+	}
+}
+
+// resolve asks the overlay or the network one question.
+func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16) (*hopResult, error) {
+	if z := r.cfg.Overlay.Zone(name); z != nil {
+		r.root().stats.overlay.Add(1)
+		res := z.Lookup(name, qtype)
+		source := "zone " + z.File
+		r.trace("dns: %s %s → %s: %s", typeString(qtype), bare(name), source, summary(res.Records, res.Kind))
+		if res.Kind != nil {
+			return nil, r.lookupError(name, qtype, res.Kind, source, nil)
+		}
+		return hopFrom(name, nil, res.Records, source, qtype), nil
+	}
+	msg, server, err := r.exchange(ctx, name, qtype)
+	if err != nil {
+		return nil, err
+	}
+	rrs, chain, kind := fromMessage(msg, name, qtype)
+	if kind != nil {
+		return nil, r.lookupError(name, qtype, kind, "from "+server, nil)
+	}
+	return hopFrom(name, chain, rrs, server, qtype), nil
+}
+
+// hopFrom turns records at the end of chain into a hop: a lone CNAME
+// (when CNAME was not asked for) is an alias still to follow.
+func hopFrom(name string, chain []string, rrs []dns.RR, source string, qtype uint16) *hopResult {
+	owner := name
+	if len(chain) > 0 {
+		owner = chain[len(chain)-1]
+	}
+	h := &hopResult{owner: owner, chain: chain, rrs: rrs, source: source}
+	if len(rrs) == 1 && qtype != dns.TypeCNAME {
+		if cn, ok := rrs[0].(*dns.CNAME); ok {
+			h.rrs = nil
+			h.next = fqdn(cn.Target)
+		}
+	}
+	return h
+}
+
+// chainError keeps the kind of a failure at the end of an alias chain and
+// says where the chain led.
+func chainError(err error, name string, qtype uint16, chain []string) error {
+	var le *LookupError
+	if !errors.As(err, &le) {
+		return err
+	}
+	return &LookupError{
+		Name:   bare(name),
+		Type:   typeString(qtype),
+		Kind:   le.Kind,
+		Reason: "via CNAME " + strings.Join(bareAll(chain), " → ") + ": " + le.Reason,
+		Err:    err,
+	}
+}
+
+// fromMessage reads the answer section: records of qtype at the end of
+// the CNAME chain starting at name. When the chain leaves what the reply
+// covers, it returns the last CNAME alone for the caller to follow.
+func fromMessage(m *dns.Msg, name string, qtype uint16) (rrs []dns.RR, chain []string, kind error) {
+	cur := name
+	for hops := 0; ; hops++ {
+		var cname *dns.CNAME
+		for _, rr := range m.Answer {
+			h := rr.Header()
+			if !strings.EqualFold(h.Name, cur) || h.Class != dns.ClassINET {
+				continue
+			}
+			if h.Rrtype == qtype {
+				rrs = append(rrs, rr)
+			} else if c, ok := rr.(*dns.CNAME); ok && qtype != dns.TypeCNAME {
+				cname = c
+			}
+		}
+		if len(rrs) > 0 {
+			return rrs, chain, nil
+		}
+		if cname == nil {
+			break
+		}
+		next := fqdn(cname.Target)
+		if !covers(m, next) || next == name || slices.Contains(chain, next) || hops == MaxCNAMEChain {
+			// Hand the alias back: the caller follows it, and notices
+			// loops and overlong chains.
+			return []dns.RR{cname}, chain, nil
+		}
+		chain = append(chain, next)
+		cur = next
+	}
+	if m.Rcode == dns.RcodeNameError {
+		return nil, chain, ErrNXDomain
+	}
+	return nil, chain, ErrNoData
+}
+
+// covers reports whether the reply's answer section says anything about
+// name, so a chain can go on inside it.
+func covers(m *dns.Msg, name string) bool {
+	for _, rr := range m.Answer {
+		if strings.EqualFold(rr.Header().Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// exchange sends one question to the servers: attempts rounds over the
+// server list, UDP first and TCP when the reply is truncated. It returns
+// a reply whose RCODE is NOERROR or NXDOMAIN, or a temporary error.
+func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	if r.cfg.Offline {
+		return nil, "", r.lookupError(name, qtype, ErrTemporary, "offline, not in zone files", nil)
+	}
+	if len(r.cfg.Servers) == 0 {
+		reason := "no DNS servers configured"
+		if r.cfg.NoServersReason != "" {
+			reason += ": " + r.cfg.NoServersReason
+		}
+		return nil, "", r.lookupError(name, qtype, ErrTemporary, reason, nil)
+	}
+	r.root().stats.questions.Add(1)
+	if r.counter != nil {
+		r.counter.Add(1)
+	}
+	var failures []string
+	for attempt := 0; attempt < r.cfg.Attempts; attempt++ {
+		for _, server := range r.cfg.Servers {
+			if expired(ctx) {
+				failures = append(failures, "gave up: "+context.DeadlineExceeded.Error())
+				return nil, "", r.lookupError(name, qtype, ErrTemporary, dedupe(failures), context.DeadlineExceeded)
+			}
+			m, err := r.ask(ctx, server, name, qtype, "udp")
+			if err == nil && m.Truncated {
+				r.trace("dns: %s %s → %s: truncated, retrying over TCP", typeString(qtype), bare(name), server)
+				m, err = r.ask(ctx, server, name, qtype, "tcp")
+			}
+			if err != nil {
+				r.trace("dns: %s %s → %s: %v", typeString(qtype), bare(name), server, err)
+				failures = append(failures, fmt.Sprintf("%s: %v", server, err))
+				continue
+			}
+			switch m.Rcode {
+			case dns.RcodeSuccess, dns.RcodeNameError:
+				r.trace("dns: %s %s → %s: %s", typeString(qtype), bare(name), server, dns.RcodeToString[m.Rcode])
+				return m, server, nil
+			default:
+				// SERVFAIL, REFUSED, NOTIMP, FORMERR...: this server can't
+				// answer; another may (RFC 1035 §7.2 style failover).
+				rc := rcodeString(m.Rcode)
+				r.trace("dns: %s %s → %s: %s", typeString(qtype), bare(name), server, rc)
+				failures = append(failures, server+": "+rc)
+			}
+		}
+	}
+	return nil, "", r.lookupError(name, qtype, ErrTemporary, dedupe(failures), nil)
+}
+
+// ask sends one packet and reads its reply, bounded by the attempt
+// timeout and by ctx (cancelling ctx closes the socket at once).
+func (r *Resolver) ask(ctx context.Context, server, name string, qtype uint16, network string) (*dns.Msg, error) {
+	r.root().stats.packets.Add(1)
+	q := new(dns.Msg)
+	q.SetQuestion(name, qtype)
+	q.RecursionDesired = true
+	q.SetEdns0(ednsBufferSize, false)
+
+	deadline := time.Now().Add(r.cfg.AttemptTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(dctx, network, server)
+	if err != nil {
+		return nil, attemptError(ctx, err)
+	}
+	stop := context.AfterFunc(dctx, func() { nc.Close() })
+	defer stop()
+	defer nc.Close()
+	if err := nc.SetDeadline(deadline); err != nil {
+		return nil, err
+	}
+	co := &dns.Conn{Conn: nc, UDPSize: ednsBufferSize}
+	if err := co.WriteMsg(q); err != nil {
+		return nil, attemptError(ctx, err)
+	}
+	for {
+		m, err := co.ReadMsg()
+		if err != nil {
+			if m != nil {
+				// A reply that parsed only in part is as good as none.
+				return nil, fmt.Errorf("malformed reply: %v", err)
+			}
+			return nil, attemptError(ctx, err)
+		}
+		if m.Id != q.Id || !sameQuestion(m, q) {
+			if network == "udp" {
+				// Not ours (late reply to an earlier attempt, or a
+				// spoofing attempt): keep waiting for ours.
+				continue
+			}
+			return nil, errors.New("reply does not match the question")
+		}
+		if !m.Response {
+			return nil, errors.New("reply without the QR bit")
+		}
+		return m, nil
+	}
+}
+
+// errTimeout is one attempt running out of time.
+var errTimeout = errors.New("timeout")
+
+// attemptError names why an attempt ended: the caller's context, the
+// attempt's own time running out, or the network.
+func attemptError(ctx context.Context, err error) error {
+	if expired(ctx) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return context.DeadlineExceeded
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed) {
+		return errTimeout
+	}
+	return err
+}
+
+// expired reports whether ctx is done or its deadline has passed (timers
+// of sockets and contexts with the same deadline fire in either order).
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
+func sameQuestion(m, q *dns.Msg) bool {
+	if len(m.Question) != 1 {
+		// RFC 1035 allows replies that omit the question; some servers
+		// do for errors. Accept only those without records.
+		return len(m.Question) == 0 && len(m.Answer) == 0
+	}
+	a, b := m.Question[0], q.Question[0]
+	return a.Qtype == b.Qtype && a.Qclass == b.Qclass && strings.EqualFold(a.Name, b.Name)
+}
+
+func (r *Resolver) root() *Resolver {
+	if r.shared != nil {
+		return r.shared
+	}
+	return r
+}
+
+func (r *Resolver) lookupError(name string, qtype uint16, kind error, reason string, err error) *LookupError {
+	return &LookupError{Name: bare(name), Type: typeString(qtype), Kind: kind, Reason: reason, Err: err}
+}
+
+func (r *Resolver) trace(format string, args ...any) {
+	if r.cfg.Trace != nil {
+		r.cfg.Trace(format, args...)
+	}
+}
+
+func typeString(t uint16) string {
+	if s, ok := dns.TypeToString[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("TYPE%d", t)
+}
+
+func rcodeString(rc int) string {
+	if s, ok := dns.RcodeToString[rc]; ok {
+		return s
+	}
+	return fmt.Sprintf("RCODE%d", rc)
+}
+
+func summary(rrs []dns.RR, kind error) string {
+	if kind != nil {
+		return kind.Error()
+	}
+	return fmt.Sprintf("%d records", len(rrs))
+}
+
+func bareAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = bare(n)
+	}
+	return out
+}
+
+// dedupe joins failure reasons, collapsing repeats ("a: timeout; a: timeout").
+func dedupe(reasons []string) string {
+	var out []string
+	count := map[string]int{}
+	for _, s := range reasons {
+		if count[s] == 0 {
+			out = append(out, s)
+		}
+		count[s]++
+	}
+	for i, s := range out {
+		if n := count[s]; n > 1 {
+			out[i] = fmt.Sprintf("%s (×%d)", s, n)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// ParseServer turns "IP", "IP:port" or "[IPv6]:port" into "host:port".
+// Only addresses, not names: resolving the resolver would need a resolver.
+func ParseServer(s string) (string, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		if ap.Port() == 0 {
+			return "", fmt.Errorf("resolver %q: port 0", s)
+		}
+		return ap.String(), nil
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil && ip.Zone() == "" {
+		return netip.AddrPortFrom(ip, 53).String(), nil
+	}
+	return "", fmt.Errorf("resolver %q is not IP or IP:port", s)
+}
+
+// SystemServers reads nameservers from a resolv.conf file.
+func SystemServers(path string) ([]string, error) {
+	cc, err := dns.ClientConfigFromFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(cc.Servers) == 0 {
+		return nil, fmt.Errorf("%s lists no nameserver", path)
+	}
+	var out []string
+	for _, s := range cc.Servers {
+		out = append(out, net.JoinHostPort(s, cc.Port))
+	}
+	return out, nil
+}
