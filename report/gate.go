@@ -1,0 +1,66 @@
+package report
+
+import "fmt"
+
+// Exit codes (DESIGN §7). Scripts and CI depend on them.
+const (
+	ExitOK         = 0 // gate passed
+	ExitGateFailed = 1 // a finding at or above --fail-on, or score below --min-score
+	ExitUsage      = 2 // bad flag, argument, zone file or config; no report
+	ExitIncomplete = 3 // some check ended in error and the gate did not otherwise fail
+)
+
+// Gate is the exit policy for CI: which findings fail a run.
+type Gate struct {
+	FailOn   Severity // Warn or Fail
+	MinScore int      // 0 = no minimum
+}
+
+// ParseFailOn reads --fail-on.
+func ParseFailOn(s string) (Severity, error) {
+	switch s {
+	case "warn":
+		return Warn, nil
+	case "fail":
+		return Fail, nil
+	}
+	return 0, fmt.Errorf("--fail-on %q: want warn or fail", s)
+}
+
+// Outcome is the gate's decision with its reasons, for people.
+type Outcome struct {
+	Code    int
+	Reasons []string
+}
+
+// Apply decides the exit code for a report.
+func (g Gate) Apply(r Report) Outcome {
+	var o Outcome
+	failing := 0
+	for _, f := range r.Findings() {
+		if f.Severity != Error && f.Severity >= g.FailOn {
+			failing++
+		}
+	}
+	if failing > 0 {
+		o.Reasons = append(o.Reasons, fmt.Sprintf("%d finding(s) at or above %s", failing, g.FailOn))
+	}
+	if g.MinScore > 0 && r.Score < g.MinScore {
+		o.Reasons = append(o.Reasons, fmt.Sprintf("score %d is below --min-score %d", r.Score, g.MinScore))
+	}
+	if len(o.Reasons) > 0 {
+		o.Code = ExitGateFailed
+		return o
+	}
+	errors := 0
+	for _, f := range r.Findings() {
+		if f.Severity == Error {
+			errors++
+		}
+	}
+	if errors > 0 {
+		o.Code = ExitIncomplete
+		o.Reasons = append(o.Reasons, fmt.Sprintf("%d thing(s) could not be checked", errors))
+	}
+	return o
+}

@@ -1,0 +1,222 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/fatih/color"
+)
+
+// TextWriter writes the report for people: score, verdict and the fixes
+// that matter most first, then every check with its findings.
+type TextWriter struct {
+	Options
+}
+
+// maxTopFixes bounds the "Fix first" list; the rest are in the checks.
+const maxTopFixes = 5
+
+type palette struct {
+	sev     map[Severity]*color.Color
+	bold    *color.Color
+	faint   *color.Color
+	ready   *color.Color
+	blocked *color.Color
+	unknown *color.Color
+}
+
+// newPalette builds colors that are on or off by the writer's option
+// alone; fatih/color's global NoColor is not consulted.
+func newPalette(on bool) palette {
+	mk := func(attrs ...color.Attribute) *color.Color {
+		c := color.New(attrs...)
+		if on {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+		return c
+	}
+	return palette{
+		sev: map[Severity]*color.Color{
+			Pass:  mk(color.FgGreen),
+			Info:  mk(color.FgCyan),
+			Warn:  mk(color.FgYellow),
+			Fail:  mk(color.FgRed, color.Bold),
+			Error: mk(color.FgMagenta),
+		},
+		bold:    mk(color.Bold),
+		faint:   mk(color.Faint),
+		ready:   mk(color.FgGreen, color.Bold),
+		blocked: mk(color.FgRed, color.Bold),
+		unknown: mk(color.FgYellow, color.Bold),
+	}
+}
+
+var symbols = map[Severity]string{Pass: "✓", Info: "i", Warn: "!", Fail: "✗", Error: "?"}
+
+func (t TextWriter) Write(w io.Writer, r Report) error {
+	p := newPalette(t.Color)
+	var b strings.Builder
+
+	// Headline: what was checked.
+	b.WriteString(p.bold.Sprint("preflight " + r.Command))
+	if s := targetLine(r.Target); s != "" {
+		b.WriteString("  " + s)
+	}
+	b.WriteString("\n\n")
+
+	// Score and verdict.
+	filled := r.Score / 5
+	bar := strings.Repeat("█", filled) + p.faint.Sprint(strings.Repeat("░", 20-filled))
+	fmt.Fprintf(&b, "  Score     %s  %s  %s\n", p.bold.Sprintf("%d/100", r.Score), p.bold.Sprint(r.Grade), bar)
+	fmt.Fprintf(&b, "  Delivery  %s\n", verdictLine(p, r.Verdict))
+
+	// The fixes that matter most.
+	if fixes := TopFixes(r); len(fixes) > 0 {
+		b.WriteString("\n" + p.bold.Sprint("Fix first") + "\n")
+		for i, f := range fixes {
+			if i == maxTopFixes {
+				fmt.Fprintf(&b, "  … and %d more below\n", len(fixes)-maxTopFixes)
+				break
+			}
+			fmt.Fprintf(&b, "  %d. %s %s  %s\n", i+1, p.sev[f.Severity].Sprint(symbols[f.Severity]), p.bold.Sprint(f.ID), f.Message)
+			if f.Fix != "" {
+				writeIndented(&b, "     → ", "       ", f.Fix)
+			}
+		}
+	}
+
+	// Every check.
+	b.WriteString("\n" + p.bold.Sprint("Checks") + "\n")
+	width := 0
+	for _, f := range r.Findings() {
+		width = max(width, len(f.ID))
+	}
+	for _, c := range r.Checks {
+		fmt.Fprintf(&b, "  %s  %s  %s\n", p.bold.Sprint(c.ID), p.sev[c.Status].Sprint(strings.ToUpper(c.Status.String())),
+			p.faint.Sprintf("%d ms · %d DNS %s", c.DurationMS, c.DNSQueries, plural(c.DNSQueries, "query", "queries")))
+		for _, f := range c.Findings {
+			sc := p.sev[f.Severity]
+			fmt.Fprintf(&b, "    %s %s  %-*s  %s\n", sc.Sprint(symbols[f.Severity]), sc.Sprintf("%-5s", f.Severity), width, f.ID, f.Message)
+			pad := strings.Repeat(" ", 4+2+5+2+width+2)
+			if f.Fix != "" && f.Severity != Pass {
+				writeIndented(&b, pad+"fix: ", pad+"     ", f.Fix)
+			}
+			if t.Verbose {
+				for _, k := range slices.Sorted(maps.Keys(f.Evidence)) {
+					writeIndented(&b, pad+p.faint.Sprint(k+": "), pad+"  ", evidenceText(f.Evidence[k]))
+				}
+			}
+		}
+	}
+
+	// Where the answers came from, and what was not known.
+	if r.Resolver != nil {
+		b.WriteString("\n" + p.faint.Sprint(resolverLine(*r.Resolver)) + "\n")
+	}
+	if n := countSeverity(r, Error); n > 0 {
+		fmt.Fprintf(&b, "\n%s %d %s could not be checked: the result is incomplete.\n",
+			p.sev[Error].Sprint(symbols[Error]), n, plural(int64(n), "thing", "things"))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func targetLine(t Target) string {
+	var parts []string
+	if t.Domain != "" {
+		parts = append(parts, t.Domain)
+	}
+	if len(t.IPs) > 0 {
+		parts = append(parts, strings.Join(t.IPs, ", "))
+	}
+	if t.HELO != "" {
+		parts = append(parts, "helo "+t.HELO)
+	}
+	if t.MailFrom != "" {
+		parts = append(parts, "mail from "+t.MailFrom)
+	}
+	if len(t.Selectors) > 0 {
+		parts = append(parts, "selectors "+strings.Join(t.Selectors, ","))
+	}
+	return strings.Join(parts, "  ")
+}
+
+func verdictLine(p palette, v Verdict) string {
+	switch v.DirectDelivery {
+	case Ready:
+		return p.ready.Sprint("READY") + " for direct delivery"
+	case NotReady:
+		return p.blocked.Sprint("NOT READY") + " for direct delivery — blocked by " + strings.Join(v.Blocking, ", ")
+	}
+	s := p.unknown.Sprint("UNKNOWN")
+	if len(v.Unchecked) > 0 {
+		s += " — not known from this run: " + strings.Join(v.Unchecked, ", ")
+	}
+	return s
+}
+
+func resolverLine(r Resolver) string {
+	var parts []string
+	switch {
+	case r.Offline:
+		parts = append(parts, "DNS offline")
+	case len(r.Servers) > 0:
+		parts = append(parts, "DNS via "+strings.Join(r.Servers, ", "))
+	}
+	if len(r.Zones) > 0 {
+		parts = append(parts, "zone files "+strings.Join(r.Zones, ", "))
+	}
+	parts = append(parts, fmt.Sprintf("%d %s sent", r.Queries, plural(r.Queries, "query", "queries")))
+	return strings.Join(parts, " · ")
+}
+
+// writeIndented writes s, its first line after first and the rest after
+// rest, so multi-line fixes (records) stay readable.
+func writeIndented(b *strings.Builder, first, rest, s string) {
+	for i, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		if i == 0 {
+			b.WriteString(first)
+		} else {
+			b.WriteString(rest)
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+}
+
+func evidenceText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []string:
+		return strings.Join(v, ", ")
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(j)
+}
+
+func countSeverity(r Report, s Severity) int {
+	n := 0
+	for _, f := range r.Findings() {
+		if f.Severity == s {
+			n++
+		}
+	}
+	return n
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
