@@ -1,0 +1,166 @@
+// Package checks holds preflight's checks. A check is a plain function
+// over an Env (everything with I/O) and a Target (what to check) that
+// returns findings; it never prints. All lists the checks in run order.
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"runtime/debug"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// Target is what a run checks. Names are normalised (ASCII, lower case,
+// no trailing dot) by the caller.
+type Target struct {
+	Domain    string
+	IPs       []netip.Addr
+	HELO      string // a host name, or an address literal as given
+	Selectors []string
+	MailFrom  string // envelope domain when it differs from Domain
+}
+
+// Report returns the target in the report's shape.
+func (t Target) Report() report.Target {
+	rt := report.Target{Domain: t.Domain, HELO: t.HELO, Selectors: t.Selectors, MailFrom: t.MailFrom}
+	for _, ip := range t.IPs {
+		rt.IPs = append(rt.IPs, ip.String())
+	}
+	return rt
+}
+
+// Env is everything a check may use to reach the world. Nothing else:
+// no package globals.
+type Env struct {
+	DNS *resolver.Resolver
+	Now func() time.Time
+	// PublicRanges are special-purpose ranges the user asked to treat as
+	// public (labs and demos on documentation addresses).
+	PublicRanges []netip.Prefix
+	// Trace, when set, receives progress for --verbose.
+	Trace func(format string, args ...any)
+}
+
+func (e Env) tracef(format string, args ...any) {
+	if e.Trace != nil {
+		e.Trace(format, args...)
+	}
+}
+
+// Func is a check.
+type Func func(ctx context.Context, env Env, t Target) []report.Finding
+
+// Check is a registered check.
+type Check struct {
+	ID  string
+	Run Func
+}
+
+// All lists every check in run order.
+var All = []Check{
+	{ID: "ip", Run: IP},
+	{ID: "rdns", Run: RDNS},
+}
+
+// ByID returns the registered check with that ID.
+func ByID(id string) (Check, bool) {
+	i := slices.IndexFunc(All, func(c Check) bool { return c.ID == id })
+	if i < 0 {
+		return Check{}, false
+	}
+	return All[i], true
+}
+
+// grace is how long Run waits past the run's end for a check that has
+// not returned before it reports the check as unfinished. Checks stop at
+// the deadline on their own; this is the guarantee for when one does not.
+const grace = 200 * time.Millisecond
+
+// Run runs checks concurrently, each with a view of the resolver that
+// counts its queries, and returns their results in the order given. A
+// check that panics, or has not returned shortly after ctx ends, gets an
+// error finding instead of taking the run with it.
+func Run(ctx context.Context, env Env, t Target, list []Check) []report.CheckResult {
+	type outcome struct {
+		findings []report.Finding
+		took     time.Duration
+	}
+	outs := make([]chan outcome, len(list))
+	counts := make([]*atomic.Int64, len(list))
+	for i, c := range list {
+		outs[i] = make(chan outcome, 1) // never blocks a late check
+		counts[i] = new(atomic.Int64)
+		cenv := env
+		if env.DNS != nil {
+			cenv.DNS = env.DNS.Counted(counts[i])
+		}
+		go func() {
+			start := time.Now()
+			fs := runOne(ctx, cenv, t, c)
+			outs[i] <- outcome{fs, time.Since(start)}
+		}()
+	}
+
+	// giveUp closes grace after ctx ends.
+	giveUp := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		time.AfterFunc(grace, func() { close(giveUp) })
+	})
+	defer stop()
+
+	start := time.Now()
+	results := make([]report.CheckResult, len(list))
+	for i, c := range list {
+		results[i].ID = c.ID
+		var (
+			o        outcome
+			finished bool
+		)
+		select {
+		case o, finished = <-outs[i]:
+		default: // not yet: wait for it, or for the end of the grace
+			select {
+			case o, finished = <-outs[i]:
+			case <-giveUp:
+			}
+		}
+		if finished {
+			results[i].Findings = o.findings
+			results[i].DurationMS = o.took.Milliseconds()
+		} else {
+			results[i].DurationMS = time.Since(start).Milliseconds()
+			results[i].Findings = []report.Finding{{
+				ID:       c.ID + ".unfinished",
+				Severity: report.Error,
+				Message:  fmt.Sprintf("The %s check did not finish within the time limit.", c.ID),
+				Fix:      "Run again with a longer --timeout, or check which servers are slow with --verbose.",
+				Evidence: map[string]any{"reason": context.Cause(ctx).Error()},
+			}}
+		}
+		results[i].DNSQueries = counts[i].Load()
+	}
+	return results
+}
+
+// runOne runs a check and turns a panic into a finding: a bug in one
+// check must not cost the user the other checks' results.
+func runOne(ctx context.Context, env Env, t Target, c Check) (fs []report.Finding) {
+	defer func() {
+		if v := recover(); v != nil {
+			env.tracef("check %s panicked: %v\n%s", c.ID, v, debug.Stack())
+			fs = append(fs, report.Finding{
+				ID:       c.ID + ".internal_error",
+				Severity: report.Error,
+				Message:  fmt.Sprintf("The %s check crashed (a bug in preflight): %v", c.ID, v),
+				Fix:      "Please report this with the command line and --verbose output.",
+			})
+		}
+	}()
+	return c.Run(ctx, env, t)
+}

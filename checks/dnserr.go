@@ -1,0 +1,30 @@
+package checks
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// dnsError is the finding for a lookup that gave no usable answer: the
+// thing could not be checked. It is never a pass or a fail (STYLE 6).
+func dnsError(check, subject, what string, err error) report.Finding {
+	reason := err.Error()
+	var le *resolver.LookupError
+	if errors.As(err, &le) {
+		reason = le.Kind.Error()
+		if le.Reason != "" {
+			reason += ": " + le.Reason
+		}
+	}
+	return report.Finding{
+		ID:       check + ".dns_error",
+		Severity: report.Error,
+		Subject:  subject,
+		Message:  fmt.Sprintf("Could not check %s: %s.", what, reason),
+		Fix:      "Run again; if it persists, check the DNS servers (--resolver) or the names' authoritative servers.",
+		Evidence: map[string]any{"error": err.Error()},
+	}
+}

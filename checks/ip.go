@@ -1,0 +1,105 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// IP judges whether each sending IP looks like a static, mail-worthy
+// address: not from a special-purpose range (IANA registries, RFC 6890),
+// and not named like a dynamic or residential pool.
+func IP(ctx context.Context, env Env, t Target) []report.Finding {
+	var out []report.Finding
+	for _, ip := range t.IPs {
+		subject := ip.String()
+		if r, ok := special(ip); ok {
+			if !env.isPublic(ip) {
+				out = append(out, report.Finding{
+					ID: "ip.not_public", Severity: report.Fail, Subject: subject,
+					Message: fmt.Sprintf("%s is in %s, a %s range (%s): no receiver will accept mail from it.", ip, r.prefix, r.name, r.ref),
+					Fix:     "Send from a public address your provider assigns to you, and check that one.",
+					Evidence: map[string]any{
+						"range": r.prefix.String(), "purpose": r.name, "reference": r.ref,
+					},
+				})
+				continue
+			}
+			out = append(out, report.Finding{
+				ID: "ip.treated_as_public", Severity: report.Info, Subject: subject,
+				Message:  fmt.Sprintf("%s is in %s (%s), treated as public as asked (--treat-as-public).", ip, r.prefix, r.name),
+				Evidence: map[string]any{"range": r.prefix.String(), "purpose": r.name},
+			})
+		}
+
+		names, err := env.DNS.LookupPTR(ctx, ip)
+		switch {
+		case resolver.IsNotFound(err):
+			out = append(out, report.Finding{
+				ID: "ip.no_ptr", Severity: report.Info, Subject: subject,
+				Message:  fmt.Sprintf("%s has no PTR name, so its name cannot show it is static (see rdns.no_ptr).", ip),
+				Evidence: map[string]any{"query": resolver.ReverseName(ip)},
+			})
+			continue
+		case err != nil:
+			out = append(out, dnsError("ip", subject, "the PTR name of "+subject, err))
+			continue
+		}
+
+		var dynamic []string
+		exempt := map[string]string{}
+		evidence := map[string]any{"ptr": names}
+		for _, name := range names {
+			v := judgePTR(name, ip)
+			if len(v.Reasons) > 0 {
+				dynamic = append(dynamic, fmt.Sprintf("%s (%s)", name, strings.Join(v.Reasons, ", ")))
+			}
+			if v.Exempt != "" {
+				exempt[name] = fmt.Sprintf("token %q", v.Exempt)
+			}
+		}
+		if len(exempt) > 0 {
+			evidence["exempt"] = exempt
+		}
+		if len(dynamic) > 0 {
+			evidence["reasons"] = dynamic
+			out = append(out, report.Finding{
+				ID: "ip.dynamic_ptr", Severity: report.Warn, Subject: subject,
+				Message: fmt.Sprintf("The PTR name of %s looks like a dynamic or residential address: %s.", ip, strings.Join(dynamic, "; ")),
+				Fix: fmt.Sprintf("If %s is a static address for a mail server, ask its provider to set a PTR name of your own "+
+					"(for example mail.%s) instead of the generic one. If it is a dynamic or residential line, send through "+
+					"your provider's relay or another authenticated smarthost, not directly.", ip, exampleDomain(t)),
+				Evidence: evidence,
+			})
+			continue
+		}
+		out = append(out, report.Finding{
+			ID: "ip.static_likely", Severity: report.Pass, Subject: subject,
+			Message:  fmt.Sprintf("The PTR name of %s (%s) does not look dynamic.", ip, strings.Join(names, ", ")),
+			Evidence: evidence,
+		})
+	}
+	return out
+}
+
+// isPublic reports whether the user asked to treat ip as public.
+func (e Env) isPublic(ip netip.Addr) bool {
+	for _, p := range e.PublicRanges {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// exampleDomain is the domain to use in fix texts.
+func exampleDomain(t Target) string {
+	if t.Domain != "" {
+		return t.Domain
+	}
+	return "example.com"
+}

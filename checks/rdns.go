@@ -1,0 +1,215 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// maxPTRNames bounds how many PTR names are followed forward, as RFC 7208
+// §5.5 does for the ptr mechanism; more is a misconfiguration.
+const maxPTRNames = 10
+
+// badHELOSuffixes are names only a local network knows (RFC 6762 .local,
+// RFC 8375 home.arpa, ICANN's .internal, and common private habits).
+var badHELOSuffixes = []string{".local", ".lan", ".home", ".localdomain", ".intra", ".priv", ".internal", ".localhost", ".home.arpa", ".corp"}
+
+// RDNS checks forward-confirmed reverse DNS for each sending IP (a PTR
+// name that resolves back to the IP, RFC 8601 §3 "iprev") and, with a
+// HELO name, that the name is sane and resolves to the IP.
+func RDNS(ctx context.Context, env Env, t Target) []report.Finding {
+	var out []report.Finding
+	heloName, heloFindings := heloSanity(t.HELO)
+	out = append(out, heloFindings...)
+	for _, ip := range t.IPs {
+		ptrs, fs := fcrdns(ctx, env, t, ip)
+		out = append(out, fs...)
+		if heloName != "" {
+			out = append(out, heloMatches(ctx, env, heloName, ip, ptrs)...)
+		}
+	}
+	return out
+}
+
+// fcrdns checks one IP's PTR names; it returns the names that resolve
+// back to the IP.
+func fcrdns(ctx context.Context, env Env, t Target, ip netip.Addr) ([]string, []report.Finding) {
+	subject := ip.String()
+	rev := resolver.ReverseName(ip)
+	names, err := env.DNS.LookupPTR(ctx, ip)
+	switch {
+	case resolver.IsNotFound(err):
+		return nil, []report.Finding{{
+			ID: "rdns.no_ptr", Severity: report.Fail, Subject: subject,
+			Message: fmt.Sprintf("%s has no PTR record: most receivers refuse or junk mail from addresses without reverse DNS.", ip),
+			Fix: fmt.Sprintf("Ask whoever runs %s (your hosting provider or ISP: the reverse zone is theirs) to set its PTR record:\n%s. PTR %s.\n"+
+				"and make sure that name has an %s record pointing back to %s.", ip, rev, mailName(t), addrType(ip), ip),
+			Evidence: map[string]any{"query": rev},
+		}}
+	case err != nil:
+		return nil, []report.Finding{dnsError("rdns", subject, "the PTR record of "+subject, err)}
+	}
+
+	follow := names
+	if len(follow) > maxPTRNames {
+		follow = follow[:maxPTRNames]
+	}
+	forward := map[string]string{} // name → what it resolved to, for evidence
+	var confirmed []string
+	var failed error
+	for _, name := range follow {
+		addrs, err := env.DNS.LookupIP(ctx, network(ip), name)
+		switch {
+		case err == nil && slices.Contains(addrs, ip):
+			confirmed = append(confirmed, name)
+			forward[name] = addrList(addrs)
+		case err == nil:
+			forward[name] = addrList(addrs)
+		case resolver.IsNotFound(err):
+			forward[name] = "no " + addrType(ip) + " record"
+		default:
+			forward[name] = "could not look up: " + err.Error()
+			failed = err
+		}
+	}
+	evidence := map[string]any{"query": rev, "ptr": names, "forward": forward}
+	if len(names) > maxPTRNames {
+		evidence["ignored_ptr"] = names[maxPTRNames:]
+	}
+	switch {
+	case len(confirmed) > 0:
+		return confirmed, []report.Finding{{
+			ID: "rdns.fcrdns_ok", Severity: report.Pass, Subject: subject,
+			Message:  fmt.Sprintf("%s → %s → %s: reverse DNS is forward-confirmed.", ip, confirmed[0], ip),
+			Evidence: evidence,
+		}}
+	case failed != nil:
+		f := dnsError("rdns", subject, "whether the PTR names of "+subject+" resolve back to it", failed)
+		f.Evidence = evidence
+		return nil, []report.Finding{f}
+	}
+	var what []string
+	for _, n := range follow {
+		what = append(what, n+" → "+forward[n])
+	}
+	return nil, []report.Finding{{
+		ID: "rdns.fcrdns_mismatch", Severity: report.Fail, Subject: subject,
+		Message: fmt.Sprintf("No PTR name of %s resolves back to it (%s): receivers treat that like no reverse DNS.", ip, strings.Join(what, "; ")),
+		Fix: fmt.Sprintf("Publish\n%s. %s %s\nin the zone of %s, or have the PTR of %s changed to a name that resolves to it.",
+			follow[0], addrType(ip), ip, follow[0], ip),
+		Evidence: evidence,
+	}}
+}
+
+// heloSanity checks the HELO name's form. It returns the name to resolve
+// ("" when it is not a resolvable host name) and any findings.
+func heloSanity(helo string) (string, []report.Finding) {
+	if helo == "" {
+		return "", nil
+	}
+	bad := func(msg, fix string) []report.Finding {
+		return []report.Finding{{
+			ID: "rdns.helo_invalid", Severity: report.Warn, Subject: helo,
+			Message: msg, Fix: fix,
+		}}
+	}
+	if _, err := netip.ParseAddr(strings.Trim(helo, "[]")); err == nil {
+		return "", bad(fmt.Sprintf("HELO %s is an address literal, not a host name: RFC 5321 §4.1.1.1 allows it, but receivers score it as a sign of spam.", helo),
+			"Configure the MTA to send its fully qualified host name, the one in the IP's PTR record.")
+	}
+	if !strings.Contains(helo, ".") {
+		return "", bad(fmt.Sprintf("HELO %s is not fully qualified: receivers expect a host name they can resolve (RFC 5321 §4.1.1.1).", helo),
+			"Configure the MTA to send its fully qualified host name (for example mail."+helo+".example), the one in the IP's PTR record.")
+	}
+	for _, suf := range badHELOSuffixes {
+		if strings.HasSuffix(helo, suf) {
+			return "", bad(fmt.Sprintf("HELO %s is a private name (%s) that no receiver can resolve.", helo, suf),
+				"Configure the MTA to send a public host name, the one in the IP's PTR record.")
+		}
+	}
+	return helo, nil
+}
+
+// heloMatches checks that the HELO name resolves to ip and says when it
+// differs from the PTR names that confirmed.
+func heloMatches(ctx context.Context, env Env, helo string, ip netip.Addr, ptrs []string) []report.Finding {
+	subject := ip.String()
+	addrs, err := env.DNS.LookupIP(ctx, network(ip), helo)
+	mismatch := func(msg string) []report.Finding {
+		return []report.Finding{{
+			ID: "rdns.helo_mismatch", Severity: report.Warn, Subject: subject,
+			Message: msg,
+			Fix: fmt.Sprintf("Publish\n%s. %s %s\nor configure the MTA to say HELO with a name that resolves to %s%s.",
+				helo, addrType(ip), ip, ip, ptrHint(ptrs)),
+			Evidence: map[string]any{"helo": helo, "addresses": addrList(addrs)},
+		}}
+	}
+	switch {
+	case resolver.IsNotFound(err):
+		return mismatch(fmt.Sprintf("HELO name %s has no %s record, so it does not match %s.", helo, addrType(ip), ip))
+	case err != nil:
+		return []report.Finding{dnsError("rdns", subject, "the HELO name "+helo, err)}
+	case !slices.Contains(addrs, ip):
+		return mismatch(fmt.Sprintf("HELO name %s resolves to %s, not to %s.", helo, addrList(addrs), ip))
+	}
+	out := []report.Finding{{
+		ID: "rdns.helo_ok", Severity: report.Pass, Subject: subject,
+		Message:  fmt.Sprintf("HELO name %s resolves to %s.", helo, ip),
+		Evidence: map[string]any{"helo": helo, "addresses": addrList(addrs)},
+	}}
+	if len(ptrs) > 0 && !slices.Contains(ptrs, helo) {
+		out = append(out, report.Finding{
+			ID: "rdns.helo_not_ptr", Severity: report.Info, Subject: subject,
+			Message: fmt.Sprintf("HELO name %s differs from the PTR name %s; some receivers compare them.", helo, ptrs[0]),
+			Fix:     fmt.Sprintf("Consider saying HELO %s.", ptrs[0]),
+		})
+	}
+	return out
+}
+
+func ptrHint(ptrs []string) string {
+	if len(ptrs) > 0 {
+		return " (" + ptrs[0] + " does)"
+	}
+	return ""
+}
+
+// mailName is the host name to suggest for a PTR record.
+func mailName(t Target) string {
+	if t.HELO != "" && !strings.HasPrefix(t.HELO, "[") && strings.Contains(t.HELO, ".") {
+		if _, err := netip.ParseAddr(t.HELO); err != nil {
+			return t.HELO
+		}
+	}
+	return "mail." + exampleDomain(t)
+}
+
+func network(ip netip.Addr) string {
+	if ip.Is4() {
+		return "ip4"
+	}
+	return "ip6"
+}
+
+func addrType(ip netip.Addr) string {
+	if ip.Is4() {
+		return "A"
+	}
+	return "AAAA"
+}
+
+func addrList(addrs []netip.Addr) string {
+	if len(addrs) == 0 {
+		return "nothing"
+	}
+	s := make([]string, len(addrs))
+	for i, a := range addrs {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ", ")
+}

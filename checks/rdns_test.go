@@ -1,0 +1,174 @@
+package checks
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
+	"github.com/preflight-mail/preflight/resolver/dnstest"
+)
+
+const forwardZone = `
+$ORIGIN example.test.
+@          SOA ns1 hostmaster 1 3600 600 86400 300
+mail       A    203.0.113.5
+mail       AAAA 2001:db8::5
+wrong      A    203.0.113.99
+elsewhere  A    203.0.113.77
+broken     A    203.0.113.9
+`
+
+const ispZone = `
+$ORIGIN isp.test.
+@                      SOA ns1 hostmaster 1 3600 600 86400 300
+dyn-203-0-113-8.pool   A 203.0.113.8
+`
+
+const reverse4 = `
+$ORIGIN 113.0.203.in-addr.arpa.
+@  SOA ns1.example.test. hostmaster.example.test. 1 3600 600 86400 300
+5  PTR mail.example.test.
+7  PTR wrong.example.test.
+8  PTR dyn-203-0-113-8.pool.isp.test.
+9  PTR broken.example.test.
+`
+
+const reverse6 = `
+$ORIGIN 8.b.d.0.1.0.0.2.ip6.arpa.
+@  SOA ns1.example.test. hostmaster.example.test. 1 3600 600 86400 300
+5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 PTR mail.example.test.
+`
+
+// testEnv serves the zones above from dnstest; broken.example.test fails
+// with SERVFAIL.
+func testEnv(t *testing.T) Env {
+	t.Helper()
+	srv := dnstest.New(t, forwardZone, ispZone, reverse4, reverse6)
+	srv.SetRcode("broken.example.test", dns.RcodeServerFailure)
+	r := resolver.New(resolver.Config{Servers: []string{srv.Addr}, AttemptTimeout: 300 * time.Millisecond, Attempts: 1, Trace: t.Logf})
+	return Env{
+		DNS:          r,
+		PublicRanges: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8::/32")},
+	}
+}
+
+// ids returns "id subject" for each finding, sorted.
+func ids(fs []report.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.ID+" "+f.Subject)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestRDNS(t *testing.T) {
+	env := testEnv(t)
+	tests := []struct {
+		ip, helo string
+		want     []string
+	}{
+		{"203.0.113.5", "", []string{"rdns.fcrdns_ok 203.0.113.5"}},
+		{"203.0.113.6", "", []string{"rdns.no_ptr 203.0.113.6"}},
+		{"203.0.113.7", "", []string{"rdns.fcrdns_mismatch 203.0.113.7"}},
+		{"203.0.113.9", "", []string{"rdns.dns_error 203.0.113.9"}},
+		{"2001:db8::5", "", []string{"rdns.fcrdns_ok 2001:db8::5"}},
+		{"2001:db8::6", "", []string{"rdns.no_ptr 2001:db8::6"}},
+		{"203.0.113.5", "mail.example.test", []string{"rdns.fcrdns_ok 203.0.113.5", "rdns.helo_ok 203.0.113.5"}},
+		{"2001:db8::5", "mail.example.test", []string{"rdns.fcrdns_ok 2001:db8::5", "rdns.helo_ok 2001:db8::5"}},
+		{"203.0.113.5", "nohost.example.test", []string{"rdns.fcrdns_ok 203.0.113.5", "rdns.helo_mismatch 203.0.113.5"}},
+		{"203.0.113.5", "elsewhere.example.test", []string{"rdns.fcrdns_ok 203.0.113.5", "rdns.helo_mismatch 203.0.113.5"}},
+		{"203.0.113.8", "dyn-203-0-113-8.pool.isp.test", []string{"rdns.fcrdns_ok 203.0.113.8", "rdns.helo_ok 203.0.113.8"}},
+		{"203.0.113.6", "mail.example.test", []string{"rdns.helo_mismatch 203.0.113.6", "rdns.no_ptr 203.0.113.6"}},
+		{"203.0.113.5", "[203.0.113.5]", []string{"rdns.fcrdns_ok 203.0.113.5", "rdns.helo_invalid [203.0.113.5]"}},
+		{"203.0.113.5", "mailserver", []string{"rdns.fcrdns_ok 203.0.113.5", "rdns.helo_invalid mailserver"}},
+		{"203.0.113.5", "mail.corp.local", []string{"rdns.fcrdns_ok 203.0.113.5", "rdns.helo_invalid mail.corp.local"}},
+	}
+	for _, tt := range tests {
+		got := ids(RDNS(context.Background(), env, Target{IPs: []netip.Addr{netip.MustParseAddr(tt.ip)}, HELO: tt.helo}))
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("rdns %s helo %q = %q, want %q", tt.ip, tt.helo, got, tt.want)
+		}
+	}
+}
+
+func TestRDNSFixNamesTheRecord(t *testing.T) {
+	env := testEnv(t)
+	fs := RDNS(context.Background(), env, Target{IPs: []netip.Addr{netip.MustParseAddr("203.0.113.6")}, HELO: "mail.example.test"})
+	for _, f := range fs {
+		if f.ID == "rdns.no_ptr" && !strings.Contains(f.Fix, "6.113.0.203.in-addr.arpa. PTR mail.example.test.") {
+			t.Errorf("fix does not name the record: %q", f.Fix)
+		}
+		if f.ID == "rdns.helo_mismatch" && f.Fix == "" {
+			t.Error("helo_mismatch without fix")
+		}
+	}
+	fs = RDNS(context.Background(), env, Target{IPs: []netip.Addr{netip.MustParseAddr("203.0.113.7")}})
+	if len(fs) != 1 || !strings.Contains(fs[0].Fix, "wrong.example.test. A 203.0.113.7") {
+		t.Errorf("mismatch fix: %+v", fs)
+	}
+}
+
+func TestIP(t *testing.T) {
+	env := testEnv(t)
+	tests := []struct {
+		ip   string
+		want []string
+	}{
+		{"203.0.113.5", []string{"ip.static_likely 203.0.113.5", "ip.treated_as_public 203.0.113.5"}},
+		{"203.0.113.8", []string{"ip.dynamic_ptr 203.0.113.8", "ip.treated_as_public 203.0.113.8"}},
+		{"203.0.113.6", []string{"ip.no_ptr 203.0.113.6", "ip.treated_as_public 203.0.113.6"}},
+		{"10.0.0.1", []string{"ip.not_public 10.0.0.1"}},
+		{"192.0.2.1", []string{"ip.not_public 192.0.2.1"}},
+		{"::ffff:203.0.113.5", []string{"ip.not_public ::ffff:203.0.113.5"}},
+	}
+	for _, tt := range tests {
+		got := ids(IP(context.Background(), env, Target{IPs: []netip.Addr{netip.MustParseAddr(tt.ip)}}))
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("ip %s = %q, want %q", tt.ip, got, tt.want)
+		}
+	}
+}
+
+func TestRunSharesLookupsAndCountsPerCheck(t *testing.T) {
+	env := testEnv(t)
+	target := Target{IPs: []netip.Addr{netip.MustParseAddr("203.0.113.5")}}
+	res := Run(context.Background(), env, target, All)
+	if len(res) != 2 || res[0].ID != "ip" || res[1].ID != "rdns" {
+		t.Fatalf("results: %+v", res)
+	}
+	// ip and rdns both need the PTR: asked once in the run.
+	if st := env.DNS.Stats(); st.Questions != 2 {
+		t.Errorf("run asked %d questions, want 2 (PTR once, A once)", st.Questions)
+	}
+	if total := res[0].DNSQueries + res[1].DNSQueries; total != 2 {
+		t.Errorf("per-check counts %d + %d, want 2 in all", res[0].DNSQueries, res[1].DNSQueries)
+	}
+}
+
+func TestRunSurvivesPanicAndStuckCheck(t *testing.T) {
+	boom := Check{ID: "boom", Run: func(context.Context, Env, Target) []report.Finding { panic("kaboom") }}
+	stuck := Check{ID: "stuck", Run: func(context.Context, Env, Target) []report.Finding { select {} }}
+	fine := Check{ID: "fine", Run: func(context.Context, Env, Target) []report.Finding {
+		return []report.Finding{{ID: "fine.ok", Severity: report.Pass}}
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res := Run(ctx, Env{}, Target{}, []Check{boom, stuck, fine})
+	if elapsed := time.Since(start); elapsed > time.Second {
+		t.Errorf("Run took %v", elapsed)
+	}
+	got := []string{res[0].Findings[0].ID, res[1].Findings[0].ID, res[2].Findings[0].ID}
+	want := []string{"boom.internal_error", "stuck.unfinished", "fine.ok"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
