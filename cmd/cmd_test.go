@@ -1,0 +1,62 @@
+package cmd
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver/dnstest"
+)
+
+func TestTimeoutAgainstSilentServer(t *testing.T) {
+	srv := dnstest.New(t, "example.test. SOA ns hm 1 1 1 1 1\n")
+	srv.DropAll(true)
+	start := time.Now()
+	code, stdout, _ := run(t, "rdns", "203.0.113.5", "--helo", "mail.example.test", "--resolver", srv.Addr, "--timeout", "2s", "--format", "json")
+	elapsed := time.Since(start)
+	if code != report.ExitIncomplete {
+		t.Errorf("exit %d, want 3", code)
+	}
+	if elapsed > 2500*time.Millisecond {
+		t.Errorf("took %v with --timeout 2s, want at most 2.5s", elapsed)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("no JSON report: %v\n%s", err, stdout)
+	}
+	for _, f := range rep.Findings() {
+		if f.Severity != report.Error {
+			t.Errorf("finding %s is %s; with no answers everything is unknown", f.ID, f.Severity)
+		}
+	}
+	if rep.Verdict.DirectDelivery != report.Unknown {
+		t.Errorf("verdict %s, want unknown", rep.Verdict.DirectDelivery)
+	}
+}
+
+func TestJSONOutputIsOneDocument(t *testing.T) {
+	code, stdout, stderr := run(t, "ip", "10.0.0.1", "--format", "json", "--offline")
+	if code != report.ExitGateFailed {
+		t.Errorf("exit %d, want 1 (stderr %q)", code, stderr)
+	}
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	var rep report.Report
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	if dec.More() {
+		t.Error("more than one JSON document on stdout")
+	}
+	if rep.SchemaVersion != 1 || rep.Tool.Name != "preflight" || rep.Checks[0].Findings[0].ID != "ip.not_public" {
+		t.Errorf("unexpected report: %+v", rep)
+	}
+}
+
+func TestNoColorWhenNotATerminal(t *testing.T) {
+	_, stdout, _ := run(t, "ip", "10.0.0.1", "--offline")
+	if strings.Contains(stdout, "\x1b[") {
+		t.Error("color codes written to a non-terminal")
+	}
+}

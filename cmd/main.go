@@ -1,0 +1,82 @@
+// Package cmd is preflight's command line: cobra commands that parse
+// flags into options, build the Env, run checks, write the report and
+// return the exit code. Main returns the code instead of exiting, so
+// tests run the whole CLI in-process.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/preflight-mail/preflight/report"
+)
+
+// version is set at build time with
+// -ldflags "-X github.com/preflight-mail/preflight/cmd.version=v1.2.3";
+// otherwise it comes from the module's build info.
+var version = ""
+
+// Version returns the program's version.
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "v0.1.0-dev"
+}
+
+// Streams are the program's outside world: where output goes and the
+// environment it reads.
+type Streams struct {
+	Out    io.Writer
+	Err    io.Writer
+	Getenv func(string) string
+}
+
+// Main runs preflight with the process's arguments and returns the exit
+// code (report.Exit*).
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, os.Args[1:], Streams{Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
+}
+
+// Run runs preflight with args and returns the exit code.
+func Run(ctx context.Context, args []string, s Streams) int {
+	if s.Getenv == nil {
+		s.Getenv = func(string) string { return "" }
+	}
+	root := newRootCmd(s)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var ee exitError
+	switch {
+	case err == nil:
+		return report.ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	}
+	// Everything else is a usage error: one line, naming the bad value.
+	name := "preflight"
+	if c, _, ferr := root.Find(args); ferr == nil && c != root {
+		name = c.CommandPath()
+	}
+	msg := strings.TrimSpace(err.Error())
+	fmt.Fprintf(s.Err, "%s: %s (see %s --help)\n", name, strings.ReplaceAll(msg, "\n", "; "), name)
+	return report.ExitUsage
+}
+
+// exitError ends a run that has printed its report: the code is all
+// that is left to say.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }

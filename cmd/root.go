@@ -1,0 +1,123 @@
+package cmd
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/preflight-mail/preflight/report"
+)
+
+// globalOptions are the flags every command takes (DESIGN §4).
+type globalOptions struct {
+	streams   Streams
+	format    string
+	resolvers []string
+	zones     []string
+	offline   bool
+	timeout   time.Duration
+	noColor   bool
+	failOn    string
+	minScore  int
+	verbose   bool
+
+	// Set by validate.
+	writer report.Writer
+	gate   report.Gate
+}
+
+// DefaultTimeout bounds a whole run unless --timeout says otherwise.
+const DefaultTimeout = 30 * time.Second
+
+func newRootCmd(s Streams) *cobra.Command {
+	g := &globalOptions{streams: s}
+	root := &cobra.Command{
+		Use:   "preflight",
+		Short: "Check whether receivers will trust mail from your IP and domain",
+		Long: `preflight checks, before you switch a server to direct delivery or merge a
+DNS change, whether receiving mail servers will trust mail from your IP and
+domain: reverse DNS, blocklists, SPF, DKIM, DMARC and MX. It prints a score,
+a go/no-go verdict for direct delivery and the exact records to fix.
+
+Exit codes: 0 gate passed, 1 gate failed (a finding at or above --fail-on,
+or score below --min-score), 2 usage error, 3 incomplete (something could
+not be checked).`,
+		Example: `  # Is 203.0.113.5 ready to send mail as mail.example.com?
+  preflight rdns 203.0.113.5 --helo mail.example.com
+
+  # Check a zone change before publishing it, with no network at all
+  preflight rdns 203.0.113.5 --zone example.com.zone --zone 113.0.203.in-addr.arpa.zone --offline`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.validate()
+		},
+	}
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+
+	f := root.PersistentFlags()
+	f.StringVar(&g.format, "format", "text", "output format: text or json")
+	f.StringArrayVar(&g.resolvers, "resolver", nil, "DNS server IP[:port] to query (repeatable; default: /etc/resolv.conf)")
+	f.StringArrayVar(&g.zones, "zone", nil, "zone FILE answering every name under its apex, instead of the network (repeatable)")
+	f.BoolVar(&g.offline, "offline", false, "send no DNS packet: names outside --zone files cannot be checked")
+	f.DurationVar(&g.timeout, "timeout", DefaultTimeout, "time limit for the whole run")
+	f.BoolVar(&g.noColor, "no-color", false, "no colors in text output (also NO_COLOR, or when stdout is not a terminal)")
+	f.StringVar(&g.failOn, "fail-on", "fail", "lowest severity that fails the gate (exit 1): warn or fail")
+	f.IntVar(&g.minScore, "min-score", 0, "fail the gate (exit 1) when the score is below N (0-100)")
+	f.BoolVarP(&g.verbose, "verbose", "v", false, "evidence in the report, and a trace of every DNS question on stderr")
+
+	root.AddCommand(
+		newCmdIP(g),
+		newCmdRDNS(g),
+		newCmdVersion(g),
+	)
+	return root
+}
+
+// validate checks the global flags once, before any command runs.
+func (g *globalOptions) validate() error {
+	failOn, err := report.ParseFailOn(g.failOn)
+	if err != nil {
+		return err
+	}
+	if g.minScore < 0 || g.minScore > 100 {
+		return fmt.Errorf("--min-score %d: want 0 to 100", g.minScore)
+	}
+	if g.timeout <= 0 {
+		return fmt.Errorf("--timeout %s: want a positive duration such as 30s", g.timeout)
+	}
+	g.gate = report.Gate{FailOn: failOn, MinScore: g.minScore}
+	g.writer, err = report.NewWriter(g.format, report.Options{Color: g.color(), Verbose: g.verbose})
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	return nil
+}
+
+// color decides colored output: never with --no-color, NO_COLOR
+// (no-color.org), TERM=dumb, or when stdout is not a terminal.
+func (g *globalOptions) color() bool {
+	if g.noColor || g.streams.Getenv("NO_COLOR") != "" || g.streams.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := g.streams.Out.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+func newCmdVersion(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print preflight's version",
+		Example: "  preflight version",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(g.streams.Out, "preflight %s\n", Version())
+			return err
+		},
+	}
+}

@@ -1,0 +1,97 @@
+package cmd
+
+import (
+	"context"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/preflight-mail/preflight/resolver/dnstest"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"preflight": func() { os.Exit(Main()) },
+	})
+}
+
+var updateScripts = flag.Bool("update-scripts", false, "rewrite testscript files' cmp outputs")
+
+// TestScript runs the end-to-end cases in testdata/script: the real
+// command line, in a subprocess, against in-process DNS servers.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:           "testdata/script",
+		UpdateScripts: *updateScripts,
+		Setup: func(env *testscript.Env) error {
+			// No color, whatever the developer's terminal says.
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"dnsserver": cmdDNSServer,
+		},
+	})
+}
+
+// cmdDNSServer starts an in-process authoritative server:
+//
+//	dnsserver [-drop] [-servfail NAME] VAR ZONEFILE...
+//
+// and puts its address ("127.0.0.1:port") in $VAR.
+func cmdDNSServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! dnsserver")
+	}
+	fs := flag.NewFlagSet("dnsserver", flag.ContinueOnError)
+	drop := fs.Bool("drop", false, "never answer")
+	servfail := fs.String("servfail", "", "answer SERVFAIL for this name")
+	if err := fs.Parse(args); err != nil || fs.NArg() < 1 {
+		ts.Fatalf("usage: dnsserver [-drop] [-servfail NAME] VAR ZONEFILE...")
+	}
+	var zones []string
+	for _, f := range fs.Args()[1:] {
+		zones = append(zones, ts.ReadFile(f))
+	}
+	srv, err := dnstest.Start(zones...)
+	if err != nil {
+		ts.Fatalf("dnsserver: %v", err)
+	}
+	ts.Defer(srv.Close)
+	srv.DropAll(*drop)
+	if *servfail != "" {
+		srv.SetRcode(*servfail, dns.RcodeServerFailure)
+	}
+	ts.Setenv(fs.Arg(0), srv.Addr)
+}
+
+// run runs the CLI in-process and returns its exit code and output.
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb strings.Builder
+	code = Run(context.Background(), args, Streams{Out: &out, Err: &errb})
+	return code, out.String(), errb.String()
+}
+
+func TestUsageErrorsAreOneLine(t *testing.T) {
+	for _, args := range [][]string{
+		{"rdns", "203.0.113"},
+		{"rdns", "203.0.113.5", "--helo", "bad name!"},
+		{"ip", "203.0.113.5", "--treat-as-public", "nonsense"},
+		{"rdns", "203.0.113.5", "--format", "xml"},
+		{"rdns", "203.0.113.5", "--fail-on", "info"},
+		{"rdns", "203.0.113.5", "--resolver", "dns.google"},
+		{"rdns", "203.0.113.5", "--bogus-flag"},
+		{"rdns"},
+		{"nosuchcommand"},
+	} {
+		code, stdout, stderr := run(t, args...)
+		if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2, one line on stderr", args, code, stdout, stderr)
+		}
+	}
+}
