@@ -1,0 +1,141 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/netip"
+	"net/textproto"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// labEnv loads the env file written by testdata/lab/lab.sh start, named
+// by $PREFLIGHT_LAB_ENV. Without it the lab tests skip with one line —
+// except in CI, where a lab test that would skip fails.
+func labEnv(t *testing.T) map[string]string {
+	t.Helper()
+	path := os.Getenv("PREFLIGHT_LAB_ENV")
+	if path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("lab tests must run in CI: PREFLIGHT_LAB_ENV is not set (start the lab with testdata/lab/lab.sh start)")
+		}
+		t.Skip("lab not running: set PREFLIGHT_LAB_ENV to the file testdata/lab/lab.sh start prints (needs root on Debian, or nsd, rbldnsd and postfix installed)")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("lab env: %v", err)
+	}
+	defer f.Close()
+	env := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// TestLab runs the scripts in testdata/lab against the real daemons of
+// the lab: nsd for DNS, rbldnsd for blocklists, postfix for SMTP. The
+// lab's addresses are in the scripts' environment ($LAB_DNS, ...).
+func TestLab(t *testing.T) {
+	env := labEnv(t)
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/lab",
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("NO_COLOR", "1")
+			for k, v := range env {
+				e.Setenv(k, v)
+			}
+			return nil
+		},
+	})
+}
+
+// TestLabDaemons checks that the lab is what the scripts assume: nsd
+// refuses names outside its zones, rbldnsd lists its RFC 5782 test
+// points, postfix offers STARTTLS as an MX and requires it for AUTH.
+func TestLabDaemons(t *testing.T) {
+	env := labEnv(t)
+	ctx := context.Background()
+
+	t.Run("nsd", func(t *testing.T) {
+		r := resolver.New(resolver.Config{Servers: []string{env["LAB_DNS"], env["LAB_DNS6"]}})
+		if _, err := r.LookupTXT(ctx, "good.example"); err != nil {
+			t.Errorf("good.example TXT: %v", err)
+		}
+		if _, err := r.LookupTXT(ctx, "example.com"); !resolver.IsTemporary(err) || !strings.Contains(err.Error(), "REFUSED") {
+			t.Errorf("outside the lab zones: %v, want REFUSED", err)
+		}
+	})
+
+	t.Run("rbldnsd", func(t *testing.T) {
+		r := resolver.New(resolver.Config{Servers: []string{env["LAB_RBL"]}})
+		for name, want := range map[string]string{
+			"2.0.0.127.bl.lab.example":    "127.0.0.2",
+			"1.0.0.127.bl.lab.example":    "",
+			"40.113.0.203.bl.lab.example": "127.0.0.2",
+			resolver.ReverseName(netip.MustParseAddr("::ffff:127.0.0.2"))[:63] + ".bl.lab.example": "127.0.0.2",
+			"41.113.0.203.zen.lab.example":   "127.0.0.10",
+			"test.dbl.lab.example":           "127.0.1.2",
+			"invalid.dbl.lab.example":        "",
+			"2.0.0.127.broken.lab.example":   "",
+			"listed.example.dbl.lab.example": "127.0.1.2",
+		} {
+			ips, err := r.LookupIP(ctx, "ip4", name)
+			switch {
+			case want == "" && !resolver.IsNotFound(err):
+				t.Errorf("%s: %v %v, want not listed", name, ips, err)
+			case want != "" && (err != nil || len(ips) != 1 || ips[0].String() != want):
+				t.Errorf("%s: %v %v, want %s", name, ips, err, want)
+			}
+		}
+	})
+
+	t.Run("postfix", func(t *testing.T) {
+		for _, c := range []struct {
+			addr, want string
+		}{
+			{env["LAB_SMTP"], "STARTTLS"},
+			{env["LAB_SMTP6"], "STARTTLS"},
+			{env["LAB_SUBMISSION"], "STARTTLS"},
+		} {
+			ext := ehlo(t, c.addr)
+			if !strings.Contains(ext, c.want) || strings.Contains(ext, "AUTH") {
+				t.Errorf("%s: EHLO says %q; want %s and no AUTH before TLS", c.addr, ext, c.want)
+			}
+		}
+	})
+}
+
+// ehlo greets an SMTP server and returns its EHLO reply.
+func ehlo(t *testing.T, addr string) string {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("%s: %v", addr, err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	c := textproto.NewConn(nc)
+	if _, _, err := c.ReadResponse(220); err != nil {
+		t.Fatalf("%s greeting: %v", addr, err)
+	}
+	id, _ := c.Cmd("EHLO lab-test.example")
+	c.StartResponse(id)
+	_, msg, err := c.ReadResponse(250)
+	c.EndResponse(id)
+	if err != nil {
+		t.Fatalf("%s EHLO: %v", addr, err)
+	}
+	c.Cmd("QUIT")
+	return msg
+}
