@@ -47,6 +47,14 @@ type Env struct {
 	Trace func(format string, args ...any)
 }
 
+// now is the clock, time.Now when unset.
+func (e Env) now() time.Time {
+	if e.Now == nil {
+		return time.Now()
+	}
+	return e.Now()
+}
+
 func (e Env) tracef(format string, args ...any) {
 	if e.Trace != nil {
 		e.Trace(format, args...)
@@ -66,6 +74,7 @@ type Check struct {
 var All = []Check{
 	{ID: "ip", Run: IP},
 	{ID: "rdns", Run: RDNS},
+	{ID: "spf", Run: SPF},
 }
 
 // ByID returns the registered check with that ID.

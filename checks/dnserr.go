@@ -11,6 +11,11 @@ import (
 // dnsError is the finding for a lookup that gave no usable answer: the
 // thing could not be checked. It is never a pass or a fail (STYLE 6).
 func dnsError(check, subject, what string, err error) report.Finding {
+	return dnsErrorID(check+".dns_error", subject, what, err)
+}
+
+// dnsErrorID is dnsError with its own finding ID (spf.temperror).
+func dnsErrorID(id, subject, what string, err error) report.Finding {
 	reason := err.Error()
 	var le *resolver.LookupError
 	if errors.As(err, &le) {
@@ -20,7 +25,7 @@ func dnsError(check, subject, what string, err error) report.Finding {
 		}
 	}
 	return report.Finding{
-		ID:       check + ".dns_error",
+		ID:       id,
 		Severity: report.Error,
 		Subject:  subject,
 		Message:  fmt.Sprintf("Could not check %s: %s.", what, reason),
@@ -28,3 +33,5 @@ func dnsError(check, subject, what string, err error) report.Finding {
 		Evidence: map[string]any{"error": err.Error()},
 	}
 }
+
+func isNotFound(err error) bool { return resolver.IsNotFound(err) }

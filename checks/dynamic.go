@@ -73,6 +73,9 @@ func judgePTR(name string, ip netip.Addr) dynamicVerdict {
 		v.Reasons = append(v.Reasons, fmt.Sprintf("hex word %q", m))
 	}
 	if v.Exempt != "" {
+		if len(v.Reasons) == 0 {
+			v.Exempt = "" // nothing to be exempt from
+		}
 		v.Reasons = nil
 	}
 	return v

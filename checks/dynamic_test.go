@@ -22,7 +22,7 @@ func TestJudgePTR(t *testing.T) {
 		{"2001-db8-0-0-1-2-3-4.dyn.example.net", "2001:db8::1:2:3:4", true, "groups"},
 		// Exemptions: generic-looking names of static or mail hosts.
 		{"static-203-0-113-5.example.net", "203.0.113.5", false, "static"},
-		{"mail-we0-f182.google.com", "74.125.82.182", false, "mail"},
+		{"mail-we0-f182.google.com", "74.125.82.182", false, ""},
 		{"o167-89-97-77.outbound-mail.sendgrid.net", "167.89.97.77", false, "outbound"},
 		// Names that say nothing of the sort.
 		{"mail.example.com", "203.0.113.5", false, ""},

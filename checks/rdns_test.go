@@ -140,7 +140,9 @@ func TestIP(t *testing.T) {
 func TestRunSharesLookupsAndCountsPerCheck(t *testing.T) {
 	env := testEnv(t)
 	target := Target{IPs: []netip.Addr{netip.MustParseAddr("203.0.113.5")}}
-	res := Run(context.Background(), env, target, All)
+	ip, _ := ByID("ip")
+	rdns, _ := ByID("rdns")
+	res := Run(context.Background(), env, target, []Check{ip, rdns})
 	if len(res) != 2 || res[0].ID != "ip" || res[1].ID != "rdns" {
 		t.Fatalf("results: %+v", res)
 	}

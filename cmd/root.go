@@ -74,6 +74,7 @@ not be checked).`,
 	root.AddCommand(
 		newCmdIP(g),
 		newCmdRDNS(g),
+		newCmdSPF(g),
 		newCmdVersion(g),
 	)
 	return root

@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -43,12 +44,14 @@ type SPFResolver struct{ r *Resolver }
 
 // LookupTXT implements spf.DNSResolver.
 func (a *SPFResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	name = EscapeName(name)
 	txt, err := a.r.LookupTXT(ctx, name)
 	return txt, netError(err, name)
 }
 
 // LookupMX implements spf.DNSResolver.
 func (a *SPFResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	name = EscapeName(name)
 	mxs, err := a.r.LookupMX(ctx, name)
 	if err != nil {
 		return nil, netError(err, name)
@@ -62,6 +65,7 @@ func (a *SPFResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, err
 
 // LookupIPAddr implements spf.DNSResolver.
 func (a *SPFResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
+	host = EscapeName(host)
 	ips, err := a.r.LookupIP(ctx, "ip", host)
 	if err != nil {
 		return nil, netError(err, host)
@@ -97,4 +101,26 @@ func (r *Resolver) TXTFunc(ctx context.Context) func(string) ([]string, error) {
 		txt, err := r.LookupTXT(ctx, name)
 		return txt, netError(err, name)
 	}
+}
+
+// EscapeName turns a name of raw octets (as macro expansion makes them:
+// spaces, '%', anything) into miekg/dns presentation form, where dots
+// separate labels and other special octets are escaped.
+func EscapeName(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			b.WriteByte(c)
+		case c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' || c == '@' || c == '$':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c <= ' ' || c > '~':
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

@@ -22,10 +22,41 @@ func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error)
 	out := make([]string, 0, len(ans.Records))
 	for _, rr := range ans.Records {
 		if t, ok := rr.(*dns.TXT); ok {
-			out = append(out, strings.Join(t.Txt, ""))
+			var b strings.Builder
+			for _, s := range t.Txt {
+				b.WriteString(unescape(s))
+			}
+			out = append(out, b.String())
 		}
 	}
 	return out, nil
+}
+
+// unescape turns miekg/dns's presentation form of a character-string
+// (\" and \DDD escapes) back into the octets that were on the wire.
+func unescape(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b = append(b, c)
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+			if n <= 255 {
+				b = append(b, byte(n))
+				i += 3
+				continue
+			}
+		}
+		b = append(b, s[i+1])
+		i++
+	}
+	return string(b)
 }
 
 // LookupIP returns the addresses of name. network is "ip4" (A), "ip6"

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/miekg/dns"
 	"golang.org/x/net/idna"
 )
 
@@ -108,13 +109,31 @@ func ReverseName(ip netip.Addr) string {
 	return b.String()
 }
 
-// fqdn returns name lower-cased with exactly one trailing dot.
+// fqdn returns name lower-cased with exactly one trailing dot, its
+// escapes in miekg/dns's canonical form (what a name read off the wire
+// looks like), so names compare equal however they were written.
 func fqdn(name string) string {
 	name = strings.ToLower(name)
-	if strings.HasSuffix(name, ".") {
-		return name
+	if !strings.HasSuffix(name, ".") {
+		name += "."
 	}
-	return name + "."
+	if strings.Contains(name, "\\") {
+		if c, ok := canonicalEscapes(name); ok {
+			return c
+		}
+	}
+	return name
+}
+
+// canonicalEscapes rewrites a name through the wire format.
+func canonicalEscapes(name string) (string, bool) {
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(name, buf, 0, nil, false)
+	if err != nil {
+		return "", false
+	}
+	out, _, err := dns.UnpackDomainName(buf[:n], 0)
+	return strings.ToLower(out), err == nil
 }
 
 // bare returns name without its trailing dot.

@@ -159,6 +159,11 @@ type Answer struct {
 // *LookupError classified by IsNotFound and IsTemporary.
 func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answer, error) {
 	name = fqdn(name)
+	if _, ok := canonicalEscapes(name); !ok {
+		// A name DNS cannot carry (empty label, label over 63 octets,
+		// over 255 octets) cannot exist: nothing to ask.
+		return nil, r.lookupError(name, qtype, ErrNXDomain, "not a valid DNS name", nil)
+	}
 	var chain []string // aliases followed, fqdn
 	cur := name
 	for {

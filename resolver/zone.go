@@ -72,6 +72,9 @@ func ParseZone(r io.Reader, file string) (*Zone, error) {
 	if err := zp.Err(); err != nil {
 		return nil, zoneSyntaxError(file, err)
 	}
+	if err := checkLongStrings(file, string(text)); err != nil {
+		return nil, err
+	}
 	apex := ""
 	for _, rr := range rrs {
 		if rr.Header().Rrtype == dns.TypeSOA {
@@ -87,6 +90,13 @@ func ParseZone(r io.Reader, file string) (*Zone, error) {
 	if apex == "." {
 		return nil, fmt.Errorf("%s: no SOA record and no $ORIGIN, so the zone's apex is unknown", file)
 	}
+	return NewZone(apex, file, rrs)
+}
+
+// NewZone makes a zone from records; every owner must be at or under
+// apex ("." holds everything: test servers use it).
+func NewZone(apex, file string, rrs []dns.RR) (*Zone, error) {
+	apex = fqdn(apex)
 	z := &Zone{Apex: apex, File: file, names: map[string]map[uint16][]dns.RR{}, nonterminal: map[string]bool{}}
 	for _, rr := range rrs {
 		h := rr.Header()
@@ -119,6 +129,39 @@ func ParseZone(r io.Reader, file string) (*Zone, error) {
 	}
 	return z, nil
 }
+
+// checkLongStrings refuses quoted strings over 255 octets (RFC 1035
+// §3.3: a character-string's length is one octet). The parser would
+// split them silently; BIND and nsd refuse the zone, so a change with
+// one would not deploy.
+func checkLongStrings(file, text string) error {
+	for n, line := range strings.Split(text, "\n") {
+		in, start, length := false, 0, 0
+		for i := 0; i < len(line); i++ {
+			c := line[i]
+			switch {
+			case !in && c == ';':
+				i = len(line)
+			case c == '"':
+				if in && length > 255 {
+					return fmt.Errorf("%s:%d:%d: a quoted string of %d octets; the limit is 255 (RFC 1035 §3.3): split it into several quoted strings", file, n+1, start+1, length)
+				}
+				in, start, length = !in, i, 0
+			case in && c == '\\':
+				i++
+				if i < len(line) && isDigit(line[i]) {
+					i += 2 // \DDD is one octet
+				}
+				length++
+			case in:
+				length++
+			}
+		}
+	}
+	return nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // maxZoneFileBytes bounds what a zone file may hold: larger is a mistake
 // (or an attack), not a zone someone wants to preflight.

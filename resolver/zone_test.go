@@ -117,3 +117,16 @@ func TestLoadZoneFileNamesFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestZoneRefusesLongStrings(t *testing.T) {
+	long := strings.Repeat("a", 256)
+	text := "$ORIGIN example.test.\n@ SOA ns hm 1 1 1 1 1\n@ TXT \"ok\" ; \"" + long + "\"\nx TXT \"" + long + "\"\n"
+	_, err := ParseZone(strings.NewReader(text), "test.zone")
+	if err == nil || !strings.Contains(err.Error(), "test.zone:4:7: a quoted string of 256 octets") {
+		t.Errorf("err = %v", err)
+	}
+	ok := "$ORIGIN example.test.\n@ SOA ns hm 1 1 1 1 1\nx TXT \"" + long[:255] + "\" \"\\\"q\\\"\"\n"
+	if _, err := ParseZone(strings.NewReader(ok), "test.zone"); err != nil {
+		t.Errorf("255 octets and escapes: %v", err)
+	}
+}

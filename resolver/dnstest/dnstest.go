@@ -38,6 +38,8 @@ type Server struct {
 	truncate bool
 	tcpOff   bool
 	log      []string
+	// dropNames are never answered (a timeout for that name only).
+	dropNames map[string]bool
 
 	queries atomic.Int64
 }
@@ -54,16 +56,38 @@ func New(tb testing.TB, zones ...string) *Server {
 	return s
 }
 
-// Start starts a server; Close stops it. For tests use New.
+// NewRecords starts a server answering from records, all in one zone
+// at the root (any names), and stops it when the test ends.
+func NewRecords(tb testing.TB, rrs ...dns.RR) *Server {
+	tb.Helper()
+	z, err := resolver.NewZone(".", "records", rrs)
+	if err != nil {
+		tb.Fatalf("dnstest: %v", err)
+	}
+	s, err := StartZones(z)
+	if err != nil {
+		tb.Fatalf("dnstest: %v", err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a server for zone texts; Close stops it. For tests use New.
 func Start(zones ...string) (*Server, error) {
-	s := &Server{rcodes: map[string]int{}}
+	var zs []*resolver.Zone
 	for i, text := range zones {
 		z, err := resolver.ParseZone(strings.NewReader(text), fmt.Sprintf("zone#%d", i+1))
 		if err != nil {
 			return nil, err
 		}
-		s.zones = append(s.zones, z)
+		zs = append(zs, z)
 	}
+	return StartZones(zs...)
+}
+
+// StartZones starts a server for parsed zones.
+func StartZones(zones ...*resolver.Zone) (*Server, error) {
+	s := &Server{rcodes: map[string]int{}, dropNames: map[string]bool{}, zones: zones}
 	// Same port for UDP and TCP, like a real server: take a TCP port and
 	// try the UDP one beside it; retry on the rare clash.
 	var (
@@ -109,6 +133,13 @@ func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.
 
 // DropAll makes the server read queries and never answer.
 func (s *Server) DropAll(on bool) { s.mu.Lock(); s.dropAll = on; s.mu.Unlock() }
+
+// DropName never answers questions about name (any type).
+func (s *Server) DropName(name string) {
+	s.mu.Lock()
+	s.dropNames[dns.CanonicalName(name)] = true
+	s.mu.Unlock()
+}
 
 // DropNext drops the next n queries, then answers again.
 func (s *Server) DropNext(n int) { s.mu.Lock(); s.dropNext = n; s.mu.Unlock() }
@@ -162,6 +193,9 @@ func (s *Server) serve(w dns.ResponseWriter, q *dns.Msg) {
 		s.log = append(s.log, fmt.Sprintf("%s %s %s", proto, dns.TypeToString[q.Question[0].Qtype], strings.TrimSuffix(q.Question[0].Name, ".")))
 	}
 	latency, drop, truncate := s.latency, s.dropAll || s.dropNext > 0, s.truncate && proto == "udp"
+	if len(q.Question) == 1 && s.dropNames[dns.CanonicalName(q.Question[0].Name)] {
+		drop = true
+	}
 	if s.dropNext > 0 {
 		s.dropNext--
 	}

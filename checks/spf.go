@@ -1,0 +1,415 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/preflight-mail/preflight/checks/spf"
+	"github.com/preflight-mail/preflight/report"
+)
+
+// SPF checks the envelope domain's SPF: the result for each sending IP
+// (blitiri.com.ar/go/spf through our resolver, corrected by our parser),
+// a lint of the whole include/redirect tree, and the HELO identity.
+func SPF(ctx context.Context, env Env, t Target) []report.Finding {
+	domain, sender := envelope(t)
+	if domain == "" {
+		return nil
+	}
+	tree := spf.Walk(ctx, env.DNS, domain, t.IPs)
+	out := lintTree(tree, t)
+	if err := tree.Root.Err; err != nil && !isNotFound(err) {
+		return out // the record itself could not be fetched: nothing to evaluate
+	}
+
+	// The verdict for each IP, concurrently; the walk has filled the
+	// cache, so these cost no round trips.
+	results := make([]spf.Result, len(t.IPs))
+	var wg sync.WaitGroup
+	for i, ip := range t.IPs {
+		wg.Go(func() { results[i] = spf.Evaluate(ctx, env.DNS, ip, heloOr(t, domain), sender, env.now()) })
+	}
+	wg.Wait()
+	root := tree.Root
+	for i, ip := range t.IPs {
+		out = append(out, ipResult(domain, root, ip, results[i]))
+	}
+	if t.HELO != "" && !strings.HasPrefix(t.HELO, "[") {
+		if _, err := netip.ParseAddr(t.HELO); err != nil && strings.Contains(t.HELO, ".") {
+			out = append(out, heloSPF(ctx, env, t)...)
+		}
+	}
+	return out
+}
+
+// envelope returns the domain SPF is checked for (MAIL FROM's, §2.4)
+// and the sender address.
+func envelope(t Target) (domain, sender string) {
+	switch {
+	case strings.Contains(t.MailFrom, "@"):
+		return t.MailFrom[strings.LastIndexByte(t.MailFrom, '@')+1:], t.MailFrom
+	case t.MailFrom != "":
+		return t.MailFrom, "postmaster@" + t.MailFrom
+	case t.Domain != "":
+		return t.Domain, "postmaster@" + t.Domain
+	}
+	return "", ""
+}
+
+func heloOr(t Target, domain string) string {
+	if t.HELO != "" {
+		return t.HELO
+	}
+	return domain
+}
+
+// lintTree reports what is wrong anywhere in the tree, whatever the IP.
+func lintTree(tree *spf.Tree, t Target) []report.Finding {
+	root := tree.Root
+	domain := root.Domain
+	var out []report.Finding
+	add := func(f report.Finding) { out = append(out, f) }
+
+	// The root record itself.
+	switch {
+	case root.Err != nil && !isNotFound(root.Err):
+		return []report.Finding{dnsErrorID("spf.temperror", domain, "the SPF record of "+domain, root.Err)}
+	case len(root.Records) == 0:
+		return []report.Finding{{
+			ID: "spf.missing", Severity: report.Fail, Subject: domain,
+			Message: fmt.Sprintf("%s has no SPF record: receivers cannot tell which servers may send as it, and many junk or refuse its mail.", domain),
+			Fix:     fmt.Sprintf("Publish\n%s. TXT \"%s\"", domain, suggestRecord(t.IPs)),
+		}}
+	case len(root.Records) > 1:
+		add(report.Finding{
+			ID: "spf.multiple_records", Severity: report.Fail, Subject: domain,
+			Message:  fmt.Sprintf("%s has %d SPF records: receivers treat that as a permanent error (RFC 7208 §4.5), as if there were none.", domain, len(root.Records)),
+			Fix:      fmt.Sprintf("Keep exactly one, merging the others into it:\n%s. TXT \"%s\"", domain, mergeRecords(root.Records)),
+			Evidence: map[string]any{"records": root.Records},
+		})
+		return out
+	}
+
+	total := tree.Total()
+	tree.Each(func(n *spf.Node) {
+		where := n.Domain
+		if n.Parsed != nil {
+			for _, e := range n.Parsed.Errors {
+				add(report.Finding{
+					ID: "spf.syntax_error", Severity: report.Fail, Subject: where,
+					Message:  fmt.Sprintf("The SPF record of %s has a syntax error: %v. Receivers return permerror for it (RFC 7208 §4.6), even when an earlier term matched.", where, e),
+					Fix:      fmt.Sprintf("Correct or remove %q in\n%s. TXT \"%s\"", e.Term, where, n.Record),
+					Evidence: map[string]any{"record": n.Record, "term": e.Term},
+				})
+			}
+			for _, term := range n.Parsed.Terms {
+				if term.Mechanism == "ptr" {
+					add(report.Finding{
+						ID: "spf.ptr_mechanism", Severity: report.Warn, Subject: where,
+						Message: fmt.Sprintf("The SPF record of %s uses %q: slow, unreliable, and RFC 7208 §5.5 says not to use it; some receivers ignore it.", where, term.Raw),
+						Fix:     "Replace it with ip4:/ip6: ranges or a: names of the sending hosts.",
+					})
+				}
+				if term.Mechanism == "all" && term.Qualifier == '+' {
+					f := report.Finding{
+						ID: "spf.permissive_all", Severity: report.Fail, Subject: where,
+						Message:  fmt.Sprintf("The SPF record of %s ends in %q: every server on the Internet may send as %s.", where, term.Raw, domain),
+						Fix:      fmt.Sprintf("End it with -all (or ~all while you check):\n%s. TXT \"%s\"", where, replaceAll(n.Record, "-all")),
+						Evidence: map[string]any{"record": n.Record},
+					}
+					if n != root {
+						f.Message = fmt.Sprintf("%s, included by %s, has %q: the include matches every server, so every server passes SPF for %s.", where, domain, term.Raw, domain)
+					}
+					add(f)
+				}
+			}
+		}
+		if n.Problem == "" && n.AnswerSize > spf.MaxUDPAnswer {
+			add(report.Finding{
+				ID: "spf.record_too_large", Severity: report.Warn, Subject: where,
+				Message:  fmt.Sprintf("The TXT answer for %s is %d octets, over %d: it needs TCP or EDNS0, which some receivers' resolvers handle badly (RFC 7208 §3.4).", where, n.AnswerSize, spf.MaxUDPAnswer),
+				Fix:      "Shorten the SPF record, or move other TXT records (site verifications) off this name.",
+				Evidence: map[string]any{"answer_octets": n.AnswerSize},
+			})
+		}
+		if n == root {
+			return
+		}
+		switch {
+		case n.Problem == "no SPF record":
+			add(report.Finding{
+				ID: "spf.include_without_spf", Severity: report.Fail, Subject: where,
+				Message: fmt.Sprintf("%s has %q, but %s publishes no SPF record: receivers return permerror when they reach it (RFC 7208 §5.2, §6.1).", parentOf(tree, n), n.Via, where),
+				Fix:     fmt.Sprintf("Remove %q from the record of %s, or fix the name (check the provider's documentation).", n.Via, parentOf(tree, n)),
+			})
+		case n.Problem == "more than one SPF record":
+			add(report.Finding{
+				ID: "spf.multiple_records", Severity: report.Fail, Subject: where,
+				Message:  fmt.Sprintf("%s, reached by %q, has %d SPF records: permerror when evaluated (RFC 7208 §4.5).", where, n.Via, len(n.Records)),
+				Fix:      "Whoever runs " + where + " must keep exactly one SPF record.",
+				Evidence: map[string]any{"records": n.Records},
+			})
+		case n.Problem == "loop":
+			add(report.Finding{
+				ID: "spf.loop", Severity: report.Fail, Subject: where,
+				Message: fmt.Sprintf("%q in the record of %s leads back to a record already being evaluated: a loop, which ends in permerror.", n.Via, parentOf(tree, n)),
+				Fix:     fmt.Sprintf("Remove %q.", n.Via),
+			})
+		case strings.HasPrefix(n.Problem, "lookup failed"):
+			add(dnsErrorID("spf.temperror", where, "the SPF record of "+where+" (reached by "+n.Via+")", n.Err))
+		}
+	})
+
+	// Lookup limits (§4.6.4), counted over the whole tree: a receiver
+	// that evaluates everything (an IP that matches nothing) pays them all.
+	evidence := map[string]any{"tree": root, "lookups": total, "limit": spf.MaxLookups}
+	switch {
+	case total > spf.MaxLookups:
+		at := "are"
+		if tree.Truncated {
+			at = "are at least"
+		}
+		var cost []string
+		for _, c := range tree.Costliest() {
+			if c.Total > 0 {
+				cost = append(cost, fmt.Sprintf("%s (%d)", c.Via, c.Total+1))
+			}
+		}
+		chain := costliestChain(root)
+		evidence["chain"] = chain
+		add(report.Finding{
+			ID: "spf.lookup_limit", Severity: report.Fail, Subject: domain,
+			Message: fmt.Sprintf("Evaluating the SPF record of %s can take %d DNS lookups (there %s %d DNS-querying terms in the tree; the limit is %d, RFC 7208 §4.6.4): receivers that reach the 11th return permerror. Chain: %s.",
+				domain, total, at, total, spf.MaxLookups, strings.Join(chain, " → ")),
+			Fix: "Bring the tree to 10 lookups or fewer: remove includes you no longer use, and replace the costliest with the ip4:/ip6: ranges they stand for. Lookups per include: " +
+				strings.Join(cost, ", ") + ".",
+			Evidence: evidence,
+		})
+	default:
+		add(report.Finding{
+			ID: "spf.lookups_ok", Severity: report.Pass, Subject: domain,
+			Message:  fmt.Sprintf("The SPF tree of %s takes at most %d of %d DNS lookups.", domain, total, spf.MaxLookups),
+			Evidence: evidence,
+		})
+	}
+	if len(tree.Voids) > spf.MaxVoidLookups {
+		var terms []string
+		for _, v := range tree.Voids {
+			terms = append(terms, fmt.Sprintf("%s in %s", v.Term, v.Domain))
+		}
+		slices.Sort(terms)
+		add(report.Finding{
+			ID: "spf.void_lookup_limit", Severity: report.Fail, Subject: domain,
+			Message:  fmt.Sprintf("%d terms in the SPF tree of %s look up names that do not exist or have no records (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", len(tree.Voids), domain, strings.Join(terms, ", "), spf.MaxVoidLookups),
+			Fix:      "Remove the terms that name hosts you no longer have.",
+			Evidence: map[string]any{"void_lookups": tree.Voids},
+		})
+	}
+
+	// How the root record ends.
+	if rec := root.Parsed; rec != nil && rec.Valid() {
+		all := rec.All()
+		switch {
+		case all == nil && rec.Redirect == nil:
+			add(report.Finding{
+				ID: "spf.no_all", Severity: report.Warn, Subject: domain,
+				Message: fmt.Sprintf("The SPF record of %s has no \"all\" and no redirect: mail from any other server gets neutral, the same as no policy.", domain),
+				Fix:     fmt.Sprintf("End it with -all (or ~all while you check):\n%s. TXT \"%s -all\"", domain, rec.Raw),
+			})
+		case all != nil && all.Qualifier == '?':
+			add(report.Finding{
+				ID: "spf.permissive_all", Severity: report.Warn, Subject: domain,
+				Message: fmt.Sprintf("The SPF record of %s ends in \"?all\": mail from any other server gets neutral, the same as no policy.", domain),
+				Fix:     fmt.Sprintf("End it with -all (or ~all while you check):\n%s. TXT \"%s\"", domain, replaceAll(rec.Raw, "-all")),
+			})
+		}
+	}
+	return out
+}
+
+// ipResult is the finding for one sending IP's verdict.
+func ipResult(domain string, root *spf.Node, ip netip.Addr, r spf.Result) report.Finding {
+	f := report.Finding{Subject: ip.String(), Evidence: map[string]any{"result": r.Result, "domain": domain}}
+	if r.Deep != "" {
+		f.Evidence["matched"] = r.Deep
+		if r.DeepIn != "" {
+			f.Evidence["matched_in"] = r.DeepIn
+		}
+	}
+	if r.Explanation != "" {
+		f.Evidence["explanation"] = r.Explanation
+	}
+	if r.Reason != "" {
+		f.Evidence["reason"] = r.Reason
+	}
+	matched := ""
+	if r.Deep != "" {
+		matched = fmt.Sprintf(" (matched %s", r.Deep)
+		if r.DeepIn != "" && r.DeepIn != domain {
+			matched += " in " + r.DeepIn
+		}
+		matched += ")"
+	}
+	fix := func() string {
+		if root.Record == "" || len(root.Records) != 1 {
+			return ""
+		}
+		return fmt.Sprintf("If %s should send for %s, publish\n%s. TXT \"%s\"", ip, domain, domain, withIP(root.Record, ip))
+	}
+	switch r.Result {
+	case spf.Pass:
+		f.ID, f.Severity = "spf.ip_pass", report.Pass
+		f.Message = fmt.Sprintf("SPF passes for %s sending as %s%s.", ip, domain, matched)
+	case spf.Fail:
+		f.ID, f.Severity = "spf.ip_fail", report.Fail
+		f.Message = fmt.Sprintf("SPF fails for %s sending as %s%s: receivers that enforce SPF refuse its mail.", ip, domain, matched)
+		f.Fix = fix()
+	case spf.SoftFail:
+		f.ID, f.Severity = "spf.ip_softfail", report.Warn
+		f.Message = fmt.Sprintf("SPF softfails for %s sending as %s%s: its mail is likely to be junked.", ip, domain, matched)
+		f.Fix = fix()
+	case spf.Neutral:
+		f.ID, f.Severity = "spf.ip_neutral", report.Warn
+		f.Message = fmt.Sprintf("SPF is neutral for %s sending as %s%s: the record neither allows nor refuses it, so SPF does not help its mail.", ip, domain, matched)
+		f.Fix = fix()
+	case spf.None:
+		f.ID, f.Severity = "spf.ip_none", report.Info
+		f.Message = fmt.Sprintf("No SPF result for %s sending as %s: there is no usable SPF record (see spf.missing).", ip, domain)
+	case spf.PermError:
+		f.ID, f.Severity = "spf.ip_permerror", report.Fail
+		f.Message = fmt.Sprintf("SPF evaluation for %s sending as %s ends in permerror: %s. Receivers treat that like a failed check.", ip, domain, r.Reason)
+		f.Fix = "Fix the SPF errors reported above."
+	default:
+		f.ID, f.Severity = "spf.temperror", report.Error
+		f.Message = fmt.Sprintf("Could not evaluate SPF for %s sending as %s: %s.", ip, domain, r.Reason)
+	}
+	return f
+}
+
+// heloSPF checks the HELO identity (RFC 7208 §2.3): receivers may check
+// SPF for postmaster@HELO, and do for bounces, whose MAIL FROM is empty.
+func heloSPF(ctx context.Context, env Env, t Target) []report.Finding {
+	var out []report.Finding
+	for _, ip := range t.IPs {
+		r := spf.Evaluate(ctx, env.DNS, ip, t.HELO, "", env.now())
+		f := report.Finding{Subject: ip.String(), Evidence: map[string]any{"helo": t.HELO, "result": r.Result}}
+		switch r.Result {
+		case spf.Pass:
+			f.ID, f.Severity = "spf.helo_pass", report.Pass
+			f.Message = fmt.Sprintf("SPF for the HELO name %s passes for %s.", t.HELO, ip)
+		case spf.None:
+			f.ID, f.Severity = "spf.helo_none", report.Info
+			f.Message = fmt.Sprintf("The HELO name %s has no SPF record: bounces from %s (empty MAIL FROM) get no SPF result (RFC 7208 §2.3).", t.HELO, ip)
+			f.Fix = fmt.Sprintf("Publish\n%s. TXT \"v=spf1 a -all\"", t.HELO)
+		case spf.TempError:
+			f = dnsErrorID("spf.temperror", ip.String(), "SPF for the HELO name "+t.HELO, fmt.Errorf("%s", r.Reason))
+		default:
+			f.ID, f.Severity = "spf.helo_not_pass", report.Warn
+			f.Message = fmt.Sprintf("SPF for the HELO name %s gives %s for %s: bounces from it fail SPF.", t.HELO, r.Result, ip)
+			f.Fix = fmt.Sprintf("Publish\n%s. TXT \"v=spf1 a -all\"\nif %s resolves to %s; or use a HELO name that does.", t.HELO, t.HELO, ip)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// suggestRecord is a starting SPF record for the sending IPs.
+func suggestRecord(ips []netip.Addr) string {
+	rec := spf.Version
+	if len(ips) == 0 {
+		return rec + " mx -all"
+	}
+	for _, ip := range ips {
+		rec += " " + ipTerm(ip)
+	}
+	return rec + " -all"
+}
+
+func ipTerm(ip netip.Addr) string {
+	if ip.Unmap().Is4() {
+		return "ip4:" + ip.Unmap().String()
+	}
+	return "ip6:" + ip.String()
+}
+
+// withIP inserts ip before "all" (or redirect=), or at the end.
+func withIP(record string, ip netip.Addr) string {
+	terms := strings.Fields(record)
+	at := len(terms)
+	for i, t := range terms {
+		l := strings.ToLower(strings.TrimLeft(t, "+-~?"))
+		if l == "all" || strings.HasPrefix(l, "redirect=") {
+			at = i
+			break
+		}
+	}
+	return strings.Join(slices.Insert(terms, at, ipTerm(ip)), " ")
+}
+
+// replaceAll swaps the record's all term.
+func replaceAll(record, all string) string {
+	terms := strings.Fields(record)
+	for i, t := range terms {
+		if strings.EqualFold(strings.TrimLeft(t, "+-~?"), "all") {
+			terms[i] = all
+		}
+	}
+	return strings.Join(terms, " ")
+}
+
+// mergeRecords joins several SPF records into one, each mechanism once,
+// ending with the strictest all among them.
+func mergeRecords(records []string) string {
+	var terms []string
+	all := ""
+	rank := map[string]int{"-all": 4, "~all": 3, "?all": 2, "+all": 1, "all": 1}
+	for _, r := range records {
+		for _, t := range strings.Fields(r)[1:] {
+			l := strings.ToLower(t)
+			if strings.TrimLeft(l, "+-~?") == "all" {
+				if rank[l] > rank[all] {
+					all = l
+				}
+				continue
+			}
+			if !slices.Contains(terms, t) {
+				terms = append(terms, t)
+			}
+		}
+	}
+	if all == "" {
+		all = "-all"
+	}
+	return strings.Join(append(append([]string{spf.Version}, terms...), all), " ")
+}
+
+// costliestChain follows the most expensive include at each level.
+func costliestChain(n *spf.Node) []string {
+	chain := []string{n.Domain}
+	for len(n.Children) > 0 {
+		best := n.Children[0]
+		for _, c := range n.Children[1:] {
+			if c.Total > best.Total {
+				best = c
+			}
+		}
+		chain = append(chain, best.Domain)
+		n = best
+	}
+	return chain
+}
+
+// parentOf finds the domain whose record leads to n.
+func parentOf(tree *spf.Tree, n *spf.Node) string {
+	parent := ""
+	tree.Each(func(p *spf.Node) {
+		if slices.Contains(p.Children, n) {
+			parent = p.Domain
+		}
+	})
+	return parent
+}

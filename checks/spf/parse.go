@@ -1,0 +1,479 @@
+// Package spf parses, walks and evaluates SPF records (RFC 7208).
+//
+// The verdict for a sending IP comes from blitiri.com.ar/go/spf, run
+// through preflight's resolver. That library stops at the first match
+// and skips syntax it does not need, so this package adds what a
+// preflight check must see: a strict parser that reports every syntax
+// error in a record (parse.go, pure), a walker that fetches the whole
+// include/redirect tree concurrently and counts worst-case lookups and
+// void lookups (walk.go), and the exp= explanation (macro.go).
+package spf
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Version is the version term every SPF record starts with (§4.5).
+const Version = "v=spf1"
+
+// IsSPF reports whether a TXT string is an SPF record: "v=spf1" alone or
+// followed by a space (§4.5; "v=spf10" is not one). Case-insensitive, as
+// most implementations accept.
+func IsSPF(txt string) bool {
+	if len(txt) < len(Version) || !strings.EqualFold(txt[:len(Version)], Version) {
+		return false
+	}
+	return len(txt) == len(Version) || txt[len(Version)] == ' '
+}
+
+// Select returns the SPF records among a name's TXT strings.
+func Select(txts []string) []string {
+	var out []string
+	for _, t := range txts {
+		if IsSPF(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Term is one directive or modifier of a record.
+type Term struct {
+	Raw string // as written
+	// Qualifier is '+', '-', '~' or '?' for directives ('+' when left
+	// out), 0 for modifiers.
+	Qualifier byte
+	// Mechanism is "all", "include", "a", "mx", "ptr", "ip4", "ip6" or
+	// "exists" (lower case); empty for modifiers.
+	Mechanism string
+	// Modifier is the name of a modifier ("redirect", "exp", or an
+	// unknown one, lower case); empty for directives.
+	Modifier string
+	// Domain is the domain-spec as written (may hold macros); empty when
+	// the term has none (a, mx, ptr default to the current domain).
+	Domain string
+	Net    netip.Prefix // ip4 and ip6
+	CIDR4  int          // a/mx dual-cidr-length; -1 when absent
+	CIDR6  int
+	Value  string // a modifier's value
+}
+
+// HasMacro reports whether the term's domain-spec holds a macro, so its
+// target depends on the message (sender, IP, HELO).
+func (t Term) HasMacro() bool { return strings.Contains(t.Domain, "%") }
+
+// QueriesDNS reports whether evaluating the term costs one of the ten
+// DNS lookups (§4.6.4): include, a, mx, ptr, exists and redirect.
+func (t Term) QueriesDNS() bool {
+	switch t.Mechanism {
+	case "include", "a", "mx", "ptr", "exists":
+		return true
+	}
+	return t.Modifier == "redirect"
+}
+
+// SyntaxError is one problem in a record.
+type SyntaxError struct {
+	Term string // the offending term ("" for the record as a whole)
+	Msg  string
+}
+
+func (e SyntaxError) Error() string {
+	if e.Term == "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("%q: %s", e.Term, e.Msg)
+}
+
+// Record is a parsed SPF record. Parsing never stops at the first
+// problem: Errors lists them all, so a lint can report every one.
+type Record struct {
+	Raw      string
+	Terms    []Term // in order, modifiers included
+	Redirect *Term
+	Exp      *Term
+	Errors   []SyntaxError
+}
+
+// Valid reports whether the record parsed without errors; an invalid
+// record makes check_host return permerror (§4.6).
+func (r *Record) Valid() bool { return len(r.Errors) == 0 }
+
+// QueryTerms counts the record's own DNS-querying terms.
+func (r *Record) QueryTerms() int {
+	n := 0
+	for _, t := range r.Terms {
+		if t.QueriesDNS() {
+			n++
+		}
+	}
+	return n
+}
+
+// All returns the record's "all" directive, if any.
+func (r *Record) All() *Term {
+	for i := range r.Terms {
+		if r.Terms[i].Mechanism == "all" {
+			return &r.Terms[i]
+		}
+	}
+	return nil
+}
+
+// Parse parses an SPF record per the ABNF of RFC 7208 §12.
+func Parse(txt string) *Record {
+	r := &Record{Raw: txt}
+	if !IsSPF(txt) {
+		r.Errors = append(r.Errors, SyntaxError{Msg: "does not start with \"v=spf1\""})
+		return r
+	}
+	for i := 0; i < len(txt); i++ {
+		if c := txt[i]; c < 0x20 || c > 0x7e {
+			r.Errors = append(r.Errors, SyntaxError{Msg: fmt.Sprintf("byte 0x%02x at offset %d: SPF records are 7-bit printable ASCII (§3)", c, i)})
+			break
+		}
+	}
+	rest := txt[len(Version):]
+	for _, raw := range strings.Split(rest, " ") {
+		if raw == "" {
+			continue // *SP between terms; several spaces are tolerated
+		}
+		t, err := parseTerm(raw)
+		if err != "" {
+			r.Errors = append(r.Errors, SyntaxError{Term: raw, Msg: err})
+			continue
+		}
+		r.Terms = append(r.Terms, t)
+	}
+	for i := range r.Terms {
+		t := &r.Terms[i]
+		switch t.Modifier {
+		case "redirect":
+			if r.Redirect != nil {
+				r.Errors = append(r.Errors, SyntaxError{Term: t.Raw, Msg: "redirect= appears twice (§6)"})
+			}
+			r.Redirect = t
+		case "exp":
+			if r.Exp != nil {
+				r.Errors = append(r.Errors, SyntaxError{Term: t.Raw, Msg: "exp= appears twice (§6)"})
+			}
+			r.Exp = t
+		}
+	}
+	return r
+}
+
+var mechanisms = map[string]bool{"all": true, "include": true, "a": true, "mx": true, "ptr": true, "ip4": true, "ip6": true, "exists": true}
+
+// parseTerm parses one term; the string is an error message, "" for none.
+func parseTerm(raw string) (Term, string) {
+	t := Term{Raw: raw, CIDR4: -1, CIDR6: -1}
+	// A modifier is name "=" value, where name starts with a letter and
+	// holds no ':' or '/' (§12); anything else is a directive.
+	if eq := strings.IndexByte(raw, '='); eq > 0 && isName(raw[:eq]) {
+		t.Modifier = strings.ToLower(raw[:eq])
+		t.Value = raw[eq+1:]
+		switch t.Modifier {
+		case "redirect", "exp":
+			t.Domain = t.Value
+			if err := checkDomainSpec(t.Value); err != "" {
+				return t, err
+			}
+		default:
+			if _, err := checkMacroString(t.Value, false); err != "" {
+				return t, "unknown modifier with an invalid value: " + err
+			}
+		}
+		return t, ""
+	}
+	body := raw
+	t.Qualifier = '+'
+	switch raw[0] {
+	case '+', '-', '~', '?':
+		t.Qualifier = raw[0]
+		body = raw[1:]
+	}
+	name, arg, hasArg := body, "", false
+	if i := strings.IndexAny(body, ":/"); i >= 0 {
+		name, arg, hasArg = body[:i], body[i:], true
+	}
+	t.Mechanism = strings.ToLower(name)
+	if !mechanisms[t.Mechanism] {
+		if strings.Contains(body, "=") {
+			return t, "not a valid modifier name"
+		}
+		return t, fmt.Sprintf("unknown mechanism %q", name)
+	}
+	switch t.Mechanism {
+	case "all":
+		if hasArg {
+			return t, "all takes no argument"
+		}
+	case "include", "exists":
+		if !strings.HasPrefix(arg, ":") {
+			return t, t.Mechanism + " needs \":domain\""
+		}
+		t.Domain = arg[1:]
+		return t, checkDomainSpec(t.Domain)
+	case "ptr":
+		if !hasArg {
+			return t, ""
+		}
+		if !strings.HasPrefix(arg, ":") {
+			return t, "ptr takes \":domain\", not a CIDR length"
+		}
+		t.Domain = arg[1:]
+		return t, checkDomainSpec(t.Domain)
+	case "a", "mx":
+		// domain-spec may hold '/' (a macro-literal), so the
+		// dual-cidr-length is only what looks like one at the end.
+		spec := arg
+		if m := dualCIDR.FindStringIndex(spec); m != nil {
+			if err := parseDualCIDR(spec[m[0]:], &t); err != "" {
+				return t, err
+			}
+			spec = spec[:m[0]]
+		}
+		if spec == "" {
+			return t, ""
+		}
+		if !strings.HasPrefix(spec, ":") {
+			return t, "bad argument"
+		}
+		t.Domain = spec[1:]
+		return t, checkDomainSpec(t.Domain)
+	case "ip4", "ip6":
+		if !strings.HasPrefix(arg, ":") {
+			return t, t.Mechanism + " needs \":address\""
+		}
+		addr, bits := arg[1:], ""
+		if i := strings.IndexByte(addr, '/'); i >= 0 {
+			addr, bits = addr[:i], addr[i+1:]
+		}
+		ip, err := netip.ParseAddr(addr)
+		if err != nil || ip.Zone() != "" {
+			return t, fmt.Sprintf("%q is not an IP address", addr)
+		}
+		max := 32
+		if t.Mechanism == "ip4" {
+			if !ip.Is4() {
+				return t, fmt.Sprintf("%q is not an IPv4 address", addr)
+			}
+		} else {
+			max = 128
+			if ip.Is4() {
+				return t, fmt.Sprintf("%q is not an IPv6 address (use ip4:)", addr)
+			}
+		}
+		n := max
+		if bits != "" || strings.HasSuffix(arg, "/") {
+			v, err := cidrValue(bits, max)
+			if err != "" {
+				return t, err
+			}
+			n = v
+		}
+		t.Net = netip.PrefixFrom(ip, n)
+	}
+	return t, ""
+}
+
+// dualCIDR matches a trailing dual-cidr-length: "/24", "//64", "/24//64".
+var dualCIDR = regexp.MustCompile(`(/[0-9]+)?(//[0-9]+)?$`)
+
+// parseDualCIDR reads "/24", "//64" or "/24//64".
+func parseDualCIDR(s string, t *Term) string {
+	v4, v6, found := strings.Cut(s, "//")
+	if found {
+		n, err := cidrValue(v6, 128)
+		if err != "" {
+			return err
+		}
+		t.CIDR6 = n
+	}
+	if v4 != "" {
+		if !strings.HasPrefix(v4, "/") {
+			return "bad CIDR length"
+		}
+		n, err := cidrValue(v4[1:], 32)
+		if err != "" {
+			return err
+		}
+		t.CIDR4 = n
+	}
+	return ""
+}
+
+// cidrValue reads a prefix length: no leading zeros, at most max (§12).
+func cidrValue(s string, max int) (int, string) {
+	if s == "" || len(s) > 1 && s[0] == '0' {
+		return 0, fmt.Sprintf("bad CIDR length %q", s)
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > max {
+		return 0, fmt.Sprintf("CIDR length %q is not 0 to %d", s, max)
+	}
+	return n, ""
+}
+
+// isName: ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ).
+func isName(s string) bool {
+	if s == "" || !isAlpha(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !isAlpha(c) && !isDigit(c) && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// checkDomainSpec checks domain-spec = macro-string domain-end, where
+// domain-end is "." toplabel ["."] or a macro-expand (§7.1). Literal
+// labels must fit DNS (63 octets), and the toplabel must not be all
+// digits (an IP address is not a domain).
+func checkDomainSpec(s string) string {
+	if s == "" {
+		return "empty domain"
+	}
+	endsInMacro, err := checkMacroString(s, false)
+	if err != "" {
+		return err
+	}
+	if endsInMacro {
+		return ""
+	}
+	name := strings.TrimSuffix(s, ".")
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return fmt.Sprintf("%q is not a fully qualified domain", s)
+	}
+	if err := checkToplabel(name[i+1:]); err != "" {
+		return fmt.Sprintf("%q: %s", s, err)
+	}
+	if !strings.Contains(s, "%") {
+		for _, l := range strings.Split(name, ".") {
+			if l == "" {
+				return fmt.Sprintf("%q has an empty label", s)
+			}
+			if len(l) > 63 {
+				return fmt.Sprintf("%q has a label longer than 63 octets", s)
+			}
+		}
+	}
+	return ""
+}
+
+// checkToplabel: ( *alphanum ALPHA *alphanum ) /
+// ( 1*alphanum "-" *( alphanum / "-" ) alphanum ).
+func checkToplabel(l string) string {
+	if l == "" {
+		return "empty top-level label"
+	}
+	hasAlpha := false
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		switch {
+		case isAlpha(c):
+			hasAlpha = true
+		case isDigit(c):
+		case c == '-':
+			if i == 0 || i == len(l)-1 {
+				return fmt.Sprintf("top-level label %q starts or ends with '-'", l)
+			}
+		default:
+			return fmt.Sprintf("top-level label %q has %q", l, c)
+		}
+	}
+	if !hasAlpha && !strings.Contains(l, "-") {
+		return fmt.Sprintf("top-level label %q is all digits", l)
+	}
+	return ""
+}
+
+// checkMacroString validates macro-string; exp allows the c, r and t
+// macro letters, which only explanations may use (§7.1). It also says
+// whether the string ends with a macro-expand (a valid domain-end).
+func checkMacroString(s string, exp bool) (endsInMacro bool, err string) {
+	for i := 0; i < len(s); i++ {
+		endsInMacro = false
+		c := s[i]
+		if c != '%' {
+			if c < 0x21 || c > 0x7e {
+				if exp && c == ' ' {
+					continue
+				}
+				return false, fmt.Sprintf("invalid character %q", c)
+			}
+			continue
+		}
+		if i+1 >= len(s) {
+			return false, "'%' at the end (write %% for a literal percent sign)"
+		}
+		switch s[i+1] {
+		case '%', '_', '-':
+			i++
+			endsInMacro = true
+			continue
+		case '{':
+		default:
+			return false, fmt.Sprintf("invalid macro %q (write %%%% for a literal percent sign)", s[i:i+2])
+		}
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return false, "macro not closed with '}'"
+		}
+		if err := checkMacroBody(s[i+2:i+end], exp); err != "" {
+			return false, err
+		}
+		i += end
+		endsInMacro = true
+	}
+	return endsInMacro, ""
+}
+
+// checkMacroBody checks "letter *DIGIT ['r'] *delimiter" inside %{...}.
+func checkMacroBody(b string, exp bool) string {
+	if b == "" {
+		return "empty macro %{}"
+	}
+	letter := b[0] | 0x20 // lower case
+	switch letter {
+	case 's', 'l', 'o', 'd', 'i', 'p', 'h', 'v':
+	case 'c', 'r', 't':
+		if !exp {
+			return fmt.Sprintf("macro letter %q is allowed only in exp= explanations (§7.2)", b[0])
+		}
+	default:
+		return fmt.Sprintf("unknown macro letter %q", b[0])
+	}
+	rest := b[1:]
+	j := 0
+	for j < len(rest) && isDigit(rest[j]) {
+		j++
+	}
+	if j > 0 {
+		if n, _ := strconv.Atoi(rest[:j]); n == 0 {
+			return fmt.Sprintf("macro %%{%s}: keeping 0 labels", b)
+		}
+	}
+	rest = rest[j:]
+	if rest != "" && (rest[0] == 'r' || rest[0] == 'R') {
+		rest = rest[1:]
+	}
+	for k := 0; k < len(rest); k++ {
+		if !strings.ContainsRune(".-+,/_=", rune(rest[k])) {
+			return fmt.Sprintf("macro %%{%s}: invalid delimiter %q", b, rest[k])
+		}
+	}
+	return ""
+}

@@ -1,0 +1,275 @@
+package spf
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// Limits of the walk. The lookup limits are RFC 7208's; the tree limits
+// keep a hostile or broken tree from costing more than a receiver would
+// ever spend on it.
+const (
+	// MaxLookups: DNS-querying terms allowed in a whole evaluation (§4.6.4).
+	MaxLookups = 10
+	// MaxVoidLookups: lookups allowed to come back empty (§4.6.4).
+	MaxVoidLookups = 2
+	// MaxMXHosts: MX hosts looked up per mx mechanism (§4.6.4).
+	MaxMXHosts = 10
+	// MaxUDPAnswer: answers larger than this need TCP or EDNS0, which
+	// some receivers' resolvers get wrong (§3.4).
+	MaxUDPAnswer = 512
+	// maxNodes bounds the records fetched for one tree. A tree within
+	// the limits has at most 11 records (10 includes/redirects + root);
+	// four times that shows how far over it goes without fetching 1,000.
+	maxNodes = 4 * (MaxLookups + 1)
+	// maxDepth bounds include/redirect nesting for the same reason.
+	maxDepth = 2 * MaxLookups
+)
+
+// Node is one record in the include/redirect tree.
+type Node struct {
+	Domain string `json:"domain"`
+	// Via is the term that led here ("include:_spf.example.com",
+	// "redirect=example.net"); empty for the root.
+	Via    string `json:"via,omitempty"`
+	Record string `json:"record,omitempty"`
+	// Lookups counts this record's own DNS-querying terms; Total adds
+	// those of everything it includes or redirects to: the worst case.
+	Lookups  int     `json:"lookups"`
+	Total    int     `json:"total"`
+	Children []*Node `json:"children,omitempty"`
+	// Problem says why the walk stopped here or what is wrong here:
+	// "no SPF record", "2 SPF records", "loop", "not followed: macro",
+	// "lookup failed: ...".
+	Problem string `json:"problem,omitempty"`
+
+	// AnswerSize is the size in octets of the TXT answer (header,
+	// question and records).
+	AnswerSize int `json:"answer_size,omitempty"`
+
+	Parsed  *Record  `json:"-"`
+	Records []string `json:"-"` // the SPF records found at Domain
+	Err     error    `json:"-"` // the TXT lookup's error
+	depth   int
+}
+
+// Void is a term whose lookup came back empty (NXDOMAIN or no records).
+type Void struct {
+	Domain string `json:"domain"` // the record holding the term
+	Term   string `json:"term"`
+	Name   string `json:"name"` // what was looked up
+}
+
+// Tree is the result of walking a domain's SPF records.
+type Tree struct {
+	Root  *Node
+	Voids []Void
+	// TempErrors lists lookups that gave no usable answer, so the counts
+	// may be low.
+	TempErrors []string
+	// Truncated is set when the walk stopped at maxNodes or maxDepth.
+	Truncated bool
+	Nodes     int
+}
+
+// Total is the worst-case number of DNS-querying terms.
+func (t *Tree) Total() int { return t.Root.Total }
+
+// Walk fetches the SPF record of domain and everything it includes or
+// redirects to, concurrently: each level's records, and the lookups of
+// each record's a, mx and exists terms, at once. Besides counting, this
+// fills the run's cache, so evaluating the record afterwards costs no
+// round trip. ips are the sending IPs, for the ptr mechanism's lookups.
+func Walk(ctx context.Context, r *resolver.Resolver, domain string, ips []netip.Addr) *Tree {
+	w := &walker{ctx: ctx, r: r, ips: ips, tree: &Tree{}}
+	w.tree.Root = &Node{Domain: domain}
+	w.visit(w.tree.Root, nil)
+	w.wg.Wait()
+	total(w.tree.Root)
+	return w.tree
+}
+
+type walker struct {
+	ctx  context.Context
+	r    *resolver.Resolver
+	ips  []netip.Addr
+	wg   sync.WaitGroup
+	mu   sync.Mutex // guards tree
+	tree *Tree
+	ptr  sync.Once
+}
+
+// visit fetches n's record and starts its children and term lookups.
+// path holds the domains from the root to n's parent, for loops.
+func (w *walker) visit(n *Node, path []string) {
+	w.mu.Lock()
+	w.tree.Nodes++
+	if w.tree.Nodes > maxNodes || n.depth > maxDepth {
+		w.tree.Truncated = true
+		n.Problem = "not followed: the tree is too large"
+		w.mu.Unlock()
+		return
+	}
+	w.mu.Unlock()
+
+	ans, err := w.r.Lookup(w.ctx, n.Domain, dns.TypeTXT)
+	n.Err = err
+	switch {
+	case resolver.IsNotFound(err):
+		n.Problem = "no SPF record"
+		return
+	case err != nil:
+		n.Problem = "lookup failed: " + err.Error()
+		w.tempError(err.Error())
+		return
+	}
+	var txts []string
+	for _, rr := range ans.Records {
+		if t, ok := rr.(*dns.TXT); ok {
+			txts = append(txts, strings.Join(t.Txt, ""))
+		}
+	}
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(n.Domain), dns.TypeTXT)
+	m.Answer = ans.Records
+	n.AnswerSize = m.Len()
+
+	n.Records = Select(txts)
+	switch len(n.Records) {
+	case 0:
+		n.Problem = "no SPF record"
+		return
+	case 1:
+	default:
+		n.Problem = "more than one SPF record"
+		return
+	}
+	n.Record = n.Records[0]
+	n.Parsed = Parse(n.Record)
+	n.Lookups = n.Parsed.QueryTerms()
+	here := append(slices.Clone(path), strings.ToLower(n.Domain))
+
+	for _, t := range n.Parsed.Terms {
+		switch {
+		case t.Mechanism == "include" || t.Modifier == "redirect":
+			child := &Node{Domain: strings.TrimSuffix(strings.ToLower(t.Domain), "."), Via: t.Raw, depth: n.depth + 1}
+			n.Children = append(n.Children, child)
+			switch {
+			case t.HasMacro():
+				child.Problem = "not followed: the domain has a macro"
+			case slices.Contains(here, child.Domain):
+				child.Problem = "loop"
+			default:
+				w.wg.Go(func() { w.visit(child, here) })
+			}
+		case t.Mechanism == "a" || t.Mechanism == "mx" || t.Mechanism == "exists":
+			name := t.Domain
+			if name == "" {
+				name = n.Domain
+			}
+			if t.HasMacro() {
+				continue
+			}
+			w.wg.Go(func() { w.lookupTerm(n.Domain, t, strings.TrimSuffix(name, ".")) })
+		case t.Mechanism == "ptr":
+			w.ptr.Do(func() { w.wg.Go(w.lookupPTRs) })
+		}
+	}
+}
+
+// lookupTerm does the lookups evaluating t would, and notes voids.
+func (w *walker) lookupTerm(domain string, t Term, name string) {
+	var err error
+	switch t.Mechanism {
+	case "a":
+		_, err = w.r.LookupIP(w.ctx, "ip", name)
+	case "exists":
+		_, err = w.r.LookupIP(w.ctx, "ip4", name)
+	case "mx":
+		var mxs []resolver.MX
+		mxs, err = w.r.LookupMX(w.ctx, name)
+		if err == nil && len(mxs) == 0 {
+			err = resolver.ErrNoData
+		}
+		if len(mxs) > MaxMXHosts {
+			mxs = mxs[:MaxMXHosts]
+		}
+		var wg sync.WaitGroup
+		for _, mx := range mxs {
+			if mx.Host != "." {
+				wg.Go(func() { w.r.LookupIP(w.ctx, "ip", mx.Host) })
+			}
+		}
+		wg.Wait()
+	}
+	switch {
+	case err == nil:
+	case resolver.IsNotFound(err):
+		w.mu.Lock()
+		w.tree.Voids = append(w.tree.Voids, Void{Domain: domain, Term: t.Raw, Name: name})
+		w.mu.Unlock()
+	default:
+		w.tempError(err.Error())
+	}
+}
+
+// lookupPTRs warms the cache with what the ptr mechanism asks: the
+// sending IPs' PTR names and their addresses.
+func (w *walker) lookupPTRs() {
+	for _, ip := range w.ips {
+		names, err := w.r.LookupPTR(w.ctx, ip)
+		if err != nil {
+			continue
+		}
+		if len(names) > MaxLookups {
+			names = names[:MaxLookups]
+		}
+		var wg sync.WaitGroup
+		for _, n := range names {
+			wg.Go(func() { w.r.LookupIP(w.ctx, "ip", n) })
+		}
+		wg.Wait()
+	}
+}
+
+func (w *walker) tempError(s string) {
+	w.mu.Lock()
+	w.tree.TempErrors = append(w.tree.TempErrors, s)
+	w.mu.Unlock()
+}
+
+// total fills Total bottom-up.
+func total(n *Node) int {
+	n.Total = n.Lookups
+	for _, c := range n.Children {
+		n.Total += total(c)
+	}
+	return n.Total
+}
+
+// Each calls f for every node, depth first, root first.
+func (t *Tree) Each(f func(*Node)) {
+	var rec func(*Node)
+	rec = func(n *Node) {
+		f(n)
+		for _, c := range n.Children {
+			rec(c)
+		}
+	}
+	rec(t.Root)
+}
+
+// Costliest returns the root's includes and redirect by the lookups they
+// cost, most first: what to flatten or drop when over the limit.
+func (t *Tree) Costliest() []*Node {
+	out := slices.Clone(t.Root.Children)
+	slices.SortStableFunc(out, func(a, b *Node) int { return b.Total + 1 - (a.Total + 1) })
+	return out
+}

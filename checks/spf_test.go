@@ -1,0 +1,124 @@
+package checks
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// labEnv answers from the lab's zone files, offline: the same data the
+// lab's nsd serves, without a daemon.
+func labZones(t *testing.T) Env {
+	t.Helper()
+	o, err := resolver.LoadOverlay("../testdata/lab/zones")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Env{DNS: resolver.New(resolver.Config{Overlay: o, Offline: true})}
+}
+
+func find(fs []report.Finding, id string) (report.Finding, bool) {
+	i := slices.IndexFunc(fs, func(f report.Finding) bool { return f.ID == id })
+	if i < 0 {
+		return report.Finding{}, false
+	}
+	return fs[i], true
+}
+
+func TestSPF(t *testing.T) {
+	env := labZones(t)
+	ip := netip.MustParseAddr("203.0.113.10")
+	tests := []struct {
+		domain  string
+		ip      string
+		want    []string // finding IDs that must be present
+		notWant []string
+		fixHas  string // in the fix of want[0]
+	}{
+		{"good.example", "", []string{"spf.ip_pass", "spf.lookups_ok"}, []string{"spf.syntax_error"}, ""},
+		{"good.example", "2001:db8:10::10", []string{"spf.ip_pass"}, nil, ""},
+		{"good.example", "198.51.100.7", []string{"spf.ip_pass"}, nil, ""}, // via the ESP include
+		{"good.example", "198.51.100.200", []string{"spf.ip_fail"}, nil, `good.example. TXT "v=spf1 ip4:203.0.113.10 ip6:2001:db8:10::10 include:_spf.esp.example ip4:198.51.100.200 -all"`},
+		{"none.spf.example", "", []string{"spf.missing"}, nil, `none.spf.example. TXT "v=spf1 ip4:203.0.113.10 -all"`},
+		{"nothing.spf.example", "", []string{"spf.missing"}, nil, ""},
+		{"two.spf.example", "", []string{"spf.multiple_records", "spf.ip_permerror"}, nil, "v=spf1 ip4:203.0.113.10 include:_spf.esp.example -all"},
+		{"syntax.spf.example", "", []string{"spf.syntax_error", "spf.ip_permerror"}, []string{"spf.ip_pass"}, `Correct or remove "ipv4:198.51.100.7"`},
+		{"deep.spf.example", "", []string{"spf.lookup_limit", "spf.ip_permerror"}, []string{"spf.lookups_ok"}, "include:_s1.deep.spf.example (11)"},
+		{"void.spf.example", "", []string{"spf.void_lookup_limit", "spf.ip_permerror"}, nil, ""},
+		{"plusall.spf.example", "", []string{"spf.permissive_all", "spf.ip_pass"}, nil, `plusall.spf.example. TXT "v=spf1 ip4:203.0.113.10 -all"`},
+		{"neutralall.spf.example", "198.51.100.9", []string{"spf.permissive_all", "spf.ip_neutral"}, nil, ""},
+		{"ptr.spf.example", "203.0.113.11", []string{"spf.ptr_mechanism", "spf.ip_pass"}, nil, ""},
+		{"badinclude.spf.example", "", []string{"spf.include_without_spf", "spf.ip_permerror"}, nil, ""},
+		{"soft.spf.example", "", []string{"spf.ip_softfail"}, nil, "ip4:198.51.100.200 ip4:203.0.113.10 ~all"},
+	}
+	for _, tt := range tests {
+		target := Target{Domain: tt.domain, IPs: []netip.Addr{ip}}
+		if tt.ip != "" {
+			target.IPs = []netip.Addr{netip.MustParseAddr(tt.ip)}
+		}
+		fs := SPF(context.Background(), env, target)
+		for _, id := range tt.want {
+			if _, ok := find(fs, id); !ok {
+				t.Errorf("%s %v: no %s in %v", tt.domain, target.IPs, id, ids(fs))
+			}
+		}
+		for _, id := range tt.notWant {
+			if _, ok := find(fs, id); ok {
+				t.Errorf("%s %v: unexpected %s", tt.domain, target.IPs, id)
+			}
+		}
+		if tt.fixHas != "" {
+			f, _ := find(fs, tt.want[0])
+			if !strings.Contains(f.Fix+f.Message, tt.fixHas) {
+				t.Errorf("%s: %s fix %q does not say %q", tt.domain, tt.want[0], f.Fix, tt.fixHas)
+			}
+		}
+	}
+}
+
+func TestSPFLookupLimitEvidence(t *testing.T) {
+	fs := SPF(context.Background(), labZones(t), Target{Domain: "deep.spf.example", IPs: []netip.Addr{netip.MustParseAddr("203.0.113.10")}})
+	f, _ := find(fs, "spf.lookup_limit")
+	chain, _ := f.Evidence["chain"].([]string)
+	if f.Evidence["lookups"] != 11 || len(chain) != 12 || chain[11] != "_s11.deep.spf.example" {
+		t.Errorf("evidence: lookups %v, chain %v", f.Evidence["lookups"], chain)
+	}
+	if !strings.Contains(f.Message, "can take 11 DNS lookups") {
+		t.Errorf("message: %s", f.Message)
+	}
+}
+
+func TestSPFHELO(t *testing.T) {
+	env := labZones(t)
+	ip := netip.MustParseAddr("203.0.113.10")
+	fs := SPF(context.Background(), env, Target{Domain: "good.example", IPs: []netip.Addr{ip}, HELO: "mail.good.example"})
+	if _, ok := find(fs, "spf.helo_none"); !ok {
+		t.Errorf("HELO without SPF: %v", ids(fs))
+	}
+	fs = SPF(context.Background(), env, Target{Domain: "good.example", IPs: []netip.Addr{ip}, HELO: "other.spf.example"})
+	if _, ok := find(fs, "spf.helo_not_pass"); !ok {
+		t.Errorf("HELO failing SPF: %v", ids(fs))
+	}
+}
+
+func TestSPFMailFrom(t *testing.T) {
+	env := labZones(t)
+	// The envelope domain decides, not the From domain.
+	fs := SPF(context.Background(), env, Target{Domain: "good.example", MailFrom: "bounce@other.spf.example", IPs: []netip.Addr{netip.MustParseAddr("203.0.113.10")}})
+	if _, ok := find(fs, "spf.ip_fail"); !ok {
+		t.Errorf("mail from other.spf.example: %v", ids(fs))
+	}
+}
+
+func TestSPFOfflineIsTemperror(t *testing.T) {
+	env := Env{DNS: resolver.New(resolver.Config{Offline: true})}
+	fs := SPF(context.Background(), env, Target{Domain: "example.com", IPs: []netip.Addr{netip.MustParseAddr("203.0.113.10")}})
+	if len(fs) != 1 || fs[0].ID != "spf.temperror" || fs[0].Severity != report.Error {
+		t.Errorf("got %v", ids(fs))
+	}
+}

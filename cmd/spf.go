@@ -1,0 +1,113 @@
+package cmd
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+type spfOptions struct {
+	*globalOptions
+	ips      []string
+	helo     string
+	mailFrom string
+}
+
+func newCmdSPF(g *globalOptions) *cobra.Command {
+	o := &spfOptions{globalOptions: g}
+	c := &cobra.Command{
+		Use:   "spf DOMAIN --ip IP [--ip IP] [--helo NAME] [--mail-from ADDR]",
+		Short: "SPF result for each sending IP, and a lint of the whole record tree",
+		Long: `Evaluate SPF (RFC 7208) for each sending IP as receivers do, and lint the
+whole include/redirect tree whatever the IP: worst-case DNS lookups (limit 10)
+and void lookups (limit 2), syntax errors anywhere (also after the term that
+matched), several records, +all/?all, ptr, includes without SPF, loops, answers
+over 512 octets. With --helo, the HELO identity too (RFC 7208 §2.3).
+
+When an IP is not allowed, the fix is the record to publish with the IP added.
+
+Finding IDs: spf.ip_pass, spf.ip_fail, spf.ip_softfail, spf.ip_neutral,
+spf.ip_permerror, spf.missing, spf.multiple_records, spf.syntax_error,
+spf.lookup_limit, spf.lookups_ok, spf.void_lookup_limit, spf.permissive_all,
+spf.no_all, spf.ptr_mechanism, spf.include_without_spf, spf.loop,
+spf.record_too_large, spf.helo_pass, spf.helo_none, spf.helo_not_pass,
+spf.temperror (could not check).`,
+		Example: `  preflight spf example.com --ip 203.0.113.5
+  preflight spf example.com --ip 203.0.113.5 --ip 2001:db8::5 --helo mail.example.com
+  preflight spf example.com --ip 203.0.113.5 --mail-from bounces@mail.example.com
+
+  # Check a zone change before publishing it
+  preflight spf example.com --ip 203.0.113.5 --zone dns/example.com.zone`,
+		Args: exactDomain,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := o.target(args[0])
+			if err != nil {
+				return err
+			}
+			check, _ := checks.ByID("spf")
+			return o.runChecks(cmd, t, []checks.Check{check}, nil)
+		},
+	}
+	c.Flags().StringArrayVar(&o.ips, "ip", nil, "sending IP (repeatable, or comma-separated)")
+	c.Flags().StringVar(&o.helo, "helo", "", "HELO name, to check its SPF too")
+	c.Flags().StringVar(&o.mailFrom, "mail-from", "", "envelope sender ADDR or DOMAIN, when it differs from DOMAIN")
+	return c
+}
+
+func (o *spfOptions) target(domainArg string) (checks.Target, error) {
+	domain, err := resolver.NormalizeDomain(domainArg)
+	if err != nil {
+		return checks.Target{}, err
+	}
+	if len(o.ips) == 0 {
+		return checks.Target{}, fmt.Errorf("--ip is required: the SPF result depends on the sending IP")
+	}
+	ips, err := parseIPs(o.ips)
+	if err != nil {
+		return checks.Target{}, fmt.Errorf("--ip: %w", err)
+	}
+	helo, err := parseHELO(o.helo)
+	if err != nil {
+		return checks.Target{}, err
+	}
+	from, err := parseMailFrom(o.mailFrom)
+	if err != nil {
+		return checks.Target{}, err
+	}
+	return checks.Target{Domain: domain, IPs: ips, HELO: helo, MailFrom: from}, nil
+}
+
+// parseMailFrom reads an envelope sender: ADDR (local@domain) or DOMAIN.
+func parseMailFrom(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	local, dom, found := strings.Cut(s, "@")
+	if !found {
+		d, err := resolver.NormalizeDomain(s)
+		if err != nil {
+			return "", fmt.Errorf("--mail-from: %w", err)
+		}
+		return d, nil
+	}
+	if strings.Contains(dom, "@") || local == "" {
+		return "", fmt.Errorf("--mail-from %q is not an address like bounces@example.com", s)
+	}
+	d, err := resolver.NormalizeDomain(dom)
+	if err != nil {
+		return "", fmt.Errorf("--mail-from: %w", err)
+	}
+	return local + "@" + d, nil
+}
+
+// exactDomain requires one DOMAIN argument.
+func exactDomain(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("want one DOMAIN, got %d arguments", len(args))
+	}
+	return nil
+}
