@@ -5,6 +5,7 @@ package checks
 
 import (
 	"context"
+	"crypto"
 	"fmt"
 	"net/netip"
 	"runtime/debug"
@@ -23,7 +24,11 @@ type Target struct {
 	IPs       []netip.Addr
 	HELO      string // a host name, or an address literal as given
 	Selectors []string
-	MailFrom  string // envelope domain when it differs from Domain
+	// MailFrom is the envelope sender (local@domain) or its domain, when
+	// it differs from Domain.
+	MailFrom string
+	// DKIMKey is the private key to check against the published one.
+	DKIMKey crypto.Signer
 }
 
 // Report returns the target in the report's shape.
@@ -75,6 +80,9 @@ var All = []Check{
 	{ID: "ip", Run: IP},
 	{ID: "rdns", Run: RDNS},
 	{ID: "spf", Run: SPF},
+	{ID: "dkim", Run: DKIM},
+	{ID: "dmarc", Run: DMARC},
+	{ID: "mx", Run: MX},
 }
 
 // ByID returns the registered check with that ID.

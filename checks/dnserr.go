@@ -35,3 +35,5 @@ func dnsErrorID(id, subject, what string, err error) report.Finding {
 }
 
 func isNotFound(err error) bool { return resolver.IsNotFound(err) }
+
+func isNotFoundNX(err error) bool { return errors.Is(err, resolver.ErrNXDomain) }

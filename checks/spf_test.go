@@ -122,3 +122,21 @@ func TestSPFOfflineIsTemperror(t *testing.T) {
 		t.Errorf("got %v", ids(fs))
 	}
 }
+
+// zoneEnv answers from zone text, offline.
+func zoneEnv(t *testing.T, zones ...string) Env {
+	t.Helper()
+	var zs []*resolver.Zone
+	for _, z := range zones {
+		pz, err := resolver.ParseZone(strings.NewReader(z), "test.zone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		zs = append(zs, pz)
+	}
+	o, err := resolver.NewOverlay(zs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Env{DNS: resolver.New(resolver.Config{Overlay: o, Offline: true})}
+}

@@ -75,6 +75,9 @@ not be checked).`,
 		newCmdIP(g),
 		newCmdRDNS(g),
 		newCmdSPF(g),
+		newCmdDKIM(g),
+		newCmdDMARC(g),
+		newCmdMX(g),
 		newCmdVersion(g),
 	)
 	return root

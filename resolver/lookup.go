@@ -19,8 +19,14 @@ func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(ans.Records))
-	for _, rr := range ans.Records {
+	return TXTStrings(ans.Records), nil
+}
+
+// TXTStrings returns one string per TXT record, its character-strings
+// joined, as the octets on the wire (miekg/dns keeps them escaped).
+func TXTStrings(rrs []dns.RR) []string {
+	out := make([]string, 0, len(rrs))
+	for _, rr := range rrs {
 		if t, ok := rr.(*dns.TXT); ok {
 			var b strings.Builder
 			for _, s := range t.Txt {
@@ -29,7 +35,7 @@ func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error)
 			out = append(out, b.String())
 		}
 	}
-	return out, nil
+	return out
 }
 
 // unescape turns miekg/dns's presentation form of a character-string

@@ -1,0 +1,415 @@
+package checks
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/emersion/go-msgauth/dkim"
+	"github.com/miekg/dns"
+
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// CommonSelectors are tried when no selector is given: the defaults of
+// widespread mail systems and providers. A key found under none of them
+// proves nothing: selectors are free-form.
+var CommonSelectors = []string{
+	"default", "dkim", "mail", "selector1", "selector2", // generic; Microsoft 365
+	"google",         // Google Workspace
+	"k1", "k2", "k3", // Mailchimp / Mandrill
+	"s1", "s2", // SendGrid
+	"mandrill", "mailjet", "pm", // Mandrill, Mailjet, Postmark
+	"sig1",              // iCloud
+	"fm1", "fm2", "fm3", // Fastmail
+	"zmail", "zoho", // Zoho
+	"protonmail", "protonmail2", "protonmail3",
+	"smtp", "dkim1", "key1", "mx", "cm", "everlytickey1",
+}
+
+// Key sizes (RFC 8301 §3.2: verifiers MUST accept 1024-4096 bits;
+// signers SHOULD use at least 2048; under 1024 MUST NOT be used).
+const (
+	minRSABits  = 1024
+	goodRSABits = 2048
+)
+
+// DKIM checks the DKIM key records of the selectors (or common ones):
+// present, well formed, key type and size, flags, and, with a private
+// key, that it matches the published one.
+func DKIM(ctx context.Context, env Env, t Target) []report.Finding {
+	if t.Domain == "" {
+		return nil
+	}
+	selectors, guessed := t.Selectors, false
+	if len(selectors) == 0 {
+		selectors, guessed = CommonSelectors, true
+	}
+	results := make([][]report.Finding, len(selectors))
+	var wg sync.WaitGroup
+	for i, s := range selectors {
+		wg.Go(func() { results[i] = dkimSelector(ctx, env, t.Domain, s, guessed) })
+	}
+	wg.Wait()
+	var out []report.Finding
+	var found []string
+	var failed []report.Finding
+	for i, fs := range results {
+		if guessed && len(fs) == 1 && fs[0].Severity == report.Error {
+			failed = append(failed, fs[0])
+			continue
+		}
+		out = append(out, fs...)
+		if len(fs) > 0 && guessed {
+			found = append(found, selectors[i])
+		}
+	}
+	if len(failed) > 0 {
+		// One finding for the guesses that could not be checked.
+		f := failed[0]
+		f.Subject = t.Domain
+		f.Message = fmt.Sprintf("Could not check %d of %d common selectors (%s: %s).", len(failed), len(selectors), failed[0].Subject, f.Evidence["error"])
+		out = append(out, f)
+		if len(found) == 0 {
+			return out
+		}
+	}
+	if guessed {
+		if len(found) == 0 {
+			out = append(out, report.Finding{
+				ID: "dkim.no_known_selector", Severity: report.Warn, Subject: t.Domain,
+				Message:  fmt.Sprintf("No DKIM key under %d common selectors of %s. That proves nothing: selectors are free-form.", len(CommonSelectors), t.Domain),
+				Fix:      "Give the selectors you sign with (--selector; the s= tag of your DKIM-Signature headers). If you do not sign yet, set up DKIM: receivers weigh it heavily, and DMARC needs it.",
+				Evidence: map[string]any{"tried": CommonSelectors},
+			})
+		} else {
+			out = append(out, report.Finding{
+				ID: "dkim.selectors_guessed", Severity: report.Info, Subject: t.Domain,
+				Message:  fmt.Sprintf("Found keys under common selectors: %s. Others you sign with were not checked: give them with --selector.", strings.Join(found, ", ")),
+				Evidence: map[string]any{"tried": CommonSelectors, "found": found},
+			})
+		}
+	}
+	if t.DKIMKey != nil && len(t.Selectors) == 1 {
+		out = append(out, dkimKeyMatch(ctx, env, t))
+	}
+	return out
+}
+
+// dkimSelector checks one selector. A guessed selector that does not
+// exist gives no finding.
+func dkimSelector(ctx context.Context, env Env, domain, selector string, guessed bool) []report.Finding {
+	name := selector + "._domainkey." + domain
+	ans, err := env.DNS.Lookup(ctx, name, dns.TypeTXT)
+	evidence := map[string]any{"name": name}
+	if ans != nil && len(ans.CNAMEs) > 0 {
+		evidence["cname"] = ans.CNAMEs
+	}
+	switch {
+	case isNotFound(err) && guessed:
+		return nil
+	case isNotFound(err):
+		msg := fmt.Sprintf("No DKIM key at %s: receivers cannot verify signatures with selector %q, and treat them as failed.", name, selector)
+		var le *resolver.LookupError
+		if errors.As(err, &le) && strings.Contains(le.Reason, "via CNAME") {
+			msg = fmt.Sprintf("%s is delegated by CNAME (%s) to a name with no DKIM key: signatures with selector %q fail.", name, le.Reason, selector)
+		}
+		return []report.Finding{{
+			ID: "dkim.missing", Severity: report.Fail, Subject: selector, Message: msg,
+			Fix:      fmt.Sprintf("Publish the public key of selector %q:\n%s. TXT \"v=DKIM1; k=rsa; p=<base64 public key>\"\n(or the CNAME your provider gives you), or stop signing with this selector.", selector, name),
+			Evidence: evidence,
+		}}
+	case err != nil:
+		return []report.Finding{dnsError("dkim", selector, "the DKIM key at "+name, err)}
+	}
+	txts := resolver.TXTStrings(ans.Records)
+	evidence["records"] = txts
+	if len(txts) > 1 {
+		return []report.Finding{{
+			ID: "dkim.syntax_error", Severity: report.Fail, Subject: selector,
+			Message:  fmt.Sprintf("%s has %d TXT records: verifiers may use either, or fail (RFC 6376 §3.6.2.2).", name, len(txts)),
+			Fix:      fmt.Sprintf("Keep exactly one key record at %s.", name),
+			Evidence: evidence,
+		}}
+	}
+	key, problems := ParseDKIMKey(txts[0])
+	evidence["key_type"] = key.Type
+	if key.Bits > 0 {
+		evidence["bits"] = key.Bits
+	}
+	if len(key.Flags) > 0 {
+		evidence["flags"] = key.Flags
+	}
+	if len(problems) > 0 {
+		return []report.Finding{{
+			ID: "dkim.syntax_error", Severity: report.Fail, Subject: selector,
+			Message:  fmt.Sprintf("The DKIM key record at %s is broken: %s. Signatures with selector %q fail.", name, strings.Join(problems, "; "), selector),
+			Fix:      fmt.Sprintf("Republish the key record exactly as your signer prints it:\n%s. TXT \"v=DKIM1; k=%s; p=<base64 public key>\"", name, orDefault(key.Type, "rsa")),
+			Evidence: evidence,
+		}}
+	}
+	if key.Revoked {
+		return []report.Finding{{
+			ID: "dkim.revoked", Severity: report.Fail, Subject: selector,
+			Message:  fmt.Sprintf("The DKIM key at %s is revoked (empty p=): signatures with selector %q fail.", name, selector),
+			Fix:      fmt.Sprintf("Stop signing with %q, or publish a new key there.", selector),
+			Evidence: evidence,
+		}}
+	}
+	var out []report.Finding
+	desc := key.describe()
+	switch {
+	case key.Type == "rsa" && key.Bits < minRSABits:
+		out = append(out, report.Finding{
+			ID: "dkim.weak_key", Severity: report.Fail, Subject: selector,
+			Message:  fmt.Sprintf("The DKIM key at %s is %s: keys under %d bits can be forged, and receivers ignore their signatures (RFC 8301 §3.2).", name, desc, minRSABits),
+			Fix:      fmt.Sprintf("Generate a %d-bit RSA (or Ed25519 alongside) key, publish it under a new selector, and switch signing to it.", goodRSABits),
+			Evidence: evidence,
+		})
+	case key.Type == "rsa" && key.Bits < goodRSABits:
+		out = append(out, report.Finding{
+			ID: "dkim.weak_key", Severity: report.Warn, Subject: selector,
+			Message:  fmt.Sprintf("The DKIM key at %s is %s: still accepted, but signers should use %d bits (RFC 8301 §3.2).", name, desc, goodRSABits),
+			Fix:      fmt.Sprintf("Rotate to a %d-bit RSA key under a new selector.", goodRSABits),
+			Evidence: evidence,
+		})
+	default:
+		out = append(out, report.Finding{
+			ID: "dkim.key_ok", Severity: report.Pass, Subject: selector,
+			Message:  fmt.Sprintf("%s has %s%s.", name, article(desc), via(ans)),
+			Evidence: evidence,
+		})
+	}
+	if slices.Contains(key.Flags, "y") {
+		out = append(out, report.Finding{
+			ID: "dkim.testing_mode", Severity: report.Warn, Subject: selector,
+			Message: fmt.Sprintf("The DKIM key at %s has t=y: the domain says it is testing DKIM, and verifiers may treat its signatures as unsigned (RFC 6376 §3.6.1).", name),
+			Fix:     "Remove t=y from the key record once signing works.",
+		})
+	}
+	if len(key.Hashes) > 0 && !slices.Contains(key.Hashes, "sha256") {
+		out = append(out, report.Finding{
+			ID: "dkim.sha1_only", Severity: report.Warn, Subject: selector,
+			Message: fmt.Sprintf("The DKIM key at %s allows only h=%s: rsa-sha1 signatures are no longer accepted (RFC 8301 §3.1).", name, strings.Join(key.Hashes, ":")),
+			Fix:     "Remove h= (or set h=sha256) and sign with rsa-sha256.",
+		})
+	}
+	return out
+}
+
+func via(ans *resolver.Answer) string {
+	if len(ans.CNAMEs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (delegated by CNAME to %s)", ans.CNAMEs[len(ans.CNAMEs)-1])
+}
+
+// article puts "a" or "an" before a key description.
+func article(s string) string {
+	if strings.HasPrefix(s, "Ed") || strings.HasPrefix(s, "8") {
+		return "an " + s
+	}
+	return "a " + s
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// DKIMKey is a parsed DKIM key record (RFC 6376 §3.6.1, RFC 8463).
+type DKIMKey struct {
+	Type     string   // "rsa" or "ed25519"
+	Bits     int      // RSA modulus size; 256 for Ed25519
+	Revoked  bool     // empty p=
+	Flags    []string // t= ("y" testing, "s" strict)
+	Hashes   []string // h=
+	Services []string // s=
+	Public   crypto.PublicKey
+}
+
+func (k DKIMKey) describe() string {
+	if k.Type == "ed25519" {
+		return "Ed25519 key"
+	}
+	return fmt.Sprintf("%d-bit RSA key", k.Bits)
+}
+
+// ParseDKIMKey parses a key record. It returns every problem it finds;
+// a revoked key (empty p=) is not a problem of syntax.
+func ParseDKIMKey(txt string) (DKIMKey, []string) {
+	var k DKIMKey
+	var problems []string
+	tags := map[string]string{}
+	var order []string
+	for _, part := range strings.Split(txt, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(part, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" {
+			problems = append(problems, fmt.Sprintf("%q is not tag=value", part))
+			continue
+		}
+		if _, dup := tags[name]; dup {
+			problems = append(problems, fmt.Sprintf("tag %s= appears twice", name))
+			continue
+		}
+		tags[name] = value
+		order = append(order, name)
+	}
+	if v, ok := tags["v"]; ok {
+		if v != "DKIM1" {
+			problems = append(problems, fmt.Sprintf("v=%s, want v=DKIM1", v))
+		} else if order[0] != "v" {
+			problems = append(problems, "v=DKIM1 must be the first tag")
+		}
+	}
+	k.Type = strings.ToLower(orDefault(tags["k"], "rsa"))
+	for _, f := range splitColon(tags["t"]) {
+		k.Flags = append(k.Flags, strings.ToLower(f))
+	}
+	k.Hashes = splitColon(strings.ToLower(tags["h"]))
+	k.Services = splitColon(strings.ToLower(tags["s"]))
+	if len(k.Services) > 0 && !slices.Contains(k.Services, "*") && !slices.Contains(k.Services, "email") {
+		problems = append(problems, fmt.Sprintf("s=%s excludes email", tags["s"]))
+	}
+	p, ok := tags["p"]
+	if !ok {
+		return k, append(problems, "no p= tag (the public key)")
+	}
+	p = strings.Join(strings.Fields(p), "")
+	if p == "" {
+		k.Revoked = true
+		return k, problems
+	}
+	raw, err := base64.StdEncoding.DecodeString(p)
+	if err != nil {
+		return k, append(problems, "p= is not valid base64")
+	}
+	switch k.Type {
+	case "rsa":
+		pub, err := x509.ParsePKIXPublicKey(raw)
+		if err != nil {
+			pub, err = x509.ParsePKCS1PublicKey(raw)
+		}
+		rk, isRSA := pub.(*rsa.PublicKey)
+		if err != nil || !isRSA {
+			return k, append(problems, "p= is not an RSA public key")
+		}
+		k.Bits, k.Public = rk.N.BitLen(), rk
+	case "ed25519":
+		if len(raw) != ed25519.PublicKeySize {
+			return k, append(problems, fmt.Sprintf("p= holds %d octets, an Ed25519 key is %d (RFC 8463 §4.2)", len(raw), ed25519.PublicKeySize))
+		}
+		k.Bits, k.Public = 256, ed25519.PublicKey(raw)
+	default:
+		problems = append(problems, fmt.Sprintf("unknown key type k=%s (want rsa or ed25519)", k.Type))
+	}
+	return k, problems
+}
+
+func splitColon(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ":") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// dkimKeyMatch signs a test message with the private key and verifies
+// it against the published key, through go-msgauth.
+func dkimKeyMatch(ctx context.Context, env Env, t Target) report.Finding {
+	selector := t.Selectors[0]
+	signed, err := SignDKIM(testMessage(t.Domain, env), t.Domain, selector, t.DKIMKey)
+	if err != nil {
+		return report.Finding{ID: "dkim.key_mismatch", Severity: report.Fail, Subject: selector,
+			Message: "Could not sign a test message with the private key: " + err.Error()}
+	}
+	vs, err := dkim.VerifyWithOptions(bytes.NewReader(signed), &dkim.VerifyOptions{LookupTXT: env.DNS.TXTFunc(ctx)})
+	switch {
+	case err == nil && len(vs) == 1 && vs[0].Err == nil:
+		return report.Finding{ID: "dkim.key_matches", Severity: report.Pass, Subject: selector,
+			Message: fmt.Sprintf("The private key matches the key published for selector %q: a test message signed with it verifies.", selector)}
+	case err == nil && len(vs) == 1 && dkim.IsTempFail(vs[0].Err):
+		return dnsError("dkim", selector, "the key match for selector "+selector, vs[0].Err)
+	}
+	reason := "no signature"
+	if err != nil {
+		reason = err.Error()
+	} else if len(vs) > 0 && vs[0].Err != nil {
+		reason = vs[0].Err.Error()
+	}
+	return report.Finding{
+		ID: "dkim.key_mismatch", Severity: report.Fail, Subject: selector,
+		Message: fmt.Sprintf("A test message signed with the private key does not verify against the key published for selector %q: %s.", selector, reason),
+		Fix:     fmt.Sprintf("Publish the public key of this private key at %s._domainkey.%s (openssl pkey -pubout), or sign with the key that is published.", selector, t.Domain),
+	}
+}
+
+func testMessage(domain string, env Env) []byte {
+	date := env.now().UTC().Format("Mon, 02 Jan 2006 15:04:05 -0700")
+	return []byte("From: preflight <postmaster@" + domain + ">\r\n" +
+		"To: preflight <postmaster@" + domain + ">\r\n" +
+		"Subject: preflight DKIM key check\r\n" +
+		"Date: " + date + "\r\n" +
+		"Message-ID: <dkim-check@" + domain + ">\r\n" +
+		"\r\n" +
+		"This message is signed and verified in memory; it is never sent.\r\n")
+}
+
+// SignDKIM signs msg with relaxed/relaxed canonicalization over an
+// explicit header list (go-msgauth's defaults are simple/simple and
+// every header, which breaks on the first relay that touches one).
+func SignDKIM(msg []byte, domain, selector string, key crypto.Signer) ([]byte, error) {
+	var b bytes.Buffer
+	err := dkim.Sign(&b, bytes.NewReader(msg), &dkim.SignOptions{
+		Domain:                 domain,
+		Selector:               selector,
+		Signer:                 key,
+		Hash:                   crypto.SHA256,
+		HeaderCanonicalization: dkim.CanonicalizationRelaxed,
+		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
+		HeaderKeys:             []string{"From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"},
+	})
+	return b.Bytes(), err
+}
+
+// LoadDKIMKey reads a private key (PEM: PKCS#8, or PKCS#1 for RSA) for
+// signing: RSA or Ed25519.
+func LoadDKIMKey(pemBytes []byte) (crypto.Signer, error) {
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		if s, ok := k.(crypto.Signer); ok {
+			switch k.(type) {
+			case *rsa.PrivateKey, ed25519.PrivateKey:
+				return s, nil
+			}
+		}
+		return nil, fmt.Errorf("a %T, want an RSA or Ed25519 key", k)
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%s is not an RSA or Ed25519 private key", block.Type)
+}

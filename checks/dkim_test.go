@@ -1,0 +1,183 @@
+package checks
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-msgauth/dkim"
+	"github.com/miekg/dns"
+
+	"github.com/preflight-mail/preflight/resolver"
+	"github.com/preflight-mail/preflight/resolver/dnstest"
+)
+
+// The signed examples of RFC 6376 A.2 and RFC 8463 A.3 verify through
+// our resolver (go-msgauth doing the cryptography), and a message
+// altered after signing does not.
+func TestDKIMVectors(t *testing.T) {
+	var rrs []dns.RR
+	f, err := os.Open("../testdata/dkim/DNS.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == ';' {
+			continue
+		}
+		rr, err := dns.NewRR(line)
+		if err != nil {
+			t.Fatalf("DNS.txt: %v", err)
+		}
+		rrs = append(rrs, rr)
+	}
+	f.Close()
+	srv := dnstest.NewRecords(t, rrs...)
+	r := resolver.New(resolver.Config{Servers: []string{srv.Addr}})
+	for _, tc := range []struct {
+		file  string
+		sigs  int
+		valid bool
+	}{
+		{"rfc6376-A2-signed.eml", 1, true},
+		{"rfc8463-A3-signed.eml", 2, true}, // Ed25519 and RSA
+		{"rfc6376-A2-signed-body-2spaces-NEGATIVE.eml", 1, false},
+	} {
+		msg, err := os.ReadFile(filepath.Join("../testdata/dkim", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg = bytes.ReplaceAll(bytes.ReplaceAll(msg, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
+		vs, err := dkim.VerifyWithOptions(bytes.NewReader(msg), &dkim.VerifyOptions{LookupTXT: r.TXTFunc(context.Background())})
+		if err != nil || len(vs) != tc.sigs {
+			t.Fatalf("%s: %d verifications, %v", tc.file, len(vs), err)
+		}
+		for _, v := range vs {
+			if (v.Err == nil) != tc.valid {
+				t.Errorf("%s: signature of %s: err %v, want valid %v", tc.file, v.Domain, v.Err, tc.valid)
+			}
+		}
+	}
+	// And their keys parse with our parser.
+	for _, rr := range rrs {
+		txt := resolver.TXTStrings([]dns.RR{rr})[0]
+		if k, problems := ParseDKIMKey(txt); len(problems) > 0 || k.Public == nil {
+			t.Errorf("ParseDKIMKey(%s): %v", rr.Header().Name, problems)
+		}
+	}
+}
+
+func TestParseDKIMKey(t *testing.T) {
+	ed := "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+	rsa1024 := "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB"
+	tests := []struct {
+		txt     string
+		typ     string
+		bits    int
+		revoked bool
+		problem string // substring of the first problem, "" for none
+		flags   string
+	}{
+		{"v=DKIM1; k=ed25519; p=" + ed, "ed25519", 256, false, "", ""},
+		{"v=DKIM1; p=" + rsa1024, "rsa", 1024, false, "", ""},
+		{"k=rsa; t=y:s; p=" + rsa1024[:40] + " \t " + rsa1024[40:], "rsa", 1024, false, "", "y,s"},
+		{"v=DKIM1; k=rsa; p=", "rsa", 0, true, "", ""},
+		{"v=DKIM1; k=rsa; p= ", "rsa", 0, true, "", ""},
+		{"v=DKIM1; k=rsa", "rsa", 0, false, "no p=", ""},
+		{"v=DKIM1; k=rsa; p=!!!", "rsa", 0, false, "base64", ""},
+		{"v=DKIM1; k=rsa; p=" + ed, "rsa", 0, false, "not an RSA", ""},
+		{"v=DKIM1; k=ed25519; p=" + rsa1024, "ed25519", 0, false, "Ed25519 key is 32", ""},
+		{"v=DKIM1; k=dsa; p=" + ed, "dsa", 0, false, "unknown key type", ""},
+		{"k=rsa; v=DKIM1; p=" + rsa1024, "rsa", 1024, false, "first tag", ""},
+		{"v=DKIM2; p=" + rsa1024, "rsa", 1024, false, "want v=DKIM1", ""},
+		{"v=DKIM1; p=" + rsa1024 + "; p=" + rsa1024, "rsa", 1024, false, "twice", ""},
+		{"v=DKIM1; s=other; p=" + rsa1024, "rsa", 1024, false, "excludes email", ""},
+		{"v=DKIM1; junk; p=" + rsa1024, "rsa", 1024, false, "not tag=value", ""},
+	}
+	for _, tt := range tests {
+		k, problems := ParseDKIMKey(tt.txt)
+		first := ""
+		if len(problems) > 0 {
+			first = problems[0]
+		}
+		if tt.problem == "" && first != "" || tt.problem != "" && !strings.Contains(first, tt.problem) {
+			t.Errorf("ParseDKIMKey(%.40q): problems %v, want %q", tt.txt, problems, tt.problem)
+		}
+		if k.Type != tt.typ || k.Bits != tt.bits || k.Revoked != tt.revoked || strings.Join(k.Flags, ",") != tt.flags {
+			t.Errorf("ParseDKIMKey(%.40q) = %s %d revoked %v flags %v", tt.txt, k.Type, k.Bits, k.Revoked, k.Flags)
+		}
+	}
+}
+
+func TestDKIM(t *testing.T) {
+	env := labZones(t)
+	tests := []struct {
+		domain, selector string
+		want             []string
+	}{
+		{"good.example", "s2048", []string{"dkim.key_ok s2048"}},
+		{"good.example", "ed2026", []string{"dkim.key_ok ed2026"}},
+		{"good.example", "esp1", []string{"dkim.key_ok esp1"}}, // CNAME to the ESP
+		{"dkim.example", "revoked", []string{"dkim.revoked revoked"}},
+		{"dkim.example", "testing", []string{"dkim.key_ok testing", "dkim.testing_mode testing"}},
+		{"dkim.example", "legacy512", []string{"dkim.weak_key legacy512"}},
+		{"dkim.example", "legacy1024", []string{"dkim.weak_key legacy1024"}},
+		{"dkim.example", "broken", []string{"dkim.syntax_error broken"}},
+		{"dkim.example", "double", []string{"dkim.syntax_error double"}},
+		{"dkim.example", "missing", []string{"dkim.missing missing"}},
+	}
+	for _, tt := range tests {
+		got := ids(DKIM(context.Background(), env, Target{Domain: tt.domain, Selectors: []string{tt.selector}}))
+		if strings.Join(got, ";") != strings.Join(tt.want, ";") {
+			t.Errorf("dkim %s %s = %v, want %v", tt.domain, tt.selector, got, tt.want)
+		}
+	}
+	fs := DKIM(context.Background(), env, Target{Domain: "dkim.example", Selectors: []string{"legacy512"}})
+	if f, _ := find(fs, "dkim.weak_key"); f.Evidence["bits"] != 512 || !strings.Contains(f.Message, "512-bit") {
+		t.Errorf("weak key: %+v", f)
+	}
+}
+
+func TestDKIMGuessesSelectors(t *testing.T) {
+	env := labZones(t)
+	got := ids(DKIM(context.Background(), env, Target{Domain: "dkim.example"}))
+	if strings.Join(got, ";") != "dkim.key_ok default;dkim.selectors_guessed dkim.example" {
+		t.Errorf("dkim.example without selectors: %v", got)
+	}
+	got = ids(DKIM(context.Background(), env, Target{Domain: "good.example"}))
+	if strings.Join(got, ";") != "dkim.no_known_selector good.example" {
+		t.Errorf("good.example without selectors: %v", got)
+	}
+}
+
+func TestDKIMKeyMatch(t *testing.T) {
+	env := labZones(t)
+	env.Now = func() time.Time { return time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		domain, selector, key, want string
+	}{
+		{"dkim.example", "s2048", "rsa2048.pem", "dkim.key_matches"},
+		{"good.example", "ed2026", "ed25519.pem", "dkim.key_matches"},
+		{"dkim.example", "s2048", "rsa1024.pem", "dkim.key_mismatch"},
+	} {
+		pemBytes, err := os.ReadFile(filepath.Join("../testdata/lab/keys", tc.key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := LoadDKIMKey(pemBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := DKIM(context.Background(), env, Target{Domain: tc.domain, Selectors: []string{tc.selector}, DKIMKey: key})
+		if _, ok := find(fs, tc.want); !ok {
+			t.Errorf("%s with %s: %v, want %s", tc.selector, tc.key, ids(fs), tc.want)
+		}
+	}
+}

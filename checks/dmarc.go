@@ -1,0 +1,346 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// DMARCRecord is a parsed DMARC record (RFC 7489 §6.3).
+type DMARCRecord struct {
+	Raw    string
+	Tags   map[string]string
+	Policy string // p
+	Sub    string // sp, defaults to p
+	Pct    int
+	ADKIM  string // r or s
+	ASPF   string
+	RUA    []string // mailto: addresses
+	RUF    []string
+}
+
+// ParseDMARC parses a DMARC record and returns every problem found.
+func ParseDMARC(txt string) (DMARCRecord, []string) {
+	r := DMARCRecord{Raw: txt, Tags: map[string]string{}, Pct: 100, ADKIM: "r", ASPF: "r"}
+	var problems []string
+	var order []string
+	for _, part := range strings.Split(txt, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(part, "=")
+		name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%q is not tag=value", part))
+			continue
+		}
+		if _, dup := r.Tags[name]; dup {
+			problems = append(problems, fmt.Sprintf("tag %s= appears twice", name))
+			continue
+		}
+		r.Tags[name] = value
+		order = append(order, name)
+	}
+	if len(order) == 0 || order[0] != "v" || r.Tags["v"] != "DMARC1" {
+		problems = append(problems, "must start with v=DMARC1")
+	}
+	if len(order) < 2 || order[1] != "p" {
+		if _, ok := r.Tags["p"]; ok {
+			problems = append(problems, "p= must come right after v=DMARC1 (RFC 7489 §6.3)")
+		}
+	}
+	policy := func(tag string) string {
+		v := strings.ToLower(r.Tags[tag])
+		switch v {
+		case "none", "quarantine", "reject":
+			return v
+		}
+		problems = append(problems, fmt.Sprintf("%s=%s: want none, quarantine or reject", tag, r.Tags[tag]))
+		return ""
+	}
+	if _, ok := r.Tags["p"]; !ok {
+		problems = append(problems, "no p= (the policy)")
+	} else {
+		r.Policy = policy("p")
+	}
+	r.Sub = r.Policy
+	if _, ok := r.Tags["sp"]; ok {
+		r.Sub = policy("sp")
+	}
+	if v, ok := r.Tags["pct"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100 {
+			problems = append(problems, fmt.Sprintf("pct=%s: want 0 to 100", v))
+		} else {
+			r.Pct = n
+		}
+	}
+	for _, tag := range []string{"adkim", "aspf"} {
+		if v, ok := r.Tags[tag]; ok {
+			if v != "r" && v != "s" {
+				problems = append(problems, fmt.Sprintf("%s=%s: want r or s", tag, v))
+			} else if tag == "adkim" {
+				r.ADKIM = v
+			} else {
+				r.ASPF = v
+			}
+		}
+	}
+	if v, ok := r.Tags["fo"]; ok {
+		for _, o := range strings.Split(v, ":") {
+			if !slices.Contains([]string{"0", "1", "d", "s"}, strings.TrimSpace(o)) {
+				problems = append(problems, fmt.Sprintf("fo=%s: want 0, 1, d, s separated by ':'", v))
+				break
+			}
+		}
+	}
+	if v, ok := r.Tags["ri"]; ok {
+		if _, err := strconv.ParseUint(v, 10, 32); err != nil {
+			problems = append(problems, fmt.Sprintf("ri=%s: want seconds", v))
+		}
+	}
+	for _, tag := range []string{"rua", "ruf"} {
+		v, ok := r.Tags[tag]
+		if !ok {
+			continue
+		}
+		for _, u := range strings.Split(v, ",") {
+			addr, err := reportAddress(strings.TrimSpace(u))
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", tag, err))
+				continue
+			}
+			if tag == "rua" {
+				r.RUA = append(r.RUA, addr)
+			} else {
+				r.RUF = append(r.RUF, addr)
+			}
+		}
+	}
+	return r, problems
+}
+
+// reportAddress reads "mailto:addr[!size]" (RFC 7489 §6.2, §6.4).
+func reportAddress(u string) (string, error) {
+	if !strings.HasPrefix(strings.ToLower(u), "mailto:") {
+		return "", fmt.Errorf("%q is not a mailto: URI", u)
+	}
+	addr := u[len("mailto:"):]
+	if i := strings.LastIndexByte(addr, '!'); i >= 0 {
+		size := strings.TrimRight(addr[i+1:], "kmgtKMGT")
+		if _, err := strconv.ParseUint(size, 10, 64); err != nil {
+			return "", fmt.Errorf("%q has a bad size limit", u)
+		}
+		addr = addr[:i]
+	}
+	a, err := mail.ParseAddress(addr)
+	if err != nil || !strings.Contains(a.Address, "@") {
+		return "", fmt.Errorf("%q is not an email address", u)
+	}
+	return a.Address, nil
+}
+
+// OrgDomain is the organizational domain (RFC 7489 §3.2) by the Public
+// Suffix List; a public suffix is its own.
+func OrgDomain(d string) string {
+	org, err := publicsuffix.EffectiveTLDPlusOne(d)
+	if err != nil {
+		return d
+	}
+	return org
+}
+
+// DMARC checks the From domain's DMARC policy: at _dmarc.DOMAIN, else at
+// the organizational domain; syntax, policy strength, and whether
+// external report addresses accept reports for the domain.
+func DMARC(ctx context.Context, env Env, t Target) []report.Finding {
+	domain := t.Domain
+	if domain == "" {
+		return nil
+	}
+	org := OrgDomain(domain)
+	name := "_dmarc." + domain
+	txts, err := env.DNS.LookupTXT(ctx, name)
+	records := dmarcRecords(txts)
+	source := domain
+	if err == nil && len(records) == 0 || isNotFound(err) {
+		if org != domain {
+			name = "_dmarc." + org
+			txts, err = env.DNS.LookupTXT(ctx, name)
+			records = dmarcRecords(txts)
+			source = org
+		}
+	}
+	switch {
+	case err != nil && !isNotFound(err):
+		return []report.Finding{dnsError("dmarc", domain, "the DMARC record at "+name, err)}
+	case len(records) == 0:
+		return []report.Finding{{
+			ID: "dmarc.missing", Severity: report.Fail, Subject: domain,
+			Message: fmt.Sprintf("%s has no DMARC record (looked at _dmarc.%s%s): Gmail and Yahoo require one from bulk senders, and others trust mail without it less.", domain, domain, orgNote(org, domain)),
+			Fix: fmt.Sprintf("Start with a policy that only reports:\n_dmarc.%s. TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@%s\"\n"+
+				"then, once the reports show all your mail passes SPF or DKIM aligned, move to p=quarantine and p=reject.", domain, org),
+		}}
+	case len(records) > 1:
+		return []report.Finding{{
+			ID: "dmarc.multiple_records", Severity: report.Fail, Subject: domain,
+			Message:  fmt.Sprintf("%s has %d DMARC records: receivers apply no policy at all (RFC 7489 §6.6.3).", name, len(records)),
+			Fix:      fmt.Sprintf("Keep exactly one record at %s.", name),
+			Evidence: map[string]any{"records": records},
+		}}
+	}
+	rec, problems := ParseDMARC(records[0])
+	evidence := map[string]any{"record": rec.Raw, "name": name}
+	if source != domain {
+		evidence["inherited_from"] = org
+	}
+	if len(problems) > 0 {
+		return []report.Finding{{
+			ID: "dmarc.syntax_error", Severity: report.Fail, Subject: domain,
+			Message:  fmt.Sprintf("The DMARC record at %s is broken: %s.", name, strings.Join(problems, "; ")),
+			Fix:      fmt.Sprintf("Publish a valid record, for example:\n%s. TXT \"v=DMARC1; p=%s; rua=mailto:dmarc-reports@%s\"", name, orDefault(rec.Policy, "none"), org),
+			Evidence: evidence,
+		}}
+	}
+	// The policy that applies to mail from domain.
+	policy := rec.Policy
+	if source != domain {
+		policy = rec.Sub
+	}
+	evidence["policy"] = policy
+	var out []report.Finding
+	switch {
+	case policy == "none":
+		out = append(out, report.Finding{
+			ID: "dmarc.policy_none", Severity: report.Warn, Subject: domain,
+			Message:  fmt.Sprintf("The DMARC policy for %s is p=none (at %s): receivers report but do nothing against forged mail.", domain, name),
+			Fix:      fmt.Sprintf("When the aggregate reports show your own mail passing, move to quarantine, then reject:\n%s. TXT \"%s\"", name, withPolicy(rec.Raw, "quarantine")),
+			Evidence: evidence,
+		})
+	default:
+		msg := fmt.Sprintf("%s has a DMARC policy of %s", domain, policy)
+		if source != domain {
+			msg += fmt.Sprintf(" (inherited from %s)", name)
+		}
+		if rec.Pct < 100 {
+			msg += fmt.Sprintf(", applied to %d%% of failing mail", rec.Pct)
+		}
+		out = append(out, report.Finding{ID: "dmarc.ok", Severity: report.Pass, Subject: domain, Message: msg + ".", Evidence: evidence})
+	}
+	out = append(out, reportAuthorization(ctx, env, source, rec)...)
+	out = append(out, alignment(t, rec)...)
+	return out
+}
+
+func orgNote(org, domain string) string {
+	if org == domain {
+		return ""
+	}
+	return " and _dmarc." + org
+}
+
+// dmarcRecords picks the DMARC records among TXT strings (RFC 7489
+// §6.6.3: those starting with "v=DMARC1").
+func dmarcRecords(txts []string) []string {
+	var out []string
+	for _, t := range txts {
+		if strings.HasPrefix(strings.ReplaceAll(t, " ", ""), "v=DMARC1") {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// withPolicy sets p= in a record.
+func withPolicy(raw, p string) string {
+	parts := strings.Split(raw, ";")
+	for i, part := range parts {
+		if name, _, ok := strings.Cut(strings.TrimSpace(part), "="); ok && strings.EqualFold(strings.TrimSpace(name), "p") {
+			parts[i] = " p=" + p
+		}
+	}
+	return strings.Join(parts, ";")
+}
+
+// reportAuthorization checks that each report address outside the
+// domain's organization accepts its reports: DOMAIN._report._dmarc.DEST
+// must hold a v=DMARC1 record (RFC 7489 §7.1), else the reports are
+// not sent there.
+func reportAuthorization(ctx context.Context, env Env, domain string, rec DMARCRecord) []report.Finding {
+	org := OrgDomain(domain)
+	type dest struct{ tag, addr, host string }
+	var dests []dest
+	for _, a := range rec.RUA {
+		dests = append(dests, dest{"rua", a, a[strings.LastIndexByte(a, '@')+1:]})
+	}
+	for _, a := range rec.RUF {
+		dests = append(dests, dest{"ruf", a, a[strings.LastIndexByte(a, '@')+1:]})
+	}
+	results := make([]*report.Finding, len(dests))
+	var wg sync.WaitGroup
+	for i, d := range dests {
+		host := strings.ToLower(d.host)
+		if OrgDomain(host) == org {
+			continue
+		}
+		wg.Go(func() {
+			name := domain + "._report._dmarc." + host
+			txts, err := env.DNS.LookupTXT(ctx, name)
+			switch {
+			case err != nil && !resolver.IsNotFound(err):
+				f := dnsError("dmarc", d.addr, "the report authorization at "+name, err)
+				results[i] = &f
+			case len(dmarcRecords(txts)) == 0:
+				results[i] = &report.Finding{
+					ID: "dmarc.external_rua_unauthorized", Severity: report.Warn, Subject: d.addr,
+					Message: fmt.Sprintf("%s=mailto:%s is outside %s, and %s has not agreed to take its reports (no v=DMARC1 record at %s): receivers will not send them (RFC 7489 §7.1).", d.tag, d.addr, org, host, name),
+					Fix:     fmt.Sprintf("Ask whoever runs %s to publish\n%s. TXT \"v=DMARC1\"\nor send reports to an address in %s.", host, name, org),
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var out []report.Finding
+	for _, f := range results {
+		if f != nil {
+			out = append(out, *f)
+		}
+	}
+	return out
+}
+
+// alignment says whether SPF's domain (MAIL FROM) aligns with the From
+// domain under the record's aspf mode (RFC 7489 §3.1.2). DKIM's d= is
+// the From domain for the selectors checked here, so it aligns.
+func alignment(t Target, rec DMARCRecord) []report.Finding {
+	if t.MailFrom == "" {
+		return nil
+	}
+	envDomain, _ := envelope(t)
+	aligned := envDomain == t.Domain
+	if !aligned && rec.ASPF == "r" {
+		aligned = OrgDomain(envDomain) == OrgDomain(t.Domain)
+	}
+	mode := map[string]string{"r": "relaxed", "s": "strict"}[rec.ASPF]
+	if aligned {
+		return []report.Finding{{
+			ID: "dmarc.spf_aligned", Severity: report.Pass, Subject: t.Domain,
+			Message: fmt.Sprintf("The envelope domain %s aligns with the From domain %s (aspf %s): an SPF pass counts for DMARC.", envDomain, t.Domain, mode),
+		}}
+	}
+	return []report.Finding{{
+		ID: "dmarc.spf_unaligned", Severity: report.Warn, Subject: t.Domain,
+		Message: fmt.Sprintf("The envelope domain %s does not align with the From domain %s (aspf %s): an SPF pass does not count for DMARC, which then rests on DKIM alone.", envDomain, t.Domain, mode),
+		Fix:     fmt.Sprintf("Use a bounce address under %s (for example bounces@%s with its own SPF record), or make sure every message carries an aligned DKIM signature (d=%s).", OrgDomain(t.Domain), t.Domain, t.Domain),
+	}}
+}

@@ -1,0 +1,73 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+type dmarcOptions struct {
+	*globalOptions
+	mailFrom string
+}
+
+func newCmdDMARC(g *globalOptions) *cobra.Command {
+	o := &dmarcOptions{globalOptions: g}
+	c := &cobra.Command{
+		Use:   "dmarc DOMAIN [--mail-from ADDR]",
+		Short: "DMARC policy: record, org-domain fallback, report addresses, alignment",
+		Long: `Find the DMARC policy for mail From DOMAIN: at _dmarc.DOMAIN, else at the
+organizational domain (Public Suffix List), where sp= applies. Several records
+mean no policy (RFC 7489 §6.6.3); syntax is checked tag by tag; p=none is a
+warning; report addresses outside the domain must have authorized it
+(DOMAIN._report._dmarc.DEST, RFC 7489 §7.1). With --mail-from, whether the
+envelope domain aligns with DOMAIN for SPF.
+
+Finding IDs: dmarc.ok, dmarc.missing, dmarc.multiple_records,
+dmarc.syntax_error, dmarc.policy_none, dmarc.external_rua_unauthorized,
+dmarc.spf_aligned, dmarc.spf_unaligned, dmarc.dns_error (could not check).`,
+		Example: `  preflight dmarc example.com
+  preflight dmarc news.example.com --mail-from bounces@esp.example.net`,
+		Args: exactDomain,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			domain, err := resolver.NormalizeDomain(args[0])
+			if err != nil {
+				return err
+			}
+			from, err := parseMailFrom(o.mailFrom)
+			if err != nil {
+				return err
+			}
+			check, _ := checks.ByID("dmarc")
+			return o.runChecks(cmd, checks.Target{Domain: domain, MailFrom: from}, []checks.Check{check}, nil)
+		},
+	}
+	c.Flags().StringVar(&o.mailFrom, "mail-from", "", "envelope sender ADDR or DOMAIN, to check SPF alignment")
+	return c
+}
+
+func newCmdMX(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "mx DOMAIN",
+		Short: "MX records: can the domain receive mail (bounces included)?",
+		Long: `Check that DOMAIN can receive mail, bounces above all: MX records whose hosts
+have addresses, or an implicit MX (the domain's own address, RFC 5321 §5.1).
+A null MX (RFC 7505) says the domain receives nothing: a warning for a domain
+that sends. MX hosts that are CNAMEs or IP addresses are warned about.
+
+Finding IDs: mx.ok, mx.implicit, mx.missing, mx.null, mx.host_no_address,
+mx.target_cname, mx.target_ip, mx.dns_error (could not check).`,
+		Example: `  preflight mx example.com
+  preflight mx example.com --format json`,
+		Args: exactDomain,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			domain, err := resolver.NormalizeDomain(args[0])
+			if err != nil {
+				return err
+			}
+			check, _ := checks.ByID("mx")
+			return g.runChecks(cmd, checks.Target{Domain: domain}, []checks.Check{check}, nil)
+		},
+	}
+}
