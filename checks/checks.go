@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/preflight-mail/preflight/rbl"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -29,6 +30,8 @@ type Target struct {
 	MailFrom string
 	// DKIMKey is the private key to check against the published one.
 	DKIMKey crypto.Signer
+	// Names are more names to look up on domain blocklists.
+	Names []string
 }
 
 // Report returns the target in the report's shape.
@@ -45,6 +48,8 @@ func (t Target) Report() report.Target {
 type Env struct {
 	DNS *resolver.Resolver
 	Now func() time.Time
+	// Lists are the DNS blocklists to query.
+	Lists []rbl.List
 	// PublicRanges are special-purpose ranges the user asked to treat as
 	// public (labs and demos on documentation addresses).
 	PublicRanges []netip.Prefix
@@ -79,6 +84,7 @@ type Check struct {
 var All = []Check{
 	{ID: "ip", Run: IP},
 	{ID: "rdns", Run: RDNS},
+	{ID: "rbl", Run: RBL},
 	{ID: "spf", Run: SPF},
 	{ID: "dkim", Run: DKIM},
 	{ID: "dmarc", Run: DMARC},

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/preflight-mail/preflight/rbl"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -37,6 +38,11 @@ func IP(ctx context.Context, env Env, t Target) []report.Finding {
 		}
 
 		names, err := env.DNS.LookupPTR(ctx, ip)
+		if err != nil {
+			if f, ok := policyListed(ctx, env, ip); ok {
+				out = append(out, f)
+			}
+		}
 		switch {
 		case resolver.IsNotFound(err):
 			out = append(out, report.Finding{
@@ -47,6 +53,13 @@ func IP(ctx context.Context, env Env, t Target) []report.Finding {
 			continue
 		case err != nil:
 			out = append(out, dnsError("ip", subject, "the PTR name of "+subject, err))
+			continue
+		}
+
+		// End-user space on a policy list (Spamhaus PBL and the like) is
+		// the authoritative "not a mail server address" signal.
+		if f, ok := policyListed(ctx, env, ip); ok {
+			out = append(out, f)
 			continue
 		}
 
@@ -102,4 +115,30 @@ func exampleDomain(t Target) string {
 		return t.Domain
 	}
 	return "example.com"
+}
+
+// policyListed asks the lists that know end-user space about ip (through
+// the run's cache: the rbl check asks the same questions).
+func policyListed(ctx context.Context, env Env, ip netip.Addr) (report.Finding, bool) {
+	var lists []rbl.List
+	for _, l := range env.Lists {
+		if l.Kind == rbl.IP && l.HasPolicy() {
+			lists = append(lists, l)
+		}
+	}
+	if len(lists) == 0 {
+		return report.Finding{}, false
+	}
+	for _, r := range rbl.Query(ctx, env.DNS, lists, []string{ip.String()}) {
+		if r.Status == rbl.PolicyListed {
+			return report.Finding{
+				ID: "ip.policy_listed", Severity: report.Warn, Subject: ip.String(),
+				Message: fmt.Sprintf("%s is end-user address space according to %s (%s): receivers treat it as dynamic or residential, whatever its PTR name says.", ip, r.Zone, strings.Join(r.Meanings, "; ")),
+				Fix: fmt.Sprintf("If %s is a static mail server address, have it removed from the end-user space listing (%s); otherwise send through a relay.",
+					ip, orDefault(r.List.Delist, "see the list's web site")),
+				Evidence: map[string]any{"zone": r.Zone, "codes": r.Codes},
+			}, true
+		}
+	}
+	return report.Finding{}, false
 }

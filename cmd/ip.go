@@ -8,6 +8,7 @@ import (
 
 type ipOptions struct {
 	*globalOptions
+	listOptions
 	treatAsPublic []string
 }
 
@@ -18,11 +19,14 @@ func newCmdIP(g *globalOptions) *cobra.Command {
 		Short: "Does the sending IP look static and mail-worthy, or dynamic/residential?",
 		Long: `Judge whether each IP looks like a static address fit to send mail directly:
 not in a special-purpose range (private, loopback, CGNAT, documentation,
-reserved, multicast, ULA, IPv4-mapped...), and without a PTR name that looks
-like a dynamic or residential pool (dsl, dhcp, pool, the IP's octets...).
+reserved, multicast, ULA, IPv4-mapped...), not listed as end-user space on a
+policy blocklist (Spamhaus PBL style, through the --list/--lists flags), and
+without a PTR name that looks like a dynamic or residential pool (dsl, dhcp,
+pool, the IP's octets...).
 
-Finding IDs: ip.not_public (fail), ip.dynamic_ptr (warn), ip.static_likely
-(pass), ip.no_ptr (info), ip.dns_error (could not check).`,
+Finding IDs: ip.not_public (fail), ip.policy_listed (warn), ip.dynamic_ptr
+(warn), ip.static_likely (pass), ip.no_ptr (info), ip.treated_as_public
+(info), ip.dns_error (could not check).`,
 		Example: `  preflight ip 203.0.113.5
   preflight ip 203.0.113.5 2001:db8::5 --format json
 
@@ -38,13 +42,19 @@ Finding IDs: ip.not_public (fail), ip.dynamic_ptr (warn), ip.static_likely
 			if err != nil {
 				return err
 			}
+			lists, err := o.resolve(o.streams.Getenv)
+			if err != nil {
+				return err
+			}
 			check, _ := checks.ByID("ip")
 			return o.runChecks(cmd, checks.Target{IPs: ips}, []checks.Check{check}, func(env *checks.Env) {
 				env.PublicRanges = public
+				env.Lists = lists
 			})
 		},
 	}
 	c.Flags().StringArrayVar(&o.treatAsPublic, "treat-as-public", nil, "treat addresses in CIDR as public although special-purpose (labs, demos); repeatable")
+	o.register(c.Flags())
 	return c
 }
 

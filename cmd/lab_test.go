@@ -51,11 +51,10 @@ func TestLab(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/lab",
 		Setup: func(e *testscript.Env) error {
-			e.Setenv("NO_COLOR", "1")
 			for k, v := range env {
 				e.Setenv(k, v)
 			}
-			return nil
+			return setupScript(e)
 		},
 	})
 }

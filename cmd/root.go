@@ -74,6 +74,7 @@ not be checked).`,
 	root.AddCommand(
 		newCmdIP(g),
 		newCmdRDNS(g),
+		newCmdRBL(g),
 		newCmdSPF(g),
 		newCmdDKIM(g),
 		newCmdDMARC(g),

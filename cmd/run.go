@@ -15,8 +15,12 @@ import (
 	"github.com/preflight-mail/preflight/resolver"
 )
 
-// resolvConf is where the system's DNS servers are read from.
-const resolvConf = "/etc/resolv.conf"
+// resolvConf is where the system's DNS servers are read from, unless
+// PREFLIGHT_RESOLV_CONF names another file (tests point it at loopback).
+const (
+	resolvConf    = "/etc/resolv.conf"
+	resolvConfEnv = "PREFLIGHT_RESOLV_CONF"
+)
 
 // newEnv builds the run's Env from the global flags. Bad flag values and
 // bad zone files are usage errors.
@@ -34,7 +38,11 @@ func (g *globalOptions) newEnv() (checks.Env, *report.Resolver, error) {
 		cfg.Servers = append(cfg.Servers, addr)
 	}
 	if len(cfg.Servers) == 0 && !g.offline {
-		servers, err := resolver.SystemServers(resolvConf)
+		path := resolvConf
+		if p := g.streams.Getenv(resolvConfEnv); p != "" {
+			path = p
+		}
+		servers, err := resolver.SystemServers(path)
 		if err != nil {
 			// Not fatal: zone files may answer everything. Lookups
 			// outside them will say why they could not be made.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -27,15 +28,24 @@ func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *updateScripts,
-		Setup: func(env *testscript.Env) error {
-			// No color, whatever the developer's terminal says.
-			env.Setenv("NO_COLOR", "1")
-			return nil
-		},
+		Setup: setupScript,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"dnsserver": cmdDNSServer,
 		},
 	})
+}
+
+// setupScript gives every script no colors, whatever the developer's
+// terminal says, and a resolv.conf pointing at loopback, so a script
+// that forgets --resolver or --offline cannot send a packet outside.
+func setupScript(env *testscript.Env) error {
+	env.Setenv("NO_COLOR", "1")
+	conf := filepath.Join(env.WorkDir, ".resolv.conf")
+	if err := os.WriteFile(conf, []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
+		return err
+	}
+	env.Setenv(resolvConfEnv, conf)
+	return nil
 }
 
 // cmdDNSServer starts an in-process authoritative server:
@@ -73,7 +83,15 @@ func cmdDNSServer(ts *testscript.TestScript, neg bool, args []string) {
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb strings.Builder
-	code = Run(context.Background(), args, Streams{Out: &out, Err: &errb})
+	conf := filepath.Join(t.TempDir(), "resolv.conf")
+	os.WriteFile(conf, []byte("nameserver 127.0.0.1\n"), 0o644)
+	getenv := func(k string) string {
+		if k == resolvConfEnv {
+			return conf
+		}
+		return ""
+	}
+	code = Run(context.Background(), args, Streams{Out: &out, Err: &errb, Getenv: getenv})
 	return code, out.String(), errb.String()
 }
 

@@ -22,6 +22,9 @@ type Penalty struct{ Fail, Warn int }
 var Weights = map[string]Penalty{
 	"ip.not_public":  {Fail: 60},
 	"ip.dynamic_ptr": {Warn: 20},
+	// Counted under rbl.policy_listed when both appear; alone (preflight
+	// ip) it still says the address is end-user space.
+	"ip.policy_listed": {Warn: 5},
 
 	"rdns.no_ptr":          {Fail: 30},
 	"rdns.fcrdns_mismatch": {Fail: 25},
@@ -122,6 +125,7 @@ var (
 	blockingIDs   = map[string]bool{
 		"ip.not_public":         true,
 		"ip.dynamic_ptr":        true,
+		"ip.policy_listed":      true,
 		"rdns.no_ptr":           true,
 		"rdns.fcrdns_mismatch":  true,
 		"rbl.listed":            true,

@@ -71,6 +71,9 @@ type Resolver struct {
 	counter *atomic.Int64
 	// shared is the run's resolver when this is a counted view of it.
 	shared *Resolver
+	// byServer holds, in the run's resolver, the resolvers made by
+	// ForServer, so every check shares their caches.
+	byServer sync.Map // server → *Resolver
 }
 
 type key struct {
@@ -116,6 +119,24 @@ func New(cfg Config) *Resolver {
 // each get one so the report can say how many queries each cost.
 func (r *Resolver) Counted(n *atomic.Int64) *Resolver {
 	return &Resolver{cfg: r.cfg, counter: n, shared: r.root()}
+}
+
+// ForServer returns a resolver like r (overlay, offline, timeouts,
+// trace) that asks server instead of r's servers: for a list served by a
+// local rbldnsd or mirror. It is made once per run and server, so all
+// checks share its cache; queries through a counted view are counted.
+func (r *Resolver) ForServer(server string) *Resolver {
+	root := r.root()
+	v, _ := root.byServer.LoadOrStore(server, sync.OnceValue(func() *Resolver {
+		cfg := root.cfg
+		cfg.Servers = []string{server}
+		return New(cfg)
+	}))
+	s := v.(func() *Resolver)()
+	if r.counter != nil {
+		return s.Counted(r.counter)
+	}
+	return s
 }
 
 // Stats returns the run's counters so far.

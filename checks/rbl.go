@@ -1,0 +1,216 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/preflight-mail/preflight/rbl"
+	"github.com/preflight-mail/preflight/report"
+)
+
+// RBL looks the sending IPs up on the IP blocklists, and the domain, the
+// HELO name, the IPs' PTR names and any extra names on the domain lists.
+// A list that fails its self-test is reported once, as unusable; none of
+// its answers count.
+func RBL(ctx context.Context, env Env, t Target) []report.Finding {
+	if len(env.Lists) == 0 {
+		return nil
+	}
+	targets := rblTargets(ctx, env, t)
+	if len(targets) == 0 {
+		return nil
+	}
+	results := rbl.Query(ctx, env.DNS, env.Lists, targets)
+	var out []report.Finding
+	out = append(out, publicResolver(env)...)
+
+	unusable := map[string]rbl.Result{} // zone → first failing self-test
+	perTarget := map[string][]rbl.Result{}
+	for _, r := range results {
+		if r.Unusable {
+			if _, seen := unusable[r.Zone]; !seen {
+				unusable[r.Zone] = r
+			}
+			continue
+		}
+		perTarget[r.Target] = append(perTarget[r.Target], r)
+	}
+	for _, zone := range sortedKeys(unusable) {
+		r := unusable[zone]
+		out = append(out, report.Finding{
+			ID: "rbl.list_unusable", Severity: report.Error, Subject: zone,
+			Message:  fmt.Sprintf("%s cannot be used: %s. Nothing it answers counts, neither listed nor clean.", zone, r.Reason),
+			Fix:      capitalize(r.Hint) + ".",
+			Evidence: map[string]any{"zone": zone, "reason": r.Reason, "hint": r.Hint, "server": listServer(env, r.List)},
+		})
+	}
+	for _, target := range targets {
+		var clean, skipped []string
+		for _, r := range perTarget[target] {
+			ev := map[string]any{"zone": r.Zone, "codes": r.Codes, "meanings": r.Meanings}
+			if len(r.TXT) > 0 {
+				ev["txt"] = r.TXT
+			}
+			if r.List.Delist != "" {
+				ev["delist"] = r.List.Delist
+			}
+			switch r.Status {
+			case rbl.Listed:
+				out = append(out, report.Finding{
+					ID: "rbl.listed", Severity: report.Fail, Subject: target,
+					Message:  fmt.Sprintf("%s is listed on %s: %s.", target, r.Zone, strings.Join(r.Meanings, "; ")) + txtNote(r.TXT),
+					Fix:      delistFix(target, r),
+					Evidence: ev,
+				})
+			case rbl.PolicyListed:
+				out = append(out, report.Finding{
+					ID: "rbl.policy_listed", Severity: report.Warn, Subject: target,
+					Message: fmt.Sprintf("%s is on %s as end-user address space: %s. Not an abuse listing, but receivers using it refuse direct mail from it.", target, r.Zone, strings.Join(r.Meanings, "; ")),
+					Fix: fmt.Sprintf("If %s is a static address of a mail server, ask its provider to take it out of the end-user space listing (or remove it yourself at %s); otherwise send through a relay.",
+						target, orDefault(r.List.Delist, "the list's web site")),
+					Evidence: ev,
+				})
+			case rbl.Clean:
+				clean = append(clean, r.Zone)
+			case rbl.Unknown:
+				if r.Skipped {
+					skipped = append(skipped, r.Zone)
+					continue
+				}
+				out = append(out, report.Finding{
+					ID: "rbl.list_unusable", Severity: report.Error, Subject: r.Zone,
+					Message:  fmt.Sprintf("Could not check %s on %s: %s.", target, r.Zone, r.Reason),
+					Fix:      capitalize(orDefault(r.Hint, "try again")) + ".",
+					Evidence: map[string]any{"target": target, "reason": r.Reason},
+				})
+			}
+		}
+		if len(clean) > 0 {
+			ev := map[string]any{"lists": clean}
+			if len(skipped) > 0 {
+				ev["not_covering"] = skipped
+			}
+			out = append(out, report.Finding{
+				ID: "rbl.clean", Severity: report.Pass, Subject: target,
+				Message:  fmt.Sprintf("%s is on none of %d %s: %s.", target, len(clean), plural(len(clean), "list", "lists"), strings.Join(clean, ", ")),
+				Evidence: ev,
+			})
+		}
+	}
+	return out
+}
+
+// rblTargets are the IPs and the names to look up, without repeats.
+func rblTargets(ctx context.Context, env Env, t Target) []string {
+	var out []string
+	add := func(s string) {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	hasDomainLists := slices.ContainsFunc(env.Lists, func(l rbl.List) bool { return l.Kind == rbl.Domain })
+	for _, ip := range t.IPs {
+		add(ip.String())
+	}
+	if !hasDomainLists {
+		return out
+	}
+	add(t.Domain)
+	if d, _ := envelope(t); d != t.Domain {
+		add(d)
+	}
+	if t.HELO != "" && strings.Contains(t.HELO, ".") {
+		if _, err := netip.ParseAddr(strings.Trim(t.HELO, "[]")); err != nil {
+			add(t.HELO)
+		}
+	}
+	for _, n := range t.Names {
+		add(n)
+	}
+	if t.Domain == "" {
+		return out // the rbl command: the names given, nothing more
+	}
+	// PTR names: a listed name in the PTR taints the IP.
+	names := make([][]string, len(t.IPs))
+	var wg sync.WaitGroup
+	for i, ip := range t.IPs {
+		wg.Go(func() { names[i], _ = env.DNS.LookupPTR(ctx, ip) })
+	}
+	wg.Wait()
+	for _, ns := range names {
+		for j, n := range ns {
+			if j == maxPTRNames {
+				break
+			}
+			add(n)
+		}
+	}
+	return out
+}
+
+// publicResolver warns when the run's resolver is a public one: most
+// lists refuse it, and their "not listed" would be worthless.
+func publicResolver(env Env) []report.Finding {
+	var out []report.Finding
+	for _, s := range env.DNS.Servers() {
+		if rbl.IsPublicResolver(s) {
+			out = append(out, report.Finding{
+				ID: "rbl.public_resolver", Severity: report.Warn, Subject: s,
+				Message: fmt.Sprintf("DNS goes through %s, a public resolver: most blocklists refuse it or limit it, so their answers are unreliable (each list's self-test says which).", s),
+				Fix:     "Run preflight with your own recursive resolver (--resolver), such as the one your mail server uses.",
+			})
+		}
+	}
+	return out
+}
+
+func listServer(env Env, l rbl.List) string {
+	if l.Server != "" {
+		return l.Server
+	}
+	return strings.Join(env.DNS.Servers(), ", ")
+}
+
+func txtNote(txt []string) string {
+	if len(txt) == 0 {
+		return ""
+	}
+	return " The list says: " + strings.Join(txt, " ")
+}
+
+func delistFix(target string, r rbl.Result) string {
+	how := "Find and stop what sent the spam (a compromised account, script or host), then ask for removal"
+	if r.List.Delist != "" {
+		how += " at " + r.List.Delist
+	} else {
+		how += " from the list's operator"
+	}
+	return how + "."
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

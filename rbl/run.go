@@ -1,0 +1,103 @@
+package rbl
+
+import (
+	"context"
+	"sync"
+
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// Result is what one list says about one target.
+type Result struct {
+	List   List   `json:"-"`
+	Zone   string `json:"zone"`
+	Target string `json:"target"`
+	Answer
+	TXT []string `json:"txt,omitempty"`
+	// Unusable is set when the list failed its self-test: Reason and
+	// Hint say why, and the answer for the target does not count.
+	Unusable bool `json:"unusable,omitempty"`
+	// Skipped is set when the list does not cover the target (an IPv6
+	// address on an IPv4-only list).
+	Skipped bool `json:"skipped,omitempty"`
+}
+
+// Query asks every list about every target of its kind, all at once:
+// the targets' names and each list's test points in parallel, so the
+// whole costs about one round trip. Self-tests are asked through the
+// run's cache, so a list is tested once per run however many checks use
+// it. TXT records are fetched only for listed targets.
+func Query(ctx context.Context, r *resolver.Resolver, lists []List, targets []string) []Result {
+	type job struct {
+		res   *Result
+		name  string
+		tests TestPoints
+	}
+	var (
+		results []*Result
+		jobs    []job
+	)
+	for _, l := range lists {
+		for _, t := range targets {
+			fam := family(t)
+			if (fam == "domain") != (l.Kind == Domain) {
+				continue
+			}
+			res := &Result{List: l, Zone: l.Shown(), Target: t}
+			results = append(results, res)
+			if fam == "v6" && !l.IPv6 {
+				res.Skipped, res.Status = true, Unknown
+				res.Reason = "the list does not cover IPv6"
+				continue
+			}
+			name, err := QueryName(t, l.Zone)
+			if err != nil {
+				res.Status, res.Reason = Unknown, err.Error()
+				continue
+			}
+			jobs = append(jobs, job{res, name, testPoints(fam)})
+		}
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() {
+			dns := r
+			if j.res.List.Server != "" {
+				dns = r.ForServer(j.res.List.Server)
+			}
+			var (
+				inner            sync.WaitGroup
+				target, pos, neg Answer
+			)
+			ask := func(t string, into *Answer) {
+				name, _ := QueryName(t, j.res.List.Zone)
+				addrs, err := dns.LookupIP(ctx, "ip4", name)
+				*into = Decode(j.res.List, addrs, err)
+			}
+			inner.Go(func() {
+				addrs, err := dns.LookupIP(ctx, "ip4", j.name)
+				target = Decode(j.res.List, addrs, err)
+			})
+			inner.Go(func() { ask(j.tests.Listed, &pos) })
+			inner.Go(func() { ask(j.tests.NotListed, &neg) })
+			inner.Wait()
+			if reason, hint := SelfTest(pos, neg, j.tests); reason != "" {
+				j.res.Unusable, j.res.Status = true, Unknown
+				j.res.Reason, j.res.Hint = reason, hint
+				return
+			}
+			j.res.Answer = target
+			if target.Status == Listed || target.Status == PolicyListed {
+				if txt, err := dns.LookupTXT(ctx, j.name); err == nil {
+					j.res.TXT = txt
+				}
+			}
+		})
+	}
+	wg.Wait()
+	out := make([]Result, len(results))
+	for i, r := range results {
+		out[i] = *r
+	}
+	return out
+}
