@@ -28,7 +28,7 @@ func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *updateScripts,
-		Setup: setupScript,
+		Setup:         setupScript,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"dnsserver": cmdDNSServer,
 		},
