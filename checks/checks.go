@@ -100,9 +100,10 @@ func ByID(id string) (Check, bool) {
 	return All[i], true
 }
 
-// grace is how long Run waits past the run's end for a check that has
-// not returned before it reports the check as unfinished. Checks stop at
-// the deadline on their own; this is the guarantee for when one does not.
+// grace is how long Run waits past the end of a run without deadline
+// for a check that has not returned before it reports the check as
+// unfinished. Checks stop at the deadline on their own; this is the
+// guarantee for when one does not.
 const grace = 200 * time.Millisecond
 
 // Run runs checks concurrently, each with a view of the resolver that
@@ -110,6 +111,17 @@ const grace = 200 * time.Millisecond
 // check that panics, or has not returned shortly after ctx ends, gets an
 // error finding instead of taking the run with it.
 func Run(ctx context.Context, env Env, t Target, list []Check) []report.CheckResult {
+	// Each check gets a deadline a little before the run's, so a slow
+	// check ends in time for the report to be built and written within
+	// --timeout.
+	wait := grace
+	if d, ok := ctx.Deadline(); ok {
+		reserve := min(max(time.Until(d)/10, 20*time.Millisecond), time.Second)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-reserve))
+		defer cancel()
+		wait = reserve / 2
+	}
 	type outcome struct {
 		findings []report.Finding
 		took     time.Duration
@@ -133,7 +145,7 @@ func Run(ctx context.Context, env Env, t Target, list []Check) []report.CheckRes
 	// giveUp closes grace after ctx ends.
 	giveUp := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		time.AfterFunc(grace, func() { close(giveUp) })
+		time.AfterFunc(wait, func() { close(giveUp) })
 	})
 	defer stop()
 

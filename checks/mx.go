@@ -60,8 +60,14 @@ func MX(ctx context.Context, env Env, t Target) []report.Finding {
 	var wg sync.WaitGroup
 	for i, m := range hosts {
 		wg.Go(func() {
-			a4, err4 := env.DNS.Lookup(ctx, m.Host, dns.TypeA)
-			a6, err6 := env.DNS.Lookup(ctx, m.Host, dns.TypeAAAA)
+			var (
+				a4, a6     *resolver.Answer
+				err4, err6 error
+				both       sync.WaitGroup
+			)
+			both.Go(func() { a4, err4 = env.DNS.Lookup(ctx, m.Host, dns.TypeA) })
+			both.Go(func() { a6, err6 = env.DNS.Lookup(ctx, m.Host, dns.TypeAAAA) })
+			both.Wait()
 			for _, a := range []*resolver.Answer{a4, a6} {
 				if a == nil {
 					continue

@@ -20,10 +20,22 @@ func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 	if domain == "" {
 		return nil
 	}
+	// The HELO identity is independent of the domain's tree: evaluate it
+	// while the walk runs, not after.
+	var helo []report.Finding
+	var heloDone sync.WaitGroup
+	if t.HELO != "" && !strings.HasPrefix(t.HELO, "[") && strings.Contains(t.HELO, ".") {
+		if _, err := netip.ParseAddr(t.HELO); err != nil {
+			heloDone.Go(func() { helo = heloSPF(ctx, env, t) })
+		}
+	}
+	defer heloDone.Wait()
+
 	tree := spf.Walk(ctx, env.DNS, domain, t.IPs)
 	out := lintTree(tree, t)
 	if err := tree.Root.Err; err != nil && !isNotFound(err) {
-		return out // the record itself could not be fetched: nothing to evaluate
+		heloDone.Wait()
+		return append(out, helo...) // the record itself could not be fetched: nothing to evaluate
 	}
 
 	// The verdict for each IP, concurrently; the walk has filled the
@@ -38,12 +50,8 @@ func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 	for i, ip := range t.IPs {
 		out = append(out, ipResult(domain, root, ip, results[i]))
 	}
-	if t.HELO != "" && !strings.HasPrefix(t.HELO, "[") {
-		if _, err := netip.ParseAddr(t.HELO); err != nil && strings.Contains(t.HELO, ".") {
-			out = append(out, heloSPF(ctx, env, t)...)
-		}
-	}
-	return out
+	heloDone.Wait()
+	return append(out, helo...)
 }
 
 // envelope returns the domain SPF is checked for (MAIL FROM's, §2.4)
@@ -302,9 +310,12 @@ func heloSPF(ctx context.Context, env Env, t Target) []report.Finding {
 			f.ID, f.Severity = "spf.helo_pass", report.Pass
 			f.Message = fmt.Sprintf("SPF for the HELO name %s passes for %s.", t.HELO, ip)
 		case spf.None:
-			f.ID, f.Severity = "spf.helo_none", report.Info
-			f.Message = fmt.Sprintf("The HELO name %s has no SPF record: bounces from %s (empty MAIL FROM) get no SPF result (RFC 7208 §2.3).", t.HELO, ip)
-			f.Fix = fmt.Sprintf("Publish\n%s. TXT \"v=spf1 a -all\"", t.HELO)
+			// The same for every IP: say it once.
+			return []report.Finding{{
+				ID: "spf.helo_none", Severity: report.Info, Subject: t.HELO,
+				Message: fmt.Sprintf("The HELO name %s has no SPF record: bounces (empty MAIL FROM) get no SPF result (RFC 7208 §2.3).", t.HELO),
+				Fix:     fmt.Sprintf("Publish\n%s. TXT \"v=spf1 a -all\"", t.HELO),
+			}}
 		case spf.TempError:
 			f = dnsErrorID("spf.temperror", ip.String(), "SPF for the HELO name "+t.HELO, fmt.Errorf("%s", r.Reason))
 		default:

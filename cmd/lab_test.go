@@ -48,9 +48,11 @@ func labEnv(t *testing.T) map[string]string {
 // lab's addresses are in the scripts' environment ($LAB_DNS, ...).
 func TestLab(t *testing.T) {
 	env := labEnv(t)
+	capture := captureDir(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/lab",
 		Setup: func(e *testscript.Env) error {
+			e.Setenv(captureEnv, capture)
 			for k, v := range env {
 				e.Setenv(k, v)
 			}

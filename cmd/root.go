@@ -79,6 +79,7 @@ not be checked).`,
 		newCmdDKIM(g),
 		newCmdDMARC(g),
 		newCmdMX(g),
+		newCmdCheck(g),
 		newCmdVersion(g),
 	)
 	return root

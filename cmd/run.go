@@ -22,22 +22,32 @@ const (
 	resolvConfEnv = "PREFLIGHT_RESOLV_CONF"
 )
 
-// newEnv builds the run's Env from the global flags. Bad flag values and
-// bad zone files are usage errors.
-func (g *globalOptions) newEnv() (checks.Env, *report.Resolver, error) {
+// runner makes one Env per run (per target in batch mode) from the
+// global flags, parsed once.
+type runner struct {
+	g     *globalOptions
+	cfg   resolver.Config
+	zones []string
+	trace func(string, ...any)
+}
+
+// newRunner checks the DNS flags and loads the zone files. Bad flag
+// values and bad zone files are usage errors.
+func (g *globalOptions) newRunner() (*runner, error) {
 	overlay, err := resolver.LoadOverlay(g.zones...)
 	if err != nil {
-		return checks.Env{}, nil, fmt.Errorf("--zone: %w", err)
+		return nil, fmt.Errorf("--zone: %w", err)
 	}
-	cfg := resolver.Config{Overlay: overlay, Offline: g.offline, Trace: g.tracer()}
+	rn := &runner{g: g, trace: g.tracer()}
+	rn.cfg = resolver.Config{Overlay: overlay, Offline: g.offline, Trace: rn.trace}
 	for _, s := range g.resolvers {
 		addr, err := resolver.ParseServer(s)
 		if err != nil {
-			return checks.Env{}, nil, fmt.Errorf("--resolver: %w", err)
+			return nil, fmt.Errorf("--resolver: %w", err)
 		}
-		cfg.Servers = append(cfg.Servers, addr)
+		rn.cfg.Servers = append(rn.cfg.Servers, addr)
 	}
-	if len(cfg.Servers) == 0 && !g.offline {
+	if len(rn.cfg.Servers) == 0 && !g.offline {
 		path := resolvConf
 		if p := g.streams.Getenv(resolvConfEnv); p != "" {
 			path = p
@@ -46,17 +56,40 @@ func (g *globalOptions) newEnv() (checks.Env, *report.Resolver, error) {
 		if err != nil {
 			// Not fatal: zone files may answer everything. Lookups
 			// outside them will say why they could not be made.
-			cfg.NoServersReason = err.Error() + "; give --resolver"
+			rn.cfg.NoServersReason = err.Error() + "; give --resolver"
 		}
-		cfg.Servers = servers
+		rn.cfg.Servers = servers
 	}
-	r := resolver.New(cfg)
-	info := &report.Resolver{Servers: r.Servers(), Offline: g.offline}
 	for _, z := range overlay.Zones() {
-		info.Zones = append(info.Zones, z.File)
+		rn.zones = append(rn.zones, z.File)
 	}
-	env := checks.Env{DNS: r, Now: time.Now, Trace: g.tracer()}
-	return env, info, nil
+	return rn, nil
+}
+
+// env is a fresh Env (its own resolver and cache) for one run.
+func (rn *runner) env() checks.Env {
+	return checks.Env{DNS: resolver.New(rn.cfg), Now: time.Now, Trace: rn.trace}
+}
+
+// report runs list against target and builds the report.
+func (rn *runner) report(ctx context.Context, command string, target checks.Target, list []checks.Check, adjust func(*checks.Env)) report.Report {
+	env := rn.env()
+	if adjust != nil {
+		adjust(&env)
+	}
+	ctx, cancel := context.WithTimeout(ctx, rn.g.timeout)
+	defer cancel()
+	start := env.Now()
+	results := checks.Run(ctx, env, target, list)
+	info := &report.Resolver{Servers: env.DNS.Servers(), Zones: rn.zones, Offline: rn.g.offline, Queries: env.DNS.Stats().Questions}
+	return report.Build(report.Report{
+		Tool:        report.Tool{Name: "preflight", Version: Version()},
+		Command:     command,
+		Target:      target.Report(),
+		GeneratedAt: start.UTC().Truncate(time.Second),
+		DurationMS:  env.Now().Sub(start).Milliseconds(),
+		Resolver:    info,
+	}, results)
 }
 
 // tracer returns the --verbose trace function (nil when quiet): lines on
@@ -77,30 +110,19 @@ func (g *globalOptions) tracer() func(string, ...any) {
 // runChecks runs list against target, writes the report and returns the
 // gate's exit code as an exitError (nil for 0).
 func (g *globalOptions) runChecks(cmd *cobra.Command, target checks.Target, list []checks.Check, adjust func(*checks.Env)) error {
-	env, info, err := g.newEnv()
+	rn, err := g.newRunner()
 	if err != nil {
 		return err
 	}
-	if adjust != nil {
-		adjust(&env)
-	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), g.timeout)
-	defer cancel()
-	start := env.Now()
-	results := checks.Run(ctx, env, target, list)
-	info.Queries = env.DNS.Stats().Questions
-	rep := report.Build(report.Report{
-		Tool:        report.Tool{Name: "preflight", Version: Version()},
-		Command:     cmd.Name(),
-		Target:      target.Report(),
-		GeneratedAt: start.UTC().Truncate(time.Second),
-		DurationMS:  env.Now().Sub(start).Milliseconds(),
-		Resolver:    info,
-	}, results)
+	rep := rn.report(cmd.Context(), cmd.Name(), target, list, adjust)
 	if err := g.writer.Write(g.streams.Out, rep); err != nil {
 		return exitError{report.ExitIncomplete}
 	}
-	outcome := g.gate.Apply(rep)
+	return g.exit(g.gate.Apply(rep))
+}
+
+// exit turns the gate's outcome into the command's error.
+func (g *globalOptions) exit(outcome report.Outcome) error {
 	if g.verbose && len(outcome.Reasons) > 0 {
 		fmt.Fprintf(g.streams.Err, "exit %d: %s\n", outcome.Code, strings.Join(outcome.Reasons, "; "))
 	}

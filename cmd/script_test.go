@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +18,30 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"preflight": func() { os.Exit(Main()) },
+		"preflight": func() { os.Exit(captureMain()) },
 	})
+}
+
+// captureEnv names a directory where the preflight of the scripts keeps
+// a copy of every stdout, for TestScript to validate the JSON against
+// docs/schema.json once all scripts have run.
+const captureEnv = "PREFLIGHT_TEST_CAPTURE"
+
+func captureMain() int {
+	dir := os.Getenv(captureEnv)
+	if dir == "" {
+		return Main()
+	}
+	var buf bytes.Buffer
+	code := Run(context.Background(), os.Args[1:], Streams{Out: io.MultiWriter(os.Stdout, &buf), Err: os.Stderr, Getenv: os.Getenv})
+	if buf.Len() > 0 {
+		f, err := os.CreateTemp(dir, "out-*.txt")
+		if err == nil {
+			f.Write(buf.Bytes())
+			f.Close()
+		}
+	}
+	return code
 }
 
 var updateScripts = flag.Bool("update-scripts", false, "rewrite testscript files' cmp outputs")
@@ -25,10 +49,14 @@ var updateScripts = flag.Bool("update-scripts", false, "rewrite testscript files
 // TestScript runs the end-to-end cases in testdata/script: the real
 // command line, in a subprocess, against in-process DNS servers.
 func TestScript(t *testing.T) {
+	capture := captureDir(t)
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *updateScripts,
-		Setup:         setupScript,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv(captureEnv, capture)
+			return setupScript(env)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"dnsserver": cmdDNSServer,
 		},
@@ -92,6 +120,7 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 		return ""
 	}
 	code = Run(context.Background(), args, Streams{Out: &out, Err: &errb, Getenv: getenv})
+	validateOutput(t, strings.Join(args, " "), out.String())
 	return code, out.String(), errb.String()
 }
 

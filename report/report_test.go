@@ -51,6 +51,7 @@ func TestGolden(t *testing.T) {
 		{"report.txt", "text", Options{}},
 		{"report-verbose.txt", "text", Options{Verbose: true}},
 		{"report-color.txt", "text", Options{Color: true}},
+		{"report-github.txt", "github", Options{}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			w, err := NewWriter(tc.format, tc.opts)

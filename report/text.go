@@ -169,7 +169,10 @@ func resolverLine(r Resolver) string {
 	case len(r.Servers) > 0:
 		parts = append(parts, "DNS via "+strings.Join(r.Servers, ", "))
 	}
-	if len(r.Zones) > 0 {
+	switch n := len(r.Zones); {
+	case n > 3:
+		parts = append(parts, fmt.Sprintf("%d zone files (%s, %s, …)", n, r.Zones[0], r.Zones[1]))
+	case n > 0:
 		parts = append(parts, "zone files "+strings.Join(r.Zones, ", "))
 	}
 	parts = append(parts, fmt.Sprintf("%d %s sent", r.Queries, plural(r.Queries, "query", "queries")))

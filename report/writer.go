@@ -19,7 +19,7 @@ type Options struct {
 }
 
 // Formats lists the names NewWriter accepts.
-var Formats = []string{"text", "json"}
+var Formats = []string{"text", "json", "github"}
 
 // NewWriter returns the writer for format. An unknown format is an
 // error, never a silent fallback.
@@ -29,8 +29,10 @@ func NewWriter(format string, opts Options) (Writer, error) {
 		return TextWriter{Options: opts}, nil
 	case "json":
 		return JSONWriter{}, nil
+	case "github":
+		return GitHubWriter{}, nil
 	}
-	return nil, fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, " or "))
+	return nil, fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }
 
 // JSONWriter writes the schema_version 1 JSON document.

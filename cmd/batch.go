@@ -1,0 +1,209 @@
+package cmd
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/report"
+)
+
+// maxTargetLine bounds a line of a targets file.
+const maxTargetLine = 64 << 10
+
+// batch checks every target of --targets FILE. The file is read twice:
+// once to reject a bad line before any output (a usage error naming
+// file:line), once to stream the targets through the workers, so memory
+// stays flat however long the file is.
+func (o *checkOptions) batch(cmd *cobra.Command, adjust func(*checks.Env)) error {
+	total := 0
+	if err := o.eachTarget(func(line int, ct configTarget) error {
+		if _, err := o.target(ct, ""); err != nil {
+			return fmt.Errorf("%s:%d: %w", o.targetsFile, line, err)
+		}
+		total++
+		return nil
+	}); err != nil {
+		return err
+	}
+	return o.runBatch(cmd, total, adjust, func(yield func(configTarget) error) error {
+		return o.eachTarget(func(_ int, ct configTarget) error { return yield(ct) })
+	}, "")
+}
+
+// batchTargets checks the targets of a config file.
+func (o *checkOptions) batchTargets(cmd *cobra.Command, targets []configTarget, dir string, adjust func(*checks.Env)) error {
+	for i, ct := range targets {
+		if _, err := o.target(ct, dir); err != nil {
+			return fmt.Errorf("%s: target %d: %w", o.configName(), i+1, err)
+		}
+	}
+	return o.runBatch(cmd, len(targets), adjust, func(yield func(configTarget) error) error {
+		for _, ct := range targets {
+			if err := yield(ct); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, dir)
+}
+
+// eachTarget reads the targets file, skipping blank lines and # comments.
+func (o *checkOptions) eachTarget(f func(line int, t configTarget) error) error {
+	file, err := os.Open(o.targetsFile)
+	if err != nil {
+		return fmt.Errorf("--targets: %w", err)
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
+	sc.Buffer(make([]byte, 4096), maxTargetLine)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		var ct configTarget
+		if strings.HasPrefix(line, "{") {
+			dec := json.NewDecoder(strings.NewReader(line))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&ct); err != nil {
+				return fmt.Errorf("%s:%d: %v", o.targetsFile, n, err)
+			}
+		} else if ct, err = parseTargetLine(line); err != nil {
+			return fmt.Errorf("%s:%d: %v", o.targetsFile, n, err)
+		}
+		if err := f(n, ct); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s:%d: %v", o.targetsFile, n+1, err)
+	}
+	return nil
+}
+
+// runBatch runs up to --jobs targets at once and writes their reports
+// as NDJSON in input order (a window of 2×jobs bounds what waits).
+func (o *checkOptions) runBatch(cmd *cobra.Command, total int, adjust func(*checks.Env), source func(func(configTarget) error) error, dir string) error {
+	if f := cmd.Flag("format"); f != nil && f.Changed && o.format != "json" {
+		return errors.New("batch mode writes one JSON report per line: --format must be json")
+	}
+	rn, err := o.newRunner()
+	if err != nil {
+		return err
+	}
+	type slot struct{ done chan report.Report }
+	queue := make(chan slot, 2*o.jobs)
+	sem := make(chan struct{}, o.jobs)
+	start := time.Now()
+
+	var stats batchStats
+	progress := o.progress(total)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		enc := json.NewEncoder(o.streams.Out)
+		enc.SetEscapeHTML(false)
+		for s := range queue {
+			rep := <-s.done
+			enc.Encode(rep)
+			stats.add(rep, o.gate)
+			progress(stats.n)
+		}
+	})
+	err = source(func(ct configTarget) error {
+		t, err := o.target(ct, dir)
+		if err != nil {
+			return err
+		}
+		s := slot{done: make(chan report.Report, 1)}
+		queue <- s
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			s.done <- rn.report(cmd.Context(), "check", t, checks.All, adjust)
+		}()
+		return nil
+	})
+	close(queue)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	stats.summary(o.streams.Err, time.Since(start))
+	return o.exit(report.Outcome{Code: stats.code})
+}
+
+// batchStats counts outcomes for the summary line.
+type batchStats struct {
+	n, ready, notReady, unknown, failed, incomplete int
+	code                                            int
+}
+
+func (b *batchStats) add(r report.Report, g report.Gate) {
+	b.n++
+	switch r.Verdict.DirectDelivery {
+	case report.Ready:
+		b.ready++
+	case report.NotReady:
+		b.notReady++
+	default:
+		b.unknown++
+	}
+	switch g.Apply(r).Code {
+	case report.ExitGateFailed:
+		b.failed++
+		b.code = report.ExitGateFailed
+	case report.ExitIncomplete:
+		b.incomplete++
+		if b.code == report.ExitOK {
+			b.code = report.ExitIncomplete
+		}
+	}
+}
+
+func (b *batchStats) summary(w io.Writer, took time.Duration) {
+	rate := float64(b.n) / max(took.Seconds(), 0.001)
+	fmt.Fprintf(w, "checked %d %s in %s (%.0f/s): %d ready, %d not ready, %d unknown; gate failed for %d, incomplete for %d\n",
+		b.n, plural(b.n, "target", "targets"), took.Round(time.Millisecond), rate, b.ready, b.notReady, b.unknown, b.failed, b.incomplete)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// progress returns a function drawing a progress bar on stderr when it
+// is a terminal, and doing nothing otherwise.
+func (o *checkOptions) progress(total int) func(done int) {
+	f, ok := o.streams.Err.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) || total == 0 {
+		return func(int) {}
+	}
+	last := time.Time{}
+	return func(done int) {
+		if done < total && time.Since(last) < 100*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		const width = 30
+		filled := width * done / total
+		fmt.Fprintf(f, "\r[%s%s] %d/%d", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
+		if done == total {
+			fmt.Fprint(f, "\r\033[K")
+		}
+	}
+}

@@ -1,0 +1,120 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/preflight-mail/preflight/resolver/dnstest"
+)
+
+// benchZones: one sender per /24 host, with SPF including an ESP, DKIM,
+// DMARC with an external report address, MX, FCrDNS, and a blocklist.
+func benchZones(hosts int) []string {
+	var fwd, rev strings.Builder
+	fwd.WriteString(`$ORIGIN bench.test.
+@              SOA  ns hm 1 1 1 1 1
+@              MX   10 mail
+@              TXT  "v=spf1 include:_spf.esp.test -all"
+s1._domainkey  TXT  "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+_dmarc         TXT  "v=DMARC1; p=reject; rua=mailto:d@reports.test"
+mail           A    203.0.113.1
+`)
+	rev.WriteString("$ORIGIN 113.0.203.in-addr.arpa.\n@ SOA ns hm 1 1 1 1 1\n")
+	for i := 1; i <= hosts; i++ {
+		fmt.Fprintf(&fwd, "h%d A 203.0.113.%d\n", i, i)
+		fmt.Fprintf(&rev, "%d PTR h%d.bench.test.\n", i, i)
+	}
+	return []string{fwd.String(), rev.String(),
+		"$ORIGIN esp.test.\n@ SOA ns hm 1 1 1 1 1\n_spf TXT \"v=spf1 ip4:203.0.113.0/24 -all\"\n",
+		"$ORIGIN reports.test.\n@ SOA ns hm 1 1 1 1 1\nbench.test._report._dmarc TXT \"v=DMARC1\"\n",
+		"$ORIGIN bl.test.\n@ SOA ns hm 1 1 1 1 1\n2.0.0.127 A 127.0.0.2\n",
+	}
+}
+
+func quietRun(b *testing.B, args ...string) int {
+	return Run(context.Background(), args, Streams{Out: io.Discard, Err: io.Discard, Getenv: func(string) string { return "" }})
+}
+
+// BenchmarkCheckLatency: a full check with 50 ms per query. The longest
+// chain of dependent lookups is 2 (PTR then A; SPF record then its
+// include; MX then the hosts' addresses; DMARC then the report
+// authorization), so the critical path is 100 ms; reports wall ÷ that
+// (goal ≤ 1.3).
+func BenchmarkCheckLatency(b *testing.B) {
+	const latency = 50 * time.Millisecond
+	srv := dnstest.New(b, benchZones(1)...)
+	srv.SetLatency(latency)
+	args := []string{"check", "bench.test", "--ip", "203.0.113.1", "--helo", "h1.bench.test", "-s", "s1",
+		"--resolver", srv.Addr, "--list", "bl.test", "--treat-as-public", "203.0.113.0/24", "--format", "json"}
+	var total time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if code := quietRun(b, args...); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+		total += time.Since(start)
+	}
+	per := total / time.Duration(b.N)
+	b.ReportMetric(float64(per)/float64(2*latency), "wall/critical-path")
+	b.ReportMetric(float64(per.Milliseconds()), "ms/check")
+}
+
+// BenchmarkBatch checks N targets from a file against dnstest, and
+// reports targets/s and the peak heap: flat memory means the peak does
+// not grow with N.
+func BenchmarkBatch(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			srv := dnstest.New(b, benchZones(250)...)
+			file := filepath.Join(b.TempDir(), "targets.txt")
+			f, _ := os.Create(file)
+			w := bufio.NewWriter(f)
+			for i := range n {
+				host := i%250 + 1
+				fmt.Fprintf(w, "bench.test 203.0.113.%d h%d.bench.test s1\n", host, host)
+			}
+			w.Flush()
+			f.Close()
+			args := []string{"check", "--targets", file, "--resolver", srv.Addr, "--list", "bl.test",
+				"--treat-as-public", "203.0.113.0/24", "--jobs", "32"}
+			var peak atomic.Uint64
+			for b.Loop() {
+				runtime.GC()
+				stop := make(chan struct{})
+				go func() {
+					var m runtime.MemStats
+					t := time.NewTicker(10 * time.Millisecond)
+					defer t.Stop()
+					for {
+						select {
+						case <-stop:
+							return
+						case <-t.C:
+							runtime.ReadMemStats(&m)
+							if m.HeapInuse > peak.Load() {
+								peak.Store(m.HeapInuse)
+							}
+						}
+					}
+				}()
+				start := time.Now()
+				code := quietRun(b, args...)
+				close(stop)
+				if code != 0 {
+					b.Fatalf("exit %d", code)
+				}
+				b.ReportMetric(float64(n)/time.Since(start).Seconds(), "targets/s")
+			}
+			b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
+		})
+	}
+}

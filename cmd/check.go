@@ -1,0 +1,238 @@
+package cmd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+type checkOptions struct {
+	*globalOptions
+	listOptions
+	ips           []string
+	selectors     []string
+	treatAsPublic []string
+	helo          string
+	mailFrom      string
+	dkimKey       string
+	configPath    string
+	baseline      string
+	maxDrop       int
+	targetsFile   string
+	jobs          int
+}
+
+func newCmdCheck(g *globalOptions) *cobra.Command {
+	o := &checkOptions{globalOptions: g}
+	c := &cobra.Command{
+		Use:   "check [DOMAIN --ip IP...] [--helo NAME] [--selector S]... [--mail-from ADDR]",
+		Short: "Every check at once: the score, the direct-delivery verdict, the fixes",
+		Long: `Run every check concurrently over one resolver: ip, rdns, rbl, spf, dkim,
+dmarc and mx. Print a score (0-100, README explains the weights), the verdict
+for direct delivery (ready only when every sending IP has forward-confirmed
+reverse DNS, is on no abuse blocklist, passes SPF and does not look dynamic)
+and the fixes that matter most, with the exact records to publish.
+
+Settings can come from preflight.yaml (--config, or the file in the working
+directory); flags win. For CI: --fail-on and --min-score gate the exit code;
+--baseline previous.json gates on regressions only. --targets FILE checks many
+targets (one per line: "domain ip[,ip] [helo] [selector,...]", or JSON lines)
+and writes one JSON report per line.`,
+		Example: `  preflight check example.com --ip 203.0.113.5 --helo mail.example.com --selector s1
+  preflight check --config ci/preflight.yaml --format github
+
+  # CI on a DNS change: check the zone in the pull request, fail only on regressions
+  preflight check example.com --ip 203.0.113.5 --zone dns/ --baseline main.json --format json
+
+  # The bundled demo, with no network
+  preflight check --config testdata/demo/preflight.yaml`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
+	}
+	f := c.Flags()
+	f.StringArrayVar(&o.ips, "ip", nil, "sending IP (repeatable, or comma-separated)")
+	f.StringVar(&o.helo, "helo", "", "the name the server says in HELO/EHLO")
+	f.StringArrayVarP(&o.selectors, "selector", "s", nil, "DKIM selector (repeatable; default: try common ones)")
+	f.StringVar(&o.mailFrom, "mail-from", "", "envelope sender ADDR or DOMAIN, when it differs from DOMAIN")
+	f.StringVar(&o.dkimKey, "dkim-key", "", "private key FILE to check against the one --selector")
+	f.StringArrayVar(&o.treatAsPublic, "treat-as-public", nil, "treat addresses in CIDR as public although special-purpose (labs, demos)")
+	f.StringVar(&o.configPath, "config", "", "config FILE (default: "+ConfigFile+" in the working directory, if present)")
+	f.StringVar(&o.baseline, "baseline", "", "earlier JSON report: gate on regressions only, and print the difference")
+	f.IntVar(&o.maxDrop, "max-drop", 0, "with --baseline: score drop allowed before the gate fails")
+	f.StringVar(&o.targetsFile, "targets", "", "FILE of targets to check in batch (NDJSON out)")
+	f.IntVar(&o.jobs, "jobs", 8, "targets checked at once in batch mode")
+	o.register(f)
+	return c
+}
+
+func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
+	changed := func(name string) bool { f := cmd.Flag(name); return f != nil && f.Changed }
+	cfg, err := o.loadConfig()
+	if err != nil {
+		return err
+	}
+	if cfg != nil {
+		if err := cfg.applyGlobal(o.globalOptions, changed); err != nil {
+			return err
+		}
+		cfg.applyLists(&o.listOptions, changed)
+		if !changed("treat-as-public") {
+			o.treatAsPublic = cfg.TreatAsPublic
+		}
+		if !changed("max-drop") && cfg.Thresholds.MaxDrop != nil {
+			o.maxDrop = *cfg.Thresholds.MaxDrop
+		}
+	}
+	if o.jobs < 1 {
+		return fmt.Errorf("--jobs %d: want 1 or more", o.jobs)
+	}
+	if o.maxDrop < 0 {
+		return fmt.Errorf("--max-drop %d: want 0 or more", o.maxDrop)
+	}
+	lists, err := o.resolve(o.streams.Getenv)
+	if err != nil {
+		return err
+	}
+	public, err := parsePrefixes("--treat-as-public", o.treatAsPublic)
+	if err != nil {
+		return err
+	}
+	adjust := func(env *checks.Env) {
+		env.Lists = lists
+		env.PublicRanges = public
+	}
+	var baseline *report.Report
+	if o.baseline != "" {
+		if baseline, err = readBaseline(o.baseline); err != nil {
+			return err
+		}
+	}
+
+	// What to check: the command line, a targets file, or the config.
+	switch {
+	case len(args) == 1:
+		t, err := o.target(configTarget{Domain: args[0], IPs: o.ips, HELO: o.helo, Selectors: o.selectors, MailFrom: o.mailFrom, DKIMKey: o.dkimKey}, "")
+		if err != nil {
+			return err
+		}
+		return o.single(cmd, t, adjust, baseline)
+	case o.targetsFile != "":
+		return o.batch(cmd, adjust)
+	case cfg != nil && len(cfg.targets()) == 1:
+		t, err := o.target(cfg.targets()[0], cfg.dir)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.configName(), err)
+		}
+		return o.single(cmd, t, adjust, baseline)
+	case cfg != nil && len(cfg.targets()) > 1:
+		return o.batchTargets(cmd, cfg.targets(), cfg.dir, adjust)
+	}
+	return errors.New("give DOMAIN --ip IP, --targets FILE, or a config file with a target")
+}
+
+func (o *checkOptions) configName() string {
+	if o.configPath != "" {
+		return o.configPath
+	}
+	return ConfigFile
+}
+
+// loadConfig reads --config, or preflight.yaml when it exists.
+func (o *checkOptions) loadConfig() (*config, error) {
+	path := o.configPath
+	if path == "" {
+		if _, err := os.Stat(ConfigFile); err != nil {
+			return nil, nil
+		}
+		path = ConfigFile
+	}
+	return loadConfig(path)
+}
+
+// target checks and normalises one target; dir resolves relative paths.
+func (o *checkOptions) target(ct configTarget, dir string) (checks.Target, error) {
+	domain, err := resolver.NormalizeDomain(ct.Domain)
+	if err != nil {
+		return checks.Target{}, err
+	}
+	if len(ct.IPs) == 0 {
+		return checks.Target{}, fmt.Errorf("%s: --ip is required: the checks are about the IPs that send", domain)
+	}
+	ips, err := parseIPs(ct.IPs)
+	if err != nil {
+		return checks.Target{}, fmt.Errorf("--ip: %w", err)
+	}
+	helo, err := parseHELO(ct.HELO)
+	if err != nil {
+		return checks.Target{}, err
+	}
+	from, err := parseMailFrom(ct.MailFrom)
+	if err != nil {
+		return checks.Target{}, err
+	}
+	sels, err := parseSelectors(ct.Selectors)
+	if err != nil {
+		return checks.Target{}, err
+	}
+	t := checks.Target{Domain: domain, IPs: ips, HELO: helo, MailFrom: from, Selectors: sels}
+	if ct.DKIMKey != "" {
+		if len(sels) != 1 {
+			return t, fmt.Errorf("--dkim-key needs exactly one --selector, the one the key belongs to")
+		}
+		path := ct.DKIMKey
+		if dir != "" && !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		if t.DKIMKey, err = loadKey(path); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// single checks one target, writes the report and gates.
+func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, adjust func(*checks.Env), baseline *report.Report) error {
+	rn, err := o.newRunner()
+	if err != nil {
+		return err
+	}
+	rep := rn.report(cmd.Context(), "check", t, checks.All, adjust)
+	if err := o.writer.Write(o.streams.Out, rep); err != nil {
+		return exitError{report.ExitIncomplete}
+	}
+	if baseline == nil {
+		return o.exit(o.gate.Apply(rep))
+	}
+	d := report.Compare(*baseline, rep, o.gate.FailOn)
+	d.Write(o.streams.Err)
+	outcome := d.Gate(rep, o.maxDrop)
+	if outcome.Code == report.ExitGateFailed {
+		fmt.Fprintf(o.streams.Err, "Gate failed: %s.\n", strings.Join(outcome.Reasons, "; "))
+	}
+	return o.exit(outcome)
+}
+
+// readBaseline reads an earlier JSON report.
+func readBaseline(path string) (*report.Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline: %w", err)
+	}
+	var r report.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("--baseline %s: not a preflight JSON report: %v", path, err)
+	}
+	if r.SchemaVersion != report.SchemaVersion {
+		return nil, fmt.Errorf("--baseline %s: schema_version %d, want %d", path, r.SchemaVersion, report.SchemaVersion)
+	}
+	return &r, nil
+}

@@ -1,0 +1,108 @@
+package cmd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+var (
+	schemaOnce sync.Once
+	schema     *jsonschema.Schema
+	schemaErr  error
+)
+
+// reportSchema compiles docs/schema.json once.
+func reportSchema(t testing.TB) *jsonschema.Schema {
+	schemaOnce.Do(func() {
+		f, err := os.Open("../docs/schema.json")
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		defer f.Close()
+		doc, err := jsonschema.UnmarshalJSON(f)
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		if schemaErr = c.AddResource("schema.json", doc); schemaErr == nil {
+			schema, schemaErr = c.Compile("schema.json")
+		}
+	})
+	if schemaErr != nil {
+		t.Fatalf("docs/schema.json: %v", schemaErr)
+	}
+	return schema
+}
+
+// validateOutput checks every JSON document in a command's stdout (one,
+// or one per line in batch mode) against docs/schema.json. Output that
+// is not JSON (text, github) is not checked.
+func validateOutput(t testing.TB, what, out string) int {
+	t.Helper()
+	out = strings.TrimSpace(out)
+	if !strings.HasPrefix(out, "{") {
+		return 0
+	}
+	docs := []string{out}
+	if !strings.HasPrefix(out, "{\n") { // compact: NDJSON
+		docs = strings.Split(out, "\n")
+	}
+	for _, d := range docs {
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(d))
+		if err != nil {
+			t.Errorf("%s: output is not JSON: %v", what, err)
+			continue
+		}
+		if err := reportSchema(t).Validate(v); err != nil {
+			t.Errorf("%s: output does not match docs/schema.json: %v", what, err)
+		}
+	}
+	return len(docs)
+}
+
+// captureDir makes a directory for the scripts' outputs and, when every
+// script of the test has run, validates the JSON among them.
+func captureDir(t *testing.T) string {
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		files, _ := filepath.Glob(filepath.Join(dir, "out-*.txt"))
+		n := 0
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			n += validateOutput(t, "a script's preflight", string(b))
+		}
+		t.Logf("validated %d JSON reports against docs/schema.json", n)
+	})
+	return dir
+}
+
+func TestSchemaRejectsDrift(t *testing.T) {
+	good := `{"schema_version":1,"tool":{"name":"preflight","version":"v1"},"command":"ip","target":{},"generated_at":"2026-11-23T00:00:00Z","duration_ms":1,"score":100,"grade":"A","verdict":{"direct_delivery":"unknown","blocking":[]},"checks":[]}`
+	v, _ := jsonschema.UnmarshalJSON(strings.NewReader(good))
+	if err := reportSchema(t).Validate(v); err != nil {
+		t.Fatalf("a minimal report fails: %v", err)
+	}
+	for _, bad := range []string{
+		strings.Replace(good, `"score":100`, `"score":101`, 1),
+		strings.Replace(good, `"unknown"`, `"maybe"`, 1),
+		strings.Replace(good, `"command":"ip",`, `"command":"ip","Extra":1,`, 1),
+		strings.Replace(good, `"checks":[]`, `"checks":[{"id":"ip","status":"ok","duration_ms":0,"dns_queries":0,"findings":[]}]`, 1),
+	} {
+		v, _ := jsonschema.UnmarshalJSON(strings.NewReader(bad))
+		if reportSchema(t).Validate(v) == nil {
+			t.Errorf("accepted: %s", bad)
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// GitHubWriter writes GitHub Actions workflow commands: one annotation
+// per failing, warning or error finding, then a notice with the score
+// and verdict (docs.github.com, "Workflow commands for GitHub Actions").
+type GitHubWriter struct{}
+
+func (GitHubWriter) Write(w io.Writer, r Report) error {
+	var b strings.Builder
+	for _, f := range r.Findings() {
+		level := ""
+		switch f.Severity {
+		case Fail:
+			level = "error"
+		case Warn, Error:
+			level = "warning"
+		default:
+			continue
+		}
+		title := f.ID
+		if f.Severity == Error {
+			title += " (could not check)"
+		}
+		msg := f.Message
+		if f.Subject != "" {
+			msg = f.Subject + ": " + msg
+		}
+		if f.Fix != "" {
+			msg += "\nFix: " + f.Fix
+		}
+		fmt.Fprintf(&b, "::%s title=%s::%s\n", level, escapeProperty(title), escapeData(msg))
+	}
+	verdict := r.Verdict.DirectDelivery
+	if len(r.Verdict.Blocking) > 0 {
+		verdict += " (" + strings.Join(r.Verdict.Blocking, ", ") + ")"
+	}
+	fmt.Fprintf(&b, "::notice title=preflight %s::%s score %d/100 (%s), direct delivery %s\n",
+		escapeProperty(r.Command), escapeData(targetLine(r.Target)), r.Score, r.Grade, escapeData(verdict))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// escapeData escapes a workflow command's message.
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// escapeProperty escapes a workflow command's property value.
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
