@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto"
 	"fmt"
+	"net"
 	"net/netip"
 	"runtime/debug"
 	"slices"
@@ -32,11 +33,19 @@ type Target struct {
 	DKIMKey crypto.Signer
 	// Names are more names to look up on domain blocklists.
 	Names []string
+	// Send, when set, is the test send to make.
+	Send *Send
 }
 
 // Report returns the target in the report's shape.
 func (t Target) Report() report.Target {
 	rt := report.Target{Domain: t.Domain, HELO: t.HELO, Selectors: t.Selectors, MailFrom: t.MailFrom}
+	if t.Send != nil {
+		rt.SendTo = t.Send.To
+		if t.Send.RelayCheck != "" {
+			rt.SendTo = t.Send.RelayCheck
+		}
+	}
 	for _, ip := range t.IPs {
 		rt.IPs = append(rt.IPs, ip.String())
 	}
@@ -53,6 +62,9 @@ type Env struct {
 	// PublicRanges are special-purpose ranges the user asked to treat as
 	// public (labs and demos on documentation addresses).
 	PublicRanges []netip.Prefix
+	// Dial, when set, makes the test send's connections (tests; a
+	// source address). Nil: a plain net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Trace, when set, receives progress for --verbose.
 	Trace func(format string, args ...any)
 }
@@ -89,6 +101,20 @@ var All = []Check{
 	{ID: "dkim", Run: DKIM},
 	{ID: "dmarc", Run: DMARC},
 	{ID: "mx", Run: MX},
+	{ID: "send", Run: SendCheck},
+}
+
+// For returns the checks that apply to t: all, but the test send only
+// when t asks for one.
+func For(t Target) []Check {
+	var out []Check
+	for _, c := range All {
+		if c.ID == "send" && t.Send == nil {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // ByID returns the registered check with that ID.

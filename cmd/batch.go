@@ -132,7 +132,7 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, total int, adjust func(*chec
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			s.done <- rn.report(cmd.Context(), "check", t, checks.All, adjust)
+			s.done <- rn.report(cmd.Context(), "check", t, checks.For(t), adjust)
 		}()
 		return nil
 	})

@@ -29,6 +29,8 @@ type checkOptions struct {
 	maxDrop       int
 	targetsFile   string
 	jobs          int
+	send          sendOptions
+	cfgRelays     []configRelay
 }
 
 func newCmdCheck(g *globalOptions) *cobra.Command {
@@ -71,6 +73,7 @@ and writes one JSON report per line.`,
 	f.StringVar(&o.targetsFile, "targets", "", "FILE of targets to check in batch (NDJSON out)")
 	f.IntVar(&o.jobs, "jobs", 8, "targets checked at once in batch mode")
 	o.register(f)
+	o.send.register(f, "send-to")
 	return c
 }
 
@@ -91,6 +94,8 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 		if !changed("max-drop") && cfg.Thresholds.MaxDrop != nil {
 			o.maxDrop = *cfg.Thresholds.MaxDrop
 		}
+		cfg.applySend(&o.send, changed)
+		o.cfgRelays = cfg.Relays
 	}
 	if o.jobs < 1 {
 		return fmt.Errorf("--jobs %d: want 1 or more", o.jobs)
@@ -106,9 +111,14 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	dial, err := o.send.dialer(o.streams.Getenv)
+	if err != nil {
+		return err
+	}
 	adjust := func(env *checks.Env) {
 		env.Lists = lists
 		env.PublicRanges = public
+		env.Dial = dial
 	}
 	var baseline *report.Report
 	if o.baseline != "" {
@@ -160,6 +170,15 @@ func (o *checkOptions) loadConfig() (*config, error) {
 
 // target checks and normalises one target; dir resolves relative paths.
 func (o *checkOptions) target(ct configTarget, dir string) (checks.Target, error) {
+	t, err := o.baseTarget(ct, dir)
+	if err == nil && o.send.to != "" {
+		t.Send, err = o.testSend(t)
+	}
+	return t, err
+}
+
+// baseTarget is the target without the test send.
+func (o *checkOptions) baseTarget(ct configTarget, dir string) (checks.Target, error) {
 	domain, err := resolver.NormalizeDomain(ct.Domain)
 	if err != nil {
 		return checks.Target{}, err
@@ -205,7 +224,7 @@ func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, adjust func(*
 	if err != nil {
 		return err
 	}
-	rep := rn.report(cmd.Context(), "check", t, checks.All, adjust)
+	rep := rn.report(cmd.Context(), "check", t, checks.For(t), adjust)
 	if err := o.writer.Write(o.streams.Out, rep); err != nil {
 		return exitError{report.ExitIncomplete}
 	}
@@ -235,4 +254,23 @@ func readBaseline(path string) (*report.Report, error) {
 		return nil, fmt.Errorf("--baseline %s: schema_version %d, want %d", path, r.SchemaVersion, report.SchemaVersion)
 	}
 	return &r, nil
+}
+
+// testSend builds the --send-to test send of a target: from the
+// envelope sender, else postmaster@DOMAIN; EHLO with the HELO name.
+func (o *checkOptions) testSend(t checks.Target) (*checks.Send, error) {
+	from := "postmaster@" + t.Domain
+	if strings.Contains(t.MailFrom, "@") {
+		from = t.MailFrom
+	} else if t.MailFrom != "" {
+		from = "postmaster@" + t.MailFrom
+	}
+	helo := t.HELO
+	if helo == "" || strings.HasPrefix(helo, "[") {
+		var err error
+		if helo, err = heloOrHostname(""); err != nil {
+			return nil, err
+		}
+	}
+	return o.send.build(o.streams.Getenv, helo, from, o.cfgRelays, &t)
 }

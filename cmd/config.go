@@ -58,7 +58,6 @@ type configThreshold struct {
 // configSend is the test send of check (see preflight send).
 type configSend struct {
 	To           string `yaml:"to"`
-	From         string `yaml:"from"`
 	Path         string `yaml:"path"`
 	TLS          string `yaml:"tls"`
 	Port         int    `yaml:"port"`
@@ -181,4 +180,30 @@ func parseTargetLine(line string) (configTarget, error) {
 		return configTarget{}, errors.New("too many fields (" + strconv.Itoa(len(f)) + ")")
 	}
 	return t, nil
+}
+
+// applySend sets the test-send options the command line did not set.
+func (c *config) applySend(o *sendOptions, changed func(string) bool) {
+	s := c.Send
+	if s == nil {
+		return
+	}
+	set := func(flag string, dst *string, v string) {
+		if !changed(flag) && v != "" {
+			*dst = v
+		}
+	}
+	set("send-to", &o.to, s.To)
+	set("path", &o.path, s.Path)
+	set("tls", &o.tls, s.TLS)
+	set("ca-file", &o.caFile, c.path(s.CAFile))
+	set("auth-user", &o.user, s.AuthUser)
+	set("password-env", &o.passwordEnv, s.PasswordEnv)
+	set("password-file", &o.passwordFile, c.path(s.PasswordFile))
+	if !changed("port") && s.Port != 0 {
+		o.port = s.Port
+	}
+	if !changed("deliver") && s.Deliver {
+		o.deliver = true
+	}
 }

@@ -2,15 +2,20 @@ package cmd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"maps"
 	"net"
 	"net/netip"
 	"net/textproto"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/preflight-mail/preflight/resolver"
@@ -58,7 +63,67 @@ func TestLab(t *testing.T) {
 			}
 			return setupScript(e)
 		},
+		Cmds: labCmds(env),
 	})
+}
+
+// labCmds are script commands that look into the lab.
+func labCmds(env map[string]string) map[string]func(*testscript.TestScript, bool, []string) {
+	cmds := maps.Clone(scriptCmds)
+	// mailcount -save NAME DOMAIN | mailcount -delta NAME DOMAIN N:
+	// count the messages in a lab domain's Maildir, waiting up to 10 s for
+	// N new ones (and 1 s more, to see that no other arrives).
+	cmds["mailcount"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 3 {
+			ts.Fatalf("usage: mailcount -save NAME DOMAIN | -delta NAME DOMAIN N")
+		}
+		dir := filepath.Join(env["LAB_MAILDIR"], args[2], "new")
+		count := func() int { e, _ := os.ReadDir(dir); return len(e) }
+		switch args[0] {
+		case "-save":
+			ts.Setenv(args[1], strconv.Itoa(count()))
+		case "-delta":
+			before, _ := strconv.Atoi(ts.Getenv(args[1]))
+			want, _ := strconv.Atoi(args[3])
+			deadline := time.Now().Add(10 * time.Second)
+			for count()-before < want && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+			}
+			time.Sleep(time.Second)
+			if got := count() - before; got != want {
+				ts.Fatalf("%s: %d new messages, want %d", dir, got, want)
+			}
+		}
+	}
+	// dkimverify DOMAIN: verify the DKIM signature of the newest message
+	// in DOMAIN's Maildir against the lab DNS, with go-msgauth.
+	cmds["dkimverify"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		dir := filepath.Join(env["LAB_MAILDIR"], args[0], "new")
+		entries, err := os.ReadDir(dir)
+		if err != nil || len(entries) == 0 {
+			ts.Fatalf("no message in %s", dir)
+		}
+		newest := entries[0]
+		for _, e := range entries {
+			a, _ := e.Info()
+			b, _ := newest.Info()
+			if a.ModTime().After(b.ModTime()) {
+				newest = e
+			}
+		}
+		msg, err := os.ReadFile(filepath.Join(dir, newest.Name()))
+		if err != nil {
+			ts.Fatalf("%v", err)
+		}
+		msg = bytes.ReplaceAll(bytes.ReplaceAll(msg, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
+		r := resolver.New(resolver.Config{Servers: []string{env["LAB_DNS"]}})
+		vs, err := dkim.VerifyWithOptions(bytes.NewReader(msg), &dkim.VerifyOptions{LookupTXT: r.TXTFunc(context.Background())})
+		if err != nil || len(vs) != 1 || vs[0].Err != nil {
+			ts.Fatalf("DKIM verification: %v %v", err, vs)
+		}
+		ts.Logf("DKIM signature of %s verifies (d=%s)", newest.Name(), vs[0].Domain)
+	}
+	return cmds
 }
 
 // TestLabDaemons checks that the lab is what the scripts assume: nsd

@@ -80,6 +80,7 @@ not be checked).`,
 		newCmdDMARC(g),
 		newCmdMX(g),
 		newCmdCheck(g),
+		newCmdSend(g),
 		newCmdVersion(g),
 	)
 	return root

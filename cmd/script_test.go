@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/preflight-mail/preflight/checks/smtpc/smtptest"
 	"github.com/preflight-mail/preflight/resolver/dnstest"
 )
 
@@ -57,9 +60,7 @@ func TestScript(t *testing.T) {
 			env.Setenv(captureEnv, capture)
 			return setupScript(env)
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"dnsserver": cmdDNSServer,
-		},
+		Cmds: scriptCmds,
 	})
 }
 
@@ -73,7 +74,32 @@ func setupScript(env *testscript.Env) error {
 		return err
 	}
 	env.Setenv(resolvConfEnv, conf)
+	env.Setenv(loopbackOnlyEnv, "1")
 	return nil
+}
+
+// scriptCmds are the custom commands of the scripts.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"dnsserver":  cmdDNSServer,
+	"smtpserver": cmdSMTPServer,
+}
+
+// cmdSMTPServer starts an in-process SMTP server (go-smtp):
+//
+//	smtpserver [-open] [-local DOMAIN] VAR
+//
+// and puts its address in $VAR. -open relays for anyone.
+func cmdSMTPServer(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("smtpserver", flag.ContinueOnError)
+	open := fs.Bool("open", false, "relay for anyone")
+	local := fs.String("local", "", "domain to receive for")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		ts.Fatalf("usage: smtpserver [-open] [-local DOMAIN] VAR")
+	}
+	srv := startSMTP(ts, smtptest.Options{Open: *open, Local: strings.Fields(*local)})
+	ts.Setenv(fs.Arg(0), srv.Addr)
+	_, port, _ := net.SplitHostPort(srv.Addr)
+	ts.Setenv(fs.Arg(0)+"PORT", port)
 }
 
 // cmdDNSServer starts an in-process authoritative server:
@@ -114,8 +140,11 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	conf := filepath.Join(t.TempDir(), "resolv.conf")
 	os.WriteFile(conf, []byte("nameserver 127.0.0.1\n"), 0o644)
 	getenv := func(k string) string {
-		if k == resolvConfEnv {
+		switch k {
+		case resolvConfEnv:
 			return conf
+		case loopbackOnlyEnv:
+			return "1"
 		}
 		return ""
 	}
@@ -140,5 +169,31 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 		if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2, one line on stderr", args, code, stdout, stderr)
 		}
+	}
+}
+
+// startSMTP adapts smtptest.Start to a script: the server lives until
+// the script ends.
+func startSMTP(ts *testscript.TestScript, o smtptest.Options) *smtptest.Server {
+	t := &scriptTB{ts: ts}
+	srv := smtptest.Start(t, o)
+	ts.Defer(t.cleanup)
+	return srv
+}
+
+// scriptTB is the part of testing.TB smtptest uses, for testscript.
+type scriptTB struct {
+	testing.TB
+	ts       *testscript.TestScript
+	cleanups []func()
+}
+
+func (s *scriptTB) Helper()                      {}
+func (s *scriptTB) Fatal(args ...any)            { s.ts.Fatalf("%s", fmt.Sprint(args...)) }
+func (s *scriptTB) Fatalf(f string, args ...any) { s.ts.Fatalf(f, args...) }
+func (s *scriptTB) Cleanup(f func())             { s.cleanups = append(s.cleanups, f) }
+func (s *scriptTB) cleanup() {
+	for i := len(s.cleanups) - 1; i >= 0; i-- {
+		s.cleanups[i]()
 	}
 }

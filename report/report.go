@@ -128,6 +128,7 @@ type Target struct {
 	HELO      string   `json:"helo,omitempty"`
 	Selectors []string `json:"selectors,omitempty"`
 	MailFrom  string   `json:"mail_from,omitempty"`
+	SendTo    string   `json:"send_to,omitempty"`
 }
 
 // Direct-delivery verdicts.

@@ -233,3 +233,37 @@ func TestTopFixesOrder(t *testing.T) {
 		t.Errorf("TopFixes = %v, want %v", got, want)
 	}
 }
+
+func TestCompare(t *testing.T) {
+	mk := func(score int, fs ...Finding) Report {
+		return Report{Score: score, Checks: []CheckResult{{ID: "x", Findings: fs}}}
+	}
+	noPTR := Finding{ID: "rdns.no_ptr", Severity: Fail, Subject: "203.0.113.5"}
+	noPTR6 := Finding{ID: "rdns.no_ptr", Severity: Fail, Subject: "2001:db8::5"}
+	warn := Finding{ID: "dmarc.policy_none", Severity: Warn}
+	tests := []struct {
+		name           string
+		before, after  Report
+		failOn         Severity
+		maxDrop        int
+		wantNew, wantR int
+		wantCode       int
+	}{
+		{"same failure", mk(70, noPTR), mk(70, noPTR), Fail, 0, 0, 0, ExitOK},
+		{"new subject", mk(70, noPTR), mk(70, noPTR, noPTR6), Fail, 0, 1, 0, ExitGateFailed},
+		{"resolved", mk(70, noPTR), mk(100), Fail, 0, 0, 1, ExitOK},
+		{"warning below fail-on", mk(100), mk(95, warn), Fail, 10, 0, 0, ExitOK},
+		{"warning at fail-on", mk(100), mk(95, warn), Warn, 10, 1, 0, ExitGateFailed},
+		{"drop beyond max", mk(100), mk(95, warn), Fail, 0, 0, 0, ExitGateFailed},
+		{"errors only", mk(100), mk(100, Finding{ID: "x.dns_error", Severity: Error}), Fail, 0, 0, 0, ExitIncomplete},
+	}
+	for _, tt := range tests {
+		d := Compare(tt.before, tt.after, tt.failOn)
+		if len(d.New) != tt.wantNew || len(d.Resolved) != tt.wantR {
+			t.Errorf("%s: %d new, %d resolved; want %d, %d", tt.name, len(d.New), len(d.Resolved), tt.wantNew, tt.wantR)
+		}
+		if got := d.Gate(tt.after, tt.maxDrop).Code; got != tt.wantCode {
+			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.wantCode)
+		}
+	}
+}

@@ -63,7 +63,9 @@ var Weights = map[string]Penalty{
 	"send.rejected":       {Fail: 35},
 	"send.connect_failed": {Fail: 15},
 	"send.port25_blocked": {Fail: 35},
-	"send.no_starttls":    {Warn: 8},
+	"send.no_starttls":    {Fail: 15, Warn: 8},
+	"send.tls_unverified": {Warn: 3},
+	"send.deferred":       {Warn: 5},
 	"send.auth_failed":    {Fail: 15},
 	"send.open_relay":     {Fail: 40},
 }

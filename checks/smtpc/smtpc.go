@@ -1,0 +1,450 @@
+// Package smtpc is the SMTP client of the test send: a small client
+// (RFC 5321, STARTTLS RFC 3207, AUTH RFC 4954) over any net.Conn that
+// keeps a transcript of the conversation and bounds everything a hostile
+// server could use against it: time, line length, lines per reply.
+//
+// Not go-smtp's client: it decides STARTTLS before the greeting
+// (NewClientStartTLS), so it cannot do opportunistic STARTTLS on one
+// connection, and it gives no transcript of the plaintext after TLS.
+package smtpc
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+)
+
+// Limits on what a server may send. RFC 5321 §4.5.3.1.5 allows reply
+// lines of 512 octets; servers in the wild exceed it, so twice the
+// command-line limit is accepted. A multiline reply longer than
+// MaxReplyLines is an attack or a bug, not an answer.
+const (
+	MaxLineLen    = 2000
+	MaxReplyLines = 200
+)
+
+// Timeouts, after RFC 5321 §4.5.3.2 but shorter: a preflight waits for
+// a verdict, not for a queue run. The caller's context bounds the whole.
+type Timeouts struct {
+	Greeting time.Duration // connect to 220
+	Command  time.Duration // each command to its reply
+	Data     time.Duration // the message body to its reply
+}
+
+// DefaultTimeouts are used for zero fields.
+var DefaultTimeouts = Timeouts{Greeting: 30 * time.Second, Command: 30 * time.Second, Data: 60 * time.Second}
+
+// Reply is a server reply.
+type Reply struct {
+	Code     int
+	Enhanced string   // "5.7.1", when the server gave one (RFC 3463)
+	Lines    []string // text of each line, without the code
+}
+
+// Text is the reply's text on one line.
+func (r Reply) Text() string { return strings.Join(r.Lines, " ") }
+
+func (r Reply) String() string { return fmt.Sprintf("%d %s", r.Code, r.Text()) }
+
+// Error is a 4xx or 5xx reply to a command.
+type Error struct {
+	Command string // what was sent ("RCPT TO", "AUTH")
+	Reply
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Command, e.Reply) }
+
+// Permanent reports a 5xx reply; 4xx is temporary.
+func (e *Error) Permanent() bool { return e.Code >= 500 }
+
+// ProtocolError is a reply that is not SMTP.
+type ProtocolError struct{ Msg string }
+
+func (e *ProtocolError) Error() string { return "protocol error: " + e.Msg }
+
+// Conn is one SMTP conversation.
+type Conn struct {
+	ctx      context.Context
+	nc       net.Conn
+	r        *bufio.Reader
+	w        *bufio.Writer
+	t        Timeouts
+	Log      *Transcript
+	ext      map[string]string
+	tls      *tls.ConnectionState
+	stopWait func() bool
+}
+
+// New starts a conversation on nc; cancelling ctx closes nc at once.
+func New(ctx context.Context, nc net.Conn, t Timeouts, log *Transcript) *Conn {
+	if t.Greeting == 0 {
+		t.Greeting = DefaultTimeouts.Greeting
+	}
+	if t.Command == 0 {
+		t.Command = DefaultTimeouts.Command
+	}
+	if t.Data == 0 {
+		t.Data = DefaultTimeouts.Data
+	}
+	if log == nil {
+		log = NewTranscript()
+	}
+	c := &Conn{ctx: ctx, t: t, Log: log}
+	c.setConn(nc)
+	c.stopWait = context.AfterFunc(ctx, func() { nc.Close() })
+	return c
+}
+
+func (c *Conn) setConn(nc net.Conn) {
+	c.nc = nc
+	c.r = bufio.NewReaderSize(nc, 4096)
+	c.w = bufio.NewWriter(nc)
+}
+
+// Close ends the connection without QUIT.
+func (c *Conn) Close() error {
+	c.stopWait()
+	return c.nc.Close()
+}
+
+// deadline is now+d, or the context's deadline if sooner.
+func (c *Conn) deadline(d time.Duration) time.Time {
+	t := time.Now().Add(d)
+	if cd, ok := c.ctx.Deadline(); ok && cd.Before(t) {
+		return cd
+	}
+	return t
+}
+
+// Greeting reads the 220 greeting.
+func (c *Conn) Greeting() (Reply, error) {
+	c.nc.SetDeadline(c.deadline(c.t.Greeting))
+	r, err := c.readReply()
+	if err != nil {
+		return r, c.netErr("greeting", err)
+	}
+	if r.Code != 220 {
+		return r, &Error{Command: "greeting", Reply: r}
+	}
+	return r, nil
+}
+
+// Hello sends EHLO, and HELO when EHLO is refused (RFC 5321 §4.1.4).
+func (c *Conn) Hello(name string) error {
+	r, err := c.cmd("EHLO", "EHLO "+name)
+	if err != nil {
+		var se *Error
+		if !errors.As(err, &se) || se.Code < 500 {
+			return err
+		}
+		if _, err := c.cmd("HELO", "HELO "+name); err != nil {
+			return err
+		}
+		c.ext = map[string]string{}
+		return nil
+	}
+	c.ext = map[string]string{}
+	for _, l := range r.Lines[1:] {
+		k, v, _ := strings.Cut(l, " ")
+		c.ext[strings.ToUpper(k)] = v
+	}
+	return nil
+}
+
+// Extension reports whether the server offered an EHLO keyword, and its
+// parameters.
+func (c *Conn) Extension(name string) (bool, string) {
+	v, ok := c.ext[strings.ToUpper(name)]
+	return ok, v
+}
+
+// StartTLS upgrades the connection (RFC 3207). The caller sends EHLO
+// again afterwards.
+func (c *Conn) StartTLS(cfg *tls.Config) error {
+	if _, err := c.cmd("STARTTLS", "STARTTLS"); err != nil {
+		return err
+	}
+	return c.handshake(cfg)
+}
+
+// Handshake starts TLS at once (implicit TLS, RFC 8314), before the
+// greeting.
+func (c *Conn) Handshake(cfg *tls.Config) error { return c.handshake(cfg) }
+
+func (c *Conn) handshake(cfg *tls.Config) error {
+	tc := tls.Client(c.nc, cfg)
+	tc.SetDeadline(c.deadline(c.t.Command))
+	if err := tc.HandshakeContext(c.ctx); err != nil {
+		c.Log.note("TLS handshake failed: " + err.Error())
+		return fmt.Errorf("TLS handshake: %w", err)
+	}
+	st := tc.ConnectionState()
+	c.tls = &st
+	c.Log.note(fmt.Sprintf("TLS %s, %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)))
+	c.setConn(tc)
+	c.ext = nil
+	return nil
+}
+
+// TLS returns the TLS state, or nil before TLS.
+func (c *Conn) TLS() *tls.ConnectionState { return c.tls }
+
+// Auth authenticates with PLAIN, or LOGIN when only that is offered
+// (RFC 4954, RFC 4616). The exchange is not written to the transcript:
+// only "AUTH PLAIN <redacted>" and the server's final reply.
+func (c *Conn) Auth(user, password string) error {
+	ok, mechs := c.Extension("AUTH")
+	if !ok {
+		return &ProtocolError{Msg: "the server offers no AUTH"}
+	}
+	var client sasl.Client
+	offered := strings.Fields(strings.ToUpper(mechs))
+	switch {
+	case slices.Contains(offered, "PLAIN"):
+		client = sasl.NewPlainClient("", user, password)
+	case slices.Contains(offered, "LOGIN"):
+		client = sasl.NewLoginClient(user, password)
+	default:
+		return &ProtocolError{Msg: "the server offers AUTH " + mechs + ", and only PLAIN and LOGIN are supported"}
+	}
+	c.Log.redact(password)
+	mech, ir, err := client.Start()
+	if err != nil {
+		return err
+	}
+	line := "AUTH " + mech
+	if ir != nil {
+		line += " " + encode(ir)
+	}
+	c.Log.secret = true
+	defer func() { c.Log.secret = false }()
+	r, err := c.cmd("AUTH", line)
+	for err == nil && r.Code == 334 {
+		challenge, derr := base64.StdEncoding.DecodeString(r.Text())
+		if derr != nil {
+			c.cmd("AUTH", "*")
+			return &ProtocolError{Msg: "AUTH challenge is not base64"}
+		}
+		resp, serr := client.Next(challenge)
+		if serr != nil {
+			c.cmd("AUTH", "*")
+			return serr
+		}
+		r, err = c.cmd("AUTH", encode(resp))
+	}
+	if err != nil {
+		return err
+	}
+	if r.Code != 235 {
+		return &Error{Command: "AUTH", Reply: r}
+	}
+	return nil
+}
+
+// Mail sends MAIL FROM.
+func (c *Conn) Mail(from string) error {
+	_, err := c.cmd("MAIL FROM", "MAIL FROM:<"+from+">")
+	return err
+}
+
+// Rcpt sends RCPT TO.
+func (c *Conn) Rcpt(to string) error {
+	_, err := c.cmd("RCPT TO", "RCPT TO:<"+to+">")
+	return err
+}
+
+// Data sends the message and returns the final reply (which usually
+// holds the queue ID). Lines are dot-stuffed (RFC 5321 §4.5.2); the
+// transcript shows the size, not the message.
+func (c *Conn) Data(msg []byte) (Reply, error) {
+	if _, err := c.cmd("DATA", "DATA"); err != nil {
+		return Reply{}, err
+	}
+	c.nc.SetDeadline(c.deadline(c.t.Data))
+	text := strings.ReplaceAll(string(msg), "\r\n", "\n")
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	for _, l := range lines {
+		if strings.HasPrefix(l, ".") {
+			l = "." + l
+		}
+		c.w.WriteString(l + "\r\n")
+	}
+	c.w.WriteString(".\r\n")
+	c.Log.add("C", fmt.Sprintf("<message: %d lines, %d octets>", len(lines), len(msg)))
+	c.Log.add("C", ".")
+	if err := c.w.Flush(); err != nil {
+		return Reply{}, c.netErr("DATA", err)
+	}
+	r, err := c.readReply()
+	if err != nil {
+		return r, c.netErr("DATA", err)
+	}
+	if r.Code >= 400 {
+		return r, &Error{Command: "DATA", Reply: r}
+	}
+	return r, nil
+}
+
+// Reset sends RSET.
+func (c *Conn) Reset() error {
+	_, err := c.cmd("RSET", "RSET")
+	return err
+}
+
+// Quit sends QUIT and closes the connection.
+func (c *Conn) Quit() error {
+	_, err := c.cmd("QUIT", "QUIT")
+	c.Close()
+	return err
+}
+
+// cmd sends one command line and reads its reply; 4xx and 5xx are
+// *Error.
+func (c *Conn) cmd(name, line string) (Reply, error) {
+	c.nc.SetDeadline(c.deadline(c.t.Command))
+	if c.Log.secret && name == "AUTH" {
+		mech, _, _ := strings.Cut(strings.TrimPrefix(line, "AUTH "), " ")
+		if strings.HasPrefix(line, "AUTH ") {
+			c.Log.add("C", "AUTH "+mech+" <redacted>")
+		} else {
+			c.Log.add("C", "<redacted>")
+		}
+	} else {
+		c.Log.add("C", line)
+	}
+	if _, err := c.w.WriteString(line + "\r\n"); err != nil {
+		return Reply{}, c.netErr(name, err)
+	}
+	if err := c.w.Flush(); err != nil {
+		return Reply{}, c.netErr(name, err)
+	}
+	r, err := c.readReply()
+	if err != nil {
+		return r, c.netErr(name, err)
+	}
+	if r.Code >= 400 {
+		return r, &Error{Command: name, Reply: r}
+	}
+	return r, nil
+}
+
+// readReply reads one (multiline) reply within the limits.
+func (c *Conn) readReply() (Reply, error) {
+	var r Reply
+	for n := 0; ; n++ {
+		if n == MaxReplyLines {
+			return r, &ProtocolError{Msg: fmt.Sprintf("a reply of more than %d lines", MaxReplyLines)}
+		}
+		line, err := c.readLine()
+		if err != nil {
+			return r, err
+		}
+		c.Log.add("S", line)
+		if len(line) < 3 {
+			return r, &ProtocolError{Msg: fmt.Sprintf("reply line %q is too short", line)}
+		}
+		code, err := strconv.Atoi(line[:3])
+		if err != nil || code < 200 || code > 599 {
+			return r, &ProtocolError{Msg: fmt.Sprintf("reply line %q has no valid reply code", truncate(line, 60))}
+		}
+		if n > 0 && code != r.Code {
+			return r, &ProtocolError{Msg: fmt.Sprintf("reply line %q changes the code from %d", truncate(line, 60), r.Code)}
+		}
+		r.Code = code
+		more := len(line) > 3 && line[3] == '-'
+		if len(line) > 3 && line[3] != '-' && line[3] != ' ' {
+			return r, &ProtocolError{Msg: fmt.Sprintf("reply line %q: want a space or '-' after the code", truncate(line, 60))}
+		}
+		text := ""
+		if len(line) > 4 {
+			text = line[4:]
+		}
+		if n == 0 {
+			r.Enhanced = enhancedCode(text, code)
+		}
+		r.Lines = append(r.Lines, text)
+		if !more {
+			return r, nil
+		}
+	}
+}
+
+// readLine reads a CRLF (or LF) line of at most MaxLineLen octets.
+func (c *Conn) readLine() (string, error) {
+	var b []byte
+	for {
+		frag, err := c.r.ReadSlice('\n')
+		if len(b)+len(frag) > MaxLineLen+2 {
+			return "", &ProtocolError{Msg: fmt.Sprintf("a reply line longer than %d octets", MaxLineLen)}
+		}
+		b = append(b, frag...)
+		switch {
+		case err == nil:
+			return strings.TrimRight(string(b), "\r\n"), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(b) > 0:
+			return "", &ProtocolError{Msg: "connection closed in the middle of a line"}
+		default:
+			return "", err
+		}
+	}
+}
+
+// netErr names the step at which the connection failed.
+func (c *Conn) netErr(step string, err error) error {
+	var pe *ProtocolError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", step, err)
+	}
+	if c.ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", step, c.ctx.Err())
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%s: timeout waiting for the server", step)
+	}
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: the server closed the connection", step)
+	}
+	return fmt.Errorf("%s: %w", step, err)
+}
+
+func enhancedCode(text string, code int) string {
+	f, _, _ := strings.Cut(text, " ")
+	parts := strings.Split(f, ".")
+	if len(parts) != 3 || len(parts[0]) != 1 || parts[0][0] != byte('0'+code/100) {
+		return ""
+	}
+	for _, p := range parts[1:] {
+		if _, err := strconv.Atoi(p); err != nil || len(p) > 3 {
+			return ""
+		}
+	}
+	return f
+}
+
+func encode(b []byte) string {
+	if len(b) == 0 {
+		return "="
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,229 @@
+// Package smtptest runs SMTP servers on 127.0.0.1 for tests: a
+// well-behaved one on go-smtp's server package (STARTTLS, implicit TLS,
+// AUTH PLAIN, relay rules, scripted refusals), a raw scripted one for
+// hostile peers, and a throw-away CA for certificates.
+package smtptest
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// Options shape a Server.
+type Options struct {
+	// TLS, when set, is offered with STARTTLS (or, with Implicit, on
+	// connect).
+	TLS      *tls.Config
+	Implicit bool
+	// Users enables AUTH PLAIN (after TLS unless InsecureAuth).
+	Users        map[string]string
+	InsecureAuth bool
+	// Local are the domains the server receives for; other recipients
+	// need AUTH (a relay) unless Open.
+	Local []string
+	Open  bool
+	// RcptError, when set, refuses every RCPT TO with it.
+	RcptError *smtp.SMTPError
+}
+
+// Server is a running server.
+type Server struct {
+	Addr string
+	srv  *smtp.Server
+	mu   sync.Mutex
+	msgs [][]byte
+	auth []string // users that authenticated
+}
+
+// Start starts a server and stops it when the test ends.
+func Start(tb testing.TB, o Options) *Server {
+	tb.Helper()
+	s := &Server{}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &session{s: s, o: o}, nil
+	}))
+	s.srv.Domain = "mx.test.example"
+	s.srv.AllowInsecureAuth = o.InsecureAuth
+	s.srv.ReadTimeout = 10 * time.Second
+	s.srv.WriteTimeout = 10 * time.Second
+	s.srv.ErrorLog = log.New(io.Discard, "", 0)
+	s.srv.TLSConfig = o.TLS
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if o.Implicit && o.TLS != nil {
+		ln = tls.NewListener(ln, o.TLS)
+	}
+	s.Addr = ln.Addr().String()
+	go s.srv.Serve(ln)
+	tb.Cleanup(func() { s.srv.Close() })
+	return s
+}
+
+// Messages returns the messages received so far.
+func (s *Server) Messages() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.msgs...)
+}
+
+// Authenticated returns the users that authenticated.
+func (s *Server) Authenticated() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.auth...)
+}
+
+type session struct {
+	s      *Server
+	o      Options
+	authed bool
+}
+
+func (ss *session) AuthMechanisms() []string {
+	if len(ss.o.Users) == 0 {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (ss *session) Auth(mech string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(identity, user, pass string) error {
+		if p, ok := ss.o.Users[user]; !ok || p != pass {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "authentication failed"}
+		}
+		ss.authed = true
+		ss.s.mu.Lock()
+		ss.s.auth = append(ss.s.auth, user)
+		ss.s.mu.Unlock()
+		return nil
+	}), nil
+}
+
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error { return nil }
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if ss.o.RcptError != nil {
+		return ss.o.RcptError
+	}
+	domain := strings.ToLower(to[strings.LastIndexByte(to, '@')+1:])
+	for _, d := range ss.o.Local {
+		if d == domain {
+			return nil
+		}
+	}
+	if ss.authed || ss.o.Open {
+		return nil
+	}
+	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "<" + to + ">: Relay access denied"}
+}
+
+func (ss *session) Data(r io.Reader) error {
+	b, err := io.ReadAll(io.LimitReader(r, 10<<20))
+	if err != nil {
+		return err
+	}
+	ss.s.mu.Lock()
+	ss.s.msgs = append(ss.s.msgs, b)
+	ss.s.mu.Unlock()
+	return nil
+}
+
+func (ss *session) Reset()        {}
+func (ss *session) Logout() error { return nil }
+
+// Script runs a raw server: handle gets each connection, for peers that
+// misbehave in ways a real server library would not.
+func Script(tb testing.TB, handle func(c net.Conn, r *bufio.Reader)) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				go func() { <-done; c.Close() }()
+				handle(c, bufio.NewReader(c))
+			})
+		}
+	}()
+	tb.Cleanup(func() { close(done); ln.Close(); wg.Wait() })
+	return ln.Addr().String()
+}
+
+// CA is a throw-away certificate authority.
+type CA struct {
+	Pool *x509.CertPool
+	PEM  []byte
+	key  *ecdsa.PrivateKey
+	cert *x509.Certificate
+}
+
+// NewCA makes a CA.
+func NewCA(tb testing.TB) *CA {
+	tb.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "smtptest CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &CA{Pool: pool, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key, cert: cert}
+}
+
+// ServerTLS is a server configuration with a certificate for names (DNS
+// names or IP addresses) signed by the CA.
+func (ca *CA) ServerTLS(tb testing.TB, names ...string) *tls.Config {
+	tb.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: names[0]},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, n)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}

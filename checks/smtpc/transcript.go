@@ -1,0 +1,117 @@
+package smtpc
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Transcript limits: a stalling or chatty server must not grow it
+// without bound.
+const (
+	MaxTranscriptLines = 300
+	maxTranscriptLine  = 300 // octets kept of one line
+)
+
+// Line is one line of a transcript.
+type Line struct {
+	MS   int64  `json:"ms"`  // since the transcript started
+	Dir  string `json:"dir"` // "C" client, "S" server, "*" a note
+	Text string `json:"text"`
+}
+
+func (l Line) String() string { return fmt.Sprintf("%6dms %s: %s", l.MS, l.Dir, l.Text) }
+
+// Transcript records a conversation. Secrets registered with redact are
+// replaced wherever they appear, in plain and base64 forms.
+type Transcript struct {
+	mu      sync.Mutex
+	start   time.Time
+	lines   []Line
+	dropped int
+	secrets []string
+	secret  bool // inside AUTH: client lines are redacted
+}
+
+// NewTranscript starts a transcript now.
+func NewTranscript() *Transcript { return &Transcript{start: time.Now()} }
+
+func (t *Transcript) add(dir, text string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.lines) >= MaxTranscriptLines {
+		t.dropped++
+		return
+	}
+	if len(text) > maxTranscriptLine {
+		text = text[:maxTranscriptLine] + fmt.Sprintf("… (%d octets)", len(text))
+	}
+	t.lines = append(t.lines, Line{MS: time.Since(t.start).Milliseconds(), Dir: dir, Text: text})
+}
+
+// note adds a line of our own (TLS established, connection refused...).
+func (t *Transcript) note(text string) { t.add("*", text) }
+
+// Note adds a line of the caller's.
+func (t *Transcript) Note(text string) { t.note(text) }
+
+// redact registers secrets to hide.
+func (t *Transcript) redact(secrets ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range secrets {
+		if s != "" {
+			t.secrets = append(t.secrets, s)
+		}
+	}
+}
+
+// Redactor returns a function that hides every registered secret in a
+// string, for errors and messages built from server replies.
+func (t *Transcript) Redactor() func(string) string {
+	t.mu.Lock()
+	secrets := append([]string(nil), t.secrets...)
+	t.mu.Unlock()
+	return func(s string) string { return Redact(s, secrets...) }
+}
+
+// Redact replaces each secret, and its base64 forms (alone and in a
+// SASL PLAIN response), by "<redacted>".
+func Redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) < 3 {
+			continue // too short to be told from ordinary text
+		}
+		forms := []string{sec, base64.StdEncoding.EncodeToString([]byte(sec))}
+		for _, f := range forms {
+			s = strings.ReplaceAll(s, f, "<redacted>")
+		}
+	}
+	return s
+}
+
+// Lines returns the transcript, secrets redacted.
+func (t *Transcript) Lines() []Line {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]Line, len(t.lines), len(t.lines)+1)
+	for i, l := range t.lines {
+		l.Text = Redact(l.Text, t.secrets...)
+		out[i] = l
+	}
+	if t.dropped > 0 {
+		out = append(out, Line{Dir: "*", Text: fmt.Sprintf("(%d more lines not kept)", t.dropped)})
+	}
+	return out
+}
+
+// Strings returns the transcript as text lines.
+func (t *Transcript) Strings() []string {
+	var out []string
+	for _, l := range t.Lines() {
+		out = append(out, l.String())
+	}
+	return out
+}

@@ -1,0 +1,305 @@
+package cmd
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// loopbackOnlyEnv, when "1", makes every SMTP connection outside
+// 127.0.0.0/8 and ::1 fail: the test suite sets it, so a test can never
+// reach the Internet.
+const loopbackOnlyEnv = "PREFLIGHT_DIAL_LOOPBACK_ONLY"
+
+// sendOptions are the flags of a test send (send, and check --send-to).
+type sendOptions struct {
+	from, to     string
+	path         string
+	relays       []string
+	relaysFile   string
+	tls          string
+	user         string
+	passwordEnv  string
+	passwordFile string
+	deliver      bool
+	probe        bool
+	dkimKey      string
+	dkimSelector string
+	port         int
+	sourceIP     string
+	caFile       string
+	insecure     bool
+	plaintext    bool
+	relayCheck   string
+}
+
+func (o *sendOptions) register(f *pflag.FlagSet, toFlag string) {
+	f.StringVar(&o.to, toFlag, "", "recipient ADDR of the test send")
+	f.StringVar(&o.path, "path", "direct", "direct (the recipient's MX), relay (--relay/--relays), or auto (direct, then the relays)")
+	f.StringArrayVar(&o.relays, "relay", nil, "relay HOST:PORT, repeatable, tried in the order given")
+	f.StringVar(&o.relaysFile, "relays", "", "relay FILE (YAML: host, priority highest..low, enabled, tls)")
+	f.StringVar(&o.tls, "tls", "", "direct: opportunistic (default), required or none; relays: starttls (default), implicit or none")
+	f.StringVar(&o.user, "auth-user", "", "user name for AUTH on the relays")
+	f.StringVar(&o.passwordEnv, "password-env", "", "environment variable holding the AUTH password")
+	f.StringVar(&o.passwordFile, "password-file", "", "FILE holding the AUTH password")
+	f.BoolVar(&o.deliver, "deliver", false, "send a real test message (default: probe, QUIT after RCPT TO)")
+	f.BoolVar(&o.probe, "probe", true, "stop after RCPT TO: nothing is delivered (the default)")
+	f.IntVar(&o.port, "port", 0, "port of the direct path (default 25; labs use others)")
+	f.StringVar(&o.sourceIP, "source-ip", "", "local IP to connect from")
+	f.StringVar(&o.caFile, "ca-file", "", "PEM FILE of CA certificates to verify servers with (default: the system's)")
+	f.BoolVar(&o.insecure, "insecure-skip-verify", false, "send AUTH credentials even when the relay's certificate does not verify")
+	f.BoolVar(&o.plaintext, "allow-plaintext-auth", false, "send AUTH credentials over an unencrypted connection")
+}
+
+// build makes the send from the flags (and a config's relays).
+func (o *sendOptions) build(getenv func(string) string, helo, from string, cfgRelays []configRelay, dkim *checks.Target) (*checks.Send, error) {
+	s := &checks.Send{From: from, To: o.to, Path: o.path, HELO: helo, TLS: o.tls, Port: o.port, User: o.user,
+		AllowPlaintextAuth: o.plaintext, Deliver: o.deliver, Insecure: o.insecure, RelayCheck: o.relayCheck}
+	if o.relayCheck == "" {
+		if err := checkAddress("--to", s.To); err != nil {
+			return nil, err
+		}
+		if err := checkAddress("--from", s.From); err != nil {
+			return nil, err
+		}
+	} else if _, _, err := net.SplitHostPort(o.relayCheck); err != nil {
+		return nil, fmt.Errorf("--relay-check %q: want HOST:PORT", o.relayCheck)
+	}
+	switch s.Path {
+	case "direct", "relay", "auto":
+	default:
+		return nil, fmt.Errorf("--path %q: want direct, relay or auto", s.Path)
+	}
+	switch o.tls {
+	case "", "opportunistic", "required", "none", "starttls", "implicit":
+	default:
+		return nil, fmt.Errorf("--tls %q: want starttls, implicit, none, opportunistic or required", o.tls)
+	}
+	if o.port < 0 || o.port > 65535 {
+		return nil, fmt.Errorf("--port %d: want 1 to 65535", o.port)
+	}
+	if o.deliver && !o.probe {
+		return nil, errors.New("--deliver and --probe=false say the same; give --deliver")
+	}
+	relayTLS := ""
+	if o.tls == "starttls" || o.tls == "implicit" || o.tls == "none" {
+		relayTLS = o.tls
+	}
+	for i, r := range o.relays {
+		if _, _, err := net.SplitHostPort(r); err != nil {
+			return nil, fmt.Errorf("--relay %q: want HOST:PORT", r)
+		}
+		s.Relays = append(s.Relays, checks.Relay{Addr: r, Priority: min(i, len(checks.Priorities)-1), TLS: relayTLS, Enabled: true})
+	}
+	if o.relaysFile != "" {
+		b, err := os.ReadFile(o.relaysFile)
+		if err != nil {
+			return nil, fmt.Errorf("--relays: %w", err)
+		}
+		var f struct {
+			Relays []configRelay `yaml:"relays"`
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&f); err != nil {
+			return nil, fmt.Errorf("--relays %s: %v", o.relaysFile, err)
+		}
+		cfgRelays = append(cfgRelays, f.Relays...)
+	}
+	for _, r := range cfgRelays {
+		rel, err := relayFrom(r)
+		if err != nil {
+			return nil, err
+		}
+		s.Relays = append(s.Relays, rel)
+	}
+	if (s.Path == "relay" || s.Path == "auto") && len(s.Relays) == 0 && o.relayCheck == "" {
+		return nil, fmt.Errorf("--path %s needs --relay HOST:PORT or --relays FILE", s.Path)
+	}
+	switch {
+	case o.passwordEnv != "" && o.passwordFile != "":
+		return nil, errors.New("give --password-env or --password-file, not both")
+	case o.passwordEnv != "":
+		s.Password = getenv(o.passwordEnv)
+		if s.Password == "" {
+			return nil, fmt.Errorf("--password-env %s: the variable is empty or not set", o.passwordEnv)
+		}
+	case o.passwordFile != "":
+		b, err := os.ReadFile(o.passwordFile)
+		if err != nil {
+			return nil, fmt.Errorf("--password-file: %w", err)
+		}
+		s.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	if s.User != "" && s.Password == "" {
+		return nil, errors.New("--auth-user needs --password-env VAR or --password-file FILE (never the password itself as a flag)")
+	}
+	if o.caFile != "" {
+		pem, err := os.ReadFile(o.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		s.RootCAs = x509.NewCertPool()
+		if !s.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", o.caFile)
+		}
+	}
+	if o.dkimKey != "" {
+		if o.dkimSelector == "" {
+			return nil, errors.New("--dkim-key needs --dkim-selector")
+		}
+		k, err := loadKey(o.dkimKey)
+		if err != nil {
+			return nil, err
+		}
+		s.DKIMKey, s.DKIMSelector = k, o.dkimSelector
+	} else if dkim != nil && dkim.DKIMKey != nil && len(dkim.Selectors) == 1 {
+		s.DKIMKey, s.DKIMSelector = dkim.DKIMKey, dkim.Selectors[0]
+	}
+	return s, nil
+}
+
+func relayFrom(r configRelay) (checks.Relay, error) {
+	if _, _, err := net.SplitHostPort(r.Host); err != nil {
+		return checks.Relay{}, fmt.Errorf("relay %q: want host HOST:PORT", r.Host)
+	}
+	prio := 2 // normal
+	if r.Priority != "" {
+		p, err := checks.ParsePriority(r.Priority)
+		if err != nil {
+			return checks.Relay{}, fmt.Errorf("relay %s: %w", r.Host, err)
+		}
+		prio = p
+	}
+	switch r.TLS {
+	case "", "starttls", "implicit", "none":
+	default:
+		return checks.Relay{}, fmt.Errorf("relay %s: tls %q, want starttls, implicit or none", r.Host, r.TLS)
+	}
+	return checks.Relay{Addr: r.Host, Priority: prio, TLS: r.TLS, Enabled: r.Enabled == nil || *r.Enabled}, nil
+}
+
+// checkAddress wants local@domain with a valid domain.
+func checkAddress(flag, a string) error {
+	local, dom, ok := strings.Cut(a, "@")
+	if !ok || local == "" || strings.ContainsAny(a, " <>\r\n") {
+		return fmt.Errorf("%s %q: want an address like postmaster@example.com", flag, a)
+	}
+	if _, err := resolver.NormalizeDomain(dom); err != nil {
+		return fmt.Errorf("%s: %w", flag, err)
+	}
+	return nil
+}
+
+// dialer connects from --source-ip, and only to loopback when the test
+// suite asks so.
+func (o *sendOptions) dialer(getenv func(string) string) (func(context.Context, string, string) (net.Conn, error), error) {
+	var d net.Dialer
+	if o.sourceIP != "" {
+		ip, err := resolver.ParseIP(o.sourceIP)
+		if err != nil {
+			return nil, fmt.Errorf("--source-ip: %w", err)
+		}
+		d.LocalAddr = &net.TCPAddr{IP: ip.AsSlice()}
+	}
+	loopbackOnly := getenv(loopbackOnlyEnv) == "1"
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if loopbackOnly {
+			ap, err := netip.ParseAddrPort(addr)
+			if err != nil || !ap.Addr().Unmap().IsLoopback() {
+				return nil, fmt.Errorf("refusing to connect to %s: %s is set (tests stay on loopback)", addr, loopbackOnlyEnv)
+			}
+		}
+		return d.DialContext(ctx, network, addr)
+	}, nil
+}
+
+type sendCmdOptions struct {
+	*globalOptions
+	sendOptions
+	helo string
+}
+
+func newCmdSend(g *globalOptions) *cobra.Command {
+	o := &sendCmdOptions{globalOptions: g}
+	c := &cobra.Command{
+		Use:   "send --from ADDR --to ADDR [--path direct|relay|auto] [--relay HOST:PORT]... [--deliver]",
+		Short: "A real SMTP conversation: direct to the MX, or through relays with failover",
+		Long: `Talk SMTP to the recipient's MX hosts (direct), or to authenticated relays in
+priority order until one accepts (relay), or direct first and the relays when
+that fails (auto). STARTTLS is used when offered (--tls required makes it
+mandatory); certificates are checked against the system roots or --ca-file,
+and a relay whose certificate does not verify gets no credentials. AUTH
+PLAIN/LOGIN only over TLS. Every attempt is reported with its transcript
+(--verbose prints it); AUTH exchanges and passwords appear nowhere.
+
+By default this is a probe: QUIT after RCPT TO, nothing is delivered.
+--deliver sends a generated test message, DKIM-signed with --dkim-key and
+--dkim-selector. --relay-check HOST:PORT instead checks whether a server
+relays for strangers (DATA is never sent).
+
+Passwords come from --password-env VAR or --password-file FILE, never a flag.
+
+Finding IDs: send.accepted, send.rejected, send.deferred, send.connect_failed,
+send.port25_blocked, send.no_starttls, send.tls_ok, send.tls_unverified,
+send.auth_failed, send.open_relay, send.relay_refused.`,
+		Example: `  # Would gmail.com accept mail from this server? (nothing is delivered)
+  preflight send --from postmaster@example.com --to someone@gmail.com --helo mail.example.com
+
+  # Through the provider's relay, with failover to a second one
+  SMTP_PASSWORD=... preflight send --from me@example.com --to me@example.net --path relay \
+    --relay smtp.example.net:587 --relay backup.example.net:587 --auth-user me@example.com --password-env SMTP_PASSWORD
+
+  # Is my server an open relay?
+  preflight send --relay-check mail.example.com:25`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			helo, err := heloOrHostname(o.helo)
+			if err != nil {
+				return err
+			}
+			s, err := o.build(o.streams.Getenv, helo, o.from, nil, nil)
+			if err != nil {
+				return err
+			}
+			dial, err := o.dialer(o.streams.Getenv)
+			if err != nil {
+				return err
+			}
+			check, _ := checks.ByID("send")
+			return o.runChecks(cmd, checks.Target{HELO: helo, Send: s}, []checks.Check{check}, func(env *checks.Env) { env.Dial = dial })
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.from, "from", "", "envelope sender ADDR")
+	f.StringVar(&o.helo, "helo", "", "name to say in EHLO (default: this host's name)")
+	f.StringVar(&o.dkimKey, "dkim-key", "", "private key FILE to DKIM-sign the --deliver message")
+	f.StringVar(&o.dkimSelector, "dkim-selector", "", "selector of --dkim-key")
+	f.StringVar(&o.relayCheck, "relay-check", "", "HOST:PORT to probe for open relaying instead of sending")
+	o.register(f, "to")
+	return c
+}
+
+// heloOrHostname normalises --helo, or uses this host's name.
+func heloOrHostname(h string) (string, error) {
+	if h == "" {
+		name, err := os.Hostname()
+		if err != nil || !strings.Contains(name, ".") {
+			return "", errors.New("--helo is required: this host's name is not fully qualified")
+		}
+		h = name
+	}
+	return parseHELO(h)
+}
