@@ -94,8 +94,10 @@ func (o *checkOptions) eachTarget(f func(line int, t configTarget) error) error 
 	return nil
 }
 
-// runBatch runs up to --jobs targets at once and writes their reports
-// as NDJSON in input order (a window of 2×jobs bounds what waits).
+// runBatch runs up to --jobs targets at once and writes each report as
+// one JSON line as soon as it is done (each line names its target):
+// in input order, one slow target (a DNS retry) would hold back all
+// the others.
 func (o *checkOptions) runBatch(cmd *cobra.Command, total int, adjust func(*checks.Env), source func(func(configTarget) error) error, dir string) error {
 	if f := cmd.Flag("format"); f != nil && f.Changed && o.format != "json" {
 		return errors.New("batch mode writes one JSON report per line: --format must be json")
@@ -104,40 +106,38 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, total int, adjust func(*chec
 	if err != nil {
 		return err
 	}
-	type slot struct{ done chan report.Report }
-	queue := make(chan slot, 2*o.jobs)
+	reports := make(chan report.Report, o.jobs)
 	sem := make(chan struct{}, o.jobs)
 	start := time.Now()
 
 	var stats batchStats
 	progress := o.progress(total)
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	var writer sync.WaitGroup
+	writer.Go(func() {
 		enc := json.NewEncoder(o.streams.Out)
 		enc.SetEscapeHTML(false)
-		for s := range queue {
-			rep := <-s.done
+		for rep := range reports {
 			enc.Encode(rep)
 			stats.add(rep, o.gate)
 			progress(stats.n)
 		}
 	})
+	var workers sync.WaitGroup
 	err = source(func(ct configTarget) error {
 		t, err := o.target(ct, dir)
 		if err != nil {
 			return err
 		}
-		s := slot{done: make(chan report.Report, 1)}
-		queue <- s
 		sem <- struct{}{}
-		go func() {
+		workers.Go(func() {
 			defer func() { <-sem }()
-			s.done <- rn.report(cmd.Context(), "check", t, checks.For(t), adjust)
-		}()
+			reports <- rn.report(cmd.Context(), "check", t, checks.For(t), adjust)
+		})
 		return nil
 	})
-	close(queue)
-	wg.Wait()
+	workers.Wait()
+	close(reports)
+	writer.Wait()
 	if err != nil {
 		return err
 	}
