@@ -157,7 +157,13 @@ func TestRunSharesLookupsAndCountsPerCheck(t *testing.T) {
 
 func TestRunSurvivesPanicAndStuckCheck(t *testing.T) {
 	boom := Check{ID: "boom", Run: func(context.Context, Env, Target) []report.Finding { panic("kaboom") }}
-	stuck := Check{ID: "stuck", Run: func(context.Context, Env, Target) []report.Finding { select {} }}
+	release, returned := make(chan struct{}), make(chan struct{})
+	stuck := Check{ID: "stuck", Run: func(context.Context, Env, Target) []report.Finding {
+		<-release // ignores its context, as a buggy check would
+		close(returned)
+		return nil
+	}}
+	defer func() { close(release); <-returned }()
 	fine := Check{ID: "fine", Run: func(context.Context, Env, Target) []report.Finding {
 		return []report.Finding{{ID: "fine.ok", Severity: report.Pass}}
 	}}

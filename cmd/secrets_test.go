@@ -17,6 +17,7 @@ import (
 // every format with --verbose, and greps everything printed for the
 // password and its base64 forms (alone, and in a SASL PLAIN response).
 func TestSecretsNeverPrinted(t *testing.T) {
+	noLeaks(t)
 	const user, pass = "me@example.org", "Correct-Horse-9876"
 	ca := smtptest.NewCA(t)
 	users := map[string]string{user: pass}

@@ -47,7 +47,7 @@ func Decode(l List, addrs []netip.Addr, err error) Answer {
 	case err != nil && resolver.IsNotFound(err):
 		return Answer{Status: Clean}
 	case err != nil:
-		return Answer{Status: Unknown, Reason: "no usable answer: " + errReason(err), Hint: "check that the resolver can reach the list's servers; try again"}
+		return Answer{Status: Unknown, Reason: errReason(err), Hint: "check that the resolver can reach the list's servers; try again"}
 	case len(addrs) == 0:
 		return Answer{Status: Clean}
 	}

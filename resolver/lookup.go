@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sort"
@@ -164,4 +165,21 @@ func (r *Resolver) LookupMX(ctx context.Context, name string) ([]MX, error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Pref < out[j].Pref })
 	return out, nil
+}
+
+// checkTXTSize refuses TXT answers over MaxTXTBytes.
+func checkTXTSize(name string, rrs []dns.RR) error {
+	n := 0
+	for _, rr := range rrs {
+		if t, ok := rr.(*dns.TXT); ok {
+			for _, s := range t.Txt {
+				n += len(s)
+			}
+		}
+	}
+	if n > MaxTXTBytes {
+		return &LookupError{Name: bare(name), Type: "TXT", Kind: ErrTemporary,
+			Reason: fmt.Sprintf("the TXT answer holds %d octets, more than the %d a record can reasonably need", n, MaxTXTBytes)}
+	}
+	return nil
 }

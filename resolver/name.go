@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/miekg/dns"
 	"golang.org/x/net/idna"
@@ -36,8 +37,19 @@ func NormalizeDomain(s string) (string, error) {
 	if _, err := netip.ParseAddr(strings.Trim(in, "[]")); err == nil {
 		return "", fmt.Errorf("%q is an IP address, not a domain name", s)
 	}
+	if !utf8.ValidString(in) {
+		return "", fmt.Errorf("%q is not valid UTF-8", s)
+	}
 	name := strings.TrimSuffix(in, ".")
 	ascii, err := idnaProfile.ToASCII(name)
+	if err == nil {
+		// A-labels must decode back (found by fuzzing: U+FFFD came out
+		// as an xn-- label that is not a valid name).
+		_, err = idnaProfile.ToUnicode(ascii)
+		if err == nil {
+			_, err = idnaProfile.ToASCII(ascii)
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("%q is not a valid domain name: %v", s, err)
 	}

@@ -31,6 +31,15 @@ const (
 	// EDNS0 buffer size recommended by DNS Flag Day 2020 to avoid IP
 	// fragmentation.
 	ednsBufferSize = 1232
+	// MaxQuestions bounds the questions one run sends to servers. A full
+	// check asks well under 200 (SPF stops at 10 lookups, MX and PTR at
+	// 10 hosts); a hostile tree must not turn a preflight into a flood.
+	MaxQuestions = 2000
+	// MaxTXTBytes bounds a TXT answer's text. SPF records should stay
+	// under 450 octets (RFC 7208 §3.4) and a 4096-bit DKIM key is about
+	// 750; 16 KiB is far beyond any record a check reads, and a larger
+	// answer is a mistake or an attack.
+	MaxTXTBytes = 16 << 10
 	// MaxCNAMEChain bounds alias chains. RFC 1034 §3.6.2 only asks to
 	// avoid loops; real resolvers give up after 8 to 16 hops (BIND 16,
 	// Unbound 11). Longer chains are broken configurations.
@@ -197,6 +206,11 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answ
 		}
 		chain = append(chain, h.chain...)
 		if h.next == "" {
+			if qtype == dns.TypeTXT {
+				if err := checkTXTSize(name, h.rrs); err != nil {
+					return nil, err
+				}
+			}
 			return &Answer{Name: bare(name), Canonical: bare(h.owner), CNAMEs: bareAll(chain), Records: h.rrs, Source: h.source}, nil
 		}
 		path := append([]string{name}, chain...)
@@ -245,7 +259,7 @@ func (r *Resolver) hop(ctx context.Context, name string, qtype uint16) (*hopResu
 		select {
 		case <-e.done:
 		case <-ctx.Done():
-			return nil, r.lookupError(name, qtype, ErrTemporary, "gave up: "+ctx.Err().Error(), ctx.Err())
+			return nil, r.lookupError(name, qtype, ErrTemporary, ctxReason(ctx), ctx.Err())
 		}
 		if e.retry && !expired(ctx) {
 			continue // the first asker ran out of time; we have not
@@ -375,7 +389,9 @@ func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*dn
 		}
 		return nil, "", r.lookupError(name, qtype, ErrTemporary, reason, nil)
 	}
-	r.root().stats.questions.Add(1)
+	if n := r.root().stats.questions.Add(1); n > MaxQuestions {
+		return nil, "", r.lookupError(name, qtype, ErrTemporary, fmt.Sprintf("more than %d DNS questions in one run", MaxQuestions), nil)
+	}
 	if r.counter != nil {
 		r.counter.Add(1)
 	}
@@ -383,7 +399,7 @@ func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*dn
 	for attempt := 0; attempt < r.cfg.Attempts; attempt++ {
 		for _, server := range r.cfg.Servers {
 			if expired(ctx) {
-				failures = append(failures, "gave up: "+context.DeadlineExceeded.Error())
+				failures = append(failures, ctxReason(ctx))
 				return nil, "", r.lookupError(name, qtype, ErrTemporary, dedupe(failures), context.DeadlineExceeded)
 			}
 			m, err := r.ask(ctx, server, name, qtype, "udp")
@@ -393,7 +409,11 @@ func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*dn
 			}
 			if err != nil {
 				r.trace("dns: %s %s → %s: %v", typeString(qtype), bare(name), server, err)
-				failures = append(failures, fmt.Sprintf("%s: %v", server, err))
+				if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+					failures = append(failures, server+": "+ctxReason(ctx))
+				} else {
+					failures = append(failures, fmt.Sprintf("%s: %v", server, err))
+				}
 				continue
 			}
 			switch m.Rcode {
@@ -483,6 +503,14 @@ func attemptError(ctx context.Context, err error) error {
 		return errTimeout
 	}
 	return err
+}
+
+// ctxReason says in words why ctx ended.
+func ctxReason(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return "cancelled"
+	}
+	return "no answer within the time limit (--timeout)"
 }
 
 // expired reports whether ctx is done or its deadline has passed (timers

@@ -175,6 +175,12 @@ func (c *Conn) StartTLS(cfg *tls.Config) error {
 	if _, err := c.cmd("STARTTLS", "STARTTLS"); err != nil {
 		return err
 	}
+	if n := c.r.Buffered(); n > 0 {
+		// Bytes after the 220 and before the handshake are either a
+		// broken server or an injection attempt (CVE-2011-0411 class):
+		// RFC 3207 §5 says to discard them; end the session instead.
+		return &ProtocolError{Msg: fmt.Sprintf("the server sent %d octets after its 220 reply to STARTTLS, before TLS started", n)}
+	}
 	return c.handshake(cfg)
 }
 

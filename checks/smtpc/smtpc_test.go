@@ -3,6 +3,7 @@ package smtpc_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -212,5 +213,99 @@ func TestAuthLoginRedacted(t *testing.T) {
 	}
 	if !strings.Contains(all, "C: AUTH LOGIN <redacted>") {
 		t.Errorf("transcript:\n%s", all)
+	}
+}
+
+func TestTLSHandshakeFailure(t *testing.T) {
+	addr := smtptest.Script(t, func(c net.Conn, r *bufio.Reader) {
+		c.Write([]byte("220 hi\r\n"))
+		r.ReadString('\n')
+		c.Write([]byte("250-hi\r\n250 STARTTLS\r\n"))
+		r.ReadString('\n')
+		c.Write([]byte("220 go ahead\r\n"))
+		r.ReadByte() // the client's hello: answer it with garbage
+		c.Write([]byte("this is not a TLS server hello\r\n"))
+		io.Copy(io.Discard, r)
+	})
+	c := dial(t, addr, time.Second)
+	c.Greeting()
+	c.Hello("client.example")
+	start := time.Now()
+	err := c.StartTLS(&tls.Config{InsecureSkipVerify: true})
+	if err == nil || !strings.Contains(err.Error(), "TLS handshake") {
+		t.Errorf("err = %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+// A 421 ("service not available, closing") at every step of a send.
+func Test421AtEveryStep(t *testing.T) {
+	steps := []string{"EHLO", "MAIL", "RCPT", "DATA", "."}
+	for _, step := range steps {
+		addr := smtptest.Script(t, func(c net.Conn, r *bufio.Reader) {
+			c.Write([]byte("220 hi\r\n"))
+			inData := false
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				word := strings.ToUpper(strings.Fields(line + " x")[0])
+				if inData {
+					if strings.TrimSpace(line) != "." {
+						continue
+					}
+					word = "."
+				}
+				if word == step {
+					c.Write([]byte("421 4.3.2 shutting down\r\n"))
+					return
+				}
+				switch word {
+				case "DATA":
+					inData = true
+					c.Write([]byte("354 go\r\n"))
+				default:
+					c.Write([]byte("250 ok\r\n"))
+				}
+			}
+		})
+		c := dial(t, addr, time.Second)
+		c.Greeting()
+		err := c.Hello("client.example")
+		if err == nil {
+			err = c.Mail("a@example.com")
+		}
+		if err == nil {
+			err = c.Rcpt("b@example.net")
+		}
+		if err == nil {
+			_, err = c.Data([]byte("Subject: x\r\n\r\nhi\r\n"))
+		}
+		var se *smtpc.Error
+		if !errors.As(err, &se) || se.Code != 421 || se.Permanent() {
+			t.Errorf("421 at %s: err = %v", step, err)
+		}
+	}
+}
+
+// Data sent right after "220" to STARTTLS, before the handshake, is an
+// injection attempt: the session ends (RFC 3207 §5).
+func TestSTARTTLSInjection(t *testing.T) {
+	addr := smtptest.Script(t, func(c net.Conn, r *bufio.Reader) {
+		c.Write([]byte("220 hi\r\n"))
+		r.ReadString('\n')
+		c.Write([]byte("250-hi\r\n250 STARTTLS\r\n"))
+		r.ReadString('\n')
+		c.Write([]byte("220 go ahead\r\n250 injected\r\n"))
+		io.Copy(io.Discard, r)
+	})
+	c := dial(t, addr, time.Second)
+	c.Greeting()
+	c.Hello("client.example")
+	if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err == nil || !strings.Contains(err.Error(), "after its 220 reply") {
+		t.Errorf("err = %v", err)
 	}
 }

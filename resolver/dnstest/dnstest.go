@@ -44,6 +44,7 @@ type Server struct {
 	log      []string
 	// dropNames are never answered (a timeout for that name only).
 	dropNames map[string]bool
+	hook      Hook
 
 	queries atomic.Int64
 }
@@ -138,6 +139,15 @@ func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.
 // DropAll makes the server read queries and never answer.
 func (s *Server) DropAll(on bool) { s.mu.Lock(); s.dropAll = on; s.mu.Unlock() }
 
+// Hook crafts a raw reply to a query: the bytes to send (they need not
+// be a valid message), or nil to answer normally. reply is the answer
+// the server would have sent.
+type Hook func(q, reply *dns.Msg, proto string) []byte
+
+// SetHook installs a hook for hostile replies (wrong ID, another
+// question, compression loops...); nil removes it.
+func (s *Server) SetHook(h Hook) { s.mu.Lock(); s.hook = h; s.mu.Unlock() }
+
 // DropName never answers questions about name (any type).
 func (s *Server) DropName(name string) {
 	s.mu.Lock()
@@ -204,6 +214,7 @@ func (s *Server) serve(w dns.ResponseWriter, q *dns.Msg) {
 		s.dropNext--
 	}
 	closeTCP := proto == "tcp" && s.tcpOff
+	hook := s.hook
 	rcode, forced := -1, false
 	if len(q.Question) == 1 {
 		if rc, ok := s.rcodes[dns.CanonicalName(q.Question[0].Name)]; ok {
@@ -244,6 +255,12 @@ func (s *Server) serve(w dns.ResponseWriter, q *dns.Msg) {
 	}
 	if proto == "udp" {
 		m.Truncate(size)
+	}
+	if hook != nil {
+		if raw := hook(q, m, proto); raw != nil {
+			w.Write(raw)
+			return
+		}
 	}
 	w.WriteMsg(m)
 }

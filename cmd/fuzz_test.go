@@ -1,0 +1,70 @@
+package cmd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FuzzTargetLine: any line of a --targets file is read or refused.
+func FuzzTargetLine(f *testing.F) {
+	for _, s := range []string{"example.com 203.0.113.5", "example.com 203.0.113.5,2001:db8::5 mail.example.com s1,s2", "x", "a b c d e f"} {
+		f.Add(s)
+	}
+	o := &checkOptions{globalOptions: &globalOptions{}}
+	f.Fuzz(func(t *testing.T, line string) {
+		ct, err := parseTargetLine(line)
+		if err != nil {
+			return
+		}
+		if ct.Domain == "" || len(ct.IPs) == 0 {
+			t.Fatalf("%q read as %+v", line, ct)
+		}
+		o.baseTarget(ct, "")
+	})
+}
+
+// FuzzConfig: any preflight.yaml is loaded or refused with an error.
+func FuzzConfig(f *testing.F) {
+	for _, s := range []string{
+		"target:\n  domain: example.com\n  ips: [203.0.113.5]\n",
+		"targets:\n  - {domain: a.example, ips: [203.0.113.1]}\nthresholds: {min_score: 80}\n",
+		"resolver: 1\n", "timeout: soon\n", "relays:\n  - {host: 'a:25', priority: high}\n", "- - -", "",
+	} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, text string) {
+		p := filepath.Join(dir, "preflight.yaml")
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Skip()
+		}
+		c, err := loadConfig(p)
+		if err == nil && c.Target != nil && len(c.Targets) > 0 {
+			t.Fatal("both target and targets accepted")
+		}
+	})
+}
+
+// FuzzRelays: any relay file entry is read or refused.
+func FuzzRelays(f *testing.F) {
+	for _, s := range []string{"relays:\n  - {host: 'smtp.example.net:587', priority: highest, enabled: true, tls: starttls}\n", "relays: [{host: x}]\n", "relays:\n  - {priority: 9}\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		var rf struct {
+			Relays []configRelay `yaml:"relays"`
+		}
+		dec := yaml.NewDecoder(strings.NewReader(text))
+		dec.KnownFields(true)
+		if dec.Decode(&rf) != nil {
+			return
+		}
+		for _, r := range rf.Relays {
+			relayFrom(r)
+		}
+	})
+}
