@@ -252,27 +252,7 @@ func (k DKIMKey) describe() string {
 // a revoked key (empty p=) is not a problem of syntax.
 func ParseDKIMKey(txt string) (DKIMKey, []string) {
 	var k DKIMKey
-	var problems []string
-	tags := map[string]string{}
-	var order []string
-	for _, part := range strings.Split(txt, ";") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		name, value, ok := strings.Cut(part, "=")
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		if !ok || name == "" {
-			problems = append(problems, fmt.Sprintf("%q is not tag=value", part))
-			continue
-		}
-		if _, dup := tags[name]; dup {
-			problems = append(problems, fmt.Sprintf("tag %s= appears twice", name))
-			continue
-		}
-		tags[name] = value
-		order = append(order, name)
-	}
+	tags, order, problems := tagList(txt, false)
 	if v, ok := tags["v"]; ok {
 		if v != "DKIM1" {
 			problems = append(problems, fmt.Sprintf("v=%s, want v=DKIM1", v))

@@ -30,27 +30,9 @@ type DMARCRecord struct {
 
 // ParseDMARC parses a DMARC record and returns every problem found.
 func ParseDMARC(txt string) (DMARCRecord, []string) {
-	r := DMARCRecord{Raw: txt, Tags: map[string]string{}, Pct: 100, ADKIM: "r", ASPF: "r"}
-	var problems []string
-	var order []string
-	for _, part := range strings.Split(txt, ";") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		name, value, ok := strings.Cut(part, "=")
-		name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
-		if !ok {
-			problems = append(problems, fmt.Sprintf("%q is not tag=value", part))
-			continue
-		}
-		if _, dup := r.Tags[name]; dup {
-			problems = append(problems, fmt.Sprintf("tag %s= appears twice", name))
-			continue
-		}
-		r.Tags[name] = value
-		order = append(order, name)
-	}
+	r := DMARCRecord{Raw: txt, Pct: 100, ADKIM: "r", ASPF: "r"}
+	tags, order, problems := tagList(txt, true)
+	r.Tags = tags
 	if len(order) == 0 || order[0] != "v" || r.Tags["v"] != "DMARC1" {
 		problems = append(problems, "must start with v=DMARC1")
 	}

@@ -179,32 +179,12 @@ func (o *checkOptions) target(ct configTarget, dir string) (checks.Target, error
 
 // baseTarget is the target without the test send.
 func (o *checkOptions) baseTarget(ct configTarget, dir string) (checks.Target, error) {
-	domain, err := resolver.NormalizeDomain(ct.Domain)
+	t, err := parseTarget(ct, "the checks are about the IPs that send")
 	if err != nil {
-		return checks.Target{}, err
+		return t, err
 	}
-	if len(ct.IPs) == 0 {
-		return checks.Target{}, fmt.Errorf("%s: --ip is required: the checks are about the IPs that send", domain)
-	}
-	ips, err := parseIPs(ct.IPs)
-	if err != nil {
-		return checks.Target{}, fmt.Errorf("--ip: %w", err)
-	}
-	helo, err := parseHELO(ct.HELO)
-	if err != nil {
-		return checks.Target{}, err
-	}
-	from, err := parseMailFrom(ct.MailFrom)
-	if err != nil {
-		return checks.Target{}, err
-	}
-	sels, err := parseSelectors(ct.Selectors)
-	if err != nil {
-		return checks.Target{}, err
-	}
-	t := checks.Target{Domain: domain, IPs: ips, HELO: helo, MailFrom: from, Selectors: sels}
 	if ct.DKIMKey != "" {
-		if len(sels) != 1 {
+		if len(t.Selectors) != 1 {
 			return t, fmt.Errorf("--dkim-key needs exactly one --selector, the one the key belongs to")
 		}
 		path := ct.DKIMKey
@@ -273,4 +253,33 @@ func (o *checkOptions) testSend(t checks.Target) (*checks.Send, error) {
 		}
 	}
 	return o.send.build(o.streams.Getenv, helo, from, o.cfgRelays, &t)
+}
+
+// parseTarget checks and normalises a target's names, IPs and selectors;
+// why says why --ip is required.
+func parseTarget(ct configTarget, why string) (checks.Target, error) {
+	domain, err := resolver.NormalizeDomain(ct.Domain)
+	if err != nil {
+		return checks.Target{}, err
+	}
+	if len(ct.IPs) == 0 {
+		return checks.Target{}, fmt.Errorf("%s: --ip is required: %s", domain, why)
+	}
+	ips, err := parseIPs(ct.IPs)
+	if err != nil {
+		return checks.Target{}, fmt.Errorf("--ip: %w", err)
+	}
+	helo, err := parseHELO(ct.HELO)
+	if err != nil {
+		return checks.Target{}, err
+	}
+	from, err := parseMailFrom(ct.MailFrom)
+	if err != nil {
+		return checks.Target{}, err
+	}
+	sels, err := parseSelectors(ct.Selectors)
+	if err != nil {
+		return checks.Target{}, err
+	}
+	return checks.Target{Domain: domain, IPs: ips, HELO: helo, MailFrom: from, Selectors: sels}, nil
 }

@@ -59,26 +59,7 @@ spf.temperror (could not check).`,
 }
 
 func (o *spfOptions) target(domainArg string) (checks.Target, error) {
-	domain, err := resolver.NormalizeDomain(domainArg)
-	if err != nil {
-		return checks.Target{}, err
-	}
-	if len(o.ips) == 0 {
-		return checks.Target{}, fmt.Errorf("--ip is required: the SPF result depends on the sending IP")
-	}
-	ips, err := parseIPs(o.ips)
-	if err != nil {
-		return checks.Target{}, fmt.Errorf("--ip: %w", err)
-	}
-	helo, err := parseHELO(o.helo)
-	if err != nil {
-		return checks.Target{}, err
-	}
-	from, err := parseMailFrom(o.mailFrom)
-	if err != nil {
-		return checks.Target{}, err
-	}
-	return checks.Target{Domain: domain, IPs: ips, HELO: helo, MailFrom: from}, nil
+	return parseTarget(configTarget{Domain: domainArg, IPs: o.ips, HELO: o.helo, MailFrom: o.mailFrom}, "the SPF result depends on the sending IP")
 }
 
 // parseMailFrom reads an envelope sender: ADDR (local@domain) or DOMAIN.
