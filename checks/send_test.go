@@ -16,6 +16,7 @@ import (
 
 	"github.com/preflight-mail/preflight/checks/smtpc/smtptest"
 	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
 )
 
 // recipientEnv: example.test's MX (and a null-MX domain) resolve to
@@ -224,4 +225,22 @@ func fmtEvidence(f report.Finding) string {
 func fmtAny(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+func TestShuffleEqualKeepsPreferenceOrder(t *testing.T) {
+	mxs := []resolver.MX{{Host: "a", Pref: 10}, {Host: "b", Pref: 10}, {Host: "c", Pref: 10}, {Host: "d", Pref: 20}, {Host: "e", Pref: 30}, {Host: "f", Pref: 30}}
+	seen := map[string]bool{}
+	for range 200 {
+		got := slices.Clone(mxs)
+		shuffleEqual(got)
+		for i := 1; i < len(got); i++ {
+			if got[i].Pref < got[i-1].Pref {
+				t.Fatalf("preference order broken: %v", got)
+			}
+		}
+		seen[got[0].Host] = true
+	}
+	if len(seen) != 3 {
+		t.Errorf("first host over 200 shuffles: %v, want each of a, b, c", seen)
+	}
 }
