@@ -495,9 +495,13 @@ func tlsFinding(s *Send, a attempt, where string) report.Finding {
 			Fix:     "Normal for many MX hosts (opportunistic TLS); for your own server or relay, install a certificate for its name.",
 		}
 	}
+	name := a.Host
+	if h, _, err := net.SplitHostPort(name); err == nil {
+		name = h
+	}
 	return report.Finding{
 		ID: "send.tls_ok", Severity: report.Pass, Subject: a.Host, Evidence: ev,
-		Message: fmt.Sprintf("%s with %s (%s), certificate for %s verified, valid until %s.", a.TLS.Version, where, a.TLS.Cipher, a.Host, a.TLS.NotAfter[:10]),
+		Message: fmt.Sprintf("%s with %s (%s), certificate for %s verified, valid until %s.", a.TLS.Version, where, a.TLS.Cipher, name, a.TLS.NotAfter[:10]),
 	}
 }
 

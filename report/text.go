@@ -144,6 +144,9 @@ func targetLine(t Target) string {
 	if len(t.Selectors) > 0 {
 		parts = append(parts, "selectors "+strings.Join(t.Selectors, ","))
 	}
+	if t.SendTo != "" {
+		parts = append(parts, "send to "+t.SendTo)
+	}
 	return strings.Join(parts, "  ")
 }
 
