@@ -34,7 +34,7 @@ func NormalizeDomain(s string) (string, error) {
 	if in == "" {
 		return "", errors.New("empty domain name")
 	}
-	if _, err := netip.ParseAddr(strings.Trim(in, "[]")); err == nil {
+	if _, err := netip.ParseAddr(strings.TrimSuffix(strings.Trim(in, "[]"), ".")); err == nil {
 		return "", fmt.Errorf("%q is an IP address, not a domain name", s)
 	}
 	if !utf8.ValidString(in) {
@@ -57,10 +57,16 @@ func NormalizeDomain(s string) (string, error) {
 	if len(ascii) > maxNameLen {
 		return "", fmt.Errorf("%q is not a valid domain name: longer than %d characters", s, maxNameLen)
 	}
-	for _, label := range strings.Split(ascii, ".") {
+	labels := strings.Split(ascii, ".")
+	for _, label := range labels {
 		if err := checkLabel(label); err != nil {
 			return "", fmt.Errorf("%q is not a valid domain name: %v", s, err)
 		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		// No top-level domain is all digits (RFC 3696 §2); "203.0.113" is
+		// a mistyped address, not a name.
+		return "", fmt.Errorf("%q is not a valid domain name: the top-level label is all digits", s)
 	}
 	return ascii, nil
 }
