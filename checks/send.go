@@ -287,11 +287,7 @@ func session(ctx context.Context, env Env, s *Send, path, host, addr, tlsMode st
 		}
 		if err := c.Auth(s.User, s.Password); err != nil {
 			c.Quit()
-			var se *smtpc.Error
-			if errors.As(err, &se) && (se.Code == 535 || se.Code == 534 || se.Enhanced == "5.7.8") {
-				return fail(resAuthFailed, err)
-			}
-			return fail(resAuthFailed, err)
+			return fail(resAuthFailed, err) // 535 and any other refusal of the credentials
 		}
 	}
 	if err := c.Mail(s.From); err != nil {

@@ -52,13 +52,7 @@ func (g Gate) Apply(r Report) Outcome {
 		o.Code = ExitGateFailed
 		return o
 	}
-	errors := 0
-	for _, f := range r.Findings() {
-		if f.Severity == Error {
-			errors++
-		}
-	}
-	if errors > 0 {
+	if errors := countSeverity(r, Error); errors > 0 {
 		o.Code = ExitIncomplete
 		o.Reasons = append(o.Reasons, fmt.Sprintf("%d thing(s) could not be checked", errors))
 	}

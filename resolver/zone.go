@@ -258,16 +258,6 @@ func (z *Zone) SOA() dns.RR {
 	return nil
 }
 
-// Names lists the owner names in the zone, sorted; for tests and tools.
-func (z *Zone) Names() []string {
-	out := make([]string, 0, len(z.names))
-	for n := range z.names {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Overlay answers names under any of its zones from those zones only. The
 // most specific zone wins when zones nest.
 type Overlay struct {

@@ -53,18 +53,18 @@ need() {
 	return 0
 }
 
-# wait_port PROTO PORT: until something answers there (max 10 s).
+# wait_dns PORT NAME: until the server there answers for NAME (max 10 s).
 wait_dns() {
 	local port=$1 name=$2 i
 	for i in $(seq 1 100); do
-		if dig +time=1 +tries=1 +short -p "$port" @127.0.0.1 "$name" SOA >/dev/null 2>&1 &&
-			[ -n "$(dig +time=1 +tries=1 +short -p "$port" @127.0.0.1 "$name" SOA 2>/dev/null)" ]; then
+		if [ -n "$(dig +time=1 +tries=1 +short -p "$port" @127.0.0.1 "$name" SOA 2>/dev/null)" ]; then
 			return 0
 		fi
 		sleep 0.1
 	done
 	return 1
 }
+# wait_tcp PORT: until something listens there (max 10 s).
 wait_tcp() {
 	local port=$1 i
 	for i in $(seq 1 100); do
