@@ -14,21 +14,22 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/rbl"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
 
-// Target is what a run checks. Names are normalised (ASCII, lower case,
-// no trailing dot) by the caller.
+// Target is what a run checks, parsed and normalised by the caller
+// (package names): checks never re-parse it.
 type Target struct {
 	Domain    string
 	IPs       []netip.Addr
-	HELO      string // a host name, or an address literal as given
-	Selectors []string
-	// MailFrom is the envelope sender (local@domain) or its domain, when
-	// it differs from Domain.
-	MailFrom string
+	HELO      names.Host // a host name, or an address literal
+	Selectors []names.Selector
+	// MailFrom is the envelope sender (local@domain) or its domain alone,
+	// when it differs from Domain.
+	MailFrom names.Address
 	// DKIMKey is the private key to check against the published one.
 	DKIMKey crypto.Signer
 	// Names are more names to look up on domain blocklists.
@@ -39,9 +40,9 @@ type Target struct {
 
 // Report returns the target in the report's shape.
 func (t Target) Report() report.Target {
-	rt := report.Target{Domain: t.Domain, HELO: t.HELO, Selectors: t.Selectors, MailFrom: t.MailFrom}
+	rt := report.Target{Domain: t.Domain, HELO: t.HELO.String(), Selectors: names.Strings(t.Selectors), MailFrom: t.MailFrom.String()}
 	if t.Send != nil {
-		rt.SendTo = t.Send.To
+		rt.SendTo = t.Send.To.String()
 		if t.Send.RelayCheck != "" {
 			rt.SendTo = t.Send.RelayCheck
 		}

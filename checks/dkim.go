@@ -3,20 +3,17 @@ package checks
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ed25519"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 
-	"github.com/emersion/go-msgauth/dkim"
+	msgdkim "github.com/emersion/go-msgauth/dkim"
+
 	"github.com/miekg/dns"
+	"github.com/preflight-mail/preflight/dkim"
+	"github.com/preflight-mail/preflight/names"
 
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
@@ -25,7 +22,7 @@ import (
 // CommonSelectors are tried when no selector is given: the defaults of
 // widespread mail systems and providers. A key found under none of them
 // proves nothing: selectors are free-form.
-var CommonSelectors = []string{
+var CommonSelectors = []names.Selector{
 	"default", "dkim", "mail", "selector1", "selector2", // generic; Microsoft 365
 	"google",         // Google Workspace
 	"k1", "k2", "k3", // Mailchimp / Mandrill
@@ -59,7 +56,7 @@ func DKIM(ctx context.Context, env Env, t Target) []report.Finding {
 	results := make([][]report.Finding, len(selectors))
 	var wg sync.WaitGroup
 	for i, s := range selectors {
-		wg.Go(func() { results[i] = dkimSelector(ctx, env, t.Domain, s, guessed) })
+		wg.Go(func() { results[i] = dkimSelector(ctx, env, t.Domain, string(s), guessed) })
 	}
 	wg.Wait()
 	var out []report.Finding
@@ -72,7 +69,7 @@ func DKIM(ctx context.Context, env Env, t Target) []report.Finding {
 		}
 		out = append(out, fs...)
 		if len(fs) > 0 && guessed {
-			found = append(found, selectors[i])
+			found = append(found, string(selectors[i]))
 		}
 	}
 	if len(failed) > 0 {
@@ -143,7 +140,7 @@ func dkimSelector(ctx context.Context, env Env, domain, selector string, guessed
 			Evidence: evidence,
 		}}
 	}
-	key, problems := ParseDKIMKey(txts[0])
+	key, problems := dkim.ParseKey(txts[0])
 	evidence["key_type"] = key.Type
 	if key.Bits > 0 {
 		evidence["bits"] = key.Bits
@@ -168,7 +165,7 @@ func dkimSelector(ctx context.Context, env Env, domain, selector string, guessed
 		}}
 	}
 	var out []report.Finding
-	desc := key.describe()
+	desc := key.Describe()
 	switch {
 	case key.Type == "rsa" && key.Bits < minRSABits:
 		out = append(out, report.Finding{
@@ -230,105 +227,21 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// DKIMKey is a parsed DKIM key record (RFC 6376 §3.6.1, RFC 8463).
-type DKIMKey struct {
-	Type     string   // "rsa" or "ed25519"
-	Bits     int      // RSA modulus size; 256 for Ed25519
-	Revoked  bool     // empty p=
-	Flags    []string // t= ("y" testing, "s" strict)
-	Hashes   []string // h=
-	Services []string // s=
-	Public   crypto.PublicKey
-}
-
-func (k DKIMKey) describe() string {
-	if k.Type == "ed25519" {
-		return "Ed25519 key"
-	}
-	return fmt.Sprintf("%d-bit RSA key", k.Bits)
-}
-
-// ParseDKIMKey parses a key record. It returns every problem it finds;
-// a revoked key (empty p=) is not a problem of syntax.
-func ParseDKIMKey(txt string) (DKIMKey, []string) {
-	var k DKIMKey
-	tags, order, problems := tagList(txt, false)
-	if v, ok := tags["v"]; ok {
-		if v != "DKIM1" {
-			problems = append(problems, fmt.Sprintf("v=%s, want v=DKIM1", v))
-		} else if order[0] != "v" {
-			problems = append(problems, "v=DKIM1 must be the first tag")
-		}
-	}
-	k.Type = strings.ToLower(orDefault(tags["k"], "rsa"))
-	for _, f := range splitColon(tags["t"]) {
-		k.Flags = append(k.Flags, strings.ToLower(f))
-	}
-	k.Hashes = splitColon(strings.ToLower(tags["h"]))
-	k.Services = splitColon(strings.ToLower(tags["s"]))
-	if len(k.Services) > 0 && !slices.Contains(k.Services, "*") && !slices.Contains(k.Services, "email") {
-		problems = append(problems, fmt.Sprintf("s=%s excludes email", tags["s"]))
-	}
-	p, ok := tags["p"]
-	if !ok {
-		return k, append(problems, "no p= tag (the public key)")
-	}
-	p = strings.Join(strings.Fields(p), "")
-	if p == "" {
-		k.Revoked = true
-		return k, problems
-	}
-	raw, err := base64.StdEncoding.DecodeString(p)
-	if err != nil {
-		return k, append(problems, "p= is not valid base64")
-	}
-	switch k.Type {
-	case "rsa":
-		pub, err := x509.ParsePKIXPublicKey(raw)
-		if err != nil {
-			pub, err = x509.ParsePKCS1PublicKey(raw)
-		}
-		rk, isRSA := pub.(*rsa.PublicKey)
-		if err != nil || !isRSA {
-			return k, append(problems, "p= is not an RSA public key")
-		}
-		k.Bits, k.Public = rk.N.BitLen(), rk
-	case "ed25519":
-		if len(raw) != ed25519.PublicKeySize {
-			return k, append(problems, fmt.Sprintf("p= holds %d octets, an Ed25519 key is %d (RFC 8463 §4.2)", len(raw), ed25519.PublicKeySize))
-		}
-		k.Bits, k.Public = 256, ed25519.PublicKey(raw)
-	default:
-		problems = append(problems, fmt.Sprintf("unknown key type k=%s (want rsa or ed25519)", k.Type))
-	}
-	return k, problems
-}
-
-func splitColon(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ":") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // dkimKeyMatch signs a test message with the private key and verifies
 // it against the published key, through go-msgauth.
 func dkimKeyMatch(ctx context.Context, env Env, t Target) report.Finding {
-	selector := t.Selectors[0]
-	signed, err := SignDKIM(testMessage(t.Domain, env), t.Domain, selector, t.DKIMKey)
+	selector := string(t.Selectors[0])
+	signed, err := dkim.Sign(testMessage(t.Domain, env), t.Domain, selector, t.DKIMKey)
 	if err != nil {
 		return report.Finding{ID: "dkim.key_mismatch", Severity: report.Fail, Subject: selector,
 			Message: "Could not sign a test message with the private key: " + err.Error()}
 	}
-	vs, err := dkim.VerifyWithOptions(bytes.NewReader(signed), &dkim.VerifyOptions{LookupTXT: env.DNS.TXTFunc(ctx)})
+	vs, err := msgdkim.VerifyWithOptions(bytes.NewReader(signed), &msgdkim.VerifyOptions{LookupTXT: env.DNS.TXTFunc(ctx)})
 	switch {
 	case err == nil && len(vs) == 1 && vs[0].Err == nil:
 		return report.Finding{ID: "dkim.key_matches", Severity: report.Pass, Subject: selector,
 			Message: fmt.Sprintf("The private key matches the key published for selector %q: a test message signed with it verifies.", selector)}
-	case err == nil && len(vs) == 1 && dkim.IsTempFail(vs[0].Err):
+	case err == nil && len(vs) == 1 && msgdkim.IsTempFail(vs[0].Err):
 		return dnsError("dkim", selector, "the key match for selector "+selector, vs[0].Err)
 	}
 	reason := "no signature"
@@ -353,43 +266,4 @@ func testMessage(domain string, env Env) []byte {
 		"Message-ID: <dkim-check@" + domain + ">\r\n" +
 		"\r\n" +
 		"This message is signed and verified in memory; it is never sent.\r\n")
-}
-
-// SignDKIM signs msg with relaxed/relaxed canonicalization over an
-// explicit header list (go-msgauth's defaults are simple/simple and
-// every header, which breaks on the first relay that touches one).
-func SignDKIM(msg []byte, domain, selector string, key crypto.Signer) ([]byte, error) {
-	var b bytes.Buffer
-	err := dkim.Sign(&b, bytes.NewReader(msg), &dkim.SignOptions{
-		Domain:                 domain,
-		Selector:               selector,
-		Signer:                 key,
-		Hash:                   crypto.SHA256,
-		HeaderCanonicalization: dkim.CanonicalizationRelaxed,
-		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
-		HeaderKeys:             []string{"From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"},
-	})
-	return b.Bytes(), err
-}
-
-// LoadDKIMKey reads a private key (PEM: PKCS#8, or PKCS#1 for RSA) for
-// signing: RSA or Ed25519.
-func LoadDKIMKey(pemBytes []byte) (crypto.Signer, error) {
-	block, _ := pem.Decode(pemBytes)
-	if block == nil {
-		return nil, errors.New("no PEM block")
-	}
-	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-		if s, ok := k.(crypto.Signer); ok {
-			switch k.(type) {
-			case *rsa.PrivateKey, ed25519.PrivateKey:
-				return s, nil
-			}
-		}
-		return nil, fmt.Errorf("a %T, want an RSA or Ed25519 key", k)
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	return nil, fmt.Errorf("%s is not an RSA or Ed25519 private key", block.Type)
 }

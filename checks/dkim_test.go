@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-msgauth/dkim"
+	msgdkim "github.com/emersion/go-msgauth/dkim"
 	"github.com/miekg/dns"
+	"github.com/preflight-mail/preflight/dkim"
 
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/resolver/dnstest"
@@ -55,7 +56,7 @@ func TestDKIMVectors(t *testing.T) {
 			t.Fatal(err)
 		}
 		msg = bytes.ReplaceAll(bytes.ReplaceAll(msg, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
-		vs, err := dkim.VerifyWithOptions(bytes.NewReader(msg), &dkim.VerifyOptions{LookupTXT: r.TXTFunc(context.Background())})
+		vs, err := msgdkim.VerifyWithOptions(bytes.NewReader(msg), &msgdkim.VerifyOptions{LookupTXT: r.TXTFunc(context.Background())})
 		if err != nil || len(vs) != tc.sigs {
 			t.Fatalf("%s: %d verifications, %v", tc.file, len(vs), err)
 		}
@@ -68,50 +69,8 @@ func TestDKIMVectors(t *testing.T) {
 	// And their keys parse with our parser.
 	for _, rr := range rrs {
 		txt := resolver.TXTStrings([]dns.RR{rr})[0]
-		if k, problems := ParseDKIMKey(txt); len(problems) > 0 || k.Public == nil {
-			t.Errorf("ParseDKIMKey(%s): %v", rr.Header().Name, problems)
-		}
-	}
-}
-
-func TestParseDKIMKey(t *testing.T) {
-	ed := "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
-	rsa1024 := "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB"
-	tests := []struct {
-		txt     string
-		typ     string
-		bits    int
-		revoked bool
-		problem string // substring of the first problem, "" for none
-		flags   string
-	}{
-		{"v=DKIM1; k=ed25519; p=" + ed, "ed25519", 256, false, "", ""},
-		{"v=DKIM1; p=" + rsa1024, "rsa", 1024, false, "", ""},
-		{"k=rsa; t=y:s; p=" + rsa1024[:40] + " \t " + rsa1024[40:], "rsa", 1024, false, "", "y,s"},
-		{"v=DKIM1; k=rsa; p=", "rsa", 0, true, "", ""},
-		{"v=DKIM1; k=rsa; p= ", "rsa", 0, true, "", ""},
-		{"v=DKIM1; k=rsa", "rsa", 0, false, "no p=", ""},
-		{"v=DKIM1; k=rsa; p=!!!", "rsa", 0, false, "base64", ""},
-		{"v=DKIM1; k=rsa; p=" + ed, "rsa", 0, false, "not an RSA", ""},
-		{"v=DKIM1; k=ed25519; p=" + rsa1024, "ed25519", 0, false, "Ed25519 key is 32", ""},
-		{"v=DKIM1; k=dsa; p=" + ed, "dsa", 0, false, "unknown key type", ""},
-		{"k=rsa; v=DKIM1; p=" + rsa1024, "rsa", 1024, false, "first tag", ""},
-		{"v=DKIM2; p=" + rsa1024, "rsa", 1024, false, "want v=DKIM1", ""},
-		{"v=DKIM1; p=" + rsa1024 + "; p=" + rsa1024, "rsa", 1024, false, "twice", ""},
-		{"v=DKIM1; s=other; p=" + rsa1024, "rsa", 1024, false, "excludes email", ""},
-		{"v=DKIM1; junk; p=" + rsa1024, "rsa", 1024, false, "not tag=value", ""},
-	}
-	for _, tt := range tests {
-		k, problems := ParseDKIMKey(tt.txt)
-		first := ""
-		if len(problems) > 0 {
-			first = problems[0]
-		}
-		if tt.problem == "" && first != "" || tt.problem != "" && !strings.Contains(first, tt.problem) {
-			t.Errorf("ParseDKIMKey(%.40q): problems %v, want %q", tt.txt, problems, tt.problem)
-		}
-		if k.Type != tt.typ || k.Bits != tt.bits || k.Revoked != tt.revoked || strings.Join(k.Flags, ",") != tt.flags {
-			t.Errorf("ParseDKIMKey(%.40q) = %s %d revoked %v flags %v", tt.txt, k.Type, k.Bits, k.Revoked, k.Flags)
+		if k, problems := dkim.ParseKey(txt); len(problems) > 0 || k.Public == nil {
+			t.Errorf("dkim.ParseKey(%s): %v", rr.Header().Name, problems)
 		}
 	}
 }
@@ -134,12 +93,12 @@ func TestDKIM(t *testing.T) {
 		{"dkim.example", "missing", []string{"dkim.missing missing"}},
 	}
 	for _, tt := range tests {
-		got := ids(DKIM(context.Background(), env, Target{Domain: tt.domain, Selectors: []string{tt.selector}}))
+		got := ids(DKIM(context.Background(), env, Target{Domain: tt.domain, Selectors: sels(tt.selector)}))
 		if strings.Join(got, ";") != strings.Join(tt.want, ";") {
 			t.Errorf("dkim %s %s = %v, want %v", tt.domain, tt.selector, got, tt.want)
 		}
 	}
-	fs := DKIM(context.Background(), env, Target{Domain: "dkim.example", Selectors: []string{"legacy512"}})
+	fs := DKIM(context.Background(), env, Target{Domain: "dkim.example", Selectors: sels("legacy512")})
 	if f, _ := find(fs, "dkim.weak_key"); f.Evidence["bits"] != 512 || !strings.Contains(f.Message, "512-bit") {
 		t.Errorf("weak key: %+v", f)
 	}
@@ -171,11 +130,11 @@ func TestDKIMKeyMatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, err := LoadDKIMKey(pemBytes)
+		key, err := dkim.LoadPrivateKey(pemBytes)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fs := DKIM(context.Background(), env, Target{Domain: tc.domain, Selectors: []string{tc.selector}, DKIMKey: key})
+		fs := DKIM(context.Background(), env, Target{Domain: tc.domain, Selectors: sels(tc.selector), DKIMKey: key})
 		if _, ok := find(fs, tc.want); !ok {
 			t.Errorf("%s with %s: %v, want %s", tc.selector, tc.key, ids(fs), tc.want)
 		}

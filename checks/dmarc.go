@@ -3,144 +3,13 @@ package checks
 import (
 	"context"
 	"fmt"
-	"net/mail"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
-	"golang.org/x/net/publicsuffix"
-
+	"github.com/preflight-mail/preflight/dmarc"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
-
-// DMARCRecord is a parsed DMARC record (RFC 7489 §6.3).
-type DMARCRecord struct {
-	Raw    string
-	Tags   map[string]string
-	Policy string // p
-	Sub    string // sp, defaults to p
-	Pct    int
-	ADKIM  string // r or s
-	ASPF   string
-	RUA    []string // mailto: addresses
-	RUF    []string
-}
-
-// ParseDMARC parses a DMARC record and returns every problem found.
-func ParseDMARC(txt string) (DMARCRecord, []string) {
-	r := DMARCRecord{Raw: txt, Pct: 100, ADKIM: "r", ASPF: "r"}
-	tags, order, problems := tagList(txt, true)
-	r.Tags = tags
-	if len(order) == 0 || order[0] != "v" || r.Tags["v"] != "DMARC1" {
-		problems = append(problems, "must start with v=DMARC1")
-	}
-	if len(order) < 2 || order[1] != "p" {
-		if _, ok := r.Tags["p"]; ok {
-			problems = append(problems, "p= must come right after v=DMARC1 (RFC 7489 §6.3)")
-		}
-	}
-	policy := func(tag string) string {
-		v := strings.ToLower(r.Tags[tag])
-		switch v {
-		case "none", "quarantine", "reject":
-			return v
-		}
-		problems = append(problems, fmt.Sprintf("%s=%s: want none, quarantine or reject", tag, r.Tags[tag]))
-		return ""
-	}
-	if _, ok := r.Tags["p"]; !ok {
-		problems = append(problems, "no p= (the policy)")
-	} else {
-		r.Policy = policy("p")
-	}
-	r.Sub = r.Policy
-	if _, ok := r.Tags["sp"]; ok {
-		r.Sub = policy("sp")
-	}
-	if v, ok := r.Tags["pct"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 100 {
-			problems = append(problems, fmt.Sprintf("pct=%s: want 0 to 100", v))
-		} else {
-			r.Pct = n
-		}
-	}
-	for _, tag := range []string{"adkim", "aspf"} {
-		if v, ok := r.Tags[tag]; ok {
-			if v != "r" && v != "s" {
-				problems = append(problems, fmt.Sprintf("%s=%s: want r or s", tag, v))
-			} else if tag == "adkim" {
-				r.ADKIM = v
-			} else {
-				r.ASPF = v
-			}
-		}
-	}
-	if v, ok := r.Tags["fo"]; ok {
-		for _, o := range strings.Split(v, ":") {
-			if !slices.Contains([]string{"0", "1", "d", "s"}, strings.TrimSpace(o)) {
-				problems = append(problems, fmt.Sprintf("fo=%s: want 0, 1, d, s separated by ':'", v))
-				break
-			}
-		}
-	}
-	if v, ok := r.Tags["ri"]; ok {
-		if _, err := strconv.ParseUint(v, 10, 32); err != nil {
-			problems = append(problems, fmt.Sprintf("ri=%s: want seconds", v))
-		}
-	}
-	for _, tag := range []string{"rua", "ruf"} {
-		v, ok := r.Tags[tag]
-		if !ok {
-			continue
-		}
-		for _, u := range strings.Split(v, ",") {
-			addr, err := reportAddress(strings.TrimSpace(u))
-			if err != nil {
-				problems = append(problems, fmt.Sprintf("%s: %v", tag, err))
-				continue
-			}
-			if tag == "rua" {
-				r.RUA = append(r.RUA, addr)
-			} else {
-				r.RUF = append(r.RUF, addr)
-			}
-		}
-	}
-	return r, problems
-}
-
-// reportAddress reads "mailto:addr[!size]" (RFC 7489 §6.2, §6.4).
-func reportAddress(u string) (string, error) {
-	if !strings.HasPrefix(strings.ToLower(u), "mailto:") {
-		return "", fmt.Errorf("%q is not a mailto: URI", u)
-	}
-	addr := u[len("mailto:"):]
-	if i := strings.LastIndexByte(addr, '!'); i >= 0 {
-		size := strings.TrimRight(addr[i+1:], "kmgtKMGT")
-		if _, err := strconv.ParseUint(size, 10, 64); err != nil {
-			return "", fmt.Errorf("%q has a bad size limit", u)
-		}
-		addr = addr[:i]
-	}
-	a, err := mail.ParseAddress(addr)
-	if err != nil || !strings.Contains(a.Address, "@") {
-		return "", fmt.Errorf("%q is not an email address", u)
-	}
-	return a.Address, nil
-}
-
-// OrgDomain is the organizational domain (RFC 7489 §3.2) by the Public
-// Suffix List; a public suffix is its own.
-func OrgDomain(d string) string {
-	org, err := publicsuffix.EffectiveTLDPlusOne(d)
-	if err != nil {
-		return d
-	}
-	return org
-}
 
 // DMARC checks the From domain's DMARC policy: at _dmarc.DOMAIN, else at
 // the organizational domain; syntax, policy strength, and whether
@@ -150,7 +19,7 @@ func DMARC(ctx context.Context, env Env, t Target) []report.Finding {
 	if domain == "" {
 		return nil
 	}
-	org := OrgDomain(domain)
+	org := dmarc.OrgDomain(domain)
 	name := "_dmarc." + domain
 	txts, err := env.DNS.LookupTXT(ctx, name)
 	records := dmarcRecords(txts)
@@ -181,7 +50,7 @@ func DMARC(ctx context.Context, env Env, t Target) []report.Finding {
 			Evidence: map[string]any{"records": records},
 		}}
 	}
-	rec, problems := ParseDMARC(records[0])
+	rec, problems := dmarc.Parse(records[0])
 	evidence := map[string]any{"record": rec.Raw, "name": name}
 	if source != domain {
 		evidence["inherited_from"] = org
@@ -258,8 +127,8 @@ func withPolicy(raw, p string) string {
 // domain's organization accepts its reports: DOMAIN._report._dmarc.DEST
 // must hold a v=DMARC1 record (RFC 7489 §7.1), else the reports are
 // not sent there.
-func reportAuthorization(ctx context.Context, env Env, domain string, rec DMARCRecord) []report.Finding {
-	org := OrgDomain(domain)
+func reportAuthorization(ctx context.Context, env Env, domain string, rec dmarc.Record) []report.Finding {
+	org := dmarc.OrgDomain(domain)
 	type dest struct{ tag, addr, host string }
 	var dests []dest
 	for _, a := range rec.RUA {
@@ -272,7 +141,7 @@ func reportAuthorization(ctx context.Context, env Env, domain string, rec DMARCR
 	var wg sync.WaitGroup
 	for i, d := range dests {
 		host := strings.ToLower(d.host)
-		if OrgDomain(host) == org {
+		if dmarc.OrgDomain(host) == org {
 			continue
 		}
 		wg.Go(func() {
@@ -304,14 +173,14 @@ func reportAuthorization(ctx context.Context, env Env, domain string, rec DMARCR
 // alignment says whether SPF's domain (MAIL FROM) aligns with the From
 // domain under the record's aspf mode (RFC 7489 §3.1.2). DKIM's d= is
 // the From domain for the selectors checked here, so it aligns.
-func alignment(t Target, rec DMARCRecord) []report.Finding {
-	if t.MailFrom == "" {
+func alignment(t Target, rec dmarc.Record) []report.Finding {
+	if t.MailFrom.IsZero() {
 		return nil
 	}
 	envDomain, _ := envelope(t)
 	aligned := envDomain == t.Domain
 	if !aligned && rec.ASPF == "r" {
-		aligned = OrgDomain(envDomain) == OrgDomain(t.Domain)
+		aligned = dmarc.OrgDomain(envDomain) == dmarc.OrgDomain(t.Domain)
 	}
 	mode := map[string]string{"r": "relaxed", "s": "strict"}[rec.ASPF]
 	if aligned {
@@ -323,6 +192,6 @@ func alignment(t Target, rec DMARCRecord) []report.Finding {
 	return []report.Finding{{
 		ID: "dmarc.spf_unaligned", Severity: report.Warn, Subject: t.Domain,
 		Message: fmt.Sprintf("The envelope domain %s does not align with the From domain %s (aspf %s): an SPF pass does not count for DMARC, which then rests on DKIM alone.", envDomain, t.Domain, mode),
-		Fix:     fmt.Sprintf("Use a bounce address under %s (for example bounces@%s with its own SPF record), or make sure every message carries an aligned DKIM signature (d=%s).", OrgDomain(t.Domain), t.Domain, t.Domain),
+		Fix:     fmt.Sprintf("Use a bounce address under %s (for example bounces@%s with its own SPF record), or make sure every message carries an aligned DKIM signature (d=%s).", dmarc.OrgDomain(t.Domain), t.Domain, t.Domain),
 	}}
 }

@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -123,10 +122,8 @@ func rblTargets(ctx context.Context, env Env, t Target) []string {
 	if d, _ := envelope(t); d != t.Domain {
 		add(d)
 	}
-	if t.HELO != "" && strings.Contains(t.HELO, ".") {
-		if _, err := netip.ParseAddr(strings.Trim(t.HELO, "[]")); err != nil {
-			add(t.HELO)
-		}
+	if t.HELO.Qualified() {
+		add(t.HELO.Name)
 	}
 	for _, n := range t.Names {
 		add(n)

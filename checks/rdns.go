@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -108,17 +109,18 @@ func fcrdns(ctx context.Context, env Env, t Target, ip netip.Addr) ([]string, []
 
 // heloSanity checks the HELO name's form. It returns the name to resolve
 // ("" when it is not a resolvable host name) and any findings.
-func heloSanity(helo string) (string, []report.Finding) {
-	if helo == "" {
+func heloSanity(host names.Host) (string, []report.Finding) {
+	if host.IsZero() {
 		return "", nil
 	}
+	helo := host.String()
 	bad := func(msg, fix string) []report.Finding {
 		return []report.Finding{{
 			ID: "rdns.helo_invalid", Severity: report.Warn, Subject: helo,
 			Message: msg, Fix: fix,
 		}}
 	}
-	if _, err := netip.ParseAddr(strings.Trim(helo, "[]")); err == nil {
+	if host.IsLiteral() {
 		return "", bad(fmt.Sprintf("HELO %s is an address literal, not a host name: RFC 5321 §4.1.1.1 allows it, but receivers score it as a sign of spam.", helo),
 			"Configure the MTA to send its fully qualified host name, the one in the IP's PTR record.")
 	}
@@ -181,10 +183,8 @@ func ptrHint(ptrs []string) string {
 
 // mailName is the host name to suggest for a PTR record.
 func mailName(t Target) string {
-	if t.HELO != "" && !strings.HasPrefix(t.HELO, "[") && strings.Contains(t.HELO, ".") {
-		if _, err := netip.ParseAddr(t.HELO); err != nil {
-			return t.HELO
-		}
+	if t.HELO.Qualified() {
+		return t.HELO.Name
 	}
 	return "mail." + exampleDomain(t)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/resolver/dnstest"
@@ -92,7 +93,7 @@ func TestRDNS(t *testing.T) {
 		{"203.0.113.5", "mail.corp.local", []string{"rdns.fcrdns_ok 203.0.113.5", "rdns.helo_invalid mail.corp.local"}},
 	}
 	for _, tt := range tests {
-		got := ids(RDNS(context.Background(), env, Target{IPs: []netip.Addr{netip.MustParseAddr(tt.ip)}, HELO: tt.helo}))
+		got := ids(RDNS(context.Background(), env, Target{IPs: []netip.Addr{netip.MustParseAddr(tt.ip)}, HELO: names.MustHost(tt.helo)}))
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("rdns %s helo %q = %q, want %q", tt.ip, tt.helo, got, tt.want)
 		}
@@ -101,7 +102,7 @@ func TestRDNS(t *testing.T) {
 
 func TestRDNSFixNamesTheRecord(t *testing.T) {
 	env := testEnv(t)
-	fs := RDNS(context.Background(), env, Target{IPs: []netip.Addr{netip.MustParseAddr("203.0.113.6")}, HELO: "mail.example.test"})
+	fs := RDNS(context.Background(), env, Target{IPs: []netip.Addr{netip.MustParseAddr("203.0.113.6")}, HELO: names.MustHost("mail.example.test")})
 	for _, f := range fs {
 		if f.ID == "rdns.no_ptr" && !strings.Contains(f.Fix, "6.113.0.203.in-addr.arpa. PTR mail.example.test.") {
 			t.Errorf("fix does not name the record: %q", f.Fix)

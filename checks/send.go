@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -18,17 +19,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/preflight-mail/preflight/checks/smtpc"
+	"github.com/preflight-mail/preflight/dkim"
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
+	"github.com/preflight-mail/preflight/smtp"
 )
 
 // Send describes a test send (DESIGN §9).
 type Send struct {
-	From, To string
+	From, To names.Address
 	Path     string // "direct", "relay" or "auto"
 	Relays   []Relay
-	HELO     string
+	HELO     names.Host
 	// TLS: for the direct path "opportunistic" (default), "required" or
 	// "none"; relays have their own.
 	TLS                string
@@ -44,7 +47,7 @@ type Send struct {
 	// RelayCheck, when set ("host:port"), runs the open-relay probe
 	// against it instead of a send.
 	RelayCheck string
-	Timeouts   smtpc.Timeouts
+	Timeouts   smtp.Timeouts
 }
 
 // Relay is one smarthost.
@@ -70,15 +73,15 @@ const (
 
 // attempt is one connection of the send, for the report.
 type attempt struct {
-	Path       string       `json:"path"`
-	Host       string       `json:"host"`
-	Addr       string       `json:"addr,omitempty"`
-	Result     string       `json:"result"`
-	Error      string       `json:"error,omitempty"`
-	Reply      string       `json:"reply,omitempty"`
-	TLS        *tlsInfo     `json:"tls,omitempty"`
-	QueueID    string       `json:"queue_id,omitempty"`
-	Transcript []smtpc.Line `json:"transcript,omitempty"`
+	Path       string      `json:"path"`
+	Host       string      `json:"host"`
+	Addr       string      `json:"addr,omitempty"`
+	Result     string      `json:"result"`
+	Error      string      `json:"error,omitempty"`
+	Reply      string      `json:"reply,omitempty"`
+	TLS        *tlsInfo    `json:"tls,omitempty"`
+	QueueID    string      `json:"queue_id,omitempty"`
+	Transcript []smtp.Line `json:"transcript,omitempty"`
 
 	timedOut bool // the connect timed out
 }
@@ -139,7 +142,7 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 // order (shuffled within a preference, RFC 5321 §5.1), every address of
 // each, until one gives a final answer.
 func sendDirect(ctx context.Context, env Env, s *Send) []attempt {
-	domain := s.To[strings.LastIndexByte(s.To, '@')+1:]
+	domain := s.To.Domain
 	mxs, err := env.DNS.LookupMX(ctx, domain)
 	switch {
 	case resolver.IsNotFound(err):
@@ -217,8 +220,8 @@ func sendRelays(ctx context.Context, env Env, s *Send) []attempt {
 // "required", "starttls" (required), "implicit" or "none".
 func session(ctx context.Context, env Env, s *Send, path, host, addr, tlsMode string, auth bool) (a attempt) {
 	a = attempt{Path: path, Host: host, Addr: addr}
-	log := smtpc.NewTranscript()
-	redact := func(err error) string { return log.Redactor()(smtpc.Redact(err.Error(), s.Password)) }
+	log := smtp.NewTranscript()
+	redact := func(err error) string { return log.Redactor()(smtp.Redact(err.Error(), s.Password)) }
 	defer func() {
 		a.Transcript = log.Lines()
 		for _, l := range a.Transcript {
@@ -236,14 +239,14 @@ func session(ctx context.Context, env Env, s *Send, path, host, addr, tlsMode st
 		a.timedOut = errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
 		return a
 	}
-	c := smtpc.New(ctx, nc, s.Timeouts, log)
+	c := smtp.New(ctx, nc, s.Timeouts, log)
 	defer c.Close()
 
 	verify := &verification{}
 	cfg := tlsConfig(host, s.RootCAs, verify)
 	fail := func(result string, err error) attempt {
 		a.Result, a.Error = result, redact(err)
-		var se *smtpc.Error
+		var se *smtp.Error
 		if errors.As(err, &se) {
 			a.Reply = log.Redactor()(se.Reply.String())
 		}
@@ -258,7 +261,7 @@ func session(ctx context.Context, env Env, s *Send, path, host, addr, tlsMode st
 	if _, err := c.Greeting(); err != nil {
 		return fail(resSMTPFailed, err)
 	}
-	if err := c.Hello(s.HELO); err != nil {
+	if err := c.Hello(s.HELO.EHLO()); err != nil {
 		return fail(resSMTPFailed, err)
 	}
 	if c.TLS() == nil && tlsMode != "none" {
@@ -266,7 +269,7 @@ func session(ctx context.Context, env Env, s *Send, path, host, addr, tlsMode st
 			if err := c.StartTLS(cfg); err != nil {
 				return fail(resTLSFailed, err)
 			}
-			if err := c.Hello(s.HELO); err != nil {
+			if err := c.Hello(s.HELO.EHLO()); err != nil {
 				return fail(resSMTPFailed, err)
 			}
 		} else if tlsMode == "required" || tlsMode == "starttls" {
@@ -290,11 +293,11 @@ func session(ctx context.Context, env Env, s *Send, path, host, addr, tlsMode st
 			return fail(resAuthFailed, err) // 535 and any other refusal of the credentials
 		}
 	}
-	if err := c.Mail(s.From); err != nil {
+	if err := c.Mail(s.From.String(), s.From.NeedsSMTPUTF8() || s.To.NeedsSMTPUTF8()); err != nil {
 		c.Quit()
 		return fail(replyResult(err), err)
 	}
-	if err := c.Rcpt(s.To); err != nil {
+	if err := c.Rcpt(s.To.String()); err != nil {
 		c.Quit()
 		return fail(replyResult(err), err)
 	}
@@ -321,7 +324,7 @@ func session(ctx context.Context, env Env, s *Send, path, host, addr, tlsMode st
 // replyResult classifies an SMTP error: 5xx rejected, 4xx deferred,
 // anything else a failed session.
 func replyResult(err error) string {
-	var se *smtpc.Error
+	var se *smtp.Error
 	if errors.As(err, &se) {
 		if se.Permanent() {
 			return resRejected
@@ -432,7 +435,7 @@ func sendFindings(s *Send, atts []attempt, fallback string) []report.Finding {
 		out[len(out)-1].Evidence = evidence
 		return out
 	}
-	main := report.Finding{Subject: s.To, Evidence: evidence}
+	main := report.Finding{Subject: s.To.String(), Evidence: evidence}
 	switch d.Result {
 	case resAccepted:
 		main.ID, main.Severity = "send.accepted", report.Pass
@@ -554,8 +557,8 @@ func relayCheck(ctx context.Context, env Env, s *Send) []report.Finding {
 	}
 	probe := *s
 	probe.User, probe.Deliver = "", false
-	probe.From = orDefault(s.From, "preflight-relay-check@example.com")
-	probe.To = orDefault(s.To, "preflight-relay-check@example.net")
+	probe.From = cmp.Or(s.From, names.Address{Local: "preflight-relay-check", Domain: "example.com"})
+	probe.To = cmp.Or(s.To, names.Address{Local: "preflight-relay-check", Domain: "example.net"})
 	a := session(ctx, env, &probe, "relay-check", host, s.RelayCheck, "opportunistic", false)
 	ev := map[string]any{"attempts": []attempt{a}, "from": probe.From, "to": probe.To}
 	switch a.Result {
@@ -584,10 +587,10 @@ func testMessageFor(s *Send, env Env) ([]byte, error) {
 	token := make([]byte, 8)
 	rand.Read(token)
 	tok := hex.EncodeToString(token)
-	domain := s.From[strings.LastIndexByte(s.From, '@')+1:]
+	domain := s.From.Domain
 	now := env.now()
-	msg := []byte("From: <" + s.From + ">\r\n" +
-		"To: <" + s.To + ">\r\n" +
+	msg := []byte("From: <" + s.From.String() + ">\r\n" +
+		"To: <" + s.To.String() + ">\r\n" +
 		"Subject: preflight test " + tok + "\r\n" +
 		"Date: " + now.Format("Mon, 02 Jan 2006 15:04:05 -0700") + "\r\n" +
 		"Message-ID: <preflight-" + tok + "@" + domain + ">\r\n" +
@@ -600,7 +603,7 @@ func testMessageFor(s *Send, env Env) ([]byte, error) {
 	if s.DKIMKey == nil {
 		return msg, nil
 	}
-	return SignDKIM(msg, domain, s.DKIMSelector, s.DKIMKey)
+	return dkim.Sign(msg, domain, s.DKIMSelector, s.DKIMKey)
 }
 
 // dial connects through Env's dialer, or a net.Dialer.

@@ -14,9 +14,11 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/preflight-mail/preflight/checks/smtpc/smtptest"
+	"github.com/preflight-mail/preflight/dkim"
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
+	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
 
 // recipientEnv: example.test's MX (and a null-MX domain) resolve to
@@ -59,19 +61,19 @@ func TestSendDirect(t *testing.T) {
 		s    Send
 		want []string
 	}{
-		{"probe, no TLS", Send{To: "user@example.test", Port: port(plain.Addr)}, []string{"send.accepted", "send.no_starttls"}},
-		{"TLS verified by the CA", Send{To: "user@example.test", Port: port(withTLS.Addr), RootCAs: ca.Pool}, []string{"send.accepted", "send.tls_ok"}},
-		{"TLS unverified", Send{To: "user@example.test", Port: port(withTLS.Addr)}, []string{"send.accepted", "send.tls_unverified"}},
-		{"TLS required, not offered", Send{To: "user@example.test", Port: port(plain.Addr), TLS: "required"}, []string{"send.no_starttls"}},
-		{"implicit MX", Send{To: "user@nomx.example.test", Port: port(plain.Addr)}, []string{"send.accepted", "send.no_starttls"}},
-		{"null MX", Send{To: "user@null.example.test", Port: port(plain.Addr)}, []string{"send.rejected"}},
-		{"rejected", Send{To: "user@example.test", Port: port(refusing.Addr)}, []string{"send.no_starttls", "send.rejected"}},
-		{"deferred", Send{To: "user@example.test", Port: port(deferring.Addr)}, []string{"send.deferred", "send.no_starttls"}},
-		{"connection refused", Send{To: "user@example.test", Port: 1}, []string{"send.connect_failed"}},
+		{"probe, no TLS", Send{To: names.MustAddress("user@example.test"), Port: port(plain.Addr)}, []string{"send.accepted", "send.no_starttls"}},
+		{"TLS verified by the CA", Send{To: names.MustAddress("user@example.test"), Port: port(withTLS.Addr), RootCAs: ca.Pool}, []string{"send.accepted", "send.tls_ok"}},
+		{"TLS unverified", Send{To: names.MustAddress("user@example.test"), Port: port(withTLS.Addr)}, []string{"send.accepted", "send.tls_unverified"}},
+		{"TLS required, not offered", Send{To: names.MustAddress("user@example.test"), Port: port(plain.Addr), TLS: "required"}, []string{"send.no_starttls"}},
+		{"implicit MX", Send{To: names.MustAddress("user@nomx.example.test"), Port: port(plain.Addr)}, []string{"send.accepted", "send.no_starttls"}},
+		{"null MX", Send{To: names.MustAddress("user@null.example.test"), Port: port(plain.Addr)}, []string{"send.rejected"}},
+		{"rejected", Send{To: names.MustAddress("user@example.test"), Port: port(refusing.Addr)}, []string{"send.no_starttls", "send.rejected"}},
+		{"deferred", Send{To: names.MustAddress("user@example.test"), Port: port(deferring.Addr)}, []string{"send.deferred", "send.no_starttls"}},
+		{"connection refused", Send{To: names.MustAddress("user@example.test"), Port: 1}, []string{"send.connect_failed"}},
 	}
 	for _, tt := range tests {
 		s := tt.s
-		s.From, s.HELO, s.Path = "sender@example.org", "client.example.org", "direct"
+		s.From, s.HELO, s.Path = names.MustAddress("sender@example.org"), names.MustHost("client.example.org"), "direct"
 		fs := SendCheck(context.Background(), env, Target{Send: &s})
 		if got := sendIDs(fs); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
@@ -85,11 +87,11 @@ func TestSendDirect(t *testing.T) {
 func TestSendDeliverDKIMSigned(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{Local: []string{"example.test"}})
 	pemBytes, _ := os.ReadFile("../testdata/lab/keys/ed25519.pem")
-	key, err := LoadDKIMKey(pemBytes)
+	key, err := dkim.LoadPrivateKey(pemBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Send{From: "sender@good.example", To: "user@example.test", HELO: "client.example.org", Path: "direct", Port: port(srv.Addr),
+	s := Send{From: names.MustAddress("sender@good.example"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"), Path: "direct", Port: port(srv.Addr),
 		Deliver: true, DKIMKey: key, DKIMSelector: "ed2026"}
 	fs := SendCheck(context.Background(), recipientEnv(t), Target{Send: &s})
 	if f, ok := find(fs, "send.accepted"); !ok || !strings.Contains(f.Message, "accepted the test message") {
@@ -135,7 +137,7 @@ func TestSendRelays(t *testing.T) {
 		{"... unless --allow-plaintext-auth", []Relay{{Addr: plain.Addr, TLS: "none", Enabled: true}}, "right-password-123", func(s *Send) { s.AllowPlaintextAuth = true }, []string{"send.accepted", "send.no_starttls"}},
 	}
 	for _, tt := range tests {
-		s := Send{From: "me@example.org", To: "friend@example.net", HELO: "client.example.org", Path: "relay", Relays: tt.relays,
+		s := Send{From: names.MustAddress("me@example.org"), To: names.MustAddress("friend@example.net"), HELO: names.MustHost("client.example.org"), Path: "relay", Relays: tt.relays,
 			User: "me@example.org", Password: tt.pass, RootCAs: ca.Pool}
 		if tt.mod != nil {
 			tt.mod(&s)
@@ -155,7 +157,7 @@ func TestSendRelays(t *testing.T) {
 func TestSendAutoFallsBack(t *testing.T) {
 	ca := smtptest.NewCA(t)
 	relay := smtptest.Start(t, smtptest.Options{Users: map[string]string{"me@example.org": "pw-1234"}, TLS: ca.ServerTLS(t, "127.0.0.1")})
-	s := Send{From: "me@example.org", To: "user@example.test", HELO: "client.example.org", Path: "auto", Port: 1,
+	s := Send{From: names.MustAddress("me@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"), Path: "auto", Port: 1,
 		Relays: []Relay{{Addr: relay.Addr, Enabled: true}}, User: "me@example.org", Password: "pw-1234", RootCAs: ca.Pool}
 	fs := SendCheck(context.Background(), recipientEnv(t), Target{Send: &s})
 	f, ok := find(fs, "send.accepted")
@@ -169,7 +171,7 @@ func TestSendPort25Blocked(t *testing.T) {
 	env.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: timeoutErr{}}
 	}
-	s := Send{From: "a@example.org", To: "user@example.test", HELO: "client.example.org", Path: "direct"}
+	s := Send{From: names.MustAddress("a@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"), Path: "direct"}
 	fs := SendCheck(context.Background(), env, Target{Send: &s})
 	if got := sendIDs(fs); !slices.Equal(got, []string{"send.port25_blocked"}) {
 		t.Errorf("got %v", got)
@@ -186,7 +188,7 @@ func TestRelayCheck(t *testing.T) {
 	open := smtptest.Start(t, smtptest.Options{Open: true})
 	closed := smtptest.Start(t, smtptest.Options{Local: []string{"example.test"}})
 	for addr, want := range map[string]string{open.Addr: "send.open_relay", closed.Addr: "send.relay_refused"} {
-		s := Send{HELO: "client.example.org", RelayCheck: addr}
+		s := Send{HELO: names.MustHost("client.example.org"), RelayCheck: addr}
 		fs := SendCheck(context.Background(), Env{}, Target{Send: &s})
 		if got := sendIDs(fs); !slices.Equal(got, []string{want}) {
 			t.Errorf("%s: %v, want %s", addr, got, want)
@@ -200,7 +202,7 @@ func TestRelayCheck(t *testing.T) {
 // A stalling server cannot hold the send past its context.
 func TestSendStallEndsWithContext(t *testing.T) {
 	addr := smtptest.Script(t, func(c net.Conn, r *bufio.Reader) { r.ReadString(0) })
-	s := Send{From: "a@example.org", To: "user@example.test", HELO: "client.example.org", Path: "relay", Relays: []Relay{{Addr: addr, Enabled: true}}}
+	s := Send{From: names.MustAddress("a@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"), Path: "relay", Relays: []Relay{{Addr: addr, Enabled: true}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()

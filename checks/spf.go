@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
@@ -8,8 +9,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/preflight-mail/preflight/checks/spf"
 	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/spf"
 )
 
 // SPF checks the envelope domain's SPF: the result for each sending IP
@@ -24,10 +25,8 @@ func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 	// while the walk runs, not after.
 	var helo []report.Finding
 	var heloDone sync.WaitGroup
-	if t.HELO != "" && !strings.HasPrefix(t.HELO, "[") && strings.Contains(t.HELO, ".") {
-		if _, err := netip.ParseAddr(t.HELO); err != nil {
-			heloDone.Go(func() { helo = heloSPF(ctx, env, t) })
-		}
+	if t.HELO.Qualified() {
+		heloDone.Go(func() { helo = heloSPF(ctx, env, t) })
 	}
 	defer heloDone.Wait()
 
@@ -58,10 +57,8 @@ func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 // and the sender address.
 func envelope(t Target) (domain, sender string) {
 	switch {
-	case strings.Contains(t.MailFrom, "@"):
-		return t.MailFrom[strings.LastIndexByte(t.MailFrom, '@')+1:], t.MailFrom
-	case t.MailFrom != "":
-		return t.MailFrom, "postmaster@" + t.MailFrom
+	case !t.MailFrom.IsZero():
+		return t.MailFrom.Domain, t.MailFrom.Sender().String()
 	case t.Domain != "":
 		return t.Domain, "postmaster@" + t.Domain
 	}
@@ -69,10 +66,7 @@ func envelope(t Target) (domain, sender string) {
 }
 
 func heloOr(t Target, domain string) string {
-	if t.HELO != "" {
-		return t.HELO
-	}
-	return domain
+	return cmp.Or(t.HELO.EHLO(), domain)
 }
 
 // lintTree reports what is wrong anywhere in the tree, whatever the IP.
@@ -303,25 +297,25 @@ func ipResult(domain string, root *spf.Node, ip netip.Addr, r spf.Result) report
 func heloSPF(ctx context.Context, env Env, t Target) []report.Finding {
 	var out []report.Finding
 	for _, ip := range t.IPs {
-		r := spf.Evaluate(ctx, env.DNS, ip, t.HELO, "", env.now())
-		f := report.Finding{Subject: ip.String(), Evidence: map[string]any{"helo": t.HELO, "result": r.Result}}
+		r := spf.Evaluate(ctx, env.DNS, ip, t.HELO.Name, "", env.now())
+		f := report.Finding{Subject: ip.String(), Evidence: map[string]any{"helo": t.HELO.Name, "result": r.Result}}
 		switch r.Result {
 		case spf.Pass:
 			f.ID, f.Severity = "spf.helo_pass", report.Pass
-			f.Message = fmt.Sprintf("SPF for the HELO name %s passes for %s.", t.HELO, ip)
+			f.Message = fmt.Sprintf("SPF for the HELO name %s passes for %s.", t.HELO.Name, ip)
 		case spf.None:
 			// The same for every IP: say it once.
 			return []report.Finding{{
-				ID: "spf.helo_none", Severity: report.Info, Subject: t.HELO,
-				Message: fmt.Sprintf("The HELO name %s has no SPF record: bounces (empty MAIL FROM) get no SPF result (RFC 7208 §2.3).", t.HELO),
-				Fix:     fmt.Sprintf("Publish\n%s. TXT \"v=spf1 a -all\"", t.HELO),
+				ID: "spf.helo_none", Severity: report.Info, Subject: t.HELO.Name,
+				Message: fmt.Sprintf("The HELO name %s has no SPF record: bounces (empty MAIL FROM) get no SPF result (RFC 7208 §2.3).", t.HELO.Name),
+				Fix:     fmt.Sprintf("Publish\n%s. TXT \"v=spf1 a -all\"", t.HELO.Name),
 			}}
 		case spf.TempError:
-			f = dnsErrorID("spf.temperror", ip.String(), "SPF for the HELO name "+t.HELO, fmt.Errorf("%s", r.Reason))
+			f = dnsErrorID("spf.temperror", ip.String(), "SPF for the HELO name "+t.HELO.Name, fmt.Errorf("%s", r.Reason))
 		default:
 			f.ID, f.Severity = "spf.helo_not_pass", report.Warn
-			f.Message = fmt.Sprintf("SPF for the HELO name %s gives %s for %s: bounces from it fail SPF.", t.HELO, r.Result, ip)
-			f.Fix = fmt.Sprintf("Publish\n%s. TXT \"v=spf1 a -all\"\nif %s resolves to %s; or use a HELO name that does.", t.HELO, t.HELO, ip)
+			f.Message = fmt.Sprintf("SPF for the HELO name %s gives %s for %s: bounces from it fail SPF.", t.HELO.Name, r.Result, ip)
+			f.Fix = fmt.Sprintf("Publish\n%s. TXT \"v=spf1 a -all\"\nif %s resolves to %s; or use a HELO name that does.", t.HELO.Name, t.HELO.Name, ip)
 		}
 		out = append(out, f)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -96,11 +97,11 @@ func TestSPFLookupLimitEvidence(t *testing.T) {
 func TestSPFHELO(t *testing.T) {
 	env := labZones(t)
 	ip := netip.MustParseAddr("203.0.113.10")
-	fs := SPF(context.Background(), env, Target{Domain: "good.example", IPs: []netip.Addr{ip}, HELO: "mail.good.example"})
+	fs := SPF(context.Background(), env, Target{Domain: "good.example", IPs: []netip.Addr{ip}, HELO: names.MustHost("mail.good.example")})
 	if _, ok := find(fs, "spf.helo_none"); !ok {
 		t.Errorf("HELO without SPF: %v", ids(fs))
 	}
-	fs = SPF(context.Background(), env, Target{Domain: "good.example", IPs: []netip.Addr{ip}, HELO: "other.spf.example"})
+	fs = SPF(context.Background(), env, Target{Domain: "good.example", IPs: []netip.Addr{ip}, HELO: names.MustHost("other.spf.example")})
 	if _, ok := find(fs, "spf.helo_not_pass"); !ok {
 		t.Errorf("HELO failing SPF: %v", ids(fs))
 	}
@@ -109,7 +110,7 @@ func TestSPFHELO(t *testing.T) {
 func TestSPFMailFrom(t *testing.T) {
 	env := labZones(t)
 	// The envelope domain decides, not the From domain.
-	fs := SPF(context.Background(), env, Target{Domain: "good.example", MailFrom: "bounce@other.spf.example", IPs: []netip.Addr{netip.MustParseAddr("203.0.113.10")}})
+	fs := SPF(context.Background(), env, Target{Domain: "good.example", MailFrom: names.MustAddress("bounce@other.spf.example"), IPs: []netip.Addr{netip.MustParseAddr("203.0.113.10")}})
 	if _, ok := find(fs, "spf.ip_fail"); !ok {
 		t.Errorf("mail from other.spf.example: %v", ids(fs))
 	}

@@ -240,13 +240,11 @@ func readBaseline(path string) (*report.Report, error) {
 // envelope sender, else postmaster@DOMAIN; EHLO with the HELO name.
 func (o *checkOptions) testSend(t checks.Target) (*checks.Send, error) {
 	from := "postmaster@" + t.Domain
-	if strings.Contains(t.MailFrom, "@") {
-		from = t.MailFrom
-	} else if t.MailFrom != "" {
-		from = "postmaster@" + t.MailFrom
+	if !t.MailFrom.IsZero() {
+		from = t.MailFrom.Sender().String()
 	}
 	helo := t.HELO
-	if helo == "" || strings.HasPrefix(helo, "[") {
+	if helo.IsZero() || helo.IsLiteral() {
 		var err error
 		if helo, err = heloOrHostname(""); err != nil {
 			return nil, err

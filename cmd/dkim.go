@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/dkim"
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/resolver"
 )
 
@@ -79,7 +81,7 @@ func loadKey(path string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--dkim-key: %w", err)
 	}
-	k, err := checks.LoadDKIMKey(b)
+	k, err := dkim.LoadPrivateKey(b)
 	if err != nil {
 		return nil, fmt.Errorf("--dkim-key %s: %w", path, err)
 	}
@@ -87,11 +89,11 @@ func loadKey(path string) (crypto.Signer, error) {
 }
 
 // parseSelectors checks selectors: DNS labels, dot-separated (RFC 6376 §3.1).
-func parseSelectors(list []string) ([]string, error) {
-	var out []string
+func parseSelectors(list []string) ([]names.Selector, error) {
+	var out []names.Selector
 	for _, a := range list {
 		for _, s := range strings.Split(a, ",") {
-			n, err := resolver.NormalizeDomain(s)
+			n, err := names.ParseSelector(s)
 			if err != nil {
 				return nil, fmt.Errorf("--selector: %w", err)
 			}

@@ -14,9 +14,9 @@ import (
 	"github.com/miekg/dns"
 	"go.uber.org/goleak"
 
-	"github.com/preflight-mail/preflight/checks/smtpc/smtptest"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver/dnstest"
+	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
 
 // A good sender, as the hostile servers start from.

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -149,18 +150,12 @@ func parseIPs(args []string) ([]netip.Addr, error) {
 
 // parseHELO keeps an address literal as given (the rdns check reports
 // it) and normalises a name.
-func parseHELO(s string) (string, error) {
-	if s == "" {
-		return "", nil
-	}
-	if _, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
-		return s, nil
-	}
-	name, err := resolver.NormalizeDomain(s)
+func parseHELO(s string) (names.Host, error) {
+	h, err := names.ParseHost(s)
 	if err != nil {
-		return "", fmt.Errorf("--helo: %w", err)
+		return names.Host{}, fmt.Errorf("--helo: %w", err)
 	}
-	return name, nil
+	return h, nil
 }
 
 // parsePrefixes reads CIDR ranges (a bare address is a single-address range).

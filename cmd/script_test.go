@@ -15,8 +15,8 @@ import (
 	"github.com/miekg/dns"
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/preflight-mail/preflight/checks/smtpc/smtptest"
 	"github.com/preflight-mail/preflight/resolver/dnstest"
+	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
 
 func TestMain(m *testing.M) {

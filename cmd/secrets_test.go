@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/preflight-mail/preflight/checks/smtpc/smtptest"
+	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
 
 // TestSecretsNeverPrinted runs every command path that takes a password

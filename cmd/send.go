@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/resolver"
 )
 
@@ -64,18 +65,25 @@ func (o *sendOptions) register(f *pflag.FlagSet, toFlag string) {
 }
 
 // build makes the send from the flags (and a config's relays).
-func (o *sendOptions) build(getenv func(string) string, helo, from string, cfgRelays []configRelay, dkim *checks.Target) (*checks.Send, error) {
-	s := &checks.Send{From: from, To: o.to, Path: o.path, HELO: helo, TLS: o.tls, Port: o.port, User: o.user,
+func (o *sendOptions) build(getenv func(string) string, helo names.Host, from string, cfgRelays []configRelay, dkim *checks.Target) (*checks.Send, error) {
+	s := &checks.Send{Path: o.path, HELO: helo, TLS: o.tls, Port: o.port, User: o.user,
 		AllowPlaintextAuth: o.plaintext, Deliver: o.deliver, Insecure: o.insecure, RelayCheck: o.relayCheck}
-	if o.relayCheck == "" {
-		if err := checkAddress("--to", s.To); err != nil {
+	var err error
+	if o.relayCheck != "" {
+		if _, _, err := net.SplitHostPort(o.relayCheck); err != nil {
+			return nil, fmt.Errorf("--relay-check %q: want HOST:PORT", o.relayCheck)
+		}
+	}
+	// The open-relay probe has its own defaults for both addresses.
+	if o.relayCheck == "" || o.to != "" {
+		if s.To, err = parseAddress("--to", o.to); err != nil {
 			return nil, err
 		}
-		if err := checkAddress("--from", s.From); err != nil {
+	}
+	if o.relayCheck == "" || from != "" {
+		if s.From, err = parseAddress("--from", from); err != nil {
 			return nil, err
 		}
-	} else if _, _, err := net.SplitHostPort(o.relayCheck); err != nil {
-		return nil, fmt.Errorf("--relay-check %q: want HOST:PORT", o.relayCheck)
 	}
 	switch s.Path {
 	case "direct", "relay", "auto":
@@ -166,7 +174,7 @@ func (o *sendOptions) build(getenv func(string) string, helo, from string, cfgRe
 		}
 		s.DKIMKey, s.DKIMSelector = k, o.dkimSelector
 	} else if dkim != nil && dkim.DKIMKey != nil && len(dkim.Selectors) == 1 {
-		s.DKIMKey, s.DKIMSelector = dkim.DKIMKey, dkim.Selectors[0]
+		s.DKIMKey, s.DKIMSelector = dkim.DKIMKey, string(dkim.Selectors[0])
 	}
 	return s, nil
 }
@@ -191,16 +199,17 @@ func relayFrom(r configRelay) (checks.Relay, error) {
 	return checks.Relay{Addr: r.Host, Priority: prio, TLS: r.TLS, Enabled: r.Enabled == nil || *r.Enabled}, nil
 }
 
-// checkAddress wants local@domain with a valid domain.
-func checkAddress(flag, a string) error {
-	local, dom, ok := strings.Cut(a, "@")
-	if !ok || local == "" || strings.ContainsAny(a, " <>\r\n") {
-		return fmt.Errorf("%s %q: want an address like postmaster@example.com", flag, a)
+// parseAddress wants local@domain with a valid domain, stored with its
+// domain in ASCII.
+func parseAddress(flag, a string) (names.Address, error) {
+	if a == "" {
+		return names.Address{}, fmt.Errorf("%s is required: an address like postmaster@example.com", flag)
 	}
-	if _, err := resolver.NormalizeDomain(dom); err != nil {
-		return fmt.Errorf("%s: %w", flag, err)
+	addr, err := names.ParseAddress(a)
+	if err != nil {
+		return names.Address{}, fmt.Errorf("%s %q: %w", flag, a, err)
 	}
-	return nil
+	return addr, nil
 }
 
 // dialer connects from --source-ip, and only to loopback when the test
@@ -293,11 +302,11 @@ send.auth_failed, send.open_relay, send.relay_refused.`,
 }
 
 // heloOrHostname normalises --helo, or uses this host's name.
-func heloOrHostname(h string) (string, error) {
+func heloOrHostname(h string) (names.Host, error) {
 	if h == "" {
 		name, err := os.Hostname()
 		if err != nil || !strings.Contains(name, ".") {
-			return "", errors.New("--helo is required: this host's name is not fully qualified")
+			return names.Host{}, errors.New("--helo is required: this host's name is not fully qualified")
 		}
 		h = name
 	}

@@ -2,12 +2,11 @@ package cmd
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
-	"github.com/preflight-mail/preflight/resolver"
+	"github.com/preflight-mail/preflight/names"
 )
 
 type spfOptions struct {
@@ -63,26 +62,12 @@ func (o *spfOptions) target(domainArg string) (checks.Target, error) {
 }
 
 // parseMailFrom reads an envelope sender: ADDR (local@domain) or DOMAIN.
-func parseMailFrom(s string) (string, error) {
-	if s == "" {
-		return "", nil
-	}
-	local, dom, found := strings.Cut(s, "@")
-	if !found {
-		d, err := resolver.NormalizeDomain(s)
-		if err != nil {
-			return "", fmt.Errorf("--mail-from: %w", err)
-		}
-		return d, nil
-	}
-	if strings.Contains(dom, "@") || local == "" {
-		return "", fmt.Errorf("--mail-from %q is not an address like bounces@example.com", s)
-	}
-	d, err := resolver.NormalizeDomain(dom)
+func parseMailFrom(s string) (names.Address, error) {
+	a, err := names.ParseSender(s)
 	if err != nil {
-		return "", fmt.Errorf("--mail-from: %w", err)
+		return names.Address{}, fmt.Errorf("--mail-from %q: %w", s, err)
 	}
-	return local + "@" + d, nil
+	return a, nil
 }
 
 // exactDomain requires one DOMAIN argument.

@@ -1,4 +1,4 @@
-package smtpc
+package smtp
 
 import (
 	"encoding/base64"

@@ -106,7 +106,7 @@ var deviations = map[string]string{
 }
 
 func loadSuites(t *testing.T) []suite {
-	f, err := os.Open("../../testdata/spf/rfc7208-tests.yml")
+	f, err := os.Open("../testdata/spf/rfc7208-tests.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

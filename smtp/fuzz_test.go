@@ -1,4 +1,4 @@
-package smtpc
+package smtp
 
 import (
 	"context"

@@ -1,15 +1,17 @@
-package checks
+// Package taglist reads the "tag=value; tag=value" syntax DKIM key
+// records and DMARC records share.
+package taglist
 
 import (
 	"fmt"
 	"strings"
 )
 
-// tagList parses the "tag=value; tag=value" syntax DKIM key records
+// Parse parses the "tag=value; tag=value" syntax DKIM key records
 // (RFC 6376 §3.2) and DMARC records (RFC 7489 §6.4) share: tags in order,
 // values trimmed, a repeated tag or a part without "=" a problem.
 // lower folds tag names to lower case (DMARC's are case-insensitive).
-func tagList(txt string, lower bool) (tags map[string]string, order []string, problems []string) {
+func Parse(txt string, lower bool) (tags map[string]string, order []string, problems []string) {
 	tags = map[string]string{}
 	for _, part := range strings.Split(txt, ";") {
 		part = strings.TrimSpace(part)

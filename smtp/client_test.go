@@ -1,4 +1,4 @@
-package smtpc_test
+package smtp_test
 
 import (
 	"bufio"
@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/preflight-mail/preflight/checks/smtpc"
-	"github.com/preflight-mail/preflight/checks/smtpc/smtptest"
+	"github.com/preflight-mail/preflight/smtp"
+	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
 
 // replies runs a scripted server: the greeting, then one reply per line
@@ -39,13 +39,13 @@ func replies(t *testing.T, greeting string, answer map[string]string) string {
 	})
 }
 
-func dial(t *testing.T, addr string, timeout time.Duration) *smtpc.Conn {
+func dial(t *testing.T, addr string, timeout time.Duration) *smtp.Conn {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := smtpc.New(context.Background(), nc, smtpc.Timeouts{Greeting: timeout, Command: timeout, Data: timeout}, nil)
+	c := smtp.New(context.Background(), nc, smtp.Timeouts{Greeting: timeout, Command: timeout, Data: timeout}, nil)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -70,11 +70,11 @@ func TestConversation(t *testing.T) {
 	if ok, _ := c.Extension("STARTTLS"); ok {
 		t.Error("STARTTLS not offered")
 	}
-	if err := c.Mail("a@example.com"); err != nil {
+	if err := c.Mail("a@example.com", false); err != nil {
 		t.Fatal(err)
 	}
 	err := c.Rcpt("b@example.net")
-	var se *smtpc.Error
+	var se *smtp.Error
 	if !errors.As(err, &se) || !se.Permanent() || se.Code != 550 || se.Enhanced != "5.7.1" {
 		t.Errorf("RCPT: %v", err)
 	}
@@ -128,7 +128,7 @@ func TestHostileServers(t *testing.T) {
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("%s: took %v", tt.name, d)
 		}
-		if n := len(c.Log.Lines()); n > smtpc.MaxTranscriptLines+1 {
+		if n := len(c.Log.Lines()); n > smtp.MaxTranscriptLines+1 {
 			t.Errorf("%s: transcript of %d lines", tt.name, n)
 		}
 	}
@@ -157,7 +157,7 @@ func TestDisconnectInData(t *testing.T) {
 	c := dial(t, addr, time.Second)
 	c.Greeting()
 	c.Hello("client.example")
-	c.Mail("a@example.com")
+	c.Mail("a@example.com", false)
 	c.Rcpt("b@example.net")
 	_, err := c.Data([]byte(strings.Repeat("line\r\n", 100000)))
 	if err == nil {
@@ -170,7 +170,7 @@ func TestContextCancelEndsAtOnce(t *testing.T) {
 	nc, _ := net.Dial("tcp", addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	c := smtpc.New(ctx, nc, smtpc.Timeouts{Greeting: time.Minute}, nil)
+	c := smtp.New(ctx, nc, smtp.Timeouts{Greeting: time.Minute}, nil)
 	start := time.Now()
 	if _, err := c.Greeting(); err == nil {
 		t.Fatal("no error")
@@ -276,7 +276,7 @@ func Test421AtEveryStep(t *testing.T) {
 		c.Greeting()
 		err := c.Hello("client.example")
 		if err == nil {
-			err = c.Mail("a@example.com")
+			err = c.Mail("a@example.com", false)
 		}
 		if err == nil {
 			err = c.Rcpt("b@example.net")
@@ -284,7 +284,7 @@ func Test421AtEveryStep(t *testing.T) {
 		if err == nil {
 			_, err = c.Data([]byte("Subject: x\r\n\r\nhi\r\n"))
 		}
-		var se *smtpc.Error
+		var se *smtp.Error
 		if !errors.As(err, &se) || se.Code != 421 || se.Permanent() {
 			t.Errorf("421 at %s: err = %v", step, err)
 		}

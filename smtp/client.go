@@ -1,4 +1,4 @@
-// Package smtpc is the SMTP client of the test send: a small client
+// Package smtp is the SMTP client of the test send: a small client
 // (RFC 5321, STARTTLS RFC 3207, AUTH RFC 4954) over any net.Conn that
 // keeps a transcript of the conversation and bounds everything a hostile
 // server could use against it: time, line length, lines per reply.
@@ -6,7 +6,7 @@
 // Not go-smtp's client: it decides STARTTLS before the greeting
 // (NewClientStartTLS), so it cannot do opportunistic STARTTLS on one
 // connection, and it gives no transcript of the plaintext after TLS.
-package smtpc
+package smtp
 
 import (
 	"bufio"
@@ -259,10 +259,29 @@ func (c *Conn) Auth(user, password string) error {
 }
 
 // Mail sends MAIL FROM.
-func (c *Conn) Mail(from string) error {
-	_, err := c.cmd("MAIL FROM", "MAIL FROM:<"+from+">")
+//
+// With smtputf8 the command carries the SMTPUTF8 parameter (RFC 6531
+// §3.4), which an address with a UTF-8 local part needs; it is an error
+// when the server did not offer the extension.
+func (c *Conn) Mail(from string, smtputf8 bool) error {
+	line := "MAIL FROM:<" + from + ">"
+	if smtputf8 {
+		if ok, _ := c.Extension("SMTPUTF8"); !ok {
+			return ErrNoSMTPUTF8
+		}
+		line += " SMTPUTF8"
+	}
+	_, err := c.cmd("MAIL FROM", line)
 	return err
 }
+
+// ErrNoSMTPUTF8 is Mail's error for an address that needs SMTPUTF8 when
+// the server does not offer it.
+var ErrNoSMTPUTF8 = errors.New("smtp: the address has a UTF-8 local part, and the server does not offer SMTPUTF8 (RFC 6531)")
+
+// ErrBadArgument is the error for a command argument that would change
+// the command: CR, LF or NUL in it, or unbalanced angle brackets.
+var ErrBadArgument = errors.New("smtp: a command argument holds CR, LF, NUL or an unbalanced '<' or '>'")
 
 // Rcpt sends RCPT TO.
 func (c *Conn) Rcpt(to string) error {
@@ -318,6 +337,9 @@ func (c *Conn) Quit() error {
 // cmd sends one command line and reads its reply; 4xx and 5xx are
 // *Error.
 func (c *Conn) cmd(name, line string) (Reply, error) {
+	if strings.ContainsAny(line, "\r\n\x00") || strings.Count(line, "<") != strings.Count(line, ">") {
+		return Reply{}, fmt.Errorf("%s: %w", name, ErrBadArgument)
+	}
 	c.nc.SetDeadline(c.deadline(c.t.Command))
 	if c.Log.secret && name == "AUTH" {
 		mech, _, _ := strings.Cut(strings.TrimPrefix(line, "AUTH "), " ")
