@@ -19,6 +19,21 @@ import (
 	"github.com/preflight-mail/preflight/resolver"
 )
 
+// dkimKinds are the dkim check's findings.
+var dkimKinds = []report.Kind{
+	{ID: "dkim.missing", Penalty: report.Penalty{Fail: 15}},
+	{ID: "dkim.revoked", Penalty: report.Penalty{Fail: 10}},
+	{ID: "dkim.weak_key", Penalty: report.Penalty{Fail: 10, Warn: 4}},
+	{ID: "dkim.testing_mode", Penalty: report.Penalty{Warn: 3}},
+	{ID: "dkim.syntax_error", Penalty: report.Penalty{Fail: 10}},
+	{ID: "dkim.sha1_only", Penalty: minorPenalty},
+	{ID: "dkim.key_mismatch", Penalty: minorPenalty},
+	{ID: "dkim.no_known_selector", Penalty: minorPenalty},
+	{ID: "dkim.key_ok"},
+	{ID: "dkim.key_matches"},
+	{ID: "dkim.selectors_guessed"},
+}
+
 // CommonSelectors are tried when no selector is given: the defaults of
 // widespread mail systems and providers. A key found under none of them
 // proves nothing: selectors are free-form.

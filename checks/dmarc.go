@@ -11,6 +11,18 @@ import (
 	"github.com/preflight-mail/preflight/resolver"
 )
 
+// dmarcKinds are the dmarc check's findings.
+var dmarcKinds = []report.Kind{
+	{ID: "dmarc.missing", Penalty: report.Penalty{Fail: 15}},
+	{ID: "dmarc.multiple_records", Penalty: report.Penalty{Fail: 15}},
+	{ID: "dmarc.syntax_error", Penalty: report.Penalty{Fail: 15}},
+	{ID: "dmarc.policy_none", Penalty: report.Penalty{Warn: 5}},
+	{ID: "dmarc.external_rua_unauthorized", Penalty: report.Penalty{Warn: 2}},
+	{ID: "dmarc.spf_unaligned", Penalty: minorPenalty},
+	{ID: "dmarc.ok"},
+	{ID: "dmarc.spf_aligned"},
+}
+
 // DMARC checks the From domain's DMARC policy: at _dmarc.DOMAIN, else at
 // the organizational domain; syntax, policy strength, and whether
 // external report addresses accept reports for the domain.

@@ -11,6 +11,18 @@ import (
 	"github.com/preflight-mail/preflight/resolver"
 )
 
+// ipKinds are the ip check's findings (the catalogue, DESIGN §5).
+var ipKinds = []report.Kind{
+	{ID: "ip.not_public", Penalty: report.Penalty{Fail: 60}, Blocks: true},
+	{ID: "ip.dynamic_ptr", Penalty: report.Penalty{Warn: 20}, Blocks: true},
+	// Counted under rbl.policy_listed when both appear; alone (preflight
+	// ip) it still says the address is end-user space.
+	{ID: "ip.policy_listed", Penalty: report.Penalty{Warn: 5}, Blocks: true},
+	{ID: "ip.static_likely"},
+	{ID: "ip.treated_as_public"},
+	{ID: "ip.no_ptr"},
+}
+
 // IP judges whether each sending IP looks like a static, mail-worthy
 // address: not from a special-purpose range (IANA registries, RFC 6890),
 // and not named like a dynamic or residential pool.

@@ -13,6 +13,17 @@ import (
 	"github.com/preflight-mail/preflight/resolver"
 )
 
+// mxKinds are the mx check's findings.
+var mxKinds = []report.Kind{
+	{ID: "mx.missing", Penalty: report.Penalty{Warn: 5}},
+	{ID: "mx.null", Penalty: report.Penalty{Warn: 5}},
+	{ID: "mx.host_no_address", Penalty: minorPenalty},
+	{ID: "mx.target_cname", Penalty: minorPenalty},
+	{ID: "mx.target_ip", Penalty: minorPenalty},
+	{ID: "mx.ok"},
+	{ID: "mx.implicit"},
+}
+
 // maxMXHosts bounds the MX hosts looked up; more is a misconfiguration
 // (and RFC 7208 §4.6.4 stops at 10 for SPF as well).
 const maxMXHosts = 10

@@ -11,6 +11,15 @@ import (
 	"github.com/preflight-mail/preflight/report"
 )
 
+// rblKinds are the rbl check's findings.
+var rblKinds = []report.Kind{
+	{ID: "rbl.listed", Penalty: report.Penalty{Fail: 35}, Blocks: true},
+	{ID: "rbl.policy_listed", Penalty: report.Penalty{Warn: 15}, Blocks: true},
+	{ID: "rbl.public_resolver", Penalty: minorPenalty},
+	{ID: "rbl.clean"},
+	{ID: "rbl.list_unusable"},
+}
+
 // RBL looks the sending IPs up on the IP blocklists, and the domain, the
 // HELO name, the IPs' PTR names and any extra names on the domain lists.
 // A list that fails its self-test is reported once, as unusable; none of

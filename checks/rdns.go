@@ -12,6 +12,17 @@ import (
 	"github.com/preflight-mail/preflight/resolver"
 )
 
+// rdnsKinds are the rdns check's findings.
+var rdnsKinds = []report.Kind{
+	{ID: "rdns.no_ptr", Penalty: report.Penalty{Fail: 30}, Blocks: true},
+	{ID: "rdns.fcrdns_mismatch", Penalty: report.Penalty{Fail: 25}, Blocks: true},
+	{ID: "rdns.helo_mismatch", Penalty: report.Penalty{Warn: 8}},
+	{ID: "rdns.helo_invalid", Penalty: report.Penalty{Warn: 8}},
+	{ID: "rdns.fcrdns_ok"},
+	{ID: "rdns.helo_ok"},
+	{ID: "rdns.helo_not_ptr"},
+}
+
 // maxPTRNames bounds how many PTR names are followed forward, as RFC 7208
 // §5.5 does for the ptr mechanism; more is a misconfiguration.
 const maxPTRNames = 10

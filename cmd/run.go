@@ -90,7 +90,7 @@ func (rn *runner) report(ctx context.Context, command string, target checks.Targ
 		GeneratedAt: start.UTC().Truncate(time.Second),
 		DurationMS:  env.Now().Sub(start).Milliseconds(),
 		Resolver:    info,
-	}, results)
+	}, results, checks.Catalog())
 }
 
 // tracer returns the --verbose trace function (nil when quiet): lines on

@@ -64,6 +64,7 @@ func validateOutput(t testing.TB, what, out string) int {
 		if err := reportSchema(t).Validate(v); err != nil {
 			t.Errorf("%s: output does not match docs/schema.json: %v", what, err)
 		}
+		checkDeclared(t, what, d)
 	}
 	return len(docs)
 }

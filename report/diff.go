@@ -22,7 +22,7 @@ func Compare(before, after Report, failOn Severity) Diff {
 	failing := func(r Report) map[string]Finding {
 		m := map[string]Finding{}
 		for _, f := range r.Findings() {
-			if f.Severity != Error && f.Severity >= failOn {
+			if f.Severity.Judged(failOn) {
 				m[key(f)] = f
 			}
 		}
@@ -51,22 +51,14 @@ func Compare(before, after Report, failOn Severity) Diff {
 // (new failing findings, or a score drop larger than maxDrop). Failures
 // already in the baseline do not.
 func (d Diff) Gate(after Report, maxDrop int) Outcome {
-	var o Outcome
+	var reasons []string
 	if len(d.New) > 0 {
-		o.Reasons = append(o.Reasons, fmt.Sprintf("%d new failing finding(s) since the baseline", len(d.New)))
+		reasons = append(reasons, fmt.Sprintf("%d new failing finding(s) since the baseline", len(d.New)))
 	}
 	if drop := d.Before - d.After; drop > maxDrop {
-		o.Reasons = append(o.Reasons, fmt.Sprintf("score dropped by %d (from %d to %d), more than --max-drop %d", drop, d.Before, d.After, maxDrop))
+		reasons = append(reasons, fmt.Sprintf("score dropped by %d (from %d to %d), more than --max-drop %d", drop, d.Before, d.After, maxDrop))
 	}
-	if len(o.Reasons) > 0 {
-		o.Code = ExitGateFailed
-		return o
-	}
-	if n := countSeverity(after, Error); n > 0 {
-		o.Code = ExitIncomplete
-		o.Reasons = append(o.Reasons, fmt.Sprintf("%d thing(s) could not be checked", n))
-	}
-	return o
+	return decide(after, reasons)
 }
 
 // Write prints the difference for people.

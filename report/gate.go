@@ -35,26 +35,30 @@ type Outcome struct {
 
 // Apply decides the exit code for a report.
 func (g Gate) Apply(r Report) Outcome {
-	var o Outcome
+	var reasons []string
 	failing := 0
 	for _, f := range r.Findings() {
-		if f.Severity != Error && f.Severity >= g.FailOn {
+		if f.Severity.Judged(g.FailOn) {
 			failing++
 		}
 	}
 	if failing > 0 {
-		o.Reasons = append(o.Reasons, fmt.Sprintf("%d finding(s) at or above %s", failing, g.FailOn))
+		reasons = append(reasons, fmt.Sprintf("%d finding(s) at or above %s", failing, g.FailOn))
 	}
 	if g.MinScore > 0 && r.Score < g.MinScore {
-		o.Reasons = append(o.Reasons, fmt.Sprintf("score %d is below --min-score %d", r.Score, g.MinScore))
+		reasons = append(reasons, fmt.Sprintf("score %d is below --min-score %d", r.Score, g.MinScore))
 	}
-	if len(o.Reasons) > 0 {
-		o.Code = ExitGateFailed
-		return o
+	return decide(r, reasons)
+}
+
+// decide is the outcome once the gate's failure reasons are known: exit
+// 1 with them, else exit 3 when something could not be checked, else 0.
+func decide(r Report, failures []string) Outcome {
+	if len(failures) > 0 {
+		return Outcome{Code: ExitGateFailed, Reasons: failures}
 	}
-	if errors := countSeverity(r, Error); errors > 0 {
-		o.Code = ExitIncomplete
-		o.Reasons = append(o.Reasons, fmt.Sprintf("%d thing(s) could not be checked", errors))
+	if n := countSeverity(r, Error); n > 0 {
+		return Outcome{Code: ExitIncomplete, Reasons: []string{fmt.Sprintf("%d thing(s) could not be checked", n)}}
 	}
-	return o
+	return Outcome{}
 }

@@ -15,21 +15,24 @@ import (
 // SchemaVersion is the version of the JSON shape (docs/schema.json).
 const SchemaVersion = 1
 
-// Severity orders findings: Pass < Info < Warn < Fail. Error is apart
-// from that order: the thing could not be checked (timeout, SERVFAIL, a
-// list refused us), so nothing is known, neither pass nor fail.
+// Severity orders findings: Pass < Info < Warn < Error < Fail, the
+// order of a check's status, its worst finding (DESIGN "Changes" 5): a
+// certain failure outranks not knowing, and not knowing outranks any
+// warning. Error is not a judgement: the thing could not be checked
+// (timeout, SERVFAIL, a list refused us), so it is never counted as a
+// warning or a failure by a gate.
 type Severity int
 
-// Severities.
+// Severities, in order.
 const (
 	Pass Severity = iota
 	Info
 	Warn
-	Fail
 	Error
+	Fail
 )
 
-var severityNames = [...]string{"pass", "info", "warn", "fail", "error"}
+var severityNames = [...]string{"pass", "info", "warn", "error", "fail"}
 
 func (s Severity) String() string {
 	if s < 0 || int(s) >= len(severityNames) {
@@ -63,26 +66,15 @@ func (s *Severity) UnmarshalText(b []byte) error {
 	return err
 }
 
-// rank orders severities for a check's status, its worst finding: a
-// certain failure outranks not knowing, and not knowing outranks any
-// warning.
-func (s Severity) rank() int {
-	switch s {
-	case Fail:
-		return 4
-	case Error:
-		return 3
-	}
-	return int(s)
-}
+// Judged reports whether the severity is at least min and is a
+// judgement, not an Error: what gates count.
+func (s Severity) Judged(min Severity) bool { return s != Error && s >= min }
 
 // Worst returns the status of a set of findings: Pass when empty.
 func Worst(fs []Finding) Severity {
 	w := Pass
 	for _, f := range fs {
-		if f.Severity.rank() > w.rank() {
-			w = f.Severity
-		}
+		w = max(w, f.Severity)
 	}
 	return w
 }
@@ -169,11 +161,15 @@ type Report struct {
 	Verdict       Verdict       `json:"verdict"`
 	Resolver      *Resolver     `json:"resolver,omitempty"`
 	Checks        []CheckResult `json:"checks"`
+
+	// catalog is what Build judged the findings by; TopFixes orders by it.
+	catalog Catalog
 }
 
 // Build assembles a report from check results: statuses, sorted findings,
-// score, grade and verdict. Checks keep the order given.
-func Build(r Report, results []CheckResult) Report {
+// and the score, grade and verdict by the catalogue. Checks keep the
+// order given.
+func Build(r Report, results []CheckResult, cat Catalog) Report {
 	r.SchemaVersion = SchemaVersion
 	r.Checks = make([]CheckResult, len(results))
 	for i, c := range results {
@@ -185,9 +181,10 @@ func Build(r Report, results []CheckResult) Report {
 		c.Status = Worst(c.Findings)
 		r.Checks[i] = c
 	}
-	r.Score = Score(r.Findings())
+	r.catalog = cat
+	r.Score = cat.Score(r.Findings())
 	r.Grade = Grade(r.Score)
-	r.Verdict = Judge(r.Checks)
+	r.Verdict = cat.Judge(r.Checks)
 	return r
 }
 
@@ -195,7 +192,7 @@ func Build(r Report, results []CheckResult) Report {
 // reports are stable.
 func SortFindings(fs []Finding) {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
-		if c := cmp.Compare(b.Severity.rank(), a.Severity.rank()); c != 0 {
+		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
 			return c
 		}
 		if c := cmp.Compare(a.ID, b.ID); c != 0 {
@@ -212,14 +209,4 @@ func (r Report) Findings() []Finding {
 		out = append(out, c.Findings...)
 	}
 	return out
-}
-
-// Check returns the result of the check id, if it ran.
-func (r Report) Check(id string) (CheckResult, bool) {
-	for _, c := range r.Checks {
-		if c.ID == id {
-			return c, true
-		}
-	}
-	return CheckResult{}, false
 }

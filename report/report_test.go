@@ -13,6 +13,20 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
+// testCatalog declares the IDs these tests use, with the project's
+// weights (package checks declares the real catalogue).
+var testCatalog, _ = NewCatalog([]Kind{
+	{ID: "ip.dynamic_ptr", Penalty: Penalty{Warn: 20}, Blocks: true},
+	{ID: "rdns.no_ptr", Penalty: Penalty{Fail: 30}, Blocks: true},
+	{ID: "rdns.helo_mismatch", Penalty: Penalty{Warn: 8}},
+	{ID: "dkim.missing", Penalty: Penalty{Fail: 15}},
+	{ID: "dmarc.policy_none", Penalty: Penalty{Warn: 5}},
+	{ID: "spf.permissive_all", Penalty: Penalty{Fail: 20, Warn: 5}},
+	{ID: "ip.not_public", Penalty: Penalty{Fail: 60}},
+	{ID: "rbl.listed", Penalty: Penalty{Fail: 35}},
+	{ID: "send.open_relay", Penalty: Penalty{Fail: 40}},
+}, []string{"ip", "rdns", "rbl", "spf"}, []string{"send"})
+
 // fixture is one report with every severity, a fix with a record, and
 // evidence, so the golden files show every part of each format.
 func fixture() Report {
@@ -38,7 +52,7 @@ func fixture() Report {
 			{ID: "rdns.dns_error", Severity: Error, Subject: "mail.example.com", Message: "Could not look up mail.example.com: timeout."},
 			{ID: "rdns.helo_not_ptr", Severity: Info, Subject: "203.0.113.5", Message: "HELO name differs from the PTR name."},
 		}},
-	})
+	}, testCatalog)
 }
 
 func TestGolden(t *testing.T) {
@@ -134,11 +148,11 @@ func TestScore(t *testing.T) {
 		{"same id twice counts once", []Finding{{ID: "rdns.no_ptr", Severity: Fail}, {ID: "rdns.no_ptr", Severity: Fail, Subject: "b"}}, 70},
 		{"severity picks the weight", []Finding{{ID: "spf.permissive_all", Severity: Warn}}, 95},
 		{"errors cost nothing", []Finding{{ID: "rdns.dns_error", Severity: Error}}, 100},
-		{"unknown id", []Finding{{ID: "new.thing", Severity: Fail}}, 90},
+		{"undeclared id costs nothing (a test in checks forbids them)", []Finding{{ID: "new.thing", Severity: Fail}}, 100},
 		{"floor at 0", []Finding{{ID: "ip.not_public", Severity: Fail}, {ID: "rbl.listed", Severity: Fail}, {ID: "send.open_relay", Severity: Fail}}, 0},
 	}
 	for _, tt := range tests {
-		if got := Score(tt.in); got != tt.want {
+		if got := testCatalog.Score(tt.in); got != tt.want {
 			t.Errorf("%s: Score = %d, want %d", tt.name, got, tt.want)
 		}
 	}
@@ -179,7 +193,7 @@ func TestJudge(t *testing.T) {
 		{"non-blocking warn", all(check("y", Finding{ID: "rdns.helo_mismatch", Severity: Warn})), Ready, []string{}, nil},
 	}
 	for _, tt := range tests {
-		v := Judge(tt.in)
+		v := testCatalog.Judge(tt.in)
 		if v.DirectDelivery != tt.want || !slices.Equal(v.Blocking, tt.wantBlocking) || !slices.Equal(v.Unchecked, tt.wantUnchecked) {
 			t.Errorf("%s: got %+v, want %s blocking %v unchecked %v", tt.name, v, tt.want, tt.wantBlocking, tt.wantUnchecked)
 		}
@@ -223,7 +237,7 @@ func TestTopFixesOrder(t *testing.T) {
 		{ID: "rdns.no_ptr", Severity: Fail},
 		{ID: "ip.dynamic_ptr", Severity: Warn},
 		{ID: "rdns.fcrdns_ok", Severity: Pass},
-	}}})
+	}}}, testCatalog)
 	var got []string
 	for _, f := range TopFixes(r) {
 		got = append(got, f.ID)
@@ -265,5 +279,21 @@ func TestCompare(t *testing.T) {
 		if got := d.Gate(tt.after, tt.maxDrop).Code; got != tt.wantCode {
 			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.wantCode)
 		}
+	}
+}
+
+func TestCatalogRefusesTwins(t *testing.T) {
+	if _, err := NewCatalog([]Kind{{ID: "a.b"}, {ID: "a.b"}}, nil, nil); err == nil {
+		t.Error("NewCatalog with a.b twice: no error")
+	}
+}
+
+func TestSeverityOrder(t *testing.T) {
+	order := []Severity{Pass, Info, Warn, Error, Fail}
+	if !slices.IsSorted(order) {
+		t.Errorf("severities out of order: %v", order)
+	}
+	if Error.Judged(Warn) || !Fail.Judged(Warn) || Warn.Judged(Fail) {
+		t.Error("Judged: an error is never a judgement; fail is at least warn; warn is not at least fail")
 	}
 }
