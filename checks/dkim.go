@@ -2,6 +2,7 @@ package checks
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -128,24 +129,23 @@ func dkimSelector(ctx context.Context, env Env, domain, selector string, guessed
 	if ans != nil && len(ans.CNAMEs) > 0 {
 		evidence["cname"] = ans.CNAMEs
 	}
+	var txts []string
+	if err == nil {
+		// RFC 6376 §3.6.1: a record whose v= is not DKIM1 is not a key
+		// record (a wildcard SPF record, a site verification): discard.
+		txts = slices.DeleteFunc(resolver.TXTStrings(ans.Records), func(txt string) bool { return !dkim.IsKeyRecord(txt) })
+		if len(txts) == 0 {
+			err = &resolver.LookupError{Name: name, Type: "TXT", Kind: resolver.ErrNoData, Reason: "no DKIM key record among the TXT records"}
+		}
+	}
 	switch {
 	case isNotFound(err) && guessed:
 		return nil
 	case isNotFound(err):
-		msg := fmt.Sprintf("No DKIM key at %s: receivers cannot verify signatures with selector %q, and treat them as failed.", name, selector)
-		var le *resolver.LookupError
-		if errors.As(err, &le) && strings.Contains(le.Reason, "via CNAME") {
-			msg = fmt.Sprintf("%s is delegated by CNAME (%s) to a name with no DKIM key: signatures with selector %q fail.", name, le.Reason, selector)
-		}
-		return []report.Finding{{
-			ID: "dkim.missing", Severity: report.Fail, Subject: selector, Message: msg,
-			Fix:      fmt.Sprintf("Publish the public key of selector %q:\n%s. TXT \"v=DKIM1; k=rsa; p=<base64 public key>\"\n(or the CNAME your provider gives you), or stop signing with this selector.", selector, name),
-			Evidence: evidence,
-		}}
+		return []report.Finding{dkimMissing(name, selector, err, evidence)}
 	case err != nil:
 		return []report.Finding{dnsError("dkim", selector, "the DKIM key at "+name, err)}
 	}
-	txts := resolver.TXTStrings(ans.Records)
 	evidence["records"] = txts
 	if len(txts) > 1 {
 		return []report.Finding{{
@@ -155,7 +155,27 @@ func dkimSelector(ctx context.Context, env Env, domain, selector string, guessed
 			Evidence: evidence,
 		}}
 	}
-	key, problems := dkim.ParseKey(txts[0])
+	return judgeKey(name, selector, txts[0], via(ans), evidence)
+}
+
+// dkimMissing is the finding for a selector with no key record.
+func dkimMissing(name, selector string, err error, evidence map[string]any) report.Finding {
+	msg := fmt.Sprintf("No DKIM key at %s: receivers cannot verify signatures with selector %q, and treat them as failed.", name, selector)
+	var le *resolver.LookupError
+	if errors.As(err, &le) && strings.Contains(le.Reason, "via CNAME") {
+		msg = fmt.Sprintf("%s is delegated by CNAME (%s) to a name with no DKIM key: signatures with selector %q fail.", name, le.Reason, selector)
+	}
+	return report.Finding{
+		ID: "dkim.missing", Severity: report.Fail, Subject: selector, Message: msg,
+		Fix:      fmt.Sprintf("Publish the public key of selector %q:\n%s. TXT \"v=DKIM1; k=rsa; p=<base64 public key>\"\n(or the CNAME your provider gives you), or stop signing with this selector.", selector, name),
+		Evidence: evidence,
+	}
+}
+
+// judgeKey parses one key record and judges it: broken, revoked, its
+// strength, its flags.
+func judgeKey(name, selector, txt, via string, evidence map[string]any) []report.Finding {
+	key, problems := dkim.ParseKey(txt)
 	evidence["key_type"] = key.Type
 	if key.Bits > 0 {
 		evidence["bits"] = key.Bits
@@ -167,7 +187,7 @@ func dkimSelector(ctx context.Context, env Env, domain, selector string, guessed
 		return []report.Finding{{
 			ID: "dkim.syntax_error", Severity: report.Fail, Subject: selector,
 			Message:  fmt.Sprintf("The DKIM key record at %s is broken: %s. Signatures with selector %q fail.", name, strings.Join(problems, "; "), selector),
-			Fix:      fmt.Sprintf("Republish the key record exactly as your signer prints it:\n%s. TXT \"v=DKIM1; k=%s; p=<base64 public key>\"", name, orDefault(key.Type, "rsa")),
+			Fix:      fmt.Sprintf("Republish the key record exactly as your signer prints it:\n%s. TXT \"v=DKIM1; k=%s; p=<base64 public key>\"", name, cmp.Or(key.Type, "rsa")),
 			Evidence: evidence,
 		}}
 	}
@@ -179,30 +199,38 @@ func dkimSelector(ctx context.Context, env Env, domain, selector string, guessed
 			Evidence: evidence,
 		}}
 	}
-	var out []report.Finding
+	return append([]report.Finding{keyStrength(name, selector, key, via, evidence)}, keyFlags(name, selector, key)...)
+}
+
+// keyStrength judges the key's type and size (RFC 8301 §3.2).
+func keyStrength(name, selector string, key dkim.Key, via string, evidence map[string]any) report.Finding {
 	desc := key.Describe()
 	switch {
 	case key.Type == "rsa" && key.Bits < minRSABits:
-		out = append(out, report.Finding{
+		return report.Finding{
 			ID: "dkim.weak_key", Severity: report.Fail, Subject: selector,
 			Message:  fmt.Sprintf("The DKIM key at %s is %s: keys under %d bits can be forged, and receivers ignore their signatures (RFC 8301 §3.2).", name, desc, minRSABits),
 			Fix:      fmt.Sprintf("Generate a %d-bit RSA (or Ed25519 alongside) key, publish it under a new selector, and switch signing to it.", goodRSABits),
 			Evidence: evidence,
-		})
+		}
 	case key.Type == "rsa" && key.Bits < goodRSABits:
-		out = append(out, report.Finding{
+		return report.Finding{
 			ID: "dkim.weak_key", Severity: report.Warn, Subject: selector,
 			Message:  fmt.Sprintf("The DKIM key at %s is %s: still accepted, but signers should use %d bits (RFC 8301 §3.2).", name, desc, goodRSABits),
 			Fix:      fmt.Sprintf("Rotate to a %d-bit RSA key under a new selector.", goodRSABits),
 			Evidence: evidence,
-		})
-	default:
-		out = append(out, report.Finding{
-			ID: "dkim.key_ok", Severity: report.Pass, Subject: selector,
-			Message:  fmt.Sprintf("%s has %s%s.", name, article(desc), via(ans)),
-			Evidence: evidence,
-		})
+		}
 	}
+	return report.Finding{
+		ID: "dkim.key_ok", Severity: report.Pass, Subject: selector,
+		Message:  fmt.Sprintf("%s has %s%s.", name, article(desc), via),
+		Evidence: evidence,
+	}
+}
+
+// keyFlags reports the key's testing flag and a hash list without sha256.
+func keyFlags(name, selector string, key dkim.Key) []report.Finding {
+	var out []report.Finding
 	if slices.Contains(key.Flags, "y") {
 		out = append(out, report.Finding{
 			ID: "dkim.testing_mode", Severity: report.Warn, Subject: selector,

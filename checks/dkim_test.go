@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +139,20 @@ func TestDKIMKeyMatch(t *testing.T) {
 		if _, ok := find(fs, tc.want); !ok {
 			t.Errorf("%s with %s: %v, want %s", tc.selector, tc.key, ids(fs), tc.want)
 		}
+	}
+}
+
+// A wildcard SPF record under the domain is no key (RFC 6376 §3.6.1):
+// guessed selectors find nothing, a named one is missing, not broken.
+func TestDKIMWildcardSPFIsNoKey(t *testing.T) {
+	env := zoneEnv(t, `$ORIGIN wild.example.
+@ 3600 IN SOA ns. host. 1 3600 600 86400 60
+* 3600 IN TXT "v=spf1 -all"
+`)
+	if got := ids(DKIM(context.Background(), env, Target{Domain: "wild.example"})); !slices.Equal(got, []string{"dkim.no_known_selector wild.example"}) {
+		t.Errorf("guessed selectors: %v", got)
+	}
+	if got := ids(DKIM(context.Background(), env, Target{Domain: "wild.example", Selectors: sels("s1")})); !slices.Equal(got, []string{"dkim.missing s1"}) {
+		t.Errorf("named selector: %v", got)
 	}
 }

@@ -16,14 +16,7 @@ func dnsError(check, subject, what string, err error) report.Finding {
 
 // dnsErrorID is dnsError with its own finding ID (spf.temperror).
 func dnsErrorID(id, subject, what string, err error) report.Finding {
-	reason := err.Error()
-	var le *resolver.LookupError
-	if errors.As(err, &le) {
-		reason = le.Kind.Error()
-		if le.Reason != "" {
-			reason += ": " + le.Reason
-		}
-	}
+	reason := resolver.Reason(err)
 	return report.Finding{
 		ID:       id,
 		Severity: report.Error,

@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
-
-	"github.com/miekg/dns"
 
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
@@ -24,10 +23,6 @@ var mxKinds = []report.Kind{
 	{ID: "mx.implicit"},
 }
 
-// maxMXHosts bounds the MX hosts looked up; more is a misconfiguration
-// (and RFC 7208 §4.6.4 stops at 10 for SPF as well).
-const maxMXHosts = 10
-
 // MX checks that the domain can receive mail, bounces above all: MX
 // records whose hosts resolve, or an implicit MX; a null MX (RFC 7505)
 // says it receives none.
@@ -43,120 +38,97 @@ func MX(ctx context.Context, env Env, t Target) []report.Finding {
 	case err != nil:
 		return []report.Finding{dnsError("mx", domain, "the MX records of "+domain, err)}
 	}
-	for _, m := range mxs {
-		if m.Host == "." {
-			f := report.Finding{
-				ID: "mx.null", Severity: report.Warn, Subject: domain,
-				Message: fmt.Sprintf("%s has a null MX (RFC 7505): it receives no mail, so bounces and replies to mail sent as it are lost, and some receivers refuse mail from domains that cannot receive.", domain),
-				Fix:     fmt.Sprintf("If %s sends mail, publish a real MX:\n%s. MX 10 mail.%s.", domain, domain, domain),
-			}
-			if len(mxs) > 1 {
-				f.Severity = report.Fail
-				f.Message = fmt.Sprintf("%s has a null MX and other MX records: RFC 7505 §3 forbids the mix; senders may treat it as no mail service or try the others.", domain)
-				f.Fix = "Keep either the null MX alone, or only real MX records."
-			}
-			return []report.Finding{f}
-		}
+	if slices.ContainsFunc(mxs, func(m resolver.MX) bool { return m.Host == "." }) {
+		return []report.Finding{nullMX(domain, len(mxs))}
 	}
-	hosts := mxs
-	if len(hosts) > maxMXHosts {
-		hosts = hosts[:maxMXHosts]
-	}
-	type hostResult struct {
-		addrs []netip.Addr
-		alias []string
-		err   error
-	}
-	res := make([]hostResult, len(hosts))
-	var wg sync.WaitGroup
-	for i, m := range hosts {
-		wg.Go(func() {
-			var (
-				a4, a6     *resolver.Answer
-				err4, err6 error
-				both       sync.WaitGroup
-			)
-			both.Go(func() { a4, err4 = env.DNS.Lookup(ctx, m.Host, dns.TypeA) })
-			both.Go(func() { a6, err6 = env.DNS.Lookup(ctx, m.Host, dns.TypeAAAA) })
-			both.Wait()
-			for _, a := range []*resolver.Answer{a4, a6} {
-				if a == nil {
-					continue
-				}
-				if len(a.CNAMEs) > 0 && res[i].alias == nil {
-					res[i].alias = a.CNAMEs
-				}
-				for _, rr := range a.Records {
-					switch v := rr.(type) {
-					case *dns.A:
-						ip, _ := netip.AddrFromSlice(v.A.To4())
-						res[i].addrs = append(res[i].addrs, ip)
-					case *dns.AAAA:
-						ip, _ := netip.AddrFromSlice(v.AAAA.To16())
-						res[i].addrs = append(res[i].addrs, ip)
-					}
-				}
-			}
-			if len(res[i].addrs) == 0 {
-				res[i].err = err4
-				if err4 == nil || isNotFound(err4) {
-					res[i].err = err6
-				}
-			}
-		})
-	}
-	wg.Wait()
-
+	hosts := mxs[:min(len(mxs), resolver.MaxNames)]
+	found := lookupHosts(ctx, env, hosts)
 	var out []report.Finding
 	var list []string
 	usable := 0
 	for i, m := range hosts {
-		r := res[i]
 		list = append(list, fmt.Sprintf("%d %s", m.Pref, m.Host))
-		if ip, ok := ipLikeHost(m.Host); ok {
-			out = append(out, report.Finding{
-				ID: "mx.target_ip", Severity: report.Warn, Subject: m.Host,
-				Message: fmt.Sprintf("The MX of %s names %s, an IP address written as a name: an MX must name a host (RFC 5321 §5.1), and senders look it up as a name.", domain, m.Host),
-				Fix:     fmt.Sprintf("Publish\nmail.%s. A %s\n%s. MX %d mail.%s.", domain, ip, domain, m.Pref, domain),
-			})
-			continue
-		}
-		switch {
-		case len(r.addrs) > 0:
+		f, ok := mxHost(domain, m, found[i].host, found[i].err)
+		out = append(out, f...)
+		if ok {
 			usable++
-		case r.err != nil && !isNotFound(r.err):
-			out = append(out, dnsError("mx", m.Host, "the address of MX host "+m.Host, r.err))
-			continue
-		default:
-			out = append(out, report.Finding{
-				ID: "mx.host_no_address", Severity: report.Warn, Subject: m.Host,
-				Message: fmt.Sprintf("The MX host %s of %s has no A or AAAA record: senders skip it.", m.Host, domain),
-				Fix:     fmt.Sprintf("Publish an address for %s, or remove the MX record.", m.Host),
-			})
-			continue
-		}
-		if len(r.alias) > 0 {
-			out = append(out, report.Finding{
-				ID: "mx.target_cname", Severity: report.Warn, Subject: m.Host,
-				Message: fmt.Sprintf("The MX host %s of %s is an alias (CNAME to %s): RFC 2181 §10.3 forbids it and some senders refuse it.", m.Host, domain, r.alias[len(r.alias)-1]),
-				Fix:     fmt.Sprintf("Point the MX at %s directly.", r.alias[len(r.alias)-1]),
-			})
 		}
 	}
 	if usable == 0 {
-		out = append(out, report.Finding{
+		return append(out, report.Finding{
 			ID: "mx.missing", Severity: report.Warn, Subject: domain,
 			Message: fmt.Sprintf("None of the MX hosts of %s (%s) has an address: %s cannot receive mail, bounces included.", domain, strings.Join(list, ", "), domain),
 			Fix:     "Fix the MX hosts' A/AAAA records.",
 		})
-		return out
 	}
-	out = append(out, report.Finding{
+	return append(out, report.Finding{
 		ID: "mx.ok", Severity: report.Pass, Subject: domain,
 		Message:  fmt.Sprintf("%s receives mail at %s.", domain, strings.Join(list, ", ")),
 		Evidence: map[string]any{"mx": mxs},
 	})
-	return out
+}
+
+// nullMX is the finding for a null MX, alone or (wrongly) with others.
+func nullMX(domain string, records int) report.Finding {
+	if records > 1 {
+		return report.Finding{
+			ID: "mx.null", Severity: report.Fail, Subject: domain,
+			Message: fmt.Sprintf("%s has a null MX and other MX records: RFC 7505 §3 forbids the mix; senders may treat it as no mail service or try the others.", domain),
+			Fix:     "Keep either the null MX alone, or only real MX records.",
+		}
+	}
+	return report.Finding{
+		ID: "mx.null", Severity: report.Warn, Subject: domain,
+		Message: fmt.Sprintf("%s has a null MX (RFC 7505): it receives no mail, so bounces and replies to mail sent as it are lost, and some receivers refuse mail from domains that cannot receive.", domain),
+		Fix:     fmt.Sprintf("If %s sends mail, publish a real MX:\n%s. MX 10 mail.%s.", domain, domain, domain),
+	}
+}
+
+type hostResult struct {
+	host resolver.Host
+	err  error
+}
+
+// lookupHosts looks up every MX host's addresses concurrently.
+func lookupHosts(ctx context.Context, env Env, hosts []resolver.MX) []hostResult {
+	res := make([]hostResult, len(hosts))
+	var wg sync.WaitGroup
+	for i, m := range hosts {
+		wg.Go(func() { res[i].host, res[i].err = env.DNS.LookupHost(ctx, m.Host) })
+	}
+	wg.Wait()
+	return res
+}
+
+// mxHost judges one MX host; ok says it can take mail.
+func mxHost(domain string, m resolver.MX, h resolver.Host, err error) (out []report.Finding, ok bool) {
+	if ip, isIP := ipLikeHost(m.Host); isIP {
+		return []report.Finding{{
+			ID: "mx.target_ip", Severity: report.Warn, Subject: m.Host,
+			Message: fmt.Sprintf("The MX of %s names %s, an IP address written as a name: an MX must name a host (RFC 5321 §5.1), and senders look it up as a name.", domain, m.Host),
+			Fix:     fmt.Sprintf("Publish\nmail.%s. A %s\n%s. MX %d mail.%s.", domain, ip, domain, m.Pref, domain),
+		}}, false
+	}
+	switch {
+	case len(h.Addrs) > 0:
+	case err != nil && !isNotFound(err):
+		return []report.Finding{dnsError("mx", m.Host, "the address of MX host "+m.Host, err)}, false
+	default:
+		return []report.Finding{{
+			ID: "mx.host_no_address", Severity: report.Warn, Subject: m.Host,
+			Message: fmt.Sprintf("The MX host %s of %s has no A or AAAA record: senders skip it.", m.Host, domain),
+			Fix:     fmt.Sprintf("Publish an address for %s, or remove the MX record.", m.Host),
+		}}, false
+	}
+	if len(h.CNAMEs) > 0 {
+		target := h.CNAMEs[len(h.CNAMEs)-1]
+		out = append(out, report.Finding{
+			ID: "mx.target_cname", Severity: report.Warn, Subject: m.Host,
+			Message: fmt.Sprintf("The MX host %s of %s is an alias (CNAME to %s): RFC 2181 §10.3 forbids it and some senders refuse it.", m.Host, domain, target),
+			Fix:     fmt.Sprintf("Point the MX at %s directly.", target),
+		})
+	}
+	return out, true
 }
 
 // implicitMX handles a domain without MX records: mail goes to its

@@ -9,6 +9,7 @@ import (
 
 	"github.com/preflight-mail/preflight/rbl"
 	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
 )
 
 // rblKinds are the rbl check's findings.
@@ -149,7 +150,7 @@ func rblTargets(ctx context.Context, env Env, t Target) []string {
 	wg.Wait()
 	for _, ns := range names {
 		for j, n := range ns {
-			if j == maxPTRNames {
+			if j == resolver.MaxNames {
 				break
 			}
 			add(n)

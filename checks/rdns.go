@@ -23,10 +23,6 @@ var rdnsKinds = []report.Kind{
 	{ID: "rdns.helo_not_ptr"},
 }
 
-// maxPTRNames bounds how many PTR names are followed forward, as RFC 7208
-// §5.5 does for the ptr mechanism; more is a misconfiguration.
-const maxPTRNames = 10
-
 // badHELOSuffixes are names only a local network knows (RFC 6762 .local,
 // RFC 8375 home.arpa, ICANN's .internal, and common private habits).
 var badHELOSuffixes = []string{".local", ".lan", ".home", ".localdomain", ".intra", ".priv", ".internal", ".localhost", ".home.arpa", ".corp"}
@@ -68,8 +64,8 @@ func fcrdns(ctx context.Context, env Env, t Target, ip netip.Addr) ([]string, []
 	}
 
 	follow := names
-	if len(follow) > maxPTRNames {
-		follow = follow[:maxPTRNames]
+	if len(follow) > resolver.MaxNames {
+		follow = follow[:resolver.MaxNames]
 	}
 	forward := map[string]string{} // name → what it resolved to, for evidence
 	var confirmed []string
@@ -90,8 +86,8 @@ func fcrdns(ctx context.Context, env Env, t Target, ip netip.Addr) ([]string, []
 		}
 	}
 	evidence := map[string]any{"query": rev, "ptr": names, "forward": forward}
-	if len(names) > maxPTRNames {
-		evidence["ignored_ptr"] = names[maxPTRNames:]
+	if len(names) > resolver.MaxNames {
+		evidence["ignored_ptr"] = names[resolver.MaxNames:]
 	}
 	switch {
 	case len(confirmed) > 0:

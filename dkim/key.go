@@ -144,3 +144,12 @@ func LoadPrivateKey(pemBytes []byte) (crypto.Signer, error) {
 	}
 	return nil, fmt.Errorf("%s is not an RSA or Ed25519 private key", block.Type)
 }
+
+// IsKeyRecord reports whether a TXT record at a selector's name is a
+// DKIM key record at all. RFC 6376 §3.6.1: a record that begins with a
+// v= tag of another value must be discarded, as if it were not there (a
+// wildcard "v=spf1 -all" under the domain is not a broken key).
+func IsKeyRecord(txt string) bool {
+	tags, order, _ := taglist.Parse(txt, false)
+	return len(order) == 0 || order[0] != "v" || tags["v"] == "DKIM1"
+}

@@ -46,3 +46,18 @@ func TestParseKey(t *testing.T) {
 		}
 	}
 }
+
+func TestIsKeyRecord(t *testing.T) {
+	for txt, want := range map[string]bool{
+		"v=DKIM1; p=abc": true,
+		"k=rsa; p=abc":   true,
+		"p=abc; v=DKIM1": true, // a key record with a misplaced v=: ParseKey says so
+		"v=spf1 -all":    false,
+		"v=DKIM2; p=abc": false,
+		"":               true,
+	} {
+		if got := IsKeyRecord(txt); got != want {
+			t.Errorf("IsKeyRecord(%q) = %v, want %v", txt, got, want)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package rbl
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -47,7 +46,7 @@ func Decode(l List, addrs []netip.Addr, err error) Answer {
 	case err != nil && resolver.IsNotFound(err):
 		return Answer{Status: Clean}
 	case err != nil:
-		return Answer{Status: Unknown, Reason: errReason(err), Hint: "check that the resolver can reach the list's servers; try again"}
+		return Answer{Status: Unknown, Reason: resolver.Reason(err), Hint: "check that the resolver can reach the list's servers; try again"}
 	case len(addrs) == 0:
 		return Answer{Status: Clean}
 	}
@@ -110,18 +109,6 @@ func Decode(l List, addrs []netip.Addr, err error) Answer {
 		a.Status = Clean
 	}
 	return a
-}
-
-func errReason(err error) string {
-	var le *resolver.LookupError
-	if errors.As(err, &le) {
-		s := le.Kind.Error()
-		if le.Reason != "" {
-			s += " (" + le.Reason + ")"
-		}
-		return s
-	}
-	return err.Error()
 }
 
 // SelfTest judges a list from its test points (RFC 5782 §5, rule 1):

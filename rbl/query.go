@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/preflight-mail/preflight/resolver"
 )
 
 // QueryName is the name to look up for a target on a list (RFC 5782 §2):
@@ -12,20 +14,7 @@ import (
 // IPv4 form of an IPv4-mapped address), the name itself for domains.
 func QueryName(target, zone string) (string, error) {
 	if ip, err := netip.ParseAddr(target); err == nil {
-		if ip.Is4() {
-			a := ip.As4()
-			return fmt.Sprintf("%d.%d.%d.%d.%s", a[3], a[2], a[1], a[0], zone), nil
-		}
-		const hexdigits = "0123456789abcdef"
-		a := ip.As16()
-		var b strings.Builder
-		for i := len(a) - 1; i >= 0; i-- {
-			b.WriteByte(hexdigits[a[i]&0xf])
-			b.WriteByte('.')
-			b.WriteByte(hexdigits[a[i]>>4])
-			b.WriteByte('.')
-		}
-		return b.String() + zone, nil
+		return resolver.ReverseLabels(ip) + "." + zone, nil
 	}
 	name := strings.ToLower(strings.TrimSuffix(target, "."))
 	if name == "" {

@@ -49,6 +49,20 @@ func (e *LookupError) Is(target error) bool {
 
 func (e *LookupError) Unwrap() error { return e.Err }
 
+// Reason is the one text for people of why a lookup gave no records:
+// the kind, and the detail when there is one ("no usable answer:
+// timeout from 127.0.0.1:53"). Other errors give their own text.
+func Reason(err error) string {
+	var le *LookupError
+	if !errors.As(err, &le) {
+		return err.Error()
+	}
+	if le.Reason == "" {
+		return le.Kind.Error()
+	}
+	return le.Kind.Error() + ": " + le.Reason
+}
+
 // IsNotFound reports whether err says the name or the records do not exist.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 

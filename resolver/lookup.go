@@ -73,46 +73,75 @@ func unescape(s string) string {
 func (r *Resolver) LookupIP(ctx context.Context, network, name string) ([]netip.Addr, error) {
 	switch network {
 	case "ip4":
-		return r.lookupAddrs(ctx, name, dns.TypeA)
+		h, err := r.lookupAddrs(ctx, name, dns.TypeA)
+		return h.Addrs, err
 	case "ip6":
-		return r.lookupAddrs(ctx, name, dns.TypeAAAA)
+		h, err := r.lookupAddrs(ctx, name, dns.TypeAAAA)
+		return h.Addrs, err
 	}
+	h, err := r.LookupHost(ctx, name)
+	return h.Addrs, err
+}
+
+// Host is what LookupHost found: the addresses, and the CNAME chain that
+// led to them (empty when the name has its own records).
+type Host struct {
+	Addrs  []netip.Addr
+	CNAMEs []string
+}
+
+// LookupHost returns the A and AAAA addresses of name (asked
+// concurrently) with the alias chain of whichever answered through one.
+// Like LookupIP "ip", it fails only when both lookups do, as not found
+// only when both are not found.
+func (r *Resolver) LookupHost(ctx context.Context, name string) (Host, error) {
 	var (
 		wg         sync.WaitGroup
-		v4, v6     []netip.Addr
+		v4, v6     Host
 		err4, err6 error
 	)
 	wg.Go(func() { v4, err4 = r.lookupAddrs(ctx, name, dns.TypeA) })
 	wg.Go(func() { v6, err6 = r.lookupAddrs(ctx, name, dns.TypeAAAA) })
 	wg.Wait()
-	if out := append(v4, v6...); len(out) > 0 {
-		return out, nil
+	if addrs := append(v4.Addrs, v6.Addrs...); len(addrs) > 0 {
+		chain := v4.CNAMEs
+		if len(chain) == 0 {
+			chain = v6.CNAMEs
+		}
+		return Host{Addrs: addrs, CNAMEs: chain}, nil
 	}
+	return Host{}, bothFailed(err4, err6)
+}
+
+// bothFailed picks the error of an A and AAAA lookup that both found
+// nothing: a temporary error first (nothing is known), then NXDOMAIN
+// (the name does not exist), then NODATA.
+func bothFailed(err4, err6 error) error {
 	switch {
 	case err4 == nil:
-		return nil, err6
+		return err6
 	case err6 == nil:
-		return nil, err4
+		return err4
 	case IsTemporary(err4):
-		return nil, err4
+		return err4
 	case IsTemporary(err6):
-		return nil, err6
+		return err6
 	case errors.Is(err4, ErrNXDomain) || errors.Is(err6, ErrNXDomain):
 		// One of them NXDOMAIN: the name does not exist.
 		if errors.Is(err4, ErrNXDomain) {
-			return nil, err4
+			return err4
 		}
-		return nil, err6
+		return err6
 	}
-	return nil, err4
+	return err4
 }
 
-func (r *Resolver) lookupAddrs(ctx context.Context, name string, qtype uint16) ([]netip.Addr, error) {
+func (r *Resolver) lookupAddrs(ctx context.Context, name string, qtype uint16) (Host, error) {
 	ans, err := r.Lookup(ctx, name, qtype)
 	if err != nil {
-		return nil, err
+		return Host{}, err
 	}
-	var out []netip.Addr
+	h := Host{CNAMEs: ans.CNAMEs}
 	for _, rr := range ans.Records {
 		var ip net.IP
 		switch v := rr.(type) {
@@ -122,10 +151,10 @@ func (r *Resolver) lookupAddrs(ctx context.Context, name string, qtype uint16) (
 			ip = v.AAAA.To16()
 		}
 		if a, ok := netip.AddrFromSlice(ip); ok {
-			out = append(out, a)
+			h.Addrs = append(h.Addrs, a)
 		}
 	}
-	return out, nil
+	return h, nil
 }
 
 // LookupPTR returns the names (no trailing dot, lower case) in the PTR

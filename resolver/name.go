@@ -109,22 +109,28 @@ func ParseIP(s string) (netip.Addr, error) {
 // ip6.arpa for IPv6 (RFC 3596 §2.5). IPv4-mapped IPv6 addresses keep
 // their 32 nibbles; they are not collapsed to the IPv4 name.
 func ReverseName(ip netip.Addr) string {
-	var b strings.Builder
+	if ip.Is4() {
+		return ReverseLabels(ip) + ".in-addr.arpa"
+	}
+	return ReverseLabels(ip) + ".ip6.arpa"
+}
+
+// ReverseLabels is ip's part of a reverse name, without a suffix:
+// reversed octets for IPv4, 32 reversed nibbles for IPv6 (IPv4-mapped
+// addresses keep their nibbles). DNS blocklists put their zone after it
+// (RFC 5782 §2.1, §2.4).
+func ReverseLabels(ip netip.Addr) string {
 	if ip.Is4() {
 		a := ip.As4()
-		fmt.Fprintf(&b, "%d.%d.%d.%d.in-addr.arpa", a[3], a[2], a[1], a[0])
-		return b.String()
+		return fmt.Sprintf("%d.%d.%d.%d", a[3], a[2], a[1], a[0])
 	}
 	const hexdigits = "0123456789abcdef"
 	a := ip.As16()
+	b := make([]byte, 0, 63)
 	for i := len(a) - 1; i >= 0; i-- {
-		b.WriteByte(hexdigits[a[i]&0x0f])
-		b.WriteByte('.')
-		b.WriteByte(hexdigits[a[i]>>4])
-		b.WriteByte('.')
+		b = append(b, hexdigits[a[i]&0x0f], '.', hexdigits[a[i]>>4], '.')
 	}
-	b.WriteString("ip6.arpa")
-	return b.String()
+	return string(b[:len(b)-1])
 }
 
 // fqdn returns name lower-cased with exactly one trailing dot, its

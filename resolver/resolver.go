@@ -40,6 +40,11 @@ const (
 	// 750; 16 KiB is far beyond any record a check reads, and a larger
 	// answer is a mistake or an attack.
 	MaxTXTBytes = 16 << 10
+
+	// MaxNames bounds the names followed from one MX or PTR answer, as
+	// RFC 7208 §4.6.4 does for SPF's mx and ptr: more is a
+	// misconfiguration, and following them all is amplification.
+	MaxNames = 10
 	// MaxCNAMEChain bounds alias chains. RFC 1034 §3.6.2 only asks to
 	// avoid loops; real resolvers give up after 8 to 16 hops (BIND 16,
 	// Unbound 11). Longer chains are broken configurations.
