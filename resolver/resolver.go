@@ -172,6 +172,9 @@ func (r *Resolver) Servers() []string {
 	return append([]string(nil), r.cfg.Servers...)
 }
 
+// Offline reports whether the resolver sends no packet (--offline).
+func (r *Resolver) Offline() bool { return r.cfg.Offline }
+
 // Answer is the result of one lookup after CNAME chasing.
 type Answer struct {
 	Name string // the name asked, no trailing dot
