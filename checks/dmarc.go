@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -71,7 +72,7 @@ func DMARC(ctx context.Context, env Env, t Target) []report.Finding {
 		return []report.Finding{{
 			ID: "dmarc.syntax_error", Severity: report.Fail, Subject: domain,
 			Message:  fmt.Sprintf("The DMARC record at %s is broken: %s.", name, strings.Join(problems, "; ")),
-			Fix:      fmt.Sprintf("Publish a valid record, for example:\n%s. TXT \"v=DMARC1; p=%s; rua=mailto:dmarc-reports@%s\"", name, orDefault(rec.Policy, "none"), org),
+			Fix:      fmt.Sprintf("Publish a valid record, for example:\n%s. TXT \"v=DMARC1; p=%s; rua=mailto:dmarc-reports@%s\"", name, cmp.Or(rec.Policy, "none"), org),
 			Evidence: evidence,
 		}}
 	}

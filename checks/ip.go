@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
@@ -29,86 +30,90 @@ var ipKinds = []report.Kind{
 func IP(ctx context.Context, env Env, t Target) []report.Finding {
 	var out []report.Finding
 	for _, ip := range t.IPs {
-		subject := ip.String()
-		if r, ok := special(ip); ok {
-			if !env.isPublic(ip) {
-				out = append(out, report.Finding{
-					ID: "ip.not_public", Severity: report.Fail, Subject: subject,
-					Message: fmt.Sprintf("%s is in %s, a %s range (%s): no receiver will accept mail from it.", ip, r.prefix, r.name, r.ref),
-					Fix:     "Send from a public address your provider assigns to you, and check that one.",
-					Evidence: map[string]any{
-						"range": r.prefix.String(), "purpose": r.name, "reference": r.ref,
-					},
-				})
-				continue
-			}
-			out = append(out, report.Finding{
-				ID: "ip.treated_as_public", Severity: report.Info, Subject: subject,
-				Message:  fmt.Sprintf("%s is in %s (%s), treated as public as asked (--treat-as-public).", ip, r.prefix, r.name),
-				Evidence: map[string]any{"range": r.prefix.String(), "purpose": r.name},
-			})
-		}
-
-		names, err := env.DNS.LookupPTR(ctx, ip)
-		if err != nil {
-			if f, ok := policyListed(ctx, env, ip); ok {
-				out = append(out, f)
-			}
-		}
-		switch {
-		case resolver.IsNotFound(err):
-			out = append(out, report.Finding{
-				ID: "ip.no_ptr", Severity: report.Info, Subject: subject,
-				Message:  fmt.Sprintf("%s has no PTR name, so its name cannot show it is static (see rdns.no_ptr).", ip),
-				Evidence: map[string]any{"query": resolver.ReverseName(ip)},
-			})
-			continue
-		case err != nil:
-			out = append(out, dnsError("ip", subject, "the PTR name of "+subject, err))
-			continue
-		}
-
-		// End-user space on a policy list (Spamhaus PBL and the like) is
-		// the authoritative "not a mail server address" signal.
-		if f, ok := policyListed(ctx, env, ip); ok {
-			out = append(out, f)
-			continue
-		}
-
-		var dynamic []string
-		exempt := map[string]string{}
-		evidence := map[string]any{"ptr": names}
-		for _, name := range names {
-			v := judgePTR(name, ip)
-			if len(v.Reasons) > 0 {
-				dynamic = append(dynamic, fmt.Sprintf("%s (%s)", name, strings.Join(v.Reasons, ", ")))
-			}
-			if v.Exempt != "" {
-				exempt[name] = fmt.Sprintf("token %q", v.Exempt)
-			}
-		}
-		if len(exempt) > 0 {
-			evidence["exempt"] = exempt
-		}
-		if len(dynamic) > 0 {
-			evidence["reasons"] = dynamic
-			out = append(out, report.Finding{
-				ID: "ip.dynamic_ptr", Severity: report.Warn, Subject: subject,
-				Message: fmt.Sprintf("The PTR name of %s looks like a dynamic or residential address: %s.", ip, strings.Join(dynamic, "; ")),
-				Fix: fmt.Sprintf("If %s is a static address for a mail server, ask its provider to set a PTR name of your own "+
-					"(for example mail.%s) instead of the generic one. If it is a dynamic or residential line, send through "+
-					"your provider's relay or another authenticated smarthost, not directly.", ip, exampleDomain(t)),
-				Evidence: evidence,
-			})
-			continue
-		}
-		out = append(out, report.Finding{
-			ID: "ip.static_likely", Severity: report.Pass, Subject: subject,
-			Message:  fmt.Sprintf("The PTR name of %s (%s) does not look dynamic.", ip, strings.Join(names, ", ")),
-			Evidence: evidence,
-		})
+		out = append(out, judgeIP(ctx, env, t, ip)...)
 	}
 	return out
+}
+
+// judgeIP is the ip check for one address: its range, its policy
+// listing, its PTR names.
+func judgeIP(ctx context.Context, env Env, t Target, ip netip.Addr) []report.Finding {
+	subject := ip.String()
+	var out []report.Finding
+	if r, ok := special(ip); ok {
+		if !env.isPublic(ip) {
+			return []report.Finding{{
+				ID: "ip.not_public", Severity: report.Fail, Subject: subject,
+				Message: fmt.Sprintf("%s is in %s, a %s range (%s): no receiver will accept mail from it.", ip, r.prefix, r.name, r.ref),
+				Fix:     "Send from a public address your provider assigns to you, and check that one.",
+				Evidence: map[string]any{
+					"range": r.prefix.String(), "purpose": r.name, "reference": r.ref,
+				},
+			}}
+		}
+		out = append(out, report.Finding{
+			ID: "ip.treated_as_public", Severity: report.Info, Subject: subject,
+			Message:  fmt.Sprintf("%s is in %s (%s), treated as public as asked (--treat-as-public).", ip, r.prefix, r.name),
+			Evidence: map[string]any{"range": r.prefix.String(), "purpose": r.name},
+		})
+	}
+
+	names, err := env.DNS.LookupPTR(ctx, ip)
+	// End-user space on a policy list (Spamhaus PBL and the like) is
+	// the authoritative "not a mail server address" signal, with or
+	// without a PTR name.
+	if f, ok := policyListed(ctx, env, ip); ok {
+		out = append(out, f)
+		if err == nil {
+			return out
+		}
+	}
+	switch {
+	case resolver.IsNotFound(err):
+		return append(out, report.Finding{
+			ID: "ip.no_ptr", Severity: report.Info, Subject: subject,
+			Message:  fmt.Sprintf("%s has no PTR name, so its name cannot show it is static (see rdns.no_ptr).", ip),
+			Evidence: map[string]any{"query": resolver.ReverseName(ip)},
+		})
+	case err != nil:
+		return append(out, dnsError("ip", subject, "the PTR name of "+subject, err))
+	}
+	return append(out, judgePTRNames(t, ip, names))
+}
+
+// judgePTRNames says whether an address's PTR names look dynamic.
+func judgePTRNames(t Target, ip netip.Addr, names []string) report.Finding {
+	var dynamic []string
+	exempt := map[string]string{}
+	evidence := map[string]any{"ptr": names}
+	for _, name := range names {
+		v := judgePTR(name, ip)
+		if len(v.Reasons) > 0 {
+			dynamic = append(dynamic, fmt.Sprintf("%s (%s)", name, strings.Join(v.Reasons, ", ")))
+		}
+		if v.Exempt != "" {
+			exempt[name] = fmt.Sprintf("token %q", v.Exempt)
+		}
+	}
+	if len(exempt) > 0 {
+		evidence["exempt"] = exempt
+	}
+	if len(dynamic) > 0 {
+		evidence["reasons"] = dynamic
+		return report.Finding{
+			ID: "ip.dynamic_ptr", Severity: report.Warn, Subject: ip.String(),
+			Message: fmt.Sprintf("The PTR name of %s looks like a dynamic or residential address: %s.", ip, strings.Join(dynamic, "; ")),
+			Fix: fmt.Sprintf("If %s is a static address for a mail server, ask its provider to set a PTR name of your own "+
+				"(for example mail.%s) instead of the generic one. If it is a dynamic or residential line, send through "+
+				"your provider's relay or another authenticated smarthost, not directly.", ip, exampleDomain(t)),
+			Evidence: evidence,
+		}
+	}
+	return report.Finding{
+		ID: "ip.static_likely", Severity: report.Pass, Subject: ip.String(),
+		Message:  fmt.Sprintf("The PTR name of %s (%s) does not look dynamic.", ip, strings.Join(names, ", ")),
+		Evidence: evidence,
+	}
 }
 
 // isPublic reports whether the user asked to treat ip as public.
@@ -147,7 +152,7 @@ func policyListed(ctx context.Context, env Env, ip netip.Addr) (report.Finding, 
 				ID: "ip.policy_listed", Severity: report.Warn, Subject: ip.String(),
 				Message: fmt.Sprintf("%s is end-user address space according to %s (%s): receivers treat it as dynamic or residential, whatever its PTR name says.", ip, r.Zone, strings.Join(r.Meanings, "; ")),
 				Fix: fmt.Sprintf("If %s is a static mail server address, have it removed from the end-user space listing (%s); otherwise send through a relay.",
-					ip, orDefault(r.List.Delist, "see the list's web site")),
+					ip, cmp.Or(r.List.Delist, "see the list's web site")),
 				Evidence: map[string]any{"zone": r.Zone, "codes": r.Codes},
 			}, true
 		}

@@ -1,8 +1,10 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -48,7 +50,7 @@ func RBL(ctx context.Context, env Env, t Target) []report.Finding {
 		}
 		perTarget[r.Target] = append(perTarget[r.Target], r)
 	}
-	for _, zone := range sortedKeys(unusable) {
+	for _, zone := range slices.Sorted(maps.Keys(unusable)) {
 		r := unusable[zone]
 		out = append(out, report.Finding{
 			ID: "rbl.list_unusable", Severity: report.Error, Subject: zone,
@@ -58,59 +60,73 @@ func RBL(ctx context.Context, env Env, t Target) []report.Finding {
 		})
 	}
 	for _, target := range targets {
-		var clean, skipped []string
-		for _, r := range perTarget[target] {
-			ev := map[string]any{"zone": r.Zone, "codes": r.Codes, "meanings": r.Meanings}
-			if len(r.TXT) > 0 {
-				ev["txt"] = r.TXT
-			}
-			if r.List.Delist != "" {
-				ev["delist"] = r.List.Delist
-			}
-			switch r.Status {
-			case rbl.Listed:
-				out = append(out, report.Finding{
-					ID: "rbl.listed", Severity: report.Fail, Subject: target,
-					Message:  fmt.Sprintf("%s is listed on %s: %s.", target, r.Zone, strings.Join(r.Meanings, "; ")) + txtNote(r.TXT),
-					Fix:      delistFix(target, r),
-					Evidence: ev,
-				})
-			case rbl.PolicyListed:
-				out = append(out, report.Finding{
-					ID: "rbl.policy_listed", Severity: report.Warn, Subject: target,
-					Message: fmt.Sprintf("%s is on %s as end-user address space: %s. Not an abuse listing, but receivers using it refuse direct mail from it.", target, r.Zone, strings.Join(r.Meanings, "; ")),
-					Fix: fmt.Sprintf("If %s is a static address of a mail server, ask its provider to take it out of the end-user space listing (or remove it yourself at %s); otherwise send through a relay.",
-						target, orDefault(r.List.Delist, "the list's web site")),
-					Evidence: ev,
-				})
-			case rbl.Clean:
-				clean = append(clean, r.Zone)
-			case rbl.Unknown:
-				if r.Skipped {
-					skipped = append(skipped, r.Zone)
-					continue
-				}
-				out = append(out, report.Finding{
-					ID: "rbl.list_unusable", Severity: report.Error, Subject: r.Zone,
-					Message:  fmt.Sprintf("Could not check %s on %s: %s.", target, r.Zone, r.Reason),
-					Fix:      capitalize(orDefault(r.Hint, "try again")) + ".",
-					Evidence: map[string]any{"target": target, "reason": r.Reason},
-				})
-			}
-		}
-		if len(clean) > 0 {
-			ev := map[string]any{"lists": clean}
-			if len(skipped) > 0 {
-				ev["not_covering"] = skipped
+		out = append(out, targetFindings(target, perTarget[target])...)
+	}
+	return out
+}
+
+// targetFindings turns one target's answers from the usable lists into
+// findings: one per listing or unanswered list, one for the clean ones.
+func targetFindings(target string, results []rbl.Result) []report.Finding {
+	var out []report.Finding
+	var clean, skipped []string
+	for _, r := range results {
+		switch r.Status {
+		case rbl.Listed, rbl.PolicyListed:
+			out = append(out, listing(target, r))
+		case rbl.Clean:
+			clean = append(clean, r.Zone)
+		case rbl.Unknown:
+			if r.Skipped {
+				skipped = append(skipped, r.Zone)
+				continue
 			}
 			out = append(out, report.Finding{
-				ID: "rbl.clean", Severity: report.Pass, Subject: target,
-				Message:  fmt.Sprintf("%s is on none of %d %s: %s.", target, len(clean), plural(len(clean), "list", "lists"), strings.Join(clean, ", ")),
-				Evidence: ev,
+				ID: "rbl.list_unusable", Severity: report.Error, Subject: r.Zone,
+				Message:  fmt.Sprintf("Could not check %s on %s: %s.", target, r.Zone, r.Reason),
+				Fix:      capitalize(cmp.Or(r.Hint, "try again")) + ".",
+				Evidence: map[string]any{"target": target, "reason": r.Reason},
 			})
 		}
 	}
+	if len(clean) > 0 {
+		ev := map[string]any{"lists": clean}
+		if len(skipped) > 0 {
+			ev["not_covering"] = skipped
+		}
+		out = append(out, report.Finding{
+			ID: "rbl.clean", Severity: report.Pass, Subject: target,
+			Message:  fmt.Sprintf("%s is on none of %d %s: %s.", target, len(clean), plural(len(clean), "list", "lists"), strings.Join(clean, ", ")),
+			Evidence: ev,
+		})
+	}
 	return out
+}
+
+// listing is the finding for a target a list lists: abuse or policy.
+func listing(target string, r rbl.Result) report.Finding {
+	ev := map[string]any{"zone": r.Zone, "codes": r.Codes, "meanings": r.Meanings}
+	if len(r.TXT) > 0 {
+		ev["txt"] = r.TXT
+	}
+	if r.List.Delist != "" {
+		ev["delist"] = r.List.Delist
+	}
+	if r.Status == rbl.PolicyListed {
+		return report.Finding{
+			ID: "rbl.policy_listed", Severity: report.Warn, Subject: target,
+			Message: fmt.Sprintf("%s is on %s as end-user address space: %s. Not an abuse listing, but receivers using it refuse direct mail from it.", target, r.Zone, strings.Join(r.Meanings, "; ")),
+			Fix: fmt.Sprintf("If %s is a static address of a mail server, ask its provider to take it out of the end-user space listing (or remove it yourself at %s); otherwise send through a relay.",
+				target, cmp.Or(r.List.Delist, "the list's web site")),
+			Evidence: ev,
+		}
+	}
+	return report.Finding{
+		ID: "rbl.listed", Severity: report.Fail, Subject: target,
+		Message:  fmt.Sprintf("%s is listed on %s: %s.", target, r.Zone, strings.Join(r.Meanings, "; ")) + txtNote(r.TXT),
+		Fix:      delistFix(target, r),
+		Evidence: ev,
+	}
 }
 
 // rblTargets are the IPs and the names to look up, without repeats.
@@ -211,13 +227,4 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
