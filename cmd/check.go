@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -204,20 +203,7 @@ func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, adjust func(*
 	if err != nil {
 		return err
 	}
-	rep := rn.report(cmd.Context(), "check", t, checks.For(t), adjust)
-	if err := o.writer.Write(o.streams.Out, rep); err != nil {
-		return exitError{report.ExitIncomplete}
-	}
-	if baseline == nil {
-		return o.exit(o.gate.Apply(rep))
-	}
-	d := report.Compare(*baseline, rep, o.gate.FailOn)
-	d.Write(o.streams.Err)
-	outcome := d.Gate(rep, o.maxDrop)
-	if outcome.Code == report.ExitGateFailed {
-		fmt.Fprintf(o.streams.Err, "Gate failed: %s.\n", strings.Join(outcome.Reasons, "; "))
-	}
-	return o.exit(outcome)
+	return o.finish(rn.report(cmd.Context(), "check", t, checks.For(t), adjust), baseline, o.maxDrop)
 }
 
 // readBaseline reads an earlier JSON report.

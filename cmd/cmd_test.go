@@ -1,7 +1,9 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +60,25 @@ func TestNoColorWhenNotATerminal(t *testing.T) {
 	_, stdout, _ := run(t, "ip", "10.0.0.1", "--offline")
 	if strings.Contains(stdout, "\x1b[") {
 		t.Error("color codes written to a non-terminal")
+	}
+}
+
+// failingWriter is a stdout that cannot be written, like a full disk.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+func TestReportWriteFailureIsSaid(t *testing.T) {
+	for _, args := range [][]string{
+		{"ip", "203.0.113.5", "--offline"},
+		{"ip", "203.0.113.5", "--offline", "--format", "json"},
+		{"check", "example.test", "--ip", "203.0.113.5", "--offline"},
+	} {
+		var stderr strings.Builder
+		code := Run(context.Background(), args, Streams{Out: failingWriter{}, Err: &stderr})
+		want := "preflight: the report could not be written: no space left on device\n"
+		if code != report.ExitIncomplete || stderr.String() != want {
+			t.Errorf("%q: exit %d, stderr %q; want exit 3, stderr %q", args, code, stderr.String(), want)
+		}
 	}
 }

@@ -108,18 +108,33 @@ func (g *globalOptions) tracer() func(string, ...any) {
 	}
 }
 
-// runChecks runs list against target, writes the report and returns the
-// gate's exit code as an exitError (nil for 0).
+// runChecks runs list against target, writes the report and gates it.
 func (g *globalOptions) runChecks(cmd *cobra.Command, target checks.Target, list []checks.Check, adjust func(*checks.Env)) error {
 	rn, err := g.newRunner()
 	if err != nil {
 		return err
 	}
-	rep := rn.report(cmd.Context(), cmd.Name(), target, list, adjust)
+	return g.finish(rn.report(cmd.Context(), cmd.Name(), target, list, adjust), nil, 0)
+}
+
+// finish writes the report and returns the gate's exit code as an
+// exitError (nil for 0). With a baseline the gate fails on regressions
+// only (a score drop beyond maxDrop), and the difference goes to stderr.
+func (g *globalOptions) finish(rep report.Report, baseline *report.Report, maxDrop int) error {
 	if err := g.writer.Write(g.streams.Out, rep); err != nil {
+		fmt.Fprintf(g.streams.Err, "preflight: the report could not be written: %v\n", err)
 		return exitError{report.ExitIncomplete}
 	}
-	return g.exit(g.gate.Apply(rep))
+	if baseline == nil {
+		return g.exit(g.gate.Apply(rep))
+	}
+	d := report.Compare(*baseline, rep, g.gate.FailOn)
+	d.Write(g.streams.Err)
+	outcome := d.Gate(rep, maxDrop)
+	if outcome.Code == report.ExitGateFailed {
+		fmt.Fprintf(g.streams.Err, "Gate failed: %s.\n", strings.Join(outcome.Reasons, "; "))
+	}
+	return g.exit(outcome)
 }
 
 // exit turns the gate's outcome into the command's error.
