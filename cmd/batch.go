@@ -25,7 +25,7 @@ const maxTargetLine = 64 << 10
 // once to reject a bad line before any output (a usage error naming
 // file:line), once to stream the targets through the workers, so memory
 // stays flat however long the file is.
-func (o *checkOptions) batch(cmd *cobra.Command, adjust func(*checks.Env)) error {
+func (o *checkOptions) batch(cmd *cobra.Command, env envOptions) error {
 	total := 0
 	if err := o.eachTarget(func(line int, ct configTarget) error {
 		if _, err := o.target(ct, ""); err != nil {
@@ -36,19 +36,19 @@ func (o *checkOptions) batch(cmd *cobra.Command, adjust func(*checks.Env)) error
 	}); err != nil {
 		return err
 	}
-	return o.runBatch(cmd, total, adjust, func(yield func(configTarget) error) error {
+	return o.runBatch(cmd, total, env, func(yield func(configTarget) error) error {
 		return o.eachTarget(func(_ int, ct configTarget) error { return yield(ct) })
 	}, "")
 }
 
 // batchTargets checks the targets of a config file.
-func (o *checkOptions) batchTargets(cmd *cobra.Command, targets []configTarget, dir string, adjust func(*checks.Env)) error {
+func (o *checkOptions) batchTargets(cmd *cobra.Command, targets []configTarget, dir string, env envOptions) error {
 	for i, ct := range targets {
 		if _, err := o.target(ct, dir); err != nil {
 			return fmt.Errorf("%s: target %d: %w", o.configName(), i+1, err)
 		}
 	}
-	return o.runBatch(cmd, len(targets), adjust, func(yield func(configTarget) error) error {
+	return o.runBatch(cmd, len(targets), env, func(yield func(configTarget) error) error {
 		for _, ct := range targets {
 			if err := yield(ct); err != nil {
 				return err
@@ -98,11 +98,11 @@ func (o *checkOptions) eachTarget(f func(line int, t configTarget) error) error 
 // one JSON line as soon as it is done (each line names its target):
 // in input order, one slow target (a DNS retry) would hold back all
 // the others.
-func (o *checkOptions) runBatch(cmd *cobra.Command, total int, adjust func(*checks.Env), source func(func(configTarget) error) error, dir string) error {
+func (o *checkOptions) runBatch(cmd *cobra.Command, total int, env envOptions, source func(func(configTarget) error) error, dir string) error {
 	if f := cmd.Flag("format"); f != nil && f.Changed && o.format != "json" {
 		return errors.New("batch mode writes one JSON report per line: --format must be json")
 	}
-	rn, err := o.newRunner()
+	rn, err := o.newRunner(env)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, total int, adjust func(*chec
 		sem <- struct{}{}
 		workers.Go(func() {
 			defer func() { <-sem }()
-			reports <- rn.report(cmd.Context(), "check", t, checks.For(t), adjust)
+			reports <- rn.report(cmd.Context(), "check", t, checks.For(t))
 		})
 		return nil
 	})

@@ -114,11 +114,7 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	adjust := func(env *checks.Env) {
-		env.Lists = lists
-		env.PublicRanges = public
-		env.Dial = dial
-	}
+	env := envOptions{lists: lists, public: public, dial: dial}
 	var baseline *report.Report
 	if o.baseline != "" {
 		if baseline, err = readBaseline(o.baseline); err != nil {
@@ -133,17 +129,17 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 		if err != nil {
 			return err
 		}
-		return o.single(cmd, t, adjust, baseline)
+		return o.single(cmd, t, env, baseline)
 	case o.targetsFile != "":
-		return o.batch(cmd, adjust)
+		return o.batch(cmd, env)
 	case cfg != nil && len(cfg.targets()) == 1:
 		t, err := o.target(cfg.targets()[0], cfg.dir)
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.configName(), err)
 		}
-		return o.single(cmd, t, adjust, baseline)
+		return o.single(cmd, t, env, baseline)
 	case cfg != nil && len(cfg.targets()) > 1:
-		return o.batchTargets(cmd, cfg.targets(), cfg.dir, adjust)
+		return o.batchTargets(cmd, cfg.targets(), cfg.dir, env)
 	}
 	return errors.New("give DOMAIN --ip IP, --targets FILE, or a config file with a target")
 }
@@ -198,12 +194,12 @@ func (o *checkOptions) baseTarget(ct configTarget, dir string) (checks.Target, e
 }
 
 // single checks one target, writes the report and gates.
-func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, adjust func(*checks.Env), baseline *report.Report) error {
-	rn, err := o.newRunner()
+func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOptions, baseline *report.Report) error {
+	rn, err := o.newRunner(env)
 	if err != nil {
 		return err
 	}
-	return o.finish(rn.report(cmd.Context(), "check", t, checks.For(t), adjust), baseline, o.maxDrop)
+	return o.finish(rn.report(cmd.Context(), "check", t, checks.For(t)), baseline, o.maxDrop)
 }
 
 // readBaseline reads an earlier JSON report.

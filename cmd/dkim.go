@@ -47,7 +47,7 @@ dkim.dns_error (could not check).`,
 				return err
 			}
 			check, _ := checks.ByID("dkim")
-			return o.runChecks(cmd, t, []checks.Check{check}, nil)
+			return o.runChecks(cmd, t, []checks.Check{check}, envOptions{})
 		},
 	}
 	c.Flags().StringArrayVarP(&o.selectors, "selector", "s", nil, "DKIM selector (repeatable, or comma-separated)")

@@ -40,7 +40,7 @@ dmarc.spf_aligned, dmarc.spf_unaligned, dmarc.dns_error (could not check).`,
 				return err
 			}
 			check, _ := checks.ByID("dmarc")
-			return o.runChecks(cmd, checks.Target{Domain: domain, MailFrom: from}, []checks.Check{check}, nil)
+			return o.runChecks(cmd, checks.Target{Domain: domain, MailFrom: from}, []checks.Check{check}, envOptions{})
 		},
 	}
 	c.Flags().StringVar(&o.mailFrom, "mail-from", "", "envelope sender ADDR or DOMAIN, to check SPF alignment")
@@ -67,7 +67,7 @@ mx.target_cname, mx.target_ip, mx.dns_error (could not check).`,
 				return err
 			}
 			check, _ := checks.ByID("mx")
-			return g.runChecks(cmd, checks.Target{Domain: domain}, []checks.Check{check}, nil)
+			return g.runChecks(cmd, checks.Target{Domain: domain}, []checks.Check{check}, envOptions{})
 		},
 	}
 }

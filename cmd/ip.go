@@ -47,10 +47,7 @@ Finding IDs: ip.not_public (fail), ip.policy_listed (warn), ip.dynamic_ptr
 				return err
 			}
 			check, _ := checks.ByID("ip")
-			return o.runChecks(cmd, checks.Target{IPs: ips}, []checks.Check{check}, func(env *checks.Env) {
-				env.PublicRanges = public
-				env.Lists = lists
-			})
+			return o.runChecks(cmd, checks.Target{IPs: ips}, []checks.Check{check}, envOptions{lists: lists, public: public})
 		},
 	}
 	c.Flags().StringArrayVar(&o.treatAsPublic, "treat-as-public", nil, "treat addresses in CIDR as public although special-purpose (labs, demos); repeatable")
@@ -92,7 +89,7 @@ Finding IDs: rdns.fcrdns_ok (pass), rdns.no_ptr (fail), rdns.fcrdns_mismatch
 				return err
 			}
 			check, _ := checks.ByID("rdns")
-			return o.runChecks(cmd, checks.Target{IPs: ips, HELO: helo}, []checks.Check{check}, nil)
+			return o.runChecks(cmd, checks.Target{IPs: ips, HELO: helo}, []checks.Check{check}, envOptions{})
 		},
 	}
 	c.Flags().StringVar(&o.helo, "helo", "", "the name the server says in HELO/EHLO")

@@ -288,7 +288,7 @@ send.auth_failed, send.open_relay, send.relay_refused.`,
 				return err
 			}
 			check, _ := checks.ByID("send")
-			return o.runChecks(cmd, checks.Target{HELO: helo, Send: s}, []checks.Check{check}, func(env *checks.Env) { env.Dial = dial })
+			return o.runChecks(cmd, checks.Target{HELO: helo, Send: s}, []checks.Check{check}, envOptions{dial: dial})
 		},
 	}
 	f := c.Flags()

@@ -48,7 +48,7 @@ spf.temperror (could not check).`,
 				return err
 			}
 			check, _ := checks.ByID("spf")
-			return o.runChecks(cmd, t, []checks.Check{check}, nil)
+			return o.runChecks(cmd, t, []checks.Check{check}, envOptions{})
 		},
 	}
 	c.Flags().StringArrayVar(&o.ips, "ip", nil, "sending IP (repeatable, or comma-separated)")
