@@ -30,6 +30,7 @@ type checkOptions struct {
 	jobs          int
 	send          sendOptions
 	cfgRelays     []configRelay
+	cfg           *config // the config file, nil without one
 }
 
 func newCmdCheck(g *globalOptions) *cobra.Command {
@@ -59,6 +60,7 @@ and writes one JSON report per line.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
 	}
+	g.mergeConfig[c] = o.mergeConfig
 	f := c.Flags()
 	f.StringArrayVar(&o.ips, "ip", nil, "sending IP (repeatable, or comma-separated)")
 	f.StringVar(&o.helo, "helo", "", "the name the server says in HELO/EHLO")
@@ -76,53 +78,49 @@ and writes one JSON report per line.`,
 	return c
 }
 
-func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
-	changed := func(name string) bool { f := cmd.Flag(name); return f != nil && f.Changed }
+// mergeConfig reads the config file (--config, or preflight.yaml when
+// present) into the options the command line did not set. It runs
+// before the global options are validated (see globalOptions.prepare).
+func (o *checkOptions) mergeConfig(cmd *cobra.Command) error {
 	cfg, err := o.loadConfig()
-	if err != nil {
+	if err != nil || cfg == nil {
 		return err
 	}
-	if cfg != nil {
-		if err := cfg.applyGlobal(o.globalOptions, changed); err != nil {
-			return err
-		}
-		cfg.applyLists(&o.listOptions, changed)
-		if !changed("treat-as-public") {
-			o.treatAsPublic = cfg.TreatAsPublic
-		}
-		if !changed("max-drop") && cfg.Thresholds.MaxDrop != nil {
-			o.maxDrop = *cfg.Thresholds.MaxDrop
-		}
-		cfg.applySend(&o.send, changed)
-		o.cfgRelays = cfg.Relays
+	changed := func(name string) bool { f := cmd.Flag(name); return f != nil && f.Changed }
+	cfg.applyGlobal(o.globalOptions, changed)
+	cfg.applyLists(&o.listOptions, changed)
+	if !changed("treat-as-public") {
+		o.treatAsPublic = cfg.TreatAsPublic
 	}
+	if !changed("max-drop") && cfg.Thresholds.MaxDrop != nil {
+		o.maxDrop = *cfg.Thresholds.MaxDrop
+	}
+	cfg.applySend(&o.send, changed)
+	o.cfgRelays = cfg.Relays
+	o.cfg = cfg
+	return nil
+}
+
+// run validates check's own options, then checks what was asked for:
+// the command line, a targets file, or the config.
+func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	if o.jobs < 1 {
 		return fmt.Errorf("--jobs %d: want 1 or more", o.jobs)
 	}
 	if o.maxDrop < 0 {
 		return fmt.Errorf("--max-drop %d: want 0 or more", o.maxDrop)
 	}
-	lists, err := o.resolve(o.streams.Getenv)
+	env, err := o.envOptions()
 	if err != nil {
 		return err
 	}
-	public, err := parsePrefixes("--treat-as-public", o.treatAsPublic)
-	if err != nil {
-		return err
-	}
-	dial, err := o.send.dialer(o.streams.Getenv)
-	if err != nil {
-		return err
-	}
-	env := envOptions{lists: lists, public: public, dial: dial}
 	var baseline *report.Report
 	if o.baseline != "" {
 		if baseline, err = readBaseline(o.baseline); err != nil {
 			return err
 		}
 	}
-
-	// What to check: the command line, a targets file, or the config.
+	cfg := o.cfg
 	switch {
 	case len(args) == 1:
 		t, err := o.target(configTarget{Domain: args[0], IPs: o.ips, HELO: o.helo, Selectors: o.selectors, MailFrom: o.mailFrom, DKIMKey: o.dkimKey}, "")
@@ -142,6 +140,23 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 		return o.batchTargets(cmd, cfg.targets(), cfg.dir, env)
 	}
 	return errors.New("give DOMAIN --ip IP, --targets FILE, or a config file with a target")
+}
+
+// envOptions reads the blocklist, public-range and dialer options.
+func (o *checkOptions) envOptions() (envOptions, error) {
+	lists, err := o.resolve(o.streams.Getenv)
+	if err != nil {
+		return envOptions{}, err
+	}
+	public, err := parsePrefixes("--treat-as-public", o.treatAsPublic)
+	if err != nil {
+		return envOptions{}, err
+	}
+	dial, err := o.send.dialer(o.streams.Getenv)
+	if err != nil {
+		return envOptions{}, err
+	}
+	return envOptions{lists: lists, public: public, dial: dial}, nil
 }
 
 func (o *checkOptions) configName() string {
