@@ -30,7 +30,8 @@ type checkOptions struct {
 	jobs          int
 	send          sendOptions
 	cfgRelays     []configRelay
-	cfg           *config // the config file, nil without one
+	cfg           *config      // the config file, nil without one
+	sendBase      *checks.Send // the test send from the flags, made once (testSend)
 }
 
 func newCmdCheck(g *globalOptions) *cobra.Command {
@@ -235,6 +236,9 @@ func readBaseline(path string) (*report.Report, error) {
 
 // testSend builds the --send-to test send of a target: from the
 // envelope sender, else postmaster@DOMAIN; EHLO with the HELO name.
+// What comes from the flags, the password, CA and relays files among
+// it, is built once per run (o.sendBase); each target gets a copy with
+// its own sender, HELO name and DKIM key.
 func (o *checkOptions) testSend(t checks.Target) (*checks.Send, error) {
 	from := "postmaster@" + t.Domain
 	if !t.MailFrom.IsZero() {
@@ -247,7 +251,23 @@ func (o *checkOptions) testSend(t checks.Target) (*checks.Send, error) {
 			return nil, err
 		}
 	}
-	return o.send.build(o.streams.Getenv, helo, from, o.cfgRelays, &t)
+	if o.sendBase == nil {
+		base, err := o.send.build(o.streams.Getenv, helo, from, o.cfgRelays, nil)
+		if err != nil {
+			return nil, err
+		}
+		o.sendBase = base
+	}
+	s := *o.sendBase
+	var err error
+	if s.From, err = parseAddress("--from", from); err != nil {
+		return nil, err
+	}
+	s.HELO = helo
+	if t.DKIMKey != nil && len(t.Selectors) == 1 {
+		s.DKIMKey, s.DKIMSelector = t.DKIMKey, string(t.Selectors[0])
+	}
+	return &s, nil
 }
 
 // parseTarget checks and normalises a target's names, IPs and selectors;
