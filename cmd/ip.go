@@ -46,8 +46,7 @@ Finding IDs: ip.not_public (fail), ip.policy_listed (warn), ip.dynamic_ptr
 			if err != nil {
 				return err
 			}
-			check, _ := checks.ByID("ip")
-			return o.runChecks(cmd, checks.Target{IPs: ips}, []checks.Check{check}, envOptions{lists: lists, public: public})
+			return o.runCheck(cmd, "ip", checks.Target{IPs: ips}, envOptions{lists: lists, public: public})
 		},
 	}
 	c.Flags().StringArrayVar(&o.treatAsPublic, "treat-as-public", nil, "treat addresses in CIDR as public although special-purpose (labs, demos); repeatable")
@@ -88,8 +87,7 @@ Finding IDs: rdns.fcrdns_ok (pass), rdns.no_ptr (fail), rdns.fcrdns_mismatch
 			if err != nil {
 				return err
 			}
-			check, _ := checks.ByID("rdns")
-			return o.runChecks(cmd, checks.Target{IPs: ips, HELO: helo}, []checks.Check{check}, envOptions{})
+			return o.runCheck(cmd, "rdns", checks.Target{IPs: ips, HELO: helo}, envOptions{})
 		},
 	}
 	c.Flags().StringVar(&o.helo, "helo", "", "the name the server says in HELO/EHLO")

@@ -125,13 +125,15 @@ func (g *globalOptions) tracer() func(string, ...any) {
 	}
 }
 
-// runChecks runs list against target, writes the report and gates it.
-func (g *globalOptions) runChecks(cmd *cobra.Command, target checks.Target, list []checks.Check, opts envOptions) error {
+// runCheck runs the one check id against target, writes the report and
+// gates it: the run of every command but check.
+func (g *globalOptions) runCheck(cmd *cobra.Command, id string, target checks.Target, opts envOptions) error {
 	rn, err := g.newRunner(opts)
 	if err != nil {
 		return err
 	}
-	return g.finish(rn.report(cmd.Context(), cmd.Name(), target, list), nil, 0)
+	check, _ := checks.ByID(id)
+	return g.finish(rn.report(cmd.Context(), cmd.Name(), target, []checks.Check{check}), nil, 0)
 }
 
 // finish writes the report and returns the gate's exit code as an

@@ -287,8 +287,7 @@ send.auth_failed, send.open_relay, send.relay_refused.`,
 			if err != nil {
 				return err
 			}
-			check, _ := checks.ByID("send")
-			return o.runChecks(cmd, checks.Target{HELO: helo, Send: s}, []checks.Check{check}, envOptions{dial: dial})
+			return o.runCheck(cmd, "send", checks.Target{HELO: helo, Send: s}, envOptions{dial: dial})
 		},
 	}
 	f := c.Flags()
