@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +82,22 @@ func TestReportWriteFailureIsSaid(t *testing.T) {
 		if code != report.ExitIncomplete || stderr.String() != want {
 			t.Errorf("%q: exit %d, stderr %q; want exit 3, stderr %q", args, code, stderr.String(), want)
 		}
+	}
+}
+
+// TestConfigValidatedWithFlags checks that the config file's global
+// settings are validated with the flags, once, as if given as flags,
+// and that a flag replaces a bad value in the file before validation.
+func TestConfigValidatedWithFlags(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "preflight.yaml")
+	os.WriteFile(conf, []byte("target: {domain: example.test, ips: [10.0.0.1]}\noffline: true\nthresholds: {fail_on: info}\n"), 0o644)
+	code, stdout, stderr := run(t, "check", "--config", conf)
+	want := `preflight check: --fail-on "info": want warn or fail`
+	if code != report.ExitUsage || stdout != "" || !strings.HasPrefix(stderr, want) {
+		t.Errorf("bad fail_on in the file: exit %d, stdout %q, stderr %q; want exit 2, stderr %q...", code, stdout, stderr, want)
+	}
+	code, _, stderr = run(t, "check", "--config", conf, "--fail-on", "warn")
+	if code == report.ExitUsage {
+		t.Errorf("--fail-on warn did not replace the file's fail_on: stderr %q", stderr)
 	}
 }
