@@ -25,7 +25,7 @@ const maxTargetLine = 64 << 10
 // once to reject a bad line before any output (a usage error naming
 // file:line), once to stream the targets through the workers, so memory
 // stays flat however long the file is.
-func (o *checkOptions) batch(cmd *cobra.Command, adjust func(*checks.Env)) error {
+func (o *checkOptions) batch(cmd *cobra.Command, env envOptions) error {
 	total := 0
 	if err := o.eachTarget(func(line int, ct configTarget) error {
 		if _, err := o.target(ct, ""); err != nil {
@@ -36,26 +36,36 @@ func (o *checkOptions) batch(cmd *cobra.Command, adjust func(*checks.Env)) error
 	}); err != nil {
 		return err
 	}
-	return o.runBatch(cmd, total, adjust, func(yield func(configTarget) error) error {
-		return o.eachTarget(func(_ int, ct configTarget) error { return yield(ct) })
-	}, "")
+	return o.runBatch(cmd, total, env, func(yield func(checks.Target) error) error {
+		return o.eachTarget(func(_ int, ct configTarget) error {
+			t, err := o.target(ct, "")
+			if err != nil {
+				return err
+			}
+			return yield(t)
+		})
+	})
 }
 
-// batchTargets checks the targets of a config file.
-func (o *checkOptions) batchTargets(cmd *cobra.Command, targets []configTarget, dir string, adjust func(*checks.Env)) error {
+// batchTargets checks the targets of a config file, all read before
+// the first is checked.
+func (o *checkOptions) batchTargets(cmd *cobra.Command, targets []configTarget, dir string, env envOptions) error {
+	list := make([]checks.Target, len(targets))
 	for i, ct := range targets {
-		if _, err := o.target(ct, dir); err != nil {
+		t, err := o.target(ct, dir)
+		if err != nil {
 			return fmt.Errorf("%s: target %d: %w", o.configName(), i+1, err)
 		}
+		list[i] = t
 	}
-	return o.runBatch(cmd, len(targets), adjust, func(yield func(configTarget) error) error {
-		for _, ct := range targets {
-			if err := yield(ct); err != nil {
+	return o.runBatch(cmd, len(list), env, func(yield func(checks.Target) error) error {
+		for _, t := range list {
+			if err := yield(t); err != nil {
 				return err
 			}
 		}
 		return nil
-	}, dir)
+	})
 }
 
 // eachTarget reads the targets file, skipping blank lines and # comments.
@@ -98,11 +108,11 @@ func (o *checkOptions) eachTarget(f func(line int, t configTarget) error) error 
 // one JSON line as soon as it is done (each line names its target):
 // in input order, one slow target (a DNS retry) would hold back all
 // the others.
-func (o *checkOptions) runBatch(cmd *cobra.Command, total int, adjust func(*checks.Env), source func(func(configTarget) error) error, dir string) error {
+func (o *checkOptions) runBatch(cmd *cobra.Command, total int, env envOptions, source func(yield func(checks.Target) error) error) error {
 	if f := cmd.Flag("format"); f != nil && f.Changed && o.format != "json" {
 		return errors.New("batch mode writes one JSON report per line: --format must be json")
 	}
-	rn, err := o.newRunner()
+	rn, err := o.newRunner(env)
 	if err != nil {
 		return err
 	}
@@ -123,15 +133,11 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, total int, adjust func(*chec
 		}
 	})
 	var workers sync.WaitGroup
-	err = source(func(ct configTarget) error {
-		t, err := o.target(ct, dir)
-		if err != nil {
-			return err
-		}
+	err = source(func(t checks.Target) error {
 		sem <- struct{}{}
 		workers.Go(func() {
 			defer func() { <-sem }()
-			reports <- rn.report(cmd.Context(), "check", t, checks.For(t), adjust)
+			reports <- rn.report(cmd.Context(), "check", t, checks.For(t))
 		})
 		return nil
 	})

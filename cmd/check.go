@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +30,8 @@ type checkOptions struct {
 	jobs          int
 	send          sendOptions
 	cfgRelays     []configRelay
+	cfg           *config      // the config file, nil without one
+	sendBase      *checks.Send // the test send from the flags, made once (testSend)
 }
 
 func newCmdCheck(g *globalOptions) *cobra.Command {
@@ -60,6 +61,7 @@ and writes one JSON report per line.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
 	}
+	g.mergeConfig[c] = o.mergeConfig
 	f := c.Flags()
 	f.StringArrayVar(&o.ips, "ip", nil, "sending IP (repeatable, or comma-separated)")
 	f.StringVar(&o.helo, "helo", "", "the name the server says in HELO/EHLO")
@@ -77,48 +79,41 @@ and writes one JSON report per line.`,
 	return c
 }
 
-func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
-	changed := func(name string) bool { f := cmd.Flag(name); return f != nil && f.Changed }
+// mergeConfig reads the config file (--config, or preflight.yaml when
+// present) into the options the command line did not set. It runs
+// before the global options are validated (see globalOptions.prepare).
+func (o *checkOptions) mergeConfig(cmd *cobra.Command) error {
 	cfg, err := o.loadConfig()
-	if err != nil {
+	if err != nil || cfg == nil {
 		return err
 	}
-	if cfg != nil {
-		if err := cfg.applyGlobal(o.globalOptions, changed); err != nil {
-			return err
-		}
-		cfg.applyLists(&o.listOptions, changed)
-		if !changed("treat-as-public") {
-			o.treatAsPublic = cfg.TreatAsPublic
-		}
-		if !changed("max-drop") && cfg.Thresholds.MaxDrop != nil {
-			o.maxDrop = *cfg.Thresholds.MaxDrop
-		}
-		cfg.applySend(&o.send, changed)
-		o.cfgRelays = cfg.Relays
+	changed := func(name string) bool { f := cmd.Flag(name); return f != nil && f.Changed }
+	cfg.applyGlobal(o.globalOptions, changed)
+	cfg.applyLists(&o.listOptions, changed)
+	if !changed("treat-as-public") {
+		o.treatAsPublic = cfg.TreatAsPublic
 	}
+	if !changed("max-drop") && cfg.Thresholds.MaxDrop != nil {
+		o.maxDrop = *cfg.Thresholds.MaxDrop
+	}
+	cfg.applySend(&o.send, changed)
+	o.cfgRelays = cfg.Relays
+	o.cfg = cfg
+	return nil
+}
+
+// run validates check's own options, then checks what was asked for:
+// the command line, a targets file, or the config.
+func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	if o.jobs < 1 {
 		return fmt.Errorf("--jobs %d: want 1 or more", o.jobs)
 	}
 	if o.maxDrop < 0 {
 		return fmt.Errorf("--max-drop %d: want 0 or more", o.maxDrop)
 	}
-	lists, err := o.resolve(o.streams.Getenv)
+	env, err := o.envOptions()
 	if err != nil {
 		return err
-	}
-	public, err := parsePrefixes("--treat-as-public", o.treatAsPublic)
-	if err != nil {
-		return err
-	}
-	dial, err := o.send.dialer(o.streams.Getenv)
-	if err != nil {
-		return err
-	}
-	adjust := func(env *checks.Env) {
-		env.Lists = lists
-		env.PublicRanges = public
-		env.Dial = dial
 	}
 	var baseline *report.Report
 	if o.baseline != "" {
@@ -126,27 +121,43 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 			return err
 		}
 	}
-
-	// What to check: the command line, a targets file, or the config.
+	cfg := o.cfg
 	switch {
 	case len(args) == 1:
 		t, err := o.target(configTarget{Domain: args[0], IPs: o.ips, HELO: o.helo, Selectors: o.selectors, MailFrom: o.mailFrom, DKIMKey: o.dkimKey}, "")
 		if err != nil {
 			return err
 		}
-		return o.single(cmd, t, adjust, baseline)
+		return o.single(cmd, t, env, baseline)
 	case o.targetsFile != "":
-		return o.batch(cmd, adjust)
+		return o.batch(cmd, env)
 	case cfg != nil && len(cfg.targets()) == 1:
 		t, err := o.target(cfg.targets()[0], cfg.dir)
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.configName(), err)
 		}
-		return o.single(cmd, t, adjust, baseline)
+		return o.single(cmd, t, env, baseline)
 	case cfg != nil && len(cfg.targets()) > 1:
-		return o.batchTargets(cmd, cfg.targets(), cfg.dir, adjust)
+		return o.batchTargets(cmd, cfg.targets(), cfg.dir, env)
 	}
 	return errors.New("give DOMAIN --ip IP, --targets FILE, or a config file with a target")
+}
+
+// envOptions reads the blocklist, public-range and dialer options.
+func (o *checkOptions) envOptions() (envOptions, error) {
+	lists, err := o.resolve(o.streams.Getenv)
+	if err != nil {
+		return envOptions{}, err
+	}
+	public, err := parsePrefixes("--treat-as-public", o.treatAsPublic)
+	if err != nil {
+		return envOptions{}, err
+	}
+	dial, err := o.send.dialer(o.streams.Getenv)
+	if err != nil {
+		return envOptions{}, err
+	}
+	return envOptions{lists: lists, public: public, dial: dial}, nil
 }
 
 func (o *checkOptions) configName() string {
@@ -199,25 +210,12 @@ func (o *checkOptions) baseTarget(ct configTarget, dir string) (checks.Target, e
 }
 
 // single checks one target, writes the report and gates.
-func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, adjust func(*checks.Env), baseline *report.Report) error {
-	rn, err := o.newRunner()
+func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOptions, baseline *report.Report) error {
+	rn, err := o.newRunner(env)
 	if err != nil {
 		return err
 	}
-	rep := rn.report(cmd.Context(), "check", t, checks.For(t), adjust)
-	if err := o.writer.Write(o.streams.Out, rep); err != nil {
-		return exitError{report.ExitIncomplete}
-	}
-	if baseline == nil {
-		return o.exit(o.gate.Apply(rep))
-	}
-	d := report.Compare(*baseline, rep, o.gate.FailOn)
-	d.Write(o.streams.Err)
-	outcome := d.Gate(rep, o.maxDrop)
-	if outcome.Code == report.ExitGateFailed {
-		fmt.Fprintf(o.streams.Err, "Gate failed: %s.\n", strings.Join(outcome.Reasons, "; "))
-	}
-	return o.exit(outcome)
+	return o.finish(rn.report(cmd.Context(), "check", t, checks.For(t)), baseline, o.maxDrop)
 }
 
 // readBaseline reads an earlier JSON report.
@@ -238,6 +236,9 @@ func readBaseline(path string) (*report.Report, error) {
 
 // testSend builds the --send-to test send of a target: from the
 // envelope sender, else postmaster@DOMAIN; EHLO with the HELO name.
+// What comes from the flags, the password, CA and relays files among
+// it, is built once per run (o.sendBase); each target gets a copy with
+// its own sender, HELO name and DKIM key.
 func (o *checkOptions) testSend(t checks.Target) (*checks.Send, error) {
 	from := "postmaster@" + t.Domain
 	if !t.MailFrom.IsZero() {
@@ -250,7 +251,23 @@ func (o *checkOptions) testSend(t checks.Target) (*checks.Send, error) {
 			return nil, err
 		}
 	}
-	return o.send.build(o.streams.Getenv, helo, from, o.cfgRelays, &t)
+	if o.sendBase == nil {
+		base, err := o.send.build(o.streams.Getenv, helo, from, o.cfgRelays, nil)
+		if err != nil {
+			return nil, err
+		}
+		o.sendBase = base
+	}
+	s := *o.sendBase
+	var err error
+	if s.From, err = parseAddress("--from", from); err != nil {
+		return nil, err
+	}
+	s.HELO = helo
+	if t.DKIMKey != nil && len(t.Selectors) == 1 {
+		s.DKIMKey, s.DKIMSelector = t.DKIMKey, string(t.Selectors[0])
+	}
+	return &s, nil
 }
 
 // parseTarget checks and normalises a target's names, IPs and selectors;

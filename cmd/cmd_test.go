@@ -1,7 +1,11 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +62,42 @@ func TestNoColorWhenNotATerminal(t *testing.T) {
 	_, stdout, _ := run(t, "ip", "10.0.0.1", "--offline")
 	if strings.Contains(stdout, "\x1b[") {
 		t.Error("color codes written to a non-terminal")
+	}
+}
+
+// failingWriter is a stdout that cannot be written, like a full disk.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+func TestReportWriteFailureIsSaid(t *testing.T) {
+	for _, args := range [][]string{
+		{"ip", "203.0.113.5", "--offline"},
+		{"ip", "203.0.113.5", "--offline", "--format", "json"},
+		{"check", "example.test", "--ip", "203.0.113.5", "--offline"},
+	} {
+		var stderr strings.Builder
+		code := Run(context.Background(), args, Streams{Out: failingWriter{}, Err: &stderr})
+		want := "preflight: the report could not be written: no space left on device\n"
+		if code != report.ExitIncomplete || stderr.String() != want {
+			t.Errorf("%q: exit %d, stderr %q; want exit 3, stderr %q", args, code, stderr.String(), want)
+		}
+	}
+}
+
+// TestConfigValidatedWithFlags checks that the config file's global
+// settings are validated with the flags, once, as if given as flags,
+// and that a flag replaces a bad value in the file before validation.
+func TestConfigValidatedWithFlags(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "preflight.yaml")
+	os.WriteFile(conf, []byte("target: {domain: example.test, ips: [10.0.0.1]}\noffline: true\nthresholds: {fail_on: info}\n"), 0o644)
+	code, stdout, stderr := run(t, "check", "--config", conf)
+	want := `preflight check: --fail-on "info": want warn or fail`
+	if code != report.ExitUsage || stdout != "" || !strings.HasPrefix(stderr, want) {
+		t.Errorf("bad fail_on in the file: exit %d, stdout %q, stderr %q; want exit 2, stderr %q...", code, stdout, stderr, want)
+	}
+	code, _, stderr = run(t, "check", "--config", conf, "--fail-on", "warn")
+	if code == report.ExitUsage {
+		t.Errorf("--fail-on warn did not replace the file's fail_on: stderr %q", stderr)
 	}
 }

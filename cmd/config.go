@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // ConfigFile is the config file check looks for in the working
@@ -124,7 +124,7 @@ func (c *config) targets() []configTarget {
 }
 
 // applyGlobal sets the global options the command line did not set.
-func (c *config) applyGlobal(g *globalOptions, changed func(string) bool) error {
+func (c *config) applyGlobal(g *globalOptions, changed func(string) bool) {
 	if !changed("resolver") && len(c.Resolvers) > 0 {
 		g.resolvers = c.Resolvers
 	}
@@ -145,8 +145,6 @@ func (c *config) applyGlobal(g *globalOptions, changed func(string) bool) error 
 	if !changed("min-score") && c.Thresholds.MinScore != nil {
 		g.minScore = *c.Thresholds.MinScore
 	}
-	// The gate and writer depend on these: validate again.
-	return g.validate()
 }
 
 // applyLists sets the blocklist options the command line did not set.

@@ -46,8 +46,7 @@ dkim.dns_error (could not check).`,
 			if err != nil {
 				return err
 			}
-			check, _ := checks.ByID("dkim")
-			return o.runChecks(cmd, t, []checks.Check{check}, nil)
+			return o.runCheck(cmd, "dkim", t, envOptions{})
 		},
 	}
 	c.Flags().StringArrayVarP(&o.selectors, "selector", "s", nil, "DKIM selector (repeatable, or comma-separated)")

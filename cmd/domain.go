@@ -39,8 +39,7 @@ dmarc.spf_aligned, dmarc.spf_unaligned, dmarc.dns_error (could not check).`,
 			if err != nil {
 				return err
 			}
-			check, _ := checks.ByID("dmarc")
-			return o.runChecks(cmd, checks.Target{Domain: domain, MailFrom: from}, []checks.Check{check}, nil)
+			return o.runCheck(cmd, "dmarc", checks.Target{Domain: domain, MailFrom: from}, envOptions{})
 		},
 	}
 	c.Flags().StringVar(&o.mailFrom, "mail-from", "", "envelope sender ADDR or DOMAIN, to check SPF alignment")
@@ -66,8 +65,7 @@ mx.target_cname, mx.target_ip, mx.dns_error (could not check).`,
 			if err != nil {
 				return err
 			}
-			check, _ := checks.ByID("mx")
-			return g.runChecks(cmd, checks.Target{Domain: domain}, []checks.Check{check}, nil)
+			return g.runCheck(cmd, "mx", checks.Target{Domain: domain}, envOptions{})
 		},
 	}
 }

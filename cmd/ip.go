@@ -46,11 +46,7 @@ Finding IDs: ip.not_public (fail), ip.policy_listed (warn), ip.dynamic_ptr
 			if err != nil {
 				return err
 			}
-			check, _ := checks.ByID("ip")
-			return o.runChecks(cmd, checks.Target{IPs: ips}, []checks.Check{check}, func(env *checks.Env) {
-				env.PublicRanges = public
-				env.Lists = lists
-			})
+			return o.runCheck(cmd, "ip", checks.Target{IPs: ips}, envOptions{lists: lists, public: public})
 		},
 	}
 	c.Flags().StringArrayVar(&o.treatAsPublic, "treat-as-public", nil, "treat addresses in CIDR as public although special-purpose (labs, demos); repeatable")
@@ -91,8 +87,7 @@ Finding IDs: rdns.fcrdns_ok (pass), rdns.no_ptr (fail), rdns.fcrdns_mismatch
 			if err != nil {
 				return err
 			}
-			check, _ := checks.ByID("rdns")
-			return o.runChecks(cmd, checks.Target{IPs: ips, HELO: helo}, []checks.Check{check}, nil)
+			return o.runCheck(cmd, "rdns", checks.Target{IPs: ips, HELO: helo}, envOptions{})
 		},
 	}
 	c.Flags().StringVar(&o.helo, "helo", "", "the name the server says in HELO/EHLO")

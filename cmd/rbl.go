@@ -118,8 +118,7 @@ Finding IDs: rbl.listed, rbl.policy_listed, rbl.clean, rbl.list_unusable
 			if err != nil {
 				return err
 			}
-			check, _ := checks.ByID("rbl")
-			return o.runChecks(cmd, t, []checks.Check{check}, func(env *checks.Env) { env.Lists = lists })
+			return o.runCheck(cmd, "rbl", t, envOptions{lists: lists})
 		},
 	}
 	o.register(c.Flags())

@@ -24,6 +24,10 @@ type globalOptions struct {
 	minScore  int
 	verbose   bool
 
+	// mergeConfig, for the commands that read a config file (check),
+	// merges it into their options before validate.
+	mergeConfig map[*cobra.Command]func(*cobra.Command) error
+
 	// Set by validate.
 	writer report.Writer
 	gate   report.Gate
@@ -33,7 +37,7 @@ type globalOptions struct {
 const DefaultTimeout = 30 * time.Second
 
 func newRootCmd(s Streams) *cobra.Command {
-	g := &globalOptions{streams: s}
+	g := &globalOptions{streams: s, mergeConfig: map[*cobra.Command]func(*cobra.Command) error{}}
 	root := &cobra.Command{
 		Use:   "preflight",
 		Short: "Check whether receivers will trust mail from your IP and domain",
@@ -53,7 +57,7 @@ not be checked).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return g.validate()
+			return g.prepare(cmd)
 		},
 	}
 	root.SetOut(s.Out)
@@ -86,7 +90,19 @@ not be checked).`,
 	return root
 }
 
-// validate checks the global flags once, before any command runs.
+// prepare runs before every command, once cobra has parsed the flags:
+// the command's config file, if it reads one, fills in what the command
+// line did not set (flags win), then the options are validated, once.
+func (g *globalOptions) prepare(cmd *cobra.Command) error {
+	if merge := g.mergeConfig[cmd]; merge != nil {
+		if err := merge(cmd); err != nil {
+			return err
+		}
+	}
+	return g.validate()
+}
+
+// validate checks the global options and makes the writer and the gate.
 func (g *globalOptions) validate() error {
 	failOn, err := report.ParseFailOn(g.failOn)
 	if err != nil {

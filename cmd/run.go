@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/preflight-mail/preflight/checks"
 	"github.com/preflight-mail/preflight/names"
+	"github.com/preflight-mail/preflight/rbl"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -23,23 +25,33 @@ const (
 	resolvConfEnv = "PREFLIGHT_RESOLV_CONF"
 )
 
+// envOptions are what a command adds to the Env besides DNS, the clock
+// and the trace: the blocklists, the ranges to treat as public and the
+// test send's dialer. Commands that need none give the zero value.
+type envOptions struct {
+	lists  []rbl.List
+	public []netip.Prefix
+	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
 // runner makes one Env per run (per target in batch mode) from the
-// global flags, parsed once.
+// global flags, parsed once, and the command's envOptions.
 type runner struct {
 	g     *globalOptions
 	cfg   resolver.Config
 	zones []string
 	trace func(string, ...any)
+	opts  envOptions
 }
 
 // newRunner checks the DNS flags and loads the zone files. Bad flag
 // values and bad zone files are usage errors.
-func (g *globalOptions) newRunner() (*runner, error) {
+func (g *globalOptions) newRunner(opts envOptions) (*runner, error) {
 	overlay, err := resolver.LoadOverlay(g.zones...)
 	if err != nil {
 		return nil, fmt.Errorf("--zone: %w", err)
 	}
-	rn := &runner{g: g, trace: g.tracer()}
+	rn := &runner{g: g, trace: g.tracer(), opts: opts}
 	rn.cfg = resolver.Config{Overlay: overlay, Offline: g.offline, Trace: rn.trace}
 	for _, s := range g.resolvers {
 		addr, err := resolver.ParseServer(s)
@@ -67,17 +79,22 @@ func (g *globalOptions) newRunner() (*runner, error) {
 	return rn, nil
 }
 
-// env is a fresh Env (its own resolver and cache) for one run.
+// env is a fresh Env (its own resolver and cache) for one run: the one
+// place an Env is made.
 func (rn *runner) env() checks.Env {
-	return checks.Env{DNS: resolver.New(rn.cfg), Now: time.Now, Trace: rn.trace}
+	return checks.Env{
+		DNS:          resolver.New(rn.cfg),
+		Now:          time.Now,
+		Trace:        rn.trace,
+		Lists:        rn.opts.lists,
+		PublicRanges: rn.opts.public,
+		Dial:         rn.opts.dial,
+	}
 }
 
 // report runs list against target and builds the report.
-func (rn *runner) report(ctx context.Context, command string, target checks.Target, list []checks.Check, adjust func(*checks.Env)) report.Report {
+func (rn *runner) report(ctx context.Context, command string, target checks.Target, list []checks.Check) report.Report {
 	env := rn.env()
-	if adjust != nil {
-		adjust(&env)
-	}
 	ctx, cancel := context.WithTimeout(ctx, rn.g.timeout)
 	defer cancel()
 	start := env.Now()
@@ -108,18 +125,35 @@ func (g *globalOptions) tracer() func(string, ...any) {
 	}
 }
 
-// runChecks runs list against target, writes the report and returns the
-// gate's exit code as an exitError (nil for 0).
-func (g *globalOptions) runChecks(cmd *cobra.Command, target checks.Target, list []checks.Check, adjust func(*checks.Env)) error {
-	rn, err := g.newRunner()
+// runCheck runs the one check id against target, writes the report and
+// gates it: the run of every command but check.
+func (g *globalOptions) runCheck(cmd *cobra.Command, id string, target checks.Target, opts envOptions) error {
+	rn, err := g.newRunner(opts)
 	if err != nil {
 		return err
 	}
-	rep := rn.report(cmd.Context(), cmd.Name(), target, list, adjust)
+	check, _ := checks.ByID(id)
+	return g.finish(rn.report(cmd.Context(), cmd.Name(), target, []checks.Check{check}), nil, 0)
+}
+
+// finish writes the report and returns the gate's exit code as an
+// exitError (nil for 0). With a baseline the gate fails on regressions
+// only (a score drop beyond maxDrop), and the difference goes to stderr.
+func (g *globalOptions) finish(rep report.Report, baseline *report.Report, maxDrop int) error {
 	if err := g.writer.Write(g.streams.Out, rep); err != nil {
+		fmt.Fprintf(g.streams.Err, "preflight: the report could not be written: %v\n", err)
 		return exitError{report.ExitIncomplete}
 	}
-	return g.exit(g.gate.Apply(rep))
+	if baseline == nil {
+		return g.exit(g.gate.Apply(rep))
+	}
+	d := report.Compare(*baseline, rep, g.gate.FailOn)
+	d.Write(g.streams.Err)
+	outcome := d.Gate(rep, maxDrop)
+	if outcome.Code == report.ExitGateFailed {
+		fmt.Fprintf(g.streams.Err, "Gate failed: %s.\n", strings.Join(outcome.Reasons, "; "))
+	}
+	return g.exit(outcome)
 }
 
 // exit turns the gate's outcome into the command's error.

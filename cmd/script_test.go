@@ -80,8 +80,31 @@ func setupScript(env *testscript.Env) error {
 
 // scriptCmds are the custom commands of the scripts.
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"demo":       cmdDemo,
 	"dnsserver":  cmdDNSServer,
 	"smtpserver": cmdSMTPServer,
+}
+
+// demoDir is the bundled demo of the README: a config and its zone files.
+const demoDir = "../testdata/demo"
+
+// cmdDemo copies the bundled demo into DIR (under $WORK), so a script
+// runs the README's command on the files the README names:
+//
+//	demo DIR
+func cmdDemo(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: demo DIR")
+	}
+	entries, err := os.ReadDir(demoDir)
+	ts.Check(err)
+	dst := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dst, 0o755))
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(demoDir, e.Name()))
+		ts.Check(err)
+		ts.Check(os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644))
+	}
 }
 
 // cmdSMTPServer starts an in-process SMTP server (go-smtp):

@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/preflight-mail/preflight/checks"
 	"github.com/preflight-mail/preflight/names"
@@ -287,8 +287,7 @@ send.auth_failed, send.open_relay, send.relay_refused.`,
 			if err != nil {
 				return err
 			}
-			check, _ := checks.ByID("send")
-			return o.runChecks(cmd, checks.Target{HELO: helo, Send: s}, []checks.Check{check}, func(env *checks.Env) { env.Dial = dial })
+			return o.runCheck(cmd, "send", checks.Target{HELO: helo, Send: s}, envOptions{dial: dial})
 		},
 	}
 	f := c.Flags()

@@ -47,8 +47,7 @@ spf.temperror (could not check).`,
 			if err != nil {
 				return err
 			}
-			check, _ := checks.ByID("spf")
-			return o.runChecks(cmd, t, []checks.Check{check}, nil)
+			return o.runCheck(cmd, "spf", t, envOptions{})
 		},
 	}
 	c.Flags().StringArrayVar(&o.ips, "ip", nil, "sending IP (repeatable, or comma-separated)")

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/resolver/dnstest"
