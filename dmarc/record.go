@@ -59,6 +59,14 @@ func Parse(txt string) (Record, []string) {
 	if _, ok := r.Tags["sp"]; ok {
 		r.Sub = policy("sp")
 	}
+	problems = append(problems, r.parseOptional()...)
+	return r, problems
+}
+
+// parseOptional reads the optional tags: pct, adkim, aspf, fo, ri, and
+// the report addresses.
+func (r *Record) parseOptional() []string {
+	var problems []string
 	if v, ok := r.Tags["pct"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 100 {
@@ -91,25 +99,28 @@ func Parse(txt string) (Record, []string) {
 			problems = append(problems, fmt.Sprintf("ri=%s: want seconds", v))
 		}
 	}
-	for _, tag := range []string{"rua", "ruf"} {
-		v, ok := r.Tags[tag]
-		if !ok {
+	var p []string
+	r.RUA, p = reportAddresses(r.Tags, "rua")
+	problems = append(problems, p...)
+	r.RUF, p = reportAddresses(r.Tags, "ruf")
+	return append(problems, p...)
+}
+
+// reportAddresses reads a rua= or ruf= list.
+func reportAddresses(tags map[string]string, tag string) (addrs, problems []string) {
+	v, ok := tags[tag]
+	if !ok {
+		return nil, nil
+	}
+	for _, u := range strings.Split(v, ",") {
+		addr, err := reportAddress(strings.TrimSpace(u))
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", tag, err))
 			continue
 		}
-		for _, u := range strings.Split(v, ",") {
-			addr, err := reportAddress(strings.TrimSpace(u))
-			if err != nil {
-				problems = append(problems, fmt.Sprintf("%s: %v", tag, err))
-				continue
-			}
-			if tag == "rua" {
-				r.RUA = append(r.RUA, addr)
-			} else {
-				r.RUF = append(r.RUF, addr)
-			}
-		}
+		addrs = append(addrs, addr)
 	}
-	return r, problems
+	return addrs, problems
 }
 
 // reportAddress reads "mailto:addr[!size]" (RFC 7489 §6.2, §6.4).
