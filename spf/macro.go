@@ -31,8 +31,8 @@ func NeedsValidatedName(s string) bool {
 // text, §7.1). When the result is a domain name (not exp), it is cut to
 // 253 octets by dropping labels from the left (§7.3).
 func Expand(s string, env MacroEnv, exp bool) (string, error) {
-	if _, err := checkMacroString(s, exp); err != "" {
-		return "", fmt.Errorf("%s", err)
+	if _, err := checkMacroString(s, exp); err != nil {
+		return "", err
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
