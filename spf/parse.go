@@ -193,37 +193,45 @@ func Parse(txt string) *Record {
 
 var mechanisms = map[string]bool{"all": true, "include": true, "a": true, "mx": true, "ptr": true, "ip4": true, "ip6": true, "exists": true}
 
-// parseTerm parses one term.
+// parseTerm parses one term. A modifier is name "=" value, where name
+// starts with a letter and holds no ':' or '/' (§12); anything else is a
+// directive.
 func parseTerm(raw string) (Term, error) {
-	t := Term{Raw: raw, CIDR4: -1, CIDR6: -1}
-	// A modifier is name "=" value, where name starts with a letter and
-	// holds no ':' or '/' (§12); anything else is a directive.
 	if eq := strings.IndexByte(raw, '='); eq > 0 && isName(raw[:eq]) {
-		t.Modifier = strings.ToLower(raw[:eq])
-		t.Value = raw[eq+1:]
-		switch t.Modifier {
-		case "redirect", "exp":
-			t.Domain = t.Value
-			if err := checkDomainSpec(t.Value); err != nil {
-				return t, err
-			}
-		default:
-			if _, err := checkMacroString(t.Value, false); err != nil {
-				return t, fmt.Errorf("unknown modifier with an invalid value: %w", err)
-			}
-		}
-		return t, nil
+		return parseModifier(raw, eq)
 	}
+	return parseDirective(raw)
+}
+
+// parseModifier parses name=value, the '=' at eq (§6).
+func parseModifier(raw string, eq int) (Term, error) {
+	t := Term{Raw: raw, CIDR4: -1, CIDR6: -1}
+	t.Modifier = strings.ToLower(raw[:eq])
+	t.Value = raw[eq+1:]
+	switch t.Modifier {
+	case "redirect", "exp":
+		t.Domain = t.Value
+		return t, checkDomainSpec(t.Value)
+	}
+	if _, err := checkMacroString(t.Value, false); err != nil {
+		return t, fmt.Errorf("unknown modifier with an invalid value: %w", err)
+	}
+	return t, nil
+}
+
+// parseDirective parses [qualifier] mechanism [argument] (§4.6.1, §5).
+func parseDirective(raw string) (Term, error) {
+	t := Term{Raw: raw, Qualifier: '+', CIDR4: -1, CIDR6: -1}
 	body := raw
-	t.Qualifier = '+'
 	switch raw[0] {
 	case '+', '-', '~', '?':
 		t.Qualifier = raw[0]
 		body = raw[1:]
 	}
-	name, arg, hasArg := body, "", false
+	// arg keeps its leading ':' or '/'; "" when there is none.
+	name, arg := body, ""
 	if i := strings.IndexAny(body, ":/"); i >= 0 {
-		name, arg, hasArg = body[:i], body[i:], true
+		name, arg = body[:i], body[i:]
 	}
 	t.Mechanism = strings.ToLower(name)
 	if !mechanisms[t.Mechanism] {
@@ -232,78 +240,85 @@ func parseTerm(raw string) (Term, error) {
 		}
 		return t, fmt.Errorf("%w %q", ErrUnknownMechanism, name)
 	}
+	var err error
 	switch t.Mechanism {
 	case "all":
-		if hasArg {
-			return t, errors.New("all takes no argument")
+		if arg != "" {
+			err = errors.New("all takes no argument")
 		}
 	case "include", "exists":
-		if !strings.HasPrefix(arg, ":") {
-			return t, fmt.Errorf("%s needs \":domain\"", t.Mechanism)
-		}
-		t.Domain = arg[1:]
-		return t, checkDomainSpec(t.Domain)
+		t.Domain, err = domainArg(arg, fmt.Errorf("%s needs \":domain\"", t.Mechanism))
 	case "ptr":
-		if !hasArg {
-			return t, nil
+		if arg != "" {
+			t.Domain, err = domainArg(arg, errors.New("ptr takes \":domain\", not a CIDR length"))
 		}
-		if !strings.HasPrefix(arg, ":") {
-			return t, errors.New("ptr takes \":domain\", not a CIDR length")
-		}
-		t.Domain = arg[1:]
-		return t, checkDomainSpec(t.Domain)
 	case "a", "mx":
-		// domain-spec may hold '/' (a macro-literal), so the
-		// dual-cidr-length is only what looks like one at the end.
-		spec := arg
-		if m := dualCIDR.FindStringIndex(spec); m != nil {
-			if err := parseDualCIDR(spec[m[0]:], &t); err != nil {
-				return t, err
-			}
-			spec = spec[:m[0]]
-		}
-		if spec == "" {
-			return t, nil
-		}
-		if !strings.HasPrefix(spec, ":") {
-			return t, errors.New("bad argument")
-		}
-		t.Domain = spec[1:]
-		return t, checkDomainSpec(t.Domain)
+		err = parseAOrMX(&t, arg)
 	case "ip4", "ip6":
-		if !strings.HasPrefix(arg, ":") {
-			return t, fmt.Errorf("%s needs \":address\"", t.Mechanism)
-		}
-		addr, bits := arg[1:], ""
-		if i := strings.IndexByte(addr, '/'); i >= 0 {
-			addr, bits = addr[:i], addr[i+1:]
-		}
-		ip, err := netip.ParseAddr(addr)
-		if err != nil || ip.Zone() != "" {
-			return t, fmt.Errorf("%q is not an IP address", addr)
-		}
-		max := 32
-		if t.Mechanism == "ip4" {
-			if !ip.Is4() {
-				return t, fmt.Errorf("%q is not an IPv4 address", addr)
-			}
-		} else {
-			max = 128
-			if ip.Is4() {
-				return t, fmt.Errorf("%q is not an IPv6 address (use ip4:)", addr)
-			}
-		}
-		n := max
-		if bits != "" || strings.HasSuffix(arg, "/") {
-			v, err := cidrValue(bits, max)
-			if err != nil {
-				return t, err
-			}
-			n = v
-		}
-		t.Net = netip.PrefixFrom(ip, n)
+		t.Net, err = parseIPNet(t.Mechanism, arg)
 	}
-	return t, nil
+	return t, err
+}
+
+// domainArg reads ":domain-spec"; noColon is the error when arg is not
+// one.
+func domainArg(arg string, noColon error) (string, error) {
+	if !strings.HasPrefix(arg, ":") {
+		return "", noColon
+	}
+	return arg[1:], checkDomainSpec(arg[1:])
+}
+
+// parseAOrMX reads the [ ":" domain-spec ] [ dual-cidr-length ] of a and
+// mx (§5.3, §5.4).
+func parseAOrMX(t *Term, arg string) error {
+	// domain-spec may hold '/' (a macro-literal), so the dual-cidr-length
+	// is only what looks like one at the end.
+	if m := dualCIDR.FindStringIndex(arg); m != nil {
+		if err := parseDualCIDR(arg[m[0]:], t); err != nil {
+			return err
+		}
+		arg = arg[:m[0]]
+	}
+	if arg == "" {
+		return nil
+	}
+	var err error
+	t.Domain, err = domainArg(arg, errors.New("bad argument"))
+	return err
+}
+
+// parseIPNet reads the ":" address [ "/" length ] of ip4 and ip6 (§5.6).
+func parseIPNet(mechanism, arg string) (netip.Prefix, error) {
+	if !strings.HasPrefix(arg, ":") {
+		return netip.Prefix{}, fmt.Errorf("%s needs \":address\"", mechanism)
+	}
+	addr, bits := arg[1:], ""
+	if i := strings.IndexByte(addr, '/'); i >= 0 {
+		addr, bits = addr[:i], addr[i+1:]
+	}
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address", addr)
+	}
+	max := 32
+	if mechanism == "ip4" {
+		if !ip.Is4() {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IPv4 address", addr)
+		}
+	} else {
+		max = 128
+		if ip.Is4() {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IPv6 address (use ip4:)", addr)
+		}
+	}
+	n := max
+	if bits != "" || strings.HasSuffix(arg, "/") {
+		if n, err = cidrValue(bits, max); err != nil {
+			return netip.Prefix{}, err
+		}
+	}
+	return netip.PrefixFrom(ip, n), nil
 }
 
 // dualCIDR matches a trailing dual-cidr-length: "/24", "//64", "/24//64".
