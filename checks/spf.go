@@ -277,6 +277,21 @@ func lintEnd(root *spf.Node) []report.Finding {
 	return nil
 }
 
+// ipVerdicts are the findings for the results a term decides; the
+// message takes the IP, the domain and what matched, and fix says
+// whether to suggest adding the IP to the record.
+var ipVerdicts = map[string]struct {
+	id       string
+	severity report.Severity
+	message  string
+	fix      bool
+}{
+	spf.Pass:     {"spf.ip_pass", report.Pass, "SPF passes for %s sending as %s%s.", false},
+	spf.Fail:     {"spf.ip_fail", report.Fail, "SPF fails for %s sending as %s%s: receivers that enforce SPF refuse its mail.", true},
+	spf.SoftFail: {"spf.ip_softfail", report.Warn, "SPF softfails for %s sending as %s%s: its mail is likely to be junked.", true},
+	spf.Neutral:  {"spf.ip_neutral", report.Warn, "SPF is neutral for %s sending as %s%s: the record neither allows nor refuses it, so SPF does not help its mail.", true},
+}
+
 // ipResult is the finding for one sending IP's verdict.
 func ipResult(domain string, root *spf.Node, ip netip.Addr, r spf.Result) report.Finding {
 	f := report.Finding{Subject: ip.String(), Evidence: map[string]any{"result": r.Result, "domain": domain}}
@@ -300,28 +315,15 @@ func ipResult(domain string, root *spf.Node, ip netip.Addr, r spf.Result) report
 		}
 		matched += ")"
 	}
-	fix := func() string {
-		if root.Record == "" || len(root.Records) != 1 {
-			return ""
+	if v, ok := ipVerdicts[r.Result]; ok {
+		f.ID, f.Severity = v.id, v.severity
+		f.Message = fmt.Sprintf(v.message, ip, domain, matched)
+		if v.fix && root.Record != "" && len(root.Records) == 1 {
+			f.Fix = fmt.Sprintf("If %s should send for %s, publish\n%s. TXT \"%s\"", ip, domain, domain, withIP(root.Record, ip))
 		}
-		return fmt.Sprintf("If %s should send for %s, publish\n%s. TXT \"%s\"", ip, domain, domain, withIP(root.Record, ip))
+		return f
 	}
 	switch r.Result {
-	case spf.Pass:
-		f.ID, f.Severity = "spf.ip_pass", report.Pass
-		f.Message = fmt.Sprintf("SPF passes for %s sending as %s%s.", ip, domain, matched)
-	case spf.Fail:
-		f.ID, f.Severity = "spf.ip_fail", report.Fail
-		f.Message = fmt.Sprintf("SPF fails for %s sending as %s%s: receivers that enforce SPF refuse its mail.", ip, domain, matched)
-		f.Fix = fix()
-	case spf.SoftFail:
-		f.ID, f.Severity = "spf.ip_softfail", report.Warn
-		f.Message = fmt.Sprintf("SPF softfails for %s sending as %s%s: its mail is likely to be junked.", ip, domain, matched)
-		f.Fix = fix()
-	case spf.Neutral:
-		f.ID, f.Severity = "spf.ip_neutral", report.Warn
-		f.Message = fmt.Sprintf("SPF is neutral for %s sending as %s%s: the record neither allows nor refuses it, so SPF does not help its mail.", ip, domain, matched)
-		f.Fix = fix()
 	case spf.None:
 		f.ID, f.Severity = "spf.ip_none", report.Info
 		f.Message = fmt.Sprintf("No SPF result for %s sending as %s: there is no usable SPF record (see spf.missing).", ip, domain)
