@@ -150,8 +150,13 @@ func (w *walker) visit(n *Node, path []string) {
 	n.Record = n.Records[0]
 	n.Parsed = Parse(n.Record)
 	n.Lookups = n.Parsed.QueryTerms()
-	here := append(slices.Clone(path), strings.ToLower(n.Domain))
+	w.follow(n, append(slices.Clone(path), strings.ToLower(n.Domain)))
+}
 
+// follow starts what n's terms lead to: a child node for each include
+// and redirect, and the lookups of its a, mx, exists and ptr terms.
+// here holds the domains from the root to n, for loops.
+func (w *walker) follow(n *Node, here []string) {
 	for _, t := range n.Parsed.Terms {
 		switch {
 		case t.Mechanism == "include" || t.Modifier == "redirect":
