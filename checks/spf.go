@@ -71,12 +71,25 @@ func heloOr(t Target, domain string) string {
 
 // lintTree reports what is wrong anywhere in the tree, whatever the IP.
 func lintTree(tree *spf.Tree, t Target) []report.Finding {
-	root := tree.Root
-	domain := root.Domain
+	if out := lintRoot(tree.Root, t); out != nil {
+		return out
+	}
 	var out []report.Finding
-	add := func(f report.Finding) { out = append(out, f) }
+	tree.Each(func(n *spf.Node) {
+		out = append(out, lintNode(tree, n)...)
+		if n != tree.Root {
+			out = append(out, lintLink(tree, n)...)
+		}
+	})
+	out = append(out, lookupLimit(tree))
+	out = append(out, voidLimit(tree)...)
+	return append(out, lintEnd(tree.Root)...)
+}
 
-	// The root record itself.
+// lintRoot reports a root record that cannot be linted: not fetched,
+// missing, or more than one. The lint stops there when it says anything.
+func lintRoot(root *spf.Node, t Target) []report.Finding {
+	domain := root.Domain
 	switch {
 	case root.Err != nil && !isNotFound(root.Err):
 		return []report.Finding{dnsErrorID("spf.temperror", domain, "the SPF record of "+domain, root.Err)}
@@ -87,150 +100,196 @@ func lintTree(tree *spf.Tree, t Target) []report.Finding {
 			Fix:     fmt.Sprintf("Publish\n%s. TXT \"%s\"", domain, suggestRecord(t.IPs)),
 		}}
 	case len(root.Records) > 1:
-		add(report.Finding{
+		return []report.Finding{{
 			ID: "spf.multiple_records", Severity: report.Fail, Subject: domain,
 			Message:  fmt.Sprintf("%s has %d SPF records: receivers treat that as a permanent error (RFC 7208 §4.5), as if there were none.", domain, len(root.Records)),
 			Fix:      fmt.Sprintf("Keep exactly one, merging the others into it:\n%s. TXT \"%s\"", domain, mergeRecords(root.Records)),
 			Evidence: map[string]any{"records": root.Records},
-		})
-		return out
+		}}
 	}
+	return nil
+}
 
-	total := tree.Total()
-	tree.Each(func(n *spf.Node) {
-		where := n.Domain
-		if n.Parsed != nil {
-			for _, e := range n.Parsed.Errors {
-				add(report.Finding{
-					ID: "spf.syntax_error", Severity: report.Fail, Subject: where,
-					Message:  fmt.Sprintf("The SPF record of %s has a syntax error: %v. Receivers return permerror for it (RFC 7208 §4.6), even when an earlier term matched.", where, e),
-					Fix:      fmt.Sprintf("Correct or remove %q in\n%s. TXT \"%s\"", e.Term, where, n.Record),
-					Evidence: map[string]any{"record": n.Record, "term": e.Term},
+// lintNode reports what is wrong in one record: syntax errors, ptr, +all,
+// and an answer too large for UDP.
+func lintNode(tree *spf.Tree, n *spf.Node) []report.Finding {
+	var out []report.Finding
+	where := n.Domain
+	if n.Parsed != nil {
+		for _, e := range n.Parsed.Errors {
+			out = append(out, report.Finding{
+				ID: "spf.syntax_error", Severity: report.Fail, Subject: where,
+				Message:  fmt.Sprintf("The SPF record of %s has a syntax error: %v. Receivers return permerror for it (RFC 7208 §4.6), even when an earlier term matched.", where, e),
+				Fix:      fmt.Sprintf("Correct or remove %q in\n%s. TXT \"%s\"", e.Term, where, n.Record),
+				Evidence: map[string]any{"record": n.Record, "term": e.Term},
+			})
+		}
+		for _, term := range n.Parsed.Terms {
+			if term.Mechanism == "ptr" {
+				out = append(out, report.Finding{
+					ID: "spf.ptr_mechanism", Severity: report.Warn, Subject: where,
+					Message: fmt.Sprintf("The SPF record of %s uses %q: slow, unreliable, and RFC 7208 §5.5 says not to use it; some receivers ignore it.", where, term.Raw),
+					Fix:     "Replace it with ip4:/ip6: ranges or a: names of the sending hosts.",
 				})
 			}
-			for _, term := range n.Parsed.Terms {
-				if term.Mechanism == "ptr" {
-					add(report.Finding{
-						ID: "spf.ptr_mechanism", Severity: report.Warn, Subject: where,
-						Message: fmt.Sprintf("The SPF record of %s uses %q: slow, unreliable, and RFC 7208 §5.5 says not to use it; some receivers ignore it.", where, term.Raw),
-						Fix:     "Replace it with ip4:/ip6: ranges or a: names of the sending hosts.",
-					})
-				}
-				if term.Mechanism == "all" && term.Qualifier == '+' {
-					f := report.Finding{
-						ID: "spf.permissive_all", Severity: report.Fail, Subject: where,
-						Message:  fmt.Sprintf("The SPF record of %s ends in %q: every server on the Internet may send as %s.", where, term.Raw, domain),
-						Fix:      fmt.Sprintf("End it with -all (or ~all while you check):\n%s. TXT \"%s\"", where, replaceAll(n.Record, "-all")),
-						Evidence: map[string]any{"record": n.Record},
-					}
-					if n != root {
-						f.Message = fmt.Sprintf("%s, included by %s, has %q: the include matches every server, so every server passes SPF for %s.", where, domain, term.Raw, domain)
-					}
-					add(f)
-				}
+			if term.Mechanism == "all" && term.Qualifier == '+' {
+				out = append(out, plusAll(tree, n, term))
 			}
 		}
-		if n.Problem == "" && n.AnswerSize > spf.MaxUDPAnswer {
-			add(report.Finding{
-				ID: "spf.record_too_large", Severity: report.Warn, Subject: where,
-				Message:  fmt.Sprintf("The TXT answer for %s is %d octets, over %d: it needs TCP or EDNS0, which some receivers' resolvers handle badly (RFC 7208 §3.4).", where, n.AnswerSize, spf.MaxUDPAnswer),
-				Fix:      "Shorten the SPF record, or move other TXT records (site verifications) off this name.",
-				Evidence: map[string]any{"answer_octets": n.AnswerSize},
-			})
-		}
-		if n == root {
-			return
-		}
-		switch {
-		case n.Problem == "no SPF record":
-			add(report.Finding{
-				ID: "spf.include_without_spf", Severity: report.Fail, Subject: where,
-				Message: fmt.Sprintf("%s has %q, but %s publishes no SPF record: receivers return permerror when they reach it (RFC 7208 §5.2, §6.1).", parentOf(tree, n), n.Via, where),
-				Fix:     fmt.Sprintf("Remove %q from the record of %s, or fix the name (check the provider's documentation).", n.Via, parentOf(tree, n)),
-			})
-		case n.Problem == "more than one SPF record":
-			add(report.Finding{
-				ID: "spf.multiple_records", Severity: report.Fail, Subject: where,
-				Message:  fmt.Sprintf("%s, reached by %q, has %d SPF records: permerror when evaluated (RFC 7208 §4.5).", where, n.Via, len(n.Records)),
-				Fix:      "Whoever runs " + where + " must keep exactly one SPF record.",
-				Evidence: map[string]any{"records": n.Records},
-			})
-		case n.Problem == "loop":
-			add(report.Finding{
-				ID: "spf.loop", Severity: report.Fail, Subject: where,
-				Message: fmt.Sprintf("%q in the record of %s leads back to a record already being evaluated: a loop, which ends in permerror.", n.Via, parentOf(tree, n)),
-				Fix:     fmt.Sprintf("Remove %q.", n.Via),
-			})
-		case strings.HasPrefix(n.Problem, "lookup failed"):
-			add(dnsErrorID("spf.temperror", where, "the SPF record of "+where+" (reached by "+n.Via+")", n.Err))
-		}
-	})
-
-	// Lookup limits (§4.6.4), counted over the whole tree: a receiver
-	// that evaluates everything (an IP that matches nothing) pays them all.
-	evidence := map[string]any{"tree": root, "lookups": total, "limit": spf.MaxLookups}
-	switch {
-	case total > spf.MaxLookups:
-		at := "are"
-		if tree.Truncated {
-			at = "are at least"
-		}
-		var cost []string
-		for _, c := range tree.Costliest() {
-			if c.Total > 0 {
-				cost = append(cost, fmt.Sprintf("%s (%d)", c.Via, c.Total+1))
-			}
-		}
-		chain := costliestChain(root)
-		evidence["chain"] = chain
-		add(report.Finding{
-			ID: "spf.lookup_limit", Severity: report.Fail, Subject: domain,
-			Message: fmt.Sprintf("Evaluating the SPF record of %s can take %d DNS lookups (there %s %d DNS-querying terms in the tree; the limit is %d, RFC 7208 §4.6.4): receivers that reach the 11th return permerror. Chain: %s.",
-				domain, total, at, total, spf.MaxLookups, strings.Join(chain, " → ")),
-			Fix: "Bring the tree to 10 lookups or fewer: remove includes you no longer use, and replace the costliest with the ip4:/ip6: ranges they stand for. Lookups per include: " +
-				strings.Join(cost, ", ") + ".",
-			Evidence: evidence,
+	}
+	if n.Problem == "" && n.AnswerSize > spf.MaxUDPAnswer {
+		out = append(out, report.Finding{
+			ID: "spf.record_too_large", Severity: report.Warn, Subject: where,
+			Message:  fmt.Sprintf("The TXT answer for %s is %d octets, over %d: it needs TCP or EDNS0, which some receivers' resolvers handle badly (RFC 7208 §3.4).", where, n.AnswerSize, spf.MaxUDPAnswer),
+			Fix:      "Shorten the SPF record, or move other TXT records (site verifications) off this name.",
+			Evidence: map[string]any{"answer_octets": n.AnswerSize},
 		})
+	}
+	return out
+}
+
+// plusAll is the finding for a +all term in n's record, in the root or
+// in a record the root includes.
+func plusAll(tree *spf.Tree, n *spf.Node, term spf.Term) report.Finding {
+	where, domain := n.Domain, tree.Root.Domain
+	f := report.Finding{
+		ID: "spf.permissive_all", Severity: report.Fail, Subject: where,
+		Message:  fmt.Sprintf("The SPF record of %s ends in %q: every server on the Internet may send as %s.", where, term.Raw, domain),
+		Fix:      fmt.Sprintf("End it with -all (or ~all while you check):\n%s. TXT \"%s\"", where, replaceAll(n.Record, "-all")),
+		Evidence: map[string]any{"record": n.Record},
+	}
+	if n != tree.Root {
+		f.Message = fmt.Sprintf("%s, included by %s, has %q: the include matches every server, so every server passes SPF for %s.", where, domain, term.Raw, domain)
+	}
+	return f
+}
+
+// lintLink reports why the include or redirect that reached n (not the
+// root) fails: no record there, several, a loop, or a failed lookup.
+func lintLink(tree *spf.Tree, n *spf.Node) []report.Finding {
+	where := n.Domain
+	var f report.Finding
+	switch {
+	case n.Problem == "no SPF record":
+		f = report.Finding{
+			ID: "spf.include_without_spf", Severity: report.Fail, Subject: where,
+			Message: fmt.Sprintf("%s has %q, but %s publishes no SPF record: receivers return permerror when they reach it (RFC 7208 §5.2, §6.1).", parentOf(tree, n), n.Via, where),
+			Fix:     fmt.Sprintf("Remove %q from the record of %s, or fix the name (check the provider's documentation).", n.Via, parentOf(tree, n)),
+		}
+	case n.Problem == "more than one SPF record":
+		f = report.Finding{
+			ID: "spf.multiple_records", Severity: report.Fail, Subject: where,
+			Message:  fmt.Sprintf("%s, reached by %q, has %d SPF records: permerror when evaluated (RFC 7208 §4.5).", where, n.Via, len(n.Records)),
+			Fix:      "Whoever runs " + where + " must keep exactly one SPF record.",
+			Evidence: map[string]any{"records": n.Records},
+		}
+	case n.Problem == "loop":
+		f = report.Finding{
+			ID: "spf.loop", Severity: report.Fail, Subject: where,
+			Message: fmt.Sprintf("%q in the record of %s leads back to a record already being evaluated: a loop, which ends in permerror.", n.Via, parentOf(tree, n)),
+			Fix:     fmt.Sprintf("Remove %q.", n.Via),
+		}
+	case strings.HasPrefix(n.Problem, "lookup failed"):
+		f = dnsErrorID("spf.temperror", where, "the SPF record of "+where+" (reached by "+n.Via+")", n.Err)
 	default:
-		add(report.Finding{
+		return nil
+	}
+	return []report.Finding{f}
+}
+
+// lookupLimit counts lookups (§4.6.4) over the whole tree: a receiver
+// that evaluates everything (an IP that matches nothing) pays them all.
+func lookupLimit(tree *spf.Tree) report.Finding {
+	root, total := tree.Root, tree.Total()
+	domain := root.Domain
+	evidence := map[string]any{"tree": root, "lookups": total, "limit": spf.MaxLookups}
+	if total <= spf.MaxLookups {
+		return report.Finding{
 			ID: "spf.lookups_ok", Severity: report.Pass, Subject: domain,
 			Message:  fmt.Sprintf("The SPF tree of %s takes at most %d of %d DNS lookups.", domain, total, spf.MaxLookups),
 			Evidence: evidence,
-		})
-	}
-	if len(tree.Voids) > spf.MaxVoidLookups {
-		var terms []string
-		for _, v := range tree.Voids {
-			terms = append(terms, fmt.Sprintf("%s in %s", v.Term, v.Domain))
 		}
-		slices.Sort(terms)
-		add(report.Finding{
-			ID: "spf.void_lookup_limit", Severity: report.Fail, Subject: domain,
-			Message:  fmt.Sprintf("%d terms in the SPF tree of %s look up names that do not exist or have no records (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", len(tree.Voids), domain, strings.Join(terms, ", "), spf.MaxVoidLookups),
-			Fix:      "Remove the terms that name hosts you no longer have.",
-			Evidence: map[string]any{"void_lookups": tree.Voids},
-		})
 	}
+	at := "are"
+	if tree.Truncated {
+		at = "are at least"
+	}
+	var cost []string
+	for _, c := range tree.Costliest() {
+		if c.Total > 0 {
+			cost = append(cost, fmt.Sprintf("%s (%d)", c.Via, c.Total+1))
+		}
+	}
+	chain := costliestChain(root)
+	evidence["chain"] = chain
+	return report.Finding{
+		ID: "spf.lookup_limit", Severity: report.Fail, Subject: domain,
+		Message: fmt.Sprintf("Evaluating the SPF record of %s can take %d DNS lookups (there %s %d DNS-querying terms in the tree; the limit is %d, RFC 7208 §4.6.4): receivers that reach the 11th return permerror. Chain: %s.",
+			domain, total, at, total, spf.MaxLookups, strings.Join(chain, " → ")),
+		Fix: "Bring the tree to 10 lookups or fewer: remove includes you no longer use, and replace the costliest with the ip4:/ip6: ranges they stand for. Lookups per include: " +
+			strings.Join(cost, ", ") + ".",
+		Evidence: evidence,
+	}
+}
 
-	// How the root record ends.
-	if rec := root.Parsed; rec != nil && rec.Valid() {
-		all := rec.All()
-		switch {
-		case all == nil && rec.Redirect == nil:
-			add(report.Finding{
-				ID: "spf.no_all", Severity: report.Warn, Subject: domain,
-				Message: fmt.Sprintf("The SPF record of %s has no \"all\" and no redirect: mail from any other server gets neutral, the same as no policy.", domain),
-				Fix:     fmt.Sprintf("End it with -all (or ~all while you check):\n%s. TXT \"%s -all\"", domain, rec.Raw),
-			})
-		case all != nil && all.Qualifier == '?':
-			add(report.Finding{
-				ID: "spf.permissive_all", Severity: report.Warn, Subject: domain,
-				Message: fmt.Sprintf("The SPF record of %s ends in \"?all\": mail from any other server gets neutral, the same as no policy.", domain),
-				Fix:     fmt.Sprintf("End it with -all (or ~all while you check):\n%s. TXT \"%s\"", domain, replaceAll(rec.Raw, "-all")),
-			})
-		}
+// voidLimit reports more void lookups than §4.6.4 allows.
+func voidLimit(tree *spf.Tree) []report.Finding {
+	if len(tree.Voids) <= spf.MaxVoidLookups {
+		return nil
 	}
-	return out
+	domain := tree.Root.Domain
+	var terms []string
+	for _, v := range tree.Voids {
+		terms = append(terms, fmt.Sprintf("%s in %s", v.Term, v.Domain))
+	}
+	slices.Sort(terms)
+	return []report.Finding{{
+		ID: "spf.void_lookup_limit", Severity: report.Fail, Subject: domain,
+		Message:  fmt.Sprintf("%d terms in the SPF tree of %s look up names that do not exist or have no records (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", len(tree.Voids), domain, strings.Join(terms, ", "), spf.MaxVoidLookups),
+		Fix:      "Remove the terms that name hosts you no longer have.",
+		Evidence: map[string]any{"void_lookups": tree.Voids},
+	}}
+}
+
+// lintEnd reports how the root record ends: without "all" and redirect,
+// or with "?all".
+func lintEnd(root *spf.Node) []report.Finding {
+	rec := root.Parsed
+	if rec == nil || !rec.Valid() {
+		return nil
+	}
+	domain := root.Domain
+	all := rec.All()
+	switch {
+	case all == nil && rec.Redirect == nil:
+		return []report.Finding{{
+			ID: "spf.no_all", Severity: report.Warn, Subject: domain,
+			Message: fmt.Sprintf("The SPF record of %s has no \"all\" and no redirect: mail from any other server gets neutral, the same as no policy.", domain),
+			Fix:     fmt.Sprintf("End it with -all (or ~all while you check):\n%s. TXT \"%s -all\"", domain, rec.Raw),
+		}}
+	case all != nil && all.Qualifier == '?':
+		return []report.Finding{{
+			ID: "spf.permissive_all", Severity: report.Warn, Subject: domain,
+			Message: fmt.Sprintf("The SPF record of %s ends in \"?all\": mail from any other server gets neutral, the same as no policy.", domain),
+			Fix:     fmt.Sprintf("End it with -all (or ~all while you check):\n%s. TXT \"%s\"", domain, replaceAll(rec.Raw, "-all")),
+		}}
+	}
+	return nil
+}
+
+// ipVerdicts are the findings for the results a term decides; the
+// message takes the IP, the domain and what matched, and fix says
+// whether to suggest adding the IP to the record.
+var ipVerdicts = map[string]struct {
+	id       string
+	severity report.Severity
+	message  string
+	fix      bool
+}{
+	spf.Pass:     {"spf.ip_pass", report.Pass, "SPF passes for %s sending as %s%s.", false},
+	spf.Fail:     {"spf.ip_fail", report.Fail, "SPF fails for %s sending as %s%s: receivers that enforce SPF refuse its mail.", true},
+	spf.SoftFail: {"spf.ip_softfail", report.Warn, "SPF softfails for %s sending as %s%s: its mail is likely to be junked.", true},
+	spf.Neutral:  {"spf.ip_neutral", report.Warn, "SPF is neutral for %s sending as %s%s: the record neither allows nor refuses it, so SPF does not help its mail.", true},
 }
 
 // ipResult is the finding for one sending IP's verdict.
@@ -256,28 +315,15 @@ func ipResult(domain string, root *spf.Node, ip netip.Addr, r spf.Result) report
 		}
 		matched += ")"
 	}
-	fix := func() string {
-		if root.Record == "" || len(root.Records) != 1 {
-			return ""
+	if v, ok := ipVerdicts[r.Result]; ok {
+		f.ID, f.Severity = v.id, v.severity
+		f.Message = fmt.Sprintf(v.message, ip, domain, matched)
+		if v.fix && root.Record != "" && len(root.Records) == 1 {
+			f.Fix = fmt.Sprintf("If %s should send for %s, publish\n%s. TXT \"%s\"", ip, domain, domain, withIP(root.Record, ip))
 		}
-		return fmt.Sprintf("If %s should send for %s, publish\n%s. TXT \"%s\"", ip, domain, domain, withIP(root.Record, ip))
+		return f
 	}
 	switch r.Result {
-	case spf.Pass:
-		f.ID, f.Severity = "spf.ip_pass", report.Pass
-		f.Message = fmt.Sprintf("SPF passes for %s sending as %s%s.", ip, domain, matched)
-	case spf.Fail:
-		f.ID, f.Severity = "spf.ip_fail", report.Fail
-		f.Message = fmt.Sprintf("SPF fails for %s sending as %s%s: receivers that enforce SPF refuse its mail.", ip, domain, matched)
-		f.Fix = fix()
-	case spf.SoftFail:
-		f.ID, f.Severity = "spf.ip_softfail", report.Warn
-		f.Message = fmt.Sprintf("SPF softfails for %s sending as %s%s: its mail is likely to be junked.", ip, domain, matched)
-		f.Fix = fix()
-	case spf.Neutral:
-		f.ID, f.Severity = "spf.ip_neutral", report.Warn
-		f.Message = fmt.Sprintf("SPF is neutral for %s sending as %s%s: the record neither allows nor refuses it, so SPF does not help its mail.", ip, domain, matched)
-		f.Fix = fix()
 	case spf.None:
 		f.ID, f.Severity = "spf.ip_none", report.Info
 		f.Message = fmt.Sprintf("No SPF result for %s sending as %s: there is no usable SPF record (see spf.missing).", ip, domain)

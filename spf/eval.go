@@ -28,20 +28,15 @@ const (
 
 // Result is the outcome of check_host() for one IP and sender.
 type Result struct {
-	Result string `json:"result"`
-	// Term is the term that decided, as the top-level record says it
-	// ("include:_spf.example.net", "-all"); Deep is the innermost term
-	// that matched ("ip4:198.51.100.0/24") and DeepIn the domain whose
-	// record holds it.
-	Term   string `json:"term,omitempty"`
-	Deep   string `json:"matched,omitempty"`
-	DeepIn string `json:"matched_in,omitempty"`
+	Result string
+	// Deep is the innermost term that matched ("ip4:198.51.100.0/24")
+	// and DeepIn the domain whose record holds it.
+	Deep   string
+	DeepIn string
 	// Reason explains permerror and temperror.
-	Reason string `json:"reason,omitempty"`
+	Reason string
 	// Explanation is the exp= text for a fail (§6.2), "" without one.
-	Explanation string `json:"explanation,omitempty"`
-	// Evaluated lists the domains whose records the evaluation read.
-	Evaluated []string `json:"evaluated,omitempty"`
+	Explanation string
 }
 
 // Evaluate runs check_host(ip, domain of sender, sender) (§4) with
@@ -74,6 +69,7 @@ func Evaluate(ctx context.Context, r *resolver.Resolver, ip netip.Addr, helo, se
 
 	out := Result{Result: string(res)}
 	records := map[string]string{} // domain (lower case) → record evaluated
+	var evaluated []string         // the keys of records, in the order read
 	cur := ""
 	for _, e := range events {
 		switch e.format {
@@ -82,15 +78,15 @@ func Evaluate(ctx context.Context, r *resolver.Resolver, ip netip.Addr, helo, se
 		case "dns record %q":
 			if txt := fmt.Sprint(e.args[0]); txt != "" {
 				if _, seen := records[cur]; !seen {
-					out.Evaluated = append(out.Evaluated, cur)
+					evaluated = append(evaluated, cur)
 				}
 				records[cur] = txt
 			}
 		}
 	}
-	out.Term, out.Deep = decidingTerms(events)
+	out.Deep = matchedTerm(events)
 	if out.Deep != "" {
-		out.DeepIn = holder(out.Evaluated, records, out.Deep)
+		out.DeepIn = holder(evaluated, records, out.Deep)
 	}
 
 	switch out.Result {
@@ -99,16 +95,16 @@ func Evaluate(ctx context.Context, r *resolver.Resolver, ip netip.Addr, helo, se
 	}
 	// §4.6: a record with a syntax error anywhere is permerror, also
 	// when a term before the error already matched.
-	for _, d := range out.Evaluated {
+	for _, d := range evaluated {
 		if rec := Parse(records[d]); !rec.Valid() {
 			out.Result = PermError
 			out.Reason = fmt.Sprintf("syntax error in the SPF record of %s: %v", d, rec.Errors[0])
-			out.Term, out.Deep, out.DeepIn = "", "", ""
+			out.Deep, out.DeepIn = "", ""
 			break
 		}
 	}
 	if errors.Is(err, blitiri.ErrLookupLimitReached) || errors.Is(err, blitiri.ErrVoidLookupLimitReached) {
-		out.Term, out.Deep, out.DeepIn = "", "", ""
+		out.Deep, out.DeepIn = "", ""
 	}
 	if out.Result == Fail {
 		env := MacroEnv{Sender: sender, IP: ip, HELO: helo, Now: now}
@@ -122,27 +118,17 @@ type event struct {
 	args   []any
 }
 
-// decidingTerms reads the trace: the last term event decided at the top
-// level, the first match is the innermost term.
-func decidingTerms(events []event) (top, deep string) {
+// matchedTerm reads the trace: the first match is the innermost term.
+func matchedTerm(events []event) string {
 	for _, e := range events {
 		switch e.format {
 		case "%q %v, %v":
-			if deep == "" {
-				deep = fmt.Sprint(e.args[0])
-			}
-			top = fmt.Sprint(e.args[0])
+			return fmt.Sprint(e.args[0])
 		case "all: %v":
-			t := qualifierOf(fmt.Sprint(e.args[0])) + "all"
-			if deep == "" {
-				deep = t
-			}
-			top = t
-		case "%q: %v, %v": // redirect
-			top = fmt.Sprint(e.args[0])
+			return qualifierOf(fmt.Sprint(e.args[0])) + "all"
 		}
 	}
-	return top, deep
+	return ""
 }
 
 // holder finds the first evaluated record holding a term (written

@@ -31,8 +31,8 @@ func NeedsValidatedName(s string) bool {
 // text, §7.1). When the result is a domain name (not exp), it is cut to
 // 253 octets by dropping labels from the left (§7.3).
 func Expand(s string, env MacroEnv, exp bool) (string, error) {
-	if _, err := checkMacroString(s, exp); err != "" {
-		return "", fmt.Errorf("%s", err)
+	if _, err := checkMacroString(s, exp); err != nil {
+		return "", err
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -69,9 +69,17 @@ func Expand(s string, env MacroEnv, exp bool) (string, error) {
 // expandOne expands the body of one %{...} (already validated).
 func expandOne(body string, env MacroEnv) string {
 	letter := body[0]
-	upper := letter >= 'A' && letter <= 'Z'
+	v := transform(macroValue(letter|0x20, env), body[1:])
+	if letter >= 'A' && letter <= 'Z' {
+		v = urlEscape(v)
+	}
+	return v
+}
+
+// macroValue is what a (lower-case) macro letter stands for (§7.3).
+func macroValue(letter byte, env MacroEnv) string {
 	var v string
-	switch letter | 0x20 {
+	switch letter {
 	case 's':
 		v = env.Sender
 	case 'l':
@@ -104,8 +112,12 @@ func expandOne(body string, env MacroEnv) string {
 	case 't':
 		v = strconv.FormatInt(env.Now.Unix(), 10)
 	}
-	// Transformers: *DIGIT [ "r" ], then delimiters (§7.3).
-	rest := body[1:]
+	return v
+}
+
+// transform applies a macro's transformers, *DIGIT [ "r" ], and its
+// delimiters (§7.3) to its value v.
+func transform(v, rest string) string {
 	j := 0
 	for j < len(rest) && isDigit(rest[j]) {
 		j++
@@ -131,11 +143,7 @@ func expandOne(body string, env MacroEnv) string {
 	if keep > 0 && keep < len(parts) {
 		parts = parts[len(parts)-keep:]
 	}
-	v = strings.Join(parts, ".")
-	if upper {
-		v = urlEscape(v)
-	}
-	return v
+	return strings.Join(parts, ".")
 }
 
 // splitAny splits s at any of the delimiter bytes, keeping empty parts.

@@ -10,6 +10,7 @@
 package spf
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -76,18 +77,41 @@ func (t Term) QueriesDNS() bool {
 	return t.Modifier == "redirect"
 }
 
+// Syntax errors a caller can tell apart with errors.Is. A SyntaxError's
+// Reason wraps one of them, or is a one-off description. Their text is
+// part of the messages preflight reports, so it carries no "spf:"
+// prefix: the SyntaxError's term says where the problem is.
+var (
+	// ErrNotSPF: the string is not an SPF record at all (§4.5), as
+	// opposed to a malformed one.
+	ErrNotSPF = errors.New(`does not start with "v=spf1"`)
+	// ErrNotASCII: a byte outside 7-bit printable ASCII (§3).
+	ErrNotASCII = errors.New("SPF records are 7-bit printable ASCII (§3)")
+	// ErrUnknownMechanism: a directive whose name is not one of §5's.
+	ErrUnknownMechanism = errors.New("unknown mechanism")
+	// ErrDuplicateModifier: redirect= or exp= given twice (§6).
+	ErrDuplicateModifier = errors.New("appears twice (§6)")
+	// ErrNotFQDN: a domain-spec without a dot and no macro at its end.
+	ErrNotFQDN = errors.New("is not a fully qualified domain")
+	// ErrExpOnlyMacro: the c, r or t macro outside an explanation (§7.2).
+	ErrExpOnlyMacro = errors.New("is allowed only in exp= explanations (§7.2)")
+)
+
 // SyntaxError is one problem in a record.
 type SyntaxError struct {
-	Term string // the offending term ("" for the record as a whole)
-	Msg  string
+	Term   string // the offending term ("" for the record as a whole)
+	Reason error
 }
 
 func (e SyntaxError) Error() string {
 	if e.Term == "" {
-		return e.Msg
+		return e.Reason.Error()
 	}
-	return fmt.Sprintf("%q: %s", e.Term, e.Msg)
+	return fmt.Sprintf("%q: %v", e.Term, e.Reason)
 }
+
+// Unwrap returns the reason, so errors.Is finds the sentinels above.
+func (e SyntaxError) Unwrap() error { return e.Reason }
 
 // Record is a parsed SPF record. Parsing never stops at the first
 // problem: Errors lists them all, so a lint can report every one.
@@ -128,12 +152,12 @@ func (r *Record) All() *Term {
 func Parse(txt string) *Record {
 	r := &Record{Raw: txt}
 	if !IsSPF(txt) {
-		r.Errors = append(r.Errors, SyntaxError{Msg: "does not start with \"v=spf1\""})
+		r.Errors = append(r.Errors, SyntaxError{Reason: ErrNotSPF})
 		return r
 	}
 	for i := 0; i < len(txt); i++ {
 		if c := txt[i]; c < 0x20 || c > 0x7e {
-			r.Errors = append(r.Errors, SyntaxError{Msg: fmt.Sprintf("byte 0x%02x at offset %d: SPF records are 7-bit printable ASCII (§3)", c, i)})
+			r.Errors = append(r.Errors, SyntaxError{Reason: fmt.Errorf("byte 0x%02x at offset %d: %w", c, i, ErrNotASCII)})
 			break
 		}
 	}
@@ -143,8 +167,8 @@ func Parse(txt string) *Record {
 			continue // *SP between terms; several spaces are tolerated
 		}
 		t, err := parseTerm(raw)
-		if err != "" {
-			r.Errors = append(r.Errors, SyntaxError{Term: raw, Msg: err})
+		if err != nil {
+			r.Errors = append(r.Errors, SyntaxError{Term: raw, Reason: err})
 			continue
 		}
 		r.Terms = append(r.Terms, t)
@@ -154,12 +178,12 @@ func Parse(txt string) *Record {
 		switch t.Modifier {
 		case "redirect":
 			if r.Redirect != nil {
-				r.Errors = append(r.Errors, SyntaxError{Term: t.Raw, Msg: "redirect= appears twice (§6)"})
+				r.Errors = append(r.Errors, SyntaxError{Term: t.Raw, Reason: fmt.Errorf("redirect= %w", ErrDuplicateModifier)})
 			}
 			r.Redirect = t
 		case "exp":
 			if r.Exp != nil {
-				r.Errors = append(r.Errors, SyntaxError{Term: t.Raw, Msg: "exp= appears twice (§6)"})
+				r.Errors = append(r.Errors, SyntaxError{Term: t.Raw, Reason: fmt.Errorf("exp= %w", ErrDuplicateModifier)})
 			}
 			r.Exp = t
 		}
@@ -169,155 +193,170 @@ func Parse(txt string) *Record {
 
 var mechanisms = map[string]bool{"all": true, "include": true, "a": true, "mx": true, "ptr": true, "ip4": true, "ip6": true, "exists": true}
 
-// parseTerm parses one term; the string is an error message, "" for none.
-func parseTerm(raw string) (Term, string) {
-	t := Term{Raw: raw, CIDR4: -1, CIDR6: -1}
-	// A modifier is name "=" value, where name starts with a letter and
-	// holds no ':' or '/' (§12); anything else is a directive.
+// parseTerm parses one term. A modifier is name "=" value, where name
+// starts with a letter and holds no ':' or '/' (§12); anything else is a
+// directive.
+func parseTerm(raw string) (Term, error) {
 	if eq := strings.IndexByte(raw, '='); eq > 0 && isName(raw[:eq]) {
-		t.Modifier = strings.ToLower(raw[:eq])
-		t.Value = raw[eq+1:]
-		switch t.Modifier {
-		case "redirect", "exp":
-			t.Domain = t.Value
-			if err := checkDomainSpec(t.Value); err != "" {
-				return t, err
-			}
-		default:
-			if _, err := checkMacroString(t.Value, false); err != "" {
-				return t, "unknown modifier with an invalid value: " + err
-			}
-		}
-		return t, ""
+		return parseModifier(raw, eq)
 	}
+	return parseDirective(raw)
+}
+
+// parseModifier parses name=value, the '=' at eq (§6).
+func parseModifier(raw string, eq int) (Term, error) {
+	t := Term{Raw: raw, CIDR4: -1, CIDR6: -1}
+	t.Modifier = strings.ToLower(raw[:eq])
+	t.Value = raw[eq+1:]
+	switch t.Modifier {
+	case "redirect", "exp":
+		t.Domain = t.Value
+		return t, checkDomainSpec(t.Value)
+	}
+	if _, err := checkMacroString(t.Value, false); err != nil {
+		return t, fmt.Errorf("unknown modifier with an invalid value: %w", err)
+	}
+	return t, nil
+}
+
+// parseDirective parses [qualifier] mechanism [argument] (§4.6.1, §5).
+func parseDirective(raw string) (Term, error) {
+	t := Term{Raw: raw, Qualifier: '+', CIDR4: -1, CIDR6: -1}
 	body := raw
-	t.Qualifier = '+'
 	switch raw[0] {
 	case '+', '-', '~', '?':
 		t.Qualifier = raw[0]
 		body = raw[1:]
 	}
-	name, arg, hasArg := body, "", false
+	// arg keeps its leading ':' or '/'; "" when there is none.
+	name, arg := body, ""
 	if i := strings.IndexAny(body, ":/"); i >= 0 {
-		name, arg, hasArg = body[:i], body[i:], true
+		name, arg = body[:i], body[i:]
 	}
 	t.Mechanism = strings.ToLower(name)
 	if !mechanisms[t.Mechanism] {
 		if strings.Contains(body, "=") {
-			return t, "not a valid modifier name"
+			return t, errors.New("not a valid modifier name")
 		}
-		return t, fmt.Sprintf("unknown mechanism %q", name)
+		return t, fmt.Errorf("%w %q", ErrUnknownMechanism, name)
 	}
+	var err error
 	switch t.Mechanism {
 	case "all":
-		if hasArg {
-			return t, "all takes no argument"
+		if arg != "" {
+			err = errors.New("all takes no argument")
 		}
 	case "include", "exists":
-		if !strings.HasPrefix(arg, ":") {
-			return t, t.Mechanism + " needs \":domain\""
-		}
-		t.Domain = arg[1:]
-		return t, checkDomainSpec(t.Domain)
+		t.Domain, err = domainArg(arg, fmt.Errorf("%s needs \":domain\"", t.Mechanism))
 	case "ptr":
-		if !hasArg {
-			return t, ""
+		if arg != "" {
+			t.Domain, err = domainArg(arg, errors.New("ptr takes \":domain\", not a CIDR length"))
 		}
-		if !strings.HasPrefix(arg, ":") {
-			return t, "ptr takes \":domain\", not a CIDR length"
-		}
-		t.Domain = arg[1:]
-		return t, checkDomainSpec(t.Domain)
 	case "a", "mx":
-		// domain-spec may hold '/' (a macro-literal), so the
-		// dual-cidr-length is only what looks like one at the end.
-		spec := arg
-		if m := dualCIDR.FindStringIndex(spec); m != nil {
-			if err := parseDualCIDR(spec[m[0]:], &t); err != "" {
-				return t, err
-			}
-			spec = spec[:m[0]]
-		}
-		if spec == "" {
-			return t, ""
-		}
-		if !strings.HasPrefix(spec, ":") {
-			return t, "bad argument"
-		}
-		t.Domain = spec[1:]
-		return t, checkDomainSpec(t.Domain)
+		err = parseAOrMX(&t, arg)
 	case "ip4", "ip6":
-		if !strings.HasPrefix(arg, ":") {
-			return t, t.Mechanism + " needs \":address\""
-		}
-		addr, bits := arg[1:], ""
-		if i := strings.IndexByte(addr, '/'); i >= 0 {
-			addr, bits = addr[:i], addr[i+1:]
-		}
-		ip, err := netip.ParseAddr(addr)
-		if err != nil || ip.Zone() != "" {
-			return t, fmt.Sprintf("%q is not an IP address", addr)
-		}
-		max := 32
-		if t.Mechanism == "ip4" {
-			if !ip.Is4() {
-				return t, fmt.Sprintf("%q is not an IPv4 address", addr)
-			}
-		} else {
-			max = 128
-			if ip.Is4() {
-				return t, fmt.Sprintf("%q is not an IPv6 address (use ip4:)", addr)
-			}
-		}
-		n := max
-		if bits != "" || strings.HasSuffix(arg, "/") {
-			v, err := cidrValue(bits, max)
-			if err != "" {
-				return t, err
-			}
-			n = v
-		}
-		t.Net = netip.PrefixFrom(ip, n)
+		t.Net, err = parseIPNet(t.Mechanism, arg)
 	}
-	return t, ""
+	return t, err
+}
+
+// domainArg reads ":domain-spec"; noColon is the error when arg is not
+// one.
+func domainArg(arg string, noColon error) (string, error) {
+	if !strings.HasPrefix(arg, ":") {
+		return "", noColon
+	}
+	return arg[1:], checkDomainSpec(arg[1:])
+}
+
+// parseAOrMX reads the [ ":" domain-spec ] [ dual-cidr-length ] of a and
+// mx (§5.3, §5.4).
+func parseAOrMX(t *Term, arg string) error {
+	// domain-spec may hold '/' (a macro-literal), so the dual-cidr-length
+	// is only what looks like one at the end.
+	if m := dualCIDR.FindStringIndex(arg); m != nil {
+		if err := parseDualCIDR(arg[m[0]:], t); err != nil {
+			return err
+		}
+		arg = arg[:m[0]]
+	}
+	if arg == "" {
+		return nil
+	}
+	var err error
+	t.Domain, err = domainArg(arg, errors.New("bad argument"))
+	return err
+}
+
+// parseIPNet reads the ":" address [ "/" length ] of ip4 and ip6 (§5.6).
+func parseIPNet(mechanism, arg string) (netip.Prefix, error) {
+	if !strings.HasPrefix(arg, ":") {
+		return netip.Prefix{}, fmt.Errorf("%s needs \":address\"", mechanism)
+	}
+	addr, bits := arg[1:], ""
+	if i := strings.IndexByte(addr, '/'); i >= 0 {
+		addr, bits = addr[:i], addr[i+1:]
+	}
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address", addr)
+	}
+	max := 32
+	if mechanism == "ip4" {
+		if !ip.Is4() {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IPv4 address", addr)
+		}
+	} else {
+		max = 128
+		if ip.Is4() {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IPv6 address (use ip4:)", addr)
+		}
+	}
+	n := max
+	if bits != "" || strings.HasSuffix(arg, "/") {
+		if n, err = cidrValue(bits, max); err != nil {
+			return netip.Prefix{}, err
+		}
+	}
+	return netip.PrefixFrom(ip, n), nil
 }
 
 // dualCIDR matches a trailing dual-cidr-length: "/24", "//64", "/24//64".
 var dualCIDR = regexp.MustCompile(`(/[0-9]+)?(//[0-9]+)?$`)
 
 // parseDualCIDR reads "/24", "//64" or "/24//64".
-func parseDualCIDR(s string, t *Term) string {
+func parseDualCIDR(s string, t *Term) error {
 	v4, v6, found := strings.Cut(s, "//")
 	if found {
 		n, err := cidrValue(v6, 128)
-		if err != "" {
+		if err != nil {
 			return err
 		}
 		t.CIDR6 = n
 	}
 	if v4 != "" {
 		if !strings.HasPrefix(v4, "/") {
-			return "bad CIDR length"
+			return errors.New("bad CIDR length")
 		}
 		n, err := cidrValue(v4[1:], 32)
-		if err != "" {
+		if err != nil {
 			return err
 		}
 		t.CIDR4 = n
 	}
-	return ""
+	return nil
 }
 
 // cidrValue reads a prefix length: no leading zeros, at most max (§12).
-func cidrValue(s string, max int) (int, string) {
+func cidrValue(s string, max int) (int, error) {
 	if s == "" || len(s) > 1 && s[0] == '0' {
-		return 0, fmt.Sprintf("bad CIDR length %q", s)
+		return 0, fmt.Errorf("bad CIDR length %q", s)
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 || n > max {
-		return 0, fmt.Sprintf("CIDR length %q is not 0 to %d", s, max)
+		return 0, fmt.Errorf("CIDR length %q is not 0 to %d", s, max)
 	}
-	return n, ""
+	return n, nil
 }
 
 // isName: ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ).
@@ -341,43 +380,43 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // domain-end is "." toplabel ["."] or a macro-expand (§7.1). Literal
 // labels must fit DNS (63 octets), and the toplabel must not be all
 // digits (an IP address is not a domain).
-func checkDomainSpec(s string) string {
+func checkDomainSpec(s string) error {
 	if s == "" {
-		return "empty domain"
+		return errors.New("empty domain")
 	}
 	endsInMacro, err := checkMacroString(s, false)
-	if err != "" {
+	if err != nil {
 		return err
 	}
 	if endsInMacro {
-		return ""
+		return nil
 	}
 	name := strings.TrimSuffix(s, ".")
 	i := strings.LastIndexByte(name, '.')
 	if i < 0 {
-		return fmt.Sprintf("%q is not a fully qualified domain", s)
+		return fmt.Errorf("%q %w", s, ErrNotFQDN)
 	}
-	if err := checkToplabel(name[i+1:]); err != "" {
-		return fmt.Sprintf("%q: %s", s, err)
+	if err := checkToplabel(name[i+1:]); err != nil {
+		return fmt.Errorf("%q: %w", s, err)
 	}
 	if !strings.Contains(s, "%") {
 		for _, l := range strings.Split(name, ".") {
 			if l == "" {
-				return fmt.Sprintf("%q has an empty label", s)
+				return fmt.Errorf("%q has an empty label", s)
 			}
 			if len(l) > 63 {
-				return fmt.Sprintf("%q has a label longer than 63 octets", s)
+				return fmt.Errorf("%q has a label longer than 63 octets", s)
 			}
 		}
 	}
-	return ""
+	return nil
 }
 
 // checkToplabel: ( *alphanum ALPHA *alphanum ) /
 // ( 1*alphanum "-" *( alphanum / "-" ) alphanum ).
-func checkToplabel(l string) string {
+func checkToplabel(l string) error {
 	if l == "" {
-		return "empty top-level label"
+		return errors.New("empty top-level label")
 	}
 	hasAlpha := false
 	for i := 0; i < len(l); i++ {
@@ -388,22 +427,22 @@ func checkToplabel(l string) string {
 		case isDigit(c):
 		case c == '-':
 			if i == 0 || i == len(l)-1 {
-				return fmt.Sprintf("top-level label %q starts or ends with '-'", l)
+				return fmt.Errorf("top-level label %q starts or ends with '-'", l)
 			}
 		default:
-			return fmt.Sprintf("top-level label %q has %q", l, c)
+			return fmt.Errorf("top-level label %q has %q", l, c)
 		}
 	}
 	if !hasAlpha && !strings.Contains(l, "-") {
-		return fmt.Sprintf("top-level label %q is all digits", l)
+		return fmt.Errorf("top-level label %q is all digits", l)
 	}
-	return ""
+	return nil
 }
 
 // checkMacroString validates macro-string; exp allows the c, r and t
 // macro letters, which only explanations may use (§7.1). It also says
 // whether the string ends with a macro-expand (a valid domain-end).
-func checkMacroString(s string, exp bool) (endsInMacro bool, err string) {
+func checkMacroString(s string, exp bool) (endsInMacro bool, err error) {
 	for i := 0; i < len(s); i++ {
 		endsInMacro = false
 		c := s[i]
@@ -412,12 +451,12 @@ func checkMacroString(s string, exp bool) (endsInMacro bool, err string) {
 				if exp && c == ' ' {
 					continue
 				}
-				return false, fmt.Sprintf("invalid character %q", c)
+				return false, fmt.Errorf("invalid character %q", c)
 			}
 			continue
 		}
 		if i+1 >= len(s) {
-			return false, "'%' at the end (write %% for a literal percent sign)"
+			return false, errors.New("'%' at the end (write %% for a literal percent sign)")
 		}
 		switch s[i+1] {
 		case '%', '_', '-':
@@ -426,35 +465,35 @@ func checkMacroString(s string, exp bool) (endsInMacro bool, err string) {
 			continue
 		case '{':
 		default:
-			return false, fmt.Sprintf("invalid macro %q (write %%%% for a literal percent sign)", s[i:i+2])
+			return false, fmt.Errorf("invalid macro %q (write %%%% for a literal percent sign)", s[i:i+2])
 		}
 		end := strings.IndexByte(s[i:], '}')
 		if end < 0 {
-			return false, "macro not closed with '}'"
+			return false, errors.New("macro not closed with '}'")
 		}
-		if err := checkMacroBody(s[i+2:i+end], exp); err != "" {
+		if err := checkMacroBody(s[i+2:i+end], exp); err != nil {
 			return false, err
 		}
 		i += end
 		endsInMacro = true
 	}
-	return endsInMacro, ""
+	return endsInMacro, nil
 }
 
 // checkMacroBody checks "letter *DIGIT ['r'] *delimiter" inside %{...}.
-func checkMacroBody(b string, exp bool) string {
+func checkMacroBody(b string, exp bool) error {
 	if b == "" {
-		return "empty macro %{}"
+		return errors.New("empty macro %{}")
 	}
 	letter := b[0] | 0x20 // lower case
 	switch letter {
 	case 's', 'l', 'o', 'd', 'i', 'p', 'h', 'v':
 	case 'c', 'r', 't':
 		if !exp {
-			return fmt.Sprintf("macro letter %q is allowed only in exp= explanations (§7.2)", b[0])
+			return fmt.Errorf("macro letter %q %w", b[0], ErrExpOnlyMacro)
 		}
 	default:
-		return fmt.Sprintf("unknown macro letter %q", b[0])
+		return fmt.Errorf("unknown macro letter %q", b[0])
 	}
 	rest := b[1:]
 	j := 0
@@ -463,7 +502,7 @@ func checkMacroBody(b string, exp bool) string {
 	}
 	if j > 0 {
 		if n, _ := strconv.Atoi(rest[:j]); n == 0 {
-			return fmt.Sprintf("macro %%{%s}: keeping 0 labels", b)
+			return fmt.Errorf("macro %%{%s}: keeping 0 labels", b)
 		}
 	}
 	rest = rest[j:]
@@ -472,8 +511,8 @@ func checkMacroBody(b string, exp bool) string {
 	}
 	for k := 0; k < len(rest); k++ {
 		if !strings.ContainsRune(".-+,/_=", rune(rest[k])) {
-			return fmt.Sprintf("macro %%{%s}: invalid delimiter %q", b, rest[k])
+			return fmt.Errorf("macro %%{%s}: invalid delimiter %q", b, rest[k])
 		}
 	}
-	return ""
+	return nil
 }

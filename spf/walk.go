@@ -71,12 +71,8 @@ type Void struct {
 type Tree struct {
 	Root  *Node
 	Voids []Void
-	// TempErrors lists lookups that gave no usable answer, so the counts
-	// may be low.
-	TempErrors []string
 	// Truncated is set when the walk stopped at maxNodes or maxDepth.
 	Truncated bool
-	Nodes     int
 }
 
 // Total is the worst-case number of DNS-querying terms.
@@ -97,21 +93,22 @@ func Walk(ctx context.Context, r *resolver.Resolver, domain string, ips []netip.
 }
 
 type walker struct {
-	ctx  context.Context
-	r    *resolver.Resolver
-	ips  []netip.Addr
-	wg   sync.WaitGroup
-	mu   sync.Mutex // guards tree
-	tree *Tree
-	ptr  sync.Once
+	ctx   context.Context
+	r     *resolver.Resolver
+	ips   []netip.Addr
+	wg    sync.WaitGroup
+	mu    sync.Mutex // guards tree and nodes
+	tree  *Tree
+	nodes int // records visited, for maxNodes
+	ptr   sync.Once
 }
 
 // visit fetches n's record and starts its children and term lookups.
 // path holds the domains from the root to n's parent, for loops.
 func (w *walker) visit(n *Node, path []string) {
 	w.mu.Lock()
-	w.tree.Nodes++
-	if w.tree.Nodes > maxNodes || n.depth > maxDepth {
+	w.nodes++
+	if w.nodes > maxNodes || n.depth > maxDepth {
 		w.tree.Truncated = true
 		n.Problem = "not followed: the tree is too large"
 		w.mu.Unlock()
@@ -127,7 +124,6 @@ func (w *walker) visit(n *Node, path []string) {
 		return
 	case err != nil:
 		n.Problem = "lookup failed: " + err.Error()
-		w.tempError(err.Error())
 		return
 	}
 	var txts []string
@@ -154,8 +150,13 @@ func (w *walker) visit(n *Node, path []string) {
 	n.Record = n.Records[0]
 	n.Parsed = Parse(n.Record)
 	n.Lookups = n.Parsed.QueryTerms()
-	here := append(slices.Clone(path), strings.ToLower(n.Domain))
+	w.follow(n, append(slices.Clone(path), strings.ToLower(n.Domain)))
+}
 
+// follow starts what n's terms lead to: a child node for each include
+// and redirect, and the lookups of its a, mx, exists and ptr terms.
+// here holds the domains from the root to n, for loops.
+func (w *walker) follow(n *Node, here []string) {
 	for _, t := range n.Parsed.Terms {
 		switch {
 		case t.Mechanism == "include" || t.Modifier == "redirect":
@@ -209,14 +210,12 @@ func (w *walker) lookupTerm(domain string, t Term, name string) {
 		}
 		wg.Wait()
 	}
-	switch {
-	case err == nil:
-	case resolver.IsNotFound(err):
+	// Only an empty answer is a void lookup (§4.6.4); other errors are
+	// the verdict's to report.
+	if resolver.IsNotFound(err) {
 		w.mu.Lock()
 		w.tree.Voids = append(w.tree.Voids, Void{Domain: domain, Term: t.Raw, Name: name})
 		w.mu.Unlock()
-	default:
-		w.tempError(err.Error())
 	}
 }
 
@@ -237,12 +236,6 @@ func (w *walker) lookupPTRs() {
 		}
 		wg.Wait()
 	}
-}
-
-func (w *walker) tempError(s string) {
-	w.mu.Lock()
-	w.tree.TempErrors = append(w.tree.TempErrors, s)
-	w.mu.Unlock()
 }
 
 // total fills Total bottom-up.
