@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -238,7 +239,7 @@ func readBaseline(path string) (*report.Report, error) {
 
 // testSend builds the --send-to test send of a target: from the
 // envelope sender, else postmaster@DOMAIN; EHLO with the HELO name.
-func (o *checkOptions) testSend(t checks.Target) (*checks.Send, error) {
+func (o *checkOptions) testSend(t checks.Target) (*delivery.Send, error) {
 	from := "postmaster@" + t.Domain
 	if !t.MailFrom.IsZero() {
 		from = t.MailFrom.Sender().String()

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -65,8 +66,8 @@ func (o *sendOptions) register(f *pflag.FlagSet, toFlag string) {
 }
 
 // build makes the send from the flags (and a config's relays).
-func (o *sendOptions) build(getenv func(string) string, helo names.Host, from string, cfgRelays []configRelay, dkim *checks.Target) (*checks.Send, error) {
-	s := &checks.Send{Path: o.path, HELO: helo, TLS: o.tls, Port: o.port, User: o.user,
+func (o *sendOptions) build(getenv func(string) string, helo names.Host, from string, cfgRelays []configRelay, dkim *checks.Target) (*delivery.Send, error) {
+	s := &delivery.Send{Path: o.path, HELO: helo, Port: o.port, User: o.user,
 		AllowPlaintextAuth: o.plaintext, Deliver: o.deliver, Insecure: o.insecure, RelayCheck: o.relayCheck}
 	var err error
 	if o.relayCheck != "" {
@@ -90,9 +91,7 @@ func (o *sendOptions) build(getenv func(string) string, helo names.Host, from st
 	default:
 		return nil, fmt.Errorf("--path %q: want direct, relay or auto", s.Path)
 	}
-	switch o.tls {
-	case "", "opportunistic", "required", "none", "starttls", "implicit":
-	default:
+	if s.TLS, err = delivery.ParseTLSMode(o.tls); err != nil {
 		return nil, fmt.Errorf("--tls %q: want starttls, implicit, none, opportunistic or required", o.tls)
 	}
 	if o.port < 0 || o.port > 65535 {
@@ -101,15 +100,11 @@ func (o *sendOptions) build(getenv func(string) string, helo names.Host, from st
 	if o.deliver && !o.probe {
 		return nil, errors.New("--deliver and --probe=false say the same; give --deliver")
 	}
-	relayTLS := ""
-	if o.tls == "starttls" || o.tls == "implicit" || o.tls == "none" {
-		relayTLS = o.tls
-	}
 	for i, r := range o.relays {
 		if _, _, err := net.SplitHostPort(r); err != nil {
 			return nil, fmt.Errorf("--relay %q: want HOST:PORT", r)
 		}
-		s.Relays = append(s.Relays, checks.Relay{Addr: r, Priority: min(i, len(checks.Priorities)-1), TLS: relayTLS, Enabled: true})
+		s.Relays = append(s.Relays, delivery.Relay{Addr: r, Priority: min(i, len(delivery.Priorities)-1), TLS: s.TLS, Enabled: true})
 	}
 	if o.relaysFile != "" {
 		b, err := os.ReadFile(o.relaysFile)
@@ -179,24 +174,23 @@ func (o *sendOptions) build(getenv func(string) string, helo names.Host, from st
 	return s, nil
 }
 
-func relayFrom(r configRelay) (checks.Relay, error) {
+func relayFrom(r configRelay) (delivery.Relay, error) {
 	if _, _, err := net.SplitHostPort(r.Host); err != nil {
-		return checks.Relay{}, fmt.Errorf("relay %q: want host HOST:PORT", r.Host)
+		return delivery.Relay{}, fmt.Errorf("relay %q: want host HOST:PORT", r.Host)
 	}
 	prio := 2 // normal
 	if r.Priority != "" {
-		p, err := checks.ParsePriority(r.Priority)
+		p, err := delivery.ParsePriority(r.Priority)
 		if err != nil {
-			return checks.Relay{}, fmt.Errorf("relay %s: %w", r.Host, err)
+			return delivery.Relay{}, fmt.Errorf("relay %s: %w", r.Host, err)
 		}
 		prio = p
 	}
-	switch r.TLS {
-	case "", "starttls", "implicit", "none":
-	default:
-		return checks.Relay{}, fmt.Errorf("relay %s: tls %q, want starttls, implicit or none", r.Host, r.TLS)
+	mode, err := delivery.ParseTLSMode(r.TLS)
+	if err != nil || !mode.ForRelays() {
+		return delivery.Relay{}, fmt.Errorf("relay %s: tls %q, want starttls, implicit or none", r.Host, r.TLS)
 	}
-	return checks.Relay{Addr: r.Host, Priority: prio, TLS: r.TLS, Enabled: r.Enabled == nil || *r.Enabled}, nil
+	return delivery.Relay{Addr: r.Host, Priority: prio, TLS: mode, Enabled: r.Enabled == nil || *r.Enabled}, nil
 }
 
 // parseAddress wants local@domain with a valid domain, stored with its
