@@ -144,6 +144,21 @@ func TestSendFindingEvidence(t *testing.T) {
 	}
 }
 
+// A UTF-8 local part to a server without SMTPUTF8: a finding that says
+// so, and no MAIL command on the wire.
+func TestSendNoSMTPUTF8(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Local: []string{"example.test"}})
+	s := delivery.Send{From: names.MustAddress("jörg@example.com"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"), Path: "direct", Port: port(srv.Addr)}
+	fs := SendCheck(context.Background(), recipientEnv(t), Target{Send: &s})
+	f, ok := find(fs, "send.connect_failed")
+	if !ok || f.Severity != report.Fail || !strings.Contains(f.Message, "does not offer SMTPUTF8 (RFC 6531)") {
+		t.Errorf("findings %v: %q", sendIDs(fs), f.Message)
+	}
+	if m := srv.Mails(); len(m) != 0 {
+		t.Errorf("MAIL sent: %+v", m)
+	}
+}
+
 func TestSendPort25Blocked(t *testing.T) {
 	env := recipientEnv(t)
 	env.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
