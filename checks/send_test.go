@@ -79,12 +79,11 @@ func TestSendDirect(t *testing.T) {
 }
 
 func TestSendRelays(t *testing.T) {
+	env := recipientEnv(t)
 	ca := smtptest.NewCA(t)
 	users := map[string]string{"me@example.org": "right-password-123"}
 	live := smtptest.Start(t, smtptest.Options{Users: users, TLS: ca.ServerTLS(t, "127.0.0.1")})
-	implicit := smtptest.Start(t, smtptest.Options{Users: users, TLS: ca.ServerTLS(t, "127.0.0.1"), Implicit: true})
 	plain := smtptest.Start(t, smtptest.Options{Users: users, InsecureAuth: true})
-	env := recipientEnv(t)
 	tests := []struct {
 		name   string
 		relays []delivery.Relay
@@ -94,7 +93,7 @@ func TestSendRelays(t *testing.T) {
 	}{
 		{"live relay", []delivery.Relay{{Addr: live.Addr, Enabled: true}}, "right-password-123", nil, []string{"send.accepted", "send.tls_ok"}},
 		{"wrong password", []delivery.Relay{{Addr: live.Addr, Enabled: true}}, "wrong-password-456", nil, []string{"send.auth_failed"}},
-		{"wrong password on every relay", []delivery.Relay{{Addr: live.Addr, Enabled: true}, {Addr: implicit.Addr, TLS: delivery.TLSImplicit, Priority: 1, Enabled: true}}, "wrong-password-456",
+		{"wrong password on every relay", []delivery.Relay{{Addr: live.Addr, Enabled: true}, {Addr: live.Addr, Priority: 1, Enabled: true}}, "wrong-password-456",
 			func(s *delivery.Send) { s.Insecure = true }, []string{"send.auth_failed", "send.auth_failed"}},
 		{"unverified certificate gets no credentials", []delivery.Relay{{Addr: live.Addr, Enabled: true}}, "right-password-123", func(s *delivery.Send) { s.RootCAs = nil }, []string{"send.connect_failed"}},
 		{"... unless --insecure-skip-verify", []delivery.Relay{{Addr: live.Addr, Enabled: true}}, "right-password-123", func(s *delivery.Send) { s.RootCAs = nil; s.Insecure = true }, []string{"send.accepted", "send.tls_unverified"}},

@@ -80,7 +80,7 @@ func attempt(ctx context.Context, d Deps, s *Send, h hop) (a Attempt) {
 	defer func() {
 		a.Transcript = log.Lines()
 		for _, l := range a.Transcript {
-			d.tracef("send %s %s", h.addr, l)
+			d.Trace("send %s %s", h.addr, l)
 		}
 	}()
 	nc, err := connect(ctx, d, h.addr)
@@ -114,7 +114,7 @@ func attempt(ctx context.Context, d Deps, s *Send, h hop) (a Attempt) {
 func connect(ctx context.Context, d Deps, addr string) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	return d.dial(ctx, "tcp", addr)
+	return d.Dial(ctx, "tcp", addr)
 }
 
 // fail completes a with f, the reply of its SMTP error and the TLS.
@@ -184,7 +184,7 @@ func (ss *session) transact(d Deps) (*smtp.Reply, *failure) {
 	if !s.Deliver {
 		return nil, nil
 	}
-	msg, err := testMessage(s, d.now())
+	msg, err := testMessage(s, d.Now())
 	if err != nil {
 		return nil, &failure{SMTPFailed, err}
 	}
@@ -250,6 +250,7 @@ func ProbeRelay(ctx context.Context, d Deps, s *Send) RelayProbe {
 	if err != nil {
 		host = s.RelayCheck
 	}
+	d = d.withDefaults()
 	probe := *s
 	probe.User, probe.Deliver = "", false
 	probe.From = cmp.Or(s.From, names.Address{Local: "preflight-relay-check", Domain: "example.com"})

@@ -71,8 +71,8 @@ func ParsePriority(s string) (int, error) {
 	return 0, fmt.Errorf("priority %q: want %s", s, strings.Join(Priorities, ", "))
 }
 
-// Deps is what a send needs from the outside. The zero value of each
-// field but DNS has a default.
+// Deps is what a send needs from the outside. Each field but DNS has a
+// default when nil.
 type Deps struct {
 	DNS *resolver.Resolver
 	// Dial makes the SMTP connections (tests; a source address). Nil:
@@ -84,31 +84,26 @@ type Deps struct {
 	Trace func(format string, args ...any)
 }
 
-func (d Deps) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	if d.Dial != nil {
-		return d.Dial(ctx, network, addr)
+// withDefaults fills in the defaults once, so the rest of the package
+// calls the fields as they are.
+func (d Deps) withDefaults() Deps {
+	if d.Dial == nil {
+		d.Dial = new(net.Dialer).DialContext
 	}
-	var nd net.Dialer
-	return nd.DialContext(ctx, network, addr)
-}
-
-func (d Deps) now() time.Time {
 	if d.Now == nil {
-		return time.Now()
+		d.Now = time.Now
 	}
-	return d.Now()
-}
-
-func (d Deps) tracef(format string, args ...any) {
-	if d.Trace != nil {
-		d.Trace(format, args...)
+	if d.Trace == nil {
+		d.Trace = func(string, ...any) {}
 	}
+	return d
 }
 
 // Run makes the send of s on its path and returns every attempt. On the
 // auto path a direct send that is not accepted falls back to the relays
 // (the gateway policy of classic MTAs); fallback then says why.
 func Run(ctx context.Context, d Deps, s *Send) (atts []Attempt, fallback string) {
+	d = d.withDefaults()
 	switch s.Path {
 	case "relay":
 		return sendRelays(ctx, d, s), ""
@@ -116,7 +111,7 @@ func Run(ctx context.Context, d Deps, s *Send) (atts []Attempt, fallback string)
 		atts = sendDirect(ctx, d, s)
 		if a := Decisive(atts); a.Result != Accepted {
 			fallback = fmt.Sprintf("the direct path ended in %s (%s)", a.Result, a.Error)
-			d.tracef("send: %s; falling back to the relays", fallback)
+			d.Trace("send: %s; falling back to the relays", fallback)
 			atts = append(atts, sendRelays(ctx, d, s)...)
 		}
 		return atts, fallback
