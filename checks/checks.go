@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/rbl"
 	"github.com/preflight-mail/preflight/report"
@@ -35,7 +36,7 @@ type Target struct {
 	// Names are more names to look up on domain blocklists.
 	Names []string
 	// Send, when set, is the test send to make.
-	Send *Send
+	Send *delivery.Send
 }
 
 // Report returns the target in the report's shape.

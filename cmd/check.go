@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -30,8 +31,8 @@ type checkOptions struct {
 	jobs          int
 	send          sendOptions
 	cfgRelays     []configRelay
-	cfg           *config      // the config file, nil without one
-	sendBase      *checks.Send // the test send from the flags, made once (testSend)
+	cfg           *config        // the config file, nil without one
+	sendBase      *delivery.Send // the test send from the flags, made once (testSend)
 }
 
 func newCmdCheck(g *globalOptions) *cobra.Command {
@@ -239,7 +240,7 @@ func readBaseline(path string) (*report.Report, error) {
 // What comes from the flags, the password, CA and relays files among
 // it, is built once per run (o.sendBase); each target gets a copy with
 // its own sender, HELO name and DKIM key.
-func (o *checkOptions) testSend(t checks.Target) (*checks.Send, error) {
+func (o *checkOptions) testSend(t checks.Target) (*delivery.Send, error) {
 	from := "postmaster@" + t.Domain
 	if !t.MailFrom.IsZero() {
 		from = t.MailFrom.Sender().String()

@@ -109,17 +109,19 @@ func cmdDemo(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdSMTPServer starts an in-process SMTP server (go-smtp):
 //
-//	smtpserver [-open] [-local DOMAIN] VAR
+//	smtpserver [-open] [-smtputf8] [-local DOMAIN] VAR
 //
-// and puts its address in $VAR. -open relays for anyone.
+// and puts its address in $VAR. -open relays for anyone; -smtputf8
+// offers SMTPUTF8.
 func cmdSMTPServer(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("smtpserver", flag.ContinueOnError)
 	open := fs.Bool("open", false, "relay for anyone")
+	utf8 := fs.Bool("smtputf8", false, "offer SMTPUTF8")
 	local := fs.String("local", "", "domain to receive for")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		ts.Fatalf("usage: smtpserver [-open] [-local DOMAIN] VAR")
+		ts.Fatalf("usage: smtpserver [-open] [-smtputf8] [-local DOMAIN] VAR")
 	}
-	srv := startSMTP(ts, smtptest.Options{Open: *open, Local: strings.Fields(*local)})
+	srv := startSMTP(ts, smtptest.Options{Open: *open, SMTPUTF8: *utf8, Local: strings.Fields(*local)})
 	ts.Setenv(fs.Arg(0), srv.Addr)
 	_, port, _ := net.SplitHostPort(srv.Addr)
 	ts.Setenv(fs.Arg(0)+"PORT", port)

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -65,51 +66,97 @@ func (o *sendOptions) register(f *pflag.FlagSet, toFlag string) {
 }
 
 // build makes the send from the flags (and a config's relays).
-func (o *sendOptions) build(getenv func(string) string, helo names.Host, from string, cfgRelays []configRelay, dkim *checks.Target) (*checks.Send, error) {
-	s := &checks.Send{Path: o.path, HELO: helo, TLS: o.tls, Port: o.port, User: o.user,
+func (o *sendOptions) build(getenv func(string) string, helo names.Host, from string, cfgRelays []configRelay, dkim *checks.Target) (*delivery.Send, error) {
+	s := &delivery.Send{Path: o.path, HELO: helo, Port: o.port, User: o.user,
 		AllowPlaintextAuth: o.plaintext, Deliver: o.deliver, Insecure: o.insecure, RelayCheck: o.relayCheck}
+	var err error
+	if err = o.addresses(s, from); err != nil {
+		return nil, err
+	}
+	if s.TLS, err = o.checkFlags(); err != nil {
+		return nil, err
+	}
+	if s.Relays, err = o.relayList(cfgRelays, s.TLS); err != nil {
+		return nil, err
+	}
+	if (s.Path == "relay" || s.Path == "auto") && len(s.Relays) == 0 && o.relayCheck == "" {
+		return nil, fmt.Errorf("--path %s needs --relay HOST:PORT or --relays FILE", s.Path)
+	}
+	if s.Password, err = o.password(getenv); err != nil {
+		return nil, err
+	}
+	if s.User != "" && s.Password == "" {
+		return nil, errors.New("--auth-user needs --password-env VAR or --password-file FILE (never the password itself as a flag)")
+	}
+	if s.RootCAs, err = o.rootCAs(); err != nil {
+		return nil, err
+	}
+	if o.dkimKey != "" {
+		if o.dkimSelector == "" {
+			return nil, errors.New("--dkim-key needs --dkim-selector")
+		}
+		if s.DKIMKey, err = loadKey(o.dkimKey); err != nil {
+			return nil, err
+		}
+		s.DKIMSelector = o.dkimSelector
+	} else if dkim != nil && dkim.DKIMKey != nil && len(dkim.Selectors) == 1 {
+		s.DKIMKey, s.DKIMSelector = dkim.DKIMKey, string(dkim.Selectors[0])
+	}
+	return s, nil
+}
+
+// addresses sets the envelope of s. The open-relay probe has its own
+// defaults for both addresses.
+func (o *sendOptions) addresses(s *delivery.Send, from string) error {
 	var err error
 	if o.relayCheck != "" {
 		if _, _, err := net.SplitHostPort(o.relayCheck); err != nil {
-			return nil, fmt.Errorf("--relay-check %q: want HOST:PORT", o.relayCheck)
+			return fmt.Errorf("--relay-check %q: want HOST:PORT", o.relayCheck)
 		}
 	}
-	// The open-relay probe has its own defaults for both addresses.
 	if o.relayCheck == "" || o.to != "" {
 		if s.To, err = parseAddress("--to", o.to); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if o.relayCheck == "" || from != "" {
 		if s.From, err = parseAddress("--from", from); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	switch s.Path {
+	return nil
+}
+
+// checkFlags checks --path, --tls, --port and --deliver, and returns the
+// TLS mode.
+func (o *sendOptions) checkFlags() (delivery.TLSMode, error) {
+	switch o.path {
 	case "direct", "relay", "auto":
 	default:
-		return nil, fmt.Errorf("--path %q: want direct, relay or auto", s.Path)
+		return 0, fmt.Errorf("--path %q: want direct, relay or auto", o.path)
 	}
-	switch o.tls {
-	case "", "opportunistic", "required", "none", "starttls", "implicit":
-	default:
-		return nil, fmt.Errorf("--tls %q: want starttls, implicit, none, opportunistic or required", o.tls)
+	mode, err := delivery.ParseTLSMode(o.tls)
+	if err != nil {
+		return 0, fmt.Errorf("--tls %q: want starttls, implicit, none, opportunistic or required", o.tls)
 	}
 	if o.port < 0 || o.port > 65535 {
-		return nil, fmt.Errorf("--port %d: want 1 to 65535", o.port)
+		return 0, fmt.Errorf("--port %d: want 1 to 65535", o.port)
 	}
 	if o.deliver && !o.probe {
-		return nil, errors.New("--deliver and --probe=false say the same; give --deliver")
+		return 0, errors.New("--deliver and --probe=false say the same; give --deliver")
 	}
-	relayTLS := ""
-	if o.tls == "starttls" || o.tls == "implicit" || o.tls == "none" {
-		relayTLS = o.tls
-	}
+	return mode, nil
+}
+
+// relayList is the --relay flags in order (with the --tls mode), then
+// the relays of the --relays file and of the config.
+func (o *sendOptions) relayList(cfgRelays []configRelay, mode delivery.TLSMode) ([]delivery.Relay, error) {
+	var out []delivery.Relay
 	for i, r := range o.relays {
 		if _, _, err := net.SplitHostPort(r); err != nil {
 			return nil, fmt.Errorf("--relay %q: want HOST:PORT", r)
 		}
-		s.Relays = append(s.Relays, checks.Relay{Addr: r, Priority: min(i, len(checks.Priorities)-1), TLS: relayTLS, Enabled: true})
+		out = append(out, delivery.Relay{Addr: r, Priority: min(i, len(delivery.Priorities)-1), TLS: mode, Enabled: true})
 	}
 	if o.relaysFile != "" {
 		b, err := os.ReadFile(o.relaysFile)
@@ -131,72 +178,66 @@ func (o *sendOptions) build(getenv func(string) string, helo names.Host, from st
 		if err != nil {
 			return nil, err
 		}
-		s.Relays = append(s.Relays, rel)
+		out = append(out, rel)
 	}
-	if (s.Path == "relay" || s.Path == "auto") && len(s.Relays) == 0 && o.relayCheck == "" {
-		return nil, fmt.Errorf("--path %s needs --relay HOST:PORT or --relays FILE", s.Path)
-	}
+	return out, nil
+}
+
+// password reads the AUTH password from --password-env or
+// --password-file; never from a flag value.
+func (o *sendOptions) password(getenv func(string) string) (string, error) {
 	switch {
 	case o.passwordEnv != "" && o.passwordFile != "":
-		return nil, errors.New("give --password-env or --password-file, not both")
+		return "", errors.New("give --password-env or --password-file, not both")
 	case o.passwordEnv != "":
-		s.Password = getenv(o.passwordEnv)
-		if s.Password == "" {
-			return nil, fmt.Errorf("--password-env %s: the variable is empty or not set", o.passwordEnv)
+		p := getenv(o.passwordEnv)
+		if p == "" {
+			return "", fmt.Errorf("--password-env %s: the variable is empty or not set", o.passwordEnv)
 		}
+		return p, nil
 	case o.passwordFile != "":
 		b, err := os.ReadFile(o.passwordFile)
 		if err != nil {
-			return nil, fmt.Errorf("--password-file: %w", err)
+			return "", fmt.Errorf("--password-file: %w", err)
 		}
-		s.Password = strings.TrimRight(string(b), "\r\n")
+		return strings.TrimRight(string(b), "\r\n"), nil
 	}
-	if s.User != "" && s.Password == "" {
-		return nil, errors.New("--auth-user needs --password-env VAR or --password-file FILE (never the password itself as a flag)")
-	}
-	if o.caFile != "" {
-		pem, err := os.ReadFile(o.caFile)
-		if err != nil {
-			return nil, fmt.Errorf("--ca-file: %w", err)
-		}
-		s.RootCAs = x509.NewCertPool()
-		if !s.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", o.caFile)
-		}
-	}
-	if o.dkimKey != "" {
-		if o.dkimSelector == "" {
-			return nil, errors.New("--dkim-key needs --dkim-selector")
-		}
-		k, err := loadKey(o.dkimKey)
-		if err != nil {
-			return nil, err
-		}
-		s.DKIMKey, s.DKIMSelector = k, o.dkimSelector
-	} else if dkim != nil && dkim.DKIMKey != nil && len(dkim.Selectors) == 1 {
-		s.DKIMKey, s.DKIMSelector = dkim.DKIMKey, string(dkim.Selectors[0])
-	}
-	return s, nil
+	return "", nil
 }
 
-func relayFrom(r configRelay) (checks.Relay, error) {
+// rootCAs reads --ca-file; nil without it (the system's roots).
+func (o *sendOptions) rootCAs() (*x509.CertPool, error) {
+	if o.caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(o.caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", o.caFile)
+	}
+	return pool, nil
+}
+
+func relayFrom(r configRelay) (delivery.Relay, error) {
 	if _, _, err := net.SplitHostPort(r.Host); err != nil {
-		return checks.Relay{}, fmt.Errorf("relay %q: want host HOST:PORT", r.Host)
+		return delivery.Relay{}, fmt.Errorf("relay %q: want host HOST:PORT", r.Host)
 	}
 	prio := 2 // normal
 	if r.Priority != "" {
-		p, err := checks.ParsePriority(r.Priority)
+		p, err := delivery.ParsePriority(r.Priority)
 		if err != nil {
-			return checks.Relay{}, fmt.Errorf("relay %s: %w", r.Host, err)
+			return delivery.Relay{}, fmt.Errorf("relay %s: %w", r.Host, err)
 		}
 		prio = p
 	}
-	switch r.TLS {
-	case "", "starttls", "implicit", "none":
-	default:
-		return checks.Relay{}, fmt.Errorf("relay %s: tls %q, want starttls, implicit or none", r.Host, r.TLS)
+	mode, err := delivery.ParseTLSMode(r.TLS)
+	if err != nil || !mode.ForRelays() {
+		return delivery.Relay{}, fmt.Errorf("relay %s: tls %q, want starttls, implicit or none", r.Host, r.TLS)
 	}
-	return checks.Relay{Addr: r.Host, Priority: prio, TLS: r.TLS, Enabled: r.Enabled == nil || *r.Enabled}, nil
+	return delivery.Relay{Addr: r.Host, Priority: prio, TLS: mode, Enabled: r.Enabled == nil || *r.Enabled}, nil
 }
 
 // parseAddress wants local@domain with a valid domain, stored with its

@@ -41,15 +41,24 @@ type Options struct {
 	Open  bool
 	// RcptError, when set, refuses every RCPT TO with it.
 	RcptError *smtp.SMTPError
+	// SMTPUTF8 offers the SMTPUTF8 extension (RFC 6531).
+	SMTPUTF8 bool
 }
 
 // Server is a running server.
 type Server struct {
-	Addr string
-	srv  *smtp.Server
-	mu   sync.Mutex
-	msgs [][]byte
-	auth []string // users that authenticated
+	Addr  string
+	srv   *smtp.Server
+	mu    sync.Mutex
+	msgs  [][]byte
+	auth  []string // users that authenticated
+	mails []Mail
+}
+
+// Mail is a MAIL command the server received.
+type Mail struct {
+	From     string // the reverse-path, without angle brackets
+	SMTPUTF8 bool   // with the SMTPUTF8 parameter
 }
 
 // Start starts a server and stops it when the test ends.
@@ -61,6 +70,7 @@ func Start(tb testing.TB, o Options) *Server {
 	}))
 	s.srv.Domain = "mx.test.example"
 	s.srv.AllowInsecureAuth = o.InsecureAuth
+	s.srv.EnableSMTPUTF8 = o.SMTPUTF8
 	s.srv.ReadTimeout = 10 * time.Second
 	s.srv.WriteTimeout = 10 * time.Second
 	s.srv.ErrorLog = log.New(io.Discard, "", 0)
@@ -83,6 +93,13 @@ func (s *Server) Messages() [][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([][]byte(nil), s.msgs...)
+}
+
+// Mails returns the MAIL commands received so far.
+func (s *Server) Mails() []Mail {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Mail(nil), s.mails...)
 }
 
 // Authenticated returns the users that authenticated.
@@ -118,7 +135,12 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 
-func (ss *session) Mail(from string, _ *smtp.MailOptions) error { return nil }
+func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
+	ss.s.mu.Lock()
+	ss.s.mails = append(ss.s.mails, Mail{From: from, SMTPUTF8: opts != nil && opts.UTF8})
+	ss.s.mu.Unlock()
+	return nil
+}
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if ss.o.RcptError != nil {

@@ -1,0 +1,61 @@
+package delivery
+
+import (
+	"context"
+	mrand "math/rand/v2"
+	"slices"
+
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// maxAttempts bounds the connections of one send: MX hosts × their
+// addresses, or relays.
+const maxAttempts = 12
+
+// mxHosts returns the hosts the direct path delivers to for domain, in
+// preference order and shuffled within a preference (RFC 5321 §5.1), or
+// the attempt that ends the send before any connection: a failed MX
+// lookup, or a null MX.
+func mxHosts(ctx context.Context, d Deps, domain string) ([]string, *Attempt) {
+	mxs, err := d.DNS.LookupMX(ctx, domain)
+	switch {
+	case resolver.IsNotFound(err):
+		// No MX: the domain itself is the implicit MX (RFC 5321 §5.1).
+		mxs = []resolver.MX{{Host: domain}}
+	case err != nil:
+		return nil, &Attempt{Path: "direct", Host: domain, Result: ConnectFailed, Error: "looking up the MX of " + domain + ": " + err.Error()}
+	}
+	for _, m := range mxs {
+		if m.Host == "." {
+			// A null MX (RFC 7505 §3) is the receiver's final refusal.
+			return nil, &Attempt{Path: "direct", Host: domain, Result: Rejected, Error: domain + " has a null MX (RFC 7505): it accepts no mail"}
+		}
+	}
+	shuffleEqual(mxs)
+	hosts := make([]string, len(mxs))
+	for i, m := range mxs {
+		hosts[i] = m.Host
+	}
+	return hosts, nil
+}
+
+// shuffleEqual shuffles hosts of equal preference (RFC 5321 §5.1); the
+// list is sorted by preference.
+func shuffleEqual(mxs []resolver.MX) {
+	for i := 0; i < len(mxs); {
+		j := i
+		for j < len(mxs) && mxs[j].Pref == mxs[i].Pref {
+			j++
+		}
+		mrand.Shuffle(j-i, func(a, b int) { mxs[i+a], mxs[i+b] = mxs[i+b], mxs[i+a] })
+		i = j
+	}
+}
+
+// relayOrder returns the enabled relays by priority, highest first; the
+// order given stands within a priority.
+func relayOrder(relays []Relay) []Relay {
+	out := slices.DeleteFunc(slices.Clone(relays), func(r Relay) bool { return !r.Enabled })
+	slices.SortStableFunc(out, func(a, b Relay) int { return a.Priority - b.Priority })
+	return out
+}
