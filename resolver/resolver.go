@@ -10,6 +10,7 @@ package resolver
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -278,15 +279,7 @@ func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16) (*hop
 		}
 		return hopFrom(name, nil, res.Records, source, qtype), nil
 	}
-	msg, server, err := r.exchange(ctx, name, qtype)
-	if err != nil {
-		return nil, err
-	}
-	rrs, chain, kind := fromMessage(msg, name, qtype)
-	if kind != nil {
-		return nil, r.lookupError(name, qtype, kind, "from "+server, nil)
-	}
-	return hopFrom(name, chain, rrs, server, qtype), nil
+	return r.exchange(ctx, name, qtype)
 }
 
 // hopFrom turns records at the end of chain into a hop: a lone CNAME
@@ -322,10 +315,17 @@ func chainError(err error, name string, qtype uint16, chain []string) error {
 	}
 }
 
-// fromMessage reads the answer section: records of qtype at the end of
-// the CNAME chain starting at name. When the chain leaves what the reply
-// covers, it returns the last CNAME alone for the caller to follow.
-func fromMessage(m *dns.Msg, name string, qtype uint16) (rrs []dns.RR, chain []string, kind error) {
+// fromMessage reads a NOERROR or NXDOMAIN reply's answer section: the
+// records of qtype at the end of the CNAME chain starting at name, or
+// kind (ErrNXDomain, ErrNoData) when there are none. When the chain
+// leaves what the reply covers, it returns the last CNAME alone for the
+// caller to follow.
+//
+// err says the reply is broken: it has no records of qtype at the end
+// of the chain, yet holds records that neither answer nor lead to the
+// answer (an A question answered with TXT records). Such a reply proves
+// nothing, least of all that the name has no records of qtype.
+func fromMessage(m *dns.Msg, name string, qtype uint16) (rrs []dns.RR, chain []string, kind, err error) {
 	cur := name
 	for hops := 0; ; hops++ {
 		var cname *dns.CNAME
@@ -341,7 +341,7 @@ func fromMessage(m *dns.Msg, name string, qtype uint16) (rrs []dns.RR, chain []s
 			}
 		}
 		if len(rrs) > 0 {
-			return rrs, chain, nil
+			return rrs, chain, nil, nil
 		}
 		if cname == nil {
 			break
@@ -350,15 +350,36 @@ func fromMessage(m *dns.Msg, name string, qtype uint16) (rrs []dns.RR, chain []s
 		if !covers(m, next) || next == name || slices.Contains(chain, next) || hops == MaxCNAMEChain {
 			// Hand the alias back: the caller follows it, and notices
 			// loops and overlong chains.
-			return []dns.RR{cname}, chain, nil
+			return []dns.RR{cname}, chain, nil, nil
 		}
 		chain = append(chain, next)
 		cur = next
 	}
-	if m.Rcode == dns.RcodeNameError {
-		return nil, chain, ErrNXDomain
+	if rr := stray(m, name, chain); rr != nil {
+		h := rr.Header()
+		return nil, nil, nil, fmt.Errorf("the answer holds %s records at %s and no %s records", typeString(h.Rrtype), bare(h.Name), typeString(qtype))
 	}
-	return nil, chain, ErrNoData
+	if m.Rcode == dns.RcodeNameError {
+		return nil, chain, ErrNXDomain, nil
+	}
+	return nil, chain, ErrNoData, nil
+}
+
+// stray returns a record of the answer section that is not a link of the
+// CNAME chain from name, or nil. A DNAME is not stray: servers send it
+// with the CNAME they synthesise from it (RFC 6672 §3.1).
+func stray(m *dns.Msg, name string, chain []string) dns.RR {
+	onChain := func(owner string) bool {
+		return strings.EqualFold(owner, name) || slices.ContainsFunc(chain, func(c string) bool { return strings.EqualFold(owner, c) })
+	}
+	for _, rr := range m.Answer {
+		h := rr.Header()
+		if h.Rrtype == dns.TypeDNAME || h.Rrtype == dns.TypeCNAME && onChain(h.Name) {
+			continue
+		}
+		return rr
+	}
+	return nil
 }
 
 // covers reports whether the reply's answer section says anything about
@@ -372,71 +393,133 @@ func covers(m *dns.Msg, name string) bool {
 	return false
 }
 
+// query is one question on its way to the servers.
+type query struct {
+	name  string // fqdn
+	qtype uint16
+}
+
 // exchange sends one question to the servers: attempts rounds over the
-// server list, UDP first and TCP when the reply is truncated. It returns
-// a reply whose RCODE is NOERROR or NXDOMAIN, or a temporary error.
-func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+// server list (see askServer). It returns the reply's answer, a negative
+// answer (NXDOMAIN or NODATA) as a *LookupError, or a temporary error
+// when no server gave a usable reply.
+func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*hopResult, error) {
 	if r.cfg.Offline {
-		return nil, "", r.lookupError(name, qtype, ErrTemporary, "offline, not in zone files", nil)
+		return nil, r.lookupError(name, qtype, ErrTemporary, "offline, not in zone files", nil)
 	}
 	if len(r.cfg.Servers) == 0 {
 		reason := "no DNS servers configured"
 		if r.cfg.NoServersReason != "" {
 			reason += ": " + r.cfg.NoServersReason
 		}
-		return nil, "", r.lookupError(name, qtype, ErrTemporary, reason, nil)
+		return nil, r.lookupError(name, qtype, ErrTemporary, reason, nil)
 	}
 	if n := r.root().stats.questions.Add(1); n > MaxQuestions {
-		return nil, "", r.lookupError(name, qtype, ErrTemporary, fmt.Sprintf("more than %d DNS questions in one run", MaxQuestions), nil)
+		return nil, r.lookupError(name, qtype, ErrTemporary, fmt.Sprintf("more than %d DNS questions in one run", MaxQuestions), nil)
 	}
 	if r.counter != nil {
 		r.counter.Add(1)
 	}
+	q := &query{name: name, qtype: qtype}
 	var failures []string
-	for attempt := 0; attempt < r.cfg.Attempts; attempt++ {
+	for range r.cfg.Attempts {
 		for _, server := range r.cfg.Servers {
 			if expired(ctx) {
 				failures = append(failures, ctxReason(ctx))
-				return nil, "", r.lookupError(name, qtype, ErrTemporary, dedupe(failures), context.DeadlineExceeded)
+				return nil, r.lookupError(name, qtype, ErrTemporary, dedupe(failures), context.DeadlineExceeded)
 			}
-			m, err := r.ask(ctx, server, name, qtype, "udp")
-			if err == nil && m.Truncated {
-				r.trace("dns: %s %s → %s: truncated, retrying over TCP", typeString(qtype), bare(name), server)
-				m, err = r.ask(ctx, server, name, qtype, "tcp")
-			}
-			if err != nil {
-				r.trace("dns: %s %s → %s: %v", typeString(qtype), bare(name), server, err)
-				if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-					failures = append(failures, server+": "+ctxReason(ctx))
-				} else {
-					failures = append(failures, fmt.Sprintf("%s: %v", server, err))
-				}
-				continue
-			}
-			switch m.Rcode {
-			case dns.RcodeSuccess, dns.RcodeNameError:
-				r.trace("dns: %s %s → %s: %s", typeString(qtype), bare(name), server, dns.RcodeToString[m.Rcode])
-				return m, server, nil
+			h, kind, err := r.askServer(ctx, q, server)
+			switch {
+			case err == nil && kind != nil:
+				return nil, r.lookupError(name, qtype, kind, "from "+server, nil)
+			case err == nil:
+				return h, nil
+			case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+				failures = append(failures, server+": "+ctxReason(ctx))
 			default:
-				// SERVFAIL, REFUSED, NOTIMP, FORMERR...: this server can't
-				// answer; another may (RFC 1035 §7.2 style failover).
-				rc := rcodeString(m.Rcode)
-				r.trace("dns: %s %s → %s: %s", typeString(qtype), bare(name), server, rc)
-				failures = append(failures, server+": "+rc)
+				failures = append(failures, fmt.Sprintf("%s: %v", server, err))
 			}
+			r.trace("dns: %s %s → %s: %v", typeString(qtype), bare(name), server, err)
 		}
 	}
-	return nil, "", r.lookupError(name, qtype, ErrTemporary, dedupe(failures), nil)
+	return nil, r.lookupError(name, qtype, ErrTemporary, dedupe(failures), nil)
+}
+
+// askServer asks one server one question: over UDP with EDNS0, over TCP
+// when the UDP reply is truncated, malformed or oversize, and once more
+// without EDNS0 when the server answers FORMERR. kind is a negative
+// answer (ErrNXDomain, ErrNoData); err says the server gave no usable
+// reply (timeout, SERVFAIL, REFUSED, a broken reply), so another may.
+func (r *Resolver) askServer(ctx context.Context, q *query, server string) (h *hopResult, kind, err error) {
+	for edns := true; ; edns = false {
+		m, err := r.ask(ctx, q, server, "udp", edns)
+		if why := tcpReason(m, err); why != "" {
+			r.trace("dns: %s %s → %s: %s, retrying over TCP", typeString(q.qtype), bare(q.name), server, why)
+			m, err = r.ask(ctx, q, server, "tcp", edns)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		rc := rcodeString(m.Rcode)
+		switch m.Rcode {
+		case dns.RcodeSuccess, dns.RcodeNameError:
+			r.trace("dns: %s %s → %s: %s", typeString(q.qtype), bare(q.name), server, rc)
+			rrs, chain, kind, err := fromMessage(m, q.name, q.qtype)
+			if err != nil || kind != nil {
+				return nil, kind, err
+			}
+			return hopFrom(q.name, chain, rrs, server, q.qtype), nil, nil
+		case dns.RcodeFormatError:
+			if edns {
+				// RFC 6891 §7: a server without EDNS answers FORMERR to
+				// a query with an OPT record; §6.2.2 lets us ask again
+				// without one. Ours carries nothing but the UDP size,
+				// so a FORMERR with an OPT record (a server that
+				// dislikes ours) is treated the same, as BIND does.
+				r.trace("dns: %s %s → %s: FORMERR, retrying without EDNS", typeString(q.qtype), bare(q.name), server)
+				continue
+			}
+		}
+		// SERVFAIL, REFUSED, NOTIMP, FORMERR...: this server can't
+		// answer; another may (RFC 1035 §7.2 style failover).
+		return nil, nil, errors.New(rc)
+	}
+}
+
+// Why a UDP reply is not used: it must be asked again over TCP.
+var (
+	errMalformed = errors.New("malformed reply")
+	errOversize  = errors.New("oversize reply")
+)
+
+// tcpReason says why a UDP exchange must be repeated over TCP (RFC 1035
+// §4.2.1 for truncation), or "".
+func tcpReason(m *dns.Msg, err error) string {
+	switch {
+	case errors.Is(err, errMalformed) || errors.Is(err, errOversize):
+		return err.Error()
+	case err == nil && m.Truncated:
+		return "truncated"
+	}
+	return ""
 }
 
 // ask sends one packet and reads its reply, bounded by the attempt
-// timeout and by ctx (cancelling ctx closes the socket at once).
-func (r *Resolver) ask(ctx context.Context, server, name string, qtype uint16, network string) (*dns.Msg, error) {
+// timeout and by ctx (cancelling ctx closes the socket at once). Over
+// UDP, a reply that does not match the query is ignored (RFC 5452 §9.1:
+// a late reply or a spoofing attempt) while ours may still come; one
+// that does not unpack, or is larger than we allowed (edns: 1232 octets,
+// else 512), is errMalformed or errOversize, to be asked again over TCP.
+func (r *Resolver) ask(ctx context.Context, q *query, server, network string, edns bool) (*dns.Msg, error) {
 	r.root().stats.packets.Add(1)
-	q := new(dns.Msg)
-	q.SetQuestion(name, qtype)
-	q.RecursionDesired = true
-	q.SetEdns0(ednsBufferSize, false)
+	msg := new(dns.Msg)
+	msg.SetQuestion(q.name, q.qtype)
+	msg.RecursionDesired = true
+	limit := dns.MinMsgSize
+	if edns {
+		msg.SetEdns0(ednsBufferSize, false)
+		limit = ednsBufferSize
+	}
 
 	deadline := time.Now().Add(r.cfg.AttemptTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -455,29 +538,39 @@ func (r *Resolver) ask(ctx context.Context, server, name string, qtype uint16, n
 	if err := nc.SetDeadline(deadline); err != nil {
 		return nil, err
 	}
-	co := &dns.Conn{Conn: nc, UDPSize: ednsBufferSize}
-	if err := co.WriteMsg(q); err != nil {
+	// Read whole datagrams, so an oversize one is seen as such rather
+	// than cut to a size that may happen to unpack.
+	co := &dns.Conn{Conn: nc, UDPSize: dns.MaxMsgSize}
+	if err := co.WriteMsg(msg); err != nil {
 		return nil, attemptError(ctx, err)
 	}
+	var ignored error
 	for {
-		m, err := co.ReadMsg()
+		p, err := co.ReadMsgHeader(nil)
 		if err != nil {
-			if m != nil {
-				// A reply that parsed only in part is as good as none.
-				return nil, fmt.Errorf("malformed reply: %v", err)
+			err = attemptError(ctx, err)
+			if ignored != nil && errors.Is(err, errTimeout) {
+				return nil, fmt.Errorf("%w, after ignoring a %v", err, ignored)
 			}
-			return nil, attemptError(ctx, err)
+			return nil, err
 		}
-		if m.Id != q.Id || !sameQuestion(m, q) {
+		m := new(dns.Msg)
+		unpackErr := m.Unpack(p)
+		if binary.BigEndian.Uint16(p) != msg.Id || unpackErr == nil && !answers(m, msg) {
+			ignored = errors.New("reply that does not match the question")
 			if network == "udp" {
-				// Not ours (late reply to an earlier attempt, or a
-				// spoofing attempt): keep waiting for ours.
 				continue
 			}
 			return nil, errors.New("reply does not match the question")
 		}
-		if !m.Response {
+		switch {
+		case unpackErr != nil:
+			// A reply that parsed only in part is as good as none.
+			return nil, fmt.Errorf("%w: %v", errMalformed, unpackErr)
+		case !m.Response:
 			return nil, errors.New("reply without the QR bit")
+		case network == "udp" && len(p) > limit:
+			return nil, fmt.Errorf("%w: %d octets over UDP, more than the %d asked for", errOversize, len(p), limit)
 		}
 		return m, nil
 	}
@@ -520,11 +613,17 @@ func expired(ctx context.Context) bool {
 	return ok && !time.Now().Before(d)
 }
 
-func sameQuestion(m, q *dns.Msg) bool {
+// answers reports whether reply m is to query q: one question, the same
+// name (in any case), type and class (RFC 5452 §9.1). RFC 1035 lets a
+// server leave the question out, and some do in errors; such a reply is
+// taken only when it concludes nothing (an error RCODE, or TC sending us
+// to TCP), never as an answer, NXDOMAIN or NODATA.
+func answers(m, q *dns.Msg) bool {
+	if len(m.Question) == 0 {
+		return m.Truncated || m.Rcode != dns.RcodeSuccess && m.Rcode != dns.RcodeNameError
+	}
 	if len(m.Question) != 1 {
-		// RFC 1035 allows replies that omit the question; some servers
-		// do for errors. Accept only those without records.
-		return len(m.Question) == 0 && len(m.Answer) == 0
+		return false
 	}
 	a, b := m.Question[0], q.Question[0]
 	return a.Qtype == b.Qtype && a.Qclass == b.Qclass && strings.EqualFold(a.Name, b.Name)
