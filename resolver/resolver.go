@@ -318,14 +318,18 @@ func chainError(err error, name string, qtype uint16, chain []string) error {
 // fromMessage reads a NOERROR or NXDOMAIN reply's answer section: the
 // records of qtype at the end of the CNAME chain starting at name, or
 // kind (ErrNXDomain, ErrNoData) when there are none. When the chain
-// leaves what the reply covers, it returns the last CNAME alone for the
-// caller to follow.
+// leaves what the reply covers, or reaches a name the overlay holds, it
+// returns the last CNAME alone for the caller to follow: each step of a
+// chain is resolved on its own, so a name under an overlay apex is
+// answered from its zone file, never from records a server sent along
+// with the answer for another name. Records at names off the chain are
+// never used.
 //
 // err says the reply is broken: it has no records of qtype at the end
 // of the chain, yet holds records that neither answer nor lead to the
 // answer (an A question answered with TXT records). Such a reply proves
 // nothing, least of all that the name has no records of qtype.
-func fromMessage(m *dns.Msg, name string, qtype uint16) (rrs []dns.RR, chain []string, kind, err error) {
+func fromMessage(m *dns.Msg, name string, qtype uint16, overlay *Overlay) (rrs []dns.RR, chain []string, kind, err error) {
 	cur := name
 	for hops := 0; ; hops++ {
 		var cname *dns.CNAME
@@ -347,7 +351,7 @@ func fromMessage(m *dns.Msg, name string, qtype uint16) (rrs []dns.RR, chain []s
 			break
 		}
 		next := fqdn(cname.Target)
-		if !covers(m, next) || next == name || slices.Contains(chain, next) || hops == MaxCNAMEChain {
+		if !covers(m, next) || overlay.Zone(next) != nil || next == name || slices.Contains(chain, next) || hops == MaxCNAMEChain {
 			// Hand the alias back: the caller follows it, and notices
 			// loops and overlong chains.
 			return []dns.RR{cname}, chain, nil, nil
@@ -464,7 +468,7 @@ func (r *Resolver) askServer(ctx context.Context, q *query, server string) (h *h
 		switch m.Rcode {
 		case dns.RcodeSuccess, dns.RcodeNameError:
 			r.trace("dns: %s %s → %s: %s", typeString(q.qtype), bare(q.name), server, rc)
-			rrs, chain, kind, err := fromMessage(m, q.name, q.qtype)
+			rrs, chain, kind, err := fromMessage(m, q.name, q.qtype, r.cfg.Overlay)
 			if err != nil || kind != nil {
 				return nil, kind, err
 			}
