@@ -75,7 +75,12 @@ type Config struct {
 type Resolver struct {
 	cfg   Config
 	cache sync.Map // key → *entry
-	stats stats
+	// stats are the run's: views and ForServer resolvers share them.
+	stats *stats
+	// admitted counts the questions this resolver (with its counted
+	// views) let past maxQuestions.
+	admitted     atomic.Int64
+	maxQuestions int64
 	// counter, when set, also counts this view's network questions (see
 	// Counted).
 	counter *atomic.Int64
@@ -99,16 +104,19 @@ type entry struct {
 }
 
 type stats struct {
-	questions atomic.Int64 // questions sent to the network (cache misses)
-	packets   atomic.Int64 // query packets sent, retries and TCP included
+	questions atomic.Int64 // questions put on the wire (at least one packet)
+	packets   atomic.Int64 // query packets put on the wire, retries and TCP included
+	refused   atomic.Int64 // questions never sent (offline, no servers, over the cap)
 	cacheHits atomic.Int64
 	overlay   atomic.Int64 // questions answered from zone files
 }
 
-// Stats counts what a run's resolver did.
+// Stats counts what a run's resolvers did (ForServer's included). Only
+// packets put on the wire count as sent.
 type Stats struct {
-	Questions int64 `json:"questions"`  // distinct questions that went to a server
-	Packets   int64 `json:"packets"`    // packets sent for them (retries, TCP included)
+	Questions int64 `json:"questions"`  // distinct questions put on the wire, whatever came back
+	Packets   int64 `json:"packets"`    // packets put on the wire for them (retries, TCP included)
+	Refused   int64 `json:"refused"`    // questions not sent: offline, no servers, over MaxQuestions
 	CacheHits int64 `json:"cache_hits"` // questions answered from the run's cache
 	Overlay   int64 `json:"overlay"`    // questions answered from --zone files
 }
@@ -121,14 +129,14 @@ func New(cfg Config) *Resolver {
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = DefaultAttempts
 	}
-	return &Resolver{cfg: cfg}
+	return &Resolver{cfg: cfg, stats: new(stats), maxQuestions: MaxQuestions}
 }
 
 // Counted returns a view of r that shares its cache and servers and also
 // counts, in n, the network questions asked through it. The run's checks
 // each get one so the report can say how many queries each cost.
 func (r *Resolver) Counted(n *atomic.Int64) *Resolver {
-	return &Resolver{cfg: r.cfg, counter: n, shared: r.root()}
+	return &Resolver{cfg: r.cfg, counter: n, shared: r.root(), stats: r.stats}
 }
 
 // ForServer returns a resolver like r (overlay, offline, timeouts,
@@ -140,7 +148,9 @@ func (r *Resolver) ForServer(server string) *Resolver {
 	v, _ := root.byServer.LoadOrStore(server, sync.OnceValue(func() *Resolver {
 		cfg := root.cfg
 		cfg.Servers = []string{server}
-		return New(cfg)
+		s := New(cfg)
+		s.stats = root.stats // its packets are the run's too
+		return s
 	}))
 	s := v.(func() *Resolver)()
 	if r.counter != nil {
@@ -151,10 +161,11 @@ func (r *Resolver) ForServer(server string) *Resolver {
 
 // Stats returns the run's counters so far.
 func (r *Resolver) Stats() Stats {
-	s := &r.root().stats
+	s := r.stats
 	return Stats{
 		Questions: s.questions.Load(),
 		Packets:   s.packets.Load(),
+		Refused:   s.refused.Load(),
 		CacheHits: s.cacheHits.Load(),
 		Overlay:   s.overlay.Load(),
 	}
@@ -262,7 +273,7 @@ func (r *Resolver) hop(ctx context.Context, name string, qtype uint16) (*hopResu
 		if e.retry && !expired(ctx) {
 			continue // the first asker ran out of time; we have not
 		}
-		root.stats.cacheHits.Add(1)
+		r.stats.cacheHits.Add(1)
 		return e.ans, e.err
 	}
 }
@@ -270,7 +281,7 @@ func (r *Resolver) hop(ctx context.Context, name string, qtype uint16) (*hopResu
 // resolve asks the overlay or the network one question.
 func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16) (*hopResult, error) {
 	if z := r.cfg.Overlay.Zone(name); z != nil {
-		r.root().stats.overlay.Add(1)
+		r.stats.overlay.Add(1)
 		res := z.Lookup(name, qtype)
 		source := "zone " + z.File
 		r.trace("dns: %s %s → %s: %s", typeString(qtype), bare(name), source, summary(res.Records, res.Kind))
@@ -401,6 +412,7 @@ func covers(m *dns.Msg, name string) bool {
 type query struct {
 	name  string // fqdn
 	qtype uint16
+	sent  bool // a packet of it went on the wire
 }
 
 // exchange sends one question to the servers: attempts rounds over the
@@ -408,21 +420,9 @@ type query struct {
 // answer (NXDOMAIN or NODATA) as a *LookupError, or a temporary error
 // when no server gave a usable reply.
 func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*hopResult, error) {
-	if r.cfg.Offline {
-		return nil, r.lookupError(name, qtype, ErrTemporary, "offline, not in zone files", nil)
-	}
-	if len(r.cfg.Servers) == 0 {
-		reason := "no DNS servers configured"
-		if r.cfg.NoServersReason != "" {
-			reason += ": " + r.cfg.NoServersReason
-		}
+	if reason := r.refusal(); reason != "" {
+		r.stats.refused.Add(1)
 		return nil, r.lookupError(name, qtype, ErrTemporary, reason, nil)
-	}
-	if n := r.root().stats.questions.Add(1); n > MaxQuestions {
-		return nil, r.lookupError(name, qtype, ErrTemporary, fmt.Sprintf("more than %d DNS questions in one run", MaxQuestions), nil)
-	}
-	if r.counter != nil {
-		r.counter.Add(1)
 	}
 	q := &query{name: name, qtype: qtype}
 	var failures []string
@@ -447,6 +447,45 @@ func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*ho
 		}
 	}
 	return nil, r.lookupError(name, qtype, ErrTemporary, dedupe(failures), nil)
+}
+
+// refusal says why a question may not go to the network, or "" when it
+// may: then it takes one of the run's maxQuestions.
+func (r *Resolver) refusal() string {
+	if r.cfg.Offline {
+		return "offline, not in zone files"
+	}
+	if len(r.cfg.Servers) == 0 {
+		reason := "no DNS servers configured"
+		if r.cfg.NoServersReason != "" {
+			reason += ": " + r.cfg.NoServersReason
+		}
+		return reason
+	}
+	root := r.root()
+	for {
+		n := root.admitted.Load()
+		if n >= root.maxQuestions {
+			return fmt.Sprintf("more than %d DNS questions in one run", root.maxQuestions)
+		}
+		if root.admitted.CompareAndSwap(n, n+1) {
+			return ""
+		}
+	}
+}
+
+// sent counts a packet of q put on the wire, and q itself (in the run's
+// stats and this view's counter) with its first packet.
+func (r *Resolver) sent(q *query) {
+	r.stats.packets.Add(1)
+	if q.sent {
+		return
+	}
+	q.sent = true
+	r.stats.questions.Add(1)
+	if r.counter != nil {
+		r.counter.Add(1)
+	}
 }
 
 // askServer asks one server one question: over UDP with EDNS0, over TCP
@@ -515,7 +554,6 @@ func tcpReason(m *dns.Msg, err error) string {
 // that does not unpack, or is larger than we allowed (edns: 1232 octets,
 // else 512), is errMalformed or errOversize, to be asked again over TCP.
 func (r *Resolver) ask(ctx context.Context, q *query, server, network string, edns bool) (*dns.Msg, error) {
-	r.root().stats.packets.Add(1)
 	msg := new(dns.Msg)
 	msg.SetQuestion(q.name, q.qtype)
 	msg.RecursionDesired = true
@@ -548,6 +586,7 @@ func (r *Resolver) ask(ctx context.Context, q *query, server, network string, ed
 	if err := co.WriteMsg(msg); err != nil {
 		return nil, attemptError(ctx, err)
 	}
+	r.sent(q)
 	var ignored error
 	for {
 		p, err := co.ReadMsgHeader(nil)
