@@ -326,21 +326,25 @@ func chainError(err error, name string, qtype uint16, chain []string) error {
 	}
 }
 
-// fromMessage reads a NOERROR or NXDOMAIN reply's answer section: the
-// records of qtype at the end of the CNAME chain starting at name, or
+// fromMessage reads a NOERROR or NXDOMAIN reply from source: the hop to
+// the records of qtype at the end of the CNAME chain starting at name, or
 // kind (ErrNXDomain, ErrNoData) when there are none. When the chain
-// leaves what the reply covers, or reaches a name the overlay holds, it
-// returns the last CNAME alone for the caller to follow: each step of a
-// chain is resolved on its own, so a name under an overlay apex is
-// answered from its zone file, never from records a server sent along
-// with the answer for another name. Records at names off the chain are
-// never used.
+// leaves what the reply covers, or reaches a name the overlay holds, the
+// hop ends with the last CNAME's target for the caller to follow: each
+// step of a chain is resolved on its own, so a name under an overlay
+// apex is answered from its zone file, never from records a server sent
+// along with the answer for another name. Records at names off the
+// chain are never used.
 //
 // err says the reply is broken: it has no records of qtype at the end
 // of the chain, yet holds records that neither answer nor lead to the
 // answer (an A question answered with TXT records). Such a reply proves
 // nothing, least of all that the name has no records of qtype.
-func fromMessage(m *dns.Msg, name string, qtype uint16, overlay *Overlay) (rrs []dns.RR, chain []string, kind, err error) {
+func fromMessage(m *dns.Msg, name string, qtype uint16, source string, overlay *Overlay) (_ *hopResult, kind, err error) {
+	var (
+		rrs   []dns.RR
+		chain []string
+	)
 	cur := name
 	for hops := 0; ; hops++ {
 		var cname *dns.CNAME
@@ -356,7 +360,7 @@ func fromMessage(m *dns.Msg, name string, qtype uint16, overlay *Overlay) (rrs [
 			}
 		}
 		if len(rrs) > 0 {
-			return rrs, chain, nil, nil
+			return hopFrom(name, chain, rrs, source, qtype), nil, nil
 		}
 		if cname == nil {
 			break
@@ -365,19 +369,19 @@ func fromMessage(m *dns.Msg, name string, qtype uint16, overlay *Overlay) (rrs [
 		if !covers(m, next) || overlay.Zone(next) != nil || next == name || slices.Contains(chain, next) || hops == MaxCNAMEChain {
 			// Hand the alias back: the caller follows it, and notices
 			// loops and overlong chains.
-			return []dns.RR{cname}, chain, nil, nil
+			return hopFrom(name, chain, []dns.RR{cname}, source, qtype), nil, nil
 		}
 		chain = append(chain, next)
 		cur = next
 	}
 	if rr := stray(m, name, chain); rr != nil {
 		h := rr.Header()
-		return nil, nil, nil, fmt.Errorf("the answer holds %s records at %s and no %s records", typeString(h.Rrtype), bare(h.Name), typeString(qtype))
+		return nil, nil, fmt.Errorf("the answer holds %s records at %s and no %s records", typeString(h.Rrtype), bare(h.Name), typeString(qtype))
 	}
 	if m.Rcode == dns.RcodeNameError {
-		return nil, chain, ErrNXDomain, nil
+		return nil, ErrNXDomain, nil
 	}
-	return nil, chain, ErrNoData, nil
+	return nil, ErrNoData, nil
 }
 
 // stray returns a record of the answer section that is not a link of the
@@ -493,7 +497,7 @@ func (r *Resolver) sent(q *query) {
 // without EDNS0 when the server answers FORMERR. kind is a negative
 // answer (ErrNXDomain, ErrNoData); err says the server gave no usable
 // reply (timeout, SERVFAIL, REFUSED, a broken reply), so another may.
-func (r *Resolver) askServer(ctx context.Context, q *query, server string) (h *hopResult, kind, err error) {
+func (r *Resolver) askServer(ctx context.Context, q *query, server string) (_ *hopResult, kind, err error) {
 	for edns := true; ; edns = false {
 		m, err := r.ask(ctx, q, server, "udp", edns)
 		if why := tcpReason(m, err); why != "" {
@@ -507,18 +511,14 @@ func (r *Resolver) askServer(ctx context.Context, q *query, server string) (h *h
 		switch m.Rcode {
 		case dns.RcodeSuccess, dns.RcodeNameError:
 			r.trace("dns: %s %s → %s: %s", typeString(q.qtype), bare(q.name), server, rc)
-			rrs, chain, kind, err := fromMessage(m, q.name, q.qtype, r.cfg.Overlay)
-			if err != nil || kind != nil {
-				return nil, kind, err
-			}
-			return hopFrom(q.name, chain, rrs, server, q.qtype), nil, nil
+			return fromMessage(m, q.name, q.qtype, server, r.cfg.Overlay)
 		case dns.RcodeFormatError:
 			if edns {
 				// RFC 6891 §7: a server without EDNS answers FORMERR to
 				// a query with an OPT record; §6.2.2 lets us ask again
 				// without one. Ours carries nothing but the UDP size,
 				// so a FORMERR with an OPT record (a server that
-				// dislikes ours) is treated the same, as BIND does.
+				// dislikes ours) gets the same second chance.
 				r.trace("dns: %s %s → %s: FORMERR, retrying without EDNS", typeString(q.qtype), bare(q.name), server)
 				continue
 			}
@@ -600,8 +600,8 @@ func (r *Resolver) ask(ctx context.Context, q *query, server, network string, ed
 		m := new(dns.Msg)
 		unpackErr := m.Unpack(p)
 		if binary.BigEndian.Uint16(p) != msg.Id || unpackErr == nil && !answers(m, msg) {
-			ignored = errors.New("reply that does not match the question")
 			if network == "udp" {
+				ignored = errors.New("reply that does not match the question")
 				continue
 			}
 			return nil, errors.New("reply does not match the question")
