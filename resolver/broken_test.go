@@ -123,7 +123,7 @@ alias CNAME host
 }
 
 // bigZone holds 40 TXT records of 100 octets at big.test: more than fits
-// in 1232 octets.
+// in 1232 octets, so a server truncates them, as a real one would.
 func bigZone() string {
 	var b strings.Builder
 	b.WriteString("big.test. SOA ns hm 1 1 1 1 1\n")
