@@ -1,8 +1,11 @@
 // Package resolver is preflight's DNS client: a stub resolver on
 // miekg/dns with retries and failover across servers, TCP after a
-// truncated UDP reply, CNAME chasing, a per-run cache that asks each
-// question once, and an overlay of zone files that answers names under
-// their apexes without the network (--zone, --offline).
+// truncated, malformed or oversize UDP reply, a retry without EDNS after
+// FORMERR, CNAME chasing, a per-run cache that asks each question once,
+// and an overlay of zone files that answers names under their apexes
+// without the network (--zone, --offline). A reply that does not answer
+// the question asked, or answers it with records of another type, is no
+// answer from that server, never NODATA.
 //
 // Go's net.Resolver is never used for lookups: it answers from
 // /etc/hosts first, which would make a PTR check lie.
