@@ -1,8 +1,11 @@
 // Package resolver is preflight's DNS client: a stub resolver on
 // miekg/dns with retries and failover across servers, TCP after a
-// truncated UDP reply, CNAME chasing, a per-run cache that asks each
-// question once, and an overlay of zone files that answers names under
-// their apexes without the network (--zone, --offline).
+// truncated, malformed or oversize UDP reply, a retry without EDNS after
+// FORMERR, CNAME chasing, a per-run cache that asks each question once,
+// and an overlay of zone files that answers names under their apexes
+// without the network (--zone, --offline). A reply that does not answer
+// the question asked, or answers it with records of another type, is no
+// answer from that server, never NODATA.
 //
 // Go's net.Resolver is never used for lookups: it answers from
 // /etc/hosts first, which would make a PTR check lie.
@@ -10,6 +13,7 @@ package resolver
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -79,7 +83,12 @@ type Config struct {
 type Resolver struct {
 	cfg   Config
 	cache sync.Map // key → *entry
-	stats stats
+	// stats are the run's: views and ForServer resolvers share them.
+	stats *stats
+	// admitted counts the questions this resolver (with its counted
+	// views) let past maxQuestions.
+	admitted     atomic.Int64
+	maxQuestions int64
 	// counter, when set, also counts this view's network questions (see
 	// Counted).
 	counter *atomic.Int64
@@ -103,16 +112,19 @@ type entry struct {
 }
 
 type stats struct {
-	questions atomic.Int64 // questions sent to the network (cache misses)
-	packets   atomic.Int64 // query packets sent, retries and TCP included
+	questions atomic.Int64 // questions put on the wire (at least one packet)
+	packets   atomic.Int64 // query packets put on the wire, retries and TCP included
+	refused   atomic.Int64 // questions never sent (offline, no servers, over the cap)
 	cacheHits atomic.Int64
 	overlay   atomic.Int64 // questions answered from zone files
 }
 
-// Stats counts what a run's resolver did.
+// Stats counts what a run's resolvers did (ForServer's included). Only
+// packets put on the wire count as sent.
 type Stats struct {
-	Questions int64 `json:"questions"`  // distinct questions that went to a server
-	Packets   int64 `json:"packets"`    // packets sent for them (retries, TCP included)
+	Questions int64 `json:"questions"`  // distinct questions put on the wire, whatever came back
+	Packets   int64 `json:"packets"`    // packets put on the wire for them (retries, TCP included)
+	Refused   int64 `json:"refused"`    // questions not sent: offline, no servers, over MaxQuestions
 	CacheHits int64 `json:"cache_hits"` // questions answered from the run's cache
 	Overlay   int64 `json:"overlay"`    // questions answered from --zone files
 }
@@ -125,14 +137,14 @@ func New(cfg Config) *Resolver {
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = DefaultAttempts
 	}
-	return &Resolver{cfg: cfg}
+	return &Resolver{cfg: cfg, stats: new(stats), maxQuestions: MaxQuestions}
 }
 
 // Counted returns a view of r that shares its cache and servers and also
 // counts, in n, the network questions asked through it. The run's checks
 // each get one so the report can say how many queries each cost.
 func (r *Resolver) Counted(n *atomic.Int64) *Resolver {
-	return &Resolver{cfg: r.cfg, counter: n, shared: r.root()}
+	return &Resolver{cfg: r.cfg, counter: n, shared: r.root(), stats: r.stats}
 }
 
 // ForServer returns a resolver like r (overlay, offline, timeouts,
@@ -144,7 +156,9 @@ func (r *Resolver) ForServer(server string) *Resolver {
 	v, _ := root.byServer.LoadOrStore(server, sync.OnceValue(func() *Resolver {
 		cfg := root.cfg
 		cfg.Servers = []string{server}
-		return New(cfg)
+		s := New(cfg)
+		s.stats = root.stats // its packets are the run's too
+		return s
 	}))
 	s := v.(func() *Resolver)()
 	if r.counter != nil {
@@ -155,10 +169,11 @@ func (r *Resolver) ForServer(server string) *Resolver {
 
 // Stats returns the run's counters so far.
 func (r *Resolver) Stats() Stats {
-	s := &r.root().stats
+	s := r.stats
 	return Stats{
 		Questions: s.questions.Load(),
 		Packets:   s.packets.Load(),
+		Refused:   s.refused.Load(),
 		CacheHits: s.cacheHits.Load(),
 		Overlay:   s.overlay.Load(),
 	}
@@ -269,7 +284,7 @@ func (r *Resolver) hop(ctx context.Context, name string, qtype uint16) (*hopResu
 		if e.retry && !expired(ctx) {
 			continue // the first asker ran out of time; we have not
 		}
-		root.stats.cacheHits.Add(1)
+		r.stats.cacheHits.Add(1)
 		return e.ans, e.err
 	}
 }
@@ -277,7 +292,7 @@ func (r *Resolver) hop(ctx context.Context, name string, qtype uint16) (*hopResu
 // resolve asks the overlay or the network one question.
 func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16) (*hopResult, error) {
 	if z := r.cfg.Overlay.Zone(name); z != nil {
-		r.root().stats.overlay.Add(1)
+		r.stats.overlay.Add(1)
 		res := z.Lookup(name, qtype)
 		source := "zone " + z.File
 		r.trace("dns: %s %s → %s: %s", typeString(qtype), bare(name), source, summary(res.Records, res.Kind))
@@ -286,15 +301,7 @@ func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16) (*hop
 		}
 		return hopFrom(name, nil, res.Records, source, qtype), nil
 	}
-	msg, server, err := r.exchange(ctx, name, qtype)
-	if err != nil {
-		return nil, err
-	}
-	rrs, chain, kind := fromMessage(msg, name, qtype)
-	if kind != nil {
-		return nil, r.lookupError(name, qtype, kind, "from "+server, nil)
-	}
-	return hopFrom(name, chain, rrs, server, qtype), nil
+	return r.exchange(ctx, name, qtype)
 }
 
 // hopFrom turns records at the end of chain into a hop: a lone CNAME
@@ -330,10 +337,25 @@ func chainError(err error, name string, qtype uint16, chain []string) error {
 	}
 }
 
-// fromMessage reads the answer section: records of qtype at the end of
-// the CNAME chain starting at name. When the chain leaves what the reply
-// covers, it returns the last CNAME alone for the caller to follow.
-func fromMessage(m *dns.Msg, name string, qtype uint16) (rrs []dns.RR, chain []string, kind error) {
+// fromMessage reads a NOERROR or NXDOMAIN reply from source: the hop to
+// the records of qtype at the end of the CNAME chain starting at name, or
+// kind (ErrNXDomain, ErrNoData) when there are none. When the chain
+// leaves what the reply covers, or reaches a name the overlay holds, the
+// hop ends with the last CNAME's target for the caller to follow: each
+// step of a chain is resolved on its own, so a name under an overlay
+// apex is answered from its zone file, never from records a server sent
+// along with the answer for another name. Records at names off the
+// chain are never used.
+//
+// err says the reply is broken: it has no records of qtype at the end
+// of the chain, yet holds records that neither answer nor lead to the
+// answer (an A question answered with TXT records). Such a reply proves
+// nothing, least of all that the name has no records of qtype.
+func fromMessage(m *dns.Msg, name string, qtype uint16, source string, overlay *Overlay) (_ *hopResult, kind, err error) {
+	var (
+		rrs   []dns.RR
+		chain []string
+	)
 	cur := name
 	for hops := 0; ; hops++ {
 		var cname *dns.CNAME
@@ -349,24 +371,45 @@ func fromMessage(m *dns.Msg, name string, qtype uint16) (rrs []dns.RR, chain []s
 			}
 		}
 		if len(rrs) > 0 {
-			return rrs, chain, nil
+			return hopFrom(name, chain, rrs, source, qtype), nil, nil
 		}
 		if cname == nil {
 			break
 		}
 		next := fqdn(cname.Target)
-		if !covers(m, next) || next == name || slices.Contains(chain, next) || hops == MaxCNAMEChain {
+		if !covers(m, next) || overlay.Zone(next) != nil || next == name || slices.Contains(chain, next) || hops == MaxCNAMEChain {
 			// Hand the alias back: the caller follows it, and notices
 			// loops and overlong chains.
-			return []dns.RR{cname}, chain, nil
+			return hopFrom(name, chain, []dns.RR{cname}, source, qtype), nil, nil
 		}
 		chain = append(chain, next)
 		cur = next
 	}
-	if m.Rcode == dns.RcodeNameError {
-		return nil, chain, ErrNXDomain
+	if rr := stray(m, name, chain); rr != nil {
+		h := rr.Header()
+		return nil, nil, fmt.Errorf("the answer holds %s records at %s and no %s records", typeString(h.Rrtype), bare(h.Name), typeString(qtype))
 	}
-	return nil, chain, ErrNoData
+	if m.Rcode == dns.RcodeNameError {
+		return nil, ErrNXDomain, nil
+	}
+	return nil, ErrNoData, nil
+}
+
+// stray returns a record of the answer section that is not a link of the
+// CNAME chain from name, or nil. A DNAME is not stray: servers send it
+// with the CNAME they synthesise from it (RFC 6672 §3.1).
+func stray(m *dns.Msg, name string, chain []string) dns.RR {
+	onChain := func(owner string) bool {
+		return strings.EqualFold(owner, name) || slices.ContainsFunc(chain, func(c string) bool { return strings.EqualFold(owner, c) })
+	}
+	for _, rr := range m.Answer {
+		h := rr.Header()
+		if h.Rrtype == dns.TypeDNAME || h.Rrtype == dns.TypeCNAME && onChain(h.Name) {
+			continue
+		}
+		return rr
+	}
+	return nil
 }
 
 // covers reports whether the reply's answer section says anything about
@@ -380,71 +423,156 @@ func covers(m *dns.Msg, name string) bool {
 	return false
 }
 
+// query is one question on its way to the servers.
+type query struct {
+	name  string // fqdn
+	qtype uint16
+	sent  bool // a packet of it went on the wire
+}
+
 // exchange sends one question to the servers: attempts rounds over the
-// server list, UDP first and TCP when the reply is truncated. It returns
-// a reply whose RCODE is NOERROR or NXDOMAIN, or a temporary error.
-func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+// server list (see askServer). It returns the reply's answer, a negative
+// answer (NXDOMAIN or NODATA) as a *LookupError, or a temporary error
+// when no server gave a usable reply.
+func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*hopResult, error) {
+	if reason := r.refusal(); reason != "" {
+		r.stats.refused.Add(1)
+		return nil, r.lookupError(name, qtype, ErrTemporary, reason, nil)
+	}
+	q := &query{name: name, qtype: qtype}
+	var failures []string
+	for range r.cfg.Attempts {
+		for _, server := range r.cfg.Servers {
+			if expired(ctx) {
+				failures = append(failures, ctxReason(ctx))
+				return nil, r.lookupError(name, qtype, ErrTemporary, dedupe(failures), context.DeadlineExceeded)
+			}
+			h, kind, err := r.askServer(ctx, q, server)
+			switch {
+			case err == nil && kind != nil:
+				return nil, r.lookupError(name, qtype, kind, "from "+server, nil)
+			case err == nil:
+				return h, nil
+			case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+				failures = append(failures, server+": "+ctxReason(ctx))
+			default:
+				failures = append(failures, fmt.Sprintf("%s: %v", server, err))
+			}
+			r.trace("dns: %s %s → %s: %v", typeString(qtype), bare(name), server, err)
+		}
+	}
+	return nil, r.lookupError(name, qtype, ErrTemporary, dedupe(failures), nil)
+}
+
+// refusal says why a question may not go to the network, or "" when it
+// may: then it takes one of the run's maxQuestions.
+func (r *Resolver) refusal() string {
 	if r.cfg.Offline {
-		return nil, "", r.lookupError(name, qtype, ErrTemporary, "offline, not in zone files", nil)
+		return "offline, not in zone files"
 	}
 	if len(r.cfg.Servers) == 0 {
 		reason := "no DNS servers configured"
 		if r.cfg.NoServersReason != "" {
 			reason += ": " + r.cfg.NoServersReason
 		}
-		return nil, "", r.lookupError(name, qtype, ErrTemporary, reason, nil)
+		return reason
 	}
-	if n := r.root().stats.questions.Add(1); n > MaxQuestions {
-		return nil, "", r.lookupError(name, qtype, ErrTemporary, fmt.Sprintf("more than %d DNS questions in one run", MaxQuestions), nil)
+	root := r.root()
+	for {
+		n := root.admitted.Load()
+		if n >= root.maxQuestions {
+			return fmt.Sprintf("more than %d DNS questions in one run", root.maxQuestions)
+		}
+		if root.admitted.CompareAndSwap(n, n+1) {
+			return ""
+		}
 	}
+}
+
+// sent counts a packet of q put on the wire, and q itself (in the run's
+// stats and this view's counter) with its first packet.
+func (r *Resolver) sent(q *query) {
+	r.stats.packets.Add(1)
+	if q.sent {
+		return
+	}
+	q.sent = true
+	r.stats.questions.Add(1)
 	if r.counter != nil {
 		r.counter.Add(1)
 	}
-	var failures []string
-	for attempt := 0; attempt < r.cfg.Attempts; attempt++ {
-		for _, server := range r.cfg.Servers {
-			if expired(ctx) {
-				failures = append(failures, ctxReason(ctx))
-				return nil, "", r.lookupError(name, qtype, ErrTemporary, dedupe(failures), context.DeadlineExceeded)
-			}
-			m, err := r.ask(ctx, server, name, qtype, "udp")
-			if err == nil && m.Truncated {
-				r.trace("dns: %s %s → %s: truncated, retrying over TCP", typeString(qtype), bare(name), server)
-				m, err = r.ask(ctx, server, name, qtype, "tcp")
-			}
-			if err != nil {
-				r.trace("dns: %s %s → %s: %v", typeString(qtype), bare(name), server, err)
-				if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-					failures = append(failures, server+": "+ctxReason(ctx))
-				} else {
-					failures = append(failures, fmt.Sprintf("%s: %v", server, err))
-				}
+}
+
+// askServer asks one server one question: over UDP with EDNS0, over TCP
+// when the UDP reply is truncated, malformed or oversize, and once more
+// without EDNS0 when the server answers FORMERR. kind is a negative
+// answer (ErrNXDomain, ErrNoData); err says the server gave no usable
+// reply (timeout, SERVFAIL, REFUSED, a broken reply), so another may.
+func (r *Resolver) askServer(ctx context.Context, q *query, server string) (_ *hopResult, kind, err error) {
+	for edns := true; ; edns = false {
+		m, err := r.ask(ctx, q, server, "udp", edns)
+		if why := tcpReason(m, err); why != "" {
+			r.trace("dns: %s %s → %s: %s, retrying over TCP", typeString(q.qtype), bare(q.name), server, why)
+			m, err = r.ask(ctx, q, server, "tcp", edns)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		rc := rcodeString(m.Rcode)
+		switch m.Rcode {
+		case dns.RcodeSuccess, dns.RcodeNameError:
+			r.trace("dns: %s %s → %s: %s", typeString(q.qtype), bare(q.name), server, rc)
+			return fromMessage(m, q.name, q.qtype, server, r.cfg.Overlay)
+		case dns.RcodeFormatError:
+			if edns {
+				// RFC 6891 §7: a server without EDNS answers FORMERR to
+				// a query with an OPT record; §6.2.2 lets us ask again
+				// without one. Ours carries nothing but the UDP size,
+				// so a FORMERR with an OPT record (a server that
+				// dislikes ours) gets the same second chance.
+				r.trace("dns: %s %s → %s: FORMERR, retrying without EDNS", typeString(q.qtype), bare(q.name), server)
 				continue
 			}
-			switch m.Rcode {
-			case dns.RcodeSuccess, dns.RcodeNameError:
-				r.trace("dns: %s %s → %s: %s", typeString(qtype), bare(name), server, dns.RcodeToString[m.Rcode])
-				return m, server, nil
-			default:
-				// SERVFAIL, REFUSED, NOTIMP, FORMERR...: this server can't
-				// answer; another may (RFC 1035 §7.2 style failover).
-				rc := rcodeString(m.Rcode)
-				r.trace("dns: %s %s → %s: %s", typeString(qtype), bare(name), server, rc)
-				failures = append(failures, server+": "+rc)
-			}
 		}
+		// SERVFAIL, REFUSED, NOTIMP, FORMERR...: this server can't
+		// answer; another may (RFC 1035 §7.2 style failover).
+		return nil, nil, errors.New(rc)
 	}
-	return nil, "", r.lookupError(name, qtype, ErrTemporary, dedupe(failures), nil)
+}
+
+// Why a UDP reply is not used: it must be asked again over TCP.
+var (
+	errMalformed = errors.New("malformed reply")
+	errOversize  = errors.New("oversize reply")
+)
+
+// tcpReason says why a UDP exchange must be repeated over TCP (RFC 1035
+// §4.2.1 for truncation), or "".
+func tcpReason(m *dns.Msg, err error) string {
+	switch {
+	case errors.Is(err, errMalformed) || errors.Is(err, errOversize):
+		return err.Error()
+	case err == nil && m.Truncated:
+		return "truncated"
+	}
+	return ""
 }
 
 // ask sends one packet and reads its reply, bounded by the attempt
-// timeout and by ctx (cancelling ctx closes the socket at once).
-func (r *Resolver) ask(ctx context.Context, server, name string, qtype uint16, network string) (*dns.Msg, error) {
-	r.root().stats.packets.Add(1)
-	q := new(dns.Msg)
-	q.SetQuestion(name, qtype)
-	q.RecursionDesired = true
-	q.SetEdns0(ednsBufferSize, false)
+// timeout and by ctx (cancelling ctx closes the socket at once). Over
+// UDP, a reply that does not match the query is ignored (RFC 5452 §9.1:
+// a late reply or a spoofing attempt) while ours may still come; one
+// that does not unpack, or is larger than we allowed (edns: 1232 octets,
+// else 512), is errMalformed or errOversize, to be asked again over TCP.
+func (r *Resolver) ask(ctx context.Context, q *query, server, network string, edns bool) (*dns.Msg, error) {
+	msg := new(dns.Msg)
+	msg.SetQuestion(q.name, q.qtype)
+	msg.RecursionDesired = true
+	limit := dns.MinMsgSize
+	if edns {
+		msg.SetEdns0(ednsBufferSize, false)
+		limit = ednsBufferSize
+	}
 
 	deadline := time.Now().Add(r.cfg.AttemptTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -463,29 +591,40 @@ func (r *Resolver) ask(ctx context.Context, server, name string, qtype uint16, n
 	if err := nc.SetDeadline(deadline); err != nil {
 		return nil, err
 	}
-	co := &dns.Conn{Conn: nc, UDPSize: ednsBufferSize}
-	if err := co.WriteMsg(q); err != nil {
+	// Read whole datagrams, so an oversize one is seen as such rather
+	// than cut to a size that may happen to unpack.
+	co := &dns.Conn{Conn: nc, UDPSize: dns.MaxMsgSize}
+	if err := co.WriteMsg(msg); err != nil {
 		return nil, attemptError(ctx, err)
 	}
+	r.sent(q)
+	var ignored error
 	for {
-		m, err := co.ReadMsg()
+		p, err := co.ReadMsgHeader(nil)
 		if err != nil {
-			if m != nil {
-				// A reply that parsed only in part is as good as none.
-				return nil, fmt.Errorf("malformed reply: %v", err)
+			err = attemptError(ctx, err)
+			if ignored != nil && errors.Is(err, errTimeout) {
+				return nil, fmt.Errorf("%w, after ignoring a %v", err, ignored)
 			}
-			return nil, attemptError(ctx, err)
+			return nil, err
 		}
-		if m.Id != q.Id || !sameQuestion(m, q) {
+		m := new(dns.Msg)
+		unpackErr := m.Unpack(p)
+		if binary.BigEndian.Uint16(p) != msg.Id || unpackErr == nil && !answers(m, msg) {
 			if network == "udp" {
-				// Not ours (late reply to an earlier attempt, or a
-				// spoofing attempt): keep waiting for ours.
+				ignored = errors.New("reply that does not match the question")
 				continue
 			}
 			return nil, errors.New("reply does not match the question")
 		}
-		if !m.Response {
+		switch {
+		case unpackErr != nil:
+			// A reply that parsed only in part is as good as none.
+			return nil, fmt.Errorf("%w: %v", errMalformed, unpackErr)
+		case !m.Response:
 			return nil, errors.New("reply without the QR bit")
+		case network == "udp" && len(p) > limit:
+			return nil, fmt.Errorf("%w: %d octets over UDP, more than the %d asked for", errOversize, len(p), limit)
 		}
 		return m, nil
 	}
@@ -528,11 +667,17 @@ func expired(ctx context.Context) bool {
 	return ok && !time.Now().Before(d)
 }
 
-func sameQuestion(m, q *dns.Msg) bool {
+// answers reports whether reply m is to query q: one question, the same
+// name (in any case), type and class (RFC 5452 §9.1). RFC 1035 lets a
+// server leave the question out, and some do in errors; such a reply is
+// taken only when it concludes nothing (an error RCODE, or TC sending us
+// to TCP), never as an answer, NXDOMAIN or NODATA.
+func answers(m, q *dns.Msg) bool {
+	if len(m.Question) == 0 {
+		return m.Truncated || m.Rcode != dns.RcodeSuccess && m.Rcode != dns.RcodeNameError
+	}
 	if len(m.Question) != 1 {
-		// RFC 1035 allows replies that omit the question; some servers
-		// do for errors. Accept only those without records.
-		return len(m.Question) == 0 && len(m.Answer) == 0
+		return false
 	}
 	a, b := m.Question[0], q.Question[0]
 	return a.Qtype == b.Qtype && a.Qclass == b.Qclass && strings.EqualFold(a.Name, b.Name)

@@ -3,7 +3,6 @@ package resolver_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -133,12 +132,7 @@ func TestTruncatedReplyRetriesOverTCP(t *testing.T) {
 func TestLargeAnswerComesOverTCP(t *testing.T) {
 	// 40 TXT records of 100 bytes do not fit in 1232 bytes: the server
 	// truncates, as a real one would, and we must get them all.
-	var b strings.Builder
-	b.WriteString("big.test. SOA ns hm 1 1 1 1 1\n")
-	for i := range 40 {
-		fmt.Fprintf(&b, "big.test. TXT \"%02d%s\"\n", i, strings.Repeat("x", 98))
-	}
-	srv := dnstest.New(t, b.String())
+	srv := dnstest.New(t, bigZone())
 	r := newResolver(t, srv.Addr)
 	txt, err := r.LookupTXT(context.Background(), "big.test")
 	if err != nil {

@@ -4,7 +4,9 @@
 // with the SOA, wildcards, CNAMEs followed inside its zones, REFUSED
 // outside them, UDP replies truncated to the client's EDNS0 size), and
 // has knobs for the faults checks must survive: latency, dropped
-// queries, forced RCODEs and truncation.
+// queries, forced RCODEs and truncation, and for broken replies: another
+// question section (or none), answers of another type, oversize UDP
+// replies without TC, FORMERR to EDNS queries.
 package dnstest
 
 import (
@@ -45,6 +47,12 @@ type Server struct {
 	// dropNames are never answered (a timeout for that name only).
 	dropNames map[string]bool
 	hook      Hook
+	// question, when set, makes the reply's question section.
+	question func(dns.Question) []dns.Question
+	// answerAs maps a question's type to the type answered.
+	answerAs    map[uint16]uint16
+	oversizeUDP bool
+	noEDNS      bool
 
 	queries atomic.Int64
 }
@@ -92,7 +100,7 @@ func Start(zones ...string) (*Server, error) {
 
 // StartZones starts a server for parsed zones.
 func StartZones(zones ...*resolver.Zone) (*Server, error) {
-	s := &Server{rcodes: map[string]int{}, dropNames: map[string]bool{}, zones: zones}
+	s := &Server{rcodes: map[string]int{}, dropNames: map[string]bool{}, answerAs: map[uint16]uint16{}, zones: zones}
 	// Same port for UDP and TCP, like a real server: take a TCP port and
 	// try the UDP one beside it; retry on the rare clash.
 	var (
@@ -181,6 +189,38 @@ func (s *Server) TruncateUDP(on bool) { s.mu.Lock(); s.truncate = on; s.mu.Unloc
 // DisableTCP makes the server close TCP connections without answering.
 func (s *Server) DisableTCP(on bool) { s.mu.Lock(); s.tcpOff = on; s.mu.Unlock() }
 
+// SetReplyQuestion makes the question section of every reply f(the
+// question asked): another name, type or class, or none when f returns
+// nil. A nil f restores echoing the question.
+func (s *Server) SetReplyQuestion(f func(q dns.Question) []dns.Question) {
+	s.mu.Lock()
+	s.question = f
+	s.mu.Unlock()
+}
+
+// AnswerAs answers questions of type asked with the records of type
+// served at the name (the question section still says asked), as a
+// broken server that answers an A question with TXT records. served 0
+// removes the setting.
+func (s *Server) AnswerAs(asked, served uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if served == 0 {
+		delete(s.answerAs, asked)
+		return
+	}
+	s.answerAs[asked] = served
+}
+
+// OversizeUDP sends UDP replies whole, larger than the client's EDNS0
+// size (or 512) and without the TC bit, as broken servers and
+// middleboxes do.
+func (s *Server) OversizeUDP(on bool) { s.mu.Lock(); s.oversizeUDP = on; s.mu.Unlock() }
+
+// RefuseEDNS acts as a server from before EDNS (RFC 6891 §7): queries
+// with an OPT record get FORMERR, and no reply carries an OPT record.
+func (s *Server) RefuseEDNS(on bool) { s.mu.Lock(); s.noEDNS = on; s.mu.Unlock() }
+
 // Queries returns how many queries arrived (dropped ones included).
 func (s *Server) Queries() int64 { return s.queries.Load() }
 
@@ -214,7 +254,14 @@ func (s *Server) serve(w dns.ResponseWriter, q *dns.Msg) {
 		s.dropNext--
 	}
 	closeTCP := proto == "tcp" && s.tcpOff
-	hook := s.hook
+	hook, question, oversize, noEDNS := s.hook, s.question, s.oversizeUDP, s.noEDNS
+	ask := dns.Question{}
+	if len(q.Question) == 1 {
+		ask = q.Question[0]
+		if t, ok := s.answerAs[ask.Qtype]; ok {
+			ask.Qtype = t
+		}
+	}
 	rcode, forced := -1, false
 	if len(q.Question) == 1 {
 		if rc, ok := s.rcodes[dns.CanonicalName(q.Question[0].Name)]; ok {
@@ -238,22 +285,28 @@ func (s *Server) serve(w dns.ResponseWriter, q *dns.Msg) {
 	m := new(dns.Msg)
 	m.SetReply(q)
 	m.Authoritative = true
+	opt := q.IsEdns0()
 	switch {
 	case len(q.Question) != 1:
 		m.SetRcode(q, dns.RcodeFormatError)
+	case opt != nil && noEDNS:
+		m.Rcode = dns.RcodeFormatError
 	case forced:
 		m.Rcode = rcode
 	case truncate:
 		m.Truncated = true
 	default:
-		s.answer(m, q.Question[0])
+		s.answer(m, ask)
+	}
+	if question != nil && len(q.Question) == 1 {
+		m.Question = question(q.Question[0])
 	}
 	size := dns.MinMsgSize
-	if opt := q.IsEdns0(); opt != nil {
+	if opt != nil && !noEDNS {
 		m.SetEdns0(opt.UDPSize(), false)
 		size = int(opt.UDPSize())
 	}
-	if proto == "udp" {
+	if proto == "udp" && !oversize {
 		m.Truncate(size)
 	}
 	if hook != nil {
