@@ -42,6 +42,8 @@ type runner struct {
 	zones []string
 	trace func(string, ...any)
 	opts  envOptions
+	// catalog is checks.Catalog(), assembled once per run, not per target.
+	catalog report.Catalog
 }
 
 // newRunner checks the DNS flags and loads the zone files. Bad flag
@@ -51,7 +53,7 @@ func (g *globalOptions) newRunner(opts envOptions) (*runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--zone: %w", err)
 	}
-	rn := &runner{g: g, trace: g.tracer(), opts: opts}
+	rn := &runner{g: g, trace: g.tracer(), opts: opts, catalog: checks.Catalog()}
 	rn.cfg = resolver.Config{Overlay: overlay, Offline: g.offline, Trace: rn.trace}
 	for _, s := range g.resolvers {
 		addr, err := resolver.ParseServer(s)
@@ -107,7 +109,7 @@ func (rn *runner) report(ctx context.Context, command string, target checks.Targ
 		GeneratedAt: start.UTC().Truncate(time.Second),
 		DurationMS:  env.Now().Sub(start).Milliseconds(),
 		Resolver:    info,
-	}, results, checks.Catalog())
+	}, results, rn.catalog)
 }
 
 // tracer returns the --verbose trace function (nil when quiet): lines on
