@@ -32,7 +32,6 @@ type Transcript struct {
 	lines   []Line
 	dropped int
 	secrets []string
-	secret  bool // inside AUTH: client lines are redacted
 }
 
 // NewTranscript starts a transcript now.

@@ -1,0 +1,23 @@
+package smtp
+
+import "testing"
+
+func TestMaskBase64Runs(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"535 5.7.8 bad", "535 5.7.8 bad"},
+		{"1234567", "1234567"},
+		{"12345678", "<redacted>"},
+		{"AUTH PLAIN AHVzAHBhc3M= x", "AUTH PLAIN <redacted> x"},
+		{"a+b/cdefgh==, ok", "<redacted>, ok"},
+		{"<redacted> <redacted>", "<redacted> <redacted>"},
+		{"redacted", "<redacted>"},
+		{"<redactedX>", "<<redacted>>"},
+		{"user@example.com", "user@example.com"},
+		{"5.7.8 Authentication failed", "5.7.8 <redacted> failed"},
+	} {
+		if got := maskBase64Runs(tc.in); got != tc.want {
+			t.Errorf("maskBase64Runs(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
