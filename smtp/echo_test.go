@@ -15,24 +15,6 @@ import (
 
 const echoPass = "Tr0ub4dor&3-horse-battery"
 
-// echoForms are the forms of the password an echo may show: itself, the
-// whole SASL PLAIN blob, and base64 of the password at each of the three
-// alignments it can have inside the blob, trimmed of the characters that
-// also encode the octets around it.
-func echoForms(user string) []string {
-	enc := base64.StdEncoding.EncodeToString
-	forms := []string{echoPass, enc([]byte("\x00" + user + "\x00" + echoPass))}
-	for k, lead := range []int{0, 2, 3} {
-		b := enc([]byte(strings.Repeat("x", k) + echoPass))
-		forms = append(forms, b[lead:len(b)-4])
-	}
-	return forms
-}
-
-// The user names put the password at each of the three base64
-// alignments in the PLAIN blob: 2+len(user) is 0, 1 and 2 modulo 3.
-var echoUsers = []string{"abcd@attack.test", "us@attack.test", "abc@attack.test"}
-
 // A relay that echoes what the client sent during AUTH, in every way it
 // can: in its final reply, decoded, in a 334 challenge, in a line that is
 // not SMTP. Nothing of the password reaches the transcript, the error or
@@ -74,7 +56,7 @@ func TestAuthEchoRedacted(t *testing.T) {
 		}},
 	}
 	for _, sc := range scenarios {
-		for _, user := range echoUsers {
+		for _, user := range smtptest.EchoUsers {
 			t.Run(sc.name+" "+user, func(t *testing.T) {
 				addr := smtptest.Script(t, func(c net.Conn, r *bufio.Reader) {
 					c.Write([]byte("220 hi\r\n"))
@@ -118,7 +100,7 @@ func TestAuthEchoRedacted(t *testing.T) {
 					}
 				}
 				for where, text := range shown {
-					for _, form := range echoForms(user) {
+					for _, form := range smtptest.PasswordForms(user, echoPass) {
 						if strings.Contains(text, form) {
 							t.Errorf("%s holds %q:\n%s", where, form, text)
 						}
@@ -141,9 +123,9 @@ func TestAuthEchoRedacted(t *testing.T) {
 // trimmed encoding at each alignment is inside the base64 blob of one of
 // the user names.
 func TestEchoFormsOccur(t *testing.T) {
-	for i, user := range echoUsers {
+	for i, user := range smtptest.EchoUsers {
 		blob := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + echoPass))
-		form := echoForms(user)[2+i]
+		form := smtptest.PasswordForms(user, echoPass)[2+i]
 		if !strings.Contains(blob, form) {
 			t.Errorf("alignment %d: %q not in the blob of %q, %s", i, form, user, blob)
 		}
