@@ -84,11 +84,11 @@ type Conn struct {
 	ext      map[string]string
 	tls      *tls.ConnectionState
 	stopWait func() bool
-	// authPass is the password while AUTH is in progress, from the
-	// AUTH command to its final reply, and "" otherwise: server lines
-	// read meanwhile pass through maskAuth (auth.go).
-	authPass string
+	// inAuth is set while AUTH is in progress, from the AUTH command to
+	// its final reply, and authPass holds the password meanwhile: server
+	// lines read then are masked by maskAuth (auth.go).
 	inAuth   bool
+	authPass string
 }
 
 // New starts a conversation on nc; cancelling ctx closes nc at once.
