@@ -114,6 +114,13 @@ func (rn *runner) report(ctx context.Context, command string, target checks.Targ
 
 // tracer returns the --verbose trace function (nil when quiet): lines on
 // stderr with the time since the start, safe for concurrent checks.
+//
+// The format is the caller's own text; the arguments are data (DNS
+// answers, SMTP transcript lines, errors), so each is formatted with its
+// verb and then shown through report.Sanitize: a line break or an escape
+// sequence in them cannot start a line or drive the terminal. Each line,
+// also each line of a multi-line format, starts with the time, so data
+// never begins one.
 func (g *globalOptions) tracer() func(string, ...any) {
 	if !g.verbose {
 		return nil
@@ -121,10 +128,28 @@ func (g *globalOptions) tracer() func(string, ...any) {
 	var mu sync.Mutex
 	start := time.Now()
 	return func(format string, args ...any) {
+		safe := make([]any, len(args))
+		for i, a := range args {
+			safe[i] = traceArg{a}
+			if _, ok := a.(int); ok {
+				safe[i] = a // no text in it, and %*d needs an int
+			}
+		}
+		msg := fmt.Sprintf(format, safe...)
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(g.streams.Err, "%7.3fs %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+		at := time.Since(start).Seconds()
+		for _, line := range strings.Split(msg, "\n") {
+			fmt.Fprintf(g.streams.Err, "%7.3fs %s\n", at, line)
+		}
 	}
+}
+
+// traceArg formats a trace argument as its verb asks, then sanitises it.
+type traceArg struct{ v any }
+
+func (a traceArg) Format(f fmt.State, verb rune) {
+	fmt.Fprint(f, report.Sanitize(fmt.Sprintf(fmt.FormatString(f, verb), a.v)))
 }
 
 // runCheck runs the one check id against target, writes the report and

@@ -61,7 +61,8 @@ func (d Diff) Gate(after Report, maxDrop int) Outcome {
 	return decide(after, reasons)
 }
 
-// Write prints the difference for people.
+// Write prints the difference for people; data is sanitised (sanitize.go),
+// since CI logs show it.
 func (d Diff) Write(w io.Writer) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Compared with the baseline: score %d → %d (%+d)", d.Before, d.After, d.After-d.Before)
@@ -71,10 +72,10 @@ func (d Diff) Write(w io.Writer) {
 		b.WriteString("\n")
 	}
 	for _, f := range d.New {
-		fmt.Fprintf(&b, "  + %s %s %s: %s\n", f.Severity, f.ID, f.Subject, f.Message)
+		fmt.Fprintf(&b, "  + %s %s %s: %s\n", f.Severity, Sanitize(f.ID), Sanitize(f.Subject), Sanitize(f.Message))
 	}
 	for _, f := range d.Resolved {
-		fmt.Fprintf(&b, "  - %s %s %s (resolved)\n", f.Severity, f.ID, f.Subject)
+		fmt.Fprintf(&b, "  - %s %s %s (resolved)\n", f.Severity, Sanitize(f.ID), Sanitize(f.Subject))
 	}
-	io.WriteString(w, b.String())
+	io.WriteString(w, guardLines(b.String()))
 }

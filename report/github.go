@@ -23,25 +23,27 @@ func (GitHubWriter) Write(w io.Writer, r Report) error {
 		default:
 			continue
 		}
-		title := f.ID
+		title := Sanitize(f.ID)
 		if f.Severity == Error {
 			title += " (could not check)"
 		}
-		msg := f.Message
+		// Data is sanitised (sanitize.go); the fix keeps its own line
+		// breaks, which escapeData turns into %0A.
+		msg := Sanitize(f.Message)
 		if f.Subject != "" {
-			msg = f.Subject + ": " + msg
+			msg = Sanitize(f.Subject) + ": " + msg
 		}
 		if f.Fix != "" {
-			msg += "\nFix: " + f.Fix
+			msg += "\nFix: " + strings.Join(sanitizeLines(f.Fix), "\n")
 		}
 		fmt.Fprintf(&b, "::%s title=%s::%s\n", level, escapeProperty(title), escapeData(msg))
 	}
-	verdict := r.Verdict.DirectDelivery
+	verdict := Sanitize(r.Verdict.DirectDelivery)
 	if len(r.Verdict.Blocking) > 0 {
-		verdict += " (" + strings.Join(r.Verdict.Blocking, ", ") + ")"
+		verdict += " (" + Sanitize(strings.Join(r.Verdict.Blocking, ", ")) + ")"
 	}
 	fmt.Fprintf(&b, "::notice title=preflight %s::%s score %d/100 (%s), direct delivery %s\n",
-		escapeProperty(r.Command), escapeData(targetLine(r.Target)), r.Score, r.Grade, escapeData(verdict))
+		escapeProperty(Sanitize(r.Command)), escapeData(targetLine(r.Target)), r.Score, r.Grade, escapeData(verdict))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

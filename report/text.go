@@ -64,7 +64,7 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	var b strings.Builder
 
 	// Headline: what was checked.
-	b.WriteString(p.bold.Sprint("preflight " + r.Command))
+	b.WriteString(p.bold.Sprint("preflight " + Sanitize(r.Command)))
 	if s := targetLine(r.Target); s != "" {
 		b.WriteString("  " + s)
 	}
@@ -84,7 +84,7 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 				fmt.Fprintf(&b, "  … and %d more below\n", len(fixes)-maxTopFixes)
 				break
 			}
-			fmt.Fprintf(&b, "  %d. %s %s  %s\n", i+1, p.sev[f.Severity].Sprint(symbols[f.Severity]), p.bold.Sprint(f.ID), f.Message)
+			fmt.Fprintf(&b, "  %d. %s %s  %s\n", i+1, p.sev[f.Severity].Sprint(symbols[f.Severity]), p.bold.Sprint(Sanitize(f.ID)), Sanitize(f.Message))
 			if f.Fix != "" {
 				writeIndented(&b, "     → ", "       ", f.Fix)
 			}
@@ -98,18 +98,18 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 		width = max(width, len(f.ID))
 	}
 	for _, c := range r.Checks {
-		fmt.Fprintf(&b, "  %s  %s  %s\n", p.bold.Sprint(c.ID), p.sev[c.Status].Sprint(strings.ToUpper(c.Status.String())),
+		fmt.Fprintf(&b, "  %s  %s  %s\n", p.bold.Sprint(Sanitize(c.ID)), p.sev[c.Status].Sprint(strings.ToUpper(c.Status.String())),
 			p.faint.Sprintf("%d ms · %d DNS %s", c.DurationMS, c.DNSQueries, plural(c.DNSQueries, "query", "queries")))
 		for _, f := range c.Findings {
 			sc := p.sev[f.Severity]
-			fmt.Fprintf(&b, "    %s %s  %-*s  %s\n", sc.Sprint(symbols[f.Severity]), sc.Sprintf("%-5s", f.Severity), width, f.ID, f.Message)
+			fmt.Fprintf(&b, "    %s %s  %-*s  %s\n", sc.Sprint(symbols[f.Severity]), sc.Sprintf("%-5s", f.Severity), width, Sanitize(f.ID), Sanitize(f.Message))
 			pad := strings.Repeat(" ", 4+2+5+2+width+2)
 			if f.Fix != "" && f.Severity != Pass {
 				writeIndented(&b, pad+"fix: ", pad+"     ", f.Fix)
 			}
 			if t.Verbose {
 				for _, k := range slices.Sorted(maps.Keys(f.Evidence)) {
-					writeIndented(&b, pad+p.faint.Sprint(k+": "), pad+"  ", evidenceText(f.Evidence[k]))
+					b.WriteString(pad + p.faint.Sprint(Sanitize(k)+": ") + Sanitize(evidenceText(f.Evidence[k])) + "\n")
 				}
 			}
 		}
@@ -123,10 +123,11 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 		fmt.Fprintf(&b, "\n%s %d %s could not be checked: the result is incomplete.\n",
 			p.sev[Error].Sprint(symbols[Error]), n, plural(int64(n), "thing", "things"))
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, guardLines(b.String()))
 	return err
 }
 
+// targetLine is what was checked, on one line, sanitised.
 func targetLine(t Target) string {
 	var parts []string
 	if t.Domain != "" {
@@ -147,7 +148,7 @@ func targetLine(t Target) string {
 	if t.SendTo != "" {
 		parts = append(parts, "send to "+t.SendTo)
 	}
-	return strings.Join(parts, "  ")
+	return Sanitize(strings.Join(parts, "  "))
 }
 
 func verdictLine(p palette, v Verdict) string {
@@ -155,11 +156,11 @@ func verdictLine(p palette, v Verdict) string {
 	case Ready:
 		return p.ready.Sprint("READY") + " for direct delivery"
 	case NotReady:
-		return p.blocked.Sprint("NOT READY") + " for direct delivery — blocked by " + strings.Join(v.Blocking, ", ")
+		return p.blocked.Sprint("NOT READY") + " for direct delivery — blocked by " + Sanitize(strings.Join(v.Blocking, ", "))
 	}
 	s := p.unknown.Sprint("UNKNOWN")
 	if len(v.Unchecked) > 0 {
-		s += " — not known from this run: " + strings.Join(v.Unchecked, ", ")
+		s += " — not known from this run: " + Sanitize(strings.Join(v.Unchecked, ", "))
 	}
 	return s
 }
@@ -179,13 +180,14 @@ func resolverLine(r Resolver) string {
 		parts = append(parts, "zone files "+strings.Join(r.Zones, ", "))
 	}
 	parts = append(parts, fmt.Sprintf("%d %s sent", r.Queries, plural(r.Queries, "query", "queries")))
-	return strings.Join(parts, " · ")
+	return Sanitize(strings.Join(parts, " · "))
 }
 
-// writeIndented writes s, its first line after first and the rest after
-// rest, so multi-line fixes (records) stay readable.
+// writeIndented writes a fix, its first line after first and the rest
+// after rest, so multi-line fixes (records) stay readable; each line is
+// sanitised.
 func writeIndented(b *strings.Builder, first, rest, s string) {
-	for i, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+	for i, line := range sanitizeLines(s) {
 		if i == 0 {
 			b.WriteString(first)
 		} else {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -39,8 +40,39 @@ func NewWriter(format string, opts Options) (Writer, error) {
 type JSONWriter struct{}
 
 func (JSONWriter) Write(w io.Writer, r Report) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
+	if err := enc.Encode(r); err != nil {
+		return err
+	}
+	_, err := w.Write(jsonSafe(buf.Bytes()))
+	return err
+}
+
+// jsonSafe escapes what encoding/json leaves raw and a terminal or the
+// Actions runner acts on when a report is printed (sanitize.go): DEL, the
+// C1 controls (U+0080 to U+009F) and the "[" of "##[". All three occur
+// only inside strings, and encoding/json writes valid UTF-8, where 0xC2
+// 0x80..0x9F is exactly U+0080..U+009F. The decoded strings are unchanged.
+func jsonSafe(b []byte) []byte {
+	if !bytes.ContainsRune(b, 0x7f) && !bytes.Contains(b, []byte{0xc2}) && !bytes.Contains(b, []byte("##[")) {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == 0x7f:
+			out = append(out, `\u007f`...)
+		case b[i] == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f:
+			out = fmt.Appendf(out, `\u%04x`, b[i+1])
+			i++
+		case b[i] == '[' && bytes.HasSuffix(out, []byte("##")):
+			out = append(out, `\u005b`...)
+		default:
+			out = append(out, b[i])
+		}
+	}
+	return out
 }

@@ -84,6 +84,11 @@ type Conn struct {
 	ext      map[string]string
 	tls      *tls.ConnectionState
 	stopWait func() bool
+	// inAuth is set while AUTH is in progress, from the AUTH command to
+	// its final reply, and authPass holds the password meanwhile: server
+	// lines read then are masked by maskAuth (auth.go).
+	inAuth   bool
+	authPass string
 }
 
 // New starts a conversation on nc; cancelling ctx closes nc at once.
@@ -207,8 +212,9 @@ func (c *Conn) handshake(cfg *tls.Config) error {
 func (c *Conn) TLS() *tls.ConnectionState { return c.tls }
 
 // Auth authenticates with PLAIN, or LOGIN when only that is offered
-// (RFC 4954, RFC 4616). The exchange is not written to the transcript:
-// only "AUTH PLAIN <redacted>" and the server's final reply.
+// (RFC 4954, RFC 4616). Of the client's side the transcript shows the
+// mechanism and "<redacted>" for each line sent; the server's lines, and
+// the reply in a returned *Error, are masked as maskAuth says.
 func (c *Conn) Auth(user, password string) error {
 	ok, mechs := c.Extension("AUTH")
 	if !ok {
@@ -229,31 +235,38 @@ func (c *Conn) Auth(user, password string) error {
 	if err != nil {
 		return err
 	}
-	line := "AUTH " + mech
+	// What is recorded is built from the mechanism name alone, never
+	// from a line that carries credentials.
+	line, shown := "AUTH "+mech, "AUTH "+mech
 	if ir != nil {
 		line += " " + encode(ir)
+		shown += " <redacted>"
 	}
-	c.Log.secret = true
-	defer func() { c.Log.secret = false }()
-	r, err := c.cmd("AUTH", line)
+	c.inAuth, c.authPass = true, password
+	defer func() { c.inAuth, c.authPass = false, "" }()
+	r, err := c.exchange("AUTH", line, shown)
 	for err == nil && r.Code == 334 {
 		challenge, derr := base64.StdEncoding.DecodeString(r.Text())
 		if derr != nil {
-			c.cmd("AUTH", "*")
+			c.exchange("AUTH", "*", "*")
 			return &ProtocolError{Msg: "AUTH challenge is not base64"}
 		}
 		resp, serr := client.Next(challenge)
 		if serr != nil {
-			c.cmd("AUTH", "*")
+			c.exchange("AUTH", "*", "*")
 			return serr
 		}
-		r, err = c.cmd("AUTH", encode(resp))
+		r, err = c.exchange("AUTH", encode(resp), "<redacted>")
+	}
+	var se *Error
+	if errors.As(err, &se) {
+		return &Error{Command: se.Command, Reply: c.maskReply(se.Reply)}
 	}
 	if err != nil {
 		return err
 	}
 	if r.Code != 235 {
-		return &Error{Command: "AUTH", Reply: r}
+		return &Error{Command: "AUTH", Reply: c.maskReply(r)}
 	}
 	return nil
 }
@@ -336,21 +349,15 @@ func (c *Conn) Quit() error {
 
 // cmd sends one command line and reads its reply; 4xx and 5xx are
 // *Error.
-func (c *Conn) cmd(name, line string) (Reply, error) {
+func (c *Conn) cmd(name, line string) (Reply, error) { return c.exchange(name, line, line) }
+
+// exchange is cmd with shown written to the transcript in place of line.
+func (c *Conn) exchange(name, line, shown string) (Reply, error) {
 	if strings.ContainsAny(line, "\r\n\x00") || strings.Count(line, "<") != strings.Count(line, ">") {
 		return Reply{}, fmt.Errorf("%s: %w", name, ErrBadArgument)
 	}
 	c.nc.SetDeadline(c.deadline(c.t.Command))
-	if c.Log.secret && name == "AUTH" {
-		mech, _, _ := strings.Cut(strings.TrimPrefix(line, "AUTH "), " ")
-		if strings.HasPrefix(line, "AUTH ") {
-			c.Log.add("C", "AUTH "+mech+" <redacted>")
-		} else {
-			c.Log.add("C", "<redacted>")
-		}
-	} else {
-		c.Log.add("C", line)
-	}
+	c.Log.add("C", shown)
 	if _, err := c.w.WriteString(line + "\r\n"); err != nil {
 		return Reply{}, c.netErr(name, err)
 	}
@@ -378,21 +385,24 @@ func (c *Conn) readReply() (Reply, error) {
 		if err != nil {
 			return r, err
 		}
-		c.Log.add("S", line)
+		// shown is the line as the transcript and errors may show it;
+		// r keeps the line itself (AUTH decodes its challenges).
+		shown := c.maskAuth(line)
+		c.Log.add("S", shown)
 		if len(line) < 3 {
-			return r, &ProtocolError{Msg: fmt.Sprintf("reply line %q is too short", line)}
+			return r, &ProtocolError{Msg: fmt.Sprintf("reply line %q is too short", shown)}
 		}
 		code, err := strconv.Atoi(line[:3])
 		if err != nil || code < 200 || code > 599 {
-			return r, &ProtocolError{Msg: fmt.Sprintf("reply line %q has no valid reply code", truncate(line, 60))}
+			return r, &ProtocolError{Msg: fmt.Sprintf("reply line %q has no valid reply code", truncate(shown, 60))}
 		}
 		if n > 0 && code != r.Code {
-			return r, &ProtocolError{Msg: fmt.Sprintf("reply line %q changes the code from %d", truncate(line, 60), r.Code)}
+			return r, &ProtocolError{Msg: fmt.Sprintf("reply line %q changes the code from %d", truncate(shown, 60), r.Code)}
 		}
 		r.Code = code
 		more := len(line) > 3 && line[3] == '-'
 		if len(line) > 3 && line[3] != '-' && line[3] != ' ' {
-			return r, &ProtocolError{Msg: fmt.Sprintf("reply line %q: want a space or '-' after the code", truncate(line, 60))}
+			return r, &ProtocolError{Msg: fmt.Sprintf("reply line %q: want a space or '-' after the code", truncate(shown, 60))}
 		}
 		text := ""
 		if len(line) > 4 {

@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -32,7 +33,6 @@ type Transcript struct {
 	lines   []Line
 	dropped int
 	secrets []string
-	secret  bool // inside AUTH: client lines are redacted
 }
 
 // NewTranscript starts a transcript now.
@@ -77,12 +77,14 @@ func (t *Transcript) Redactor() func(string) string {
 	return func(s string) string { return Redact(s, secrets...) }
 }
 
-// Redact replaces each secret, and its base64 forms (alone and in a
-// SASL PLAIN response), by "<redacted>".
+// Redact replaces each secret, and its base64 form, by "<redacted>".
+// A secret shorter than MinSecretLen octets is not redacted: it cannot be
+// told apart from ordinary text; CheckSecret refuses such passwords at
+// input.
 func Redact(s string, secrets ...string) string {
 	for _, sec := range secrets {
-		if len(sec) < 3 {
-			continue // too short to be told from ordinary text
+		if len(sec) < MinSecretLen {
+			continue
 		}
 		forms := []string{sec, base64.StdEncoding.EncodeToString([]byte(sec))}
 		for _, f := range forms {
@@ -114,4 +116,22 @@ func (t *Transcript) Strings() []string {
 		out = append(out, l.String())
 	}
 	return out
+}
+
+// MinSecretLen is the length, in octets, of the shortest secret Redact
+// hides.
+const MinSecretLen = 3
+
+// ErrShortSecret is CheckSecret's error.
+var ErrShortSecret = errors.New("smtp: passwords shorter than 3 octets are refused: one or two characters cannot be told apart from ordinary text, so they could not be hidden in transcripts and errors")
+
+// CheckSecret refuses a password that Redact could not hide: one shorter
+// than MinSecretLen octets, the empty password included. Callers check
+// passwords where they are read (flag, environment, file), before any
+// connection is made.
+func CheckSecret(password string) error {
+	if len(password) < MinSecretLen {
+		return fmt.Errorf("%w (this one has %d)", ErrShortSecret, len(password))
+	}
+	return nil
 }
