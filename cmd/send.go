@@ -18,6 +18,7 @@ import (
 	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/resolver"
+	"github.com/preflight-mail/preflight/smtp"
 )
 
 // loopbackOnlyEnv, when "1", makes every SMTP connection outside
@@ -194,13 +195,20 @@ func (o *sendOptions) password(getenv func(string) string) (string, error) {
 		if p == "" {
 			return "", fmt.Errorf("--password-env %s: the variable is empty or not set", o.passwordEnv)
 		}
+		if err := smtp.CheckSecret(p); err != nil {
+			return "", fmt.Errorf("--password-env %s: %w", o.passwordEnv, err)
+		}
 		return p, nil
 	case o.passwordFile != "":
 		b, err := os.ReadFile(o.passwordFile)
 		if err != nil {
 			return "", fmt.Errorf("--password-file: %w", err)
 		}
-		return strings.TrimRight(string(b), "\r\n"), nil
+		p := strings.TrimRight(string(b), "\r\n")
+		if err := smtp.CheckSecret(p); err != nil {
+			return "", fmt.Errorf("--password-file %s: %w", o.passwordFile, err)
+		}
+		return p, nil
 	}
 	return "", nil
 }
