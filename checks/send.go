@@ -10,6 +10,21 @@ import (
 	"github.com/preflight-mail/preflight/report"
 )
 
+// sendKinds are the send check's findings.
+var sendKinds = []report.Kind{
+	{ID: "send.rejected", Penalty: report.Penalty{Fail: 35}, Blocks: true},
+	{ID: "send.connect_failed", Penalty: report.Penalty{Fail: 15}, Blocks: true},
+	{ID: "send.port25_blocked", Penalty: report.Penalty{Fail: 35}, Blocks: true},
+	{ID: "send.no_starttls", Penalty: report.Penalty{Fail: 15, Warn: 8}},
+	{ID: "send.tls_unverified", Penalty: report.Penalty{Warn: 3}},
+	{ID: "send.deferred", Penalty: report.Penalty{Warn: 5}},
+	{ID: "send.auth_failed", Penalty: report.Penalty{Fail: 15}, Blocks: true},
+	{ID: "send.open_relay", Penalty: report.Penalty{Fail: 40}},
+	{ID: "send.accepted"},
+	{ID: "send.tls_ok"},
+	{ID: "send.relay_refused"},
+}
+
 // SendCheck runs the test send of t.Send (or the open-relay probe)
 // through package delivery and reports its attempts.
 func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {

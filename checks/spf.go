@@ -13,6 +13,32 @@ import (
 	"github.com/preflight-mail/preflight/spf"
 )
 
+// spfKinds are the spf check's findings.
+var spfKinds = []report.Kind{
+	{ID: "spf.missing", Penalty: report.Penalty{Fail: 25}, Blocks: true},
+	{ID: "spf.multiple_records", Penalty: report.Penalty{Fail: 25}, Blocks: true},
+	{ID: "spf.syntax_error", Penalty: report.Penalty{Fail: 20}, Blocks: true},
+	{ID: "spf.lookup_limit", Penalty: report.Penalty{Fail: 20}, Blocks: true},
+	{ID: "spf.void_lookup_limit", Penalty: report.Penalty{Fail: 15}, Blocks: true},
+	{ID: "spf.permissive_all", Penalty: report.Penalty{Fail: 20, Warn: 5}},
+	{ID: "spf.ptr_mechanism", Penalty: report.Penalty{Warn: 3}},
+	{ID: "spf.ip_fail", Penalty: report.Penalty{Fail: 30}, Blocks: true},
+	{ID: "spf.ip_softfail", Penalty: report.Penalty{Warn: 15}, Blocks: true},
+	{ID: "spf.ip_neutral", Penalty: report.Penalty{Warn: 10}, Blocks: true},
+	{ID: "spf.ip_permerror", Penalty: minorPenalty},
+	{ID: "spf.ip_none", Penalty: minorPenalty},
+	{ID: "spf.no_all", Penalty: minorPenalty},
+	{ID: "spf.include_without_spf", Penalty: minorPenalty},
+	{ID: "spf.loop", Penalty: minorPenalty},
+	{ID: "spf.record_too_large", Penalty: minorPenalty},
+	{ID: "spf.helo_not_pass", Penalty: minorPenalty},
+	{ID: "spf.ip_pass"},
+	{ID: "spf.lookups_ok"},
+	{ID: "spf.helo_pass"},
+	{ID: "spf.helo_none"},
+	{ID: "spf.temperror"},
+}
+
 // SPF checks the envelope domain's SPF: the result for each sending IP
 // (blitiri.com.ar/go/spf through our resolver, corrected by our parser),
 // a lint of the whole include/redirect tree, and the HELO identity.
