@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/preflight-mail/preflight/internal/words"
 	"github.com/preflight-mail/preflight/rbl"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
@@ -96,7 +97,7 @@ func targetFindings(target string, results []rbl.Result) []report.Finding {
 		}
 		out = append(out, report.Finding{
 			ID: "rbl.clean", Severity: report.Pass, Subject: target,
-			Message:  fmt.Sprintf("%s is on none of %d %s: %s.", target, len(clean), plural(len(clean), "list", "lists"), strings.Join(clean, ", ")),
+			Message:  fmt.Sprintf("%s is on none of %d %s: %s.", target, len(clean), words.Plural(len(clean), "list", "lists"), strings.Join(clean, ", ")),
 			Evidence: ev,
 		})
 	}
@@ -220,11 +221,4 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

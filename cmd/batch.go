@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/internal/words"
 	"github.com/preflight-mail/preflight/report"
 )
 
@@ -182,14 +183,7 @@ func (b *batchStats) add(r report.Report, g report.Gate) {
 func (b *batchStats) summary(w io.Writer, took time.Duration) {
 	rate := float64(b.n) / max(took.Seconds(), 0.001)
 	fmt.Fprintf(w, "checked %d %s in %s (%.0f/s): %d ready, %d not ready, %d unknown; gate failed for %d, incomplete for %d\n",
-		b.n, plural(b.n, "target", "targets"), took.Round(time.Millisecond), rate, b.ready, b.notReady, b.unknown, b.failed, b.incomplete)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
+		b.n, words.Plural(b.n, "target", "targets"), took.Round(time.Millisecond), rate, b.ready, b.notReady, b.unknown, b.failed, b.incomplete)
 }
 
 // progress returns a function drawing a progress bar on stderr when it

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fatih/color"
+	"github.com/preflight-mail/preflight/internal/words"
 )
 
 // TextWriter writes the report for people: score, verdict and the fixes
@@ -99,7 +100,7 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	}
 	for _, c := range r.Checks {
 		fmt.Fprintf(&b, "  %s  %s  %s\n", p.bold.Sprint(Sanitize(c.ID)), p.sev[c.Status].Sprint(strings.ToUpper(c.Status.String())),
-			p.faint.Sprintf("%d ms · %d DNS %s", c.DurationMS, c.DNSQueries, plural(c.DNSQueries, "query", "queries")))
+			p.faint.Sprintf("%d ms · %d DNS %s", c.DurationMS, c.DNSQueries, words.Plural(c.DNSQueries, "query", "queries")))
 		for _, f := range c.Findings {
 			sc := p.sev[f.Severity]
 			fmt.Fprintf(&b, "    %s %s  %-*s  %s\n", sc.Sprint(symbols[f.Severity]), sc.Sprintf("%-5s", f.Severity), width, Sanitize(f.ID), Sanitize(f.Message))
@@ -121,7 +122,7 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	}
 	if n := countSeverity(r, Error); n > 0 {
 		fmt.Fprintf(&b, "\n%s %d %s could not be checked: the result is incomplete.\n",
-			p.sev[Error].Sprint(symbols[Error]), n, plural(int64(n), "thing", "things"))
+			p.sev[Error].Sprint(symbols[Error]), n, words.Plural(int64(n), "thing", "things"))
 	}
 	_, err := io.WriteString(w, guardLines(b.String()))
 	return err
@@ -179,7 +180,7 @@ func resolverLine(r Resolver) string {
 	case n > 0:
 		parts = append(parts, "zone files "+strings.Join(r.Zones, ", "))
 	}
-	parts = append(parts, fmt.Sprintf("%d %s sent", r.Queries, plural(r.Queries, "query", "queries")))
+	parts = append(parts, fmt.Sprintf("%d %s sent", r.Queries, words.Plural(r.Queries, "query", "queries")))
 	return Sanitize(strings.Join(parts, " · "))
 }
 
@@ -220,11 +221,4 @@ func countSeverity(r Report, s Severity) int {
 		}
 	}
 	return n
-}
-
-func plural(n int64, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
