@@ -12,10 +12,12 @@ import "strings"
 // of one of three encodings (of pass, "x"+pass, "xx"+pass) is there.
 // Substring redaction misses it. So every server line read from the AUTH
 // command to its final reply has each run of 8 or more base64 characters
-// replaced by "<redacted>", whatever it encodes. The price is that words
-// of 8 or more letters in those few replies are masked too
-// ("535 5.7.8 <redacted> <redacted> invalid"); the code and the enhanced
-// code, which say what happened, are kept.
+// replaced by "<redacted>", unless it reads as a word: letters only, in
+// lower case after at most one capital, or all capitals
+// ("Authentication", "successful", "CREDENTIALS"). Base64 of a secret of
+// 8 or more characters is such a word with a chance under 1 in 500, and
+// the password itself, plain and base64 at every alignment, is redacted
+// before the runs are looked at.
 const minBase64Run = 8
 
 // maskAuth returns a server line as it may be shown: unchanged outside
@@ -58,7 +60,7 @@ func maskBase64Runs(s string) string {
 			j++
 		}
 		marker := s[i:j] == "redacted" && i > 0 && s[i-1] == '<' && j < len(s) && s[j] == '>'
-		if run >= minBase64Run && !marker {
+		if run >= minBase64Run && !marker && !isWord(s[i:j]) {
 			b.WriteString("<redacted>")
 		} else {
 			b.WriteString(s[i:j])
@@ -70,4 +72,24 @@ func maskBase64Runs(s string) string {
 
 func isBase64(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/'
+}
+
+// isWord reports whether a run is letters only, in lower case after at
+// most one capital, or all capitals: text, not an encoding.
+func isWord(s string) bool {
+	lower, upper := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z':
+			lower++
+		case 'A' <= c && c <= 'Z':
+			if i > 0 && lower > 0 {
+				return false
+			}
+			upper++
+		default:
+			return false
+		}
+	}
+	return lower == 0 || upper <= 1
 }

@@ -1,7 +1,9 @@
 package smtp
 
 import (
+	"encoding/base64"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -14,10 +16,14 @@ func TestMaskBase64Runs(t *testing.T) {
 		{"AUTH PLAIN AHVzAHBhc3M= x", "AUTH PLAIN <redacted> x"},
 		{"a+b/cdefgh==, ok", "<redacted>, ok"},
 		{"<redacted> <redacted>", "<redacted> <redacted>"},
-		{"redacted", "<redacted>"},
+		{"redacted", "redacted"}, // a word
 		{"<redactedX>", "<<redacted>>"},
+		{"235 2.7.0 Authentication successful", "235 2.7.0 Authentication successful"},
+		{"535 BADCREDENTIALS", "535 BADCREDENTIALS"},
+		{"aGVsbG8gd29y", "<redacted>"},
+		{"AbcdefgH", "<redacted>"},
 		{"user@example.com", "user@example.com"},
-		{"5.7.8 Authentication failed", "5.7.8 <redacted> failed"},
+		{"5.7.8 Authentication failed", "5.7.8 Authentication failed"},
 	} {
 		if got := maskBase64Runs(tc.in); got != tc.want {
 			t.Errorf("maskBase64Runs(%q) = %q, want %q", tc.in, got, tc.want)
@@ -45,5 +51,18 @@ func TestCheckSecret(t *testing.T) {
 	}
 	if got := Redact("ab said ab", "ab"); got != "ab said ab" {
 		t.Errorf("Redact of a two-octet secret = %q; it is refused by CheckSecret, not redacted", got)
+	}
+}
+
+// Redact finds the password's base64 at each of the three alignments it
+// can have inside a longer encoding (SASL PLAIN's "\0user\0pass").
+func TestRedactEveryAlignment(t *testing.T) {
+	const pass = "hunterhunter2"
+	for _, user := range []string{"u", "us", "usr", "user@x.test"} {
+		blob := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
+		got := Redact("535 echo "+blob, pass)
+		if !strings.Contains(got, "<redacted>") {
+			t.Errorf("user %q: %q not redacted", user, got)
+		}
 	}
 }

@@ -86,8 +86,7 @@ func Redact(s string, secrets ...string) string {
 		if len(sec) < MinSecretLen {
 			continue
 		}
-		forms := []string{sec, base64.StdEncoding.EncodeToString([]byte(sec))}
-		for _, f := range forms {
+		for _, f := range secretForms(sec) {
 			s = strings.ReplaceAll(s, f, "<redacted>")
 		}
 	}
@@ -134,4 +133,20 @@ func CheckSecret(password string) error {
 		return fmt.Errorf("%w (this one has %d)", ErrShortSecret, len(password))
 	}
 	return nil
+}
+
+// secretForms are the secret and the parts of its base64 encoding that
+// stand in any longer encoding holding it: at each of the three bit
+// alignments (after 0, 1 or 2 other octets), the characters made of the
+// secret's bits alone.
+func secretForms(sec string) []string {
+	forms := []string{sec, base64.StdEncoding.EncodeToString([]byte(sec))}
+	for k := range 3 {
+		enc := base64.RawStdEncoding.EncodeToString([]byte(strings.Repeat("\x00", k) + sec))
+		first, end := (8*k+5)/6, 8*(k+len(sec))/6
+		if end-first >= 4 {
+			forms = append(forms, enc[first:end])
+		}
+	}
+	return forms
 }
