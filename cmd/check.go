@@ -246,7 +246,7 @@ func (o *checkOptions) testSend(t checks.Target) (*delivery.Send, error) {
 		from = t.MailFrom.Sender().String()
 	}
 	helo := t.HELO
-	if helo.IsZero() || helo.IsLiteral() {
+	if helo.IsZero() {
 		var err error
 		if helo, err = heloOrHostname(""); err != nil {
 			return nil, err

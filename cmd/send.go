@@ -89,6 +89,10 @@ func (o *sendOptions) build(getenv func(string) string, helo names.Host, from st
 	if s.User != "" && s.Password == "" {
 		return nil, errors.New("--auth-user needs --password-env VAR or --password-file FILE (never the password itself as a flag)")
 	}
+	if strings.ContainsFunc(s.User, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		// A NUL would break SASL PLAIN's framing; CR or LF the command.
+		return nil, fmt.Errorf("--auth-user %s: control characters are not allowed", names.Quote(s.User))
+	}
 	if s.RootCAs, err = o.rootCAs(); err != nil {
 		return nil, err
 	}
@@ -99,7 +103,11 @@ func (o *sendOptions) build(getenv func(string) string, helo names.Host, from st
 		if s.DKIMKey, err = loadKey(o.dkimKey); err != nil {
 			return nil, err
 		}
-		s.DKIMSelector = o.dkimSelector
+		sel, err := names.ParseSelector(o.dkimSelector)
+		if err != nil {
+			return nil, fmt.Errorf("--dkim-selector: %w", err)
+		}
+		s.DKIMSelector = string(sel)
 	} else if dkim != nil && dkim.DKIMKey != nil && len(dkim.Selectors) == 1 {
 		s.DKIMKey, s.DKIMSelector = dkim.DKIMKey, string(dkim.Selectors[0])
 	}

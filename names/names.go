@@ -23,26 +23,57 @@ type Host struct {
 	Name string
 	// IP is the address of a literal; invalid for a name.
 	IP netip.Addr
-	// raw is the literal as given ("[203.0.113.5]" or "203.0.113.5").
-	raw string
 }
 
-// ParseHost reads a HELO name or an address literal, with or without
-// brackets (and the "IPv6:" tag of RFC 5321 §4.1.3).
+// ParseHost reads a HELO name or an address literal. A literal is
+// written as RFC 5321 §4.1.3 has it, "[203.0.113.5]" or
+// "[IPv6:2001:db8::1]" (the tag in any case), or as a bare address for
+// convenience; zones ("%eth0") are refused, as is anything else in the
+// brackets.
 func ParseHost(s string) (Host, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return Host{}, nil
 	}
-	lit := strings.TrimPrefix(strings.Trim(s, "[]"), "IPv6:")
-	if ip, err := netip.ParseAddr(lit); err == nil {
-		return Host{IP: ip.Unmap(), raw: s}, nil
+	if strings.ContainsAny(s, "[]") {
+		return parseLiteral(s)
+	}
+	if ip, err := netip.ParseAddr(s); err == nil {
+		if ip.Zone() != "" {
+			return Host{}, fmt.Errorf("%s: an address with a zone (%%%s) is no address literal", Quote(s), ip.Zone())
+		}
+		return Host{IP: ip.Unmap()}, nil
 	}
 	name, err := resolver.NormalizeDomain(s)
 	if err != nil {
 		return Host{}, err
 	}
 	return Host{Name: name}, nil
+}
+
+// parseLiteral reads "[IPv4]" or "[IPv6:IPv6]".
+func parseLiteral(s string) (Host, error) {
+	inner, ok := strings.CutPrefix(s, "[")
+	if ok {
+		inner, ok = strings.CutSuffix(inner, "]")
+	}
+	if !ok || strings.ContainsAny(inner, "[]") {
+		return Host{}, fmt.Errorf("%s is not an address literal such as [203.0.113.5] or [IPv6:2001:db8::1]", Quote(s))
+	}
+	v6 := len(inner) >= 5 && strings.EqualFold(inner[:5], "IPv6:")
+	if v6 {
+		inner = inner[5:]
+	}
+	ip, err := netip.ParseAddr(inner)
+	switch {
+	case err != nil || ip.Zone() != "":
+		return Host{}, fmt.Errorf("%s is not an address literal such as [203.0.113.5] or [IPv6:2001:db8::1]", Quote(s))
+	case v6 && !ip.Is6():
+		return Host{}, fmt.Errorf("%s: an IPv4 address is written without the IPv6: tag, [%s]", Quote(s), ip)
+	case !v6 && ip.Is6():
+		return Host{}, fmt.Errorf("%s: an IPv6 literal needs its tag, [IPv6:%s] (RFC 5321 §4.1.3)", Quote(s), ip)
+	}
+	return Host{IP: ip.Unmap()}, nil
 }
 
 // MustHost is ParseHost for literals in tests and tables; it panics on
@@ -65,13 +96,9 @@ func (h Host) IsLiteral() bool { return h.IP.IsValid() }
 // one a receiver can look up.
 func (h Host) Qualified() bool { return h.Name != "" && strings.Contains(h.Name, ".") }
 
-// String is the name, or the literal as given.
-func (h Host) String() string {
-	if h.IsLiteral() {
-		return h.raw
-	}
-	return h.Name
-}
+// String is the name, or the literal as EHLO says it (RFC 5321
+// §4.1.3): what reports show is what goes on the wire.
+func (h Host) String() string { return h.EHLO() }
 
 // EHLO is the argument of EHLO: the name, or the bracketed literal
 // (RFC 5321 §4.1.3).
@@ -83,6 +110,20 @@ func (h Host) EHLO() string {
 		return "[IPv6:" + h.IP.String() + "]"
 	}
 	return "[" + h.IP.String() + "]"
+}
+
+// Quote is %q of a value for an error message, cut to 64 characters: an
+// error names the bad input without repeating a 100 KB argument.
+func Quote(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return fmt.Sprintf("%q", s)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q… (%d octets)", s[:cut], len(s))
 }
 
 // Address is a mail address with its domain in ASCII (A-labels). The
@@ -110,7 +151,7 @@ func ParseAddress(s string) (Address, error) {
 	if err := checkLocal(local); err != nil {
 		return Address{}, err
 	}
-	d, err := resolver.NormalizeDomain(domain)
+	d, err := mailDomain(domain)
 	if err != nil {
 		return Address{}, err
 	}
@@ -128,13 +169,23 @@ func ParseSender(s string) (Address, error) {
 		return Address{}, nil
 	}
 	if !strings.Contains(s, "@") {
-		d, err := resolver.NormalizeDomain(s)
+		d, err := mailDomain(s)
 		if err != nil {
 			return Address{}, err
 		}
 		return Address{Domain: d}, nil
 	}
 	return ParseAddress(s)
+}
+
+// mailDomain normalises the domain of an address: a host name, so no
+// underscores (those belong to names like _dmarc, never to a mailbox).
+func mailDomain(s string) (string, error) {
+	d, err := resolver.NormalizeDomain(s)
+	if err == nil && strings.Contains(d, "_") {
+		err = fmt.Errorf("%s is not a mail domain: '_' is not allowed in a host name", Quote(s))
+	}
+	return d, err
 }
 
 // MustAddress is ParseAddress for literals in tests; it panics on a bad
@@ -165,16 +216,54 @@ func checkLocal(l string) error {
 	case len(l) > maxLocalPart:
 		return fmt.Errorf("the local part is longer than %d octets (RFC 5321 §4.5.3.1.1)", maxLocalPart)
 	}
-	quoted := len(l) >= 2 && l[0] == '"' && l[len(l)-1] == '"'
 	for _, r := range l {
 		switch {
 		case r < 0x20 || r == 0x7f:
-			return errors.New("the local part contains a control character")
-		case !quoted && strings.ContainsRune(" <>()[],;:@\\\"", r):
-			return fmt.Errorf("the local part contains %q (quote it, RFC 5321 §4.1.2)", r)
+			return errors.New("the local part contains a control character (CR, LF, NUL or another)")
+		case r == '<' || r == '>':
+			// Legal inside quotes, but a path is written in angle
+			// brackets: refusing them keeps every command balanced.
+			return fmt.Errorf("the local part contains %q", r)
+		}
+	}
+	if len(l) >= 2 && l[0] == '"' && l[len(l)-1] == '"' {
+		return checkQuoted(l[1 : len(l)-1])
+	}
+	// Dot-string (RFC 5321 §4.1.2, UTF-8 allowed by RFC 6531 §3.3):
+	// atoms of atext joined by single dots.
+	for _, atom := range strings.Split(l, ".") {
+		if atom == "" {
+			return errors.New("the local part has an empty part between dots, or a dot at its start or end (quote it, RFC 5321 §4.1.2)")
+		}
+		for _, r := range atom {
+			if r < 0x80 && !isAtext(byte(r)) {
+				return fmt.Errorf("the local part contains %q (quote it, RFC 5321 §4.1.2)", r)
+			}
 		}
 	}
 	return nil
+}
+
+// checkQuoted checks the inside of a quoted local part: qtext and
+// quoted pairs (RFC 5321 §4.1.2).
+func checkQuoted(q string) error {
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case '\\':
+			i++
+			if i == len(q) {
+				return errors.New("the quoted local part ends in a lone backslash")
+			}
+		case '"':
+			return errors.New("the quoted local part has an unescaped '\"' inside")
+		}
+	}
+	return nil
+}
+
+// isAtext is RFC 5322 §3.2.3's atext for ASCII.
+func isAtext(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
 }
 
 // IsZero reports whether no address was given.
@@ -221,23 +310,22 @@ type Selector string
 func ParseSelector(s string) (Selector, error) {
 	in := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "."))
 	if in == "" {
-		return "", errors.New("empty selector")
+		return "", fmt.Errorf("empty selector %s", Quote(s))
 	}
 	if len(in) > 200 {
-		return "", fmt.Errorf("selector %q is too long for a DNS name", s)
+		return "", fmt.Errorf("selector %s is too long for a DNS name", Quote(s))
 	}
 	for _, label := range strings.Split(in, ".") {
 		if label == "" || len(label) > 63 {
-			return "", fmt.Errorf("selector %q: labels must be 1 to 63 characters", s)
+			return "", fmt.Errorf("selector %s: labels must be 1 to 63 characters", Quote(s))
 		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return "", fmt.Errorf("selector %q: %q is not allowed (letters, digits, '-', '_' and '.')", s, c)
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return "", fmt.Errorf("selector %s: %q is not allowed (letters, digits, '-', '_' and '.')", Quote(s), r)
 			}
 		}
 		if label[0] == '-' || label[len(label)-1] == '-' {
-			return "", fmt.Errorf("selector %q: a label may not start or end with '-'", s)
+			return "", fmt.Errorf("selector %s: a label may not start or end with '-'", Quote(s))
 		}
 	}
 	return Selector(in), nil

@@ -1,6 +1,9 @@
 package names
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParseHost(t *testing.T) {
 	for _, tt := range []struct {
@@ -9,8 +12,10 @@ func TestParseHost(t *testing.T) {
 	}{
 		{"Mail.Example.COM.", "mail.example.com", "mail.example.com", false, true},
 		{"[203.0.113.5]", "[203.0.113.5]", "[203.0.113.5]", true, false},
-		{"203.0.113.5", "203.0.113.5", "[203.0.113.5]", true, false},
+		{"203.0.113.5", "[203.0.113.5]", "[203.0.113.5]", true, false},
 		{"[IPv6:2001:db8::1]", "[IPv6:2001:db8::1]", "[IPv6:2001:db8::1]", true, false},
+		{"[ipv6:2001:DB8::1]", "[IPv6:2001:db8::1]", "[IPv6:2001:db8::1]", true, false},
+		{"2001:db8::1", "[IPv6:2001:db8::1]", "[IPv6:2001:db8::1]", true, false},
 		{"localhost", "localhost", "localhost", false, false},
 		{"mail.bücher.example", "mail.xn--bcher-kva.example", "mail.xn--bcher-kva.example", false, true},
 	} {
@@ -19,8 +24,11 @@ func TestParseHost(t *testing.T) {
 			t.Errorf("ParseHost(%q) = %q/%q literal %v qualified %v, %v", tt.in, h, h.EHLO(), h.IsLiteral(), h.Qualified(), err)
 		}
 	}
-	if _, err := ParseHost("bad..name"); err == nil {
-		t.Error("ParseHost(bad..name): no error")
+	for _, bad := range []string{"bad..name", "[203.0.113.5", "203.0.113.5]", "[IPv6:2001:db8::1%<x>]", "fe80::1%eth0",
+		"[IPv6:203.0.113.5]", "[2001:db8::1]", "[1.2.3.4] x", "[[1.2.3.4]]", "[IPv6:2001:db8::1%\r\nX]"} {
+		if h, err := ParseHost(bad); err == nil {
+			t.Errorf("ParseHost(%q) = %q, want an error", bad, h)
+		}
 	}
 }
 
@@ -40,6 +48,13 @@ func TestParseAddress(t *testing.T) {
 		{"a\r\nRCPT TO:<x@y>@example.com", "", false, true},
 		{"a>@example.com", "", false, true},
 		{"a@exa mple.com", "", false, true},
+		{".a@example.com", "", false, true},
+		{"a..b@example.com", "", false, true},
+		{"a.@example.com", "", false, true},
+		{"a@ex_ample.com", "", false, true},
+		{`"a..b"@example.com`, `"a..b"@example.com`, false, false},
+		{`"a"b"@example.com`, "", false, true},
+		{"a.b+tag@example.com", "a.b+tag@example.com", false, false},
 	} {
 		a, err := ParseAddress(tt.in)
 		if (err != nil) != tt.bad || !tt.bad && (a.String() != tt.want || a.NeedsSMTPUTF8() != tt.utf8) {
@@ -69,5 +84,16 @@ func TestParseSelector(t *testing.T) {
 		if (err != nil) != tt.bad || string(s) != tt.want {
 			t.Errorf("ParseSelector(%q) = %q, %v", tt.in, s, err)
 		}
+	}
+}
+
+func TestQuoteCutsLongInput(t *testing.T) {
+	long := strings.Repeat("é", 100)
+	q := Quote(long)
+	if len(q) > 100 || !strings.Contains(q, "(200 octets)") {
+		t.Errorf("Quote of 200 octets = %s", q)
+	}
+	if _, err := ParseSelector("ünï"); err == nil || !strings.Contains(err.Error(), `'ü'`) {
+		t.Errorf("ParseSelector(ünï): %v, want the rune named", err)
 	}
 }
