@@ -62,10 +62,7 @@ func (o *listOptions) resolve(getenv func(string) string) ([]rbl.List, error) {
 		key = strings.TrimSpace(string(b))
 	}
 	if key != "" {
-		if strings.ContainsAny(key, ". \t\n/") {
-			return nil, fmt.Errorf("the Spamhaus DQS key must be a single DNS label")
-		}
-		lists = rbl.WithDQSKey(lists, key)
+		return rbl.WithDQSKey(lists, key)
 	}
 	return lists, nil
 }

@@ -12,6 +12,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/preflight-mail/preflight/resolver"
 )
 
 // Kind says what a list is keyed by.
@@ -77,6 +79,9 @@ type List struct {
 	// Display is the zone as shown in reports when Zone holds a secret
 	// (a Spamhaus DQS key).
 	Display string `json:"-"`
+	// Key is the secret in Zone, if any: the run's resolver shows it as
+	// "<key>" wherever a query name would show (see Keys).
+	Key string `json:"-"`
 }
 
 // Shown is the zone as reports may show it.
@@ -93,14 +98,39 @@ var dqsZones = map[string]string{
 	"dbl.spamhaus.org": "dbl.dq.spamhaus.net",
 }
 
+// minKeyLen is the shortest DQS key accepted. Spamhaus issues 26
+// characters; a key of a few characters could not be hidden from traces
+// and errors without hiding every name that happens to contain it.
+const minKeyLen = 8
+
 // WithDQSKey moves the Spamhaus lists to the Data Query Service with
-// key: KEY.zen.dq.spamhaus.net. Reports show the key as "<key>".
-func WithDQSKey(lists []List, key string) []List {
+// key: KEY.zen.dq.spamhaus.net. Reports show the key as "<key>", and
+// Keys gives it to the run's resolver, which shows it so in every query
+// name it prints. The key must be one DNS label of letters, digits and
+// hyphens (names never escape those, so the key is found wherever it
+// appears) and at least minKeyLen long.
+func WithDQSKey(lists []List, key string) ([]List, error) {
+	if len(key) < minKeyLen || len(key) > 63 || strings.Trim(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+		return nil, fmt.Errorf("the Spamhaus DQS key must be a single DNS label of %d to 63 letters, digits and hyphens (Spamhaus issues 26)", minKeyLen)
+	}
 	out := slices.Clone(lists)
 	for i, l := range out {
 		if dq, ok := dqsZones[l.Zone]; ok {
 			out[i].Zone = key + "." + dq
-			out[i].Display = "<key>." + dq
+			out[i].Display = resolver.KeyShown + "." + dq
+			out[i].Key = key
+		}
+	}
+	return out, nil
+}
+
+// Keys are the secrets in the lists' query names, for the run's
+// resolver (resolver.Config.Keys).
+func Keys(lists []List) []string {
+	var out []string
+	for _, l := range lists {
+		if l.Key != "" && !slices.Contains(out, l.Key) {
+			out = append(out, l.Key)
 		}
 	}
 	return out

@@ -89,7 +89,10 @@ func Query(ctx context.Context, r *resolver.Resolver, lists []List, targets []st
 			j.res.Answer = target
 			if target.Status == Listed || target.Status == PolicyListed {
 				if txt, err := dns.LookupTXT(ctx, j.name); err == nil {
-					j.res.TXT = txt
+					for _, s := range txt {
+						// The list's own words may quote the name asked.
+						j.res.TXT = append(j.res.TXT, resolver.Redact(s, []string{j.res.List.Key}))
+					}
 				}
 			}
 		})
