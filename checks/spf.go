@@ -236,9 +236,12 @@ func lookupLimit(tree *spf.Tree) report.Finding {
 			Evidence: evidence,
 		}
 	}
-	at := "are"
+	count, stopped := fmt.Sprint(total), ""
 	if tree.Truncated {
-		at = "are at least"
+		// The walk stopped at its record cap: the rest is not counted.
+		count = "at least " + count
+		stopped = "; the tree is too large to follow every include"
+		evidence["at_least"] = true
 	}
 	var cost []string
 	for _, c := range tree.Costliest() {
@@ -250,8 +253,8 @@ func lookupLimit(tree *spf.Tree) report.Finding {
 	evidence["chain"] = chain
 	return report.Finding{
 		ID: "spf.lookup_limit", Severity: report.Fail, Subject: domain,
-		Message: fmt.Sprintf("Evaluating the SPF record of %s can take %d DNS lookups (there %s %d DNS-querying terms in the tree; the limit is %d, RFC 7208 §4.6.4): receivers that reach the 11th return permerror. Chain: %s.",
-			domain, total, at, total, spf.MaxLookups, strings.Join(chain, " → ")),
+		Message: fmt.Sprintf("Evaluating the SPF record of %s can take %s DNS lookups (DNS-querying terms in the tree%s; the limit is %d, RFC 7208 §4.6.4): receivers that reach the 11th return permerror. Chain: %s.",
+			domain, count, stopped, spf.MaxLookups, strings.Join(chain, " → ")),
 		Fix: "Bring the tree to 10 lookups or fewer: remove includes you no longer use, and replace the costliest with the ip4:/ip6: ranges they stand for. Lookups per include: " +
 			strings.Join(cost, ", ") + ".",
 		Evidence: evidence,
@@ -269,11 +272,18 @@ func voidLimit(tree *spf.Tree) []report.Finding {
 		terms = append(terms, fmt.Sprintf("%s in %s", v.Term, v.Domain))
 	}
 	slices.Sort(terms)
+	count := fmt.Sprint(len(tree.Voids))
+	evidence := map[string]any{"void_lookups": tree.Voids}
+	if tree.Unlooked > 0 {
+		// Terms past the walk's cap were not looked up.
+		count = "At least " + count
+		evidence["not_looked_up"] = tree.Unlooked
+	}
 	return []report.Finding{{
 		ID: "spf.void_lookup_limit", Severity: report.Fail, Subject: domain,
-		Message:  fmt.Sprintf("%d terms in the SPF tree of %s look up names that do not exist or have no records (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", len(tree.Voids), domain, strings.Join(terms, ", "), spf.MaxVoidLookups),
+		Message:  fmt.Sprintf("%s terms in the SPF tree of %s look up names that do not exist or have no records (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", count, domain, strings.Join(terms, ", "), spf.MaxVoidLookups),
 		Fix:      "Remove the terms that name hosts you no longer have.",
-		Evidence: map[string]any{"void_lookups": tree.Voids},
+		Evidence: evidence,
 	}}
 }
 

@@ -219,8 +219,8 @@ func ValidatedName(ctx context.Context, r *resolver.Resolver, ip netip.Addr, dom
 	if err != nil {
 		return ""
 	}
-	if len(names) > MaxLookups {
-		names = names[:MaxLookups]
+	if len(names) > MaxPTRNames {
+		names = names[:MaxPTRNames]
 	}
 	network := "ip6"
 	if ip.Unmap().Is4() {
