@@ -192,3 +192,40 @@ func TestSPFWideRecordIsBounded(t *testing.T) {
 		t.Errorf("60 nested includes: lookups_ok")
 	}
 }
+
+// TestSPFLookupsOKOnlyWhenKnown: spf.lookups_ok ("at most 2 of 10") was
+// printed beside spf.loop and an evaluation that ran out of lookups
+// (issue #13 item 18). It is said only when the count is known.
+func TestSPFLookupsOKOnlyWhenKnown(t *testing.T) {
+	env := zoneEnv(t, `$ORIGIN t.
+@           SOA ns hm 1 1 1 1 1
+ok          TXT "v=spf1 include:b.ok.t -all"
+b.ok        TXT "v=spf1 a:h.t -all"
+loop        TXT "v=spf1 include:b.loop.t -all"
+b.loop      TXT "v=spf1 include:loop.t -all"
+bigloop     TXT "v=spf1 a:h.t a:h.t a:h.t a:h.t a:h.t a:h.t a:h.t a:h.t a:h.t include:b.bigloop.t -all"
+b.bigloop   TXT "v=spf1 include:bigloop.t -all"
+macro       TXT "v=spf1 include:%{d}.m.t -all"
+failed      TXT "v=spf1 include:spf.elsewhere.example -all"
+h           A   192.0.2.1
+`)
+	ip := []netip.Addr{netip.MustParseAddr("203.0.113.10")}
+	for domain, want := range map[string]string{
+		"ok.t":      "spf.lookups_ok",
+		"loop.t":    "spf.loop",
+		"bigloop.t": "spf.lookup_limit",
+		"macro.t":   "",
+		"failed.t":  "spf.temperror",
+	} {
+		fs := SPF(context.Background(), env, Target{Domain: domain, IPs: ip})
+		if _, ok := find(fs, want); want != "" && !ok {
+			t.Errorf("%s: no %s in %v", domain, want, ids(fs))
+		}
+		if _, ok := find(fs, "spf.lookups_ok"); ok && want != "spf.lookups_ok" {
+			t.Errorf("%s: lookups_ok beside %v", domain, ids(fs))
+		}
+		if f, ok := find(fs, "spf.lookup_limit"); ok && !strings.Contains(f.Message, "at least 11") {
+			t.Errorf("%s: a loop's count is a lower bound: %s", domain, f.Message)
+		}
+	}
+}

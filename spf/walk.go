@@ -93,8 +93,24 @@ type Tree struct {
 	Unlooked int
 }
 
-// Total is the worst-case number of DNS-querying terms.
+// Total is the worst-case number of DNS-querying terms: exact when the
+// tree is Complete, else a lower bound.
 func (t *Tree) Total() int { return t.Root.Total }
+
+// Complete reports whether every include and redirect was followed to
+// its record, or to an answer that ends evaluation there (no record,
+// several): then Total is exact. A loop (whose evaluation only ends at
+// the lookup limit), a domain with a macro, a failed lookup or the
+// walk's caps leave parts of the tree uncounted.
+func (t *Tree) Complete() bool {
+	complete := !t.Truncated
+	t.Each(func(n *Node) {
+		if n.Problem == "loop" || strings.HasPrefix(n.Problem, "not followed") || strings.HasPrefix(n.Problem, "lookup failed") {
+			complete = false
+		}
+	})
+	return complete
+}
 
 // Walk fetches the SPF record of domain and everything it includes or
 // redirects to, concurrently: each level's records, and the lookups of
