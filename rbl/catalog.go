@@ -25,6 +25,22 @@ const (
 	Domain Kind = "domain"
 )
 
+// DomainPolicy says which name a domain list is to be asked about a
+// host name: the lists' usage policies differ.
+type DomainPolicy string
+
+// Domain policies.
+const (
+	// FullName: the name itself. Spamhaus DBL lists host names as well
+	// as domains, and custom lists are asked exactly what was given.
+	FullName DomainPolicy = "full_name"
+	// RegisteredDomain: the domain as registered under its public
+	// suffix (mail.example.co.uk → example.co.uk, by the Public Suffix
+	// List). URIBL and SURBL list registered domains only and ask to be
+	// queried with them; a host name below one is never listed there.
+	RegisteredDomain DomainPolicy = "registered_domain"
+)
+
 // Class says what a listing means.
 type Class string
 
@@ -56,6 +72,9 @@ type List struct {
 	Kind Kind   `json:"kind"`
 	// IPv6 says whether the list answers for IPv6 addresses.
 	IPv6 bool `json:"ipv6,omitempty"`
+	// DomainPolicy, for domain lists: which name to ask about a host
+	// name (FullName when empty).
+	DomainPolicy DomainPolicy `json:"domain_policy,omitempty"`
 	// Codes are the list's answers and their meanings.
 	Codes []Code `json:"-"`
 	// Bits, for bitmask lists: the last octet's bits.
@@ -196,7 +215,7 @@ var Catalog = []List{
 		Delist: "https://psbl.org/remove", Set: "default",
 	},
 	{
-		Zone: "dbl.spamhaus.org", Name: "Spamhaus DBL", Kind: Domain,
+		Zone: "dbl.spamhaus.org", Name: "Spamhaus DBL", Kind: Domain, DomainPolicy: FullName,
 		Codes: []Code{
 			{ip("127.0.1.2"), "spam domain", Abuse},
 			{ip("127.0.1.4"), "phishing domain", Abuse},
@@ -213,7 +232,7 @@ var Catalog = []List{
 		Terms: "as for ZEN",
 	},
 	{
-		Zone: "multi.uribl.com", Name: "URIBL", Kind: Domain,
+		Zone: "multi.uribl.com", Name: "URIBL", Kind: Domain, DomainPolicy: RegisteredDomain,
 		Bits: []Bit{
 			{2, "URIBL black: spam domain", Abuse},
 			{4, "URIBL grey: bulk mail domain", Abuse},
@@ -224,7 +243,7 @@ var Catalog = []List{
 		Terms: "refuses public resolvers; free for low volume",
 	},
 	{
-		Zone: "multi.surbl.org", Name: "SURBL", Kind: Domain,
+		Zone: "multi.surbl.org", Name: "SURBL", Kind: Domain, DomainPolicy: RegisteredDomain,
 		Bits: []Bit{
 			{8, "SURBL PH: phishing", Abuse},
 			{16, "SURBL MW: malware", Abuse},
