@@ -70,13 +70,18 @@ func RBL(ctx context.Context, env Env, t Target) []report.Finding {
 // findings: one per listing or unanswered list, one for the clean ones.
 func targetFindings(target string, results []rbl.Result) []report.Finding {
 	var out []report.Finding
-	var clean, skipped []string
+	var clean, cleanShown, skipped []string
+	asked := map[string]string{} // zone → the name asked, when not target
 	for _, r := range results {
 		switch r.Status {
 		case rbl.Listed, rbl.PolicyListed:
 			out = append(out, listing(target, r))
 		case rbl.Clean:
 			clean = append(clean, r.Zone)
+			cleanShown = append(cleanShown, r.Zone+askedAs(r))
+			if r.Asked != "" {
+				asked[r.Zone] = r.Asked
+			}
 		case rbl.Unknown:
 			if r.Skipped {
 				skipped = append(skipped, r.Zone)
@@ -84,7 +89,7 @@ func targetFindings(target string, results []rbl.Result) []report.Finding {
 			}
 			out = append(out, report.Finding{
 				ID: "rbl.list_unusable", Severity: report.Error, Subject: r.Zone,
-				Message:  fmt.Sprintf("Could not check %s on %s: %s.", target, r.Zone, r.Reason),
+				Message:  fmt.Sprintf("Could not check %s on %s%s: %s.", target, r.Zone, askedAs(r), r.Reason),
 				Fix:      capitalize(cmp.Or(r.Hint, "try again")) + ".",
 				Evidence: map[string]any{"target": target, "reason": r.Reason},
 			})
@@ -95,18 +100,33 @@ func targetFindings(target string, results []rbl.Result) []report.Finding {
 		if len(skipped) > 0 {
 			ev["not_covering"] = skipped
 		}
+		if len(asked) > 0 {
+			ev["asked"] = asked
+		}
 		out = append(out, report.Finding{
 			ID: "rbl.clean", Severity: report.Pass, Subject: target,
-			Message:  fmt.Sprintf("%s is on none of %d %s: %s.", target, len(clean), words.Plural(len(clean), "list", "lists"), strings.Join(clean, ", ")),
+			Message:  fmt.Sprintf("%s is on none of %d %s: %s.", target, len(clean), words.Plural(len(clean), "list", "lists"), strings.Join(cleanShown, ", ")),
 			Evidence: ev,
 		})
 	}
 	return out
 }
 
+// askedAs says which name a list was asked about, when not the target: its
+// registered domain (rbl.RegisteredDomain lists).
+func askedAs(r rbl.Result) string {
+	if r.Asked == "" {
+		return ""
+	}
+	return " (as " + r.Asked + ")"
+}
+
 // listing is the finding for a target a list lists: abuse or policy.
 func listing(target string, r rbl.Result) report.Finding {
 	ev := map[string]any{"zone": r.Zone, "codes": r.Codes, "meanings": r.Meanings}
+	if r.Asked != "" {
+		ev["asked"] = r.Asked
+	}
 	if len(r.TXT) > 0 {
 		ev["txt"] = r.TXT
 	}
@@ -116,7 +136,7 @@ func listing(target string, r rbl.Result) report.Finding {
 	if r.Status == rbl.PolicyListed {
 		return report.Finding{
 			ID: "rbl.policy_listed", Severity: report.Warn, Subject: target,
-			Message: fmt.Sprintf("%s is on %s as end-user address space: %s. Not an abuse listing, but receivers using it refuse direct mail from it.", target, r.Zone, strings.Join(r.Meanings, "; ")),
+			Message: fmt.Sprintf("%s is on %s%s as end-user address space: %s. Not an abuse listing, but receivers using it refuse direct mail from it.", target, r.Zone, askedAs(r), strings.Join(r.Meanings, "; ")),
 			Fix: fmt.Sprintf("If %s is a static address of a mail server, ask its provider to take it out of the end-user space listing (or remove it yourself at %s); otherwise send through a relay.",
 				target, cmp.Or(r.List.Delist, "the list's web site")),
 			Evidence: ev,
@@ -124,7 +144,7 @@ func listing(target string, r rbl.Result) report.Finding {
 	}
 	return report.Finding{
 		ID: "rbl.listed", Severity: report.Fail, Subject: target,
-		Message:  fmt.Sprintf("%s is listed on %s: %s.", target, r.Zone, strings.Join(r.Meanings, "; ")) + txtNote(r.TXT),
+		Message:  fmt.Sprintf("%s is listed on %s%s: %s.", target, r.Zone, askedAs(r), strings.Join(r.Meanings, "; ")) + txtNote(r.TXT),
 		Fix:      delistFix(target, r),
 		Evidence: ev,
 	}

@@ -57,10 +57,9 @@ func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 	defer heloDone.Wait()
 
 	tree := spf.Walk(ctx, env.DNS, domain, t.IPs)
-	out := lintTree(tree, t)
 	if err := tree.Root.Err; err != nil && !isNotFound(err) {
 		heloDone.Wait()
-		return append(out, helo...) // the record itself could not be fetched: nothing to evaluate
+		return append(lintTree(tree, t, nil), helo...) // the record itself could not be fetched: nothing to evaluate
 	}
 
 	// The verdict for each IP, concurrently; the walk has filled the
@@ -71,6 +70,7 @@ func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 		wg.Go(func() { results[i] = spf.Evaluate(ctx, env.DNS, ip, heloOr(t, domain), sender, env.now()) })
 	}
 	wg.Wait()
+	out := lintTree(tree, t, results)
 	root := tree.Root
 	for i, ip := range t.IPs {
 		out = append(out, ipResult(domain, root, ip, results[i]))
@@ -95,8 +95,10 @@ func heloOr(t Target, domain string) string {
 	return cmp.Or(t.HELO.EHLO(), domain)
 }
 
-// lintTree reports what is wrong anywhere in the tree, whatever the IP.
-func lintTree(tree *spf.Tree, t Target) []report.Finding {
+// lintTree reports what is wrong anywhere in the tree, whatever the IP;
+// results are the IPs' verdicts, for what they say about the lookup
+// count.
+func lintTree(tree *spf.Tree, t Target, results []spf.Result) []report.Finding {
 	if out := lintRoot(tree.Root, t); out != nil {
 		return out
 	}
@@ -107,7 +109,7 @@ func lintTree(tree *spf.Tree, t Target) []report.Finding {
 			out = append(out, lintLink(tree, n)...)
 		}
 	})
-	out = append(out, lookupLimit(tree))
+	out = append(out, lookupLimit(tree, results)...)
 	out = append(out, voidLimit(tree)...)
 	return append(out, lintEnd(tree.Root)...)
 }
@@ -225,20 +227,31 @@ func lintLink(tree *spf.Tree, n *spf.Node) []report.Finding {
 
 // lookupLimit counts lookups (§4.6.4) over the whole tree: a receiver
 // that evaluates everything (an IP that matches nothing) pays them all.
-func lookupLimit(tree *spf.Tree) report.Finding {
+// "Within the limit" is said only when the count is known: a loop, a
+// macro domain or a failed lookup leave parts of the tree uncounted, and
+// an evaluation that ran out of lookups proves the count wrong. Those
+// have findings of their own (spf.loop, spf.temperror, spf.ip_permerror).
+func lookupLimit(tree *spf.Tree, results []spf.Result) []report.Finding {
 	root, total := tree.Root, tree.Total()
 	domain := root.Domain
 	evidence := map[string]any{"tree": root, "lookups": total, "limit": spf.MaxLookups}
+	known := tree.Complete() && !slices.ContainsFunc(results, func(r spf.Result) bool { return r.LookupLimit })
 	if total <= spf.MaxLookups {
-		return report.Finding{
+		if !known {
+			return nil
+		}
+		return []report.Finding{{
 			ID: "spf.lookups_ok", Severity: report.Pass, Subject: domain,
 			Message:  fmt.Sprintf("The SPF tree of %s takes at most %d of %d DNS lookups.", domain, total, spf.MaxLookups),
 			Evidence: evidence,
-		}
+		}}
 	}
-	at := "are"
-	if tree.Truncated {
-		at = "are at least"
+	count, stopped := fmt.Sprint(total), ""
+	if !tree.Complete() {
+		// Parts of the tree are not counted.
+		count = "at least " + count
+		stopped = "; not every include could be followed"
+		evidence["at_least"] = true
 	}
 	var cost []string
 	for _, c := range tree.Costliest() {
@@ -248,14 +261,14 @@ func lookupLimit(tree *spf.Tree) report.Finding {
 	}
 	chain := costliestChain(root)
 	evidence["chain"] = chain
-	return report.Finding{
+	return []report.Finding{{
 		ID: "spf.lookup_limit", Severity: report.Fail, Subject: domain,
-		Message: fmt.Sprintf("Evaluating the SPF record of %s can take %d DNS lookups (there %s %d DNS-querying terms in the tree; the limit is %d, RFC 7208 §4.6.4): receivers that reach the 11th return permerror. Chain: %s.",
-			domain, total, at, total, spf.MaxLookups, strings.Join(chain, " → ")),
+		Message: fmt.Sprintf("Evaluating the SPF record of %s can take %s DNS lookups (DNS-querying terms in the tree%s; the limit is %d, RFC 7208 §4.6.4): receivers that reach the 11th return permerror. Chain: %s.",
+			domain, count, stopped, spf.MaxLookups, strings.Join(chain, " → ")),
 		Fix: "Bring the tree to 10 lookups or fewer: remove includes you no longer use, and replace the costliest with the ip4:/ip6: ranges they stand for. Lookups per include: " +
 			strings.Join(cost, ", ") + ".",
 		Evidence: evidence,
-	}
+	}}
 }
 
 // voidLimit reports more void lookups than §4.6.4 allows.
@@ -269,11 +282,18 @@ func voidLimit(tree *spf.Tree) []report.Finding {
 		terms = append(terms, fmt.Sprintf("%s in %s", v.Term, v.Domain))
 	}
 	slices.Sort(terms)
+	count := fmt.Sprint(len(tree.Voids))
+	evidence := map[string]any{"void_lookups": tree.Voids}
+	if tree.Unlooked > 0 {
+		// Terms past the walk's cap were not looked up.
+		count = "At least " + count
+		evidence["not_looked_up"] = tree.Unlooked
+	}
 	return []report.Finding{{
 		ID: "spf.void_lookup_limit", Severity: report.Fail, Subject: domain,
-		Message:  fmt.Sprintf("%d terms in the SPF tree of %s look up names that do not exist or have no records (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", len(tree.Voids), domain, strings.Join(terms, ", "), spf.MaxVoidLookups),
+		Message:  fmt.Sprintf("%s terms in the SPF tree of %s look up names that do not exist or have no records (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", count, domain, strings.Join(terms, ", "), spf.MaxVoidLookups),
 		Fix:      "Remove the terms that name hosts you no longer have.",
-		Evidence: map[string]any{"void_lookups": tree.Voids},
+		Evidence: evidence,
 	}}
 }
 

@@ -3,6 +3,7 @@ package checks
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
+	"github.com/preflight-mail/preflight/resolver/dnstest"
 )
 
 // labZones answers from the lab's zone files, offline: the same data the
@@ -137,4 +139,93 @@ func zoneEnv(t *testing.T, zones ...string) Env {
 		t.Fatal(err)
 	}
 	return Env{DNS: resolver.New(resolver.Config{Overlay: o, Offline: true})}
+}
+
+// TestSPFWideRecordIsBounded: one record with 800 a: terms made 1,600
+// queries (issue #13 item 11). The whole spf check, walk and verdict,
+// now asks a few dozen, and the lint still counts every term; a tree
+// too large to walk is counted "at least".
+func TestSPFWideRecordIsBounded(t *testing.T) {
+	var rec, z strings.Builder
+	rec.WriteString("v=spf1")
+	for i := range 800 {
+		fmt.Fprintf(&rec, " a:h%d.wide.test", i)
+	}
+	rec.WriteString(" -all")
+	z.WriteString("$ORIGIN wide.test.\n@ SOA ns hm 1 1 1 1 1\n@ TXT (")
+	for s := rec.String(); s != ""; {
+		n := min(len(s), 255)
+		fmt.Fprintf(&z, " %q", s[:n])
+		s = s[n:]
+	}
+	z.WriteString(" )\n")
+	// deep: a chain of 60 includes, more than the walk follows.
+	z.WriteString("deep TXT \"v=spf1 include:d1.wide.test -all\"\n")
+	for i := 1; i < 60; i++ {
+		fmt.Fprintf(&z, "d%d TXT \"v=spf1 include:d%d.wide.test -all\"\n", i, i+1)
+	}
+	srv := dnstest.New(t, z.String())
+	ip := netip.MustParseAddr("203.0.113.5")
+
+	env := Env{DNS: resolver.New(resolver.Config{Servers: []string{srv.Addr}})}
+	fs := SPF(context.Background(), env, Target{Domain: "wide.test", IPs: []netip.Addr{ip}})
+	if q := env.DNS.Stats().Questions; q > 40 {
+		t.Errorf("800 a: terms: %d questions, want at most 40 (15 terms × A and AAAA, and the TXT)", q)
+	}
+	f, ok := find(fs, "spf.lookup_limit")
+	if !ok || !strings.Contains(f.Message, "can take 800 DNS lookups") || f.Evidence["at_least"] != nil {
+		t.Errorf("800 a: terms: %v\n%s", ids(fs), f.Message)
+	}
+	if _, ok := find(fs, "spf.void_lookup_limit"); !ok {
+		t.Errorf("800 a: terms naming no host: %v", ids(fs))
+	} else if v, _ := find(fs, "spf.void_lookup_limit"); !strings.HasPrefix(v.Message, "At least ") {
+		t.Errorf("voids of a capped walk: %s", v.Message)
+	}
+
+	env = Env{DNS: resolver.New(resolver.Config{Servers: []string{srv.Addr}})}
+	fs = SPF(context.Background(), env, Target{Domain: "deep.wide.test", IPs: []netip.Addr{ip}})
+	f, ok = find(fs, "spf.lookup_limit")
+	if !ok || !strings.Contains(f.Message, "can take at least ") || f.Evidence["at_least"] != true {
+		t.Errorf("60 nested includes: %v\n%s", ids(fs), f.Message)
+	}
+	if _, ok := find(fs, "spf.lookups_ok"); ok {
+		t.Errorf("60 nested includes: lookups_ok")
+	}
+}
+
+// TestSPFLookupsOKOnlyWhenKnown: spf.lookups_ok ("at most 2 of 10") was
+// printed beside spf.loop and an evaluation that ran out of lookups
+// (issue #13 item 18). It is said only when the count is known.
+func TestSPFLookupsOKOnlyWhenKnown(t *testing.T) {
+	env := zoneEnv(t, `$ORIGIN t.
+@           SOA ns hm 1 1 1 1 1
+ok          TXT "v=spf1 include:b.ok.t -all"
+b.ok        TXT "v=spf1 a:h.t -all"
+loop        TXT "v=spf1 include:b.loop.t -all"
+b.loop      TXT "v=spf1 include:loop.t -all"
+bigloop     TXT "v=spf1 a:h.t a:h.t a:h.t a:h.t a:h.t a:h.t a:h.t a:h.t a:h.t include:b.bigloop.t -all"
+b.bigloop   TXT "v=spf1 include:bigloop.t -all"
+macro       TXT "v=spf1 include:%{d}.m.t -all"
+failed      TXT "v=spf1 include:spf.elsewhere.example -all"
+h           A   192.0.2.1
+`)
+	ip := []netip.Addr{netip.MustParseAddr("203.0.113.10")}
+	for domain, want := range map[string]string{
+		"ok.t":      "spf.lookups_ok",
+		"loop.t":    "spf.loop",
+		"bigloop.t": "spf.lookup_limit",
+		"macro.t":   "",
+		"failed.t":  "spf.temperror",
+	} {
+		fs := SPF(context.Background(), env, Target{Domain: domain, IPs: ip})
+		if _, ok := find(fs, want); want != "" && !ok {
+			t.Errorf("%s: no %s in %v", domain, want, ids(fs))
+		}
+		if _, ok := find(fs, "spf.lookups_ok"); ok && want != "spf.lookups_ok" {
+			t.Errorf("%s: lookups_ok beside %v", domain, ids(fs))
+		}
+		if f, ok := find(fs, "spf.lookup_limit"); ok && !strings.Contains(f.Message, "at least 11") {
+			t.Errorf("%s: a loop's count is a lower bound: %s", domain, f.Message)
+		}
+	}
 }

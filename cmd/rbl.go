@@ -62,10 +62,7 @@ func (o *listOptions) resolve(getenv func(string) string) ([]rbl.List, error) {
 		key = strings.TrimSpace(string(b))
 	}
 	if key != "" {
-		if strings.ContainsAny(key, ". \t\n/") {
-			return nil, fmt.Errorf("the Spamhaus DQS key must be a single DNS label")
-		}
-		lists = rbl.WithDQSKey(lists, key)
+		return rbl.WithDQSKey(lists, key)
 	}
 	return lists, nil
 }
@@ -89,7 +86,9 @@ means "not listed". PBL-style codes are end-user space, not abuse.
 
 Default lists: zen.spamhaus.org, bl.spamcop.net, b.barracudacentral.org,
 bl.mailspike.net, psbl.surriel.com (IP); dbl.spamhaus.org, multi.uribl.com,
-multi.surbl.org (domain). --lists extended adds the opt-in lists. --list takes
+multi.surbl.org (domain; URIBL and SURBL are asked about a name's registered
+domain, as their policies say, DBL about the name itself). --lists extended
+adds the opt-in lists. --list takes
 any zone (a catalog zone keeps its code table; others use Spamhaus-style codes)
 and @SERVER asks that server for it, such as a local rbldnsd or mirror.
 A Spamhaus DQS key comes from ` + spamhausKeyEnv + ` or --spamhaus-key-file.

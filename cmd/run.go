@@ -54,7 +54,7 @@ func (g *globalOptions) newRunner(opts envOptions) (*runner, error) {
 		return nil, fmt.Errorf("--zone: %w", err)
 	}
 	rn := &runner{g: g, trace: g.tracer(), opts: opts, catalog: checks.Catalog()}
-	rn.cfg = resolver.Config{Overlay: overlay, Offline: g.offline, Trace: rn.trace}
+	rn.cfg = resolver.Config{Overlay: overlay, Offline: g.offline, Trace: rn.trace, Keys: rbl.Keys(opts.lists)}
 	for _, s := range g.resolvers {
 		addr, err := resolver.ParseServer(s)
 		if err != nil {

@@ -3,11 +3,13 @@ package cmd
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/preflight-mail/preflight/resolver/dnstest"
 	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
 
@@ -82,4 +84,106 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		t.Error("no run authenticated: the test proves nothing")
 	}
 	t.Logf("%d runs, no secret printed", ran)
+}
+
+// dqsZones are a hostile DNS server's answers for Spamhaus DQS names:
+// every ZEN name a CNAME chain longer than the resolver follows, every
+// DBL name a loop, through names that carry the key (in both cases, as
+// a server may answer). With listed, the ZEN names answer instead, and
+// the target is listed with a TXT record quoting the key.
+func dqsZones(key string, listed bool) []string {
+	up := strings.ToUpper(key)
+	var zen strings.Builder
+	fmt.Fprintf(&zen, "$ORIGIN %s.zen.dq.spamhaus.net.\n@ SOA ns.test. hm.test. 1 1 1 1 1\n", key)
+	if listed {
+		fmt.Fprintf(&zen, "2.0.0.127 A 127.0.0.2\n5.113.0.203 A 127.0.0.2\n5.113.0.203 TXT \"listed: see https://check.example/%s/203.0.113.5\"\n", up)
+	} else {
+		zen.WriteString("* CNAME c1\n")
+		for i := 1; i < 15; i++ {
+			fmt.Fprintf(&zen, "c%d CNAME c%d.%s.zen.dq.spamhaus.net.\n", i, i+1, up)
+		}
+	}
+	dbl := fmt.Sprintf("$ORIGIN %s.dbl.dq.spamhaus.net.\n@ SOA ns.test. hm.test. 1 1 1 1 1\n* CNAME loop1\nloop1 CNAME loop2.%s.dbl.dq.spamhaus.net.\nloop2 CNAME loop1\n", key, up)
+	return []string{zen.String(), dbl, hostileBase, hostileReverse}
+}
+
+// TestDQSKeyNeverPrinted runs every command path that queries the
+// Spamhaus lists — rbl, ip, check, check --targets, check --config —
+// with the DQS key from the environment, --spamhaus-key-file and the
+// config file, in every format with --verbose, against a hostile server
+// answering the DQS names with CNAME chains and loops through names
+// carrying the key, and against one that lists the target with a TXT
+// record quoting it. Nothing printed may hold the key, in any case
+// (issue #13 item 5).
+func TestDQSKeyNeverPrinted(t *testing.T) {
+	noLeaks(t)
+	const key = "k3yS3cretDQS0123456789abcd"
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "dqs.key")
+	os.WriteFile(keyFile, []byte(key+"\n"), 0o600)
+	targets := filepath.Join(dir, "targets.txt")
+	os.WriteFile(targets, []byte("example.test 203.0.113.5 mail.example.test s1\n"), 0o644)
+
+	var said strings.Builder // what the runs said about the lists, to prove they got there
+	ran := 0
+	for _, listed := range []bool{false, true} {
+		srv := dnstest.New(t, dqsZones(key, listed)...)
+		config := filepath.Join(dir, fmt.Sprintf("preflight-%v.yaml", listed))
+		os.WriteFile(config, fmt.Appendf(nil, "target: {domain: example.test, ips: [203.0.113.5], selectors: [s1]}\nresolvers: [%q]\nspamhaus_key_file: %s\ntreat_as_public: [203.0.113.0/24]\ntimeout: 5s\n", srv.Addr, keyFile), 0o644)
+		withServer := func(args ...string) []string {
+			if args[0] != "rbl" {
+				args = append(args, "--treat-as-public", "203.0.113.0/24")
+			}
+			return append(args, "--resolver", srv.Addr, "--timeout", "5s")
+		}
+		cases := []struct {
+			args   []string
+			envKey bool
+			batch  bool // JSON lines only
+		}{
+			{withServer("rbl", "203.0.113.5", "example.test"), true, false},
+			{withServer("rbl", "203.0.113.5", "mail.example.test", "--spamhaus-key-file", keyFile), false, false},
+			{withServer("ip", "203.0.113.5"), true, false},
+			{withServer("check", "example.test", "--ip", "203.0.113.5", "-s", "s1", "--helo", "mail.example.test"), true, false},
+			{withServer("check", "example.test", "--ip", "203.0.113.5", "-s", "s1", "--spamhaus-key-file", keyFile), false, false},
+			{withServer("check", "--targets", targets, "--spamhaus-key-file", keyFile), false, true},
+			{withServer("check", "--targets", targets), true, true},
+			{[]string{"check", "--config", config}, false, false},
+		}
+		for _, c := range cases {
+			formats := []string{"text", "json", "github"}
+			if c.batch {
+				formats = []string{"json"}
+			}
+			for _, format := range formats {
+				full := append(append([]string{}, c.args...), "--format", format, "--verbose")
+				getenv := func(k string) string {
+					if k == spamhausKeyEnv && c.envKey {
+						return key
+					}
+					return ""
+				}
+				var out, errb strings.Builder
+				code := Run(context.Background(), full, Streams{Out: &out, Err: &errb, Getenv: getenv})
+				ran++
+				all := out.String() + errb.String()
+				if code == 2 {
+					t.Errorf("%q: usage error: %s", strings.Join(full, " "), errb.String())
+				}
+				if strings.Contains(strings.ToLower(all), strings.ToLower(key)) {
+					t.Errorf("%q printed the DQS key:\n%s", strings.Join(full, " "), all)
+				}
+				if format == "json" {
+					validateOutput(t, strings.Join(full, " "), out.String())
+				}
+				said.WriteString(all)
+			}
+		}
+	}
+	for _, want := range []string{"CNAME loop", "CNAME chain longer", "<key>.zen.dq.spamhaus.net", "<key>.dbl.dq.spamhaus.net", "rbl.listed", "check.example/<key>/"} {
+		if !strings.Contains(said.String(), want) {
+			t.Errorf("no run said %q: the test proves less than it claims", want)
+		}
+	}
+	t.Logf("%d runs, the key never printed", ran)
 }

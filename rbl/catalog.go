@@ -12,6 +12,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/preflight-mail/preflight/resolver"
 )
 
 // Kind says what a list is keyed by.
@@ -21,6 +23,22 @@ type Kind string
 const (
 	IP     Kind = "ip"
 	Domain Kind = "domain"
+)
+
+// DomainPolicy says which name a domain list is to be asked about a
+// host name: the lists' usage policies differ.
+type DomainPolicy string
+
+// Domain policies.
+const (
+	// FullName: the name itself. Spamhaus DBL lists host names as well
+	// as domains, and custom lists are asked exactly what was given.
+	FullName DomainPolicy = "full_name"
+	// RegisteredDomain: the domain as registered under its public
+	// suffix (mail.example.co.uk → example.co.uk, by the Public Suffix
+	// List). URIBL and SURBL list registered domains only and ask to be
+	// queried with them; a host name below one is never listed there.
+	RegisteredDomain DomainPolicy = "registered_domain"
 )
 
 // Class says what a listing means.
@@ -54,6 +72,9 @@ type List struct {
 	Kind Kind   `json:"kind"`
 	// IPv6 says whether the list answers for IPv6 addresses.
 	IPv6 bool `json:"ipv6,omitempty"`
+	// DomainPolicy, for domain lists: which name to ask about a host
+	// name (FullName when empty).
+	DomainPolicy DomainPolicy `json:"domain_policy,omitempty"`
 	// Codes are the list's answers and their meanings.
 	Codes []Code `json:"-"`
 	// Bits, for bitmask lists: the last octet's bits.
@@ -77,6 +98,9 @@ type List struct {
 	// Display is the zone as shown in reports when Zone holds a secret
 	// (a Spamhaus DQS key).
 	Display string `json:"-"`
+	// Key is the secret in Zone, if any: the run's resolver shows it as
+	// "<key>" wherever a query name would show (see Keys).
+	Key string `json:"-"`
 }
 
 // Shown is the zone as reports may show it.
@@ -93,14 +117,39 @@ var dqsZones = map[string]string{
 	"dbl.spamhaus.org": "dbl.dq.spamhaus.net",
 }
 
+// minKeyLen is the shortest DQS key accepted. Spamhaus issues 26
+// characters; a key of a few characters could not be hidden from traces
+// and errors without hiding every name that happens to contain it.
+const minKeyLen = 8
+
 // WithDQSKey moves the Spamhaus lists to the Data Query Service with
-// key: KEY.zen.dq.spamhaus.net. Reports show the key as "<key>".
-func WithDQSKey(lists []List, key string) []List {
+// key: KEY.zen.dq.spamhaus.net. Reports show the key as "<key>", and
+// Keys gives it to the run's resolver, which shows it so in every query
+// name it prints. The key must be one DNS label of letters, digits and
+// hyphens (names never escape those, so the key is found wherever it
+// appears) and at least minKeyLen long.
+func WithDQSKey(lists []List, key string) ([]List, error) {
+	if len(key) < minKeyLen || len(key) > 63 || strings.Trim(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+		return nil, fmt.Errorf("the Spamhaus DQS key must be a single DNS label of %d to 63 letters, digits and hyphens (Spamhaus issues 26)", minKeyLen)
+	}
 	out := slices.Clone(lists)
 	for i, l := range out {
 		if dq, ok := dqsZones[l.Zone]; ok {
 			out[i].Zone = key + "." + dq
-			out[i].Display = "<key>." + dq
+			out[i].Display = resolver.KeyShown + "." + dq
+			out[i].Key = key
+		}
+	}
+	return out, nil
+}
+
+// Keys are the secrets in the lists' query names, for the run's
+// resolver (resolver.Config.Keys).
+func Keys(lists []List) []string {
+	var out []string
+	for _, l := range lists {
+		if l.Key != "" && !slices.Contains(out, l.Key) {
+			out = append(out, l.Key)
 		}
 	}
 	return out
@@ -166,7 +215,7 @@ var Catalog = []List{
 		Delist: "https://psbl.org/remove", Set: "default",
 	},
 	{
-		Zone: "dbl.spamhaus.org", Name: "Spamhaus DBL", Kind: Domain,
+		Zone: "dbl.spamhaus.org", Name: "Spamhaus DBL", Kind: Domain, DomainPolicy: FullName,
 		Codes: []Code{
 			{ip("127.0.1.2"), "spam domain", Abuse},
 			{ip("127.0.1.4"), "phishing domain", Abuse},
@@ -183,7 +232,7 @@ var Catalog = []List{
 		Terms: "as for ZEN",
 	},
 	{
-		Zone: "multi.uribl.com", Name: "URIBL", Kind: Domain,
+		Zone: "multi.uribl.com", Name: "URIBL", Kind: Domain, DomainPolicy: RegisteredDomain,
 		Bits: []Bit{
 			{2, "URIBL black: spam domain", Abuse},
 			{4, "URIBL grey: bulk mail domain", Abuse},
@@ -194,7 +243,7 @@ var Catalog = []List{
 		Terms: "refuses public resolvers; free for low volume",
 	},
 	{
-		Zone: "multi.surbl.org", Name: "SURBL", Kind: Domain,
+		Zone: "multi.surbl.org", Name: "SURBL", Kind: Domain, DomainPolicy: RegisteredDomain,
 		Bits: []Bit{
 			{8, "SURBL PH: phishing", Abuse},
 			{16, "SURBL MW: malware", Abuse},

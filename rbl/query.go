@@ -6,21 +6,64 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/miekg/dns"
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/preflight-mail/preflight/resolver"
 )
 
 // QueryName is the name to look up for a target on a list (RFC 5782 §2):
 // reversed octets for IPv4, 32 reversed nibbles for IPv6 (never the
-// IPv4 form of an IPv4-mapped address), the name itself for domains.
+// IPv4 form of an IPv4-mapped address), the name itself for domains. A
+// name DNS cannot carry (over 255 octets on the wire, RFC 1035 §2.3.4,
+// or an empty or overlong label) is an error: nothing can be asked, and
+// the resolver would call it nonexistent, which reads as "not listed".
+// The error names the target, never the zone (which may hold a key).
 func QueryName(target, zone string) (string, error) {
+	var name string
 	if ip, err := netip.ParseAddr(target); err == nil {
-		return resolver.ReverseLabels(ip) + "." + zone, nil
+		name = resolver.ReverseLabels(ip) + "." + zone
+	} else {
+		t := strings.ToLower(strings.TrimSuffix(target, "."))
+		if t == "" {
+			return "", fmt.Errorf("empty target")
+		}
+		name = t + "." + zone
 	}
-	name := strings.ToLower(strings.TrimSuffix(target, "."))
-	if name == "" {
-		return "", fmt.Errorf("empty target")
+	if !fits(name) {
+		return "", fmt.Errorf("%s cannot be asked about: with the list's zone the query name is not a valid DNS name (over 255 octets, or a label over 63)", target)
 	}
-	return name + "." + zone, nil
+	return name, nil
+}
+
+// maxNameOctets is the longest name on the wire (RFC 1035 §2.3.4), its
+// length octets and the root's included.
+const maxNameOctets = 255
+
+// fits reports whether DNS can carry name: labels of 1 to 63 octets,
+// at most maxNameOctets in all. (miekg/dns packs longer names into a
+// large enough buffer, so the length is checked here.)
+func fits(name string) bool {
+	buf := make([]byte, 2*maxNameOctets)
+	n, err := dns.PackDomainName(dns.Fqdn(name), buf, 0, nil, false)
+	return err == nil && n <= maxNameOctets
+}
+
+// Subject is the name to ask l about target: target itself, or for a
+// domain list whose policy is RegisteredDomain, target's registered
+// domain (by the Public Suffix List, ICANN and private sections, as
+// rspamd and SpamAssassin read URIBL and SURBL). ok is false when target
+// has no registered domain (it is a public suffix, such as co.uk): such
+// a list cannot list it.
+func (l List) Subject(target string) (name string, ok bool) {
+	if l.Kind != Domain || l.DomainPolicy != RegisteredDomain {
+		return target, true
+	}
+	reg, err := publicsuffix.EffectiveTLDPlusOne(strings.ToLower(strings.TrimSuffix(target, ".")))
+	if err != nil {
+		return "", false
+	}
+	return reg, true
 }
 
 // TestPoints are a list's RFC 5782 §5 test points: one that must be

@@ -3,6 +3,7 @@ package rbl
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,9 +139,17 @@ func TestParseList(t *testing.T) {
 			t.Errorf("ParseList(%q) = %s (%v), want %s", spec, got, err, want)
 		}
 	}
-	dq := WithDQSKey([]List{catalogList("zen.spamhaus.org")}, "SECRETKEY")
-	if dq[0].Zone != "SECRETKEY.zen.dq.spamhaus.net" || strings.Contains(dq[0].Shown(), "SECRET") {
-		t.Errorf("DQS: %s shown as %s", dq[0].Zone, dq[0].Shown())
+	dq, err := WithDQSKey([]List{catalogList("zen.spamhaus.org"), catalogList("bl.spamcop.net")}, "SECRETKEY")
+	if err != nil || dq[0].Zone != "SECRETKEY.zen.dq.spamhaus.net" || strings.Contains(dq[0].Shown(), "SECRET") {
+		t.Errorf("DQS: %s shown as %s (%v)", dq[0].Zone, dq[0].Shown(), err)
+	}
+	if keys := Keys(dq); !slices.Equal(keys, []string{"SECRETKEY"}) {
+		t.Errorf("Keys = %q, want the key once", keys)
+	}
+	for _, bad := range []string{"short", "has.dot1234", "has space12", "a\\escaped1", strings.Repeat("k", 64)} {
+		if _, err := WithDQSKey(dq, bad); err == nil {
+			t.Errorf("WithDQSKey(%q) accepted a key it cannot hide", bad)
+		}
 	}
 }
 

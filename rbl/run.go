@@ -12,6 +12,9 @@ type Result struct {
 	List   List   `json:"-"`
 	Zone   string `json:"zone"`
 	Target string `json:"target"`
+	// Asked is the name the list was asked about, when not Target: its
+	// registered domain, for lists whose policy says so.
+	Asked string `json:"asked,omitempty"`
 	Answer
 	TXT []string `json:"txt,omitempty"`
 	// Unusable is set when the list failed its self-test: Reason and
@@ -50,9 +53,19 @@ func Query(ctx context.Context, r *resolver.Resolver, lists []List, targets []st
 				res.Reason = "the list does not cover IPv6"
 				continue
 			}
-			name, err := QueryName(t, l.Zone)
+			subject, ok := l.Subject(t)
+			if !ok {
+				res.Skipped, res.Status = true, Unknown
+				res.Reason = t + " is a public suffix, not a registered domain: the list lists registered domains only"
+				continue
+			}
+			if subject != t {
+				res.Asked = subject
+			}
+			name, err := QueryName(subject, l.Zone)
 			if err != nil {
 				res.Status, res.Reason = Unknown, err.Error()
+				res.Hint = "no receiver can ask the list about it either; shorten the name if it must be checked"
 				continue
 			}
 			jobs = append(jobs, job{res, name, testPoints(fam)})
@@ -70,7 +83,11 @@ func Query(ctx context.Context, r *resolver.Resolver, lists []List, targets []st
 				target, pos, neg Answer
 			)
 			ask := func(t string, into *Answer) {
-				name, _ := QueryName(t, j.res.List.Zone)
+				name, err := QueryName(t, j.res.List.Zone)
+				if err != nil { // a zone so long that even a test point does not fit
+					*into = Answer{Status: Unknown, Reason: err.Error(), Hint: "check the zone name"}
+					return
+				}
 				addrs, err := dns.LookupIP(ctx, "ip4", name)
 				*into = Decode(j.res.List, addrs, err)
 			}
@@ -89,7 +106,10 @@ func Query(ctx context.Context, r *resolver.Resolver, lists []List, targets []st
 			j.res.Answer = target
 			if target.Status == Listed || target.Status == PolicyListed {
 				if txt, err := dns.LookupTXT(ctx, j.name); err == nil {
-					j.res.TXT = txt
+					for _, s := range txt {
+						// The list's own words may quote the name asked.
+						j.res.TXT = append(j.res.TXT, resolver.Redact(s, []string{j.res.List.Key}))
+					}
 				}
 			}
 		})

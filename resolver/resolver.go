@@ -74,6 +74,12 @@ type Config struct {
 	// NoServersReason explains an empty Servers list in errors (for
 	// instance why /etc/resolv.conf could not be used).
 	NoServersReason string
+	// Keys are secrets carried in query names (a Spamhaus DQS key:
+	// KEY.zen.dq.spamhaus.net). The resolver shows each as "<key>" in
+	// everything it hands out — traces, errors and their reasons (CNAME
+	// chains and loops included), the names of answers — so no message
+	// built from them can hold a key.
+	Keys []string
 }
 
 // Resolver answers DNS questions for one run. It is safe for concurrent
@@ -206,8 +212,13 @@ type Answer struct {
 
 // Lookup asks for records of qtype at name, following CNAMEs. A nil
 // error means at least one record; otherwise the error is a
-// *LookupError classified by IsNotFound and IsTemporary.
+// *LookupError classified by IsNotFound and IsTemporary. The run's Keys
+// are shown as "<key>" in both.
 func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answer, error) {
+	return r.hideKeys(r.lookup(ctx, name, qtype))
+}
+
+func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) (*Answer, error) {
 	name = fqdn(name)
 	if _, ok := canonicalEscapes(name); !ok {
 		// A name DNS cannot carry (empty label, label over 63 octets,
@@ -696,7 +707,7 @@ func (r *Resolver) lookupError(name string, qtype uint16, kind error, reason str
 
 func (r *Resolver) trace(format string, args ...any) {
 	if r.cfg.Trace != nil {
-		r.cfg.Trace(format, args...)
+		r.cfg.Trace(format, r.traceArgs(args)...)
 	}
 }
 

@@ -37,6 +37,9 @@ type Result struct {
 	Reason string
 	// Explanation is the exp= text for a fail (§6.2), "" without one.
 	Explanation string
+	// LookupLimit is set when evaluation stopped at the §4.6.4 limit of
+	// DNS-querying terms.
+	LookupLimit bool
 }
 
 // Evaluate runs check_host(ip, domain of sender, sender) (§4) with
@@ -106,6 +109,7 @@ func Evaluate(ctx context.Context, r *resolver.Resolver, ip netip.Addr, helo, se
 	if errors.Is(err, blitiri.ErrLookupLimitReached) || errors.Is(err, blitiri.ErrVoidLookupLimitReached) {
 		out.Deep, out.DeepIn = "", ""
 	}
+	out.LookupLimit = errors.Is(err, blitiri.ErrLookupLimitReached)
 	if out.Result == Fail {
 		env := MacroEnv{Sender: sender, IP: ip, HELO: helo, Now: now}
 		out.Explanation = explanation(ctx, r, events, records, senderDomain(sender), env)
@@ -219,8 +223,8 @@ func ValidatedName(ctx context.Context, r *resolver.Resolver, ip netip.Addr, dom
 	if err != nil {
 		return ""
 	}
-	if len(names) > MaxLookups {
-		names = names[:MaxLookups]
+	if len(names) > MaxPTRNames {
+		names = names[:MaxPTRNames]
 	}
 	network := "ip6"
 	if ip.Unmap().Is4() {

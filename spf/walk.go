@@ -20,8 +20,12 @@ const (
 	MaxLookups = 10
 	// MaxVoidLookups: lookups allowed to come back empty (§4.6.4).
 	MaxVoidLookups = 2
-	// MaxMXHosts: MX hosts looked up per mx mechanism (§4.6.4).
-	MaxMXHosts = 10
+	// MaxMXHosts: MX hosts looked up per mx mechanism (§4.6.4), the
+	// resolver's cap on names followed from one answer.
+	MaxMXHosts = resolver.MaxNames
+	// MaxPTRNames: PTR names looked up per ptr mechanism or p macro
+	// (§4.6.4), the same cap.
+	MaxPTRNames = resolver.MaxNames
 	// MaxUDPAnswer: answers larger than this need TCP or EDNS0, which
 	// some receivers' resolvers get wrong (§3.4).
 	MaxUDPAnswer = 512
@@ -31,6 +35,15 @@ const (
 	maxNodes = 4 * (MaxLookups + 1)
 	// maxDepth bounds include/redirect nesting for the same reason.
 	maxDepth = 2 * MaxLookups
+	// maxTermLookups bounds the a, mx, exists and ptr terms the walk
+	// looks up in one tree: the §4.6.4 limit and a margin of 5, so the
+	// lint can show void lookups a little past where a receiver stops.
+	// The lookup count needs no lookup (it is read from the records),
+	// and no receiver evaluates more than 10 terms, so a record of 800
+	// a: terms costs 30 questions, not 1,600. With mx hosts and ptr
+	// names at 10 each, one tree asks at most maxNodes TXT questions
+	// and 15 × 21 for its terms.
+	maxTermLookups = MaxLookups + 5
 )
 
 // Node is one record in the include/redirect tree.
@@ -71,12 +84,33 @@ type Void struct {
 type Tree struct {
 	Root  *Node
 	Voids []Void
-	// Truncated is set when the walk stopped at maxNodes or maxDepth.
+	// Truncated is set when the walk stopped at maxNodes or maxDepth:
+	// Total is then a lower bound.
 	Truncated bool
+	// Unlooked counts the a, mx, exists and ptr terms not looked up
+	// because the tree had more than maxTermLookups: Voids is then a
+	// lower bound.
+	Unlooked int
 }
 
-// Total is the worst-case number of DNS-querying terms.
+// Total is the worst-case number of DNS-querying terms: exact when the
+// tree is Complete, else a lower bound.
 func (t *Tree) Total() int { return t.Root.Total }
+
+// Complete reports whether every include and redirect was followed to
+// its record, or to an answer that ends evaluation there (no record,
+// several): then Total is exact. A loop (whose evaluation only ends at
+// the lookup limit), a domain with a macro, a failed lookup or the
+// walk's caps leave parts of the tree uncounted.
+func (t *Tree) Complete() bool {
+	complete := !t.Truncated
+	t.Each(func(n *Node) {
+		if n.Problem == "loop" || strings.HasPrefix(n.Problem, "not followed") || strings.HasPrefix(n.Problem, "lookup failed") {
+			complete = false
+		}
+	})
+	return complete
+}
 
 // Walk fetches the SPF record of domain and everything it includes or
 // redirects to, concurrently: each level's records, and the lookups of
@@ -100,7 +134,21 @@ type walker struct {
 	mu    sync.Mutex // guards tree and nodes
 	tree  *Tree
 	nodes int // records visited, for maxNodes
-	ptr   sync.Once
+	terms int // term lookups started, for maxTermLookups
+	ptr   bool
+}
+
+// take reserves one of the tree's maxTermLookups, or counts a term left
+// without a lookup.
+func (w *walker) take() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.terms >= maxTermLookups {
+		w.tree.Unlooked++
+		return false
+	}
+	w.terms++
+	return true
 }
 
 // visit fetches n's record and starts its children and term lookups.
@@ -175,12 +223,19 @@ func (w *walker) follow(n *Node, here []string) {
 			if name == "" {
 				name = n.Domain
 			}
-			if t.HasMacro() {
+			if t.HasMacro() || !w.take() {
 				continue
 			}
 			w.wg.Go(func() { w.lookupTerm(n.Domain, t, strings.TrimSuffix(name, ".")) })
 		case t.Mechanism == "ptr":
-			w.ptr.Do(func() { w.wg.Go(w.lookupPTRs) })
+			// The same lookups for every ptr term: one of the budget.
+			w.mu.Lock()
+			first := !w.ptr
+			w.ptr = true
+			w.mu.Unlock()
+			if first && w.take() {
+				w.wg.Go(w.lookupPTRs)
+			}
 		}
 	}
 }
@@ -227,8 +282,8 @@ func (w *walker) lookupPTRs() {
 		if err != nil {
 			continue
 		}
-		if len(names) > MaxLookups {
-			names = names[:MaxLookups]
+		if len(names) > MaxPTRNames {
+			names = names[:MaxPTRNames]
 		}
 		var wg sync.WaitGroup
 		for _, n := range names {
