@@ -65,7 +65,13 @@ func sendFindings(s *delivery.Send, atts []delivery.Attempt, fallback string) []
 		return out
 	}
 	where := attemptWhere(d)
-	out = append(out, decisiveFinding(s, d, where, atts, evidence))
+	f := decisiveFinding(s, d, where, atts, evidence)
+	for _, a := range atts {
+		if a.Note != "" && !strings.Contains(f.Message, a.Note) {
+			f.Message += " " + a.Note + "."
+		}
+	}
+	out = append(out, f)
 	switch d.Result {
 	case delivery.Accepted, delivery.Rejected, delivery.Deferred:
 		if d.Addr != "" {
@@ -152,7 +158,11 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		f.Fix = "Choose another recipient: an address at a domain that receives mail, such as a mailbox of yours at a large provider."
 	case delivery.DNSFailed:
 		f.ID, f.Severity = "send.dns_error", report.Error
-		f.Message = fmt.Sprintf("Could not make the test send to %s: %s.", s.To, attemptSummary(atts))
+		reason := d.Error
+		if len(atts) > 1 {
+			reason = attemptSummary(atts)
+		}
+		f.Message = fmt.Sprintf("Could not make the test send to %s: %s.", s.To, reason)
 		f.Fix = dnsFix
 	default:
 		f.ID, f.Severity = "send.connect_failed", report.Fail
