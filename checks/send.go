@@ -210,10 +210,14 @@ func tlsFinding(a delivery.Attempt, where string) report.Finding {
 	}
 	ev := map[string]any{"tls": a.TLS}
 	if !a.TLS.Verified {
+		fix := "Normal for many MX hosts (opportunistic TLS); for your own server, install a certificate for its name."
+		if a.Path != "direct" {
+			fix = "For a relay with a private CA, give that CA with --ca-file FILE (PEM); otherwise install a certificate for the name you connect to."
+		}
 		return report.Finding{
 			ID: "send.tls_unverified", Severity: report.Warn, Subject: a.Host, Evidence: ev,
 			Message: fmt.Sprintf("%s with %s, but its certificate does not verify: %s.", a.TLS.Version, where, a.TLS.VerifyError),
-			Fix:     "Normal for many MX hosts (opportunistic TLS); for your own server or relay, install a certificate for its name.",
+			Fix:     fix,
 		}
 	}
 	name := a.Host
