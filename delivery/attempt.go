@@ -54,7 +54,7 @@ const (
 	Deferred       Result = "deferred"                 // a 4xx reply, at any step
 	CannotReceive  Result = "recipient_cannot_receive" // the recipient domain does not exist, or has a null MX
 	NoAddress      Result = "no_address"               // the host has no address (NXDOMAIN or NODATA)
-	DNSFailed      Result = "dns_error"                // a lookup gave no usable answer (timeout, SERVFAIL, offline)
+	DNSFailed      Result = "dns_error"                // a lookup gave no usable answer (timeout, SERVFAIL, offline), or --offline kept the connection on this machine
 	ConnectFailed  Result = "connect_failed"           // no connection, or no host to connect to
 	SMTPFailed     Result = "smtp_failed"              // the session broke off without a reply code
 	NoTLS          Result = "no_starttls"              // TLS was required and not offered
@@ -135,8 +135,11 @@ func attempt(ctx context.Context, d Deps, s *Send, h hop) (a Attempt) {
 		log.Note("connect failed: " + err.Error())
 		a.Result, a.Step, a.Error = ConnectFailed, "connect", err.Error()
 		var le *resolver.LookupError
-		if errors.As(err, &le) && resolver.IsTemporary(le) {
+		switch {
+		case errors.As(err, &le) && resolver.IsTemporary(le):
 			a.Result, a.Step = DNSFailed, "DNS"
+		case errors.Is(err, resolver.ErrOffline):
+			a.Result = DNSFailed // --offline: could not check, as for a lookup
 		}
 		var ne net.Error
 		a.timedOut = errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
