@@ -8,6 +8,10 @@ import (
 	"github.com/preflight-mail/preflight/resolver"
 )
 
+// dnsFix is the fix of every finding for a lookup without a usable
+// answer.
+const dnsFix = "Run again; if it persists, check the DNS servers (--resolver) or the names' authoritative servers."
+
 // dnsError is the finding for a lookup that gave no usable answer: the
 // thing could not be checked. It is never a pass or a fail (STYLE 6).
 func dnsError(check, subject, what string, err error) report.Finding {
@@ -22,7 +26,7 @@ func dnsErrorID(id, subject, what string, err error) report.Finding {
 		Severity: report.Error,
 		Subject:  subject,
 		Message:  fmt.Sprintf("Could not check %s: %s.", what, reason),
-		Fix:      "Run again; if it persists, check the DNS servers (--resolver) or the names' authoritative servers.",
+		Fix:      dnsFix,
 		Evidence: map[string]any{"error": err.Error()},
 	}
 }

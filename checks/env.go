@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/preflight-mail/preflight/resolver"
 )
 
 // The seams for checks that talk to hosts by name (MTA-STS policies over
@@ -21,7 +23,7 @@ import (
 
 // ErrOffline is the error for a connection to a host outside this
 // machine with --offline: offline means nothing leaves the machine.
-var ErrOffline = errors.New("offline: no connections to other machines")
+var ErrOffline = resolver.ErrOffline
 
 // Limits of the seams.
 const (

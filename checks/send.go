@@ -23,6 +23,10 @@ var sendKinds = []report.Kind{
 	{ID: "send.accepted"},
 	{ID: "send.tls_ok"},
 	{ID: "send.relay_refused"},
+	{ID: "send.tls_failed", Penalty: report.Penalty{Fail: 15}, Blocks: true},
+	{ID: "send.recipient_cannot_receive"},
+	{ID: "send.auth_not_offered", Penalty: report.Penalty{Warn: 3}},
+	{ID: "send.relay_check_inconclusive"},
 }
 
 // SendCheck runs the test send of t.Send (or the open-relay probe)
@@ -32,7 +36,7 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 	if s == nil {
 		return nil
 	}
-	deps := delivery.Deps{DNS: env.DNS, Dial: env.Dial, Now: env.Now, Trace: env.Trace}
+	deps := delivery.Deps{DNS: env.DNS, DialHost: env.DialHost, Now: env.Now, Trace: env.Trace}
 	if s.RelayCheck != "" {
 		return relayCheckFindings(s, delivery.ProbeRelay(ctx, deps, s))
 	}
@@ -40,8 +44,9 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 	return sendFindings(s, atts, fallback)
 }
 
-// sendFindings turns the attempts into findings: one for each refusal of
-// the credentials, one for the decisive attempt, and one for its TLS.
+// sendFindings turns the attempts into findings: one for each relay
+// that refused the credentials or was not given them, one for the
+// decisive attempt, and one for its TLS.
 func sendFindings(s *delivery.Send, atts []delivery.Attempt, fallback string) []report.Finding {
 	d := delivery.Decisive(atts)
 	evidence := map[string]any{"attempts": atts, "to": s.To, "from": s.From, "deliver": s.Deliver}
@@ -50,21 +55,23 @@ func sendFindings(s *delivery.Send, atts []delivery.Attempt, fallback string) []
 	}
 	var out []report.Finding
 	for _, a := range atts {
-		if a.Result == delivery.AuthFailed {
-			out = append(out, report.Finding{
-				ID: "send.auth_failed", Severity: report.Fail, Subject: a.Host,
-				Message: fmt.Sprintf("The relay %s refused the credentials of %s: %s.", a.Host, s.User, a.Error),
-				Fix:     "Check the user name and the password (from --password-env or --password-file) with the relay's provider.",
-			})
+		if f, ok := credentialFinding(s, a, d.Result == delivery.Accepted); ok {
+			out = append(out, f)
 		}
 	}
-	if d.Result == delivery.AuthFailed && len(out) > 0 {
-		// The refusals say it all; keep the attempts with the last.
+	if _, ok := credentialFinding(s, d, false); ok && len(out) > 0 {
+		// The relays' findings say it all; keep the attempts with the last.
 		out[len(out)-1].Evidence = evidence
 		return out
 	}
 	where := attemptWhere(d)
-	out = append(out, decisiveFinding(s, d, where, atts, evidence))
+	f := decisiveFinding(s, d, where, atts, evidence)
+	for _, a := range atts {
+		if a.Note != "" && !strings.Contains(f.Message, a.Note) {
+			f.Message += " " + a.Note + "."
+		}
+	}
+	out = append(out, f)
 	switch d.Result {
 	case delivery.Accepted, delivery.Rejected, delivery.Deferred:
 		if d.Addr != "" {
@@ -72,6 +79,39 @@ func sendFindings(s *delivery.Send, atts []delivery.Attempt, fallback string) []
 		}
 	}
 	return out
+}
+
+// credentialFinding reports a relay that refused the credentials, or
+// that was not given them: no AUTH to use, or a certificate that does
+// not verify. When another relay took the mail (accepted) the last two
+// are warnings; otherwise they made the send impossible and it could
+// not be checked.
+func credentialFinding(s *delivery.Send, a delivery.Attempt, accepted bool) (report.Finding, bool) {
+	sev := report.Error
+	if accepted {
+		sev = report.Warn
+	}
+	switch {
+	case a.Result == delivery.AuthFailed:
+		return report.Finding{
+			ID: "send.auth_failed", Severity: report.Fail, Subject: a.Host,
+			Message: fmt.Sprintf("The relay %s refused the credentials of %s: %s.", a.Host, s.User, a.Error),
+			Fix:     "Check the user name and the password (from --password-env or --password-file) with the relay's provider.",
+		}, true
+	case a.Result == delivery.AuthNotOffered:
+		return report.Finding{
+			ID: "send.auth_not_offered", Severity: sev, Subject: a.Host,
+			Message: fmt.Sprintf("The relay %s gave no way to send the credentials of %s: %s.", a.Host, s.User, a.Error),
+			Fix:     "Use the relay's submission port, where AUTH is offered after TLS: 587 with STARTTLS or 465 with implicit TLS (--tls implicit); or ask the provider which port and mechanism (PLAIN or LOGIN) to use.",
+		}, true
+	case a.Result == delivery.AuthRefused && a.TLS != nil && !a.TLS.Verified:
+		return report.Finding{
+			ID: "send.tls_unverified", Severity: sev, Subject: a.Host, Evidence: map[string]any{"tls": a.TLS},
+			Message: fmt.Sprintf("The certificate of the relay %s does not verify (%s): the credentials were not sent, and nothing was relayed.", attemptWhere(a), a.TLS.VerifyError),
+			Fix:     "For a relay with a private CA, give that CA with --ca-file FILE (PEM); to send the credentials anyway, --insecure-skip-verify. For a public relay, check the name you gave against its certificate.",
+		}, true
+	}
+	return report.Finding{}, false
 }
 
 // attemptWhere names the host of an attempt, with its address when that
@@ -95,18 +135,38 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		}
 	case delivery.Rejected:
 		f.ID, f.Severity = "send.rejected", report.Fail
-		f.Message = fmt.Sprintf("%s refused the mail for %s: %s.", where, s.To, orDefault(d.Reply, d.Error))
+		f.Message = fmt.Sprintf("%s refused the mail for %s %s: %s.", where, s.To, atStep(d.Step), orDefault(d.Reply, d.Error))
 		f.Fix = "Read the refusal: 5.7.x replies usually name the reason (IP reputation, missing PTR, SPF, a blocklist); fix that, or send through a relay."
 	case delivery.Deferred:
 		f.ID, f.Severity = "send.deferred", report.Warn
-		f.Message = fmt.Sprintf("%s deferred the mail for %s (a temporary refusal, perhaps greylisting): %s.", where, s.To, orDefault(d.Reply, d.Error))
+		f.Message = fmt.Sprintf("%s deferred the mail for %s %s (a temporary refusal, perhaps greylisting): %s.", where, s.To, atStep(d.Step), orDefault(d.Reply, d.Error))
 		f.Fix = "Try again in a few minutes; if it persists, read the reply."
 	case delivery.NoTLS:
 		f.ID, f.Severity = "send.no_starttls", report.Fail
 		f.Message = fmt.Sprintf("%s does not offer STARTTLS, and TLS was required: nothing was sent.", where)
+	case delivery.TLSFailed:
+		f.ID, f.Severity = "send.tls_failed", report.Fail
+		f.Message = fmt.Sprintf("TLS with %s failed %s, and nothing was sent: %s.", where, atStep(d.Step), d.Error)
+		f.Fix = "Match the TLS mode to the port: 465 speaks TLS from the first byte (--tls implicit), 587 and 25 STARTTLS (--tls starttls). A server that refuses STARTTLS (454) or fails the handshake has a TLS setup to fix: certificate, key, protocol versions."
+	case delivery.CannotReceive, delivery.NoAddress:
+		f.ID, f.Severity = "send.recipient_cannot_receive", report.Error
+		reason := d.Error
+		if d.Result == delivery.NoAddress {
+			reason = fmt.Sprintf("no MX host of %s has an address (%s)", s.To.Domain, attemptSummary(atts))
+		}
+		f.Message = fmt.Sprintf("The test send to %s could not be made: %s. This says nothing about the sender.", s.To, reason)
+		f.Fix = "Choose another recipient: an address at a domain that receives mail, such as a mailbox of yours at a large provider."
+	case delivery.DNSFailed:
+		f.ID, f.Severity = "send.dns_error", report.Error
+		reason := d.Error
+		if len(atts) > 1 {
+			reason = attemptSummary(atts)
+		}
+		f.Message = fmt.Sprintf("Could not make the test send to %s: %s.", s.To, reason)
+		f.Fix = dnsFix
 	default:
 		f.ID, f.Severity = "send.connect_failed", report.Fail
-		f.Message = fmt.Sprintf("The test send to %s got no answer: %s.", s.To, attemptSummary(atts))
+		f.Message = fmt.Sprintf("The test send to %s did not get through: %s.", s.To, attemptSummary(atts))
 		f.Fix = "Check that the hosts are reachable from here and that the relay settings are right."
 		if delivery.Port25Blocked(s, atts) {
 			f.ID = "send.port25_blocked"
@@ -115,6 +175,17 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		}
 	}
 	return f
+}
+
+// atStep names the step an attempt ended at, for a message.
+func atStep(step string) string {
+	switch step {
+	case "":
+		return ""
+	case "greeting":
+		return "at the greeting"
+	}
+	return "at " + step
 }
 
 func acceptedMessage(s *delivery.Send, d delivery.Attempt, where string) string {
@@ -139,10 +210,14 @@ func tlsFinding(a delivery.Attempt, where string) report.Finding {
 	}
 	ev := map[string]any{"tls": a.TLS}
 	if !a.TLS.Verified {
+		fix := "Normal for many MX hosts (opportunistic TLS); for your own server, install a certificate for its name."
+		if a.Path != "direct" {
+			fix = "For a relay with a private CA, give that CA with --ca-file FILE (PEM); otherwise install a certificate for the name you connect to."
+		}
 		return report.Finding{
 			ID: "send.tls_unverified", Severity: report.Warn, Subject: a.Host, Evidence: ev,
 			Message: fmt.Sprintf("%s with %s, but its certificate does not verify: %s.", a.TLS.Version, where, a.TLS.VerifyError),
-			Fix:     "Normal for many MX hosts (opportunistic TLS); for your own server or relay, install a certificate for its name.",
+			Fix:     fix,
 		}
 	}
 	name := a.Host
@@ -163,30 +238,62 @@ func attemptSummary(atts []delivery.Attempt) string {
 			where = a.Addr
 		}
 		parts = append(parts, fmt.Sprintf("%s: %s", where, orDefault(a.Error, string(a.Result))))
+		if a.Note != "" {
+			parts = append(parts, a.Note)
+		}
 	}
 	return strings.Join(parts, "; ")
 }
 
-// relayCheckFindings reports the open-relay probe: accepted is an open
-// relay, a refusal is a pass, anything else could not be checked.
+// relayCheckFindings reports the open-relay probe: an accepted RCPT TO
+// is an open relay, a refusal to relay a pass, anything else leaves the
+// question open.
 func relayCheckFindings(s *delivery.Send, p delivery.RelayProbe) []report.Finding {
 	a := p.Attempt
-	ev := map[string]any{"attempts": []delivery.Attempt{a}, "from": p.From, "to": p.To}
-	switch a.Result {
-	case delivery.Accepted:
-		return []report.Finding{{
-			ID: "send.open_relay", Severity: report.Fail, Subject: s.RelayCheck, Evidence: ev,
-			Message: fmt.Sprintf("%s is an open relay: it accepted mail from %s to %s without authentication (DATA was not sent). Spammers find open relays within hours, and blocklists list them.", s.RelayCheck, p.From, p.To),
-			Fix:     "Allow relaying only for authenticated users and your own networks (Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination).",
-		}}
-	case delivery.Rejected, delivery.Deferred:
-		return []report.Finding{{
-			ID: "send.relay_refused", Severity: report.Pass, Subject: s.RelayCheck, Evidence: ev,
-			Message: fmt.Sprintf("%s refused to relay from %s to %s without authentication: %s.", s.RelayCheck, p.From, p.To, a.Reply),
-		}}
+	f := report.Finding{Subject: s.RelayCheck, Evidence: map[string]any{"attempts": []delivery.Attempt{a}, "from": p.From, "to": p.To}}
+	switch {
+	case a.Result == delivery.Accepted:
+		f.ID, f.Severity = "send.open_relay", report.Fail
+		f.Message = fmt.Sprintf("%s is an open relay: it accepted mail from %s to %s without authentication (DATA was not sent). Spammers find open relays within hours, and blocklists list them.", s.RelayCheck, p.From, p.To)
+		f.Fix = "Allow relaying only for authenticated users and your own networks (Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination)."
+	case p.Refused:
+		f.ID, f.Severity = "send.relay_refused", report.Pass
+		f.Message = fmt.Sprintf("%s refused to relay from %s to %s without authentication: %s.", s.RelayCheck, p.From, p.To, a.Reply)
+	case a.Result == delivery.DNSFailed:
+		f.ID, f.Severity = "send.dns_error", report.Error
+		f.Message = fmt.Sprintf("Could not run the open-relay probe against %s: %s.", s.RelayCheck, a.Error)
+		f.Fix = dnsFix
+	case a.Result == delivery.ConnectFailed:
+		f.ID, f.Severity = "send.connect_failed", report.Error
+		f.Message = fmt.Sprintf("Could not run the open-relay probe against %s: %s.", s.RelayCheck, a.Error)
+	default:
+		why, fix := inconclusive(p)
+		f.ID, f.Severity = "send.relay_check_inconclusive", report.Error
+		f.Message = fmt.Sprintf("Could not determine whether %s relays for strangers: %s; relaying was not tested.", s.RelayCheck, why)
+		f.Fix = fix
 	}
-	return []report.Finding{{
-		ID: "send.connect_failed", Severity: report.Error, Subject: s.RelayCheck, Evidence: ev,
-		Message: fmt.Sprintf("Could not run the open-relay probe against %s: %s.", s.RelayCheck, a.Error),
-	}}
+	return []report.Finding{f}
+}
+
+// inconclusive says why the probe decided nothing, and what to do.
+func inconclusive(p delivery.RelayProbe) (why, fix string) {
+	a := p.Attempt
+	reply := orDefault(a.Reply, a.Error)
+	switch {
+	case a.Result == delivery.Deferred:
+		return fmt.Sprintf("it deferred the probe %s (%s), perhaps greylisting", atStep(a.Step), reply),
+			"Run the probe again after the greylisting delay (usually 1 to 15 minutes), from the same address."
+	case a.Result == delivery.CannotReceive:
+		return a.Error, "Give --from an address at a domain of yours that receives mail."
+	case a.Result == delivery.Rejected && a.Step == "MAIL FROM":
+		return fmt.Sprintf("it refused the probe's sender %s at MAIL FROM (%s), before any relay decision", p.From, reply),
+			"Give --from an address at a domain of yours that exists and receives mail, which the server accepts as a sender."
+	case a.Result == delivery.Rejected && a.Step == "RCPT TO":
+		return fmt.Sprintf("it refused the recipient %s for another reason than relaying (%s)", p.To, reply),
+			"Read the reply; give --to an address at another outside domain that receives mail, or --from one the server accepts."
+	case a.Result == delivery.Rejected:
+		return fmt.Sprintf("it refused the probe %s (%s), before any relay decision", atStep(a.Step), reply),
+			"Run the probe from an address and with a HELO name (--helo) the server accepts."
+	}
+	return fmt.Sprintf("the session ended %s: %s", atStep(a.Step), a.Error), "Read the transcript (--verbose) and run again."
 }

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -63,7 +64,7 @@ func TestSendDirect(t *testing.T) {
 		{"TLS verified by the CA", delivery.Send{To: names.MustAddress("user@example.test"), Port: port(withTLS.Addr), RootCAs: ca.Pool}, []string{"send.accepted", "send.tls_ok"}},
 		{"TLS unverified", delivery.Send{To: names.MustAddress("user@example.test"), Port: port(withTLS.Addr)}, []string{"send.accepted", "send.tls_unverified"}},
 		{"TLS required, not offered", delivery.Send{To: names.MustAddress("user@example.test"), Port: port(plain.Addr), TLS: delivery.TLSRequired}, []string{"send.no_starttls"}},
-		{"null MX", delivery.Send{To: names.MustAddress("user@null.example.test"), Port: port(plain.Addr)}, []string{"send.rejected"}},
+		{"null MX", delivery.Send{To: names.MustAddress("user@null.example.test"), Port: port(plain.Addr)}, []string{"send.recipient_cannot_receive"}},
 		{"rejected", delivery.Send{To: names.MustAddress("user@example.test"), Port: port(refusing.Addr)}, []string{"send.no_starttls", "send.rejected"}},
 		{"deferred", delivery.Send{To: names.MustAddress("user@example.test"), Port: port(deferring.Addr)}, []string{"send.deferred", "send.no_starttls"}},
 		{"connection refused", delivery.Send{To: names.MustAddress("user@example.test"), Port: 1}, []string{"send.connect_failed"}},
@@ -95,7 +96,7 @@ func TestSendRelays(t *testing.T) {
 		{"wrong password", []delivery.Relay{{Addr: live.Addr, Enabled: true}}, "wrong-password-456", nil, []string{"send.auth_failed"}},
 		{"wrong password on every relay", []delivery.Relay{{Addr: live.Addr, Enabled: true}, {Addr: live.Addr, Priority: 1, Enabled: true}}, "wrong-password-456",
 			func(s *delivery.Send) { s.Insecure = true }, []string{"send.auth_failed", "send.auth_failed"}},
-		{"unverified certificate gets no credentials", []delivery.Relay{{Addr: live.Addr, Enabled: true}}, "right-password-123", func(s *delivery.Send) { s.RootCAs = nil }, []string{"send.connect_failed"}},
+		{"unverified certificate gets no credentials", []delivery.Relay{{Addr: live.Addr, Enabled: true}}, "right-password-123", func(s *delivery.Send) { s.RootCAs = nil }, []string{"send.tls_unverified"}},
 		{"... unless --insecure-skip-verify", []delivery.Relay{{Addr: live.Addr, Enabled: true}}, "right-password-123", func(s *delivery.Send) { s.RootCAs = nil; s.Insecure = true }, []string{"send.accepted", "send.tls_unverified"}},
 		{"no credentials in clear", []delivery.Relay{{Addr: plain.Addr, TLS: delivery.TLSNone, Enabled: true}}, "right-password-123", nil, []string{"send.connect_failed"}},
 		{"... unless --allow-plaintext-auth", []delivery.Relay{{Addr: plain.Addr, TLS: delivery.TLSNone, Enabled: true}}, "right-password-123", func(s *delivery.Send) { s.AllowPlaintextAuth = true }, []string{"send.accepted", "send.no_starttls"}},
@@ -181,7 +182,7 @@ func TestRelayCheck(t *testing.T) {
 	closed := smtptest.Start(t, smtptest.Options{Local: []string{"example.test"}})
 	for addr, want := range map[string]string{open.Addr: "send.open_relay", closed.Addr: "send.relay_refused", "127.0.0.1:1": "send.connect_failed"} {
 		s := delivery.Send{HELO: names.MustHost("client.example.org"), RelayCheck: addr}
-		fs := SendCheck(context.Background(), Env{}, Target{Send: &s})
+		fs := SendCheck(context.Background(), recipientEnv(t), Target{Send: &s})
 		if got := sendIDs(fs); !slices.Equal(got, []string{want}) {
 			t.Errorf("%s: %v, want %s", addr, got, want)
 		}
@@ -200,4 +201,63 @@ func fmtEvidence(f report.Finding) string {
 func fmtAny(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// Each way a send ends has its own finding, with the severity that says
+// whether the sender is at fault (fail), nothing could be concluded
+// (error), or another relay took the mail (warn).
+func TestSendOutcomes(t *testing.T) {
+	ca := smtptest.NewCA(t)
+	users := map[string]string{"me@example.org": "right-password-123"}
+	live := smtptest.Start(t, smtptest.Options{Users: users, TLS: ca.ServerTLS(t, "127.0.0.1")})
+	implicit := smtptest.Start(t, smtptest.Options{Users: users, TLS: ca.ServerTLS(t, "127.0.0.1"), Implicit: true})
+	noAuth := smtptest.Start(t, smtptest.Options{TLS: ca.ServerTLS(t, "127.0.0.1")})
+	otherCA := smtptest.Start(t, smtptest.Options{Users: users, TLS: smtptest.NewCA(t).ServerTLS(t, "127.0.0.1")})
+	relay := func(addrs ...string) []delivery.Relay {
+		var out []delivery.Relay
+		for i, a := range addrs {
+			out = append(out, delivery.Relay{Addr: a, Priority: i, Enabled: true})
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		s    delivery.Send
+		want map[string]report.Severity
+	}{
+		{"recipient domain not in the zones, offline", delivery.Send{To: names.MustAddress("user@elsewhere.example"), Path: "direct"},
+			map[string]report.Severity{"send.dns_error": report.Error}},
+		{"recipient domain does not exist", delivery.Send{To: names.MustAddress("user@nx.example.test"), Path: "direct"},
+			map[string]report.Severity{"send.recipient_cannot_receive": report.Error}},
+		{"null MX", delivery.Send{To: names.MustAddress("user@null.example.test"), Path: "direct"},
+			map[string]report.Severity{"send.recipient_cannot_receive": report.Error}},
+		{"relay with an unknown CA", delivery.Send{Path: "relay", Relays: relay(live.Addr)},
+			map[string]report.Severity{"send.tls_unverified": report.Error}},
+		{"unknown CA, then a relay that verifies", delivery.Send{Path: "relay", Relays: relay(otherCA.Addr, live.Addr), RootCAs: ca.Pool},
+			map[string]report.Severity{"send.tls_unverified": report.Warn, "send.accepted": report.Pass, "send.tls_ok": report.Pass}},
+		{"relay without AUTH", delivery.Send{Path: "relay", Relays: relay(noAuth.Addr), RootCAs: ca.Pool},
+			map[string]report.Severity{"send.auth_not_offered": report.Error}},
+		{"relay without AUTH, then one with", delivery.Send{Path: "relay", Relays: relay(noAuth.Addr, live.Addr), RootCAs: ca.Pool},
+			map[string]report.Severity{"send.auth_not_offered": report.Warn, "send.accepted": report.Pass, "send.tls_ok": report.Pass}},
+		{"STARTTLS to an implicit-TLS relay", delivery.Send{Path: "relay", Relays: []delivery.Relay{{Addr: implicit.Addr, TLS: delivery.TLSStartTLS, Enabled: true}}, RootCAs: ca.Pool},
+			map[string]report.Severity{"send.tls_failed": report.Fail}},
+	}
+	for _, tt := range tests {
+		s := tt.s
+		s.From, s.HELO, s.User, s.Password = names.MustAddress("me@example.org"), names.MustHost("client.example.org"), "me@example.org", "right-password-123"
+		if s.To.IsZero() {
+			s.To = names.MustAddress("friend@example.net")
+		}
+		if s.Path == "direct" {
+			s.User, s.Password = "", ""
+		}
+		fs := SendCheck(context.Background(), recipientEnv(t), Target{Send: &s})
+		got := map[string]report.Severity{}
+		for _, f := range fs {
+			got[f.ID] = f.Severity
+		}
+		if !maps.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

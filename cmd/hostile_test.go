@@ -2,12 +2,18 @@ package cmd
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -266,4 +272,238 @@ func TestHostileSMTP(t *testing.T) {
 func noLeaks(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+}
+
+// recorder is a scripted SMTP server's record of the lines it read, and
+// of its connections.
+type recorder struct {
+	mu    sync.Mutex
+	conns int
+	lines []string
+}
+
+func (r *recorder) conn() {
+	r.mu.Lock()
+	r.conns++
+	r.mu.Unlock()
+}
+
+// read reads one line and records it.
+func (r *recorder) read(br *bufio.Reader) (string, error) {
+	line, err := br.ReadString('\n')
+	if err == nil {
+		r.mu.Lock()
+		r.lines = append(r.lines, strings.TrimRight(line, "\r\n"))
+		r.mu.Unlock()
+	}
+	return line, err
+}
+
+func (r *recorder) seen() (int, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.conns, slices.Clone(r.lines)
+}
+
+// script answers each command by its first word ("greeting" for the
+// greeting, "EHLO/TLS" for EHLO after STARTTLS) until QUIT or a 421;
+// upgrade, when set, is called on STARTTLS after the reply and returns
+// the conversation's new connection.
+func (r *recorder) script(answers map[string]string, upgrade func(net.Conn) net.Conn) func(net.Conn, *bufio.Reader) {
+	return func(c net.Conn, br *bufio.Reader) {
+		r.conn()
+		c.Write([]byte(answers["greeting"]))
+		inTLS := false
+		for {
+			line, err := r.read(br)
+			if err != nil {
+				return
+			}
+			word := strings.ToUpper(strings.Fields(line + " x")[0])
+			a, ok := answers[word]
+			if b, found := answers[word+"/TLS"]; found && inTLS {
+				a, ok = b, true
+			}
+			if !ok {
+				a = "250 ok\r\n"
+			}
+			c.Write([]byte(a))
+			switch {
+			case word == "QUIT" || strings.HasPrefix(a, "421"):
+				return
+			case word == "STARTTLS" && upgrade != nil:
+				c = upgrade(c)
+				br = bufio.NewReader(c)
+				inTLS = true
+			}
+		}
+	}
+}
+
+// TestSendOutcomes: hostile and misconfigured SMTP peers against the
+// test send, through the CLI (issue #13 item 14, issue #12 "Send
+// outcomes that name the real cause"): each ends in its own finding,
+// severity and exit code, with the reply, within a second where the
+// cause is a TLS/plain mismatch.
+func TestSendOutcomes(t *testing.T) {
+	noLeaks(t)
+	ca := smtptest.NewCA(t)
+	serverTLS := ca.ServerTLS(t, "127.0.0.1")
+	dir := t.TempDir()
+	passFile := filepath.Join(dir, "password")
+	os.WriteFile(passFile, []byte("a-long-relay-password"), 0o600)
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, ca.PEM, 0o600)
+	upgrade := func(c net.Conn) net.Conn {
+		tc := tls.Server(c, serverTLS)
+		tc.Handshake()
+		return tc
+	}
+	users := map[string]string{"me@example.org": "a-long-relay-password"}
+	implicit := smtptest.Start(t, smtptest.Options{Users: users, TLS: serverTLS, Implicit: true})
+	plain := smtptest.Start(t, smtptest.Options{Users: users, InsecureAuth: true})
+	unknownCA := smtptest.Start(t, smtptest.Options{Users: users, TLS: smtptest.NewCA(t).ServerTLS(t, "127.0.0.1")})
+	auth := []string{"--auth-user", "me@example.org", "--password-file", passFile}
+	tests := []struct {
+		name     string
+		answers  map[string]string // a scripted relay, or
+		upgrade  bool              // ... one that does STARTTLS
+		addr     string            // a go-smtp relay
+		args     []string
+		id       string
+		severity report.Severity
+		code     int
+		expect   string
+	}{
+		{name: "421 at the greeting", answers: map[string]string{"greeting": "421 4.3.2 mx.example.test too busy\r\n"},
+			id: "send.deferred", severity: report.Warn, code: 0, expect: "at the greeting (a temporary refusal, perhaps greylisting): 421 4.3.2 mx.example.test too busy"},
+		{name: "421 at EHLO", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "421 4.7.0 try later\r\n"},
+			id: "send.deferred", severity: report.Warn, code: 0, expect: "at EHLO (a temporary refusal, perhaps greylisting): 421 4.7.0 try later"},
+		{name: "554 at the greeting", answers: map[string]string{"greeting": "554 5.7.1 no SMTP service for you\r\n"},
+			id: "send.rejected", severity: report.Fail, code: 1, expect: "at the greeting: 554 5.7.1 no SMTP service for you"},
+		{name: "454 to STARTTLS", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "250-hi\r\n250 STARTTLS\r\n", "STARTTLS": "454 4.7.0 TLS not available due to local problem\r\n"},
+			id: "send.tls_failed", severity: report.Fail, code: 1, expect: "454 4.7.0 TLS not available due to local problem"},
+		{name: "AUTH only before STARTTLS", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "250-hi\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n", "STARTTLS": "220 go ahead\r\n", "EHLO/TLS": "250-hi\r\n250 8BITMIME\r\n"}, upgrade: true,
+			args: append([]string{"--ca-file", caFile}, auth...), id: "send.auth_not_offered", severity: report.Error, code: 3, expect: "offered AUTH PLAIN LOGIN before STARTTLS and no AUTH after it: nothing was sent"},
+		{name: "no AUTH at all", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "250-hi\r\n250 8BITMIME\r\n"},
+			args: append([]string{"--tls", "none", "--allow-plaintext-auth"}, auth...), id: "send.auth_not_offered", severity: report.Error, code: 3, expect: "offers no AUTH on this unencrypted connection"},
+		{name: "454 to AUTH", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "250-hi\r\n250 AUTH PLAIN\r\n", "AUTH": "454 4.7.0 Temporary authentication failure\r\n"},
+			args: append([]string{"--tls", "none", "--allow-plaintext-auth"}, auth...), id: "send.deferred", severity: report.Warn, code: 0, expect: "at AUTH (a temporary refusal, perhaps greylisting): 454 4.7.0 Temporary authentication failure"},
+		{name: "STARTTLS client, implicit TLS relay", addr: implicit.Addr, args: append([]string{"--ca-file", caFile}, auth...),
+			id: "send.tls_failed", severity: report.Fail, code: 1, expect: "speaks TLS from the first byte"},
+		{name: "implicit TLS client, plain relay", addr: plain.Addr, args: append([]string{"--tls", "implicit"}, auth...),
+			id: "send.tls_failed", severity: report.Fail, code: 1, expect: "speaks plain SMTP on port"},
+		{name: "relay with an unknown CA", addr: unknownCA.Addr, args: auth,
+			id: "send.tls_unverified", severity: report.Error, code: 3, expect: "--ca-file"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.ReplaceAll(tt.name, " ", "_"), func(t *testing.T) {
+			rec := &recorder{}
+			addr := tt.addr
+			if addr == "" {
+				var up func(net.Conn) net.Conn
+				if tt.upgrade {
+					up = upgrade
+				}
+				addr = smtptest.Script(t, rec.script(maps.Clone(tt.answers), up))
+			}
+			start := time.Now()
+			args := append([]string{"send", "--from", "me@example.org", "--to", "b@example.net", "--helo", "client.example.org",
+				"--path", "relay", "--relay", addr, "--timeout", "10s", "--format", "json"}, tt.args...)
+			code, stdout, stderr := run(t, args...)
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("took %v", d)
+			}
+			var rep report.Report
+			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+				t.Fatalf("no report: %v (stderr %q)", err, stderr)
+			}
+			f, ok := findingByID(rep, tt.id)
+			if !ok || f.Severity != tt.severity || code != tt.code || !strings.Contains(f.Message+f.Fix, tt.expect) {
+				t.Errorf("exit %d, %s %s %q; want exit %d, %s %s saying %q\n%s", code, f.ID, f.Severity, f.Message, tt.code, tt.id, tt.severity, tt.expect, stdout)
+			}
+			if strings.Contains(stdout, "got no answer") {
+				t.Errorf("the report says 'got no answer'")
+			}
+			if _, lines := rec.seen(); slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "AUTH") }) && tt.id != "send.deferred" {
+				t.Errorf("credentials sent: %q", lines)
+			}
+			if tt.addr == unknownCA.Addr && len(unknownCA.Authenticated()) > 0 {
+				t.Errorf("credentials sent to a relay whose certificate does not verify")
+			}
+		})
+	}
+}
+
+func findingByID(r report.Report, id string) (report.Finding, bool) {
+	for _, f := range r.Findings() {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return report.Finding{}, false
+}
+
+// Issue #13 item 4: CR or LF in --from or --to injected RCPT TO:<victim>
+// and DATA into the open-relay probe. Every path that takes an address
+// refuses it at the command line (exit 2): the server sees no
+// connection, no injected command, no DATA.
+func TestAddressInjection(t *testing.T) {
+	noLeaks(t)
+	rec := &recorder{}
+	addr := smtptest.Script(t, rec.script(map[string]string{"greeting": "220 hi\r\n", "DATA": "354 go\r\n"}, nil))
+	_, port, _ := net.SplitHostPort(addr)
+	dir := t.TempDir()
+	zone := filepath.Join(dir, "example.test.zone")
+	os.WriteFile(zone, []byte("$ORIGIN example.test.\n@ SOA ns hm 1 1 1 1 1\n@ MX 10 mx\nmx A 127.0.0.1\n"), 0o600)
+	for _, bad := range []string{
+		"me@example.org>\r\nRCPT TO:<victim@example.net>\r\nDATA",
+		"me@example.org\nDATA",
+		"me@example.org\rDATA",
+		"me\r\nDATA\r\n@example.org",
+		"me@example.org\x00",
+	} {
+		for _, args := range [][]string{
+			{"send", "--relay-check", addr, "--helo", "client.example.org", "--from", bad},
+			{"send", "--relay-check", addr, "--helo", "client.example.org", "--to", bad},
+			{"send", "--path", "relay", "--relay", addr, "--tls", "none", "--helo", "client.example.org", "--from", bad, "--to", "b@example.net"},
+			{"send", "--path", "relay", "--relay", addr, "--tls", "none", "--helo", "client.example.org", "--from", "me@example.org", "--to", bad},
+			{"send", "--port", port, "--zone", zone, "--offline", "--helo", "client.example.org", "--from", bad, "--to", "user@example.test"},
+			{"check", "example.test", "--ip", "127.0.0.1", "--send-to", bad, "--port", port, "--zone", zone, "--offline", "--helo", "client.example.org"},
+			{"check", "example.test", "--ip", "127.0.0.1", "--mail-from", bad, "--send-to", "user@example.test", "--port", port, "--zone", zone, "--offline", "--helo", "client.example.org"},
+		} {
+			code, stdout, stderr := run(t, append(args, "--deliver=false")...)
+			if code != 2 || stdout != "" || !strings.Contains(stderr, "--") {
+				t.Errorf("%q: exit %d, stderr %q; want a usage error (2)", args, code, stderr)
+			}
+		}
+	}
+	if conns, lines := rec.seen(); conns != 0 || len(lines) != 0 {
+		t.Errorf("the server saw %d connections: %q", conns, lines)
+	}
+}
+
+// Issue #13 item 11: a domain with 2,000 MX hosts gets at most 10
+// connections on the send path, and the report's text says how many
+// hosts were left out.
+func TestSendManyMXHosts(t *testing.T) {
+	noLeaks(t)
+	rec := &recorder{}
+	addr := smtptest.Script(t, rec.script(map[string]string{"greeting": "421 4.3.2 busy\r\n"}, nil))
+	_, port, _ := net.SplitHostPort(addr)
+	var zone strings.Builder
+	zone.WriteString("$ORIGIN wide.test.\n@ SOA ns hm 1 1 1 1 1\n")
+	for i := range 2000 {
+		fmt.Fprintf(&zone, "@ MX 10 h%d\nh%d A 127.0.0.1\n", i, i)
+	}
+	file := filepath.Join(t.TempDir(), "wide.zone")
+	os.WriteFile(file, []byte(zone.String()), 0o600)
+	_, stdout, stderr := run(t, "send", "--from", "me@example.org", "--to", "user@wide.test", "--helo", "client.example.org",
+		"--port", port, "--zone", file, "--offline", "--no-color")
+	if conns, _ := rec.seen(); conns != 10 {
+		t.Errorf("%d connections, want 10 (stderr %q)", conns, stderr)
+	}
+	if !strings.Contains(stdout, "wide.test has 2000 MX hosts; the first 10 (by preference) were tried, 1990 left out") {
+		t.Errorf("the report does not say hosts were left out:\n%s", stdout)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"maps"
 	"net"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,7 +125,57 @@ func labCmds(env map[string]string) map[string]func(*testscript.TestScript, bool
 		}
 		ts.Logf("DKIM signature of %s verifies (d=%s)", newest.Name(), vs[0].Domain)
 	}
+	// forward LISTEN TARGET: pass TCP connections from LISTEN
+	// ("127.0.0.1:465") to TARGET until the script ends. The lab's
+	// daemons use high ports; this gives the smtps one port 465, which
+	// only root can bind (the lab runs as root).
+	cmds["forward"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: forward LISTEN TARGET")
+		}
+		ln, err := net.Listen("tcp", args[0])
+		if err != nil {
+			ts.Fatalf("forward: %v", err)
+		}
+		var wg sync.WaitGroup
+		done := make(chan struct{})
+		wg.Go(func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				wg.Go(func() { pipe(c, args[1], done) })
+			}
+		})
+		ts.Defer(func() { close(done); ln.Close(); wg.Wait() })
+	}
 	return cmds
+}
+
+// pipe copies between c and a new connection to target, both ways,
+// until either side closes or done is closed.
+func pipe(c net.Conn, target string, done <-chan struct{}) {
+	defer c.Close()
+	t, err := net.DialTimeout("tcp", target, 5*time.Second)
+	if err != nil {
+		return
+	}
+	defer t.Close()
+	ended := make(chan struct{}, 2)
+	go func() { io.Copy(t, c); ended <- struct{}{} }()
+	go func() { io.Copy(c, t); ended <- struct{}{} }()
+	n := 0
+	select {
+	case <-ended:
+		n++
+	case <-done:
+	}
+	c.Close()
+	t.Close()
+	for ; n < 2; n++ {
+		<-ended
+	}
 }
 
 // TestLabDaemons checks that the lab is what the scripts assume: nsd

@@ -9,9 +9,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-smtp"
 	"github.com/miekg/dns"
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -109,22 +111,44 @@ func cmdDemo(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdSMTPServer starts an in-process SMTP server (go-smtp):
 //
-//	smtpserver [-open] [-smtputf8] [-local DOMAIN] VAR
+//	smtpserver [-open] [-smtputf8] [-local DOMAIN] [-mail REPLY] [-rcpt REPLY] VAR
 //
-// and puts its address in $VAR. -open relays for anyone; -smtputf8
-// offers SMTPUTF8.
+// and puts its address in $VAR (its port in $VARPORT). -open relays for
+// anyone; -smtputf8 offers SMTPUTF8; -mail and -rcpt refuse every MAIL
+// FROM or RCPT TO with REPLY ("450 4.2.0 Greylisted").
 func cmdSMTPServer(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("smtpserver", flag.ContinueOnError)
 	open := fs.Bool("open", false, "relay for anyone")
 	utf8 := fs.Bool("smtputf8", false, "offer SMTPUTF8")
 	local := fs.String("local", "", "domain to receive for")
+	mail := fs.String("mail", "", "refuse MAIL FROM with this reply")
+	rcpt := fs.String("rcpt", "", "refuse RCPT TO with this reply")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		ts.Fatalf("usage: smtpserver [-open] [-smtputf8] [-local DOMAIN] VAR")
+		ts.Fatalf("usage: smtpserver [-open] [-smtputf8] [-local DOMAIN] [-mail REPLY] [-rcpt REPLY] VAR")
 	}
-	srv := startSMTP(ts, smtptest.Options{Open: *open, SMTPUTF8: *utf8, Local: strings.Fields(*local)})
+	srv := startSMTP(ts, smtptest.Options{Open: *open, SMTPUTF8: *utf8, Local: strings.Fields(*local),
+		MailError: scriptReply(ts, *mail), RcptError: scriptReply(ts, *rcpt)})
 	ts.Setenv(fs.Arg(0), srv.Addr)
 	_, port, _ := net.SplitHostPort(srv.Addr)
 	ts.Setenv(fs.Arg(0)+"PORT", port)
+}
+
+// scriptReply reads "CODE X.Y.Z text" as a server's refusal; nil for "".
+func scriptReply(ts *testscript.TestScript, s string) *smtp.SMTPError {
+	if s == "" {
+		return nil
+	}
+	code, rest, _ := strings.Cut(s, " ")
+	enh, text, _ := strings.Cut(rest, " ")
+	e := &smtp.SMTPError{Message: text}
+	var err error
+	if e.Code, err = strconv.Atoi(code); err == nil {
+		_, err = fmt.Sscanf(enh, "%d.%d.%d", &e.EnhancedCode[0], &e.EnhancedCode[1], &e.EnhancedCode[2])
+	}
+	if err != nil || text == "" {
+		ts.Fatalf("reply %q: want CODE X.Y.Z TEXT", s)
+	}
+	return e
 }
 
 // cmdDNSServer starts an in-process authoritative server:

@@ -115,7 +115,8 @@ func (o *sendOptions) build(getenv func(string) string, helo names.Host, from st
 }
 
 // addresses sets the envelope of s. The open-relay probe has its own
-// defaults for both addresses.
+// defaults for both addresses (delivery.ProbeRelay): the sender is
+// postmaster@ the HELO name, a name the user gives.
 func (o *sendOptions) addresses(s *delivery.Send, from string) error {
 	var err error
 	if o.relayCheck != "" {
@@ -132,6 +133,9 @@ func (o *sendOptions) addresses(s *delivery.Send, from string) error {
 		if s.From, err = parseAddress("--from", from); err != nil {
 			return err
 		}
+	}
+	if o.relayCheck != "" && from == "" && s.HELO.IsLiteral() {
+		return errors.New("--relay-check needs --from ADDR when --helo is an address literal: the probe's sender is postmaster@ the HELO name otherwise")
 	}
 	return nil
 }
@@ -314,13 +318,22 @@ PLAIN/LOGIN only over TLS. Every attempt is reported with its transcript
 By default this is a probe: QUIT after RCPT TO, nothing is delivered.
 --deliver sends a generated test message, DKIM-signed with --dkim-key and
 --dkim-selector. --relay-check HOST:PORT instead checks whether a server
-relays for strangers (DATA is never sent).
+relays for strangers (DATA is never sent): from --from (default postmaster@
+the HELO name) to --to (default an address at example.net). Only a refusal
+to relay at RCPT TO passes; greylisting or a refusal of the sender leaves
+the question open (exit 3).
+
+Relays on port 465 use implicit TLS unless --tls says otherwise; a TLS/plain
+mismatch is reported within a second. Relay names resolve through
+--resolver/--zone (not /etc/hosts); --offline connects to loopback only.
 
 Passwords come from --password-env VAR or --password-file FILE, never a flag.
 
 Finding IDs: send.accepted, send.rejected, send.deferred, send.connect_failed,
 send.port25_blocked, send.no_starttls, send.tls_ok, send.tls_unverified,
-send.auth_failed, send.open_relay, send.relay_refused.`,
+send.tls_failed, send.auth_failed, send.auth_not_offered, send.dns_error,
+send.recipient_cannot_receive, send.open_relay, send.relay_refused,
+send.relay_check_inconclusive.`,
 		Example: `  # Would gmail.com accept mail from this server? (nothing is delivered)
   preflight send --from postmaster@example.com --to someone@gmail.com --helo mail.example.com
 

@@ -12,9 +12,9 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,24 +71,29 @@ func ParsePriority(s string) (int, error) {
 	return 0, fmt.Errorf("priority %q: want %s", s, strings.Join(Priorities, ", "))
 }
 
-// Deps is what a send needs from the outside. Each field but DNS has a
-// default when nil.
+// Deps is what a send needs from the outside. Each field but DNS and
+// DialHost has a default when nil.
 type Deps struct {
 	DNS *resolver.Resolver
-	// Dial makes the SMTP connections (tests; a source address). Nil:
-	// a plain net.Dialer.
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// DialHost makes the SMTP connections: to host (an address, or a
+	// name it resolves through the run's resolver, so --zone, --resolver
+	// and --offline apply and /etc/hosts does not) at port. checks.Env's
+	// DialHost is the one to give.
+	DialHost func(ctx context.Context, network, host string, port int) (net.Conn, error)
 	// Now is the clock of the test message's Date; nil: time.Now.
 	Now func() time.Time
 	// Trace, when set, receives the transcripts and the fallback.
 	Trace func(format string, args ...any)
 }
 
+// ErrNoDialHost is the connect error of Deps without DialHost.
+var ErrNoDialHost = errors.New("delivery: Deps.DialHost is not set")
+
 // withDefaults fills in the defaults once, so the rest of the package
 // calls the fields as they are.
 func (d Deps) withDefaults() Deps {
-	if d.Dial == nil {
-		d.Dial = new(net.Dialer).DialContext
+	if d.DialHost == nil {
+		d.DialHost = func(context.Context, string, string, int) (net.Conn, error) { return nil, ErrNoDialHost }
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -119,26 +124,47 @@ func Run(ctx context.Context, d Deps, s *Send) (atts []Attempt, fallback string)
 	return sendDirect(ctx, d, s), ""
 }
 
-// sendDirect delivers to the recipient domain's MX hosts, every address
-// of each, until one gives a final answer.
+// sendDirect delivers to the recipient domain's MX hosts (the first
+// resolver.MaxNames of them), every address of each, until one gives a
+// final answer.
 func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
 	hosts, end := mxHosts(ctx, d, s.To.Domain)
 	if end != nil {
 		return []Attempt{*end}
 	}
-	port := uint16(cmp.Or(s.Port, 25))
+	note := ""
+	if len(hosts) > resolver.MaxNames {
+		// As the mx check does: a domain with 2,000 MX hosts must not
+		// get 2,000 lookups and connections.
+		note = fmt.Sprintf("%s has %d MX hosts; the first %d (by preference) were tried, %d left out", s.To.Domain, len(hosts), resolver.MaxNames, len(hosts)-resolver.MaxNames)
+		d.Trace("send: %s", note)
+		hosts = hosts[:resolver.MaxNames]
+	}
+	port := cmp.Or(s.Port, 25)
 	var atts []Attempt
+	defer func() {
+		if note != "" && len(atts) > 0 {
+			atts[0].Note = note
+		}
+	}()
 	for _, host := range hosts {
+		if len(atts) >= maxAttempts || ctx.Err() != nil {
+			return atts
+		}
 		addrs, err := d.DNS.LookupIP(ctx, "ip", host)
 		if err != nil {
-			atts = append(atts, Attempt{Path: "direct", Host: host, Result: ConnectFailed, Error: "no address: " + err.Error()})
+			a := Attempt{Path: "direct", Host: host, Result: DNSFailed, Step: "DNS", Error: "looking up the address of " + host + ": " + resolver.Reason(err)}
+			if resolver.IsNotFound(err) {
+				a.Result = NoAddress
+			}
+			atts = append(atts, a)
 			continue
 		}
 		for _, ip := range addrs {
 			if len(atts) >= maxAttempts || ctx.Err() != nil {
 				return atts
 			}
-			a := attempt(ctx, d, s, hop{path: "direct", host: host, addr: netip.AddrPortFrom(ip, port).String(), tls: s.TLS.direct()})
+			a := attempt(ctx, d, s, hop{path: "direct", host: host, dial: ip.String(), port: port, tls: s.TLS.direct()})
 			atts = append(atts, a)
 			if a.Result == Accepted || a.Result == Rejected {
 				return atts // a final answer from the receiver
@@ -155,8 +181,8 @@ func sendRelays(ctx context.Context, d Deps, s *Send) []Attempt {
 		if len(atts) >= maxAttempts || ctx.Err() != nil {
 			break
 		}
-		host, _, _ := net.SplitHostPort(r.Addr)
-		a := attempt(ctx, d, s, hop{path: "relay", host: host, addr: r.Addr, tls: r.TLS.relay(), auth: true})
+		host, port := splitHostPort(r.Addr)
+		a := attempt(ctx, d, s, hop{path: "relay", host: host, dial: host, port: port, tls: r.TLS.relay(port), auth: true})
 		a.Host = r.Addr
 		atts = append(atts, a)
 		if a.Result == Accepted {
@@ -169,14 +195,33 @@ func sendRelays(ctx context.Context, d Deps, s *Send) []Attempt {
 	return atts
 }
 
+// splitHostPort splits "host:port" (checked by the caller); the port is
+// 0 when it is not a number.
+func splitHostPort(addr string) (string, int) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, 0
+	}
+	port, _ := strconv.Atoi(p)
+	return host, port
+}
+
 // Decisive picks the attempt that decides a send: the accepting one,
-// else the receiver's final refusal, else the last.
+// else the receiver's final refusal, else the recipient domain's
+// (no such domain, null MX), else the last attempt that reached a host
+// or tried to — an MX host without an address says nothing of the
+// others — and when every MX host lacked an address, the last of them.
 func Decisive(atts []Attempt) Attempt {
-	for _, res := range []Result{Accepted, Rejected} {
+	for _, res := range []Result{Accepted, Rejected, CannotReceive} {
 		for _, a := range atts {
 			if a.Result == res {
 				return a
 			}
+		}
+	}
+	for i := len(atts) - 1; i >= 0; i-- {
+		if atts[i].Result != NoAddress {
+			return atts[i]
 		}
 	}
 	if len(atts) == 0 {

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/preflight-mail/preflight/dkim"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/resolver"
+	smtpc "github.com/preflight-mail/preflight/smtp"
 	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
 
@@ -34,6 +37,9 @@ null  MX  0 .
 two   MX  10 mx
 two   MX  20 mx2
 mx2   A   127.0.0.1
+gone  MX  10 nohost
+gone  MX  20 nohost2
+txt   TXT "no MX, no address"
 `), "test.zone")
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +48,13 @@ mx2   A   127.0.0.1
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Deps{DNS: resolver.New(resolver.Config{Overlay: o, Offline: true}), Trace: t.Logf}
+	return Deps{DNS: resolver.New(resolver.Config{Overlay: o, Offline: true}), DialHost: dialAddr, Trace: t.Logf}
+}
+
+// dialAddr connects to host (an address in these tests) at port.
+func dialAddr(ctx context.Context, network, host string, port int) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, network, net.JoinHostPort(host, strconv.Itoa(port)))
 }
 
 func port(addr string) int {
@@ -86,7 +98,7 @@ func TestDirect(t *testing.T) {
 		{"TLS none, offered", "user@example.test", port(withTLS.Addr), TLSNone, false, []string{"mx.example.test accepted"}, false},
 		{"starttls is a relay mode: direct stays opportunistic", "user@example.test", port(plain.Addr), TLSStartTLS, false, []string{"mx.example.test accepted"}, false},
 		{"implicit MX", "user@nomx.example.test", port(plain.Addr), TLSDefault, false, []string{"nomx.example.test accepted"}, false},
-		{"null MX", "user@null.example.test", port(plain.Addr), TLSDefault, false, []string{"null.example.test rejected"}, false},
+		{"null MX", "user@null.example.test", port(plain.Addr), TLSDefault, false, []string{"null.example.test recipient_cannot_receive"}, false},
 		{"MX in preference order", "user@two.example.test", port(plain.Addr), TLSDefault, false, []string{"mx.example.test accepted"}, false},
 		{"rejected is final", "user@two.example.test", port(refusing.Addr), TLSDefault, false, []string{"mx.example.test rejected"}, false},
 		{"deferred tries the next MX", "user@two.example.test", port(deferring.Addr), TLSDefault, false, []string{"mx.example.test deferred", "mx2.example.test deferred"}, false},
@@ -183,7 +195,7 @@ func TestAutoFallsBack(t *testing.T) {
 
 func TestPort25Blocked(t *testing.T) {
 	d := recipientDeps(t)
-	d.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.DialHost = func(ctx context.Context, network, host string, port int) (net.Conn, error) {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: timeoutErr{}}
 	}
 	for _, tt := range []struct {
@@ -236,8 +248,8 @@ func TestProbeRelay(t *testing.T) {
 	closed := smtptest.Start(t, smtptest.Options{Local: []string{"example.test"}})
 	for addr, want := range map[string]Result{open.Addr: Accepted, closed.Addr: Rejected} {
 		s := Send{HELO: names.MustHost("client.example.org"), RelayCheck: addr, User: "me", Password: "pw-1234"}
-		p := ProbeRelay(context.Background(), Deps{}, &s)
-		if p.Attempt.Result != want || p.From.String() != "preflight-relay-check@example.com" || p.To.String() != "preflight-relay-check@example.net" {
+		p := ProbeRelay(context.Background(), recipientDeps(t), &s)
+		if p.Attempt.Result != want || p.From.String() != "postmaster@client.example.org" || p.To.String() != "preflight-relay-check@example.net" {
 			t.Errorf("%s: %s from %s to %s, want %s", addr, p.Attempt.Result, p.From, p.To, want)
 		}
 		if slices.ContainsFunc(transcript(p.Attempt), func(l string) bool { return strings.Contains(l, "AUTH") }) {
@@ -286,23 +298,23 @@ func TestShuffleEqualKeepsPreferenceOrder(t *testing.T) {
 
 func TestParseTLSMode(t *testing.T) {
 	tests := []struct {
-		in            string
-		want          TLSMode
-		direct, relay TLSMode
-		forRelays     bool
+		in                      string
+		want                    TLSMode
+		direct, relay, relay465 TLSMode
+		forRelays               bool
 	}{
-		{"", TLSDefault, TLSOpportunistic, TLSStartTLS, true},
-		{"opportunistic", TLSOpportunistic, TLSOpportunistic, TLSStartTLS, false},
-		{"required", TLSRequired, TLSRequired, TLSStartTLS, false},
-		{"starttls", TLSStartTLS, TLSOpportunistic, TLSStartTLS, true},
-		{"implicit", TLSImplicit, TLSOpportunistic, TLSImplicit, true},
-		{"none", TLSNone, TLSNone, TLSNone, true},
+		{"", TLSDefault, TLSOpportunistic, TLSStartTLS, TLSImplicit, true},
+		{"opportunistic", TLSOpportunistic, TLSOpportunistic, TLSStartTLS, TLSImplicit, false},
+		{"required", TLSRequired, TLSRequired, TLSStartTLS, TLSImplicit, false},
+		{"starttls", TLSStartTLS, TLSOpportunistic, TLSStartTLS, TLSStartTLS, true},
+		{"implicit", TLSImplicit, TLSOpportunistic, TLSImplicit, TLSImplicit, true},
+		{"none", TLSNone, TLSNone, TLSNone, TLSNone, true},
 	}
 	for _, tt := range tests {
 		m, err := ParseTLSMode(tt.in)
-		if err != nil || m != tt.want || m.direct() != tt.direct || m.relay() != tt.relay || m.ForRelays() != tt.forRelays || m.String() != tt.in {
-			t.Errorf("ParseTLSMode(%q) = %v (direct %v, relay %v, for relays %v), %v; want %v (%v, %v, %v)",
-				tt.in, m, m.direct(), m.relay(), m.ForRelays(), err, tt.want, tt.direct, tt.relay, tt.forRelays)
+		if err != nil || m != tt.want || m.direct() != tt.direct || m.relay(587) != tt.relay || m.relay(465) != tt.relay465 || m.ForRelays() != tt.forRelays || m.String() != tt.in {
+			t.Errorf("ParseTLSMode(%q) = %v (direct %v, relay %v, on 465 %v, for relays %v), %v; want %v (%v, %v, %v, %v)",
+				tt.in, m, m.direct(), m.relay(587), m.relay(465), m.ForRelays(), err, tt.want, tt.direct, tt.relay, tt.relay465, tt.forRelays)
 		}
 	}
 	for _, in := range []string{"TLS", "Required", "smtps", " none"} {
@@ -321,6 +333,165 @@ func TestParsePriority(t *testing.T) {
 	for _, in := range []string{"urgent", "5", "-1", ""} {
 		if _, err := ParsePriority(in); err == nil {
 			t.Errorf("ParsePriority(%q): no error", in)
+		}
+	}
+}
+
+// What DNS says about the recipient decides before any connection: no
+// usable answer is a DNS error (could not check), a domain that does not
+// exist, has a null MX or no MX host with an address cannot receive.
+func TestDirectDNS(t *testing.T) {
+	d := recipientDeps(t)
+	for _, tt := range []struct {
+		to       string
+		want     []string
+		decisive Result
+	}{
+		{"user@not-in-the-zones.example", []string{"not-in-the-zones.example dns_error"}, DNSFailed},
+		{"user@nx.example.test", []string{"nx.example.test recipient_cannot_receive"}, CannotReceive},
+		{"user@null.example.test", []string{"null.example.test recipient_cannot_receive"}, CannotReceive},
+		{"user@gone.example.test", []string{"nohost.example.test no_address", "nohost2.example.test no_address"}, NoAddress},
+		{"user@txt.example.test", []string{"txt.example.test no_address"}, NoAddress},
+	} {
+		s := sender()
+		s.To, s.Path = names.MustAddress(tt.to), "direct"
+		atts, _ := Run(context.Background(), d, &s)
+		if got := results(atts); !slices.Equal(got, tt.want) || Decisive(atts).Result != tt.decisive {
+			t.Errorf("%s: %v (decisive %s), want %v (%s)", tt.to, got, Decisive(atts).Result, tt.want, tt.decisive)
+		}
+		if a := Decisive(atts); a.Step != "DNS" || a.Error == "" {
+			t.Errorf("%s: step %q, error %q", tt.to, a.Step, a.Error)
+		}
+	}
+}
+
+// Issue #13 item 11: a domain with 2,000 MX hosts gets at most
+// resolver.MaxNames of them tried, and the attempts say how many were
+// left out.
+func TestMXHostsCapped(t *testing.T) {
+	var zone strings.Builder
+	zone.WriteString("$ORIGIN wide.test.\n@ SOA ns hm 1 1 1 1 1\n")
+	for i := range 2000 {
+		fmt.Fprintf(&zone, "@ MX 10 h%d\nh%d A 127.0.0.1\n", i, i)
+	}
+	z, err := resolver.ParseZone(strings.NewReader(zone.String()), "wide.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := resolver.NewOverlay(z)
+	var dials atomic.Int64
+	d := Deps{DNS: resolver.New(resolver.Config{Overlay: o, Offline: true}), Trace: t.Logf,
+		DialHost: func(ctx context.Context, network, host string, port int) (net.Conn, error) {
+			dials.Add(1)
+			return nil, errors.New("connection refused")
+		}}
+	s := sender()
+	s.To, s.Path = names.MustAddress("user@wide.test"), "direct"
+	atts, _ := Run(context.Background(), d, &s)
+	if n := dials.Load(); n != resolver.MaxNames || len(atts) != resolver.MaxNames {
+		t.Errorf("%d connections, %d attempts; want %d", n, len(atts), resolver.MaxNames)
+	}
+	if want := "wide.test has 2000 MX hosts; the first 10 (by preference) were tried, 1990 left out"; atts[0].Note != want {
+		t.Errorf("note %q, want %q", atts[0].Note, want)
+	}
+}
+
+// Port 465 is implicit TLS unless the mode says otherwise (RFC 8314
+// §3.3), and a relay's name is resolved by Deps.DialHost.
+func TestRelayPort465(t *testing.T) {
+	ca := smtptest.NewCA(t)
+	users := map[string]string{"me@example.org": "right-password-123"}
+	implicit := smtptest.Start(t, smtptest.Options{Users: users, TLS: ca.ServerTLS(t, "smtps.example.test"), Implicit: true})
+	d := recipientDeps(t)
+	var dialed []string
+	implicitPort := port(implicit.Addr)
+	d.DialHost = func(ctx context.Context, network, host string, p int) (net.Conn, error) {
+		// Port 465 needs root: the test's name and port stand for the
+		// implicit-TLS server's.
+		dialed = append(dialed, net.JoinHostPort(host, strconv.Itoa(p)))
+		if p == 465 {
+			host, p = "127.0.0.1", implicitPort
+		}
+		return dialAddr(ctx, network, host, p)
+	}
+	for _, tt := range []struct {
+		mode TLSMode
+		want Result
+	}{{TLSDefault, Accepted}, {TLSImplicit, Accepted}, {TLSStartTLS, TLSFailed}} {
+		dialed = nil
+		s := sender()
+		s.To, s.Path, s.User, s.Password, s.RootCAs = names.MustAddress("friend@example.net"), "relay", "me@example.org", "right-password-123", ca.Pool
+		s.Relays = []Relay{{Addr: "smtps.example.test:465", TLS: tt.mode, Enabled: true}}
+		start := time.Now()
+		atts, _ := Run(context.Background(), d, &s)
+		a := Decisive(atts)
+		if a.Result != tt.want || dialed[0] != "smtps.example.test:465" {
+			t.Errorf("--tls %q on 465: %s (%s), dialed %v; want %s", tt.mode, a.Result, a.Error, dialed, tt.want)
+		}
+		if tt.want == Accepted && (a.TLS == nil || !a.TLS.Verified) {
+			t.Errorf("--tls %q on 465: TLS %+v, want verified", tt.mode, a.TLS)
+		}
+		if tt.want == TLSFailed && (time.Since(start) > 1500*time.Millisecond || !strings.Contains(a.Error, "speaks TLS from the first byte")) {
+			t.Errorf("--tls starttls on 465: after %v: %q", time.Since(start), a.Error)
+		}
+	}
+}
+
+// A TLS/plain mismatch is found within a second and named: a plain
+// client to a TLS server (it never greets in plain text), a TLS client
+// to a plain server (it answers the hello with its greeting).
+func TestTLSMismatch(t *testing.T) {
+	ca := smtptest.NewCA(t)
+	implicit := smtptest.Start(t, smtptest.Options{TLS: ca.ServerTLS(t, "127.0.0.1"), Implicit: true})
+	plain := smtptest.Start(t, smtptest.Options{})
+	for _, tt := range []struct {
+		name  string
+		relay Relay
+		want  string
+	}{
+		{"STARTTLS client, implicit TLS server", Relay{Addr: implicit.Addr, Enabled: true}, "speaks TLS from the first byte"},
+		{"plain client, implicit TLS server", Relay{Addr: implicit.Addr, TLS: TLSNone, Enabled: true}, "speaks TLS from the first byte"},
+		{"implicit TLS client, plain server", Relay{Addr: plain.Addr, TLS: TLSImplicit, Enabled: true}, "speaks plain SMTP on port"},
+	} {
+		s := sender()
+		s.To, s.Path, s.Relays = names.MustAddress("friend@example.net"), "relay", []Relay{tt.relay}
+		start := time.Now()
+		atts, _ := Run(context.Background(), recipientDeps(t), &s)
+		a := Decisive(atts)
+		if d := time.Since(start); d > time.Second || a.Result != TLSFailed || !strings.Contains(a.Error, tt.want) {
+			t.Errorf("%s: %s after %v: %q; want tls_failed within 1s saying %q", tt.name, a.Result, d, a.Error, tt.want)
+		}
+	}
+}
+
+// Only a refusal to relay at RCPT TO is one; greylisting, a refusal at
+// MAIL FROM, and Postfix's sender, client and HELO restrictions applied
+// at RCPT TO are not.
+func TestRelayRefusal(t *testing.T) {
+	for _, tt := range []struct {
+		result   Result
+		step     string
+		code     int
+		enhanced string
+		text     string
+		want     bool
+	}{
+		{Rejected, "RCPT TO", 554, "5.7.1", "<x@example.net>: Relay access denied", true},                    // Postfix
+		{Rejected, "RCPT TO", 550, "5.7.1", "<x@example.net>... Relaying denied", true},                      // Sendmail
+		{Rejected, "RCPT TO", 550, "", "relay not permitted", true},                                          // Exim
+		{Rejected, "RCPT TO", 550, "5.7.54", "SMTP; Unable to relay recipient in non-accepted domain", true}, // Exchange
+		{Rejected, "RCPT TO", 550, "5.7.1", "Message rejected by policy", true},
+		{Rejected, "RCPT TO", 554, "5.7.1", "<a@b.example>: Sender address rejected: Access denied", false},
+		{Rejected, "RCPT TO", 554, "5.7.1", "<unknown[192.0.2.1]>: Client host rejected: Access denied", false},
+		{Rejected, "RCPT TO", 550, "5.1.2", "<x@example.net>: Recipient address rejected: Domain not found", false},
+		{Rejected, "RCPT TO", 550, "", "no such user", false},
+		{Deferred, "RCPT TO", 450, "4.2.0", "<x@example.net>: Recipient address rejected: Greylisted", false},
+		{Rejected, "MAIL FROM", 553, "5.7.1", "sender rejected: relay access denied", false},
+		{Accepted, "", 0, "", "", false},
+	} {
+		a := Attempt{Result: tt.result, Step: tt.step, reply: smtpc.Reply{Code: tt.code, Enhanced: tt.enhanced, Lines: []string{tt.enhanced + " " + tt.text}}}
+		if got := relayRefusal(a); got != tt.want {
+			t.Errorf("%s at %s %d %s %q: refusal %v, want %v", tt.result, tt.step, tt.code, tt.enhanced, tt.text, got, tt.want)
 		}
 	}
 }

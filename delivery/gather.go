@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	mrand "math/rand/v2"
 	"slices"
 
@@ -15,20 +16,26 @@ const maxAttempts = 12
 // mxHosts returns the hosts the direct path delivers to for domain, in
 // preference order and shuffled within a preference (RFC 5321 §5.1), or
 // the attempt that ends the send before any connection: a failed MX
-// lookup, or a null MX.
+// lookup, a domain that does not exist, or a null MX.
 func mxHosts(ctx context.Context, d Deps, domain string) ([]string, *Attempt) {
 	mxs, err := d.DNS.LookupMX(ctx, domain)
+	end := &Attempt{Path: "direct", Host: domain, Step: "DNS"}
 	switch {
-	case resolver.IsNotFound(err):
+	case errors.Is(err, resolver.ErrNXDomain):
+		end.Result, end.Error = CannotReceive, domain+" does not exist (NXDOMAIN): it receives no mail"
+		return nil, end
+	case resolver.IsNotFound(err) || err == nil && len(mxs) == 0:
 		// No MX: the domain itself is the implicit MX (RFC 5321 §5.1).
 		mxs = []resolver.MX{{Host: domain}}
 	case err != nil:
-		return nil, &Attempt{Path: "direct", Host: domain, Result: ConnectFailed, Error: "looking up the MX of " + domain + ": " + err.Error()}
+		end.Result, end.Error = DNSFailed, "looking up the MX of "+domain+": "+resolver.Reason(err)
+		return nil, end
 	}
 	for _, m := range mxs {
 		if m.Host == "." {
 			// A null MX (RFC 7505 §3) is the receiver's final refusal.
-			return nil, &Attempt{Path: "direct", Host: domain, Result: Rejected, Error: domain + " has a null MX (RFC 7505): it accepts no mail"}
+			end.Result, end.Error = CannotReceive, domain+" has a null MX (RFC 7505): it accepts no mail"
+			return nil, end
 		}
 	}
 	shuffleEqual(mxs)

@@ -17,7 +17,7 @@ type TLSMode uint8
 
 // TLS modes.
 const (
-	TLSDefault       TLSMode = iota // not given: opportunistic direct, starttls for relays
+	TLSDefault       TLSMode = iota // not given: opportunistic direct; relays starttls, implicit on port 465
 	TLSOpportunistic                // direct: STARTTLS when offered (RFC 3207)
 	TLSRequired                     // direct: STARTTLS, or nothing is sent
 	TLSStartTLS                     // relays: STARTTLS, or nothing is sent
@@ -62,10 +62,14 @@ func (m TLSMode) direct() TLSMode {
 	return TLSOpportunistic
 }
 
-// relay is the mode of a session with a relay.
-func (m TLSMode) relay() TLSMode {
-	if m == TLSImplicit || m == TLSNone {
+// relay is the mode of a session with a relay on port: port 465 is
+// implicit TLS (RFC 8314 §3.3) unless the mode says otherwise.
+func (m TLSMode) relay(port int) TLSMode {
+	switch {
+	case m == TLSImplicit || m == TLSNone || m == TLSStartTLS:
 		return m
+	case port == 465:
+		return TLSImplicit
 	}
 	return TLSStartTLS
 }

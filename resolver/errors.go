@@ -22,6 +22,12 @@ var (
 	ErrTemporary = errors.New("no usable answer")
 )
 
+// ErrOffline is the error for a connection to a host outside this
+// machine with --offline: offline means nothing leaves the machine, no
+// DNS question and no connection. Like a lookup that is offline and not
+// in the zone files, it means "could not check".
+var ErrOffline = errors.New("offline: no connections to other machines")
+
 // LookupError describes why a lookup gave no records.
 type LookupError struct {
 	Name   string // the name asked, without trailing dot

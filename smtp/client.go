@@ -189,6 +189,10 @@ func (c *Conn) StartTLS(cfg *tls.Config) error {
 	return c.handshake(cfg)
 }
 
+// ErrPlainText is the handshake's error when the server answers a TLS
+// client hello in plain text: a plain SMTP server where TLS was expected.
+var ErrPlainText = errors.New("smtp: the server answered in plain text, not TLS")
+
 // Handshake starts TLS at once (implicit TLS, RFC 8314), before the
 // greeting.
 func (c *Conn) Handshake(cfg *tls.Config) error { return c.handshake(cfg) }
@@ -197,6 +201,12 @@ func (c *Conn) handshake(cfg *tls.Config) error {
 	tc := tls.Client(c.nc, cfg)
 	tc.SetDeadline(c.deadline(c.t.Command))
 	if err := tc.HandshakeContext(c.ctx); err != nil {
+		var rh tls.RecordHeaderError
+		if errors.As(err, &rh) && rh.Conn != nil {
+			// The first octets of the answer are not a TLS record: the
+			// server talks plain text here ("220 m" of a greeting).
+			err = fmt.Errorf("%w (%q)", ErrPlainText, rh.RecordHeader[:])
+		}
 		c.Log.note("TLS handshake failed: " + err.Error())
 		return fmt.Errorf("TLS handshake: %w", err)
 	}
@@ -218,7 +228,7 @@ func (c *Conn) TLS() *tls.ConnectionState { return c.tls }
 func (c *Conn) Auth(user, password string) error {
 	ok, mechs := c.Extension("AUTH")
 	if !ok {
-		return &ProtocolError{Msg: "the server offers no AUTH"}
+		return fmt.Errorf("%w: the server offers no AUTH", ErrNoAuthMechanism)
 	}
 	var client sasl.Client
 	offered := strings.Fields(strings.ToUpper(mechs))
@@ -228,7 +238,7 @@ func (c *Conn) Auth(user, password string) error {
 	case slices.Contains(offered, "LOGIN"):
 		client = sasl.NewLoginClient(user, password)
 	default:
-		return &ProtocolError{Msg: "the server offers AUTH " + mechs + ", and only PLAIN and LOGIN are supported"}
+		return fmt.Errorf("%w: the server offers AUTH %s, and only PLAIN and LOGIN are supported", ErrNoAuthMechanism, mechs)
 	}
 	c.Log.redact(password)
 	mech, ir, err := client.Start()
@@ -270,6 +280,10 @@ func (c *Conn) Auth(user, password string) error {
 	}
 	return nil
 }
+
+// ErrNoAuthMechanism is Auth's error when the server offers no AUTH, or
+// no mechanism this client has: nothing was sent.
+var ErrNoAuthMechanism = errors.New("smtp: no AUTH mechanism to use")
 
 // Mail sends MAIL FROM.
 //

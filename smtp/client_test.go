@@ -232,8 +232,8 @@ func TestTLSHandshakeFailure(t *testing.T) {
 	c.Hello("client.example")
 	start := time.Now()
 	err := c.StartTLS(&tls.Config{InsecureSkipVerify: true})
-	if err == nil || !strings.Contains(err.Error(), "TLS handshake") {
-		t.Errorf("err = %v", err)
+	if !errors.Is(err, smtp.ErrPlainText) || !strings.Contains(err.Error(), "TLS handshake") || !strings.Contains(err.Error(), `"this "`) {
+		t.Errorf("err = %v, want ErrPlainText with the octets", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %v", d)
@@ -307,5 +307,62 @@ func TestSTARTTLSInjection(t *testing.T) {
 	c.Hello("client.example")
 	if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err == nil || !strings.Contains(err.Error(), "after its 220 reply") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// AUTH that is not offered, or only with mechanisms this client lacks,
+// sends nothing: ErrNoAuthMechanism, and no AUTH line on the wire.
+func TestAuthNotOffered(t *testing.T) {
+	for _, ehlo := range []string{"250 mx.example\r\n", "250-mx.example\r\n250 AUTH CRAM-MD5 XOAUTH2\r\n"} {
+		addr := replies(t, "220 mx.example\r\n", map[string]string{"EHLO": ehlo, "*": "500 what\r\n"})
+		c := dial(t, addr, time.Second)
+		c.Greeting()
+		c.Hello("client.example")
+		if err := c.Auth("me@example.org", "secret-password"); !errors.Is(err, smtp.ErrNoAuthMechanism) {
+			t.Errorf("EHLO %q: err = %v, want ErrNoAuthMechanism", ehlo, err)
+		}
+		for _, l := range c.Log.Lines() {
+			if strings.HasPrefix(l.Text, "AUTH") {
+				t.Errorf("EHLO %q: sent %q", ehlo, l.Text)
+			}
+		}
+	}
+}
+
+// Issue #13 item 4: an argument with CR, LF or NUL would inject commands
+// (RCPT TO:<victim>, DATA). The client refuses it and nothing of it
+// reaches the server.
+func TestCommandInjectionRefused(t *testing.T) {
+	got := make(chan string, 100)
+	addr := smtptest.Script(t, func(c net.Conn, r *bufio.Reader) {
+		c.Write([]byte("220 mx.example\r\n"))
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- strings.TrimRight(line, "\r\n")
+			c.Write([]byte("250 ok\r\n"))
+		}
+	})
+	c := dial(t, addr, time.Second)
+	c.Greeting()
+	c.Hello("client.example")
+	for _, bad := range []string{"a@example.org>\r\nRCPT TO:<victim@example.net>\r\nDATA", "a@example.org\nDATA", "a@example.org\rDATA", "a@example.org\x00", "a>@example.org"} {
+		if err := c.Mail(bad, false); !errors.Is(err, smtp.ErrBadArgument) {
+			t.Errorf("Mail(%q) = %v, want ErrBadArgument", bad, err)
+		}
+		if err := c.Rcpt(bad); !errors.Is(err, smtp.ErrBadArgument) {
+			t.Errorf("Rcpt(%q) = %v, want ErrBadArgument", bad, err)
+		}
+	}
+	c.Quit()
+	var lines []string
+	for l := range got {
+		lines = append(lines, l)
+	}
+	if want := []string{"EHLO client.example", "QUIT"}; strings.Join(lines, "|") != strings.Join(want, "|") {
+		t.Errorf("the server received %q, want %q", lines, want)
 	}
 }

@@ -39,8 +39,9 @@ type Options struct {
 	// need AUTH (a relay) unless Open.
 	Local []string
 	Open  bool
-	// RcptError, when set, refuses every RCPT TO with it.
-	RcptError *smtp.SMTPError
+	// MailError and RcptError, when set, refuse every MAIL FROM or
+	// RCPT TO with them.
+	MailError, RcptError *smtp.SMTPError
 	// SMTPUTF8 offers the SMTPUTF8 extension (RFC 6531).
 	SMTPUTF8 bool
 }
@@ -139,6 +140,9 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	ss.s.mu.Lock()
 	ss.s.mails = append(ss.s.mails, Mail{From: from, SMTPUTF8: opts != nil && opts.UTF8})
 	ss.s.mu.Unlock()
+	if ss.o.MailError != nil {
+		return ss.o.MailError
+	}
 	return nil
 }
 
