@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/preflight-mail/preflight/delivery"
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 )
 
@@ -27,6 +28,7 @@ var sendKinds = []report.Kind{
 	{ID: "send.recipient_cannot_receive"},
 	{ID: "send.auth_not_offered", Penalty: report.Penalty{Warn: 3}},
 	{ID: "send.relay_check_inconclusive"},
+	{ID: "send.smtputf8_unsupported"},
 }
 
 // SendCheck runs the test send of t.Send (or the open-relay probe)
@@ -156,6 +158,10 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		}
 		f.Message = fmt.Sprintf("The test send to %s could not be made: %s. This says nothing about the sender.", s.To, reason)
 		f.Fix = "Choose another recipient: an address at a domain that receives mail, such as a mailbox of yours at a large provider."
+	case delivery.NoSMTPUTF8:
+		f.ID, f.Severity = "send.smtputf8_unsupported", report.Error
+		f.Message = fmt.Sprintf("%s does not offer SMTPUTF8 (RFC 6531), which the address %s needs: the test send could not be made as asked, and nothing was sent after EHLO. This says nothing about the sender.", where, utf8Address(s))
+		f.Fix = "Test with an ASCII address, or with a recipient whose servers support SMTPUTF8 (the large providers do)."
 	case delivery.DNSFailed:
 		f.ID, f.Severity = "send.dns_error", report.Error
 		reason := d.Error
@@ -296,4 +302,12 @@ func inconclusive(p delivery.RelayProbe) (why, fix string) {
 			"Run the probe from an address and with a HELO name (--helo) the server accepts."
 	}
 	return fmt.Sprintf("the session ended %s: %s", atStep(a.Step), a.Error), "Read the transcript (--verbose) and run again."
+}
+
+// utf8Address is the address of the send that needs SMTPUTF8.
+func utf8Address(s *delivery.Send) names.Address {
+	if s.From.NeedsSMTPUTF8() {
+		return s.From
+	}
+	return s.To
 }

@@ -150,8 +150,8 @@ func TestSendNoSMTPUTF8(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Options{Local: []string{"example.test"}})
 	s := delivery.Send{From: names.MustAddress("jörg@example.com"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"), Path: "direct", Port: port(srv.Addr)}
 	fs := SendCheck(context.Background(), recipientEnv(t), Target{Send: &s})
-	f, ok := find(fs, "send.connect_failed")
-	if !ok || f.Severity != report.Fail || !strings.Contains(f.Message, "does not offer SMTPUTF8 (RFC 6531)") {
+	f, ok := find(fs, "send.smtputf8_unsupported")
+	if !ok || f.Severity != report.Error || !strings.Contains(f.Message, "does not offer SMTPUTF8 (RFC 6531), which the address jörg@example.com needs") {
 		t.Errorf("findings %v: %q", sendIDs(fs), f.Message)
 	}
 	if m := srv.Mails(); len(m) != 0 {

@@ -333,7 +333,7 @@ Finding IDs: send.accepted, send.rejected, send.deferred, send.connect_failed,
 send.port25_blocked, send.no_starttls, send.tls_ok, send.tls_unverified,
 send.tls_failed, send.auth_failed, send.auth_not_offered, send.dns_error,
 send.recipient_cannot_receive, send.open_relay, send.relay_refused,
-send.relay_check_inconclusive.`,
+send.relay_check_inconclusive, send.smtputf8_unsupported.`,
 		Example: `  # Would gmail.com accept mail from this server? (nothing is delivered)
   preflight send --from postmaster@example.com --to someone@gmail.com --helo mail.example.com
 

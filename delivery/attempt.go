@@ -62,6 +62,7 @@ const (
 	AuthFailed     Result = "auth_failed"              // the relay refused the credentials
 	AuthRefused    Result = "auth_not_attempted"       // we would not send the credentials
 	AuthNotOffered Result = "auth_not_offered"         // no AUTH mechanism to use: nothing was sent
+	NoSMTPUTF8     Result = "smtputf8_unsupported"     // an address needs SMTPUTF8 and the server does not offer it
 )
 
 // hop is one place to try: where, and how.
@@ -311,6 +312,9 @@ func (ss *session) transact(d Deps) (*smtp.Reply, *failure) {
 	// RFC 6531 §3.4: a UTF-8 local part needs SMTPUTF8; Mail fails
 	// without sending when the server does not offer it.
 	if err := ss.c.Mail(s.From.String(), s.From.NeedsSMTPUTF8() || s.To.NeedsSMTPUTF8()); err != nil {
+		if errors.Is(err, smtp.ErrNoSMTPUTF8) {
+			return nil, newFailure(NoSMTPUTF8, "MAIL FROM", err)
+		}
 		return nil, replyFailure("MAIL FROM", err)
 	}
 	if err := ss.c.Rcpt(s.To.String()); err != nil {

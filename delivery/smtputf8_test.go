@@ -29,7 +29,7 @@ func TestMailFromOnTheWire(t *testing.T) {
 			[]smtptest.Mail{{From: "jörg@example.com", SMTPUTF8: true}}, "MAIL FROM:<jörg@example.com> SMTPUTF8"},
 		{"UTF-8 recipient, SMTPUTF8 offered", "a@example.com", "jörg@example.test", offers, Accepted,
 			[]smtptest.Mail{{From: "a@example.com", SMTPUTF8: true}}, "MAIL FROM:<a@example.com> SMTPUTF8"},
-		{"UTF-8 local part, SMTPUTF8 not offered", "jörg@example.com", "user@example.test", lacks, SMTPFailed, nil, ""},
+		{"UTF-8 local part, SMTPUTF8 not offered", "jörg@example.com", "user@example.test", lacks, NoSMTPUTF8, nil, ""},
 	}
 	for _, tt := range tests {
 		before := len(tt.srv.Mails())
@@ -46,7 +46,7 @@ func TestMailFromOnTheWire(t *testing.T) {
 		case tt.line != "" && (i < 0 || transcript(a)[i] != "C: "+tt.line):
 			t.Errorf("%s: transcript %q, want C: %s", tt.name, transcript(a), tt.line)
 		}
-		if tt.result == SMTPFailed && !strings.Contains(a.Error, "does not offer SMTPUTF8") {
+		if tt.result == NoSMTPUTF8 && !strings.Contains(a.Error, "does not offer SMTPUTF8") {
 			t.Errorf("%s: error %q does not say why", tt.name, a.Error)
 		}
 	}
