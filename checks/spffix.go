@@ -385,20 +385,12 @@ func isAllTerm(raw string) bool {
 }
 
 // spfChange is the DNS change that leaves exactly one SPF record at
-// domain, reading terms: add it when there is none, else replace the
-// first and remove the others. Nil when nothing changes, or when the
-// result would not parse (a bug, not a fix to print).
+// domain, reading terms. Nil when nothing changes, or when the result
+// would not parse (a bug, not a fix to print).
 func spfChange(domain string, old []string, terms []spf.Term) []report.FixRecord {
 	final := spf.Format(terms)
-	if !spf.Parse(final).Valid() || len(old) == 1 && old[0] == final {
+	if !spf.Parse(final).Valid() {
 		return nil
 	}
-	if len(old) == 0 {
-		return []report.FixRecord{{Action: report.FixAdd, Name: domain, Type: "TXT", Value: final}}
-	}
-	out := []report.FixRecord{{Action: report.FixReplace, Name: domain, Type: "TXT", Old: old[0], Value: final}}
-	for _, o := range old[1:] {
-		out = append(out, report.FixRecord{Action: report.FixRemove, Name: domain, Type: "TXT", Old: o})
-	}
-	return out
+	return oneTXT(domain, old, 0, final)
 }
