@@ -5,7 +5,6 @@ package dmarc
 
 import (
 	"fmt"
-	"maps"
 	"net/mail"
 	"slices"
 	"strconv"
@@ -18,10 +17,9 @@ import (
 
 // Record is a parsed DMARC record (RFC 7489 §6.3).
 type Record struct {
-	Raw  string
-	Tags map[string]string
-	// Order is the tags' names in the order written, each once.
-	Order []string
+	Raw string
+	// List holds the tags in the order written.
+	taglist.List
 	// Invalid names the tags whose value is refused, in whole or in
 	// part (a rua= with one bad address among good ones).
 	Invalid []string
@@ -129,19 +127,13 @@ func (r *Record) parseOptional() []string {
 // when the record has it, else at the end. Parse the result of Format to
 // read the new values.
 func (r Record) With(tag, value string) Record {
-	r.Tags = maps.Clone(r.Tags)
-	if _, ok := r.Tags[tag]; !ok {
-		r.Order = append(slices.Clip(r.Order), tag)
-	}
-	r.Tags[tag] = value
+	r.List = r.List.With(tag, value)
 	return r
 }
 
 // Without returns a copy of the record without tag.
 func (r Record) Without(tag string) Record {
-	r.Tags = maps.Clone(r.Tags)
-	delete(r.Tags, tag)
-	r.Order = slices.DeleteFunc(slices.Clone(r.Order), func(t string) bool { return t == tag })
+	r.List = r.List.Without(tag)
 	return r
 }
 
@@ -149,16 +141,10 @@ func (r Record) Without(tag string) Record {
 // RFC 7489 §6.3 requires, then the others in the order written, each
 // once. What taglist.Parse could not read as a tag is not in it.
 func (r Record) Format() string {
-	parts := []string{"v=DMARC1"}
-	if p, ok := r.Tags["p"]; ok {
-		parts = append(parts, "p="+p)
+	if rest := r.List.Without("v").Format("p"); rest != "" {
+		return "v=DMARC1; " + rest
 	}
-	for _, tag := range r.Order {
-		if tag != "v" && tag != "p" {
-			parts = append(parts, tag+"="+r.Tags[tag])
-		}
-	}
-	return strings.Join(parts, "; ")
+	return "v=DMARC1"
 }
 
 // reportAddresses reads a rua= or ruf= list.
