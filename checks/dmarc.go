@@ -166,14 +166,19 @@ func dmarcFinal(rec dmarc.Record, inherited bool, org string) dmarc.Record {
 }
 
 // strongestDMARC picks, among several records at one name, the one to
-// keep: the first valid one with the strongest policy, else the first.
+// keep: the first valid one with the strongest policy, a record with
+// rua= before one without; else the first.
 func strongestDMARC(records []string) int {
-	rank := map[string]int{"none": 1, "quarantine": 2, "reject": 3}
+	rank := map[string]int{"none": 2, "quarantine": 4, "reject": 6}
 	best, bestRank := 0, 0
 	for i, txt := range records {
 		rec, problems := dmarc.Parse(txt)
-		if len(problems) == 0 && rank[rec.Policy] > bestRank {
-			best, bestRank = i, rank[rec.Policy]
+		r := rank[rec.Policy]
+		if len(rec.RUA) > 0 {
+			r++
+		}
+		if len(problems) == 0 && r > bestRank {
+			best, bestRank = i, r
 		}
 	}
 	return best
