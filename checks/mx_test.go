@@ -2,8 +2,8 @@ package checks
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 
@@ -94,14 +94,6 @@ implicit    A    192.0.2.30
 		{"nothing.fix.test", ip, "mx.missing", []report.FixRecord{add("nothing.fix.test", "MX", "10 mail.nothing.fix.test"), add("mail.nothing.fix.test", "A", "203.0.113.5")}},
 	}
 	for _, tt := range tests {
-		fs := MX(context.Background(), env, Target{Domain: tt.domain, IPs: tt.ips})
-		f, ok := find(fs, tt.id)
-		if !ok {
-			t.Errorf("%s: no %s in %v", tt.domain, tt.id, ids(fs))
-			continue
-		}
-		if !slices.Equal(f.FixRecords, tt.want) {
-			t.Errorf("%s %s (ips %v):\ngot  %+v\nwant %+v", tt.domain, tt.id, tt.ips, f.FixRecords, tt.want)
-		}
+		hasFixRecords(t, fmt.Sprintf("%s (ips %v)", tt.domain, tt.ips), MX(context.Background(), env, Target{Domain: tt.domain, IPs: tt.ips}), tt.id, tt.want)
 	}
 }

@@ -80,6 +80,21 @@ func TestSPFFixRecords(t *testing.T) {
 	}
 }
 
+// hasFixRecords finds the finding id in fs and fails unless it carries
+// exactly want; what names the case.
+func hasFixRecords(t *testing.T, what string, fs []report.Finding, id string, want []report.FixRecord) (report.Finding, bool) {
+	t.Helper()
+	f, ok := find(fs, id)
+	if !ok {
+		t.Errorf("%s: no %s in %v", what, id, ids(fs))
+		return f, false
+	}
+	if !slices.Equal(f.FixRecords, want) {
+		t.Errorf("%s %s:\ngot  %+v\nwant %+v", what, id, f.FixRecords, want)
+	}
+	return f, true
+}
+
 // finalValue is the record a finding's fix leaves at name.
 func finalValue(f report.Finding, name string) string {
 	for _, r := range f.FixRecords {
