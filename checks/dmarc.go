@@ -201,15 +201,16 @@ func policyNoneMessage(domain, name string, rec dmarc.Record, inherited bool) st
 // policyNoneFix is the advice for a none policy: about reports only when
 // the record asks for them.
 func policyNoneFix(rec dmarc.Record, inherited bool, org string) string {
-	what := "Raise the policy to quarantine, then reject"
+	what := "raise the policy to quarantine, then reject"
 	if inherited && rec.Policy != "none" {
-		what = fmt.Sprintf("Raise sp= (what subdomains get) to quarantine, then reject, keeping p=%s", rec.Policy)
+		what = fmt.Sprintf("raise sp= (what subdomains get) to quarantine, then reject, keeping p=%s", rec.Policy)
 	}
 	if len(rec.RUA) > 0 {
-		return fmt.Sprintf("When the aggregate reports sent to %s show your own mail passing SPF or DKIM aligned: %s.", strings.Join(rec.RUA, ", "), what)
+		return fmt.Sprintf("When the aggregate reports sent to %s show your own mail passing SPF or DKIM aligned, %s:", strings.Join(rec.RUA, ", "), what)
 	}
-	return fmt.Sprintf("%s. The record has no rua=, so no receiver sends reports that would show whether your own mail passes: the record below adds rua=mailto:%s (create that mailbox, or use your report service's address). "+
-		"To read a few weeks of reports before raising, publish it with none first.", what, reportAddress(org))
+	return fmt.Sprintf("The record has no rua=, so no receiver sends reports that would show whether your own mail passes: "+
+		"the record below adds rua=mailto:%s (create that mailbox, or use your report service's address) and does the next step, %s. "+
+		"To read a few weeks of reports before raising, publish it with none first.", reportAddress(org), what)
 }
 
 func orgNote(org, domain string) string {
