@@ -27,6 +27,7 @@ noall      TXT  "v=spf1 ip4:192.0.2.1 include:_spf.fix.example"
 helo       TXT  "v=spf1 ip4:192.0.2.1 -all"
 inc        TXT  "v=spf1 include:plusinc.fix.example -all"
 plusinc    TXT  "v=spf1 ip4:192.0.2.9 +all"
+deadinc    TXT  "v=spf1 include:gone.fix.example ?all"
 `
 
 func TestSPFFixRecords(t *testing.T) {
@@ -54,6 +55,9 @@ func TestSPFFixRecords(t *testing.T) {
 		{"twoexp.fix.example", "", map[string]string{"spf.syntax_error": "v=spf1 exp=explain.fix.example ip4:203.0.113.5 -all"}},
 		// No all: the IP is allowed and the record closed with ~all.
 		{"noall.fix.example", "", map[string]string{"spf.no_all": "v=spf1 ip4:192.0.2.1 include:_spf.fix.example ip4:203.0.113.5 ~all", "spf.ip_neutral": "v=spf1 ip4:192.0.2.1 include:_spf.fix.example ip4:203.0.113.5 ~all"}},
+		// The HELO name is the domain: one record, so one final version
+		// (the domain's, which also drops the dead include).
+		{"deadinc.fix.example", "deadinc.fix.example", map[string]string{"spf.helo_not_pass": "v=spf1 ip4:203.0.113.5 ~all", "spf.include_without_spf": "v=spf1 ip4:203.0.113.5 ~all"}},
 		// The HELO name's record is its own: allow the IP there.
 		{"_spf.fix.example", "helo.fix.example", map[string]string{"spf.helo_not_pass": "v=spf1 ip4:192.0.2.1 ip4:203.0.113.5 -all"}},
 	}
