@@ -116,8 +116,43 @@ func DKIM(ctx context.Context, env Env, t Target) []report.Finding {
 	}
 	if t.DKIMKey != nil && len(t.Selectors) == 1 {
 		out = append(out, dkimKeyMatch(ctx, env, t))
+		publishKey(ctx, env, t, out)
 	}
 	return out
+}
+
+// publishKey gives the findings that publishing the key of --dkim-key
+// mends (no key, a revoked, broken, weak or other key at the selector)
+// the record that publishes it, replacing what is there. Not through a
+// CNAME: the record then lives in the provider's zone.
+func publishKey(ctx context.Context, env Env, t Target, fs []report.Finding) {
+	selector := string(t.Selectors[0])
+	name := selector + "._domainkey." + t.Domain
+	rec, err := dkim.KeyRecord(t.DKIMKey.Public())
+	if err != nil {
+		return
+	}
+	key, _ := dkim.ParseKey(rec)
+	ans, err := env.DNS.Lookup(ctx, name, dns.TypeTXT)
+	var old []string
+	switch {
+	case err == nil && len(ans.CNAMEs) > 0:
+		return
+	case err == nil:
+		old = slices.DeleteFunc(resolver.TXTStrings(ans.Records), func(txt string) bool { return !dkim.IsKeyRecord(txt) })
+	case !isNotFound(err):
+		return
+	}
+	change := oneTXT(name, old, 0, rec)
+	for i, f := range fs {
+		switch {
+		case f.Subject != selector:
+		case f.ID == "dkim.missing", f.ID == "dkim.revoked", f.ID == "dkim.syntax_error", f.ID == "dkim.key_mismatch",
+			f.ID == "dkim.weak_key" && (key.Type != "rsa" || key.Bits >= goodRSABits):
+			fs[i].Fix = fmt.Sprintf("Publish the public key of the private key you sign with (--dkim-key) at %s:", name)
+			fs[i].FixRecords = change
+		}
+	}
 }
 
 // dkimSelector checks one selector. A guessed selector that does not
@@ -199,7 +234,14 @@ func judgeKey(name, selector, txt, via string, evidence map[string]any) []report
 			Evidence: evidence,
 		}}
 	}
-	return append([]report.Finding{keyStrength(name, selector, key, via, evidence)}, keyFlags(name, selector, key)...)
+	flags := keyFlags(name, selector, key)
+	if via == "" {
+		// Mend the record here; behind a CNAME it is the provider's.
+		for i := range flags {
+			flags[i].FixRecords = []report.FixRecord{{Action: report.FixReplace, Name: name, Type: "TXT", Old: txt, Value: dkim.Mend(txt)}}
+		}
+	}
+	return append([]report.Finding{keyStrength(name, selector, key, via, evidence)}, flags...)
 }
 
 // keyStrength judges the key's type and size (RFC 8301 §3.2).
@@ -210,14 +252,14 @@ func keyStrength(name, selector string, key dkim.Key, via string, evidence map[s
 		return report.Finding{
 			ID: "dkim.weak_key", Severity: report.Fail, Subject: selector,
 			Message:  fmt.Sprintf("The DKIM key at %s is %s: keys under %d bits can be forged, and receivers ignore their signatures (RFC 8301 §3.2).", name, desc, minRSABits),
-			Fix:      fmt.Sprintf("Generate a %d-bit RSA (or Ed25519 alongside) key, publish it under a new selector, and switch signing to it.", goodRSABits),
+			Fix:      fmt.Sprintf("Generate a %d-bit RSA (or Ed25519 alongside) key, publish it under a new selector, and switch signing to it. No record alone mends this: the signer must change keys.", goodRSABits),
 			Evidence: evidence,
 		}
 	case key.Type == "rsa" && key.Bits < goodRSABits:
 		return report.Finding{
 			ID: "dkim.weak_key", Severity: report.Warn, Subject: selector,
 			Message:  fmt.Sprintf("The DKIM key at %s is %s: still accepted, but signers should use %d bits (RFC 8301 §3.2).", name, desc, goodRSABits),
-			Fix:      fmt.Sprintf("Rotate to a %d-bit RSA key under a new selector.", goodRSABits),
+			Fix:      fmt.Sprintf("Rotate to a %d-bit RSA key under a new selector. No record alone mends this: the signer must change keys.", goodRSABits),
 			Evidence: evidence,
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/preflight-mail/preflight/dkim"
 
+	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/resolver/dnstest"
 )
@@ -154,5 +156,51 @@ func TestDKIMWildcardSPFIsNoKey(t *testing.T) {
 	}
 	if got := ids(DKIM(context.Background(), env, Target{Domain: "wild.example", Selectors: sels("s1")})); !slices.Equal(got, []string{"dkim.missing s1"}) {
 		t.Errorf("named selector: %v", got)
+	}
+}
+
+func TestDKIMFixRecords(t *testing.T) {
+	env := zoneEnv(t, `$ORIGIN fix.example.
+@ SOA ns hm 1 3600 600 86400 60
+weak._domainkey TXT "v=DKIM1; k=rsa; p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAMLVevU8nlbxPlVW0ZGEqE3KkE82O7wE3mlfuntUlNSq9vQ0CMh7qq+1wtudnJqpD1qqGc4wIIDTKe2dSmwnCNkCAwEAAQ=="
+test._domainkey TXT "v=DKIM1; k=ed25519; t=y; h=sha1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+`)
+	pemBytes, err := os.ReadFile("../testdata/lab/keys/ed25519.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := dkim.LoadPrivateKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edRecord, _ := dkim.KeyRecord(key.Public())
+	const weakOld = "v=DKIM1; k=rsa; p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAMLVevU8nlbxPlVW0ZGEqE3KkE82O7wE3mlfuntUlNSq9vQ0CMh7qq+1wtudnJqpD1qqGc4wIIDTKe2dSmwnCNkCAwEAAQ=="
+	mended := []report.FixRecord{{Action: report.FixReplace, Name: "test._domainkey.fix.example", Type: "TXT",
+		Old: "v=DKIM1; k=ed25519; t=y; h=sha1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", Value: "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}}
+	for _, tc := range []struct {
+		selector string
+		key      bool
+		id       string
+		want     []report.FixRecord
+	}{
+		// No key to publish, and a weak key needs a new one: advice only.
+		{"gone", false, "dkim.missing", nil},
+		{"weak", false, "dkim.weak_key", nil},
+		// With the signer's key, its record is the fix.
+		{"gone", true, "dkim.missing", []report.FixRecord{{Action: report.FixAdd, Name: "gone._domainkey.fix.example", Type: "TXT", Value: edRecord}}},
+		{"weak", true, "dkim.weak_key", []report.FixRecord{{Action: report.FixReplace, Name: "weak._domainkey.fix.example", Type: "TXT", Old: weakOld, Value: edRecord}}},
+		{"weak", true, "dkim.key_mismatch", []report.FixRecord{{Action: report.FixReplace, Name: "weak._domainkey.fix.example", Type: "TXT", Old: weakOld, Value: edRecord}}},
+		// t=y and h=sha1: one mended record for both findings.
+		{"test", false, "dkim.testing_mode", mended},
+		{"test", false, "dkim.sha1_only", mended},
+	} {
+		target := Target{Domain: "fix.example", Selectors: sels(tc.selector)}
+		if tc.key {
+			target.DKIMKey = key
+		}
+		f, ok := hasFixRecords(t, fmt.Sprintf("selector %s (key %v)", tc.selector, tc.key), DKIM(context.Background(), env, target), tc.id, tc.want)
+		if ok && f.Fix == "" {
+			t.Errorf("%s %s: no advice", tc.selector, tc.id)
+		}
 	}
 }

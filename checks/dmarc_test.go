@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/preflight-mail/preflight/names"
+	"github.com/preflight-mail/preflight/report"
 )
 
 func TestDMARC(t *testing.T) {
@@ -30,8 +31,54 @@ func TestDMARC(t *testing.T) {
 			t.Errorf("dmarc %s (mail from %q) = %v, want %s", tt.domain, tt.mailFrom, got, tt.want)
 		}
 	}
-	fs := DMARC(context.Background(), env, Target{Domain: "nodmarc.example"})
-	if !strings.Contains(fs[0].Fix, `_dmarc.nodmarc.example. TXT "v=DMARC1; p=none; rua=mailto:dmarc-reports@nodmarc.example"`) {
-		t.Errorf("missing: fix %q", fs[0].Fix)
+}
+
+// dmarcFixZone holds the DMARC records the fix tests mend.
+const dmarcFixZone = `$ORIGIN fix.example.
+@             SOA  ns1 hostmaster 1 3600 600 86400 300
+_dmarc        TXT  "v=DMARC1; p=reject; sp=none; rua=mailto:d@fix.example"
+_dmarc.none   TXT  "v=DMARC1; p=none; rua=mailto:d@fix.example"
+_dmarc.norua  TXT  "v=DMARC1; p=none; adkim=s"
+_dmarc.two    TXT  "v=DMARC1; p=none"
+_dmarc.two    TXT  "v=DMARC1; p=reject; pct=50"
+_dmarc.bad    TXT  "v=DMARC1; rua=mailto:d@fix.example,dmarc@fix.example; p=rejected; pct=200; aspf=s"
+_dmarc.ext    TXT  "v=DMARC1; p=reject; rua=mailto:d@reports.example.net"
+`
+
+func TestDMARCFixRecords(t *testing.T) {
+	tests := []struct {
+		domain, id string
+		want       []report.FixRecord
+		fixHas     string // in the advice
+		fixHasNot  string
+	}{
+		// sp=none inherited: raise sp=, keep the organization's p=reject.
+		{"sub.fix.example", "dmarc.policy_none", []report.FixRecord{{Action: report.FixReplace, Name: "_dmarc.fix.example", Type: "TXT",
+			Old: "v=DMARC1; p=reject; sp=none; rua=mailto:d@fix.example", Value: "v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@fix.example"}}, "keeping p=reject", ""},
+		{"none.fix.example", "dmarc.policy_none", []report.FixRecord{{Action: report.FixReplace, Name: "_dmarc.none.fix.example", Type: "TXT",
+			Old: "v=DMARC1; p=none; rua=mailto:d@fix.example", Value: "v=DMARC1; p=quarantine; rua=mailto:d@fix.example"}}, "reports sent to d@fix.example", ""},
+		// No rua=: no talk of reports that do not exist; one is added.
+		{"norua.fix.example", "dmarc.policy_none", []report.FixRecord{{Action: report.FixReplace, Name: "_dmarc.norua.fix.example", Type: "TXT",
+			Old: "v=DMARC1; p=none; adkim=s", Value: "v=DMARC1; p=quarantine; adkim=s; rua=mailto:dmarc-reports@fix.example"}}, "has no rua=", "When the aggregate reports"},
+		{"two.fix.example", "dmarc.multiple_records", []report.FixRecord{{Action: report.FixRemove, Name: "_dmarc.two.fix.example", Type: "TXT", Old: "v=DMARC1; p=none"}}, "", ""},
+		{"bad.fix.example", "dmarc.syntax_error", []report.FixRecord{{Action: report.FixReplace, Name: "_dmarc.bad.fix.example", Type: "TXT",
+			Old: "v=DMARC1; rua=mailto:d@fix.example,dmarc@fix.example; p=rejected; pct=200; aspf=s", Value: "v=DMARC1; p=quarantine; rua=mailto:d@fix.example; aspf=s"}}, "", ""},
+		{"missing.example", "dmarc.missing", []report.FixRecord{{Action: report.FixAdd, Name: "_dmarc.missing.example", Type: "TXT",
+			Value: "v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@missing.example"}}, "p=none for a few weeks", ""},
+		{"ext.fix.example", "dmarc.external_rua_unauthorized", []report.FixRecord{{Action: report.FixAdd, Name: "ext.fix.example._report._dmarc.reports.example.net", Type: "TXT", Value: "v=DMARC1"}}, "", ""},
+	}
+	missing := "$ORIGIN missing.example.\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n"
+	reports := "$ORIGIN reports.example.net.\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n"
+	env := zoneEnv(t, dmarcFixZone, missing, reports)
+	for _, tt := range tests {
+		f, ok := hasFixRecords(t, tt.domain, DMARC(context.Background(), env, Target{Domain: tt.domain}), tt.id, tt.want)
+		if ok && !strings.Contains(f.Fix, tt.fixHas) || tt.fixHasNot != "" && strings.Contains(f.Fix, tt.fixHasNot) {
+			t.Errorf("%s %s: fix %q (want %q, not %q)", tt.domain, tt.id, f.Fix, tt.fixHas, tt.fixHasNot)
+		}
+	}
+	// The inherited sp=none is called sp=none, not p=none.
+	fs := DMARC(context.Background(), env, Target{Domain: "sub.fix.example"})
+	if f, _ := find(fs, "dmarc.policy_none"); !strings.Contains(f.Message, "sp=none") {
+		t.Errorf("inherited sp=none: %q", f.Message)
 	}
 }

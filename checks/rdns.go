@@ -52,13 +52,20 @@ func fcrdns(ctx context.Context, env Env, t Target, ip netip.Addr) ([]string, []
 	names, err := env.DNS.LookupPTR(ctx, ip)
 	switch {
 	case resolver.IsNotFound(err):
-		return nil, []report.Finding{{
+		f := report.Finding{
 			ID: "rdns.no_ptr", Severity: report.Fail, Subject: subject,
 			Message: fmt.Sprintf("%s has no PTR record: most receivers refuse or junk mail from addresses without reverse DNS.", ip),
-			Fix: fmt.Sprintf("Ask whoever runs %s (your hosting provider or ISP: the reverse zone is theirs) to set its PTR record:\n%s. PTR %s.\n"+
-				"and make sure that name has an %s record pointing back to %s.", ip, rev, mailName(t), addrType(ip), ip),
+			Fix: fmt.Sprintf("Ask whoever runs %s (your hosting provider or ISP: the reverse zone is theirs) to set its PTR record to the server's host name, "+
+				"and make sure that name has an %s record pointing back to %s.", ip, addrType(ip), ip),
 			Evidence: map[string]any{"query": rev},
-		}}
+		}
+		if name := mailName(t); name != "" {
+			if adds, ok := resolvesTo(ctx, env, name, ip); ok {
+				f.Fix = fmt.Sprintf("Ask whoever runs %s (your hosting provider or ISP: the reverse zone is theirs) to set its PTR record to %s; %s must resolve back to %s:", ip, name, name, ip)
+				f.FixRecords = append([]report.FixRecord{{Action: report.FixAdd, Name: bare(rev), Type: "PTR", Value: name}}, adds...)
+			}
+		}
+		return nil, []report.Finding{f}
 	case err != nil:
 		return nil, []report.Finding{dnsError("rdns", subject, "the PTR record of "+subject, err)}
 	}
@@ -108,11 +115,29 @@ func fcrdns(ctx context.Context, env Env, t Target, ip netip.Addr) ([]string, []
 	return nil, []report.Finding{{
 		ID: "rdns.fcrdns_mismatch", Severity: report.Fail, Subject: subject,
 		Message: fmt.Sprintf("No PTR name of %s resolves back to it (%s): receivers treat that like no reverse DNS.", ip, strings.Join(what, "; ")),
-		Fix: fmt.Sprintf("Publish\n%s. %s %s\nin the zone of %s, or have the PTR of %s changed to a name that resolves to it.",
-			follow[0], addrType(ip), ip, follow[0], ip),
-		Evidence: evidence,
+		Fix: fmt.Sprintf("Give %s the address %s in the zone of %s (below), or have the PTR of %s changed to a name that resolves to it.",
+			follow[0], ip, follow[0], ip),
+		FixRecords: addressRecords(follow[0], []netip.Addr{ip}),
+		Evidence:   evidence,
 	}}
 }
+
+// resolvesTo returns what makes name resolve to ip: nothing when it does
+// already, else an address record to add. ok is false when the lookup
+// failed, so nobody knows.
+func resolvesTo(ctx context.Context, env Env, name string, ip netip.Addr) (adds []report.FixRecord, ok bool) {
+	addrs, err := env.DNS.LookupIP(ctx, network(ip), name)
+	switch {
+	case err == nil && slices.Contains(addrs, ip):
+		return nil, true
+	case err == nil || resolver.IsNotFound(err):
+		return addressRecords(name, []netip.Addr{ip}), true
+	}
+	return nil, false
+}
+
+// bare is a name without its final dot.
+func bare(name string) string { return strings.TrimSuffix(name, ".") }
 
 // heloSanity checks the HELO name's form. It returns the name to resolve
 // ("" when it is not a resolvable host name) and any findings.
@@ -153,9 +178,10 @@ func heloMatches(ctx context.Context, env Env, helo string, ip netip.Addr, ptrs 
 		return []report.Finding{{
 			ID: "rdns.helo_mismatch", Severity: report.Warn, Subject: subject,
 			Message: msg,
-			Fix: fmt.Sprintf("Publish\n%s. %s %s\nor configure the MTA to say HELO with a name that resolves to %s%s.",
-				helo, addrType(ip), ip, ip, ptrHint(ptrs)),
-			Evidence: map[string]any{"helo": helo, "addresses": addrList(addrs)},
+			Fix: fmt.Sprintf("Give %s the address %s (below), or configure the MTA to say HELO with a name that resolves to %s%s.",
+				helo, ip, ip, ptrHint(ptrs)),
+			FixRecords: addressRecords(helo, []netip.Addr{ip}),
+			Evidence:   map[string]any{"helo": helo, "addresses": addrList(addrs)},
 		}}
 	}
 	switch {
@@ -188,12 +214,16 @@ func ptrHint(ptrs []string) string {
 	return ""
 }
 
-// mailName is the host name to suggest for a PTR record.
+// mailName is the host name to suggest for a PTR record: the HELO name,
+// else mail.DOMAIN; "" when the run knows neither.
 func mailName(t Target) string {
-	if t.HELO.Qualified() {
+	switch {
+	case t.HELO.Qualified():
 		return t.HELO.Name
+	case t.Domain != "":
+		return "mail." + t.Domain
 	}
-	return "mail." + exampleDomain(t)
+	return ""
 }
 
 func network(ip netip.Addr) string {

@@ -104,15 +104,22 @@ func TestRDNSFixNamesTheRecord(t *testing.T) {
 	env := testEnv(t)
 	fs := RDNS(context.Background(), env, Target{IPs: []netip.Addr{netip.MustParseAddr("203.0.113.6")}, HELO: names.MustHost("mail.example.test")})
 	for _, f := range fs {
-		if f.ID == "rdns.no_ptr" && !strings.Contains(f.Fix, "6.113.0.203.in-addr.arpa. PTR mail.example.test.") {
-			t.Errorf("fix does not name the record: %q", f.Fix)
+		// mail.example.test resolves to 203.0.113.5, not .6: the fix adds
+		// the address too, or the PTR alone would not confirm.
+		if f.ID == "rdns.no_ptr" && !strings.Contains(fixAndRecords(f), "Add 6.113.0.203.in-addr.arpa. PTR mail.example.test.\nAdd mail.example.test. A 203.0.113.6") {
+			t.Errorf("fix does not name the records: %q", fixAndRecords(f))
 		}
-		if f.ID == "rdns.helo_mismatch" && f.Fix == "" {
-			t.Error("helo_mismatch without fix")
+		if f.ID == "rdns.helo_mismatch" && !strings.Contains(fixAndRecords(f), "Add mail.example.test. A 203.0.113.6") {
+			t.Errorf("helo_mismatch fix: %q", fixAndRecords(f))
 		}
 	}
 	fs = RDNS(context.Background(), env, Target{IPs: []netip.Addr{netip.MustParseAddr("203.0.113.7")}})
-	if len(fs) != 1 || !strings.Contains(fs[0].Fix, "wrong.example.test. A 203.0.113.7") {
+	if len(fs) != 1 || !strings.Contains(fixAndRecords(fs[0]), "Add wrong.example.test. A 203.0.113.7") {
 		t.Errorf("mismatch fix: %+v", fs)
+	}
+	// Without a HELO name or a domain there is no name to suggest.
+	fs = RDNS(context.Background(), env, Target{IPs: []netip.Addr{netip.MustParseAddr("203.0.113.6")}})
+	if len(fs) != 1 || fs[0].FixRecords != nil {
+		t.Errorf("no_ptr without a name: %+v", fs)
 	}
 }

@@ -59,7 +59,8 @@ func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 	tree := spf.Walk(ctx, env.DNS, domain, t.IPs)
 	if err := tree.Root.Err; err != nil && !isNotFound(err) {
 		heloDone.Wait()
-		return append(lintTree(tree, t, nil), helo...) // the record itself could not be fetched: nothing to evaluate
+		// The record itself could not be fetched: nothing to evaluate.
+		return append(lintTree(tree, nil, nil), helo...)
 	}
 
 	// The verdict for each IP, concurrently; the walk has filled the
@@ -70,12 +71,22 @@ func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 		wg.Go(func() { results[i] = spf.Evaluate(ctx, env.DNS, ip, heloOr(t, domain), sender, env.now()) })
 	}
 	wg.Wait()
-	out := lintTree(tree, t, results)
-	root := tree.Root
+	// One plan for the run: every finding about a record carries the
+	// same final record.
+	plan := planSPF(tree, t.IPs, results)
+	out := lintTree(tree, results, plan)
 	for i, ip := range t.IPs {
-		out = append(out, ipResult(domain, root, ip, results[i]))
+		out = append(out, ipResult(domain, ip, results[i], plan))
 	}
 	heloDone.Wait()
+	if strings.EqualFold(t.HELO.Name, domain) {
+		// The HELO name's record is the domain's: one final record.
+		for i := range helo {
+			if helo[i].FixRecords != nil {
+				helo[i].FixRecords = plan.root
+			}
+		}
+	}
 	return append(out, helo...)
 }
 
@@ -97,26 +108,27 @@ func heloOr(t Target, domain string) string {
 
 // lintTree reports what is wrong anywhere in the tree, whatever the IP;
 // results are the IPs' verdicts, for what they say about the lookup
-// count.
-func lintTree(tree *spf.Tree, t Target, results []spf.Result) []report.Finding {
-	if out := lintRoot(tree.Root, t); out != nil {
+// count; the fixes come from plan (nil when the root could not be
+// fetched).
+func lintTree(tree *spf.Tree, results []spf.Result, plan *spfPlan) []report.Finding {
+	if out := lintRoot(tree.Root, plan); out != nil {
 		return out
 	}
 	var out []report.Finding
 	tree.Each(func(n *spf.Node) {
-		out = append(out, lintNode(tree, n)...)
+		out = append(out, lintNode(tree, n, plan)...)
 		if n != tree.Root {
-			out = append(out, lintLink(tree, n)...)
+			out = append(out, lintLink(tree, n, plan)...)
 		}
 	})
-	out = append(out, lookupLimit(tree, results)...)
-	out = append(out, voidLimit(tree)...)
-	return append(out, lintEnd(tree.Root)...)
+	out = append(out, lookupLimit(tree, results, plan)...)
+	out = append(out, voidLimit(tree, plan)...)
+	return append(out, lintEnd(tree.Root, plan)...)
 }
 
 // lintRoot reports a root record that cannot be linted: not fetched,
 // missing, or more than one. The lint stops there when it says anything.
-func lintRoot(root *spf.Node, t Target) []report.Finding {
+func lintRoot(root *spf.Node, plan *spfPlan) []report.Finding {
 	domain := root.Domain
 	switch {
 	case root.Err != nil && !isNotFound(root.Err):
@@ -124,15 +136,17 @@ func lintRoot(root *spf.Node, t Target) []report.Finding {
 	case len(root.Records) == 0:
 		return []report.Finding{{
 			ID: "spf.missing", Severity: report.Fail, Subject: domain,
-			Message: fmt.Sprintf("%s has no SPF record: receivers cannot tell which servers may send as it, and many junk or refuse its mail.", domain),
-			Fix:     fmt.Sprintf("Publish\n%s. TXT \"%s\"", domain, suggestRecord(t.IPs)),
+			Message:    fmt.Sprintf("%s has no SPF record: receivers cannot tell which servers may send as it, and many junk or refuse its mail.", domain),
+			Fix:        fmt.Sprintf("Publish an SPF record for %s that allows the sending IPs and refuses everyone else; add any other server that sends as %s before -all:", domain, domain),
+			FixRecords: plan.root,
 		}}
 	case len(root.Records) > 1:
 		return []report.Finding{{
 			ID: "spf.multiple_records", Severity: report.Fail, Subject: domain,
-			Message:  fmt.Sprintf("%s has %d SPF records: receivers treat that as a permanent error (RFC 7208 §4.5), as if there were none.", domain, len(root.Records)),
-			Fix:      fmt.Sprintf("Keep exactly one, merging the others into it:\n%s. TXT \"%s\"", domain, mergeRecords(root.Records)),
-			Evidence: map[string]any{"records": root.Records},
+			Message:    fmt.Sprintf("%s has %d SPF records: receivers treat that as a permanent error (RFC 7208 §4.5), as if there were none.", domain, len(root.Records)),
+			Fix:        "Keep exactly one: the record below holds every term of them all once, the first redirect= and exp=, and the strictest all. Replace one with it and remove the others:",
+			FixRecords: plan.root,
+			Evidence:   map[string]any{"records": root.Records},
 		}}
 	}
 	return nil
@@ -140,28 +154,34 @@ func lintRoot(root *spf.Node, t Target) []report.Finding {
 
 // lintNode reports what is wrong in one record: syntax errors, ptr, +all,
 // and an answer too large for UDP.
-func lintNode(tree *spf.Tree, n *spf.Node) []report.Finding {
+func lintNode(tree *spf.Tree, n *spf.Node, plan *spfPlan) []report.Finding {
 	var out []report.Finding
 	where := n.Domain
 	if n.Parsed != nil {
 		for _, e := range n.Parsed.Errors {
+			fix := fmt.Sprintf("Correct or remove %q; the record below leaves it out and allows the sending IPs by address:", e.Term)
+			if e.Term == "" {
+				fix = "Rewrite the record in printable ASCII, starting with v=spf1."
+			}
 			out = append(out, report.Finding{
 				ID: "spf.syntax_error", Severity: report.Fail, Subject: where,
-				Message:  fmt.Sprintf("The SPF record of %s has a syntax error: %v. Receivers return permerror for it (RFC 7208 §4.6), even when an earlier term matched.", where, e),
-				Fix:      fmt.Sprintf("Correct or remove %q in\n%s. TXT \"%s\"", e.Term, where, n.Record),
-				Evidence: map[string]any{"record": n.Record, "term": e.Term},
+				Message:    fmt.Sprintf("The SPF record of %s has a syntax error: %v. Receivers return permerror for it (RFC 7208 §4.6), even when an earlier term matched.", where, e),
+				Fix:        fix,
+				FixRecords: plan.forNode(tree, n),
+				Evidence:   map[string]any{"record": n.Record, "term": e.Term},
 			})
 		}
 		for _, term := range n.Parsed.Terms {
 			if term.Mechanism == "ptr" {
 				out = append(out, report.Finding{
 					ID: "spf.ptr_mechanism", Severity: report.Warn, Subject: where,
-					Message: fmt.Sprintf("The SPF record of %s uses %q: slow, unreliable, and RFC 7208 §5.5 says not to use it; some receivers ignore it.", where, term.Raw),
-					Fix:     "Replace it with ip4:/ip6: ranges or a: names of the sending hosts.",
+					Message:    fmt.Sprintf("The SPF record of %s uses %q: slow, unreliable, and RFC 7208 §5.5 says not to use it; some receivers ignore it.", where, term.Raw),
+					Fix:        "Replace it with ip4:/ip6: ranges or a: names of the sending hosts. The record below drops it and allows the sending IPs by address; add any other server it let through.",
+					FixRecords: plan.forNode(tree, n),
 				})
 			}
 			if term.Mechanism == "all" && term.Qualifier == '+' {
-				out = append(out, plusAll(tree, n, term))
+				out = append(out, plusAll(tree, n, term, plan))
 			}
 		}
 	}
@@ -176,33 +196,40 @@ func lintNode(tree *spf.Tree, n *spf.Node) []report.Finding {
 	return out
 }
 
+// softAdvice is the advice of every fix that mends how a record ends.
+const softAdvice = "End it with ~all, keeping the sending IPs allowed; once your DMARC reports show no mail of yours softfailing, make it -all:"
+
 // plusAll is the finding for a +all term in n's record, in the root or
 // in a record the root includes.
-func plusAll(tree *spf.Tree, n *spf.Node, term spf.Term) report.Finding {
+func plusAll(tree *spf.Tree, n *spf.Node, term spf.Term, plan *spfPlan) report.Finding {
 	where, domain := n.Domain, tree.Root.Domain
 	f := report.Finding{
 		ID: "spf.permissive_all", Severity: report.Fail, Subject: where,
-		Message:  fmt.Sprintf("The SPF record of %s ends in %q: every server on the Internet may send as %s.", where, term.Raw, domain),
-		Fix:      fmt.Sprintf("End it with -all (or ~all while you check):\n%s. TXT \"%s\"", where, replaceAll(n.Record, "-all")),
-		Evidence: map[string]any{"record": n.Record},
+		Message:    fmt.Sprintf("The SPF record of %s ends in %q: every server on the Internet may send as %s.", where, term.Raw, domain),
+		Fix:        softAdvice,
+		FixRecords: plan.forNode(tree, n),
+		Evidence:   map[string]any{"record": n.Record},
 	}
 	if n != tree.Root {
 		f.Message = fmt.Sprintf("%s, included by %s, has %q: the include matches every server, so every server passes SPF for %s.", where, domain, term.Raw, domain)
+		f.Fix = fmt.Sprintf("Whoever runs %s must end it with ~all or -all; %s must then allow the sending IPs itself:", where, domain)
 	}
 	return f
 }
 
 // lintLink reports why the include or redirect that reached n (not the
 // root) fails: no record there, several, a loop, or a failed lookup.
-func lintLink(tree *spf.Tree, n *spf.Node) []report.Finding {
+func lintLink(tree *spf.Tree, n *spf.Node, plan *spfPlan) []report.Finding {
 	where := n.Domain
+	parent := parentOf(tree, n)
 	var f report.Finding
 	switch {
 	case n.Problem == "no SPF record":
 		f = report.Finding{
 			ID: "spf.include_without_spf", Severity: report.Fail, Subject: where,
-			Message: fmt.Sprintf("%s has %q, but %s publishes no SPF record: receivers return permerror when they reach it (RFC 7208 §5.2, §6.1).", parentOf(tree, n), n.Via, where),
-			Fix:     fmt.Sprintf("Remove %q from the record of %s, or fix the name (check the provider's documentation).", n.Via, parentOf(tree, n)),
+			Message:    fmt.Sprintf("%s has %q, but %s publishes no SPF record: receivers return permerror when they reach it (RFC 7208 §5.2, §6.1).", parent.Domain, n.Via, where),
+			Fix:        fmt.Sprintf("Remove %q from the record of %s (the record below does), or fix the name (check the provider's documentation).", n.Via, parent.Domain),
+			FixRecords: plan.forNode(tree, parent),
 		}
 	case n.Problem == "more than one SPF record":
 		f = report.Finding{
@@ -214,8 +241,9 @@ func lintLink(tree *spf.Tree, n *spf.Node) []report.Finding {
 	case n.Problem == "loop":
 		f = report.Finding{
 			ID: "spf.loop", Severity: report.Fail, Subject: where,
-			Message: fmt.Sprintf("%q in the record of %s leads back to a record already being evaluated: a loop, which ends in permerror.", n.Via, parentOf(tree, n)),
-			Fix:     fmt.Sprintf("Remove %q.", n.Via),
+			Message:    fmt.Sprintf("%q in the record of %s leads back to a record already being evaluated: a loop, which ends in permerror.", n.Via, parent.Domain),
+			Fix:        fmt.Sprintf("Remove %q (the record below does).", n.Via),
+			FixRecords: plan.forNode(tree, parent),
 		}
 	case strings.HasPrefix(n.Problem, "lookup failed"):
 		f = dnsErrorID("spf.temperror", where, "the SPF record of "+where+" (reached by "+n.Via+")", n.Err)
@@ -227,11 +255,12 @@ func lintLink(tree *spf.Tree, n *spf.Node) []report.Finding {
 
 // lookupLimit counts lookups (§4.6.4) over the whole tree: a receiver
 // that evaluates everything (an IP that matches nothing) pays them all.
+//
 // "Within the limit" is said only when the count is known: a loop, a
 // macro domain or a failed lookup leave parts of the tree uncounted, and
 // an evaluation that ran out of lookups proves the count wrong. Those
 // have findings of their own (spf.loop, spf.temperror, spf.ip_permerror).
-func lookupLimit(tree *spf.Tree, results []spf.Result) []report.Finding {
+func lookupLimit(tree *spf.Tree, results []spf.Result, plan *spfPlan) []report.Finding {
 	root, total := tree.Root, tree.Total()
 	domain := root.Domain
 	evidence := map[string]any{"tree": root, "lookups": total, "limit": spf.MaxLookups}
@@ -261,18 +290,23 @@ func lookupLimit(tree *spf.Tree, results []spf.Result) []report.Finding {
 	}
 	chain := costliestChain(root)
 	evidence["chain"] = chain
-	return []report.Finding{{
+	f := report.Finding{
 		ID: "spf.lookup_limit", Severity: report.Fail, Subject: domain,
 		Message: fmt.Sprintf("Evaluating the SPF record of %s can take %s DNS lookups (DNS-querying terms in the tree%s; the limit is %d, RFC 7208 §4.6.4): receivers that reach the 11th return permerror. Chain: %s.",
 			domain, count, stopped, spf.MaxLookups, strings.Join(chain, " → ")),
 		Fix: "Bring the tree to 10 lookups or fewer: remove includes you no longer use, and replace the costliest with the ip4:/ip6: ranges they stand for. Lookups per include: " +
 			strings.Join(cost, ", ") + ".",
 		Evidence: evidence,
-	}}
+	}
+	if plan.lookupsFixed && plan.root != nil {
+		f.Fix += " The record below replaces the costliest includes that list only addresses with those addresses as they are today: when the provider changes them, your record is out of date, so re-check after provider changes."
+		f.FixRecords = plan.root
+	}
+	return []report.Finding{f}
 }
 
 // voidLimit reports more void lookups than §4.6.4 allows.
-func voidLimit(tree *spf.Tree) []report.Finding {
+func voidLimit(tree *spf.Tree, plan *spfPlan) []report.Finding {
 	if len(tree.Voids) <= spf.MaxVoidLookups {
 		return nil
 	}
@@ -289,17 +323,22 @@ func voidLimit(tree *spf.Tree) []report.Finding {
 		count = "At least " + count
 		evidence["not_looked_up"] = tree.Unlooked
 	}
-	return []report.Finding{{
+	f := report.Finding{
 		ID: "spf.void_lookup_limit", Severity: report.Fail, Subject: domain,
 		Message:  fmt.Sprintf("%s terms in the SPF tree of %s look up names that do not exist or have no records (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", count, domain, strings.Join(terms, ", "), spf.MaxVoidLookups),
 		Fix:      "Remove the terms that name hosts you no longer have.",
 		Evidence: evidence,
-	}}
+	}
+	if plan.voidsFixed {
+		f.Fix = "Remove the terms that name hosts you no longer have; the record below takes them out of the record of " + domain + ":"
+		f.FixRecords = plan.root
+	}
+	return []report.Finding{f}
 }
 
 // lintEnd reports how the root record ends: without "all" and redirect,
 // or with "?all".
-func lintEnd(root *spf.Node) []report.Finding {
+func lintEnd(root *spf.Node, plan *spfPlan) []report.Finding {
 	rec := root.Parsed
 	if rec == nil || !rec.Valid() {
 		return nil
@@ -310,14 +349,16 @@ func lintEnd(root *spf.Node) []report.Finding {
 	case all == nil && rec.Redirect == nil:
 		return []report.Finding{{
 			ID: "spf.no_all", Severity: report.Warn, Subject: domain,
-			Message: fmt.Sprintf("The SPF record of %s has no \"all\" and no redirect: mail from any other server gets neutral, the same as no policy.", domain),
-			Fix:     fmt.Sprintf("End it with -all (or ~all while you check):\n%s. TXT \"%s -all\"", domain, rec.Raw),
+			Message:    fmt.Sprintf("The SPF record of %s has no \"all\" and no redirect: mail from any other server gets neutral, the same as no policy.", domain),
+			Fix:        softAdvice,
+			FixRecords: plan.root,
 		}}
 	case all != nil && all.Qualifier == '?':
 		return []report.Finding{{
 			ID: "spf.permissive_all", Severity: report.Warn, Subject: domain,
-			Message: fmt.Sprintf("The SPF record of %s ends in \"?all\": mail from any other server gets neutral, the same as no policy.", domain),
-			Fix:     fmt.Sprintf("End it with -all (or ~all while you check):\n%s. TXT \"%s\"", domain, replaceAll(rec.Raw, "-all")),
+			Message:    fmt.Sprintf("The SPF record of %s ends in \"?all\": mail from any other server gets neutral, the same as no policy.", domain),
+			Fix:        softAdvice,
+			FixRecords: plan.root,
 		}}
 	}
 	return nil
@@ -325,7 +366,7 @@ func lintEnd(root *spf.Node) []report.Finding {
 
 // ipVerdicts are the findings for the results a term decides; the
 // message takes the IP, the domain and what matched, and fix says
-// whether to suggest adding the IP to the record.
+// whether to suggest allowing the IP in the record.
 var ipVerdicts = map[string]struct {
 	id       string
 	severity report.Severity
@@ -339,7 +380,7 @@ var ipVerdicts = map[string]struct {
 }
 
 // ipResult is the finding for one sending IP's verdict.
-func ipResult(domain string, root *spf.Node, ip netip.Addr, r spf.Result) report.Finding {
+func ipResult(domain string, ip netip.Addr, r spf.Result, plan *spfPlan) report.Finding {
 	f := report.Finding{Subject: ip.String(), Evidence: map[string]any{"result": r.Result, "domain": domain}}
 	if r.Deep != "" {
 		f.Evidence["matched"] = r.Deep
@@ -364,8 +405,9 @@ func ipResult(domain string, root *spf.Node, ip netip.Addr, r spf.Result) report
 	if v, ok := ipVerdicts[r.Result]; ok {
 		f.ID, f.Severity = v.id, v.severity
 		f.Message = fmt.Sprintf(v.message, ip, domain, matched)
-		if v.fix && root.Record != "" && len(root.Records) == 1 {
-			f.Fix = fmt.Sprintf("If %s should send for %s, publish\n%s. TXT \"%s\"", ip, domain, domain, withIP(root.Record, ip))
+		if v.fix && plan.root != nil {
+			f.Fix = fmt.Sprintf("If %s should send for %s, allow it in the SPF record:", ip, domain)
+			f.FixRecords = plan.root
 		}
 		return f
 	}
@@ -377,6 +419,10 @@ func ipResult(domain string, root *spf.Node, ip netip.Addr, r spf.Result) report
 		f.ID, f.Severity = "spf.ip_permerror", report.Fail
 		f.Message = fmt.Sprintf("SPF evaluation for %s sending as %s ends in permerror: %s. Receivers treat that like a failed check.", ip, domain, r.Reason)
 		f.Fix = "Fix the SPF errors reported above."
+		if all := plan.all(); plan.complete && all != nil {
+			f.Fix = "Fix the SPF errors reported above; these changes mend them all and allow " + ip.String() + ":"
+			f.FixRecords = all
+		}
 	default:
 		f.ID, f.Severity = "spf.temperror", report.Error
 		f.Message = fmt.Sprintf("Could not evaluate SPF for %s sending as %s: %s.", ip, domain, r.Reason)
@@ -387,101 +433,47 @@ func ipResult(domain string, root *spf.Node, ip netip.Addr, r spf.Result) report
 // heloSPF checks the HELO identity (RFC 7208 §2.3): receivers may check
 // SPF for postmaster@HELO, and do for bounces, whose MAIL FROM is empty.
 func heloSPF(ctx context.Context, env Env, t Target) []report.Finding {
+	helo := t.HELO.Name
+	results := make([]spf.Result, len(t.IPs))
+	for i, ip := range t.IPs {
+		results[i] = spf.Evaluate(ctx, env.DNS, ip, helo, "", env.now())
+	}
+	// The HELO name's record, from the cache the evaluation filled: its
+	// one final record for every finding below.
+	change := func() []report.FixRecord {
+		txts, err := env.DNS.LookupTXT(ctx, helo)
+		if err != nil && !isNotFound(err) {
+			return nil
+		}
+		return heloChange(helo, spf.Select(txts), t.IPs, results)
+	}
 	var out []report.Finding
-	for _, ip := range t.IPs {
-		r := spf.Evaluate(ctx, env.DNS, ip, t.HELO.Name, "", env.now())
-		f := report.Finding{Subject: ip.String(), Evidence: map[string]any{"helo": t.HELO.Name, "result": r.Result}}
+	for i, ip := range t.IPs {
+		r := results[i]
+		f := report.Finding{Subject: ip.String(), Evidence: map[string]any{"helo": helo, "result": r.Result}}
 		switch r.Result {
 		case spf.Pass:
 			f.ID, f.Severity = "spf.helo_pass", report.Pass
-			f.Message = fmt.Sprintf("SPF for the HELO name %s passes for %s.", t.HELO.Name, ip)
+			f.Message = fmt.Sprintf("SPF for the HELO name %s passes for %s.", helo, ip)
 		case spf.None:
 			// The same for every IP: say it once.
 			return []report.Finding{{
-				ID: "spf.helo_none", Severity: report.Info, Subject: t.HELO.Name,
-				Message: fmt.Sprintf("The HELO name %s has no SPF record: bounces (empty MAIL FROM) get no SPF result (RFC 7208 §2.3).", t.HELO.Name),
-				Fix:     fmt.Sprintf("Publish\n%s. TXT \"v=spf1 a -all\"", t.HELO.Name),
+				ID: "spf.helo_none", Severity: report.Info, Subject: helo,
+				Message:    fmt.Sprintf("The HELO name %s has no SPF record: bounces (empty MAIL FROM) get no SPF result (RFC 7208 §2.3).", helo),
+				Fix:        "Publish an SPF record for the HELO name that allows the sending IPs:",
+				FixRecords: change(),
 			}}
 		case spf.TempError:
-			f = dnsErrorID("spf.temperror", ip.String(), "SPF for the HELO name "+t.HELO.Name, fmt.Errorf("%s", r.Reason))
+			f = dnsErrorID("spf.temperror", ip.String(), "SPF for the HELO name "+helo, fmt.Errorf("%s", r.Reason))
 		default:
 			f.ID, f.Severity = "spf.helo_not_pass", report.Warn
-			f.Message = fmt.Sprintf("SPF for the HELO name %s gives %s for %s: bounces from it fail SPF.", t.HELO.Name, r.Result, ip)
-			f.Fix = fmt.Sprintf("Publish\n%s. TXT \"v=spf1 a -all\"\nif %s resolves to %s; or use a HELO name that does.", t.HELO.Name, t.HELO.Name, ip)
+			f.Message = fmt.Sprintf("SPF for the HELO name %s gives %s for %s: bounces from it fail SPF.", helo, r.Result, ip)
+			f.Fix = fmt.Sprintf("Allow %s in the SPF record of the HELO name, or use a HELO name whose record does:", ip)
+			f.FixRecords = change()
 		}
 		out = append(out, f)
 	}
 	return out
-}
-
-// suggestRecord is a starting SPF record for the sending IPs.
-func suggestRecord(ips []netip.Addr) string {
-	rec := spf.Version
-	if len(ips) == 0 {
-		return rec + " mx -all"
-	}
-	for _, ip := range ips {
-		rec += " " + ipTerm(ip)
-	}
-	return rec + " -all"
-}
-
-func ipTerm(ip netip.Addr) string {
-	if ip.Unmap().Is4() {
-		return "ip4:" + ip.Unmap().String()
-	}
-	return "ip6:" + ip.String()
-}
-
-// withIP inserts ip before "all" (or redirect=), or at the end.
-func withIP(record string, ip netip.Addr) string {
-	terms := strings.Fields(record)
-	at := len(terms)
-	for i, t := range terms {
-		l := strings.ToLower(strings.TrimLeft(t, "+-~?"))
-		if l == "all" || strings.HasPrefix(l, "redirect=") {
-			at = i
-			break
-		}
-	}
-	return strings.Join(slices.Insert(terms, at, ipTerm(ip)), " ")
-}
-
-// replaceAll swaps the record's all term.
-func replaceAll(record, all string) string {
-	terms := strings.Fields(record)
-	for i, t := range terms {
-		if strings.EqualFold(strings.TrimLeft(t, "+-~?"), "all") {
-			terms[i] = all
-		}
-	}
-	return strings.Join(terms, " ")
-}
-
-// mergeRecords joins several SPF records into one, each mechanism once,
-// ending with the strictest all among them.
-func mergeRecords(records []string) string {
-	var terms []string
-	all := ""
-	rank := map[string]int{"-all": 4, "~all": 3, "?all": 2, "+all": 1, "all": 1}
-	for _, r := range records {
-		for _, t := range strings.Fields(r)[1:] {
-			l := strings.ToLower(t)
-			if strings.TrimLeft(l, "+-~?") == "all" {
-				if rank[l] > rank[all] {
-					all = l
-				}
-				continue
-			}
-			if !slices.Contains(terms, t) {
-				terms = append(terms, t)
-			}
-		}
-	}
-	if all == "" {
-		all = "-all"
-	}
-	return strings.Join(append(append([]string{spf.Version}, terms...), all), " ")
 }
 
 // costliestChain follows the most expensive include at each level.
@@ -500,12 +492,12 @@ func costliestChain(n *spf.Node) []string {
 	return chain
 }
 
-// parentOf finds the domain whose record leads to n.
-func parentOf(tree *spf.Tree, n *spf.Node) string {
-	parent := ""
+// parentOf finds the node whose record leads to n.
+func parentOf(tree *spf.Tree, n *spf.Node) *spf.Node {
+	var parent *spf.Node
 	tree.Each(func(p *spf.Node) {
 		if slices.Contains(p.Children, n) {
-			parent = p.Domain
+			parent = p
 		}
 	})
 	return parent

@@ -47,13 +47,13 @@ func TestSPF(t *testing.T) {
 		{"good.example", "2001:db8:10::10", []string{"spf.ip_pass 2001:db8:10::10", "spf.lookups_ok good.example"}, ""},
 		{"good.example", "198.51.100.7", []string{"spf.ip_pass 198.51.100.7", "spf.lookups_ok good.example"}, ""}, // via the ESP include
 		{"good.example", "198.51.100.200", []string{"spf.ip_fail 198.51.100.200", "spf.lookups_ok good.example"}, `good.example. TXT "v=spf1 ip4:203.0.113.10 ip6:2001:db8:10::10 include:_spf.esp.example ip4:198.51.100.200 -all"`},
-		{"none.spf.example", "", []string{"spf.missing none.spf.example", "spf.ip_none " + ip}, `none.spf.example. TXT "v=spf1 ip4:203.0.113.10 -all"`},
+		{"none.spf.example", "", []string{"spf.missing none.spf.example", "spf.ip_none " + ip}, `Add none.spf.example. TXT "v=spf1 ip4:203.0.113.10 -all"`},
 		{"nothing.spf.example", "", []string{"spf.missing nothing.spf.example", "spf.ip_none " + ip}, ""},
 		{"two.spf.example", "", []string{"spf.multiple_records two.spf.example", "spf.ip_permerror " + ip}, "v=spf1 ip4:203.0.113.10 include:_spf.esp.example -all"},
 		{"syntax.spf.example", "", []string{"spf.syntax_error syntax.spf.example", "spf.lookups_ok syntax.spf.example", "spf.ip_permerror " + ip}, `Correct or remove "ipv4:198.51.100.7"`},
 		{"deep.spf.example", "", []string{"spf.lookup_limit deep.spf.example", "spf.ip_permerror " + ip}, "include:_s1.deep.spf.example (11)"},
 		{"void.spf.example", "", []string{"spf.void_lookup_limit void.spf.example", "spf.lookups_ok void.spf.example", "spf.ip_permerror " + ip}, ""},
-		{"plusall.spf.example", "", []string{"spf.permissive_all plusall.spf.example", "spf.lookups_ok plusall.spf.example", "spf.ip_pass " + ip}, `plusall.spf.example. TXT "v=spf1 ip4:203.0.113.10 -all"`},
+		{"plusall.spf.example", "", []string{"spf.permissive_all plusall.spf.example", "spf.lookups_ok plusall.spf.example", "spf.ip_pass " + ip}, "Replace plusall.spf.example. TXT \"v=spf1 ip4:203.0.113.10 +all\"\n   with plusall.spf.example. TXT \"v=spf1 ip4:203.0.113.10 ~all\""},
 		{"neutralall.spf.example", "198.51.100.9", []string{"spf.permissive_all neutralall.spf.example", "spf.lookups_ok neutralall.spf.example", "spf.ip_neutral 198.51.100.9"}, ""},
 		{"ptr.spf.example", "203.0.113.11", []string{"spf.ptr_mechanism ptr.spf.example", "spf.lookups_ok ptr.spf.example", "spf.ip_pass 203.0.113.11"}, ""},
 		{"badinclude.spf.example", "", []string{"spf.include_without_spf none.spf.example", "spf.lookups_ok badinclude.spf.example", "spf.ip_permerror " + ip}, ""},
@@ -74,11 +74,21 @@ func TestSPF(t *testing.T) {
 		if tt.fixHas != "" {
 			id, _, _ := strings.Cut(tt.want[0], " ")
 			f, _ := find(fs, id)
-			if !strings.Contains(f.Fix+f.Message, tt.fixHas) {
-				t.Errorf("%s: %s fix %q does not say %q", tt.domain, id, f.Fix, tt.fixHas)
+			if text := fixAndRecords(f); !strings.Contains(text, tt.fixHas) {
+				t.Errorf("%s: %s fix %q does not say %q", tt.domain, id, text, tt.fixHas)
 			}
 		}
 	}
+}
+
+// fixAndRecords is a finding's message, fix and records as people read
+// them.
+func fixAndRecords(f report.Finding) string {
+	lines := []string{f.Message, f.Fix}
+	for _, r := range f.FixRecords {
+		lines = append(lines, r.Lines()...)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func TestSPFLookupLimitEvidence(t *testing.T) {

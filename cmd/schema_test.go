@@ -114,3 +114,31 @@ func TestSchemaRejectsDrift(t *testing.T) {
 		}
 	}
 }
+
+func TestSchemaFixRecords(t *testing.T) {
+	doc := func(rec string) string {
+		return `{"schema_version":1,"tool":{"name":"preflight","version":"v1"},"command":"spf","target":{},"generated_at":"2026-11-23T00:00:00Z","duration_ms":1,"score":100,"grade":"A","verdict":{"direct_delivery":"unknown","blocking":[]},` +
+			`"checks":[{"id":"spf","status":"warn","duration_ms":0,"dns_queries":0,"findings":[{"id":"spf.no_all","severity":"warn","message":"m","fix_records":[` + rec + `]}]}]}`
+	}
+	for _, tt := range []struct {
+		rec  string
+		good bool
+	}{
+		{`{"action":"replace","name":"example.com","type":"TXT","old":"v=spf1 a","value":"v=spf1 a ~all"}`, true},
+		{`{"action":"add","name":"example.com","type":"MX","value":"10 mail.example.com"}`, true},
+		{`{"action":"remove","name":"example.com","type":"MX","old":"0 ."}`, true},
+		{`{"action":"publish","name":"example.com","type":"TXT","value":"v=spf1 -all"}`, false},
+		{`{"action":"add","name":"example.com","type":"SPF","value":"v=spf1 -all"}`, false},
+		{`{"action":"replace","name":"example.com","type":"TXT","value":"v=spf1 -all"}`, false},
+		{`{"action":"remove","name":"example.com","type":"MX","old":"0 .","value":"10 mail.example.com"}`, false},
+		{`{"action":"add","name":"example.com","type":"TXT","value":"v=spf1 -all","ttl":300}`, false},
+	} {
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(doc(tt.rec)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := reportSchema(t).Validate(v); (err == nil) != tt.good {
+			t.Errorf("%s: valid %v, want %v (%v)", tt.rec, err == nil, tt.good, err)
+		}
+	}
+}

@@ -153,3 +153,45 @@ func IsKeyRecord(txt string) bool {
 	tags, order, _ := taglist.Parse(txt, false)
 	return len(order) == 0 || order[0] != "v" || tags["v"] == "DKIM1"
 }
+
+// KeyRecord is the key record that publishes pub (RFC 6376 §3.6.1):
+// an RSA key as its SubjectPublicKeyInfo, an Ed25519 key as its 32
+// octets (RFC 8463 §4.2).
+func KeyRecord(pub crypto.PublicKey) (string, error) {
+	var k taglist.List
+	k = k.With("v", "DKIM1")
+	switch pub := pub.(type) {
+	case *rsa.PublicKey:
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			return "", err
+		}
+		k = k.With("k", "rsa").With("p", base64.StdEncoding.EncodeToString(der))
+	case ed25519.PublicKey:
+		k = k.With("k", "ed25519").With("p", base64.StdEncoding.EncodeToString(pub))
+	default:
+		return "", fmt.Errorf("a %T, want an RSA or Ed25519 public key", pub)
+	}
+	return k.Format(), nil
+}
+
+// Mend returns the key record without what makes verifiers discount
+// it while the key itself is good: the testing flag y of t= (other
+// flags stay), and an h= that leaves out sha256 (RFC 8301 §3.1: rsa-sha1
+// signatures are no longer accepted; without h= every hash is).
+func Mend(txt string) string {
+	tags, order, _ := taglist.Parse(txt, false)
+	k := taglist.List{Tags: tags, Order: order}
+	if t, ok := tags["t"]; ok {
+		flags := slices.DeleteFunc(splitColon(t), func(f string) bool { return strings.EqualFold(f, "y") })
+		if len(flags) == 0 {
+			k = k.Without("t")
+		} else {
+			k = k.With("t", strings.Join(flags, ":"))
+		}
+	}
+	if h, ok := tags["h"]; ok && !slices.Contains(splitColon(strings.ToLower(h)), "sha256") {
+		k = k.Without("h")
+	}
+	return k.Format("v")
+}

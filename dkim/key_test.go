@@ -1,6 +1,8 @@
 package dkim
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -58,6 +60,45 @@ func TestIsKeyRecord(t *testing.T) {
 	} {
 		if got := IsKeyRecord(txt); got != want {
 			t.Errorf("IsKeyRecord(%q) = %v, want %v", txt, got, want)
+		}
+	}
+}
+
+func TestMend(t *testing.T) {
+	for _, tt := range []struct{ txt, want string }{
+		{"v=DKIM1; k=rsa; t=y; p=abc", "v=DKIM1; k=rsa; p=abc"},
+		{"v=DKIM1; t=y:s; h=sha1; p=abc", "v=DKIM1; t=s; p=abc"},
+		{"v=DKIM1; h=sha1:sha256; p=abc", "v=DKIM1; h=sha1:sha256; p=abc"},
+		{"k=rsa;p=abc", "k=rsa; p=abc"},
+	} {
+		if got := Mend(tt.txt); got != tt.want {
+			t.Errorf("Mend(%q) = %q, want %q", tt.txt, got, tt.want)
+		}
+	}
+}
+
+func TestKeyRecordParses(t *testing.T) {
+	for _, file := range []string{"rsa2048.pem", "ed25519.pem"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "lab", "keys", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		priv, err := LoadPrivateKey(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := KeyRecord(priv.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubFile := strings.TrimSuffix(file, ".pem") + ".pub.b64"
+		want, err := os.ReadFile(filepath.Join("..", "testdata", "lab", "keys", pubFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, problems := ParseKey(rec)
+		if len(problems) > 0 || !strings.HasSuffix(rec, "p="+strings.TrimSpace(string(want))) {
+			t.Errorf("%s: %q: problems %v, key %+v, want p=%s", file, rec, problems, k, want)
 		}
 	}
 }

@@ -17,22 +17,26 @@ import (
 
 // Record is a parsed DMARC record (RFC 7489 §6.3).
 type Record struct {
-	Raw    string
-	Tags   map[string]string
-	Policy string // p
-	Sub    string // sp, defaults to p
-	Pct    int
-	ADKIM  string // r or s
-	ASPF   string
-	RUA    []string // mailto: addresses
-	RUF    []string
+	Raw string
+	// List holds the tags in the order written.
+	taglist.List
+	// Invalid names the tags whose value is refused, in whole or in
+	// part (a rua= with one bad address among good ones).
+	Invalid []string
+	Policy  string // p
+	Sub     string // sp, defaults to p
+	Pct     int
+	ADKIM   string // r or s
+	ASPF    string
+	RUA     []string // mailto: addresses
+	RUF     []string
 }
 
 // Parse parses a DMARC record and returns every problem found.
 func Parse(txt string) (Record, []string) {
 	r := Record{Raw: txt, Pct: 100, ADKIM: "r", ASPF: "r"}
 	tags, order, problems := taglist.Parse(txt, true)
-	r.Tags = tags
+	r.Tags, r.Order = tags, order
 	if len(order) == 0 || order[0] != "v" || r.Tags["v"] != "DMARC1" {
 		problems = append(problems, "must start with v=DMARC1")
 	}
@@ -48,6 +52,7 @@ func Parse(txt string) (Record, []string) {
 			return v
 		}
 		problems = append(problems, fmt.Sprintf("%s=%s: want none, quarantine or reject", tag, r.Tags[tag]))
+		r.Invalid = append(r.Invalid, tag)
 		return ""
 	}
 	if _, ok := r.Tags["p"]; !ok {
@@ -71,6 +76,7 @@ func (r *Record) parseOptional() []string {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 100 {
 			problems = append(problems, fmt.Sprintf("pct=%s: want 0 to 100", v))
+			r.Invalid = append(r.Invalid, "pct")
 		} else {
 			r.Pct = n
 		}
@@ -79,6 +85,7 @@ func (r *Record) parseOptional() []string {
 		if v, ok := r.Tags[tag]; ok {
 			if v != "r" && v != "s" {
 				problems = append(problems, fmt.Sprintf("%s=%s: want r or s", tag, v))
+				r.Invalid = append(r.Invalid, tag)
 			} else if tag == "adkim" {
 				r.ADKIM = v
 			} else {
@@ -90,6 +97,7 @@ func (r *Record) parseOptional() []string {
 		for _, o := range strings.Split(v, ":") {
 			if !slices.Contains([]string{"0", "1", "d", "s"}, strings.TrimSpace(o)) {
 				problems = append(problems, fmt.Sprintf("fo=%s: want 0, 1, d, s separated by ':'", v))
+				r.Invalid = append(r.Invalid, "fo")
 				break
 			}
 		}
@@ -97,13 +105,46 @@ func (r *Record) parseOptional() []string {
 	if v, ok := r.Tags["ri"]; ok {
 		if _, err := strconv.ParseUint(v, 10, 32); err != nil {
 			problems = append(problems, fmt.Sprintf("ri=%s: want seconds", v))
+			r.Invalid = append(r.Invalid, "ri")
 		}
 	}
-	var p []string
-	r.RUA, p = reportAddresses(r.Tags, "rua")
-	problems = append(problems, p...)
-	r.RUF, p = reportAddresses(r.Tags, "ruf")
-	return append(problems, p...)
+	for _, tag := range []string{"rua", "ruf"} {
+		addrs, p := reportAddresses(r.Tags, tag)
+		if tag == "rua" {
+			r.RUA = addrs
+		} else {
+			r.RUF = addrs
+		}
+		if len(p) > 0 {
+			r.Invalid = append(r.Invalid, tag)
+		}
+		problems = append(problems, p...)
+	}
+	return problems
+}
+
+// With returns a copy of the record with tag set to value: in its place
+// when the record has it, else at the end. Parse the result of Format to
+// read the new values.
+func (r Record) With(tag, value string) Record {
+	r.List = r.List.With(tag, value)
+	return r
+}
+
+// Without returns a copy of the record without tag.
+func (r Record) Without(tag string) Record {
+	r.List = r.List.Without(tag)
+	return r
+}
+
+// Format writes the record's tags as a record: v=DMARC1 and p= first, as
+// RFC 7489 §6.3 requires, then the others in the order written, each
+// once. What taglist.Parse could not read as a tag is not in it.
+func (r Record) Format() string {
+	if rest := r.List.Without("v").Format("p"); rest != "" {
+		return "v=DMARC1; " + rest
+	}
+	return "v=DMARC1"
 }
 
 // reportAddresses reads a rua= or ruf= list.

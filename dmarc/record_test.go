@@ -39,3 +39,40 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestFormat(t *testing.T) {
+	tests := []struct {
+		txt  string
+		edit func(Record) Record
+		want string
+	}{
+		{"v=DMARC1; p=none; rua=mailto:a@example.com", func(r Record) Record { return r.With("p", "quarantine") }, "v=DMARC1; p=quarantine; rua=mailto:a@example.com"},
+		{"v=DMARC1;p=reject;sp=none", func(r Record) Record { return r.With("sp", "quarantine") }, "v=DMARC1; p=reject; sp=quarantine"},
+		{"v=DMARC1; p=reject", func(r Record) Record { return r.With("rua", "mailto:d@example.com") }, "v=DMARC1; p=reject; rua=mailto:d@example.com"},
+		// p= after v=, a broken part and a repeated tag left out.
+		{"v=DMARC1; rua=mailto:a@example.com; p=none; junk; p=reject", func(r Record) Record { return r }, "v=DMARC1; p=none; rua=mailto:a@example.com"},
+		{"v=DMARC1; p=none; pct=150; adkim=s", func(r Record) Record { return r.Without("pct") }, "v=DMARC1; p=none; adkim=s"},
+	}
+	for _, tt := range tests {
+		r, _ := Parse(tt.txt)
+		if got := tt.edit(r).Format(); got != tt.want {
+			t.Errorf("%q: got %q, want %q", tt.txt, got, tt.want)
+		}
+		if _, problems := Parse(tt.edit(r).Format()); len(problems) > 0 && !strings.Contains(tt.txt, "pct=150") {
+			t.Errorf("%q: formatted record has problems %v", tt.txt, problems)
+		}
+	}
+	// With and Without leave the original alone.
+	r, _ := Parse("v=DMARC1; p=none")
+	r.With("p", "reject").Without("p")
+	if r.Format() != "v=DMARC1; p=none" {
+		t.Errorf("the original changed: %q", r.Format())
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	r, _ := Parse("v=DMARC1; p=none; sp=nope; pct=x; rua=mailto:a@example.com,dmarc@example.com; ri=1h; adkim=r")
+	if want := []string{"sp", "pct", "ri", "rua"}; strings.Join(r.Invalid, ",") != strings.Join(want, ",") {
+		t.Errorf("Invalid = %v, want %v", r.Invalid, want)
+	}
+}

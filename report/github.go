@@ -33,8 +33,8 @@ func (GitHubWriter) Write(w io.Writer, r Report) error {
 		if f.Subject != "" {
 			msg = Sanitize(f.Subject) + ": " + msg
 		}
-		if f.Fix != "" {
-			msg += "\nFix: " + strings.Join(sanitizeLines(f.Fix), "\n")
+		if fix := fixText(f); fix != "" {
+			msg += "\nFix: " + strings.Join(sanitizeLines(fix), "\n")
 		}
 		fmt.Fprintf(&b, "::%s title=%s::%s\n", level, escapeProperty(title), escapeData(msg))
 	}

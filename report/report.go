@@ -87,9 +87,14 @@ type Finding struct {
 	// several things: an IP, a host name, a selector, a list.
 	Subject string `json:"subject,omitempty"`
 	Message string `json:"message"`
-	// Fix says what to change, with the exact record where there is one.
-	Fix      string         `json:"fix,omitempty"`
-	Evidence map[string]any `json:"evidence,omitempty"`
+	// Fix is the advice: what to change and why, in words. When the
+	// change is to DNS records, FixRecords holds them and Fix does not
+	// repeat them.
+	Fix string `json:"fix,omitempty"`
+	// FixRecords are the DNS changes that make the finding go away, in
+	// the order to make them.
+	FixRecords []FixRecord    `json:"fix_records,omitempty"`
+	Evidence   map[string]any `json:"evidence,omitempty"`
 }
 
 // Check returns the check part of the finding's ID ("rdns" of "rdns.no_ptr").

@@ -47,7 +47,11 @@ func fixture() Report {
 		{ID: "rdns", DurationMS: 12, DNSQueries: 3, Findings: []Finding{
 			{ID: "rdns.fcrdns_ok", Severity: Pass, Subject: "203.0.113.5", Message: "203.0.113.5 → mail.example.com → 203.0.113.5."},
 			{ID: "rdns.no_ptr", Severity: Fail, Subject: "2001:db8::5", Message: "2001:db8::5 has no PTR record.",
-				Fix:      "Ask whoever runs 2001:db8::5 to publish:\n5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. PTR mail.example.com.",
+				Fix: "Ask whoever runs 2001:db8::5 to set its PTR record, and give the name an address:",
+				FixRecords: []FixRecord{
+					{Action: FixAdd, Name: "5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", Type: "PTR", Value: "mail.example.com"},
+					{Action: FixAdd, Name: "mail.example.com", Type: "AAAA", Value: "2001:db8::5"},
+				},
 				Evidence: map[string]any{"query": "5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"}},
 			{ID: "rdns.dns_error", Severity: Error, Subject: "mail.example.com", Message: "Could not look up mail.example.com: timeout."},
 			{ID: "rdns.helo_not_ptr", Severity: Info, Subject: "203.0.113.5", Message: "HELO name differs from the PTR name."},

@@ -82,7 +82,8 @@ func hostileReport() Report {
 	}
 	f := func(id string, sev Severity) Finding {
 		return Finding{ID: id, Severity: sev, Subject: hostile, Message: hostile,
-			Fix: "Publish\n" + hostile + "\nexample.com. TXT \"v=spf1 -all\"", Evidence: ev}
+			Fix: "Publish\n" + hostile + "\nexample.com. TXT \"v=spf1 -all\"", Evidence: ev,
+			FixRecords: []FixRecord{{Action: FixReplace, Name: hostile, Type: "TXT", Old: hostile, Value: "v=spf1 -all"}}}
 	}
 	return Build(Report{
 		Tool:        Tool{Name: "preflight", Version: "v0.1.0-test"},

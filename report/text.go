@@ -86,8 +86,8 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 				break
 			}
 			fmt.Fprintf(&b, "  %d. %s %s  %s\n", i+1, p.sev[f.Severity].Sprint(symbols[f.Severity]), p.bold.Sprint(Sanitize(f.ID)), Sanitize(f.Message))
-			if f.Fix != "" {
-				writeIndented(&b, "     → ", "       ", f.Fix)
+			if fix := fixText(f); fix != "" {
+				writeIndented(&b, "     → ", "       ", fix)
 			}
 		}
 	}
@@ -105,8 +105,8 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 			sc := p.sev[f.Severity]
 			fmt.Fprintf(&b, "    %s %s  %-*s  %s\n", sc.Sprint(symbols[f.Severity]), sc.Sprintf("%-5s", f.Severity), width, Sanitize(f.ID), Sanitize(f.Message))
 			pad := strings.Repeat(" ", 4+2+5+2+width+2)
-			if f.Fix != "" && f.Severity != Pass {
-				writeIndented(&b, pad+"fix: ", pad+"     ", f.Fix)
+			if fix := fixText(f); fix != "" && f.Severity != Pass {
+				writeIndented(&b, pad+"fix: ", pad+"     ", fix)
 			}
 			if t.Verbose {
 				for _, k := range slices.Sorted(maps.Keys(f.Evidence)) {

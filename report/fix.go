@@ -1,0 +1,102 @@
+package report
+
+import (
+	"strings"
+)
+
+// Fix actions: what to do with one DNS record.
+const (
+	FixReplace = "replace" // take Old out and put Value in its place
+	FixAdd     = "add"     // publish Value beside what is there
+	FixRemove  = "remove"  // take Old out
+)
+
+// FixRecord is one DNS change a finding's fix needs, as data: a program
+// can apply it to a zone, and the tests do (the round-trip test in cmd).
+//
+// Name is the record's owner, absolute, lower case, without the final
+// dot. Value (add, replace) and Old (replace, remove) are the record
+// data: for TXT the text itself, unquoted and unsplit (an SPF or DMARC
+// record as receivers read it); for MX "PREFERENCE HOST"; for PTR and
+// CNAME the host; for A and AAAA the address. Host names in data are
+// absolute without the final dot too, except the root, which is "." (a
+// null MX is "0 ."). Writing a zone file, add the dots: Line does.
+type FixRecord struct {
+	Action string `json:"action"`
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Value  string `json:"value,omitempty"`
+	Old    string `json:"old,omitempty"`
+}
+
+// Line is the record with data as a zone-file line: "NAME. TYPE DATA",
+// names absolute, TXT text quoted (split into strings of at most 255
+// octets, RFC 1035 §3.3).
+func (r FixRecord) Line(data string) string {
+	return absolute(r.Name) + " " + r.Type + " " + zoneData(r.Type, data)
+}
+
+// Lines says the change in words for people, one line per record:
+// "Add …", "Remove …", or "Replace …" followed by "   with …".
+func (r FixRecord) Lines() []string {
+	switch r.Action {
+	case FixAdd:
+		return []string{"Add " + r.Line(r.Value)}
+	case FixRemove:
+		return []string{"Remove " + r.Line(r.Old)}
+	}
+	return []string{"Replace " + r.Line(r.Old), "   with " + r.Line(r.Value)}
+}
+
+// fixText is a finding's fix as the text writers print it: the advice,
+// then a line per record change. Nothing here is sanitised; the writers
+// sanitise each line.
+func fixText(f Finding) string {
+	lines := []string{}
+	if f.Fix != "" {
+		lines = append(lines, f.Fix)
+	}
+	for _, r := range f.FixRecords {
+		lines = append(lines, r.Lines()...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// absolute writes a name with its final dot.
+func absolute(name string) string {
+	if strings.HasSuffix(name, ".") {
+		return name
+	}
+	return name + "."
+}
+
+// zoneData writes record data as a zone file wants it.
+func zoneData(typ, data string) string {
+	switch typ {
+	case "TXT":
+		return quoteTXT(data)
+	case "PTR", "CNAME":
+		return absolute(data)
+	case "MX":
+		pref, host, ok := strings.Cut(data, " ")
+		if ok {
+			return pref + " " + absolute(host)
+		}
+	}
+	return data
+}
+
+// quoteTXT quotes a TXT text, split into character-strings of at most
+// 255 octets, with '"' and '\' escaped.
+func quoteTXT(s string) string {
+	var parts []string
+	for {
+		n := min(len(s), 255)
+		parts = append(parts, `"`+strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s[:n])+`"`)
+		s = s[n:]
+		if s == "" {
+			break
+		}
+	}
+	return strings.Join(parts, " ")
+}
