@@ -13,10 +13,12 @@ import (
 )
 
 // dmarcKinds are the dmarc check's findings.
+//
+// DMARC is no required fact of direct delivery, so none of them blocks.
 var dmarcKinds = []report.Kind{
-	{ID: "dmarc.missing", Penalty: report.Penalty{Fail: 15}},
-	{ID: "dmarc.multiple_records", Penalty: report.Penalty{Fail: 15}},
-	{ID: "dmarc.syntax_error", Penalty: report.Penalty{Fail: 15}},
+	{ID: "dmarc.missing", Penalty: report.Penalty{Warn: 15}},
+	{ID: "dmarc.multiple_records", Penalty: report.Penalty{Warn: 15}},
+	{ID: "dmarc.syntax_error", Penalty: report.Penalty{Warn: 15}},
 	{ID: "dmarc.policy_none", Penalty: report.Penalty{Warn: 5}},
 	{ID: "dmarc.external_rua_unauthorized", Penalty: report.Penalty{Warn: 2}},
 	{ID: "dmarc.spf_unaligned", Penalty: minorPenalty},
@@ -50,14 +52,14 @@ func DMARC(ctx context.Context, env Env, t Target) []report.Finding {
 		return []report.Finding{dnsError("dmarc", domain, "the DMARC record at "+name, err)}
 	case len(records) == 0:
 		return []report.Finding{{
-			ID: "dmarc.missing", Severity: report.Fail, Subject: domain,
+			ID: "dmarc.missing", Severity: report.Warn, Subject: domain,
 			Message: fmt.Sprintf("%s has no DMARC record (looked at _dmarc.%s%s): Gmail and Yahoo require one from bulk senders, and others trust mail without it less.", domain, domain, orgNote(org, domain)),
 			Fix: fmt.Sprintf("Start with a policy that only reports:\n_dmarc.%s. TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@%s\"\n"+
 				"then, once the reports show all your mail passes SPF or DKIM aligned, move to p=quarantine and p=reject.", domain, org),
 		}}
 	case len(records) > 1:
 		return []report.Finding{{
-			ID: "dmarc.multiple_records", Severity: report.Fail, Subject: domain,
+			ID: "dmarc.multiple_records", Severity: report.Warn, Subject: domain,
 			Message:  fmt.Sprintf("%s has %d DMARC records: receivers apply no policy at all (RFC 7489 §6.6.3).", name, len(records)),
 			Fix:      fmt.Sprintf("Keep exactly one record at %s.", name),
 			Evidence: map[string]any{"records": records},
@@ -70,7 +72,7 @@ func DMARC(ctx context.Context, env Env, t Target) []report.Finding {
 	}
 	if len(problems) > 0 {
 		return []report.Finding{{
-			ID: "dmarc.syntax_error", Severity: report.Fail, Subject: domain,
+			ID: "dmarc.syntax_error", Severity: report.Warn, Subject: domain,
 			Message:  fmt.Sprintf("The DMARC record at %s is broken: %s.", name, strings.Join(problems, "; ")),
 			Fix:      fmt.Sprintf("Publish a valid record, for example:\n%s. TXT \"v=DMARC1; p=%s; rua=mailto:dmarc-reports@%s\"", name, cmp.Or(rec.Policy, "none"), org),
 			Evidence: evidence,

@@ -10,17 +10,22 @@ import (
 	"github.com/preflight-mail/preflight/report"
 )
 
-// sendKinds are the send check's findings.
+// sendKinds are the send check's findings. A failure blocks the verdict
+// of its path (report.Finding.Path): direct delivery, or the relay.
 var sendKinds = []report.Kind{
 	{ID: "send.rejected", Penalty: report.Penalty{Fail: 35}, Blocks: true},
 	{ID: "send.connect_failed", Penalty: report.Penalty{Fail: 15}, Blocks: true},
 	{ID: "send.port25_blocked", Penalty: report.Penalty{Fail: 35}, Blocks: true},
-	{ID: "send.no_starttls", Penalty: report.Penalty{Fail: 15, Warn: 8}},
+	// fail: TLS was required and not offered, so nothing was sent; warn:
+	// the mail went in clear text.
+	{ID: "send.no_starttls", Penalty: report.Penalty{Fail: 15, Warn: 8}, Blocks: true},
 	{ID: "send.tls_unverified", Penalty: report.Penalty{Warn: 3}},
 	{ID: "send.deferred", Penalty: report.Penalty{Warn: 5}},
 	{ID: "send.auth_failed", Penalty: report.Penalty{Fail: 15}, Blocks: true},
-	{ID: "send.open_relay", Penalty: report.Penalty{Fail: 40}},
-	{ID: "send.accepted"},
+	// Only from send --relay-check: a server that relays for anyone is
+	// abused and blocklisted within hours; its addresses cannot deliver.
+	{ID: "send.open_relay", Penalty: report.Penalty{Fail: 40}, Blocks: true},
+	{ID: "send.accepted", Establishes: []report.Fact{report.Accepted}},
 	{ID: "send.tls_ok"},
 	{ID: "send.relay_refused"},
 }

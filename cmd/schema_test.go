@@ -97,7 +97,7 @@ func captureDir(t *testing.T) string {
 }
 
 func TestSchemaRejectsDrift(t *testing.T) {
-	good := `{"schema_version":1,"tool":{"name":"preflight","version":"v1"},"command":"ip","target":{},"generated_at":"2026-11-23T00:00:00Z","duration_ms":1,"score":100,"grade":"A","verdict":{"direct_delivery":"unknown","blocking":[]},"checks":[]}`
+	good := `{"schema_version":2,"tool":{"name":"preflight","version":"v1"},"command":"ip","target":{},"generated_at":"2026-11-23T00:00:00Z","duration_ms":1,"score":100,"grade":"A","verdict":{"direct_delivery":"unknown","blocking":[]},"checks":[]}`
 	v, _ := jsonschema.UnmarshalJSON(strings.NewReader(good))
 	if err := reportSchema(t).Validate(v); err != nil {
 		t.Fatalf("a minimal report fails: %v", err)
