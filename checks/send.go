@@ -21,7 +21,10 @@ var sendKinds = []report.Kind{
 	{ID: "send.no_starttls", Penalty: report.Penalty{Fail: 15, Warn: 8}, Blocks: true},
 	{ID: "send.tls_unverified", Penalty: report.Penalty{Warn: 3}},
 	{ID: "send.deferred", Penalty: report.Penalty{Warn: 5}},
-	{ID: "send.auth_failed", Penalty: report.Penalty{Fail: 15}, Blocks: true},
+	// warn: refused on one relay, accepted on another (sendPaths).
+	{ID: "send.auth_failed", Penalty: report.Penalty{Fail: 15, Warn: 5}, Blocks: true},
+	// The auto path fell back to the relays (sendPaths).
+	{ID: "send.direct_failed", Penalty: report.Penalty{Fail: 25}, Blocks: true},
 	// Only from send --relay-check: a server that relays for anyone is
 	// abused and blocklisted within hours; its addresses cannot deliver.
 	{ID: "send.open_relay", Penalty: report.Penalty{Fail: 40}, Blocks: true},
@@ -39,10 +42,11 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 	}
 	deps := delivery.Deps{DNS: env.DNS, Dial: env.Dial, Now: env.Now, Trace: env.Trace}
 	if s.RelayCheck != "" {
-		return relayCheckFindings(s, delivery.ProbeRelay(ctx, deps, s))
+		p := delivery.ProbeRelay(ctx, deps, s)
+		return withAttempts(relayCheckFindings(s, p), []delivery.Attempt{p.Attempt})
 	}
 	atts, fallback := delivery.Run(ctx, deps, s)
-	return sendFindings(s, atts, fallback)
+	return sendPaths(s, atts, fallback, sendFindings(s, atts, fallback))
 }
 
 // sendFindings turns the attempts into findings: one for each refusal of
@@ -113,7 +117,7 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		f.ID, f.Severity = "send.connect_failed", report.Fail
 		f.Message = fmt.Sprintf("The test send to %s got no answer: %s.", s.To, attemptSummary(atts))
 		f.Fix = "Check that the hosts are reachable from here and that the relay settings are right."
-		if delivery.Port25Blocked(s, atts) {
+		if d.Path == "direct" && delivery.Port25Blocked(s, atts) {
 			f.ID = "send.port25_blocked"
 			f.Message = fmt.Sprintf("Every connection to port 25 timed out (%s): outbound port 25 looks blocked, as many ISPs and cloud providers do.", attemptSummary(atts))
 			f.Fix = "Ask the provider to open outbound port 25 for this server, or send through an authenticated relay (--path relay or auto)."
