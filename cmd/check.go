@@ -219,7 +219,10 @@ func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOption
 	return o.finish(rn.report(cmd.Context(), "check", t, checks.For(t)), baseline, o.maxDrop)
 }
 
-// readBaseline reads an earlier JSON report.
+// readBaseline reads an earlier JSON report of this schema version. A
+// version 1 report is refused, not converted: version 2 moved findings
+// between warn and fail (fail now means "blocks a verdict"), so every
+// moved finding would show as a regression or a fix that did not happen.
 func readBaseline(path string) (*report.Report, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -229,7 +232,11 @@ func readBaseline(path string) (*report.Report, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("--baseline %s: not a preflight JSON report: %v", path, err)
 	}
-	if r.SchemaVersion != report.SchemaVersion {
+	switch {
+	case r.SchemaVersion == 1:
+		return nil, fmt.Errorf("--baseline %s: a schema_version 1 report, from an older preflight; version %d changed which findings fail, so the comparison would show regressions that are not: make the baseline again with this version",
+			path, report.SchemaVersion)
+	case r.SchemaVersion != report.SchemaVersion:
 		return nil, fmt.Errorf("--baseline %s: schema_version %d, want %d", path, r.SchemaVersion, report.SchemaVersion)
 	}
 	return &r, nil
