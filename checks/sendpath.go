@@ -62,7 +62,7 @@ func directFailed(s *delivery.Send, direct []delivery.Attempt, fallback string) 
 		Attempts: attemptLines(direct),
 	}
 	if delivery.Port25Blocked(s, direct) {
-		f.ID = "send.port25_blocked"
+		f.ID, f.Severity = "send.port25_blocked", report.Fail
 		f.Message = fmt.Sprintf("Every connection to port 25 timed out (%s): outbound port 25 looks blocked, as many ISPs and cloud providers do. The test send fell back to the relays.", attemptSummary(direct))
 		f.Fix = "Ask the provider to open outbound port 25 for this server, or keep sending through an authenticated relay."
 	}

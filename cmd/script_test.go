@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-smtp"
 	"github.com/miekg/dns"
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -52,6 +53,7 @@ var updateScripts = flag.Bool("update-scripts", false, "rewrite testscript files
 // TestScript runs the end-to-end cases in testdata/script: the real
 // command line, in a subprocess, against in-process DNS servers.
 func TestScript(t *testing.T) {
+	t.Cleanup(func() { checkBlockingRun(t) }) // after captureDir's: cleanups run last first
 	capture := captureDir(t)
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
@@ -83,6 +85,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"demo":       cmdDemo,
 	"dnsserver":  cmdDNSServer,
 	"smtpserver": cmdSMTPServer,
+	"verdict":    cmdVerdict,
 }
 
 // demoDir is the bundled demo of the README: a config and its zone files.
@@ -109,19 +112,32 @@ func cmdDemo(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdSMTPServer starts an in-process SMTP server (go-smtp):
 //
-//	smtpserver [-open] [-smtputf8] [-local DOMAIN] VAR
+//	smtpserver [-open] [-smtputf8] [-local DOMAIN] [-rcpt CODE] [-user NAME:PASSWORD] VAR
 //
 // and puts its address in $VAR. -open relays for anyone; -smtputf8
-// offers SMTPUTF8.
+// offers SMTPUTF8; -rcpt refuses every RCPT TO with CODE (5xx: 5.7.1,
+// 4xx: 4.7.1, greylisting); -user takes AUTH PLAIN without TLS.
 func cmdSMTPServer(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("smtpserver", flag.ContinueOnError)
 	open := fs.Bool("open", false, "relay for anyone")
 	utf8 := fs.Bool("smtputf8", false, "offer SMTPUTF8")
 	local := fs.String("local", "", "domain to receive for")
+	rcpt := fs.Int("rcpt", 0, "refuse every RCPT TO with this code")
+	user := fs.String("user", "", "NAME:PASSWORD for AUTH PLAIN")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		ts.Fatalf("usage: smtpserver [-open] [-smtputf8] [-local DOMAIN] VAR")
+		ts.Fatalf("usage: smtpserver [-open] [-smtputf8] [-local DOMAIN] [-rcpt CODE] [-user NAME:PASSWORD] VAR")
 	}
-	srv := startSMTP(ts, smtptest.Options{Open: *open, SMTPUTF8: *utf8, Local: strings.Fields(*local)})
+	o := smtptest.Options{Open: *open, SMTPUTF8: *utf8, Local: strings.Fields(*local)}
+	switch {
+	case *rcpt >= 500:
+		o.RcptError = &smtp.SMTPError{Code: *rcpt, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "refused for this test"}
+	case *rcpt >= 400:
+		o.RcptError = &smtp.SMTPError{Code: *rcpt, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "greylisted, try again later"}
+	}
+	if name, pass, ok := strings.Cut(*user, ":"); ok {
+		o.Users, o.InsecureAuth = map[string]string{name: pass}, true
+	}
+	srv := startSMTP(ts, o)
 	ts.Setenv(fs.Arg(0), srv.Addr)
 	_, port, _ := net.SplitHostPort(srv.Addr)
 	ts.Setenv(fs.Arg(0)+"PORT", port)
