@@ -1,6 +1,10 @@
 package checks
 
-import "github.com/preflight-mail/preflight/report"
+import (
+	"slices"
+
+	"github.com/preflight-mail/preflight/report"
+)
 
 // minorPenalty is the cost of a finding that is worth fixing but says
 // little on its own about whether receivers take the mail.
@@ -9,6 +13,10 @@ var minorPenalty = report.Penalty{Warn: 3}
 // commonKinds are the findings every check can end in: a lookup with no
 // usable answer, no result by the deadline, a crash.
 var commonKinds = []string{"dns_error", "unfinished", "internal_error"}
+
+// CommonKinds returns the slugs of the findings every check declares
+// ("dns_error" for "<check>.dns_error").
+func CommonKinds() []string { return slices.Clone(commonKinds) }
 
 // Catalog is the finding catalogue: every check's declared kinds plus
 // the common ones. The required facts of the verdict come with the kinds

@@ -74,3 +74,26 @@ func TestCatalogBuilds(t *testing.T) {
 		t.Errorf("catalogue has %d IDs; every check's are missing?", len(cat.IDs()))
 	}
 }
+
+// Each check command's --help lists the catalogue's IDs of its check,
+// the common ones included.
+func TestHelpListsTheCatalogue(t *testing.T) {
+	for _, c := range checks.All {
+		code, stdout, stderr := run(t, c.ID, "--help")
+		if code != 0 {
+			t.Fatalf("%s --help: exit %d, %s", c.ID, code, stderr)
+		}
+		ids := []string{}
+		for _, k := range c.Kinds {
+			ids = append(ids, k.ID)
+		}
+		for _, k := range checks.CommonKinds() {
+			ids = append(ids, c.ID+"."+k)
+		}
+		for _, id := range ids {
+			if !strings.Contains(stdout, " "+id) {
+				t.Errorf("%s --help does not list %s", c.ID, id)
+			}
+		}
+	}
+}

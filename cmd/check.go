@@ -41,10 +41,13 @@ func newCmdCheck(g *globalOptions) *cobra.Command {
 		Use:   "check [DOMAIN --ip IP...] [--helo NAME] [--selector S]... [--mail-from ADDR]",
 		Short: "Every check at once: the score, the direct-delivery verdict, the fixes",
 		Long: `Run every check concurrently over one resolver: ip, rdns, rbl, spf, dkim,
-dmarc and mx. Print a score (0-100, README explains the weights), the verdict
-for direct delivery (ready only when every sending IP has forward-confirmed
-reverse DNS, is on no abuse blocklist, passes SPF and does not look dynamic)
-and the fixes that matter most, with the exact records to publish.
+dmarc and mx. Print a score (0-100, README explains the weights; none when
+something could not be checked), the verdict for direct delivery (ready only
+when every sending IP is public, does not look dynamic, has forward-confirmed
+reverse DNS, is on no abuse blocklist and passes SPF, and, with --send-to on
+the direct path, the recipient's MX accepted) and the fixes that matter most,
+with the exact records to publish. A test send through relays gets a verdict
+of its own.
 
 Settings can come from preflight.yaml (--config, or the file in the working
 directory); flags win. For CI: --fail-on and --min-score gate the exit code;

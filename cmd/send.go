@@ -308,11 +308,7 @@ By default this is a probe: QUIT after RCPT TO, nothing is delivered.
 --dkim-selector. --relay-check HOST:PORT instead checks whether a server
 relays for strangers (DATA is never sent).
 
-Passwords come from --password-env VAR or --password-file FILE, never a flag.
-
-Finding IDs: send.accepted, send.rejected, send.deferred, send.connect_failed,
-send.port25_blocked, send.no_starttls, send.tls_ok, send.tls_unverified,
-send.auth_failed, send.open_relay, send.relay_refused.`,
+Passwords come from --password-env VAR or --password-file FILE, never a flag.` + "\n\n" + findingsHelp("send"),
 		Example: `  # Would gmail.com accept mail from this server? (nothing is delivered)
   preflight send --from postmaster@example.com --to someone@gmail.com --helo mail.example.com
 
