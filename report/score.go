@@ -92,8 +92,8 @@ func (c Catalog) IDs() []string {
 	return ids
 }
 
-// Facts returns the required facts with the check that establishes
-// each, in declaration order.
+// Facts returns the required facts, each with the check whose kinds
+// establish it.
 func (c Catalog) Facts() map[Fact]string {
 	out := make(map[Fact]string, len(c.facts))
 	for _, o := range c.facts {

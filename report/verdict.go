@@ -61,12 +61,6 @@ type judgement struct {
 	incomplete []string
 }
 
-// Judge decides the verdicts (DESIGN §8) for the sending IPs from the
-// checks' findings.
-func (c Catalog) Judge(ips []string, checks []CheckResult) Verdict {
-	return c.judge(ips, checks).Verdict
-}
-
 // scope is what the findings of one path say.
 type scope struct {
 	ran      bool
@@ -77,6 +71,8 @@ type scope struct {
 	unsure   map[string]map[string]bool // check → subjects of its error findings
 }
 
+// judge decides the verdicts (DESIGN §8) for the sending IPs from the
+// checks' findings (Build calls it).
 func (c Catalog) judge(ips []string, checks []CheckResult) judgement {
 	direct, relay := newScope(), newScope()
 	ran := map[string]bool{}
