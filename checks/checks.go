@@ -88,37 +88,26 @@ func (e Env) tracef(format string, args ...any) {
 // Func is a check.
 type Func func(ctx context.Context, env Env, t Target) []report.Finding
 
-// Check is a registered check: its ID, its function, the findings it
-// declares (the catalogue) and whether the direct-delivery verdict
-// needs it.
+// Check is a registered check: its ID, its function and the findings
+// it declares (the catalogue, with the facts of the verdict they
+// establish).
 type Check struct {
-	ID      string
-	Run     Func
-	Kinds   []report.Kind
-	Decides Decides
+	ID    string
+	Run   Func
+	Kinds []report.Kind
 }
-
-// Decides says whether the direct-delivery verdict needs a check.
-type Decides int
-
-// How a check takes part in the verdict (DESIGN §8).
-const (
-	DecidesNot     Decides = iota // lowers the score only (DKIM, DMARC, MX)
-	DecidesAlways                 // ready needs it to have run without error
-	DecidesWhenRun                // the test send: when it ran
-)
 
 // All lists every check in run order. Adding a check: a file in this
 // package with its function and its kinds, and one line here.
 var All = []Check{
-	{ID: "ip", Run: IP, Kinds: ipKinds, Decides: DecidesAlways},
-	{ID: "rdns", Run: RDNS, Kinds: rdnsKinds, Decides: DecidesAlways},
-	{ID: "rbl", Run: RBL, Kinds: rblKinds, Decides: DecidesAlways},
-	{ID: "spf", Run: SPF, Kinds: spfKinds, Decides: DecidesAlways},
+	{ID: "ip", Run: IP, Kinds: ipKinds},
+	{ID: "rdns", Run: RDNS, Kinds: rdnsKinds},
+	{ID: "rbl", Run: RBL, Kinds: rblKinds},
+	{ID: "spf", Run: SPF, Kinds: spfKinds},
 	{ID: "dkim", Run: DKIM, Kinds: dkimKinds},
 	{ID: "dmarc", Run: DMARC, Kinds: dmarcKinds},
 	{ID: "mx", Run: MX, Kinds: mxKinds},
-	{ID: "send", Run: SendCheck, Kinds: sendKinds, Decides: DecidesWhenRun},
+	{ID: "send", Run: SendCheck, Kinds: sendKinds},
 }
 
 // For returns the checks that apply to t: all, but the test send only

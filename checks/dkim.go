@@ -20,15 +20,19 @@ import (
 	"github.com/preflight-mail/preflight/resolver"
 )
 
-// dkimKinds are the dkim check's findings.
+// dkimKinds are the dkim check's findings. DKIM is no required fact of
+// direct delivery (many receivers take mail without it), so none of
+// them blocks: they are warnings, weighted by how much receivers care.
 var dkimKinds = []report.Kind{
-	{ID: "dkim.missing", Penalty: report.Penalty{Fail: 15}},
-	{ID: "dkim.revoked", Penalty: report.Penalty{Fail: 10}},
-	{ID: "dkim.weak_key", Penalty: report.Penalty{Fail: 10, Warn: 4}},
+	{ID: "dkim.missing", Penalty: report.Penalty{Warn: 15}},
+	{ID: "dkim.revoked", Penalty: report.Penalty{Warn: 10}},
+	// Under 1024 bits (verifiers must ignore the signature, RFC 8301
+	// §3.2) or 1024 (below the 2048 signers should use): one weight.
+	{ID: "dkim.weak_key", Penalty: report.Penalty{Warn: 10}},
 	{ID: "dkim.testing_mode", Penalty: report.Penalty{Warn: 3}},
-	{ID: "dkim.syntax_error", Penalty: report.Penalty{Fail: 10}},
+	{ID: "dkim.syntax_error", Penalty: report.Penalty{Warn: 10}},
 	{ID: "dkim.sha1_only", Penalty: minorPenalty},
-	{ID: "dkim.key_mismatch", Penalty: minorPenalty},
+	{ID: "dkim.key_mismatch", Penalty: report.Penalty{Warn: 10}},
 	{ID: "dkim.no_known_selector", Penalty: minorPenalty},
 	{ID: "dkim.key_ok"},
 	{ID: "dkim.key_matches"},
@@ -184,7 +188,7 @@ func dkimSelector(ctx context.Context, env Env, domain, selector string, guessed
 	evidence["records"] = txts
 	if len(txts) > 1 {
 		return []report.Finding{{
-			ID: "dkim.syntax_error", Severity: report.Fail, Subject: selector,
+			ID: "dkim.syntax_error", Severity: report.Warn, Subject: selector,
 			Message:  fmt.Sprintf("%s has %d TXT records: verifiers may use either, or fail (RFC 6376 §3.6.2.2).", name, len(txts)),
 			Fix:      fmt.Sprintf("Keep exactly one key record at %s.", name),
 			Evidence: evidence,
@@ -201,7 +205,7 @@ func dkimMissing(name, selector string, err error, evidence map[string]any) repo
 		msg = fmt.Sprintf("%s is delegated by CNAME (%s) to a name with no DKIM key: signatures with selector %q fail.", name, le.Reason, selector)
 	}
 	return report.Finding{
-		ID: "dkim.missing", Severity: report.Fail, Subject: selector, Message: msg,
+		ID: "dkim.missing", Severity: report.Warn, Subject: selector, Message: msg,
 		Fix:      fmt.Sprintf("Publish the public key of selector %q:\n%s. TXT \"v=DKIM1; k=rsa; p=<base64 public key>\"\n(or the CNAME your provider gives you), or stop signing with this selector.", selector, name),
 		Evidence: evidence,
 	}
@@ -220,7 +224,7 @@ func judgeKey(name, selector, txt, via string, evidence map[string]any) []report
 	}
 	if len(problems) > 0 {
 		return []report.Finding{{
-			ID: "dkim.syntax_error", Severity: report.Fail, Subject: selector,
+			ID: "dkim.syntax_error", Severity: report.Warn, Subject: selector,
 			Message:  fmt.Sprintf("The DKIM key record at %s is broken: %s. Signatures with selector %q fail.", name, strings.Join(problems, "; "), selector),
 			Fix:      fmt.Sprintf("Republish the key record exactly as your signer prints it:\n%s. TXT \"v=DKIM1; k=%s; p=<base64 public key>\"", name, cmp.Or(key.Type, "rsa")),
 			Evidence: evidence,
@@ -228,7 +232,7 @@ func judgeKey(name, selector, txt, via string, evidence map[string]any) []report
 	}
 	if key.Revoked {
 		return []report.Finding{{
-			ID: "dkim.revoked", Severity: report.Fail, Subject: selector,
+			ID: "dkim.revoked", Severity: report.Warn, Subject: selector,
 			Message:  fmt.Sprintf("The DKIM key at %s is revoked (empty p=): signatures with selector %q fail.", name, selector),
 			Fix:      fmt.Sprintf("Stop signing with %q, or publish a new key there.", selector),
 			Evidence: evidence,
@@ -250,7 +254,7 @@ func keyStrength(name, selector string, key dkim.Key, via string, evidence map[s
 	switch {
 	case key.Type == "rsa" && key.Bits < minRSABits:
 		return report.Finding{
-			ID: "dkim.weak_key", Severity: report.Fail, Subject: selector,
+			ID: "dkim.weak_key", Severity: report.Warn, Subject: selector,
 			Message:  fmt.Sprintf("The DKIM key at %s is %s: keys under %d bits can be forged, and receivers ignore their signatures (RFC 8301 §3.2).", name, desc, minRSABits),
 			Fix:      fmt.Sprintf("Generate a %d-bit RSA (or Ed25519 alongside) key, publish it under a new selector, and switch signing to it. No record alone mends this: the signer must change keys.", goodRSABits),
 			Evidence: evidence,
@@ -318,7 +322,7 @@ func dkimKeyMatch(ctx context.Context, env Env, t Target) report.Finding {
 	selector := string(t.Selectors[0])
 	signed, err := dkim.Sign(testMessage(t.Domain, env), t.Domain, selector, t.DKIMKey)
 	if err != nil {
-		return report.Finding{ID: "dkim.key_mismatch", Severity: report.Fail, Subject: selector,
+		return report.Finding{ID: "dkim.key_mismatch", Severity: report.Warn, Subject: selector,
 			Message: "Could not sign a test message with the private key: " + err.Error()}
 	}
 	vs, err := msgdkim.VerifyWithOptions(bytes.NewReader(signed), &msgdkim.VerifyOptions{LookupTXT: env.DNS.TXTFunc(ctx)})
@@ -336,7 +340,7 @@ func dkimKeyMatch(ctx context.Context, env Env, t Target) report.Finding {
 		reason = vs[0].Err.Error()
 	}
 	return report.Finding{
-		ID: "dkim.key_mismatch", Severity: report.Fail, Subject: selector,
+		ID: "dkim.key_mismatch", Severity: report.Warn, Subject: selector,
 		Message: fmt.Sprintf("A test message signed with the private key does not verify against the key published for selector %q: %s.", selector, reason),
 		Fix:     fmt.Sprintf("Publish the public key of this private key at %s._domainkey.%s (openssl pkey -pubout), or sign with the key that is published.", selector, t.Domain),
 	}

@@ -12,10 +12,12 @@ import (
 )
 
 // dmarcKinds are the dmarc check's findings.
+//
+// DMARC is no required fact of direct delivery, so none of them blocks.
 var dmarcKinds = []report.Kind{
-	{ID: "dmarc.missing", Penalty: report.Penalty{Fail: 15}},
-	{ID: "dmarc.multiple_records", Penalty: report.Penalty{Fail: 15}},
-	{ID: "dmarc.syntax_error", Penalty: report.Penalty{Fail: 15}},
+	{ID: "dmarc.missing", Penalty: report.Penalty{Warn: 15}},
+	{ID: "dmarc.multiple_records", Penalty: report.Penalty{Warn: 15}},
+	{ID: "dmarc.syntax_error", Penalty: report.Penalty{Warn: 15}},
 	{ID: "dmarc.policy_none", Penalty: report.Penalty{Warn: 5}},
 	{ID: "dmarc.external_rua_unauthorized", Penalty: report.Penalty{Warn: 2}},
 	{ID: "dmarc.spf_unaligned", Penalty: minorPenalty},
@@ -54,7 +56,7 @@ func DMARC(ctx context.Context, env Env, t Target) []report.Finding {
 		keep := strongestDMARC(records)
 		rec, _ := dmarc.Parse(records[keep])
 		return []report.Finding{{
-			ID: "dmarc.multiple_records", Severity: report.Fail, Subject: domain,
+			ID: "dmarc.multiple_records", Severity: report.Warn, Subject: domain,
 			Message:    fmt.Sprintf("%s has %d DMARC records: receivers apply no policy at all (RFC 7489 §6.6.3).", name, len(records)),
 			Fix:        fmt.Sprintf("Keep exactly one record at %s: the strongest of them, mended (tags refused dropped, a none policy raised). Replace it and remove the others:", name),
 			FixRecords: oneTXT(name, records, keep, dmarcFinal(rec, inherited, org).Format()),
@@ -69,7 +71,7 @@ func DMARC(ctx context.Context, env Env, t Target) []report.Finding {
 	final := dmarcFinal(rec, inherited, org).Format()
 	if len(problems) > 0 {
 		return []report.Finding{{
-			ID: "dmarc.syntax_error", Severity: report.Fail, Subject: domain,
+			ID: "dmarc.syntax_error", Severity: report.Warn, Subject: domain,
 			Message:    fmt.Sprintf("The DMARC record at %s is broken: %s.", name, strings.Join(problems, "; ")),
 			Fix:        "Publish a valid record: the one below keeps the tags that are valid, in order after v=DMARC1 and p=, and drops the others; a p= that was missing or invalid becomes quarantine (make it reject if that is what you meant), and a none policy is raised to quarantine:",
 			FixRecords: oneTXT(name, records, 0, final),
@@ -114,7 +116,7 @@ func dmarcMissing(domain, org string) report.Finding {
 	start, _ := dmarc.Parse("v=DMARC1")
 	rec := start.With("p", "quarantine").With("rua", "mailto:"+reportAddress(org))
 	return report.Finding{
-		ID: "dmarc.missing", Severity: report.Fail, Subject: domain,
+		ID: "dmarc.missing", Severity: report.Warn, Subject: domain,
 		Message: fmt.Sprintf("%s has no DMARC record (looked at _dmarc.%s%s): Gmail and Yahoo require one from bulk senders, and others trust mail without it less.", domain, domain, orgNote(org, domain)),
 		Fix: fmt.Sprintf("Publish a DMARC record. The one below asks receivers to quarantine mail from %s that fails both SPF and DKIM alignment, and to send aggregate reports to %s (create that mailbox, or use your report service's address). "+
 			"If you are not sure all your mail is aligned yet, publish it with p=none for a few weeks and read the reports first (preflight warns dmarc.policy_none until you raise it):", domain, reportAddress(org)),

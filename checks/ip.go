@@ -15,13 +15,15 @@ import (
 // ipKinds are the ip check's findings (the catalogue, DESIGN §5).
 var ipKinds = []report.Kind{
 	{ID: "ip.not_public", Penalty: report.Penalty{Fail: 60}, Blocks: true},
-	{ID: "ip.dynamic_ptr", Penalty: report.Penalty{Warn: 20}, Blocks: true},
-	// Counted under rbl.policy_listed when both appear; alone (preflight
-	// ip) it still says the address is end-user space.
-	{ID: "ip.policy_listed", Penalty: report.Penalty{Warn: 5}, Blocks: true},
-	{ID: "ip.static_likely"},
-	{ID: "ip.treated_as_public"},
-	{ID: "ip.no_ptr"},
+	{ID: "ip.dynamic_ptr", Penalty: report.Penalty{Fail: 20}, Blocks: true},
+	// The rbl check's rbl.policy_listed carries most of the cost when
+	// both appear; alone (preflight ip) it still says the address is
+	// end-user space.
+	{ID: "ip.policy_listed", Penalty: report.Penalty{Fail: 5}, Blocks: true},
+	{ID: "ip.static_likely", Establishes: []report.Fact{report.Public, report.NotDynamic}},
+	{ID: "ip.treated_as_public", Establishes: []report.Fact{report.Public}},
+	// No PTR name: nothing looks dynamic (rdns.no_ptr is the failure).
+	{ID: "ip.no_ptr", Establishes: []report.Fact{report.Public, report.NotDynamic}},
 }
 
 // IP judges whether each sending IP looks like a static, mail-worthy
@@ -101,7 +103,7 @@ func judgePTRNames(t Target, ip netip.Addr, names []string) report.Finding {
 	if len(dynamic) > 0 {
 		evidence["reasons"] = dynamic
 		return report.Finding{
-			ID: "ip.dynamic_ptr", Severity: report.Warn, Subject: ip.String(),
+			ID: "ip.dynamic_ptr", Severity: report.Fail, Subject: ip.String(),
 			Message: fmt.Sprintf("The PTR name of %s looks like a dynamic or residential address: %s.", ip, strings.Join(dynamic, "; ")),
 			Fix: fmt.Sprintf("If %s is a static address for a mail server, ask its provider to set a PTR name of your own "+
 				"(for example mail.%s) instead of the generic one. If it is a dynamic or residential line, send through "+
@@ -149,7 +151,7 @@ func policyListed(ctx context.Context, env Env, ip netip.Addr) (report.Finding, 
 	for _, r := range rbl.Query(ctx, env.DNS, lists, []string{ip.String()}) {
 		if r.Status == rbl.PolicyListed {
 			return report.Finding{
-				ID: "ip.policy_listed", Severity: report.Warn, Subject: ip.String(),
+				ID: "ip.policy_listed", Severity: report.Fail, Subject: ip.String(),
 				Message: fmt.Sprintf("%s is end-user address space according to %s (%s): receivers treat it as dynamic or residential, whatever its PTR name says.", ip, r.Zone, strings.Join(r.Meanings, "; ")),
 				Fix: fmt.Sprintf("If %s is a static mail server address, have it removed from the end-user space listing (%s); otherwise send through a relay.",
 					ip, cmp.Or(r.List.Delist, "see the list's web site")),

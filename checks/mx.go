@@ -14,7 +14,9 @@ import (
 	"github.com/preflight-mail/preflight/resolver"
 )
 
-// mxKinds are the mx check's findings.
+// mxKinds are the mx check's findings: whether the domain can receive
+// (bounces, replies), which no receiver's acceptance hangs on, so none
+// blocks.
 var mxKinds = []report.Kind{
 	{ID: "mx.missing", Penalty: report.Penalty{Warn: 5}},
 	{ID: "mx.null", Penalty: report.Penalty{Warn: 5}},
@@ -105,7 +107,7 @@ func nullMX(ctx context.Context, env Env, t Target, records int) report.Finding 
 	remove := report.FixRecord{Action: report.FixRemove, Name: domain, Type: "MX", Old: "0 ."}
 	if records > 1 {
 		return report.Finding{
-			ID: "mx.null", Severity: report.Fail, Subject: domain,
+			ID: "mx.null", Severity: report.Warn, Subject: domain,
 			Message:    fmt.Sprintf("%s has a null MX and other MX records: RFC 7505 §3 forbids the mix; senders may treat it as no mail service or try the others.", domain),
 			Fix:        "Keep either the null MX alone, or only real MX records: the record below removes the null MX.",
 			FixRecords: []report.FixRecord{remove},

@@ -17,10 +17,12 @@ import (
 
 // rblKinds are the rbl check's findings.
 var rblKinds = []report.Kind{
+	// An abuse listing of the IP, or of a name it sends with (the domain,
+	// the HELO name, its PTR names): receivers refuse both.
 	{ID: "rbl.listed", Penalty: report.Penalty{Fail: 35}, Blocks: true},
-	{ID: "rbl.policy_listed", Penalty: report.Penalty{Warn: 15}, Blocks: true},
+	{ID: "rbl.policy_listed", Penalty: report.Penalty{Fail: 15}, Blocks: true},
 	{ID: "rbl.public_resolver", Penalty: minorPenalty},
-	{ID: "rbl.clean"},
+	{ID: "rbl.clean", Establishes: []report.Fact{report.NotListed}},
 	{ID: "rbl.list_unusable"},
 }
 
@@ -135,7 +137,7 @@ func listing(target string, r rbl.Result) report.Finding {
 	}
 	if r.Status == rbl.PolicyListed {
 		return report.Finding{
-			ID: "rbl.policy_listed", Severity: report.Warn, Subject: target,
+			ID: "rbl.policy_listed", Severity: report.Fail, Subject: target,
 			Message: fmt.Sprintf("%s is on %s%s as end-user address space: %s. Not an abuse listing, but receivers using it refuse direct mail from it.", target, r.Zone, askedAs(r), strings.Join(r.Meanings, "; ")),
 			Fix: fmt.Sprintf("If %s is a static address of a mail server, ask its provider to take it out of the end-user space listing (or remove it yourself at %s); otherwise send through a relay.",
 				target, cmp.Or(r.List.Delist, "the list's web site")),

@@ -18,7 +18,7 @@ var rdnsKinds = []report.Kind{
 	{ID: "rdns.fcrdns_mismatch", Penalty: report.Penalty{Fail: 25}, Blocks: true},
 	{ID: "rdns.helo_mismatch", Penalty: report.Penalty{Warn: 8}},
 	{ID: "rdns.helo_invalid", Penalty: report.Penalty{Warn: 8}},
-	{ID: "rdns.fcrdns_ok"},
+	{ID: "rdns.fcrdns_ok", Establishes: []report.Fact{report.FCrDNS}},
 	{ID: "rdns.helo_ok"},
 	{ID: "rdns.helo_not_ptr"},
 }

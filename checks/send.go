@@ -11,17 +11,25 @@ import (
 	"github.com/preflight-mail/preflight/report"
 )
 
-// sendKinds are the send check's findings.
+// sendKinds are the send check's findings. A failure blocks the verdict
+// of its path (report.Finding.Path): direct delivery, or the relay.
 var sendKinds = []report.Kind{
 	{ID: "send.rejected", Penalty: report.Penalty{Fail: 35}, Blocks: true},
 	{ID: "send.connect_failed", Penalty: report.Penalty{Fail: 15}, Blocks: true},
 	{ID: "send.port25_blocked", Penalty: report.Penalty{Fail: 35}, Blocks: true},
-	{ID: "send.no_starttls", Penalty: report.Penalty{Fail: 15, Warn: 8}},
+	// fail: TLS was required and not offered, so nothing was sent; warn:
+	// the mail went in clear text.
+	{ID: "send.no_starttls", Penalty: report.Penalty{Fail: 15, Warn: 8}, Blocks: true},
 	{ID: "send.tls_unverified", Penalty: report.Penalty{Warn: 3}},
 	{ID: "send.deferred", Penalty: report.Penalty{Warn: 5}},
-	{ID: "send.auth_failed", Penalty: report.Penalty{Fail: 15}, Blocks: true},
-	{ID: "send.open_relay", Penalty: report.Penalty{Fail: 40}},
-	{ID: "send.accepted"},
+	// warn: refused on one relay, accepted on another (sendPaths).
+	{ID: "send.auth_failed", Penalty: report.Penalty{Fail: 15, Warn: 5}, Blocks: true},
+	// The auto path fell back to the relays (sendPaths).
+	{ID: "send.direct_failed", Penalty: report.Penalty{Fail: 25}, Blocks: true},
+	// Only from send --relay-check: a server that relays for anyone is
+	// abused and blocklisted within hours; its addresses cannot deliver.
+	{ID: "send.open_relay", Penalty: report.Penalty{Fail: 40}, Blocks: true},
+	{ID: "send.accepted", Establishes: []report.Fact{report.Accepted}},
 	{ID: "send.tls_ok"},
 	{ID: "send.relay_refused"},
 	{ID: "send.tls_failed", Penalty: report.Penalty{Fail: 15}, Blocks: true},
@@ -40,10 +48,11 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 	}
 	deps := delivery.Deps{DNS: env.DNS, DialHost: env.DialHost, Now: env.Now, Trace: env.Trace}
 	if s.RelayCheck != "" {
-		return relayCheckFindings(s, delivery.ProbeRelay(ctx, deps, s))
+		p := delivery.ProbeRelay(ctx, deps, s)
+		return withAttempts(relayCheckFindings(s, p), []delivery.Attempt{p.Attempt})
 	}
 	atts, fallback := delivery.Run(ctx, deps, s)
-	return sendFindings(s, atts, fallback)
+	return sendPaths(s, atts, fallback, sendFindings(s, atts, fallback))
 }
 
 // sendFindings turns the attempts into findings: one for each relay
@@ -89,10 +98,6 @@ func sendFindings(s *delivery.Send, atts []delivery.Attempt, fallback string) []
 // are warnings; otherwise they made the send impossible and it could
 // not be checked.
 func credentialFinding(s *delivery.Send, a delivery.Attempt, accepted bool) (report.Finding, bool) {
-	sev := report.Error
-	if accepted {
-		sev = report.Warn
-	}
 	switch {
 	case a.Result == delivery.AuthFailed:
 		return report.Finding{
@@ -102,13 +107,13 @@ func credentialFinding(s *delivery.Send, a delivery.Attempt, accepted bool) (rep
 		}, true
 	case a.Result == delivery.AuthNotOffered:
 		return report.Finding{
-			ID: "send.auth_not_offered", Severity: sev, Subject: a.Host,
+			ID: "send.auth_not_offered", Severity: unlessAccepted(accepted), Subject: a.Host,
 			Message: fmt.Sprintf("The relay %s gave no way to send the credentials of %s: %s.", a.Host, s.User, a.Error),
 			Fix:     "Use the relay's submission port, where AUTH is offered after TLS: 587 with STARTTLS or 465 with implicit TLS (--tls implicit); or ask the provider which port and mechanism (PLAIN or LOGIN) to use.",
 		}, true
 	case a.Result == delivery.AuthRefused && a.TLS != nil && !a.TLS.Verified:
 		return report.Finding{
-			ID: "send.tls_unverified", Severity: sev, Subject: a.Host, Evidence: map[string]any{"tls": a.TLS},
+			ID: "send.tls_unverified", Severity: unlessAccepted(accepted), Subject: a.Host, Evidence: map[string]any{"tls": a.TLS},
 			Message: fmt.Sprintf("The certificate of the relay %s does not verify (%s): the credentials were not sent, and nothing was relayed.", attemptWhere(a), a.TLS.VerifyError),
 			Fix:     "For a relay with a private CA, give that CA with --ca-file FILE (PEM); to send the credentials anyway, --insecure-skip-verify. For a public relay, check the name you gave against its certificate.",
 		}, true
@@ -174,7 +179,7 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		f.ID, f.Severity = "send.connect_failed", report.Fail
 		f.Message = fmt.Sprintf("The test send to %s did not get through: %s.", s.To, attemptSummary(atts))
 		f.Fix = "Check that the hosts are reachable from here and that the relay settings are right."
-		if delivery.Port25Blocked(s, atts) {
+		if d.Path == "direct" && delivery.Port25Blocked(s, atts) {
 			f.ID = "send.port25_blocked"
 			f.Message = fmt.Sprintf("Every connection to port 25 timed out (%s): outbound port 25 looks blocked, as many ISPs and cloud providers do.", attemptSummary(atts))
 			f.Fix = "Ask the provider to open outbound port 25 for this server, or send through an authenticated relay (--path relay or auto)."
@@ -310,4 +315,14 @@ func utf8Address(s *delivery.Send) names.Address {
 		return s.From
 	}
 	return s.To
+}
+
+// unlessAccepted is the severity of a relay that could not be given the
+// credentials: a warning when another relay took the mail, else the
+// send could not be checked.
+func unlessAccepted(accepted bool) report.Severity {
+	if accepted {
+		return report.Warn
+	}
+	return report.Error
 }

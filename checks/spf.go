@@ -14,25 +14,36 @@ import (
 )
 
 // spfKinds are the spf check's findings.
+//
+// The verdict rests on the result for each IP (spf.ip_*): anything but
+// pass is a fail. The lint of the tree blocks only where it makes every
+// IP's result permerror or none: no record, or a syntax error or several
+// records at the root. Elsewhere in the tree (an include that an IP's
+// evaluation may never reach), and for the limits, which an IP that
+// matches early never hits, it is a warning; spf.ip_permerror says when
+// an IP's evaluation did hit it.
 var spfKinds = []report.Kind{
 	{ID: "spf.missing", Penalty: report.Penalty{Fail: 25}, Blocks: true},
-	{ID: "spf.multiple_records", Penalty: report.Penalty{Fail: 25}, Blocks: true},
-	{ID: "spf.syntax_error", Penalty: report.Penalty{Fail: 20}, Blocks: true},
-	{ID: "spf.lookup_limit", Penalty: report.Penalty{Fail: 20}, Blocks: true},
-	{ID: "spf.void_lookup_limit", Penalty: report.Penalty{Fail: 15}, Blocks: true},
-	{ID: "spf.permissive_all", Penalty: report.Penalty{Fail: 20, Warn: 5}},
+	{ID: "spf.multiple_records", Penalty: report.Penalty{Fail: 25, Warn: 25}, Blocks: true},
+	{ID: "spf.syntax_error", Penalty: report.Penalty{Fail: 20, Warn: 20}, Blocks: true},
+	{ID: "spf.lookup_limit", Penalty: report.Penalty{Warn: 20}},
+	{ID: "spf.void_lookup_limit", Penalty: report.Penalty{Warn: 15}},
+	// +all (anyone passes) and ?all (no policy for others) alike: a hole
+	// in the domain's protection, not in this IP's delivery.
+	{ID: "spf.permissive_all", Penalty: report.Penalty{Warn: 15}},
 	{ID: "spf.ptr_mechanism", Penalty: report.Penalty{Warn: 3}},
 	{ID: "spf.ip_fail", Penalty: report.Penalty{Fail: 30}, Blocks: true},
-	{ID: "spf.ip_softfail", Penalty: report.Penalty{Warn: 15}, Blocks: true},
-	{ID: "spf.ip_neutral", Penalty: report.Penalty{Warn: 10}, Blocks: true},
-	{ID: "spf.ip_permerror", Penalty: minorPenalty},
-	{ID: "spf.ip_none", Penalty: minorPenalty},
+	{ID: "spf.ip_softfail", Penalty: report.Penalty{Fail: 15}, Blocks: true},
+	{ID: "spf.ip_neutral", Penalty: report.Penalty{Fail: 10}, Blocks: true},
+	{ID: "spf.ip_permerror", Penalty: report.Penalty{Fail: 10}, Blocks: true},
+	// spf.missing carries the cost of having no record.
+	{ID: "spf.ip_none", Penalty: report.Penalty{Fail: 0}, Blocks: true},
 	{ID: "spf.no_all", Penalty: minorPenalty},
-	{ID: "spf.include_without_spf", Penalty: minorPenalty},
-	{ID: "spf.loop", Penalty: minorPenalty},
+	{ID: "spf.include_without_spf", Penalty: report.Penalty{Warn: 10}},
+	{ID: "spf.loop", Penalty: report.Penalty{Warn: 10}},
 	{ID: "spf.record_too_large", Penalty: minorPenalty},
 	{ID: "spf.helo_not_pass", Penalty: minorPenalty},
-	{ID: "spf.ip_pass"},
+	{ID: "spf.ip_pass", Establishes: []report.Fact{report.SPFPass}},
 	{ID: "spf.lookups_ok"},
 	{ID: "spf.helo_pass"},
 	{ID: "spf.helo_none"},
@@ -164,7 +175,7 @@ func lintNode(tree *spf.Tree, n *spf.Node, plan *spfPlan) []report.Finding {
 				fix = "Rewrite the record in printable ASCII, starting with v=spf1."
 			}
 			out = append(out, report.Finding{
-				ID: "spf.syntax_error", Severity: report.Fail, Subject: where,
+				ID: "spf.syntax_error", Severity: rootFails(tree, n), Subject: where,
 				Message:    fmt.Sprintf("The SPF record of %s has a syntax error: %v. Receivers return permerror for it (RFC 7208 §4.6), even when an earlier term matched.", where, e),
 				Fix:        fix,
 				FixRecords: plan.forNode(tree, n),
@@ -199,12 +210,23 @@ func lintNode(tree *spf.Tree, n *spf.Node, plan *spfPlan) []report.Finding {
 // softAdvice is the advice of every fix that mends how a record ends.
 const softAdvice = "End it with ~all, keeping the sending IPs allowed; once your DMARC reports show no mail of yours softfailing, make it -all:"
 
+// rootFails is the severity of a syntax error in n's record: fail at the
+// root, whose errors make every IP's result permerror (RFC 7208 §4.6);
+// a warning elsewhere, where only the evaluations that reach n fail
+// (spf.ip_permerror then says so).
+func rootFails(tree *spf.Tree, n *spf.Node) report.Severity {
+	if n == tree.Root {
+		return report.Fail
+	}
+	return report.Warn
+}
+
 // plusAll is the finding for a +all term in n's record, in the root or
 // in a record the root includes.
 func plusAll(tree *spf.Tree, n *spf.Node, term spf.Term, plan *spfPlan) report.Finding {
 	where, domain := n.Domain, tree.Root.Domain
 	f := report.Finding{
-		ID: "spf.permissive_all", Severity: report.Fail, Subject: where,
+		ID: "spf.permissive_all", Severity: report.Warn, Subject: where,
 		Message:    fmt.Sprintf("The SPF record of %s ends in %q: every server on the Internet may send as %s.", where, term.Raw, domain),
 		Fix:        softAdvice,
 		FixRecords: plan.forNode(tree, n),
@@ -226,21 +248,21 @@ func lintLink(tree *spf.Tree, n *spf.Node, plan *spfPlan) []report.Finding {
 	switch {
 	case n.Problem == "no SPF record":
 		f = report.Finding{
-			ID: "spf.include_without_spf", Severity: report.Fail, Subject: where,
+			ID: "spf.include_without_spf", Severity: report.Warn, Subject: where,
 			Message:    fmt.Sprintf("%s has %q, but %s publishes no SPF record: receivers return permerror when they reach it (RFC 7208 §5.2, §6.1).", parent.Domain, n.Via, where),
 			Fix:        fmt.Sprintf("Remove %q from the record of %s (the record below does), or fix the name (check the provider's documentation).", n.Via, parent.Domain),
 			FixRecords: plan.forNode(tree, parent),
 		}
 	case n.Problem == "more than one SPF record":
 		f = report.Finding{
-			ID: "spf.multiple_records", Severity: report.Fail, Subject: where,
+			ID: "spf.multiple_records", Severity: report.Warn, Subject: where,
 			Message:  fmt.Sprintf("%s, reached by %q, has %d SPF records: permerror when evaluated (RFC 7208 §4.5).", where, n.Via, len(n.Records)),
 			Fix:      "Whoever runs " + where + " must keep exactly one SPF record.",
 			Evidence: map[string]any{"records": n.Records},
 		}
 	case n.Problem == "loop":
 		f = report.Finding{
-			ID: "spf.loop", Severity: report.Fail, Subject: where,
+			ID: "spf.loop", Severity: report.Warn, Subject: where,
 			Message:    fmt.Sprintf("%q in the record of %s leads back to a record already being evaluated: a loop, which ends in permerror.", n.Via, parent.Domain),
 			Fix:        fmt.Sprintf("Remove %q (the record below does).", n.Via),
 			FixRecords: plan.forNode(tree, parent),
@@ -291,7 +313,7 @@ func lookupLimit(tree *spf.Tree, results []spf.Result, plan *spfPlan) []report.F
 	chain := costliestChain(root)
 	evidence["chain"] = chain
 	f := report.Finding{
-		ID: "spf.lookup_limit", Severity: report.Fail, Subject: domain,
+		ID: "spf.lookup_limit", Severity: report.Warn, Subject: domain,
 		Message: fmt.Sprintf("Evaluating the SPF record of %s can take %s DNS lookups (DNS-querying terms in the tree%s; the limit is %d, RFC 7208 §4.6.4): receivers that reach the 11th return permerror. Chain: %s.",
 			domain, count, stopped, spf.MaxLookups, strings.Join(chain, " → ")),
 		Fix: "Bring the tree to 10 lookups or fewer: remove includes you no longer use, and replace the costliest with the ip4:/ip6: ranges they stand for. Lookups per include: " +
@@ -324,7 +346,7 @@ func voidLimit(tree *spf.Tree, plan *spfPlan) []report.Finding {
 		evidence["not_looked_up"] = tree.Unlooked
 	}
 	f := report.Finding{
-		ID: "spf.void_lookup_limit", Severity: report.Fail, Subject: domain,
+		ID: "spf.void_lookup_limit", Severity: report.Warn, Subject: domain,
 		Message:  fmt.Sprintf("%s terms in the SPF tree of %s look up names that do not exist or have no records (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", count, domain, strings.Join(terms, ", "), spf.MaxVoidLookups),
 		Fix:      "Remove the terms that name hosts you no longer have.",
 		Evidence: evidence,
@@ -375,8 +397,8 @@ var ipVerdicts = map[string]struct {
 }{
 	spf.Pass:     {"spf.ip_pass", report.Pass, "SPF passes for %s sending as %s%s.", false},
 	spf.Fail:     {"spf.ip_fail", report.Fail, "SPF fails for %s sending as %s%s: receivers that enforce SPF refuse its mail.", true},
-	spf.SoftFail: {"spf.ip_softfail", report.Warn, "SPF softfails for %s sending as %s%s: its mail is likely to be junked.", true},
-	spf.Neutral:  {"spf.ip_neutral", report.Warn, "SPF is neutral for %s sending as %s%s: the record neither allows nor refuses it, so SPF does not help its mail.", true},
+	spf.SoftFail: {"spf.ip_softfail", report.Fail, "SPF softfails for %s sending as %s%s: its mail is likely to be junked.", true},
+	spf.Neutral:  {"spf.ip_neutral", report.Fail, "SPF is neutral for %s sending as %s%s: the record neither allows nor refuses it, so SPF does not help its mail.", true},
 }
 
 // ipResult is the finding for one sending IP's verdict.
@@ -413,7 +435,7 @@ func ipResult(domain string, ip netip.Addr, r spf.Result, plan *spfPlan) report.
 	}
 	switch r.Result {
 	case spf.None:
-		f.ID, f.Severity = "spf.ip_none", report.Info
+		f.ID, f.Severity = "spf.ip_none", report.Fail
 		f.Message = fmt.Sprintf("No SPF result for %s sending as %s: there is no usable SPF record (see spf.missing).", ip, domain)
 	case spf.PermError:
 		f.ID, f.Severity = "spf.ip_permerror", report.Fail

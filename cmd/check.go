@@ -41,10 +41,13 @@ func newCmdCheck(g *globalOptions) *cobra.Command {
 		Use:   "check [DOMAIN --ip IP...] [--helo NAME] [--selector S]... [--mail-from ADDR]",
 		Short: "Every check at once: the score, the direct-delivery verdict, the fixes",
 		Long: `Run every check concurrently over one resolver: ip, rdns, rbl, spf, dkim,
-dmarc and mx. Print a score (0-100, README explains the weights), the verdict
-for direct delivery (ready only when every sending IP has forward-confirmed
-reverse DNS, is on no abuse blocklist, passes SPF and does not look dynamic)
-and the fixes that matter most, with the exact records to publish.
+dmarc and mx. Print a score (0-100, README explains the weights; none when
+something could not be checked), the verdict for direct delivery (ready only
+when every sending IP is public, does not look dynamic, has forward-confirmed
+reverse DNS, is on no abuse blocklist and passes SPF, and, with --send-to on
+the direct path, the recipient's MX accepted) and the fixes that matter most,
+with the exact records to publish. A test send through relays gets a verdict
+of its own.
 
 Settings can come from preflight.yaml (--config, or the file in the working
 directory); flags win. For CI: --fail-on and --min-score gate the exit code;
@@ -219,7 +222,10 @@ func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOption
 	return o.finish(rn.report(cmd.Context(), "check", t, checks.For(t)), baseline, o.maxDrop)
 }
 
-// readBaseline reads an earlier JSON report.
+// readBaseline reads an earlier JSON report of this schema version. A
+// version 1 report is refused, not converted: version 2 moved findings
+// between warn and fail (fail now means "blocks a verdict"), so every
+// moved finding would show as a regression or a fix that did not happen.
 func readBaseline(path string) (*report.Report, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -229,7 +235,11 @@ func readBaseline(path string) (*report.Report, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("--baseline %s: not a preflight JSON report: %v", path, err)
 	}
-	if r.SchemaVersion != report.SchemaVersion {
+	switch {
+	case r.SchemaVersion == 1:
+		return nil, fmt.Errorf("--baseline %s: a schema_version 1 report, from an older preflight; version %d changed which findings fail, so the comparison would show regressions that are not: make the baseline again with this version",
+			path, report.SchemaVersion)
+	case r.SchemaVersion != report.SchemaVersion:
 		return nil, fmt.Errorf("--baseline %s: schema_version %d, want %d", path, r.SchemaVersion, report.SchemaVersion)
 	}
 	return &r, nil

@@ -53,7 +53,7 @@ func TestJSONOutputIsOneDocument(t *testing.T) {
 	if dec.More() {
 		t.Error("more than one JSON document on stdout")
 	}
-	if rep.SchemaVersion != 1 || rep.Tool.Name != "preflight" || rep.Checks[0].Findings[0].ID != "ip.not_public" {
+	if rep.SchemaVersion != 2 || rep.Tool.Name != "preflight" || rep.Checks[0].Findings[0].ID != "ip.not_public" {
 		t.Errorf("unexpected report: %+v", rep)
 	}
 }

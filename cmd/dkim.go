@@ -31,12 +31,7 @@ delegation to an ESP followed): well formed, key type and size (RSA under
 (t=y), sha1-only. Without --selector, a list of common selectors is tried;
 finding nothing there proves nothing. With --dkim-key and one selector, the
 private key is checked against the published key by signing a test message
-in memory and verifying it.
-
-Finding IDs: dkim.key_ok, dkim.missing, dkim.revoked, dkim.weak_key,
-dkim.testing_mode, dkim.syntax_error, dkim.sha1_only, dkim.key_matches,
-dkim.key_mismatch, dkim.selectors_guessed, dkim.no_known_selector,
-dkim.dns_error (could not check).`,
+in memory and verifying it.` + "\n\n" + findingsHelp("dkim"),
 		Example: `  preflight dkim example.com --selector s2048 --selector ed2026
   preflight dkim example.com                       # tries common selectors
   preflight dkim example.com --selector s1 --dkim-key /etc/dkim/s1.pem`,

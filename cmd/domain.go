@@ -22,11 +22,7 @@ organizational domain (Public Suffix List), where sp= applies. Several records
 mean no policy (RFC 7489 §6.6.3); syntax is checked tag by tag; p=none is a
 warning; report addresses outside the domain must have authorized it
 (DOMAIN._report._dmarc.DEST, RFC 7489 §7.1). With --mail-from, whether the
-envelope domain aligns with DOMAIN for SPF.
-
-Finding IDs: dmarc.ok, dmarc.missing, dmarc.multiple_records,
-dmarc.syntax_error, dmarc.policy_none, dmarc.external_rua_unauthorized,
-dmarc.spf_aligned, dmarc.spf_unaligned, dmarc.dns_error (could not check).`,
+envelope domain aligns with DOMAIN for SPF.` + "\n\n" + findingsHelp("dmarc"),
 		Example: `  preflight dmarc example.com
   preflight dmarc news.example.com --mail-from bounces@esp.example.net`,
 		Args: exactDomain,
@@ -53,10 +49,7 @@ func newCmdMX(g *globalOptions) *cobra.Command {
 		Long: `Check that DOMAIN can receive mail, bounces above all: MX records whose hosts
 have addresses, or an implicit MX (the domain's own address, RFC 5321 §5.1).
 A null MX (RFC 7505) says the domain receives nothing: a warning for a domain
-that sends. MX hosts that are CNAMEs or IP addresses are warned about.
-
-Finding IDs: mx.ok, mx.implicit, mx.missing, mx.null, mx.host_no_address,
-mx.target_cname, mx.target_ip, mx.dns_error (could not check).`,
+that sends. MX hosts that are CNAMEs or IP addresses are warned about.` + "\n\n" + findingsHelp("mx"),
 		Example: `  preflight mx example.com
   preflight mx example.com --format json`,
 		Args: exactDomain,

@@ -376,9 +376,9 @@ func TestSendOutcomes(t *testing.T) {
 		expect   string
 	}{
 		{name: "421 at the greeting", answers: map[string]string{"greeting": "421 4.3.2 mx.example.test too busy\r\n"},
-			id: "send.deferred", severity: report.Warn, code: 0, expect: "at the greeting (a temporary refusal, perhaps greylisting): 421 4.3.2 mx.example.test too busy"},
+			id: "send.deferred", severity: report.Warn, code: 3, expect: "at the greeting (a temporary refusal, perhaps greylisting): 421 4.3.2 mx.example.test too busy"},
 		{name: "421 at EHLO", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "421 4.7.0 try later\r\n"},
-			id: "send.deferred", severity: report.Warn, code: 0, expect: "at EHLO (a temporary refusal, perhaps greylisting): 421 4.7.0 try later"},
+			id: "send.deferred", severity: report.Warn, code: 3, expect: "at EHLO (a temporary refusal, perhaps greylisting): 421 4.7.0 try later"},
 		{name: "554 at the greeting", answers: map[string]string{"greeting": "554 5.7.1 no SMTP service for you\r\n"},
 			id: "send.rejected", severity: report.Fail, code: 1, expect: "at the greeting: 554 5.7.1 no SMTP service for you"},
 		{name: "454 to STARTTLS", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "250-hi\r\n250 STARTTLS\r\n", "STARTTLS": "454 4.7.0 TLS not available due to local problem\r\n"},
@@ -388,7 +388,7 @@ func TestSendOutcomes(t *testing.T) {
 		{name: "no AUTH at all", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "250-hi\r\n250 8BITMIME\r\n"},
 			args: append([]string{"--tls", "none", "--allow-plaintext-auth"}, auth...), id: "send.auth_not_offered", severity: report.Error, code: 3, expect: "offers no AUTH on this unencrypted connection"},
 		{name: "454 to AUTH", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "250-hi\r\n250 AUTH PLAIN\r\n", "AUTH": "454 4.7.0 Temporary authentication failure\r\n"},
-			args: append([]string{"--tls", "none", "--allow-plaintext-auth"}, auth...), id: "send.deferred", severity: report.Warn, code: 0, expect: "at AUTH (a temporary refusal, perhaps greylisting): 454 4.7.0 Temporary authentication failure"},
+			args: append([]string{"--tls", "none", "--allow-plaintext-auth"}, auth...), id: "send.deferred", severity: report.Warn, code: 3, expect: "at AUTH (a temporary refusal, perhaps greylisting): 454 4.7.0 Temporary authentication failure"},
 		{name: "STARTTLS client, implicit TLS relay", addr: implicit.Addr, args: append([]string{"--ca-file", caFile}, auth...),
 			id: "send.tls_failed", severity: report.Fail, code: 1, expect: "speaks TLS from the first byte"},
 		{name: "implicit TLS client, plain relay", addr: plain.Addr, args: append([]string{"--tls", "implicit"}, auth...),

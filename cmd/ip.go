@@ -22,11 +22,7 @@ not in a special-purpose range (private, loopback, CGNAT, documentation,
 reserved, multicast, ULA, IPv4-mapped...), not listed as end-user space on a
 policy blocklist (Spamhaus PBL style, through the --list/--lists flags), and
 without a PTR name that looks like a dynamic or residential pool (dsl, dhcp,
-pool, the IP's octets...).
-
-Finding IDs: ip.not_public (fail), ip.policy_listed (warn), ip.dynamic_ptr
-(warn), ip.static_likely (pass), ip.no_ptr (info), ip.treated_as_public
-(info), ip.dns_error (could not check).`,
+pool, the IP's octets...).` + "\n\n" + findingsHelp("ip"),
 		Example: `  preflight ip 203.0.113.5
   preflight ip 203.0.113.5 2001:db8::5 --format json
 
@@ -66,11 +62,7 @@ func newCmdRDNS(g *globalOptions) *cobra.Command {
 		Short: "Forward-confirmed reverse DNS, and whether the HELO name fits",
 		Long: `Check that each IP has a PTR record whose name resolves back to the IP
 (forward-confirmed reverse DNS, what receivers call iprev), and with --helo
-that the HELO name is a public, fully qualified name resolving to the IP.
-
-Finding IDs: rdns.fcrdns_ok (pass), rdns.no_ptr (fail), rdns.fcrdns_mismatch
-(fail), rdns.helo_ok (pass), rdns.helo_mismatch (warn), rdns.helo_invalid
-(warn), rdns.helo_not_ptr (info), rdns.dns_error (could not check).`,
+that the HELO name is a public, fully qualified name resolving to the IP.` + "\n\n" + findingsHelp("rdns"),
 		Example: `  preflight rdns 203.0.113.5 --helo mail.example.com
   preflight rdns 2001:db8::5 --format json
 

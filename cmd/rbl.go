@@ -91,10 +91,7 @@ domain, as their policies say, DBL about the name itself). --lists extended
 adds the opt-in lists. --list takes
 any zone (a catalog zone keeps its code table; others use Spamhaus-style codes)
 and @SERVER asks that server for it, such as a local rbldnsd or mirror.
-A Spamhaus DQS key comes from ` + spamhausKeyEnv + ` or --spamhaus-key-file.
-
-Finding IDs: rbl.listed, rbl.policy_listed, rbl.clean, rbl.list_unusable
-(could not check), rbl.public_resolver.`,
+A Spamhaus DQS key comes from ` + spamhausKeyEnv + ` or --spamhaus-key-file.` + "\n\n" + findingsHelp("rbl"),
 		Example: `  preflight rbl 203.0.113.5
   preflight rbl 203.0.113.5 2001:db8::5 example.com --lists extended
   preflight rbl 203.0.113.5 --list zen.spamhaus.org@127.0.0.1:5354   # a local mirror

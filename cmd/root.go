@@ -46,9 +46,11 @@ DNS change, whether receiving mail servers will trust mail from your IP and
 domain: reverse DNS, blocklists, SPF, DKIM, DMARC and MX. It prints a score,
 a go/no-go verdict for direct delivery and the exact records to fix.
 
-Exit codes: 0 gate passed, 1 gate failed (a finding at or above --fail-on,
-or score below --min-score), 2 usage error, 3 incomplete (something could
-not be checked).`,
+A finding is at fail exactly when it makes a required fact of a verdict false.
+Exit codes: 0 gate passed, 1 gate failed (a verdict is not_ready, a warning
+with --fail-on warn, or the score below --min-score; one "gate:" line on
+stderr says why), 2 usage error, 3 incomplete (something could not be
+checked: no score).`,
 		Example: `  # Is 203.0.113.5 ready to send mail as mail.example.com?
   preflight rdns 203.0.113.5 --helo mail.example.com
 

@@ -165,7 +165,8 @@ func (g *globalOptions) runCheck(cmd *cobra.Command, id string, target checks.Ta
 
 // finish writes the report and returns the gate's exit code as an
 // exitError (nil for 0). With a baseline the gate fails on regressions
-// only (a score drop beyond maxDrop), and the difference goes to stderr.
+// only (new findings at --fail-on, a score drop beyond maxDrop), and the
+// difference goes to stderr.
 func (g *globalOptions) finish(rep report.Report, baseline *report.Report, maxDrop int) error {
 	if err := g.writer.Write(g.streams.Out, rep); err != nil {
 		fmt.Fprintf(g.streams.Err, "preflight: the report could not be written: %v\n", err)
@@ -176,16 +177,20 @@ func (g *globalOptions) finish(rep report.Report, baseline *report.Report, maxDr
 	}
 	d := report.Compare(*baseline, rep, g.gate.FailOn)
 	d.Write(g.streams.Err)
-	outcome := d.Gate(rep, maxDrop)
-	if outcome.Code == report.ExitGateFailed {
-		fmt.Fprintf(g.streams.Err, "Gate failed: %s.\n", strings.Join(outcome.Reasons, "; "))
-	}
-	return g.exit(outcome)
+	return g.exit(d.Gate(rep, maxDrop))
 }
 
-// exit turns the gate's outcome into the command's error.
+// exit turns the gate's outcome into the command's error. A failed gate
+// says why in one line on stderr ("gate: verdict not_ready
+// (spf.ip_softfail)"), always: a CI log must show what failed without a
+// rerun. Other outcomes say why with --verbose only; the report already
+// says what could not be checked.
 func (g *globalOptions) exit(outcome report.Outcome) error {
-	if g.verbose && len(outcome.Reasons) > 0 {
+	switch {
+	case len(outcome.Reasons) == 0:
+	case outcome.Code == report.ExitGateFailed:
+		fmt.Fprintf(g.streams.Err, "gate: %s\n", strings.Join(outcome.Reasons, "; "))
+	case g.verbose:
 		fmt.Fprintf(g.streams.Err, "exit %d: %s\n", outcome.Code, strings.Join(outcome.Reasons, "; "))
 	}
 	if outcome.Code != report.ExitOK {

@@ -97,7 +97,7 @@ func captureDir(t *testing.T) string {
 }
 
 func TestSchemaRejectsDrift(t *testing.T) {
-	good := `{"schema_version":1,"tool":{"name":"preflight","version":"v1"},"command":"ip","target":{},"generated_at":"2026-11-23T00:00:00Z","duration_ms":1,"score":100,"grade":"A","verdict":{"direct_delivery":"unknown","blocking":[]},"checks":[]}`
+	good := `{"schema_version":2,"tool":{"name":"preflight","version":"v1"},"command":"ip","target":{},"generated_at":"2026-11-23T00:00:00Z","duration_ms":1,"score":100,"grade":"A","verdict":{"direct_delivery":"unknown","blocking":[]},"checks":[]}`
 	v, _ := jsonschema.UnmarshalJSON(strings.NewReader(good))
 	if err := reportSchema(t).Validate(v); err != nil {
 		t.Fatalf("a minimal report fails: %v", err)
@@ -117,7 +117,7 @@ func TestSchemaRejectsDrift(t *testing.T) {
 
 func TestSchemaFixRecords(t *testing.T) {
 	doc := func(rec string) string {
-		return `{"schema_version":1,"tool":{"name":"preflight","version":"v1"},"command":"spf","target":{},"generated_at":"2026-11-23T00:00:00Z","duration_ms":1,"score":100,"grade":"A","verdict":{"direct_delivery":"unknown","blocking":[]},` +
+		return `{"schema_version":2,"tool":{"name":"preflight","version":"v1"},"command":"spf","target":{},"generated_at":"2026-11-23T00:00:00Z","duration_ms":1,"score":100,"grade":"A","verdict":{"direct_delivery":"unknown","blocking":[]},` +
 			`"checks":[{"id":"spf","status":"warn","duration_ms":0,"dns_queries":0,"findings":[{"id":"spf.no_all","severity":"warn","message":"m","fix_records":[` + rec + `]}]}]}`
 	}
 	for _, tt := range []struct {

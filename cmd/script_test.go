@@ -54,6 +54,7 @@ var updateScripts = flag.Bool("update-scripts", false, "rewrite testscript files
 // TestScript runs the end-to-end cases in testdata/script: the real
 // command line, in a subprocess, against in-process DNS servers.
 func TestScript(t *testing.T) {
+	t.Cleanup(func() { checkBlockingRun(t) }) // after captureDir's: cleanups run last first
 	capture := captureDir(t)
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
@@ -85,6 +86,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"demo":       cmdDemo,
 	"dnsserver":  cmdDNSServer,
 	"smtpserver": cmdSMTPServer,
+	"verdict":    cmdVerdict,
 }
 
 // demoDir is the bundled demo of the README: a config and its zone files.
@@ -111,23 +113,30 @@ func cmdDemo(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdSMTPServer starts an in-process SMTP server (go-smtp):
 //
-//	smtpserver [-open] [-smtputf8] [-local DOMAIN] [-mail REPLY] [-rcpt REPLY] VAR
+//	smtpserver [-open] [-smtputf8] [-local DOMAIN] [-mail REPLY] [-rcpt REPLY] [-user NAME:PASSWORD] VAR
 //
 // and puts its address in $VAR (its port in $VARPORT). -open relays for
 // anyone; -smtputf8 offers SMTPUTF8; -mail and -rcpt refuse every MAIL
-// FROM or RCPT TO with REPLY ("450 4.2.0 Greylisted").
+// FROM or RCPT TO with REPLY ("450 4.2.0 Greylisted"), or with a stock
+// reply of a bare CODE (5xx: 5.7.1, 4xx: 4.7.1, greylisting); -user
+// takes AUTH PLAIN without TLS.
 func cmdSMTPServer(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("smtpserver", flag.ContinueOnError)
 	open := fs.Bool("open", false, "relay for anyone")
 	utf8 := fs.Bool("smtputf8", false, "offer SMTPUTF8")
 	local := fs.String("local", "", "domain to receive for")
 	mail := fs.String("mail", "", "refuse MAIL FROM with this reply")
-	rcpt := fs.String("rcpt", "", "refuse RCPT TO with this reply")
+	rcpt := fs.String("rcpt", "", "refuse RCPT TO with this reply, or a stock reply of this code")
+	user := fs.String("user", "", "NAME:PASSWORD for AUTH PLAIN")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		ts.Fatalf("usage: smtpserver [-open] [-smtputf8] [-local DOMAIN] [-mail REPLY] [-rcpt REPLY] VAR")
+		ts.Fatalf("usage: smtpserver [-open] [-smtputf8] [-local DOMAIN] [-mail REPLY] [-rcpt REPLY] [-user NAME:PASSWORD] VAR")
 	}
-	srv := startSMTP(ts, smtptest.Options{Open: *open, SMTPUTF8: *utf8, Local: strings.Fields(*local),
-		MailError: scriptReply(ts, *mail), RcptError: scriptReply(ts, *rcpt)})
+	o := smtptest.Options{Open: *open, SMTPUTF8: *utf8, Local: strings.Fields(*local),
+		MailError: scriptReply(ts, *mail), RcptError: scriptReply(ts, *rcpt)}
+	if name, pass, ok := strings.Cut(*user, ":"); ok {
+		o.Users, o.InsecureAuth = map[string]string{name: pass}, true
+	}
+	srv := startSMTP(ts, o)
 	ts.Setenv(fs.Arg(0), srv.Addr)
 	_, port, _ := net.SplitHostPort(srv.Addr)
 	ts.Setenv(fs.Arg(0)+"PORT", port)
@@ -137,6 +146,12 @@ func cmdSMTPServer(ts *testscript.TestScript, neg bool, args []string) {
 func scriptReply(ts *testscript.TestScript, s string) *smtp.SMTPError {
 	if s == "" {
 		return nil
+	}
+	switch code, err := strconv.Atoi(s); {
+	case err == nil && code >= 500:
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "refused for this test"}
+	case err == nil && code >= 400:
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "greylisted, try again later"}
 	}
 	code, rest, _ := strings.Cut(s, " ")
 	enh, text, _ := strings.Cut(rest, " ")

@@ -327,13 +327,7 @@ Relays on port 465 use implicit TLS unless --tls says otherwise; a TLS/plain
 mismatch is reported within a second. Relay names resolve through
 --resolver/--zone (not /etc/hosts); --offline connects to loopback only.
 
-Passwords come from --password-env VAR or --password-file FILE, never a flag.
-
-Finding IDs: send.accepted, send.rejected, send.deferred, send.connect_failed,
-send.port25_blocked, send.no_starttls, send.tls_ok, send.tls_unverified,
-send.tls_failed, send.auth_failed, send.auth_not_offered, send.dns_error,
-send.recipient_cannot_receive, send.open_relay, send.relay_refused,
-send.relay_check_inconclusive, send.smtputf8_unsupported.`,
+Passwords come from --password-env VAR or --password-file FILE, never a flag.` + "\n\n" + findingsHelp("send"),
 		Example: `  # Would gmail.com accept mail from this server? (nothing is delivered)
   preflight send --from postmaster@example.com --to someone@gmail.com --helo mail.example.com
 

@@ -42,8 +42,18 @@ func (GitHubWriter) Write(w io.Writer, r Report) error {
 	if len(r.Verdict.Blocking) > 0 {
 		verdict += " (" + Sanitize(strings.Join(r.Verdict.Blocking, ", ")) + ")"
 	}
-	fmt.Fprintf(&b, "::notice title=preflight %s::%s score %d/100 (%s), direct delivery %s\n",
-		escapeProperty(Sanitize(r.Command)), escapeData(targetLine(r.Target)), r.Score, r.Grade, escapeData(verdict))
+	if r.Verdict.Relay != "" {
+		verdict += ", relay " + Sanitize(r.Verdict.Relay)
+		if len(r.Verdict.RelayBlocking) > 0 {
+			verdict += " (" + Sanitize(strings.Join(r.Verdict.RelayBlocking, ", ")) + ")"
+		}
+	}
+	score := "score —, incomplete (" + Sanitize(strings.Join(r.Incomplete, ", ")) + ")"
+	if r.Score != nil && r.Grade != nil {
+		score = fmt.Sprintf("score %d/100 (%s)", *r.Score, *r.Grade)
+	}
+	fmt.Fprintf(&b, "::notice title=preflight %s::%s %s, direct delivery %s\n",
+		escapeProperty(Sanitize(r.Command)), escapeData(targetLine(r.Target)), escapeData(score), escapeData(verdict))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

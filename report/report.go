@@ -13,7 +13,10 @@ import (
 )
 
 // SchemaVersion is the version of the JSON shape (docs/schema.json).
-const SchemaVersion = 1
+// Version 2: fail means "blocks a verdict", an incomplete run has no
+// score, verdict.relay, finding.path and finding.attempts (DESIGN
+// "Changes" 18).
+const SchemaVersion = 2
 
 // Severity orders findings: Pass < Info < Warn < Error < Fail, the
 // order of a check's status, its worst finding (DESIGN "Changes" 5): a
@@ -95,6 +98,24 @@ type Finding struct {
 	// the order to make them.
 	FixRecords []FixRecord    `json:"fix_records,omitempty"`
 	Evidence   map[string]any `json:"evidence,omitempty"`
+	// Path is the delivery path a test send's finding is about
+	// (PathDirect, PathRelay): relay findings judge verdict.relay, never
+	// direct delivery. Empty for every other finding.
+	Path string `json:"path,omitempty"`
+	// Attempts are the test send's connections this finding reports,
+	// one line each in the text report.
+	Attempts []Attempt `json:"attempts,omitempty"`
+}
+
+// Attempt is one connection of a test send, as the report shows it: where,
+// the step it ended at, and the server's reply (or why there was none).
+type Attempt struct {
+	Path   string `json:"path"`
+	Host   string `json:"host"`
+	Addr   string `json:"addr,omitempty"`
+	Step   string `json:"step"`   // connect, TLS, greeting, EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA
+	Result string `json:"result"` // accepted, rejected, deferred, connect_failed...
+	Reply  string `json:"reply,omitempty"`
 }
 
 // Check returns the check part of the finding's ID ("rdns" of "rdns.no_ptr").
@@ -128,23 +149,6 @@ type Target struct {
 	SendTo    string   `json:"send_to,omitempty"`
 }
 
-// Direct-delivery verdicts.
-const (
-	Ready    = "ready"
-	NotReady = "not_ready"
-	Unknown  = "unknown"
-)
-
-// Verdict answers "can this IP and domain deliver mail directly?".
-type Verdict struct {
-	DirectDelivery string `json:"direct_delivery"`
-	// Blocking lists the finding IDs that make it not_ready.
-	Blocking []string `json:"blocking"`
-	// Unchecked lists the checks the verdict needs that did not run in
-	// this report (single-check commands), or could not finish.
-	Unchecked []string `json:"unchecked,omitempty"`
-}
-
 // Resolver describes the DNS the run used.
 type Resolver struct {
 	Servers []string `json:"servers,omitempty"`
@@ -155,17 +159,21 @@ type Resolver struct {
 
 // Report is the whole result of a run.
 type Report struct {
-	SchemaVersion int           `json:"schema_version"`
-	Tool          Tool          `json:"tool"`
-	Command       string        `json:"command"`
-	Target        Target        `json:"target"`
-	GeneratedAt   time.Time     `json:"generated_at"`
-	DurationMS    int64         `json:"duration_ms"`
-	Score         int           `json:"score"`
-	Grade         string        `json:"grade"`
-	Verdict       Verdict       `json:"verdict"`
-	Resolver      *Resolver     `json:"resolver,omitempty"`
-	Checks        []CheckResult `json:"checks"`
+	SchemaVersion int       `json:"schema_version"`
+	Tool          Tool      `json:"tool"`
+	Command       string    `json:"command"`
+	Target        Target    `json:"target"`
+	GeneratedAt   time.Time `json:"generated_at"`
+	DurationMS    int64     `json:"duration_ms"`
+	// Score and Grade are nil (null) when the run is incomplete.
+	Score   *int    `json:"score"`
+	Grade   *string `json:"grade"`
+	Verdict Verdict `json:"verdict"`
+	// Incomplete lists the checks that could not run to the end: an
+	// error finding, or a required fact they could not establish.
+	Incomplete []string      `json:"incomplete,omitempty"`
+	Resolver   *Resolver     `json:"resolver,omitempty"`
+	Checks     []CheckResult `json:"checks"`
 
 	// catalog is what Build judged the findings by; TopFixes orders by it.
 	catalog Catalog
@@ -173,7 +181,8 @@ type Report struct {
 
 // Build assembles a report from check results: statuses, sorted findings,
 // and the score, grade and verdict by the catalogue. Checks keep the
-// order given.
+// order given. An incomplete run gets no score: a score over what could
+// be checked would read as a score of the whole.
 func Build(r Report, results []CheckResult, cat Catalog) Report {
 	r.SchemaVersion = SchemaVersion
 	r.Checks = make([]CheckResult, len(results))
@@ -187,9 +196,14 @@ func Build(r Report, results []CheckResult, cat Catalog) Report {
 		r.Checks[i] = c
 	}
 	r.catalog = cat
-	r.Score = cat.Score(r.Findings())
-	r.Grade = Grade(r.Score)
-	r.Verdict = cat.Judge(r.Checks)
+	j := cat.judge(r.Target.IPs, r.Checks)
+	r.Verdict, r.Incomplete = j.Verdict, j.incomplete
+	r.Score, r.Grade = nil, nil
+	if len(r.Incomplete) == 0 {
+		score := cat.Score(r.Findings())
+		grade := Grade(score)
+		r.Score, r.Grade = &score, &grade
+	}
 	return r
 }
 

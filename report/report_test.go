@@ -16,16 +16,26 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // testCatalog declares the IDs these tests use, with the project's
 // weights (package checks declares the real catalogue).
 var testCatalog, _ = NewCatalog([]Kind{
-	{ID: "ip.dynamic_ptr", Penalty: Penalty{Warn: 20}, Blocks: true},
+	{ID: "ip.not_public", Penalty: Penalty{Fail: 60}, Blocks: true},
+	{ID: "ip.dynamic_ptr", Penalty: Penalty{Fail: 20}, Blocks: true},
+	{ID: "ip.static_likely", Establishes: []Fact{Public, NotDynamic}},
 	{ID: "rdns.no_ptr", Penalty: Penalty{Fail: 30}, Blocks: true},
+	{ID: "rdns.fcrdns_ok", Establishes: []Fact{FCrDNS}},
 	{ID: "rdns.helo_mismatch", Penalty: Penalty{Warn: 8}},
-	{ID: "dkim.missing", Penalty: Penalty{Fail: 15}},
+	{ID: "rbl.listed", Penalty: Penalty{Fail: 35}, Blocks: true},
+	{ID: "rbl.clean", Establishes: []Fact{NotListed}},
+	{ID: "spf.ip_softfail", Penalty: Penalty{Fail: 15}, Blocks: true},
+	{ID: "spf.ip_pass", Establishes: []Fact{SPFPass}},
+	{ID: "spf.permissive_all", Penalty: Penalty{Warn: 15}},
+	{ID: "dkim.missing", Penalty: Penalty{Warn: 15}},
 	{ID: "dmarc.policy_none", Penalty: Penalty{Warn: 5}},
-	{ID: "spf.permissive_all", Penalty: Penalty{Fail: 20, Warn: 5}},
-	{ID: "ip.not_public", Penalty: Penalty{Fail: 60}},
-	{ID: "rbl.listed", Penalty: Penalty{Fail: 35}},
-	{ID: "send.open_relay", Penalty: Penalty{Fail: 40}},
-}, []string{"ip", "rdns", "rbl", "spf"}, []string{"send"})
+	{ID: "send.accepted", Establishes: []Fact{Accepted}},
+	{ID: "send.rejected", Penalty: Penalty{Fail: 35}, Blocks: true},
+	{ID: "send.direct_failed", Penalty: Penalty{Fail: 25}, Blocks: true},
+	{ID: "send.deferred", Penalty: Penalty{Warn: 5}},
+	{ID: "send.no_starttls", Penalty: Penalty{Fail: 15, Warn: 8}, Blocks: true},
+	{ID: "send.open_relay", Penalty: Penalty{Fail: 40}, Blocks: true},
+})
 
 // fixture is one report with every severity, a fix with a record, and
 // evidence, so the golden files show every part of each format.
@@ -40,7 +50,7 @@ func fixture() Report {
 	}, []CheckResult{
 		{ID: "ip", DurationMS: 3, DNSQueries: 1, Findings: []Finding{
 			{ID: "ip.static_likely", Severity: Pass, Subject: "203.0.113.5", Message: "203.0.113.5's PTR name mail.example.com does not look dynamic."},
-			{ID: "ip.dynamic_ptr", Severity: Warn, Subject: "2001:db8::5", Message: "The PTR name of 2001:db8::5 looks dynamic: token \"dsl\".",
+			{ID: "ip.dynamic_ptr", Severity: Fail, Subject: "2001:db8::5", Message: "The PTR name of 2001:db8::5 looks dynamic: token \"dsl\".",
 				Fix:      "Ask the provider for a static address with a PTR name of your own.",
 				Evidence: map[string]any{"ptr": []string{"dsl-5.pool.example.net"}, "reasons": []string{"token \"dsl\"", "token \"pool\""}}},
 		}},
@@ -59,17 +69,56 @@ func fixture() Report {
 	}, testCatalog)
 }
 
+// sendFixture is a complete check with a test send on the auto path that
+// fell back to a relay: every fact of direct delivery holds but the
+// direct send, which failed twice; the relay accepted.
+func sendFixture() Report {
+	ip := "203.0.113.5"
+	pass := func(id string) Finding {
+		return Finding{ID: id, Severity: Pass, Subject: ip, Message: id + " holds for " + ip + "."}
+	}
+	return Build(Report{
+		Tool:        Tool{Name: "preflight", Version: "v0.1.0-test"},
+		Command:     "check",
+		Target:      Target{Domain: "example.com", IPs: []string{ip}, HELO: "mail.example.com", SendTo: "user@example.net"},
+		GeneratedAt: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC),
+		DurationMS:  1210,
+	}, []CheckResult{
+		{ID: "ip", Findings: []Finding{pass("ip.static_likely")}},
+		{ID: "rdns", Findings: []Finding{pass("rdns.fcrdns_ok")}},
+		{ID: "rbl", Findings: []Finding{pass("rbl.clean")}},
+		{ID: "spf", Findings: []Finding{pass("spf.ip_pass")}},
+		{ID: "dmarc", Findings: []Finding{{ID: "dmarc.policy_none", Severity: Warn, Subject: "example.com", Message: "The DMARC policy is p=none."}}},
+		{ID: "send", Findings: []Finding{
+			{ID: "send.direct_failed", Severity: Fail, Subject: "user@example.net", Path: PathDirect,
+				Message: "Direct delivery to example.net failed on both MX hosts; the relay took the mail instead.",
+				Fix:     "Read the replies below.",
+				Attempts: []Attempt{
+					{Path: PathDirect, Host: "mx1.example.net", Addr: "192.0.2.10:25", Step: "RCPT TO", Result: "rejected", Reply: "550 5.7.1 Service unavailable; client host blocked"},
+					{Path: PathDirect, Host: "mx2.example.net", Addr: "192.0.2.11:25", Step: "connect", Result: "connect_failed", Reply: "dial tcp 192.0.2.11:25: connect: connection refused"},
+				}},
+			{ID: "send.accepted", Severity: Pass, Subject: "user@example.net", Path: PathRelay,
+				Message:  "smtp.example.com:587 accepted the mail on the relay path.",
+				Attempts: []Attempt{{Path: PathRelay, Host: "smtp.example.com:587", Step: "RCPT TO", Result: "accepted", Reply: "250 2.1.5 Ok"}}},
+		}},
+	}, testCatalog)
+}
+
 func TestGolden(t *testing.T) {
 	for _, tc := range []struct {
 		file   string
 		format string
 		opts   Options
+		rep    func() Report
 	}{
-		{"report.json", "json", Options{}},
-		{"report.txt", "text", Options{}},
-		{"report-verbose.txt", "text", Options{Verbose: true}},
-		{"report-color.txt", "text", Options{Color: true}},
-		{"report-github.txt", "github", Options{}},
+		{"report.json", "json", Options{}, fixture},
+		{"report.txt", "text", Options{}, fixture},
+		{"report-verbose.txt", "text", Options{Verbose: true}, fixture},
+		{"report-color.txt", "text", Options{Color: true}, fixture},
+		{"report-github.txt", "github", Options{}, fixture},
+		{"report-send.json", "json", Options{}, sendFixture},
+		{"report-send.txt", "text", Options{}, sendFixture},
+		{"report-send-github.txt", "github", Options{}, sendFixture},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			w, err := NewWriter(tc.format, tc.opts)
@@ -77,7 +126,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer
-			if err := w.Write(&buf, fixture()); err != nil {
+			if err := w.Write(&buf, tc.rep()); err != nil {
 				t.Fatal(err)
 			}
 			golden := filepath.Join("testdata", tc.file)
@@ -104,7 +153,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.SchemaVersion != 1 || back.Checks[1].Findings[0].Severity != Fail || back.Checks[1].Status != Fail {
+	if back.SchemaVersion != 2 || back.Checks[1].Findings[0].Severity != Fail || back.Checks[1].Status != Fail || back.Score != nil || back.Grade != nil {
 		t.Errorf("round trip lost data: %+v", back)
 	}
 }
@@ -150,7 +199,7 @@ func TestScore(t *testing.T) {
 		{"passes and info", []Finding{{ID: "rdns.fcrdns_ok", Severity: Pass}, {ID: "x.y", Severity: Info}}, 100},
 		{"one fail", []Finding{{ID: "rdns.no_ptr", Severity: Fail}}, 70},
 		{"same id twice counts once", []Finding{{ID: "rdns.no_ptr", Severity: Fail}, {ID: "rdns.no_ptr", Severity: Fail, Subject: "b"}}, 70},
-		{"severity picks the weight", []Finding{{ID: "spf.permissive_all", Severity: Warn}}, 95},
+		{"severity picks the weight", []Finding{{ID: "send.no_starttls", Severity: Warn}}, 92},
 		{"errors cost nothing", []Finding{{ID: "rdns.dns_error", Severity: Error}}, 100},
 		{"undeclared id costs nothing (a test in checks forbids them)", []Finding{{ID: "new.thing", Severity: Fail}}, 100},
 		{"floor at 0", []Finding{{ID: "ip.not_public", Severity: Fail}, {ID: "rbl.listed", Severity: Fail}, {ID: "send.open_relay", Severity: Fail}}, 0},
@@ -171,65 +220,132 @@ func TestGrade(t *testing.T) {
 }
 
 func TestJudge(t *testing.T) {
+	const ip, ip6 = "203.0.113.5", "2001:db8::5"
 	check := func(id string, fs ...Finding) CheckResult { return CheckResult{ID: id, Findings: fs} }
-	pass := func(id string) Finding { return Finding{ID: id, Severity: Pass} }
-	all := func(extra ...CheckResult) []CheckResult {
-		base := []CheckResult{
-			check("ip", pass("ip.static_likely")),
-			check("rdns", pass("rdns.fcrdns_ok")),
-			check("rbl", pass("rbl.clean")),
-			check("spf", pass("spf.ip_pass")),
-		}
-		return append(base, extra...)
+	on := func(id string, sev Severity, subject string) Finding {
+		return Finding{ID: id, Severity: sev, Subject: subject}
 	}
+	sent := func(id string, sev Severity, path string) Finding {
+		return Finding{ID: id, Severity: sev, Subject: "user@example.net", Path: path}
+	}
+	facts := func(subjects ...string) []CheckResult {
+		var ipc, rdns, rbl, spf []Finding
+		for _, s := range subjects {
+			ipc = append(ipc, on("ip.static_likely", Pass, s))
+			rdns = append(rdns, on("rdns.fcrdns_ok", Pass, s))
+			rbl = append(rbl, on("rbl.clean", Pass, s))
+			spf = append(spf, on("spf.ip_pass", Pass, s))
+		}
+		return []CheckResult{check("ip", ipc...), check("rdns", rdns...), check("rbl", rbl...), check("spf", spf...)}
+	}
+	with := func(base []CheckResult, extra ...CheckResult) []CheckResult {
+		return append(slices.Clone(base), extra...)
+	}
+	all := []string{"ip", "rdns", "rbl", "spf"}
 	tests := []struct {
-		name          string
-		in            []CheckResult
-		want          string
-		wantBlocking  []string
-		wantUnchecked []string
+		name           string
+		ips            []string
+		in             []CheckResult
+		want           string
+		wantBlocking   []string
+		wantUnchecked  []string
+		wantRelay      string
+		wantIncomplete []string
 	}{
-		{"all good", all(check("dkim", Finding{ID: "dkim.missing", Severity: Fail})), Ready, []string{}, nil},
-		{"single check", []CheckResult{check("rdns", pass("rdns.fcrdns_ok"))}, Unknown, []string{}, []string{"ip", "rbl", "spf"}},
-		{"blocker wins over unchecked", []CheckResult{check("rdns", Finding{ID: "rdns.no_ptr", Severity: Fail})}, NotReady, []string{"rdns.no_ptr"}, []string{"ip", "rbl", "spf"}},
-		{"error in deciding check", all(check("send", Finding{ID: "send.dns_error", Severity: Error})), Unknown, []string{}, []string{"send"}},
-		{"warn that blocks", all(check("dmarc"), check("x", Finding{ID: "ip.dynamic_ptr", Severity: Warn})), NotReady, []string{"ip.dynamic_ptr"}, nil},
-		{"non-blocking warn", all(check("y", Finding{ID: "rdns.helo_mismatch", Severity: Warn})), Ready, []string{}, nil},
+		{"every fact for every IP", []string{ip, ip6}, facts(ip, ip6), Ready, nil, nil, "", nil},
+		{"a warning does not block", []string{ip}, with(facts(ip), check("dkim", on("dkim.missing", Warn, "s1"))), Ready, nil, nil, "", nil},
+		{"a fact not shown for the second IP", []string{ip, ip6}, facts(ip), Unknown, nil, all, "", all},
+		{"no IP: nothing established", nil, facts(ip), Unknown, nil, all, "", nil},
+		{"single check", []string{ip}, []CheckResult{check("rdns", on("rdns.fcrdns_ok", Pass, ip))}, Unknown, nil, []string{"ip", "rbl", "spf"}, "", nil},
+		{"a finding at fail blocks, over unknown", []string{ip}, []CheckResult{check("rdns", on("rdns.no_ptr", Fail, ip))}, NotReady, []string{"rdns.no_ptr"}, []string{"ip", "rbl", "spf"}, "", nil},
+		{"softfail is fail", []string{ip}, with(facts(ip)[:3], check("spf", on("spf.ip_softfail", Fail, ip))), NotReady, []string{"spf.ip_softfail"}, nil, "", nil},
+		{"false for one IP, established for the other", []string{ip, ip6}, with(facts(ip, ip6)[:1], facts(ip)[1], facts(ip, ip6)[2], facts(ip, ip6)[3], check("rdns", on("rdns.no_ptr", Fail, ip6))),
+			NotReady, []string{"rdns.no_ptr"}, nil, "", nil},
+		{"an error beside a failure", []string{ip}, with(facts(ip)[:3], check("spf", on("spf.ip_softfail", Fail, ip), on("spf.temperror", Error, "helo.example"))), NotReady, []string{"spf.ip_softfail"}, nil, "", []string{"spf"}},
+		{"an error about the IP", []string{ip}, with(facts(ip)[:3], check("spf", on("spf.ip_pass", Pass, ip), on("spf.temperror", Error, ip))), Unknown, nil, []string{"spf"}, "", []string{"spf"}},
+		{"an error about a list covers every IP", []string{ip}, with(facts(ip), check("rbl", on("rbl.list_unusable", Error, "bl.example"))), Unknown, nil, []string{"rbl"}, "", []string{"rbl"}},
+		{"an error outside the deciding checks", []string{ip}, with(facts(ip), check("dkim", on("dkim.dns_error", Error, "s1"))), Ready, nil, nil, "", []string{"dkim"}},
+		{"direct send accepted", []string{ip}, with(facts(ip), check("send", sent("send.accepted", Pass, PathDirect))), Ready, nil, nil, "", nil},
+		{"direct send rejected", []string{ip}, with(facts(ip), check("send", sent("send.rejected", Fail, PathDirect))), NotReady, []string{"send.rejected"}, nil, "", nil},
+		{"direct send deferred: not established", []string{ip}, with(facts(ip), check("send", sent("send.deferred", Warn, PathDirect))), Unknown, nil, []string{"send"}, "", []string{"send"}},
+		{"relay only: direct from the facts, relay ready", []string{ip}, with(facts(ip), check("send", sent("send.accepted", Pass, PathRelay))), Ready, nil, nil, Ready, nil},
+		{"relay refused: the relay is not ready, direct is", []string{ip}, with(facts(ip), check("send", sent("send.rejected", Fail, PathRelay))), Ready, nil, nil, NotReady, nil},
+		{"auto fell back", []string{ip}, with(facts(ip), check("send", sent("send.direct_failed", Fail, PathDirect), sent("send.accepted", Pass, PathRelay))), NotReady, []string{"send.direct_failed"}, nil, Ready, nil},
+		{"relay deferred", nil, []CheckResult{check("send", sent("send.deferred", Warn, PathRelay))}, Unknown, nil, all, Unknown, []string{"send"}},
 	}
 	for _, tt := range tests {
-		v := testCatalog.Judge(tt.in)
-		if v.DirectDelivery != tt.want || !slices.Equal(v.Blocking, tt.wantBlocking) || !slices.Equal(v.Unchecked, tt.wantUnchecked) {
-			t.Errorf("%s: got %+v, want %s blocking %v unchecked %v", tt.name, v, tt.want, tt.wantBlocking, tt.wantUnchecked)
+		j := testCatalog.judge(tt.ips, tt.in)
+		v := j.Verdict
+		if v.DirectDelivery != tt.want || !slices.Equal(v.Blocking, append([]string{}, tt.wantBlocking...)) || !slices.Equal(v.Unchecked, tt.wantUnchecked) ||
+			v.Relay != tt.wantRelay || !slices.Equal(j.incomplete, tt.wantIncomplete) {
+			t.Errorf("%s: got %+v incomplete %v, want %s blocking %v unchecked %v relay %q incomplete %v",
+				tt.name, v, j.incomplete, tt.want, tt.wantBlocking, tt.wantUnchecked, tt.wantRelay, tt.wantIncomplete)
 		}
 	}
 }
 
-func TestGate(t *testing.T) {
-	rep := func(score int, sevs ...Severity) Report {
-		var fs []Finding
-		for _, s := range sevs {
-			fs = append(fs, Finding{ID: "x.y", Severity: s})
-		}
-		return Report{Score: score, Checks: []CheckResult{{ID: "x", Findings: fs}}}
+// An incomplete run has no score: nothing checked is not 100/100.
+func TestIncompleteHasNoScore(t *testing.T) {
+	r := Build(Report{Target: Target{IPs: []string{"203.0.113.5"}}}, []CheckResult{
+		{ID: "rdns", Findings: []Finding{{ID: "rdns.dns_error", Severity: Error, Subject: "203.0.113.5"}}},
+		{ID: "spf", Findings: []Finding{{ID: "spf.temperror", Severity: Error, Subject: "example.com"}}},
+	}, testCatalog)
+	if r.Score != nil || r.Grade != nil || !slices.Equal(r.Incomplete, []string{"rdns", "spf"}) {
+		t.Errorf("score %v grade %v incomplete %v", r.Score, r.Grade, r.Incomplete)
 	}
+	var buf bytes.Buffer
+	TextWriter{}.Write(&buf, r)
+	if want := "  Score     —  incomplete: 2 checks could not run (rdns, spf)\n"; !bytes.Contains(buf.Bytes(), []byte(want)) {
+		t.Errorf("text:\n%s\nwant the line %q", buf.Bytes(), want)
+	}
+	buf.Reset()
+	JSONWriter{}.Write(&buf, r)
+	if !bytes.Contains(buf.Bytes(), []byte(`"score": null,`)) || !bytes.Contains(buf.Bytes(), []byte(`"grade": null,`)) {
+		t.Errorf("json:\n%s", buf.Bytes())
+	}
+}
+
+func TestGate(t *testing.T) {
+	score := func(n int) *int { return &n }
+	rep := func(s *int, v Verdict, sevs ...Severity) Report {
+		var fs []Finding
+		var incomplete []string
+		for _, sev := range sevs {
+			fs = append(fs, Finding{ID: "x.y", Severity: sev})
+			if sev == Error {
+				incomplete = []string{"x"}
+			}
+		}
+		if v.DirectDelivery == "" {
+			v.DirectDelivery = Ready
+		}
+		return Report{Score: s, Verdict: v, Incomplete: incomplete, Checks: []CheckResult{{ID: "x", Findings: fs}}}
+	}
+	notReady := Verdict{DirectDelivery: NotReady, Blocking: []string{"spf.ip_softfail"}}
+	relayNotReady := Verdict{DirectDelivery: Ready, Relay: NotReady, RelayBlocking: []string{"send.auth_failed"}}
 	tests := []struct {
-		name string
-		gate Gate
-		rep  Report
-		want int
+		name    string
+		gate    Gate
+		rep     Report
+		want    int
+		reasons []string
 	}{
-		{"clean", Gate{FailOn: Fail}, rep(100, Pass, Info), ExitOK},
-		{"fail", Gate{FailOn: Fail}, rep(70, Fail), ExitGateFailed},
-		{"warn under fail-on fail", Gate{FailOn: Fail}, rep(95, Warn), ExitOK},
-		{"warn under fail-on warn", Gate{FailOn: Warn}, rep(95, Warn), ExitGateFailed},
-		{"error only", Gate{FailOn: Warn}, rep(100, Error), ExitIncomplete},
-		{"fail beats error", Gate{FailOn: Fail}, rep(70, Error, Fail), ExitGateFailed},
-		{"min score", Gate{FailOn: Fail, MinScore: 80}, rep(75, Warn), ExitGateFailed},
-		{"min score met", Gate{FailOn: Fail, MinScore: 75}, rep(75, Warn), ExitOK},
+		{"clean", Gate{FailOn: Fail}, rep(score(100), Verdict{}, Pass, Info), ExitOK, nil},
+		{"not ready", Gate{FailOn: Fail}, rep(score(85), notReady, Fail), ExitGateFailed, []string{"verdict not_ready (spf.ip_softfail)"}},
+		{"relay not ready", Gate{FailOn: Fail}, rep(score(85), relayNotReady, Fail), ExitGateFailed, []string{"relay verdict not_ready (send.auth_failed)"}},
+		{"warn under fail-on fail", Gate{FailOn: Fail}, rep(score(95), Verdict{}, Warn), ExitOK, nil},
+		{"warn under fail-on warn", Gate{FailOn: Warn}, rep(score(95), Verdict{}, Warn), ExitGateFailed, []string{"--fail-on warn: x.y at warn"}},
+		{"error only", Gate{FailOn: Warn}, rep(nil, Verdict{DirectDelivery: Unknown}, Error), ExitIncomplete, []string{"incomplete: 1 check could not run (x)"}},
+		{"not ready beats error", Gate{FailOn: Fail}, rep(nil, notReady, Error, Fail), ExitGateFailed, []string{"verdict not_ready (spf.ip_softfail)"}},
+		{"min score", Gate{FailOn: Fail, MinScore: 96}, rep(score(95), Verdict{}, Warn), ExitGateFailed, []string{"score 95 < --min-score 96"}},
+		{"min score met", Gate{FailOn: Fail, MinScore: 75}, rep(score(75), Verdict{}, Warn), ExitOK, nil},
+		{"min score without a score: incomplete, not passed", Gate{FailOn: Fail, MinScore: 75}, rep(nil, Verdict{DirectDelivery: Unknown}, Error), ExitIncomplete, []string{"incomplete: 1 check could not run (x)"}},
+		{"every reason", Gate{FailOn: Warn, MinScore: 90}, rep(score(80), notReady, Fail, Warn), ExitGateFailed,
+			[]string{"verdict not_ready (spf.ip_softfail)", "--fail-on warn: x.y at warn", "score 80 < --min-score 90"}},
 	}
 	for _, tt := range tests {
-		if got := tt.gate.Apply(tt.rep); got.Code != tt.want {
-			t.Errorf("%s: exit %d (%v), want %d", tt.name, got.Code, got.Reasons, tt.want)
+		if got := tt.gate.Apply(tt.rep); got.Code != tt.want || !slices.Equal(got.Reasons, tt.reasons) {
+			t.Errorf("%s: exit %d %q, want %d %q", tt.name, got.Code, got.Reasons, tt.want, tt.reasons)
 		}
 	}
 }
@@ -237,15 +353,16 @@ func TestGate(t *testing.T) {
 func TestTopFixesOrder(t *testing.T) {
 	r := Build(Report{}, []CheckResult{{ID: "x", Findings: []Finding{
 		{ID: "rdns.helo_mismatch", Severity: Warn},
-		{ID: "dkim.missing", Severity: Fail},
+		{ID: "dkim.missing", Severity: Warn},
+		{ID: "ip.dynamic_ptr", Severity: Fail},
 		{ID: "rdns.no_ptr", Severity: Fail},
-		{ID: "ip.dynamic_ptr", Severity: Warn},
 		{ID: "rdns.fcrdns_ok", Severity: Pass},
 	}}}, testCatalog)
 	var got []string
 	for _, f := range TopFixes(r) {
 		got = append(got, f.ID)
 	}
+	// Blocking (fail) first, then by weight.
 	want := []string{"rdns.no_ptr", "ip.dynamic_ptr", "dkim.missing", "rdns.helo_mismatch"}
 	if !slices.Equal(got, want) {
 		t.Errorf("TopFixes = %v, want %v", got, want)
@@ -254,7 +371,11 @@ func TestTopFixesOrder(t *testing.T) {
 
 func TestCompare(t *testing.T) {
 	mk := func(score int, fs ...Finding) Report {
-		return Report{Score: score, Checks: []CheckResult{{ID: "x", Findings: fs}}}
+		r := Report{Score: &score, Checks: []CheckResult{{ID: "x", Findings: fs}}}
+		if slices.ContainsFunc(fs, func(f Finding) bool { return f.Severity == Error }) {
+			r.Score, r.Incomplete = nil, []string{"x"}
+		}
+		return r
 	}
 	noPTR := Finding{ID: "rdns.no_ptr", Severity: Fail, Subject: "203.0.113.5"}
 	noPTR6 := Finding{ID: "rdns.no_ptr", Severity: Fail, Subject: "2001:db8::5"}
@@ -270,9 +391,10 @@ func TestCompare(t *testing.T) {
 		{"same failure", mk(70, noPTR), mk(70, noPTR), Fail, 0, 0, 0, ExitOK},
 		{"new subject", mk(70, noPTR), mk(70, noPTR, noPTR6), Fail, 0, 1, 0, ExitGateFailed},
 		{"resolved", mk(70, noPTR), mk(100), Fail, 0, 0, 1, ExitOK},
-		{"warning below fail-on", mk(100), mk(95, warn), Fail, 10, 0, 0, ExitOK},
+		{"warning below fail-on: listed, not failing", mk(100), mk(95, warn), Fail, 10, 1, 0, ExitOK},
 		{"warning at fail-on", mk(100), mk(95, warn), Warn, 10, 1, 0, ExitGateFailed},
-		{"drop beyond max", mk(100), mk(95, warn), Fail, 0, 0, 0, ExitGateFailed},
+		{"drop beyond max", mk(100), mk(95, warn), Fail, 0, 1, 0, ExitGateFailed},
+		{"a warning that became a failure", mk(85, Finding{ID: "spf.ip_softfail", Severity: Warn}), mk(85, Finding{ID: "spf.ip_softfail", Severity: Fail}), Fail, 0, 1, 1, ExitGateFailed},
 		{"errors only", mk(100), mk(100, Finding{ID: "x.dns_error", Severity: Error}), Fail, 0, 0, 0, ExitIncomplete},
 	}
 	for _, tt := range tests {
@@ -287,8 +409,14 @@ func TestCompare(t *testing.T) {
 }
 
 func TestCatalogRefusesTwins(t *testing.T) {
-	if _, err := NewCatalog([]Kind{{ID: "a.b"}, {ID: "a.b"}}, nil, nil); err == nil {
+	if _, err := NewCatalog([]Kind{{ID: "a.b"}, {ID: "a.b"}}); err == nil {
 		t.Error("NewCatalog with a.b twice: no error")
+	}
+	if _, err := NewCatalog([]Kind{{ID: "a.b", Penalty: Penalty{Fail: 5}}}); err == nil {
+		t.Error("NewCatalog with a fail penalty on a kind that does not block: no error")
+	}
+	if _, err := NewCatalog([]Kind{{ID: "a.b", Establishes: []Fact{SPFPass}}, {ID: "c.d", Establishes: []Fact{SPFPass}}}); err == nil {
+		t.Error("NewCatalog with a fact of two checks: no error")
 	}
 }
 

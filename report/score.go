@@ -4,43 +4,74 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Penalty is what a finding costs the score, by the severity it was
 // found with. README explains the weights.
 type Penalty struct{ Fail, Warn int }
 
-// Kind declares a finding ID once: what it costs and whether it stands
-// in the way of direct delivery. Checks declare their kinds next to the
-// code that emits them (package checks); the score, the verdict and the
-// "fix first" order read them from the Catalog, never from a list kept
-// elsewhere.
+// Kind declares a finding ID once: what it costs, whether it blocks a
+// verdict, and which required facts it establishes. Checks declare their
+// kinds next to the code that emits them (package checks); the score,
+// the verdict and the "fix first" order read them from the Catalog,
+// never from a list kept elsewhere.
+//
+// One rule links severity and verdict (DESIGN §8): a finding is found at
+// fail exactly when it makes a required fact false, and then it blocks.
+// Blocks declares that a kind is found at fail (on some path; it may be
+// found at a lower severity on others, where it blocks nothing); a kind
+// that does not block is never found at fail. The tests of package
+// checks and cmd hold the code to this.
 type Kind struct {
 	ID      string
 	Penalty Penalty
-	// Blocks: found at warn or fail, the finding makes direct delivery
-	// not_ready (DESIGN §8).
+	// Blocks: found at fail, the finding makes a required fact false.
 	Blocks bool
+	// Establishes are the required facts a finding of this kind, found
+	// at pass or info, shows to hold for its subject: an IP for the
+	// per-IP facts, the run for the test send's.
+	Establishes []Fact
 }
 
-// Catalog is every declared finding kind, and the checks the
-// direct-delivery verdict needs.
+// Catalog is every declared finding kind, and the required facts they
+// establish.
 type Catalog struct {
 	kinds map[string]Kind
-	// deciding checks must have run without error for a ready verdict;
-	// decidingWhenRun ones only when they ran (the test send).
-	deciding, decidingWhenRun []string
+	// facts are the required facts, each with the check that
+	// establishes it, in declaration order.
+	facts []factOwner
+}
+
+type factOwner struct {
+	fact  Fact
+	check string
 }
 
 // NewCatalog builds a catalogue; an ID declared twice is an error (a
-// programming error: each ID is declared exactly once).
-func NewCatalog(kinds []Kind, deciding, decidingWhenRun []string) (Catalog, error) {
-	c := Catalog{kinds: make(map[string]Kind, len(kinds)), deciding: deciding, decidingWhenRun: decidingWhenRun}
+// programming error: each ID is declared exactly once), and so is a fact
+// established by the kinds of two checks or a kind found at fail that
+// costs nothing.
+func NewCatalog(kinds []Kind) (Catalog, error) {
+	c := Catalog{kinds: make(map[string]Kind, len(kinds))}
 	for _, k := range kinds {
 		if _, dup := c.kinds[k.ID]; dup {
 			return Catalog{}, fmt.Errorf("finding %s is declared twice", k.ID)
 		}
+		if !k.Blocks && k.Penalty.Fail != 0 {
+			return Catalog{}, fmt.Errorf("finding %s has a fail penalty but does not block: only blocking findings are found at fail", k.ID)
+		}
 		c.kinds[k.ID] = k
+		check, _, _ := strings.Cut(k.ID, ".")
+		for _, f := range k.Establishes {
+			i := slices.IndexFunc(c.facts, func(o factOwner) bool { return o.fact == f })
+			switch {
+			case i < 0:
+				c.facts = append(c.facts, factOwner{f, check})
+			case c.facts[i].check != check:
+				return Catalog{}, fmt.Errorf("fact %s is established by two checks, %s and %s", f, c.facts[i].check, check)
+			}
+		}
 	}
 	return c, nil
 }
@@ -61,6 +92,16 @@ func (c Catalog) IDs() []string {
 	return ids
 }
 
+// Facts returns the required facts, each with the check whose kinds
+// establish it.
+func (c Catalog) Facts() map[Fact]string {
+	out := make(map[Fact]string, len(c.facts))
+	for _, o := range c.facts {
+		out[o.fact] = o.check
+	}
+	return out
+}
+
 // penalty is what one finding costs. Pass, info and error cost nothing:
 // an error means unknown, and the verdict and exit code carry that.
 func (c Catalog) penalty(f Finding) int {
@@ -74,15 +115,11 @@ func (c Catalog) penalty(f Finding) int {
 	return 0
 }
 
-// Blocks reports whether a finding stands in the way of direct delivery.
-func (c Catalog) Blocks(f Finding) bool {
-	return c.kinds[f.ID].Blocks && (f.Severity == Fail || f.Severity == Warn)
-}
-
 // Score is 100 minus the penalty of each distinct finding ID (the
 // highest of its instances), never below 0: an ID costs once however
 // many IPs, names or lists it was found for, since the score grades the
-// setup, not the number of addresses.
+// setup, not the number of addresses. Build gives no score to an
+// incomplete run.
 func (c Catalog) Score(fs []Finding) int {
 	worst := map[string]int{}
 	for _, f := range fs {
@@ -110,46 +147,9 @@ func Grade(score int) string {
 	return "F"
 }
 
-// Judge decides the direct-delivery verdict (DESIGN §8): not_ready when
-// any finding blocks; otherwise unknown when a deciding check did not
-// run or ended in error; otherwise ready.
-func (c Catalog) Judge(checks []CheckResult) Verdict {
-	v := Verdict{Blocking: []string{}}
-	ran := map[string]CheckResult{}
-	for _, cr := range checks {
-		ran[cr.ID] = cr
-		for _, f := range cr.Findings {
-			if c.Blocks(f) && !slices.Contains(v.Blocking, f.ID) {
-				v.Blocking = append(v.Blocking, f.ID)
-			}
-		}
-	}
-	needed := slices.Clone(c.deciding)
-	for _, id := range c.decidingWhenRun {
-		if _, ok := ran[id]; ok {
-			needed = append(needed, id)
-		}
-	}
-	for _, id := range needed {
-		cr, ok := ran[id]
-		if !ok || slices.ContainsFunc(cr.Findings, func(f Finding) bool { return f.Severity == Error }) {
-			v.Unchecked = append(v.Unchecked, id)
-		}
-	}
-	switch {
-	case len(v.Blocking) > 0:
-		v.DirectDelivery = NotReady
-	case len(v.Unchecked) > 0:
-		v.DirectDelivery = Unknown
-	default:
-		v.DirectDelivery = Ready
-	}
-	return v
-}
-
-// TopFixes returns the findings worth fixing, most impact first: those
-// blocking direct delivery, then by penalty, then failures before
-// warnings. Passing, informational and error findings are left out.
+// TopFixes returns the findings worth fixing, most impact first: the
+// blocking ones (found at fail), then by penalty. Passing, informational
+// and error findings are left out.
 func TopFixes(r Report) []Finding {
 	c := r.catalog
 	var out []Finding
@@ -159,20 +159,10 @@ func TopFixes(r Report) []Finding {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Finding) int {
-		if x := cmp.Compare(boolInt(c.Blocks(b)), boolInt(c.Blocks(a))); x != 0 {
+		if x := cmp.Compare(b.Severity, a.Severity); x != 0 {
 			return x
 		}
-		if x := cmp.Compare(c.penalty(b), c.penalty(a)); x != 0 {
-			return x
-		}
-		return cmp.Compare(b.Severity, a.Severity)
+		return cmp.Compare(c.penalty(b), c.penalty(a))
 	})
 	return out
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -71,11 +72,12 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	}
 	b.WriteString("\n\n")
 
-	// Score and verdict.
-	filled := r.Score / 5
-	bar := strings.Repeat("█", filled) + p.faint.Sprint(strings.Repeat("░", 20-filled))
-	fmt.Fprintf(&b, "  Score     %s  %s  %s\n", p.bold.Sprintf("%d/100", r.Score), p.bold.Sprint(r.Grade), bar)
-	fmt.Fprintf(&b, "  Delivery  %s\n", verdictLine(p, r.Verdict))
+	// Score and verdicts.
+	b.WriteString("  Score     " + scoreLine(p, r) + "\n")
+	fmt.Fprintf(&b, "  Delivery  %s\n", verdictLine(p, r))
+	if r.Verdict.Relay != "" {
+		fmt.Fprintf(&b, "  Relay     %s\n", relayLine(p, r.Verdict))
+	}
 
 	// The fixes that matter most.
 	if fixes := TopFixes(r); len(fixes) > 0 {
@@ -107,6 +109,9 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 			pad := strings.Repeat(" ", 4+2+5+2+width+2)
 			if fix := fixText(f); fix != "" && f.Severity != Pass {
 				writeIndented(&b, pad+"fix: ", pad+"     ", fix)
+			}
+			for _, a := range f.Attempts {
+				b.WriteString(pad + p.faint.Sprint("attempt  ") + attemptLine(a) + "\n")
 			}
 			if t.Verbose {
 				for _, k := range slices.Sorted(maps.Keys(f.Evidence)) {
@@ -152,10 +157,32 @@ func targetLine(t Target) string {
 	return Sanitize(strings.Join(parts, "  "))
 }
 
-func verdictLine(p palette, v Verdict) string {
+// scoreLine is the score with its grade and bar, or, for an incomplete
+// run, a dash and why: a score over what could be checked would read as
+// the score of the whole.
+func scoreLine(p palette, r Report) string {
+	if r.Score == nil || r.Grade == nil {
+		n := len(r.Incomplete)
+		return fmt.Sprintf("%s  incomplete: %d %s could not run (%s)", p.bold.Sprint("—"), n,
+			words.Plural(int64(n), "check", "checks"), Sanitize(strings.Join(r.Incomplete, ", ")))
+	}
+	filled := *r.Score / 5
+	bar := strings.Repeat("█", filled) + p.faint.Sprint(strings.Repeat("░", 20-filled))
+	return fmt.Sprintf("%s  %s  %s", p.bold.Sprintf("%d/100", *r.Score), p.bold.Sprint(*r.Grade), bar)
+}
+
+// verdictLine is the direct-delivery verdict. When the test send went
+// through a relay only, it says that the verdict rests on the DNS and
+// IP facts: a relay accepting says nothing about direct delivery.
+func verdictLine(p palette, r Report) string {
+	v := r.Verdict
 	switch v.DirectDelivery {
 	case Ready:
-		return p.ready.Sprint("READY") + " for direct delivery"
+		s := p.ready.Sprint("READY") + " for direct delivery"
+		if v.Relay != "" && !sentDirect(r) {
+			s += " (from DNS and the IPs; the test send went through a relay, not direct)"
+		}
+		return s
 	case NotReady:
 		return p.blocked.Sprint("NOT READY") + " for direct delivery — blocked by " + Sanitize(strings.Join(v.Blocking, ", "))
 	}
@@ -164,6 +191,33 @@ func verdictLine(p palette, v Verdict) string {
 		s += " — not known from this run: " + Sanitize(strings.Join(v.Unchecked, ", "))
 	}
 	return s
+}
+
+// relayLine is the relay's verdict.
+func relayLine(p palette, v Verdict) string {
+	switch v.Relay {
+	case Ready:
+		return p.ready.Sprint("READY") + " — a relay accepted the test send"
+	case NotReady:
+		return p.blocked.Sprint("NOT READY") + " — blocked by " + Sanitize(strings.Join(v.RelayBlocking, ", "))
+	}
+	return p.unknown.Sprint("UNKNOWN") + " — no relay gave a final answer"
+}
+
+// sentDirect reports whether a test send ran on the direct path.
+func sentDirect(r Report) bool {
+	return slices.ContainsFunc(r.Findings(), func(f Finding) bool { return f.Path == PathDirect })
+}
+
+// attemptLine is one connection of a test send: path, host, the step it
+// ended at, and the reply.
+func attemptLine(a Attempt) string {
+	where := a.Host
+	if a.Addr != "" && a.Addr != a.Host {
+		where += " (" + a.Addr + ")"
+	}
+	parts := []string{a.Path, where, a.Step, cmp.Or(a.Reply, a.Result)}
+	return Sanitize(strings.Join(parts, "  "))
 }
 
 func resolverLine(r Resolver) string {

@@ -36,7 +36,7 @@ func NewWriter(format string, opts Options) (Writer, error) {
 	return nil, fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }
 
-// JSONWriter writes the schema_version 1 JSON document.
+// JSONWriter writes the JSON document (SchemaVersion, docs/schema.json).
 type JSONWriter struct{}
 
 func (JSONWriter) Write(w io.Writer, r Report) error {

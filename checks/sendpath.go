@@ -1,0 +1,173 @@
+package checks
+
+import (
+	"cmp"
+	"fmt"
+	"strings"
+
+	"github.com/preflight-mail/preflight/delivery"
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/smtp"
+)
+
+// A test send answers two questions (DESIGN §8): can this server deliver
+// directly, and can it through the relays. The findings of sendFindings
+// say how the send went; sendPaths says which question each answers.
+
+// sendPaths tags every finding of a send with the path it is about
+// (report.Finding.Path: its failures block that path's verdict only),
+// puts each attempt on the finding that reports it (one line each in the
+// text), and, when the auto path fell back to the relays, adds what the
+// direct attempts say: send.direct_failed, or send.port25_blocked. A
+// relay accepting says nothing for direct delivery, so a fallback makes
+// direct delivery not_ready.
+//
+// On a path that a relay accepted, refused credentials on another relay
+// (send.auth_failed) are warnings: the failover worked.
+func sendPaths(s *delivery.Send, atts []delivery.Attempt, fallback string, fs []report.Finding) []report.Finding {
+	var direct, relay []delivery.Attempt
+	for _, a := range atts {
+		if a.Path == report.PathDirect {
+			direct = append(direct, a)
+		} else {
+			relay = append(relay, a)
+		}
+	}
+	path := report.PathDirect
+	if s.Path == "relay" || fallback != "" {
+		path = report.PathRelay
+	}
+	accepted := delivery.Decisive(atts).Result == delivery.Accepted
+	for i := range fs {
+		fs[i].Path = path
+		if fs[i].ID == "send.auth_failed" && accepted {
+			fs[i].Severity = report.Warn
+		}
+	}
+	if fallback == "" {
+		return withAttempts(fs, atts)
+	}
+	return append([]report.Finding{directFailed(s, direct, fallback)}, withAttempts(fs, relay)...)
+}
+
+// directFailed is the finding for the direct attempts of an auto send
+// that fell back to the relays.
+func directFailed(s *delivery.Send, direct []delivery.Attempt, fallback string) report.Finding {
+	f := report.Finding{
+		ID: "send.direct_failed", Severity: report.Fail, Subject: s.To.String(), Path: report.PathDirect,
+		Message: fmt.Sprintf("Direct delivery to %s failed (%s), so the test send fell back to the relays: what a relay does says nothing about direct delivery.",
+			s.To.Domain, attemptSummary(direct)),
+		Fix:      "Until the recipient's servers take mail from this server directly, keep sending through the relays. Read the replies below: a 5.7.x refusal usually names the reason (IP reputation, reverse DNS, SPF, a blocklist).",
+		Evidence: map[string]any{"fallback_reason": fallback},
+		Attempts: attemptLines(direct),
+	}
+	if delivery.Port25Blocked(s, direct) {
+		f.ID, f.Severity = "send.port25_blocked", report.Fail
+		f.Message = fmt.Sprintf("Every connection to port 25 timed out (%s): outbound port 25 looks blocked, as many ISPs and cloud providers do. The test send fell back to the relays.", attemptSummary(direct))
+		f.Fix = "Ask the provider to open outbound port 25 for this server, or keep sending through an authenticated relay."
+	}
+	return f
+}
+
+// withAttempts puts the attempts on the finding that carries them in its
+// evidence (the one that decides the send), else on the first.
+func withAttempts(fs []report.Finding, atts []delivery.Attempt) []report.Finding {
+	if len(fs) == 0 || len(atts) == 0 {
+		return fs
+	}
+	at := 0
+	for i, f := range fs {
+		if _, ok := f.Evidence["attempts"]; ok {
+			at = i
+		}
+	}
+	fs[at].Attempts = attemptLines(atts)
+	return fs
+}
+
+// attemptLines are the attempts as the report shows them.
+func attemptLines(atts []delivery.Attempt) []report.Attempt {
+	out := make([]report.Attempt, len(atts))
+	for i, a := range atts {
+		out[i] = report.Attempt{Path: a.Path, Host: a.Host, Addr: a.Addr, Step: attemptStep(a), Result: string(a.Result), Reply: attemptReply(a)}
+	}
+	return out
+}
+
+// smtpSteps names the step of each command the client sends, by the
+// start of its transcript line.
+var smtpSteps = []struct{ prefix, step string }{
+	{"EHLO", "EHLO"}, {"HELO", "EHLO"}, {"STARTTLS", "STARTTLS"}, {"AUTH", "AUTH"},
+	{"MAIL FROM", "MAIL FROM"}, {"RCPT TO", "RCPT TO"}, {"DATA", "DATA"}, {"<message", "DATA"}, {".", "DATA"},
+}
+
+// attemptStep is the step an attempt ended at: how it failed, else the
+// last command it sent before QUIT.
+func attemptStep(a delivery.Attempt) string {
+	if a.Step != "" {
+		return a.Step // delivery knows where it stopped
+	}
+	switch a.Result {
+	case delivery.ConnectFailed:
+		if a.Addr == "" {
+			return "no connection"
+		}
+		if len(a.Transcript) == 0 || !hasClientLine(a.Transcript) {
+			return "connect"
+		}
+	case delivery.NoTLS:
+		return "STARTTLS"
+	case delivery.AuthFailed, delivery.AuthRefused:
+		return "AUTH"
+	case delivery.Rejected:
+		if a.Addr == "" {
+			return "no connection" // a null MX
+		}
+	}
+	step := ""
+	for _, l := range a.Transcript {
+		if l.Dir != "C" {
+			continue
+		}
+		for _, s := range smtpSteps {
+			if strings.HasPrefix(strings.ToUpper(l.Text), s.prefix) {
+				step = s.step
+				break
+			}
+		}
+	}
+	switch {
+	case step != "":
+		return step
+	case a.Result == delivery.TLSFailed:
+		return "TLS"
+	}
+	return "greeting"
+}
+
+func hasClientLine(lines []smtp.Line) bool {
+	for _, l := range lines {
+		if l.Dir == "C" {
+			return true
+		}
+	}
+	return false
+}
+
+// attemptReply is the server's answer that ended the attempt, why there
+// was none, or, for an accepted probe, the last reply before QUIT.
+func attemptReply(a delivery.Attempt) string {
+	if r := cmp.Or(a.Reply, a.Error); r != "" {
+		return r
+	}
+	last := ""
+	for _, l := range a.Transcript {
+		switch {
+		case l.Dir == "C" && strings.EqualFold(l.Text, "QUIT"):
+			return last
+		case l.Dir == "S":
+			last = l.Text
+		}
+	}
+	return last
+}
