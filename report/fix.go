@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -87,12 +88,29 @@ func zoneData(typ, data string) string {
 }
 
 // quoteTXT quotes a TXT text, split into character-strings of at most
-// 255 octets, with '"' and '\' escaped.
+// 255 octets, with '"' and '\' escaped, and every octet outside
+// printable ASCII written as \DDD (RFC 1035 §5.1): the line pastes into
+// a zone file as it is, and no control character from DNS data reaches
+// a terminal or a log.
 func quoteTXT(s string) string {
 	var parts []string
 	for {
 		n := min(len(s), 255)
-		parts = append(parts, `"`+strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s[:n])+`"`)
+		var b strings.Builder
+		b.WriteByte('"')
+		for i := 0; i < n; i++ {
+			switch c := s[i]; {
+			case c == '"' || c == '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case c < 0x20 || c >= 0x7f:
+				fmt.Fprintf(&b, "\\%03d", c)
+			default:
+				b.WriteByte(c)
+			}
+		}
+		b.WriteByte('"')
+		parts = append(parts, b.String())
 		s = s[n:]
 		if s == "" {
 			break
