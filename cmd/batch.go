@@ -29,7 +29,7 @@ const maxTargetLine = 64 << 10
 func (o *checkOptions) batch(cmd *cobra.Command, env envOptions) error {
 	total := 0
 	if err := o.eachTarget(func(line int, ct configTarget) error {
-		if _, err := o.target(ct, ""); err != nil {
+		if _, err := o.target(cmd.Context(), ct, ""); err != nil {
 			return fmt.Errorf("%s:%d: %w", o.targetsFile, line, err)
 		}
 		total++
@@ -39,7 +39,7 @@ func (o *checkOptions) batch(cmd *cobra.Command, env envOptions) error {
 	}
 	return o.runBatch(cmd, total, env, func(yield func(checks.Target) error) error {
 		return o.eachTarget(func(_ int, ct configTarget) error {
-			t, err := o.target(ct, "")
+			t, err := o.target(cmd.Context(), ct, "")
 			if err != nil {
 				return err
 			}
@@ -53,7 +53,7 @@ func (o *checkOptions) batch(cmd *cobra.Command, env envOptions) error {
 func (o *checkOptions) batchTargets(cmd *cobra.Command, targets []configTarget, dir string, env envOptions) error {
 	list := make([]checks.Target, len(targets))
 	for i, ct := range targets {
-		t, err := o.target(ct, dir)
+		t, err := o.target(cmd.Context(), ct, dir)
 		if err != nil {
 			return fmt.Errorf("%s: target %d: %w", o.configName(), i+1, err)
 		}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/preflight-mail/preflight/checks"
 	"github.com/preflight-mail/preflight/delivery"
+	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -84,7 +86,7 @@ and writes one JSON report per line.`,
 // present) into the options the command line did not set. It runs
 // before the global options are validated (see globalOptions.prepare).
 func (o *checkOptions) mergeConfig(cmd *cobra.Command) error {
-	cfg, err := o.loadConfig()
+	cfg, err := o.loadConfig(cmd.Context())
 	if err != nil || cfg == nil {
 		return err
 	}
@@ -112,20 +114,20 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	if o.maxDrop < 0 {
 		return fmt.Errorf("--max-drop %d: want 0 or more", o.maxDrop)
 	}
-	env, err := o.envOptions()
+	env, err := o.envOptions(cmd.Context())
 	if err != nil {
 		return err
 	}
 	var baseline *report.Report
 	if o.baseline != "" {
-		if baseline, err = readBaseline(o.baseline); err != nil {
+		if baseline, err = readBaseline(cmd.Context(), o.baseline); err != nil {
 			return err
 		}
 	}
 	cfg := o.cfg
 	switch {
 	case len(args) == 1:
-		t, err := o.target(configTarget{Domain: args[0], IPs: o.ips, HELO: o.helo, Selectors: o.selectors, MailFrom: o.mailFrom, DKIMKey: o.dkimKey}, "")
+		t, err := o.target(cmd.Context(), configTarget{Domain: args[0], IPs: o.ips, HELO: o.helo, Selectors: o.selectors, MailFrom: o.mailFrom, DKIMKey: o.dkimKey}, "")
 		if err != nil {
 			return err
 		}
@@ -133,7 +135,7 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	case o.targetsFile != "":
 		return o.batch(cmd, env)
 	case cfg != nil && len(cfg.targets()) == 1:
-		t, err := o.target(cfg.targets()[0], cfg.dir)
+		t, err := o.target(cmd.Context(), cfg.targets()[0], cfg.dir)
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.configName(), err)
 		}
@@ -145,8 +147,8 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 }
 
 // envOptions reads the blocklist, public-range and dialer options.
-func (o *checkOptions) envOptions() (envOptions, error) {
-	lists, err := o.resolve(o.streams.Getenv)
+func (o *checkOptions) envOptions(ctx context.Context) (envOptions, error) {
+	lists, err := o.resolve(ctx, o.streams)
 	if err != nil {
 		return envOptions{}, err
 	}
@@ -169,7 +171,7 @@ func (o *checkOptions) configName() string {
 }
 
 // loadConfig reads --config, or preflight.yaml when it exists.
-func (o *checkOptions) loadConfig() (*config, error) {
+func (o *checkOptions) loadConfig(ctx context.Context) (*config, error) {
 	path := o.configPath
 	if path == "" {
 		if _, err := os.Stat(ConfigFile); err != nil {
@@ -177,20 +179,20 @@ func (o *checkOptions) loadConfig() (*config, error) {
 		}
 		path = ConfigFile
 	}
-	return loadConfig(path)
+	return loadConfig(ctx, path)
 }
 
 // target checks and normalises one target; dir resolves relative paths.
-func (o *checkOptions) target(ct configTarget, dir string) (checks.Target, error) {
-	t, err := o.baseTarget(ct, dir)
+func (o *checkOptions) target(ctx context.Context, ct configTarget, dir string) (checks.Target, error) {
+	t, err := o.baseTarget(ctx, ct, dir)
 	if err == nil && o.send.to != "" {
-		t.Send, err = o.testSend(t)
+		t.Send, err = o.testSend(ctx, t)
 	}
 	return t, err
 }
 
 // baseTarget is the target without the test send.
-func (o *checkOptions) baseTarget(ct configTarget, dir string) (checks.Target, error) {
+func (o *checkOptions) baseTarget(ctx context.Context, ct configTarget, dir string) (checks.Target, error) {
 	t, err := parseTarget(ct, "the checks are about the IPs that send")
 	if err != nil {
 		return t, err
@@ -203,7 +205,7 @@ func (o *checkOptions) baseTarget(ct configTarget, dir string) (checks.Target, e
 		if dir != "" && !filepath.IsAbs(path) {
 			path = filepath.Join(dir, path)
 		}
-		if t.DKIMKey, err = loadKey(path); err != nil {
+		if t.DKIMKey, err = loadKey(ctx, path); err != nil {
 			return t, err
 		}
 	}
@@ -220,8 +222,8 @@ func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOption
 }
 
 // readBaseline reads an earlier JSON report.
-func readBaseline(path string) (*report.Report, error) {
-	b, err := os.ReadFile(path)
+func readBaseline(ctx context.Context, path string) (*report.Report, error) {
+	b, _, err := inputfile.ReadFile(ctx, path, inputfile.Report)
 	if err != nil {
 		return nil, fmt.Errorf("--baseline: %w", err)
 	}
@@ -240,7 +242,7 @@ func readBaseline(path string) (*report.Report, error) {
 // What comes from the flags, the password, CA and relays files among
 // it, is built once per run (o.sendBase); each target gets a copy with
 // its own sender, HELO name and DKIM key.
-func (o *checkOptions) testSend(t checks.Target) (*delivery.Send, error) {
+func (o *checkOptions) testSend(ctx context.Context, t checks.Target) (*delivery.Send, error) {
 	from := "postmaster@" + t.Domain
 	if !t.MailFrom.IsZero() {
 		from = t.MailFrom.Sender().String()
@@ -253,7 +255,7 @@ func (o *checkOptions) testSend(t checks.Target) (*delivery.Send, error) {
 		}
 	}
 	if o.sendBase == nil {
-		base, err := o.send.build(o.streams.Getenv, helo, from, o.cfgRelays, nil)
+		base, err := o.send.build(ctx, o.streams, helo, from, o.cfgRelays, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -2,10 +2,10 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/preflight-mail/preflight/internal/inputfile"
 )
 
 // ConfigFile is the config file check looks for in the working
@@ -80,8 +82,8 @@ var yamlLine = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+
 
 // loadConfig reads a config file. Unknown keys are errors naming the
 // key and line: a typo must not silently drop a setting.
-func loadConfig(path string) (*config, error) {
-	b, err := os.ReadFile(path)
+func loadConfig(ctx context.Context, path string) (*config, error) {
+	b, _, err := inputfile.ReadFile(ctx, path, inputfile.YAML)
 	if err != nil {
 		return nil, fmt.Errorf("--config: %w", err)
 	}

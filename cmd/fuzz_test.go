@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ func FuzzTargetLine(f *testing.F) {
 		if ct.Domain == "" || len(ct.IPs) == 0 {
 			t.Fatalf("%q read as %+v", line, ct)
 		}
-		o.baseTarget(ct, "")
+		o.baseTarget(context.Background(), ct, "")
 	})
 }
 
@@ -42,7 +43,7 @@ func FuzzConfig(f *testing.F) {
 		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 			t.Skip()
 		}
-		c, err := loadConfig(p)
+		c, err := loadConfig(context.Background(), p)
 		if err == nil && c.Target != nil && len(c.Targets) > 0 {
 			t.Fatal("both target and targets accepted")
 		}

@@ -42,7 +42,7 @@ Finding IDs: ip.not_public (fail), ip.policy_listed (warn), ip.dynamic_ptr
 			if err != nil {
 				return err
 			}
-			lists, err := o.resolve(o.streams.Getenv)
+			lists, err := o.resolve(cmd.Context(), o.streams)
 			if err != nil {
 				return err
 			}

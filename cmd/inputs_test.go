@@ -1,0 +1,134 @@
+package cmd
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/preflight-mail/preflight/report"
+)
+
+// maxPeakHeap is issue #13's bound on memory for hostile inputs.
+const maxPeakHeap = 200 << 20
+
+// peakHeap runs f and returns the largest heap in use seen while it ran
+// (sampled every 5 ms, so a lower bound) and the octets it allocated in
+// all (an upper bound on what it added to the heap).
+func peakHeap(f func()) (peak, allocated uint64) {
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var max atomic.Uint64
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > max.Load() {
+				max.Store(m.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	f()
+	close(stop)
+	<-done
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	return max.Load(), after.TotalAlloc - before.TotalAlloc
+}
+
+// devZero returns a symbolic link to /dev/zero in a temporary directory:
+// what a pull request can add to a repository for any file flag.
+func devZero(t *testing.T) string {
+	t.Helper()
+	link := filepath.Join(t.TempDir(), "zero")
+	if err := os.Symlink("/dev/zero", link); err != nil {
+		t.Skip(err)
+	}
+	return link
+}
+
+// TestFileFlagsFromDevZero: every file flag pointed at /dev/zero is a
+// usage error that names the flag and why, read in bounded memory and
+// time (issue #13 item 6).
+func TestFileFlagsFromDevZero(t *testing.T) {
+	zero := devZero(t)
+	send := []string{"send", "--from", "a@example.org", "--to", "b@example.net", "--helo", "c.example.org", "--path", "relay", "--relay", "127.0.0.1:1"}
+	tests := []struct {
+		flag string
+		args []string
+		want string
+	}{
+		{"--password-file", append(send, "--auth-user", "u", "--password-file", zero), "--password-file: " + zero + ": not a regular file but a character device; a secret file must be one"},
+		{"--spamhaus-key-file", []string{"rbl", "203.0.113.5", "--offline", "--spamhaus-key-file", zero}, "not a regular file but a character device"},
+		{"--config", []string{"check", "--config", zero}, "--config: " + zero + ": too large: more than 1 MiB, the limit for a YAML file"},
+		{"--baseline", []string{"check", "example.test", "--ip", "203.0.113.5", "--offline", "--baseline", zero}, "too large: more than 1 MiB, the limit for a JSON report"},
+		{"--relays", append(send, "--relays", zero), "too large: more than 1 MiB, the limit for a YAML file"},
+		{"--ca-file", append(send, "--ca-file", zero), "too large: more than 1 MiB, the limit for a certificate file"},
+		{"--dkim-key", []string{"dkim", "example.test", "-s", "s1", "--offline", "--dkim-key", zero}, "too large: more than 16 KiB, the limit for a private key file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.flag, func(t *testing.T) {
+			var code int
+			var stdout, stderr string
+			start := time.Now()
+			peak, alloc := peakHeap(func() { code, stdout, stderr = run(t, tt.args...) })
+			took := time.Since(start)
+			t.Logf("%s /dev/zero: %v, peak heap %.1f MB, allocated %.1f MB", tt.flag, took.Round(time.Millisecond), float64(peak)/(1<<20), float64(alloc)/(1<<20))
+			if code != report.ExitUsage || stdout != "" || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, stdout, stderr, tt.want)
+			}
+			if peak > maxPeakHeap || alloc > maxPeakHeap {
+				t.Errorf("peak heap %d, allocated %d: over %d", peak, alloc, maxPeakHeap)
+			}
+			if took > 5*time.Second {
+				t.Errorf("took %v", took)
+			}
+		})
+	}
+}
+
+// TestPasswordFile: a password file other users can read works with a
+// warning on stderr; a FIFO is refused at once, without waiting for a
+// writer (issue #13 item 16).
+func TestPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	send := []string{"send", "--from", "a@example.org", "--to", "b@example.net", "--helo", "c.example.org",
+		"--path", "relay", "--relay", "127.0.0.1:1", "--auth-user", "u", "--format", "json", "--timeout", "2s"}
+	pw := filepath.Join(dir, "pw")
+	for mode, warn := range map[os.FileMode]bool{0o600: false, 0o400: false, 0o640: true, 0o644: true} {
+		os.WriteFile(pw, []byte("s3cret-pw\n"), 0o600)
+		os.Chmod(pw, mode)
+		code, _, stderr := run(t, append(send, "--password-file", pw)...)
+		want := fmt.Sprintf("preflight: warning: --password-file %s can be read by other users (mode %04o); chmod 600 it\n", pw, mode)
+		if code == report.ExitUsage || strings.Contains(stderr, want) != warn {
+			t.Errorf("mode %04o: exit %d, stderr %q; warning expected: %v", mode, code, stderr, warn)
+		}
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip(err)
+	}
+	start := time.Now()
+	code, _, stderr := run(t, append(send, "--password-file", fifo)...)
+	if want := "--password-file: " + fifo + ": not a regular file but a named pipe (FIFO); a secret file must be one"; code != report.ExitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("FIFO: exit %d, stderr %q; want exit 2 and %q", code, stderr, want)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("refusing the FIFO took %v", d)
+	}
+}
