@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,7 +114,10 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, total int, env envOptions, s
 	if f := cmd.Flag("format"); f != nil && f.Changed && o.format != "json" {
 		return errors.New("batch mode writes one JSON report per line: --format must be json")
 	}
-	rn, err := o.newRunner(env)
+	// The zone files load within --timeout, as in a single run.
+	loadCtx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
+	rn, err := o.newRunner(loadCtx, env)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -138,7 +142,9 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, total int, env envOptions, s
 		sem <- struct{}{}
 		workers.Go(func() {
 			defer func() { <-sem }()
-			reports <- rn.report(cmd.Context(), "check", t, checks.For(t))
+			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
+			defer cancel()
+			reports <- rn.report(ctx, "check", t, checks.For(t))
 		})
 		return nil
 	})

@@ -65,6 +65,7 @@ and writes one JSON report per line.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
 	}
 	g.mergeConfig[c] = o.mergeConfig
+	g.batch[c] = o.isBatch
 	f := c.Flags()
 	f.StringArrayVar(&o.ips, "ip", nil, "sending IP (repeatable, or comma-separated)")
 	f.StringVar(&o.helo, "helo", "", "the name the server says in HELO/EHLO")
@@ -103,6 +104,12 @@ func (o *checkOptions) mergeConfig(cmd *cobra.Command) error {
 	o.cfgRelays = cfg.Relays
 	o.cfg = cfg
 	return nil
+}
+
+// isBatch says whether run checks many targets: --targets, or a config
+// with several, and no DOMAIN argument.
+func (o *checkOptions) isBatch(args []string) bool {
+	return len(args) == 0 && (o.targetsFile != "" || o.cfg != nil && len(o.cfg.targets()) > 1)
 }
 
 // run validates check's own options, then checks what was asked for:
@@ -214,7 +221,7 @@ func (o *checkOptions) baseTarget(ctx context.Context, ct configTarget, dir stri
 
 // single checks one target, writes the report and gates.
 func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOptions, baseline *report.Report) error {
-	rn, err := o.newRunner(env)
+	rn, err := o.newRunner(cmd.Context(), env)
 	if err != nil {
 		return err
 	}

@@ -80,6 +80,7 @@ func TestFileFlagsFromDevZero(t *testing.T) {
 		{"--relays", append(send, "--relays", zero), "too large: more than 1 MiB, the limit for a YAML file"},
 		{"--ca-file", append(send, "--ca-file", zero), "too large: more than 1 MiB, the limit for a certificate file"},
 		{"--dkim-key", []string{"dkim", "example.test", "-s", "s1", "--offline", "--dkim-key", zero}, "too large: more than 16 KiB, the limit for a private key file"},
+		{"--zone", []string{"mx", "example.test", "--offline", "--zone", zero}, "--zone: " + zero + ":1:1: control character 0x00: a zone file is text"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.flag, func(t *testing.T) {
@@ -130,5 +131,59 @@ func TestPasswordFile(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("refusing the FIFO took %v", d)
+	}
+}
+
+// blankZone writes a zone file of a SOA and then size octets of empty
+// lines, as issue #13 found taking 2.4 GB.
+func blankZone(t *testing.T, path, apex string, size int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "$ORIGIN %s.\n@ SOA ns hm 1 1 1 1 1\n", apex)
+	lines := make([]byte, 1<<20)
+	for i := range lines {
+		lines[i] = '\n'
+	}
+	for n := 0; n < size; n += len(lines) {
+		if _, err := f.Write(lines[:min(len(lines), size-n)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBlankLineZones: a 63 MB zone of blank lines, and a directory of
+// three 22 MB ones, load in flat memory and stop at --timeout (issue
+// #13 item 6: 2.4 GB and 14 s, 5.5 GB and 66 s).
+func TestBlankLineZones(t *testing.T) {
+	dir := t.TempDir()
+	one := filepath.Join(dir, "blank.zone")
+	blankZone(t, one, "example.test", 63<<20)
+	three := filepath.Join(dir, "three")
+	os.Mkdir(three, 0o755)
+	for _, name := range []string{"a", "b", "c"} {
+		blankZone(t, filepath.Join(three, name+".zone"), name+".example.test", 22<<20)
+	}
+	for _, zone := range []string{one, three} {
+		var code int
+		var stderr string
+		start := time.Now()
+		peak, _ := peakHeap(func() { code, _, stderr = run(t, "mx", "example.test", "--zone", zone, "--offline", "--timeout", "1s") })
+		took := time.Since(start)
+		t.Logf("%s: exit %d in %v, peak heap %.1f MB", filepath.Base(zone), code, took.Round(time.Millisecond), float64(peak)/(1<<20))
+		if took > 1100*time.Millisecond {
+			t.Errorf("%s: took %v with --timeout 1s", zone, took)
+		}
+		if peak > maxPeakHeap {
+			t.Errorf("%s: peak heap %d", zone, peak)
+		}
+		// Parsed in time (a fast machine) or refused: nothing else.
+		if code != report.ExitOK && !strings.Contains(stderr, "(the zone files must load within --timeout 1s)") {
+			t.Errorf("%s: exit %d, stderr %q", zone, code, stderr)
+		}
+		os.RemoveAll(zone)
 	}
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -27,6 +28,13 @@ type globalOptions struct {
 	// mergeConfig, for the commands that read a config file (check),
 	// merges it into their options before validate.
 	mergeConfig map[*cobra.Command]func(*cobra.Command) error
+	// batch, for the commands that can check many targets (check), says
+	// whether these args do: then --timeout bounds each target, not the
+	// run.
+	batch map[*cobra.Command]func(args []string) bool
+	// stopDeadline releases the run's deadline (set by prepare); Run's
+	// cancel of the parent context does too.
+	stopDeadline context.CancelFunc
 
 	// Set by validate.
 	writer report.Writer
@@ -37,7 +45,8 @@ type globalOptions struct {
 const DefaultTimeout = 30 * time.Second
 
 func newRootCmd(s Streams) *cobra.Command {
-	g := &globalOptions{streams: s, mergeConfig: map[*cobra.Command]func(*cobra.Command) error{}}
+	g := &globalOptions{streams: s, mergeConfig: map[*cobra.Command]func(*cobra.Command) error{},
+		batch: map[*cobra.Command]func([]string) bool{}}
 	root := &cobra.Command{
 		Use:   "preflight",
 		Short: "Check whether receivers will trust mail from your IP and domain",
@@ -56,8 +65,8 @@ not be checked).`,
   preflight rdns 203.0.113.5 --zone example.com.zone --zone 113.0.203.in-addr.arpa.zone --offline`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return g.prepare(cmd)
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return g.prepare(cmd, args)
 		},
 	}
 	root.SetOut(s.Out)
@@ -93,13 +102,24 @@ not be checked).`,
 // prepare runs before every command, once cobra has parsed the flags:
 // the command's config file, if it reads one, fills in what the command
 // line did not set (flags win), then the options are validated, once.
-func (g *globalOptions) prepare(cmd *cobra.Command) error {
+// From then on the run is under its deadline, --timeout: reading the
+// other files and the zones is part of the run. A batch's targets each
+// get their own (checkOptions.runBatch).
+func (g *globalOptions) prepare(cmd *cobra.Command, args []string) error {
 	if merge := g.mergeConfig[cmd]; merge != nil {
 		if err := merge(cmd); err != nil {
 			return err
 		}
 	}
-	return g.validate()
+	if err := g.validate(); err != nil {
+		return err
+	}
+	if batch := g.batch[cmd]; batch == nil || !batch(args) {
+		ctx, stop := context.WithTimeout(cmd.Context(), g.timeout)
+		cmd.SetContext(ctx)
+		g.stopDeadline = stop
+	}
+	return nil
 }
 
 // validate checks the global options and makes the writer and the gate.
