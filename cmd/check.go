@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -228,20 +229,45 @@ func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOption
 	return o.finish(rn.report(cmd.Context(), "check", t, checks.For(t)), baseline, o.maxDrop)
 }
 
-// readBaseline reads an earlier JSON report.
+// readBaseline reads an earlier JSON report. Its errors name
+// file:line:col, and quote nothing of a file that is not JSON.
 func readBaseline(ctx context.Context, path string) (*report.Report, error) {
 	b, _, err := inputfile.ReadFile(ctx, path, inputfile.Report)
 	if err != nil {
 		return nil, fmt.Errorf("--baseline: %w", err)
 	}
+	if err := inputfile.CheckText(path, b, inputfile.Report); err != nil {
+		return nil, fmt.Errorf("--baseline: %w", err)
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
+		return nil, fmt.Errorf("--baseline %s: not a preflight JSON report: it does not start with {", path)
+	}
 	var r report.Report
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("--baseline %s: not a preflight JSON report: %v", path, err)
+		at := ""
+		if offset, ok := jsonOffset(err); ok {
+			line, col := inputfile.LineCol(b, offset)
+			at = fmt.Sprintf(":%d:%d", line, col)
+		}
+		return nil, fmt.Errorf("--baseline %s%s: not a preflight JSON report: %s", path, at, inputfile.Message(err.Error()))
 	}
 	if r.SchemaVersion != report.SchemaVersion {
 		return nil, fmt.Errorf("--baseline %s: schema_version %d, want %d", path, r.SchemaVersion, report.SchemaVersion)
 	}
 	return &r, nil
+}
+
+// jsonOffset is where in its input a JSON error is, when it says.
+func jsonOffset(err error) (int64, bool) {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return se.Offset, true
+	case errors.As(err, &te):
+		return te.Offset, true
+	}
+	return 0, false
 }
 
 // testSend builds the --send-to test send of a target: from the

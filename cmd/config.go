@@ -1,18 +1,13 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/preflight-mail/preflight/internal/inputfile"
 )
@@ -78,8 +73,6 @@ type configRelay struct {
 	TLS      string `yaml:"tls"`
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
-
 // loadConfig reads a config file. Unknown keys are errors naming the
 // key and line: a typo must not silently drop a setting.
 func loadConfig(ctx context.Context, path string) (*config, error) {
@@ -88,21 +81,15 @@ func loadConfig(ctx context.Context, path string) (*config, error) {
 		return nil, fmt.Errorf("--config: %w", err)
 	}
 	var c config
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		msg := err.Error()
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			return nil, fmt.Errorf("%s:%s: unknown key %q", path, m[1], m[2])
-		}
-		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(msg, "yaml: "))
+	if err := decodeYAML(path, b, &c); err != nil {
+		return nil, err
 	}
 	if c.Target != nil && len(c.Targets) > 0 {
 		return nil, fmt.Errorf("%s: give either target or targets, not both", path)
 	}
 	if c.Timeout != "" {
 		if _, err := time.ParseDuration(c.Timeout); err != nil {
-			return nil, fmt.Errorf("%s: timeout %q: want a duration such as 30s", path, c.Timeout)
+			return nil, fmt.Errorf("%s: timeout %s: want a duration such as 30s", path, inputfile.Excerpt(c.Timeout))
 		}
 	}
 	c.dir = filepath.Dir(path)

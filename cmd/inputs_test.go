@@ -187,3 +187,81 @@ func TestBlankLineZones(t *testing.T) {
 		os.RemoveAll(zone)
 	}
 }
+
+// TestFileErrorsQuoteNoSecrets: a file flag pointed at a file of another
+// kind (an environment with its secrets, a .env file) is a usage error
+// that names file:line:col and quotes nothing of the file (issue #13
+// item 9: --zone /proc/self/environ printed every secret).
+func TestFileErrorsQuoteNoSecrets(t *testing.T) {
+	const secret = "hunter2-s3cret-value"
+	dir := t.TempDir()
+	environ := filepath.Join(dir, "environ")
+	os.WriteFile(environ, []byte("SHELL=/bin/sh\x00SECRET_TOKEN="+secret+"\x00HOME=/root\x00"), 0o600)
+	dotenv := filepath.Join(dir, "secrets.env")
+	os.WriteFile(dotenv, []byte("SECRET_TOKEN="+secret+"\nOTHER="+secret+" and more\n"), 0o600)
+	files := []string{environ, dotenv, "/proc/self/environ"}
+	var procSecrets []string // what /proc/self/environ holds that no message would say
+	if b, err := os.ReadFile("/proc/self/environ"); err == nil {
+		for kv := range strings.SplitSeq(string(b), "\x00") {
+			if _, v, ok := strings.Cut(kv, "="); ok && len(v) >= 12 {
+				procSecrets = append(procSecrets, v)
+			}
+		}
+	}
+	send := []string{"send", "--from", "a@example.org", "--to", "b@example.net", "--helo", "c.example.org", "--path", "relay", "--relay", "127.0.0.1:1"}
+	flags := map[string]func(file string) []string{
+		"--zone":   func(f string) []string { return []string{"mx", "example.test", "--offline", "--zone", f} },
+		"--config": func(f string) []string { return []string{"check", "--config", f} },
+		"--baseline": func(f string) []string {
+			return []string{"check", "example.test", "--ip", "203.0.113.5", "--offline", "--baseline", f}
+		},
+		"--relays":  func(f string) []string { return append(send, "--relays", f) },
+		"--ca-file": func(f string) []string { return append(send, "--ca-file", f) },
+		"--dkim-key": func(f string) []string {
+			return []string{"dkim", "example.test", "-s", "s1", "--offline", "--dkim-key", f}
+		},
+		"--spamhaus-key-file": func(f string) []string {
+			return []string{"rbl", "203.0.113.5", "--offline", "--spamhaus-key-file", f}
+		},
+	}
+	for flag, args := range flags {
+		for _, file := range files {
+			code, stdout, stderr := run(t, args(file)...)
+			if code != report.ExitUsage || stdout != "" {
+				t.Errorf("%s %s: exit %d, stdout %q; want a usage error", flag, file, code, stdout)
+			}
+			for _, s := range append([]string{secret}, procSecrets...) {
+				if strings.Contains(stderr, s) {
+					t.Errorf("%s %s: the error quotes the file: %s", flag, file, stderr)
+					break
+				}
+			}
+			t.Logf("%s %s: %s", flag, filepath.Base(file), strings.TrimSpace(stderr))
+		}
+	}
+	// A password file with a NUL is not a password, to be sent nowhere.
+	code, _, stderr := run(t, append(send, "--auth-user", "u", "--password-file", environ)...)
+	if code != report.ExitUsage || !strings.Contains(stderr, "control character 0x00: a secret file is text") || strings.Contains(stderr, secret) {
+		t.Errorf("--password-file environ: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestConfigErrors: errors in a config name file:line and what was
+// wanted, and quote a value only as a short excerpt.
+func TestConfigErrors(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	tests := []struct{ text, want string }{
+		{"- a\n- b\n", p + ":1:1: want keys with values (key: value) at the top, not a list"},
+		{"target: [a, b]\n", p + ":1: want keys with values, not seq"},
+		{"offline: definitely-not\n", p + `:1: want true or false, not str "definit..."`},
+		{"target: {domain: x}\nzone: [a]\nresolver: [b]\n", p + `:2: unknown key "zone"; ` + p + `:3: unknown key "resolver"`},
+		{"timeout: " + strings.Repeat("9", 100) + "\n", p + `: timeout "` + strings.Repeat("9", 40) + `…": want a duration such as 30s`},
+		{"target:\n\tdomain: x\n", p + ":2: found character that cannot start any token"},
+	}
+	for _, tt := range tests {
+		os.WriteFile(p, []byte(tt.text), 0o600)
+		if _, err := loadConfig(t.Context(), p); err == nil || err.Error() != tt.want {
+			t.Errorf("%q: %v\nwant %s", tt.text, err, tt.want)
+		}
+	}
+}

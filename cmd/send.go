@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/preflight-mail/preflight/checks"
 	"github.com/preflight-mail/preflight/delivery"
@@ -169,10 +168,8 @@ func (o *sendOptions) relayList(ctx context.Context, cfgRelays []configRelay, mo
 		var f struct {
 			Relays []configRelay `yaml:"relays"`
 		}
-		dec := yaml.NewDecoder(strings.NewReader(string(b)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&f); err != nil {
-			return nil, fmt.Errorf("--relays %s: %v", o.relaysFile, err)
+		if err := decodeYAML(o.relaysFile, b, &f); err != nil {
+			return nil, fmt.Errorf("--relays: %w", err)
 		}
 		cfgRelays = append(cfgRelays, f.Relays...)
 	}
@@ -219,6 +216,11 @@ func (o *sendOptions) password(ctx context.Context, s Streams) (string, error) {
 // and warns on s.Err when other users may read it.
 func readSecret(ctx context.Context, s Streams, flag, path string) ([]byte, error) {
 	b, fi, err := inputfile.ReadFile(ctx, path, inputfile.Secret)
+	if err == nil {
+		// A secret with a NUL is some other file (/proc/self/environ),
+		// not to be sent anywhere as a password.
+		err = inputfile.CheckText(path, b, inputfile.Secret)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flag, err)
 	}

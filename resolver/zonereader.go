@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/preflight-mail/preflight/internal/inputfile"
 )
 
 // zoneReader feeds a master file to dns.ZoneParser one octet at a time
@@ -122,8 +124,8 @@ func (z *zoneReader) ReadByte() (byte, error) {
 		return c, nil
 	}
 	z.col++
-	if c < ' ' && c != '\t' && c != '\r' || c == 0x7f {
-		return 0, z.fail(fmt.Errorf("%s:%d:%d: control character 0x%02x: a zone file is text", z.file, z.line, z.col, c))
+	if inputfile.IsControl(c) {
+		return 0, z.fail(inputfile.NotText(z.file, z.line, z.col, c, inputfile.Zone))
 	}
 	if z.origin == "" && len(z.head) < maxDirective {
 		z.head = append(z.head, c)

@@ -189,22 +189,72 @@ func ReadFile(ctx context.Context, path string, k Kind) ([]byte, os.FileInfo, er
 // it: a secret in it is not private.
 func OthersCanRead(fi os.FileInfo) bool { return fi.Mode().Perm()&0o044 != 0 }
 
-// maxExcerpt bounds what an error message shows of a file's content.
-const maxExcerpt = 40
+// IsControl reports whether c is a control character no text file
+// holds: C0 but tab, LF and CR, and DEL.
+func IsControl(c byte) bool { return c < ' ' && c != '\t' && c != '\n' && c != '\r' || c == 0x7f }
+
+// NotText is the error for a control character c at line and col: the
+// file is no text file of kind k (a NUL-separated /proc/self/environ, a
+// binary), and nothing of it is quoted.
+func NotText(path string, line, col int, c byte, k Kind) error {
+	return fmt.Errorf("%s:%d:%d: control character 0x%02x: a %s is text", path, line, col, c, k)
+}
+
+// CheckText refuses b, read from path as kind k, when it is not text.
+func CheckText(path string, b []byte, k Kind) error {
+	line, col := 1, 0
+	for _, c := range b {
+		col++
+		switch {
+		case c == '\n':
+			line, col = line+1, 0
+		case IsControl(c):
+			return NotText(path, line, col, c, k)
+		}
+	}
+	return nil
+}
+
+// LineCol returns the line and column, from 1, of offset in b.
+func LineCol(b []byte, offset int64) (line, col int) {
+	line, col = 1, 1
+	for _, c := range b[:min(max(offset, 0), int64(len(b)))] {
+		col++
+		if c == '\n' {
+			line, col = line+1, 1
+		}
+	}
+	return line, col
+}
+
+// maxExcerpt bounds what an error message shows of a file's content;
+// maxMessage a message from a parser that may hold some.
+const (
+	maxExcerpt = 40
+	maxMessage = 200
+)
 
 // Excerpt is what an error message may show of text read from a file: at
 // most 40 octets (cut at a character, "…" when cut), sanitised, quoted.
 // Callers show it only once the file has proved to be of the kind asked
 // for; before that, a line and column are all an error names.
-func Excerpt(s string) string {
-	if len(s) > maxExcerpt {
-		cut := maxExcerpt
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
+func Excerpt(s string) string { return `"` + cut(s, maxExcerpt) + `"` }
+
+// Message is a parser's error message about a file's content, which may
+// quote it: sanitised, and cut to 200 octets.
+func Message(s string) string { return cut(s, maxMessage) }
+
+// cut sanitises s and keeps at most n octets of it (cut at a character,
+// "…" when cut).
+func cut(s string, n int) string {
+	if len(s) > n {
+		i := n
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
 		}
-		s = s[:cut] + "…"
+		s = s[:i] + "…"
 	}
-	return `"` + report.Sanitize(s) + `"`
+	return report.Sanitize(s)
 }
 
 // Size writes an octet count for people: "4 KiB", "64 MiB", "1000 octets".
