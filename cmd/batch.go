@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/internal/words"
 	"github.com/preflight-mail/preflight/report"
 )
@@ -23,23 +24,22 @@ import (
 // maxTargetLine bounds a line of a targets file.
 const maxTargetLine = 64 << 10
 
-// batch checks every target of --targets FILE. The file is read twice:
-// once to reject a bad line before any output (a usage error naming
-// file:line), once to stream the targets through the workers, so memory
-// stays flat however long the file is.
+// batch checks every target of --targets FILE. The file is read once,
+// so it may be a pipe: each line is checked, a bad one being a usage
+// error (file:line) before any output, and the good ones are spooled to
+// a temporary file that then streams them through the workers, so
+// memory stays flat however long the file is.
 func (o *checkOptions) batch(cmd *cobra.Command, env envOptions) error {
-	total := 0
-	if err := o.eachTarget(func(line int, ct configTarget) error {
-		if _, err := o.target(cmd.Context(), ct, ""); err != nil {
-			return fmt.Errorf("%s:%d: %w", o.targetsFile, line, err)
-		}
-		total++
-		return nil
-	}); err != nil {
+	spool, total, err := o.spoolTargets(cmd.Context())
+	if err != nil {
 		return err
 	}
+	defer spool.Close()
+	if total == 0 {
+		return fmt.Errorf("no targets in %s", o.targetsFile)
+	}
 	return o.runBatch(cmd, total, env, func(yield func(checks.Target) error) error {
-		return o.eachTarget(func(_ int, ct configTarget) error {
+		return eachTarget(spool, o.targetsFile, func(_ int, ct configTarget) error {
 			t, err := o.target(cmd.Context(), ct, "")
 			if err != nil {
 				return err
@@ -47,6 +47,43 @@ func (o *checkOptions) batch(cmd *cobra.Command, env envOptions) error {
 			return yield(t)
 		})
 	})
+}
+
+// spoolTargets reads the targets file, checks every target, and writes
+// the lines of the good ones to a temporary file, removed at once (it
+// lives until closed). It returns the spool, at its start, and the
+// number of targets.
+func (o *checkOptions) spoolTargets(ctx context.Context) (*os.File, int, error) {
+	in, err := inputfile.Open(ctx, o.targetsFile, inputfile.Targets)
+	if err != nil {
+		return nil, 0, fmt.Errorf("--targets: %w", err)
+	}
+	defer in.Close()
+	spool, err := os.CreateTemp("", "preflight-targets-")
+	if err != nil {
+		return nil, 0, fmt.Errorf("--targets: a file to spool the targets to: %w", err)
+	}
+	os.Remove(spool.Name())
+	w := bufio.NewWriter(spool)
+	total := 0
+	err = eachTarget(in, o.targetsFile, func(line int, ct configTarget) error {
+		if _, err := o.target(ctx, ct, ""); err != nil {
+			return fmt.Errorf("%s:%d: %s", o.targetsFile, line, inputfile.Message(err.Error()))
+		}
+		total++
+		return json.NewEncoder(w).Encode(ct)
+	})
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		_, err = spool.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		spool.Close()
+		return nil, 0, err
+	}
+	return spool, total, nil
 }
 
 // batchTargets checks the targets of a config file, all read before
@@ -70,14 +107,11 @@ func (o *checkOptions) batchTargets(cmd *cobra.Command, targets []configTarget, 
 	})
 }
 
-// eachTarget reads the targets file, skipping blank lines and # comments.
-func (o *checkOptions) eachTarget(f func(line int, t configTarget) error) error {
-	file, err := os.Open(o.targetsFile)
-	if err != nil {
-		return fmt.Errorf("--targets: %w", err)
-	}
-	defer file.Close()
-	sc := bufio.NewScanner(file)
+// eachTarget reads a targets file from r, skipping blank lines and #
+// comments; name names it in errors. A line that does not look like a
+// target (a file of another kind) is refused without quoting it.
+func eachTarget(r io.Reader, name string, f func(line int, t configTarget) error) error {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), maxTargetLine)
 	n := 0
 	for sc.Scan() {
@@ -86,24 +120,61 @@ func (o *checkOptions) eachTarget(f func(line int, t configTarget) error) error 
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		var ct configTarget
-		if strings.HasPrefix(line, "{") {
-			dec := json.NewDecoder(strings.NewReader(line))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&ct); err != nil {
-				return fmt.Errorf("%s:%d: %v", o.targetsFile, n, err)
-			}
-		} else if ct, err = parseTargetLine(line); err != nil {
-			return fmt.Errorf("%s:%d: %v", o.targetsFile, n, err)
+		if i := strings.IndexFunc(line, func(r rune) bool { return r < 0x80 && inputfile.IsControl(byte(r)) }); i >= 0 {
+			return inputfile.NotText(name, n, i+1, line[i], inputfile.Targets)
+		}
+		if !targetShaped(line) {
+			return fmt.Errorf(`%s:%d: not a target: want "domain ip[,ip] [helo] [selector,...]" or a JSON object`, name, n)
+		}
+		ct, err := readTargetLine(line)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %s", name, n, inputfile.Message(err.Error()))
 		}
 		if err := f(n, ct); err != nil {
 			return err
 		}
 	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		return fmt.Errorf("%s:%d: a line longer than %s", name, n+1, inputfile.Size(maxTargetLine))
+	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s:%d: %v", o.targetsFile, n+1, err)
+		return fmt.Errorf("%s:%d: %w", name, n+1, err)
 	}
 	return nil
+}
+
+// readTargetLine reads a line of a targets file: a JSON object with the
+// keys of a config target, or "domain ip[,ip] [helo] [selector,...]".
+func readTargetLine(line string) (configTarget, error) {
+	if !strings.HasPrefix(line, "{") {
+		return parseTargetLine(line)
+	}
+	var ct configTarget
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&ct)
+	return ct, err
+}
+
+// targetShaped reports whether a line looks like a target: a JSON
+// object, or a first field of the characters of domain names and a
+// second of those of IP addresses. An error may quote what it says of
+// such a line; of any other (KEY=secret), nothing.
+func targetShaped(line string) bool {
+	if strings.HasPrefix(line, "{") {
+		return true
+	}
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return len(f) == 1 && strings.IndexFunc(f[0], notDomainChar) < 0
+	}
+	return strings.IndexFunc(f[0], notDomainChar) < 0 &&
+		strings.Trim(f[1], "0123456789abcdefABCDEF.:,") == ""
+}
+
+func notDomainChar(r rune) bool {
+	return r < 0x80 && r != '-' && r != '.' && r != '_' &&
+		(r < '0' || r > '9') && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z')
 }
 
 // runBatch runs up to --jobs targets at once and writes each report as

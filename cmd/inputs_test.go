@@ -81,6 +81,7 @@ func TestFileFlagsFromDevZero(t *testing.T) {
 		{"--ca-file", append(send, "--ca-file", zero), "too large: more than 1 MiB, the limit for a certificate file"},
 		{"--dkim-key", []string{"dkim", "example.test", "-s", "s1", "--offline", "--dkim-key", zero}, "too large: more than 16 KiB, the limit for a private key file"},
 		{"--zone", []string{"mx", "example.test", "--offline", "--zone", zero}, "--zone: " + zero + ":1:1: control character 0x00: a zone file is text"},
+		{"--targets", []string{"check", "--offline", "--targets", zero}, zero + ":1: a line longer than 64 KiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.flag, func(t *testing.T) {
@@ -262,6 +263,55 @@ func TestConfigErrors(t *testing.T) {
 		os.WriteFile(p, []byte(tt.text), 0o600)
 		if _, err := loadConfig(t.Context(), p); err == nil || err.Error() != tt.want {
 			t.Errorf("%q: %v\nwant %s", tt.text, err, tt.want)
+		}
+	}
+}
+
+// batchZone is a zone for batch tests: example.test's mail host and PTR.
+const batchZone = `$ORIGIN example.test.
+@     SOA  ns hm 1 1 1 1 1
+@     MX   10 mail
+@     TXT  "v=spf1 ip4:203.0.113.0/24 -all"
+mail  A    203.0.113.5
+_dmarc TXT "v=DMARC1; p=reject"
+`
+
+// TestTargetsFromFIFO: --targets from a pipe checks every target in it
+// (issue #13 item 3: the file was read twice, and the pipe was empty the
+// second time: "checked 0 targets", exit 0); a file without targets is a
+// usage error.
+func TestTargetsFromFIFO(t *testing.T) {
+	dir := t.TempDir()
+	zone := filepath.Join(dir, "example.zone")
+	os.WriteFile(zone, []byte(batchZone), 0o644)
+	fifo := filepath.Join(dir, "targets")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip(err)
+	}
+	feed := func(text string) {
+		go func() {
+			f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			f.WriteString(text)
+			f.Close()
+		}()
+	}
+	args := []string{"check", "--targets", fifo, "--zone", zone, "--offline", "--treat-as-public", "203.0.113.0/24", "--timeout", "5s"}
+
+	feed("# three targets\nexample.test 203.0.113.5\nexample.test 203.0.113.6\n{\"domain\": \"example.test\", \"ips\": [\"203.0.113.7\"]}\n")
+	_, stdout, stderr := run(t, args...)
+	if n := strings.Count(stdout, `{"schema_version":1,`); n != 3 || !strings.Contains(stderr, "checked 3 targets") {
+		t.Errorf("%d reports, stderr %q; want 3", n, stderr)
+	}
+
+	for _, text := range []string{"", "# nothing\n\n"} {
+		feed(text)
+		code, stdout, stderr := run(t, args...)
+		if want := "no targets in " + fifo; code != report.ExitUsage || stdout != "" || !strings.Contains(stderr, want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and %q", text, code, stdout, stderr, want)
 		}
 	}
 }
