@@ -101,5 +101,8 @@ func parseSelectors(list []string) ([]names.Selector, error) {
 			out = append(out, n)
 		}
 	}
+	if len(out) > checks.MaxSelectors {
+		return nil, fmt.Errorf("--selector: %d selectors: at most %d per target", len(out), checks.MaxSelectors)
+	}
 	return out, nil
 }

@@ -315,3 +315,57 @@ func TestTargetsFromFIFO(t *testing.T) {
 		}
 	}
 }
+
+// ipList returns n IPv4 addresses in 203.0.112.0/20, comma-separated.
+func ipList(n int) string {
+	ips := make([]string, n)
+	for i := range ips {
+		ips[i] = fmt.Sprintf("203.0.%d.%d", 112+i>>8, i&255)
+	}
+	return strings.Join(ips, ",")
+}
+
+// TestTargetSizeBounded: a target with 4,000 IPs, or 33 selectors, is a
+// usage error; 16 targets of the most IPs allowed, 16 at a time, stay
+// well under the memory bound (issue #13 item 6: 4,000 IPs × --jobs 16
+// took 1.26 GB).
+func TestTargetSizeBounded(t *testing.T) {
+	dir := t.TempDir()
+	zone := filepath.Join(dir, "example.zone")
+	os.WriteFile(zone, []byte(batchZone), 0o644)
+	bl := filepath.Join(dir, "bl.zone")
+	os.WriteFile(bl, []byte("$ORIGIN bl.test.\n@ SOA ns hm 1 1 1 1 1\n2.0.0.127 A 127.0.0.2\n"), 0o644)
+	dns := []string{"--zone", zone, "--zone", bl, "--offline", "--timeout", "10s"}
+	common := append([]string{"--list", "bl.test", "--treat-as-public", "203.0.112.0/20"}, dns...)
+
+	targets := filepath.Join(dir, "targets.txt")
+	os.WriteFile(targets, []byte(strings.Repeat("example.test "+ipList(4000)+"\n", 16)), 0o644)
+	for _, args := range [][]string{
+		{"check", "example.test", "--ip", ipList(4000)},
+		{"check", "--targets", targets, "--jobs", "16"},
+		append([]string{"rdns"}, strings.Split(ipList(33), ",")...),
+	} {
+		var code int
+		var stderr string
+		peak, _ := peakHeap(func() { code, _, stderr = run(t, append(args, dns...)...) })
+		if code != report.ExitUsage || !strings.Contains(stderr, "addresses: at most 32 per target") || peak > maxPeakHeap {
+			t.Errorf("%s: exit %d, peak heap %d, stderr %.200q", args[:2], code, peak, stderr)
+		}
+	}
+	code, _, stderr := run(t, append([]string{"dkim", "example.test", "-s", strings.Repeat("s,", 32) + "s"}, dns...)...)
+	if code != report.ExitUsage || !strings.Contains(stderr, "--selector: 33 selectors: at most 32 per target") {
+		t.Errorf("33 selectors: exit %d, stderr %q", code, stderr)
+	}
+
+	os.WriteFile(targets, []byte(strings.Repeat("example.test "+ipList(32)+" mail.example.test s1\n", 16)), 0o644)
+	var n int
+	var stdout string
+	start := time.Now()
+	peak, alloc := peakHeap(func() {
+		_, stdout, stderr = run(t, append([]string{"check", "--targets", targets, "--jobs", "16"}, common...)...)
+	})
+	t.Logf("16 targets × 32 IPs, --jobs 16: %v, peak heap %.1f MB, allocated %.1f MB", time.Since(start).Round(time.Millisecond), float64(peak)/(1<<20), float64(alloc)/(1<<20))
+	if n = strings.Count(stdout, "\n"); n != 16 || peak > maxPeakHeap {
+		t.Errorf("%d reports, peak heap %d; stderr %q", n, peak, stderr)
+	}
+}

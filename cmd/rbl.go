@@ -114,6 +114,9 @@ Finding IDs: rbl.listed, rbl.policy_listed, rbl.clean, rbl.list_unusable
 				}
 				t.Names = append(t.Names, name)
 			}
+			if len(t.IPs) > checks.MaxIPs || len(t.Names) > checks.MaxNames {
+				return fmt.Errorf("%d addresses and %d names: at most %d of each at once", len(t.IPs), len(t.Names), checks.MaxIPs)
+			}
 			lists, err := o.resolve(cmd.Context(), o.streams)
 			if err != nil {
 				return err

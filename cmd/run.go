@@ -211,6 +211,9 @@ func parseIPs(args []string) ([]netip.Addr, error) {
 			out = append(out, ip)
 		}
 	}
+	if len(out) > checks.MaxIPs {
+		return nil, fmt.Errorf("%d addresses: at most %d per target; check a larger pool as several targets (--targets)", len(out), checks.MaxIPs)
+	}
 	return out, nil
 }
 
