@@ -73,7 +73,7 @@ func LoadZoneFile(ctx context.Context, path string) (*Zone, error) {
 func loadZoneFile(ctx context.Context, path string, b *zoneBudget) (*Zone, error) {
 	f, err := inputfile.Open(ctx, path, inputfile.Zone)
 	if err != nil {
-		return nil, fmt.Errorf("zone file %w", err)
+		return nil, fmt.Errorf("zone file: %w", err)
 	}
 	defer f.Close()
 	return parseZone(ctx, f, path, b)
