@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/report"
 )
 
@@ -367,5 +368,37 @@ func TestTargetSizeBounded(t *testing.T) {
 	t.Logf("16 targets × 32 IPs, --jobs 16: %v, peak heap %.1f MB, allocated %.1f MB", time.Since(start).Round(time.Millisecond), float64(peak)/(1<<20), float64(alloc)/(1<<20))
 	if n = strings.Count(stdout, "\n"); n != 16 || peak > maxPeakHeap {
 		t.Errorf("%d reports, peak heap %d; stderr %q", n, peak, stderr)
+	}
+}
+
+// TestHostileReportFitsABaseline: a 16 KB SPF record of 1,700 bad terms
+// made a 55 MB report, one finding per term with the record in each. Cut
+// to the report's bounds it stays a usable --baseline (issue #13 item
+// 17).
+func TestHostileReportFitsABaseline(t *testing.T) {
+	var terms strings.Builder
+	terms.WriteString("v=spf1")
+	for i := 0; terms.Len() < 16000; i++ {
+		fmt.Fprintf(&terms, " bad%d:x", i)
+	}
+	record := terms.String()
+	var quoted []string
+	for len(record) > 250 {
+		quoted, record = append(quoted, `"`+record[:250]+`"`), record[250:]
+	}
+	quoted = append(quoted, `"`+record+`"`)
+	dir := t.TempDir()
+	zone := filepath.Join(dir, "hostile.zone")
+	os.WriteFile(zone, []byte("$ORIGIN example.test.\n@ SOA ns hm 1 1 1 1 1\n@ TXT "+strings.Join(quoted, " ")+"\n"), 0o644)
+	args := []string{"check", "example.test", "--ip", "203.0.113.5", "-s", "s1", "--zone", zone, "--offline", "--format", "json"}
+	_, stdout, _ := run(t, args...)
+	t.Logf("report of %d octets", len(stdout))
+	if int64(len(stdout)) > inputfile.Report.Max() {
+		t.Fatalf("report of %d octets, over the %d a baseline may have", len(stdout), inputfile.Report.Max())
+	}
+	base := filepath.Join(dir, "base.json")
+	os.WriteFile(base, []byte(stdout), 0o644)
+	if code, _, stderr := run(t, append(args, "--baseline", base)...); code == report.ExitUsage || !strings.Contains(stderr, "Compared with the baseline") {
+		t.Errorf("the same run against it as a baseline: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/preflight-mail/preflight/internal/words"
 )
 
 // GitHubWriter writes GitHub Actions workflow commands: one annotation
@@ -41,6 +43,13 @@ func (GitHubWriter) Write(w io.Writer, r Report) error {
 	verdict := Sanitize(r.Verdict.DirectDelivery)
 	if len(r.Verdict.Blocking) > 0 {
 		verdict += " (" + Sanitize(strings.Join(r.Verdict.Blocking, ", ")) + ")"
+	}
+	omitted := 0
+	for _, c := range r.Checks {
+		omitted += c.OmittedFindings
+	}
+	if omitted > 0 {
+		verdict += fmt.Sprintf("; %d more %s not shown (at most %d per check)", omitted, words.Plural(omitted, "finding", "findings"), MaxFindings)
 	}
 	fmt.Fprintf(&b, "::notice title=preflight %s::%s score %d/100 (%s), direct delivery %s\n",
 		escapeProperty(Sanitize(r.Command)), escapeData(targetLine(r.Target)), r.Score, r.Grade, escapeData(verdict))

@@ -105,6 +105,9 @@ type CheckResult struct {
 	DurationMS int64     `json:"duration_ms"`
 	DNSQueries int64     `json:"dns_queries"`
 	Findings   []Finding `json:"findings"`
+	// OmittedFindings counts the findings past MaxFindings, not shown:
+	// the least severe (findings are sorted worst first).
+	OmittedFindings int `json:"omitted_findings,omitempty"`
 }
 
 // Tool names the program that wrote a report.
@@ -167,8 +170,9 @@ type Report struct {
 }
 
 // Build assembles a report from check results: statuses, sorted findings,
-// and the score, grade and verdict by the catalogue. Checks keep the
-// order given.
+// and the score, grade and verdict by the catalogue; then it cuts the
+// findings and their texts to the report's bounds (limits.go). Checks
+// keep the order given.
 func Build(r Report, results []CheckResult, cat Catalog) Report {
 	r.SchemaVersion = SchemaVersion
 	r.Checks = make([]CheckResult, len(results))
@@ -185,6 +189,7 @@ func Build(r Report, results []CheckResult, cat Catalog) Report {
 	r.Score = cat.Score(r.Findings())
 	r.Grade = Grade(r.Score)
 	r.Verdict = cat.Judge(r.Checks)
+	limit(r.Checks)
 	return r
 }
 
