@@ -171,16 +171,19 @@ const grace = 200 * time.Millisecond
 // check that panics, or has not returned shortly after ctx ends, gets an
 // error finding instead of taking the run with it.
 func Run(ctx context.Context, env Env, t Target, list []Check) []report.CheckResult {
-	// Each check gets a deadline a little before the run's, so a slow
-	// check ends in time for the report to be built and written within
-	// --timeout.
+	// Each check gets a deadline before the run's, so a slow check ends
+	// in time for the report to be built and written within --timeout:
+	// the run's last fifth (at most a second) is kept for that, and a
+	// check that has not returned a quarter of it later is given up on.
+	// A tenth was not enough for 20 runs at once on 2 CPUs, each also
+	// starting a process (issue #13 item 12).
 	wait := grace
 	if d, ok := ctx.Deadline(); ok {
-		reserve := min(max(time.Until(d)/10, 20*time.Millisecond), time.Second)
+		reserve := min(max(time.Until(d)/5, 20*time.Millisecond), time.Second)
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, d.Add(-reserve))
 		defer cancel()
-		wait = reserve / 2
+		wait = reserve / 4
 	}
 	type outcome struct {
 		findings []report.Finding

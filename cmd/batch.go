@@ -209,8 +209,23 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, total int, env envOptions, s
 		}
 	})
 	var workers sync.WaitGroup
+	stopped := false // by --batch-timeout or a signal
 	err = source(func(t checks.Target) error {
-		sem <- struct{}{}
+		started := false
+		if o.canStart(cmd.Context()) {
+			select {
+			case sem <- struct{}{}:
+				started = true
+			case <-cmd.Context().Done():
+			}
+		}
+		if !started || !o.canStart(cmd.Context()) {
+			if started {
+				<-sem
+			}
+			stopped = true
+			return errBatchStopped
+		}
 		workers.Go(func() {
 			defer func() { <-sem }()
 			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
@@ -222,11 +237,38 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, total int, env envOptions, s
 	workers.Wait()
 	close(reports)
 	writer.Wait()
-	if err != nil {
+	if err != nil && !stopped {
 		return err
 	}
 	stats.summary(o.streams.Err, time.Since(start))
+	if stopped {
+		// The targets in flight ended with the run, unfinished; the
+		// others were never started.
+		why := "--batch-timeout " + o.batchTimeout.String() + " passed"
+		if errors.Is(cmd.Context().Err(), context.Canceled) {
+			why = "interrupted"
+		}
+		fmt.Fprintf(o.streams.Err, "stopped: %s; %d of %d %s not checked\n", why, total-stats.n, total, words.Plural(total, "target", "targets"))
+		if stats.code == report.ExitOK {
+			stats.code = report.ExitIncomplete
+		}
+	}
 	return o.exit(report.Outcome{Code: stats.code})
+}
+
+// errBatchStopped ends the targets' source when no more may start.
+var errBatchStopped = errors.New("batch stopped")
+
+// canStart says whether a target may still start: the batch was not
+// interrupted, and at least a tenth of --timeout (at most a second) is
+// left before --batch-timeout. With less, a target could only report
+// every check unfinished.
+func (o *checkOptions) canStart(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	d, ok := ctx.Deadline()
+	return !ok || time.Until(d) >= min(o.timeout/10, time.Second)
 }
 
 // batchStats counts outcomes for the summary line.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +33,7 @@ type checkOptions struct {
 	maxDrop       int
 	targetsFile   string
 	jobs          int
+	batchTimeout  time.Duration
 	send          sendOptions
 	cfgRelays     []configRelay
 	cfg           *config        // the config file, nil without one
@@ -66,7 +68,7 @@ and writes one JSON report per line.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
 	}
 	g.mergeConfig[c] = o.mergeConfig
-	g.batch[c] = o.isBatch
+	g.runLimit[c] = o.runLimit
 	f := c.Flags()
 	f.StringArrayVar(&o.ips, "ip", nil, "sending IP (repeatable, or comma-separated)")
 	f.StringVar(&o.helo, "helo", "", "the name the server says in HELO/EHLO")
@@ -79,6 +81,7 @@ and writes one JSON report per line.`,
 	f.IntVar(&o.maxDrop, "max-drop", 0, "with --baseline: score drop allowed before the gate fails")
 	f.StringVar(&o.targetsFile, "targets", "", "FILE of targets to check in batch (NDJSON out)")
 	f.IntVar(&o.jobs, "jobs", 8, "targets checked at once in batch mode")
+	f.DurationVar(&o.batchTimeout, "batch-timeout", 0, "time limit for the whole batch (default: none; --timeout bounds each target)")
 	o.register(f)
 	o.send.register(f, "send-to")
 	return c
@@ -101,6 +104,9 @@ func (o *checkOptions) mergeConfig(cmd *cobra.Command) error {
 	if !changed("max-drop") && cfg.Thresholds.MaxDrop != nil {
 		o.maxDrop = *cfg.Thresholds.MaxDrop
 	}
+	if !changed("batch-timeout") && cfg.BatchTimeout != "" {
+		o.batchTimeout, _ = time.ParseDuration(cfg.BatchTimeout)
+	}
 	cfg.applySend(&o.send, changed)
 	o.cfgRelays = cfg.Relays
 	o.cfg = cfg
@@ -113,6 +119,15 @@ func (o *checkOptions) isBatch(args []string) bool {
 	return len(args) == 0 && (o.targetsFile != "" || o.cfg != nil && len(o.cfg.targets()) > 1)
 }
 
+// runLimit is the time limit of the whole run: --timeout, or in batch
+// mode --batch-timeout (0: none).
+func (o *checkOptions) runLimit(args []string) time.Duration {
+	if o.isBatch(args) {
+		return max(o.batchTimeout, 0)
+	}
+	return o.timeout
+}
+
 // run validates check's own options, then checks what was asked for:
 // the command line, a targets file, or the config.
 func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
@@ -121,6 +136,12 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	}
 	if o.maxDrop < 0 {
 		return fmt.Errorf("--max-drop %d: want 0 or more", o.maxDrop)
+	}
+	if o.batchTimeout < 0 {
+		return fmt.Errorf("--batch-timeout %s: want a positive duration such as 10m", o.batchTimeout)
+	}
+	if o.batchTimeout > 0 && !o.isBatch(args) {
+		return errors.New("--batch-timeout is for batch mode (--targets FILE, or a config with several targets); --timeout bounds a single run")
 	}
 	env, err := o.envOptions(cmd.Context())
 	if err != nil {

@@ -26,6 +26,7 @@ type config struct {
 	Zones           []string        `yaml:"zones"`
 	Offline         *bool           `yaml:"offline"`
 	Timeout         string          `yaml:"timeout"`
+	BatchTimeout    string          `yaml:"batch_timeout"`
 	Lists           []string        `yaml:"lists"`
 	ListSet         string          `yaml:"list_set"`
 	SpamhausKeyFile string          `yaml:"spamhaus_key_file"`
@@ -87,9 +88,9 @@ func loadConfig(ctx context.Context, path string) (*config, error) {
 	if c.Target != nil && len(c.Targets) > 0 {
 		return nil, fmt.Errorf("%s: give either target or targets, not both", path)
 	}
-	if c.Timeout != "" {
-		if _, err := time.ParseDuration(c.Timeout); err != nil {
-			return nil, fmt.Errorf("%s: timeout %s: want a duration such as 30s", path, inputfile.Excerpt(c.Timeout))
+	for key, v := range map[string]string{"timeout": c.Timeout, "batch_timeout": c.BatchTimeout} {
+		if _, err := time.ParseDuration(v); v != "" && err != nil {
+			return nil, fmt.Errorf("%s: %s %s: want a duration such as 30s", path, key, inputfile.Excerpt(v))
 		}
 	}
 	c.dir = filepath.Dir(path)

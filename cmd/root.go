@@ -28,10 +28,11 @@ type globalOptions struct {
 	// mergeConfig, for the commands that read a config file (check),
 	// merges it into their options before validate.
 	mergeConfig map[*cobra.Command]func(*cobra.Command) error
-	// batch, for the commands that can check many targets (check), says
-	// whether these args do: then --timeout bounds each target, not the
-	// run.
-	batch map[*cobra.Command]func(args []string) bool
+	// runLimit, for the commands that can check many targets (check),
+	// is the time limit of the whole run for these args: --timeout, or in
+	// batch mode --batch-timeout (0 for none), --timeout then bounding
+	// each target.
+	runLimit map[*cobra.Command]func(args []string) time.Duration
 	// stopDeadline releases the run's deadline (set by prepare); Run's
 	// cancel of the parent context does too.
 	stopDeadline context.CancelFunc
@@ -46,7 +47,7 @@ const DefaultTimeout = 30 * time.Second
 
 func newRootCmd(s Streams) *cobra.Command {
 	g := &globalOptions{streams: s, mergeConfig: map[*cobra.Command]func(*cobra.Command) error{},
-		batch: map[*cobra.Command]func([]string) bool{}}
+		runLimit: map[*cobra.Command]func([]string) time.Duration{}}
 	root := &cobra.Command{
 		Use:   "preflight",
 		Short: "Check whether receivers will trust mail from your IP and domain",
@@ -78,7 +79,7 @@ not be checked).`,
 	f.StringArrayVar(&g.resolvers, "resolver", nil, "DNS server IP[:port] to query (repeatable; default: /etc/resolv.conf)")
 	f.StringArrayVar(&g.zones, "zone", nil, "zone FILE answering every name under its apex, instead of the network (repeatable)")
 	f.BoolVar(&g.offline, "offline", false, "send no DNS packet: names outside --zone files cannot be checked")
-	f.DurationVar(&g.timeout, "timeout", DefaultTimeout, "time limit for the whole run")
+	f.DurationVar(&g.timeout, "timeout", DefaultTimeout, "time limit for the whole run; in batch mode (check --targets), for each target")
 	f.BoolVar(&g.noColor, "no-color", false, "no colors in text output (also NO_COLOR, or when stdout is not a terminal)")
 	f.StringVar(&g.failOn, "fail-on", "fail", "lowest severity that fails the gate (exit 1): warn or fail")
 	f.IntVar(&g.minScore, "min-score", 0, "fail the gate (exit 1) when the score is below N (0-100)")
@@ -103,8 +104,9 @@ not be checked).`,
 // the command's config file, if it reads one, fills in what the command
 // line did not set (flags win), then the options are validated, once.
 // From then on the run is under its deadline, --timeout: reading the
-// other files and the zones is part of the run. A batch's targets each
-// get their own (checkOptions.runBatch).
+// other files and the zones is part of the run. In batch mode that is
+// --batch-timeout, if any, and each target gets --timeout of its own
+// (checkOptions.runBatch).
 func (g *globalOptions) prepare(cmd *cobra.Command, args []string) error {
 	if merge := g.mergeConfig[cmd]; merge != nil {
 		if err := merge(cmd); err != nil {
@@ -114,8 +116,12 @@ func (g *globalOptions) prepare(cmd *cobra.Command, args []string) error {
 	if err := g.validate(); err != nil {
 		return err
 	}
-	if batch := g.batch[cmd]; batch == nil || !batch(args) {
-		ctx, stop := context.WithTimeout(cmd.Context(), g.timeout)
+	limit := g.timeout
+	if f := g.runLimit[cmd]; f != nil {
+		limit = f(args)
+	}
+	if limit > 0 {
+		ctx, stop := context.WithTimeout(cmd.Context(), limit)
 		cmd.SetContext(ctx)
 		g.stopDeadline = stop
 	}
