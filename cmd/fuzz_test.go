@@ -4,10 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // FuzzTargetLine: any line of a --targets file is read or refused.
@@ -59,9 +56,7 @@ func FuzzRelays(f *testing.F) {
 		var rf struct {
 			Relays []configRelay `yaml:"relays"`
 		}
-		dec := yaml.NewDecoder(strings.NewReader(text))
-		dec.KnownFields(true)
-		if dec.Decode(&rf) != nil {
+		if decodeYAML("relays.yaml", []byte(text), &rf) != nil {
 			return
 		}
 		for _, r := range rf.Relays {
