@@ -55,9 +55,8 @@ func Run(ctx context.Context, args []string, s Streams) int {
 	if s.Getenv == nil {
 		s.Getenv = func(string) string { return "" }
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // and with it the run's deadline (globalOptions.prepare)
-	root := newRootCmd(s)
+	root, g := newRootCmd(s)
+	defer g.endRun()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var ee exitError

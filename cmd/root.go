@@ -33,8 +33,8 @@ type globalOptions struct {
 	// batch mode --batch-timeout (0 for none), --timeout then bounding
 	// each target.
 	runLimit map[*cobra.Command]func(args []string) time.Duration
-	// stopDeadline releases the run's deadline (set by prepare); Run's
-	// cancel of the parent context does too.
+	// stopDeadline releases the run's deadline (set by prepare, called
+	// by endRun).
 	stopDeadline context.CancelFunc
 
 	// Set by validate.
@@ -42,10 +42,13 @@ type globalOptions struct {
 	gate   report.Gate
 }
 
-// DefaultTimeout bounds a whole run unless --timeout says otherwise.
+// DefaultTimeout bounds a whole run (each target in batch mode) unless
+// --timeout says otherwise.
 const DefaultTimeout = 30 * time.Second
 
-func newRootCmd(s Streams) *cobra.Command {
+// newRootCmd makes the command tree over s, and returns it with the
+// global options, for Run to end the run with (endRun).
+func newRootCmd(s Streams) (*cobra.Command, *globalOptions) {
 	g := &globalOptions{streams: s, mergeConfig: map[*cobra.Command]func(*cobra.Command) error{},
 		runLimit: map[*cobra.Command]func([]string) time.Duration{}}
 	root := &cobra.Command{
@@ -97,7 +100,14 @@ not be checked).`,
 		newCmdSend(g),
 		newCmdVersion(g),
 	)
-	return root
+	return root, g
+}
+
+// endRun releases the run's deadline, if prepare set one.
+func (g *globalOptions) endRun() {
+	if g.stopDeadline != nil {
+		g.stopDeadline()
+	}
 }
 
 // prepare runs before every command, once cobra has parsed the flags:
