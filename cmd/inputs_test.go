@@ -52,6 +52,13 @@ func peakHeap(f func()) (peak, allocated uint64) {
 	return max.Load(), after.TotalAlloc - before.TotalAlloc
 }
 
+// timedRun is run, and how long it took.
+func timedRun(t *testing.T, args ...string) (took time.Duration, code int, stdout, stderr string) {
+	start := time.Now()
+	code, stdout, stderr = run(t, args...)
+	return time.Since(start), code, stdout, stderr
+}
+
 // devZero returns a symbolic link to /dev/zero in a temporary directory:
 // what a pull request can add to a repository for any file flag.
 func devZero(t *testing.T) string {
@@ -88,9 +95,8 @@ func TestFileFlagsFromDevZero(t *testing.T) {
 		t.Run(tt.flag, func(t *testing.T) {
 			var code int
 			var stdout, stderr string
-			start := time.Now()
-			peak, alloc := peakHeap(func() { code, stdout, stderr = run(t, tt.args...) })
-			took := time.Since(start)
+			var took time.Duration
+			peak, alloc := peakHeap(func() { took, code, stdout, stderr = timedRun(t, tt.args...) })
 			t.Logf("%s /dev/zero: %v, peak heap %.1f MB, allocated %.1f MB", tt.flag, took.Round(time.Millisecond), float64(peak)/(1<<20), float64(alloc)/(1<<20))
 			if code != report.ExitUsage || stdout != "" || !strings.Contains(stderr, tt.want) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, stdout, stderr, tt.want)
@@ -172,9 +178,10 @@ func TestBlankLineZones(t *testing.T) {
 	for _, zone := range []string{one, three} {
 		var code int
 		var stderr string
-		start := time.Now()
-		peak, _ := peakHeap(func() { code, _, stderr = run(t, "mx", "example.test", "--zone", zone, "--offline", "--timeout", "1s") })
-		took := time.Since(start)
+		var took time.Duration
+		peak, _ := peakHeap(func() {
+			took, code, _, stderr = timedRun(t, "mx", "example.test", "--zone", zone, "--offline", "--timeout", "1s")
+		})
 		t.Logf("%s: exit %d in %v, peak heap %.1f MB", filepath.Base(zone), code, took.Round(time.Millisecond), float64(peak)/(1<<20))
 		if took > 1100*time.Millisecond {
 			t.Errorf("%s: took %v with --timeout 1s", zone, took)
@@ -361,11 +368,11 @@ func TestTargetSizeBounded(t *testing.T) {
 	os.WriteFile(targets, []byte(strings.Repeat("example.test "+ipList(32)+" mail.example.test s1\n", 16)), 0o644)
 	var n int
 	var stdout string
-	start := time.Now()
+	var took time.Duration
 	peak, alloc := peakHeap(func() {
-		_, stdout, stderr = run(t, append([]string{"check", "--targets", targets, "--jobs", "16"}, common...)...)
+		took, _, stdout, stderr = timedRun(t, append([]string{"check", "--targets", targets, "--jobs", "16"}, common...)...)
 	})
-	t.Logf("16 targets × 32 IPs, --jobs 16: %v, peak heap %.1f MB, allocated %.1f MB", time.Since(start).Round(time.Millisecond), float64(peak)/(1<<20), float64(alloc)/(1<<20))
+	t.Logf("16 targets × 32 IPs, --jobs 16: %v, peak heap %.1f MB, allocated %.1f MB", took.Round(time.Millisecond), float64(peak)/(1<<20), float64(alloc)/(1<<20))
 	if n = strings.Count(stdout, "\n"); n != 16 || peak > maxPeakHeap {
 		t.Errorf("%d reports, peak heap %d; stderr %q", n, peak, stderr)
 	}
