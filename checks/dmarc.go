@@ -248,6 +248,10 @@ func reportAuthorization(ctx context.Context, env Env, domain string, rec dmarc.
 	for _, a := range rec.RUF {
 		dests = append(dests, dest{"ruf", a, a[strings.LastIndexByte(a, '@')+1:]})
 	}
+	// A record is the domain's to write, and can name hundreds of
+	// addresses: each costs a lookup. Like MX and PTR names, only the
+	// first few are followed.
+	dests = dests[:min(len(dests), resolver.MaxNames)]
 	results := make([]*report.Finding, len(dests))
 	var wg sync.WaitGroup
 	for i, d := range dests {

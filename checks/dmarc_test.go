@@ -2,11 +2,13 @@ package checks
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
 )
 
 func TestDMARC(t *testing.T) {
@@ -80,5 +82,31 @@ func TestDMARCFixRecords(t *testing.T) {
 	fs := DMARC(context.Background(), env, Target{Domain: "sub.fix.example"})
 	if f, _ := find(fs, "dmarc.policy_none"); !strings.Contains(f.Message, "sp=none") {
 		t.Errorf("inherited sp=none: %q", f.Message)
+	}
+}
+
+// TestDMARCReportAddressesBounded: a record naming many outside report
+// addresses costs at most resolver.MaxNames authorization lookups.
+func TestDMARCReportAddressesBounded(t *testing.T) {
+	var rua []string
+	for i := range 50 {
+		rua = append(rua, fmt.Sprintf("mailto:d@r%d.test", i))
+	}
+	record := "v=DMARC1; p=reject; rua=" + strings.Join(rua, ",")
+	var quoted []string // character-strings of at most 255 octets
+	for len(record) > 200 {
+		quoted, record = append(quoted, `"`+record[:200]+`"`), record[200:]
+	}
+	quoted = append(quoted, `"`+record+`"`)
+	env := zoneEnv(t, "$ORIGIN example.test.\n@ SOA ns hm 1 1 1 1 1\n_dmarc TXT "+strings.Join(quoted, " ")+"\n")
+	fs := DMARC(context.Background(), env, Target{Domain: "example.test"})
+	n := 0
+	for _, f := range fs {
+		if f.ID == "dmarc.dns_error" || f.ID == "dmarc.external_rua_unauthorized" {
+			n++
+		}
+	}
+	if asked := env.DNS.Stats().Refused + env.DNS.Stats().Overlay; n != resolver.MaxNames || asked > 2+resolver.MaxNames {
+		t.Errorf("%d findings about report addresses, %d questions; want %d and at most %d", n, asked, resolver.MaxNames, 2+resolver.MaxNames)
 	}
 }

@@ -19,7 +19,7 @@ import (
 // lab's nsd serves, without a daemon.
 func labZones(t *testing.T) Env {
 	t.Helper()
-	o, err := resolver.LoadOverlay("../testdata/lab/zones")
+	o, err := resolver.LoadOverlay(context.Background(), "../testdata/lab/zones")
 	if err != nil {
 		t.Fatal(err)
 	}

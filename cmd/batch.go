@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/internal/words"
 	"github.com/preflight-mail/preflight/report"
 )
@@ -22,24 +24,23 @@ import (
 // maxTargetLine bounds a line of a targets file.
 const maxTargetLine = 64 << 10
 
-// batch checks every target of --targets FILE. The file is read twice:
-// once to reject a bad line before any output (a usage error naming
-// file:line), once to stream the targets through the workers, so memory
-// stays flat however long the file is.
+// batch checks every target of --targets FILE. The file is read once,
+// so it may be a pipe: each line is checked, a bad one being a usage
+// error (file:line) before any output, and the good ones are spooled to
+// a temporary file that then streams them through the workers, so
+// memory stays flat however long the file is.
 func (o *checkOptions) batch(cmd *cobra.Command, env envOptions) error {
-	total := 0
-	if err := o.eachTarget(func(line int, ct configTarget) error {
-		if _, err := o.target(ct, ""); err != nil {
-			return fmt.Errorf("%s:%d: %w", o.targetsFile, line, err)
-		}
-		total++
-		return nil
-	}); err != nil {
+	spool, total, err := o.spoolTargets(cmd.Context())
+	if err != nil {
 		return err
 	}
+	defer spool.Close()
+	if total == 0 {
+		return fmt.Errorf("no targets in %s", o.targetsFile)
+	}
 	return o.runBatch(cmd, total, env, func(yield func(checks.Target) error) error {
-		return o.eachTarget(func(_ int, ct configTarget) error {
-			t, err := o.target(ct, "")
+		return eachTarget(spool, o.targetsFile, func(_ int, ct configTarget) error {
+			t, err := o.target(cmd.Context(), ct, "")
 			if err != nil {
 				return err
 			}
@@ -48,12 +49,49 @@ func (o *checkOptions) batch(cmd *cobra.Command, env envOptions) error {
 	})
 }
 
+// spoolTargets reads the targets file, checks every target, and writes
+// the lines of the good ones to a temporary file, removed at once (it
+// lives until closed). It returns the spool, at its start, and the
+// number of targets.
+func (o *checkOptions) spoolTargets(ctx context.Context) (*os.File, int, error) {
+	in, err := inputfile.Open(ctx, o.targetsFile, inputfile.Targets)
+	if err != nil {
+		return nil, 0, fmt.Errorf("--targets: %w", err)
+	}
+	defer in.Close()
+	spool, err := os.CreateTemp("", "preflight-targets-")
+	if err != nil {
+		return nil, 0, fmt.Errorf("--targets: a file to spool the targets to: %w", err)
+	}
+	os.Remove(spool.Name())
+	w := bufio.NewWriter(spool)
+	total := 0
+	err = eachTarget(in, o.targetsFile, func(line int, ct configTarget) error {
+		if _, err := o.target(ctx, ct, ""); err != nil {
+			return fmt.Errorf("%s:%d: %s", o.targetsFile, line, inputfile.Message(err.Error()))
+		}
+		total++
+		return json.NewEncoder(w).Encode(ct)
+	})
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		_, err = spool.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		spool.Close()
+		return nil, 0, err
+	}
+	return spool, total, nil
+}
+
 // batchTargets checks the targets of a config file, all read before
 // the first is checked.
 func (o *checkOptions) batchTargets(cmd *cobra.Command, targets []configTarget, dir string, env envOptions) error {
 	list := make([]checks.Target, len(targets))
 	for i, ct := range targets {
-		t, err := o.target(ct, dir)
+		t, err := o.target(cmd.Context(), ct, dir)
 		if err != nil {
 			return fmt.Errorf("%s: target %d: %w", o.configName(), i+1, err)
 		}
@@ -69,14 +107,11 @@ func (o *checkOptions) batchTargets(cmd *cobra.Command, targets []configTarget, 
 	})
 }
 
-// eachTarget reads the targets file, skipping blank lines and # comments.
-func (o *checkOptions) eachTarget(f func(line int, t configTarget) error) error {
-	file, err := os.Open(o.targetsFile)
-	if err != nil {
-		return fmt.Errorf("--targets: %w", err)
-	}
-	defer file.Close()
-	sc := bufio.NewScanner(file)
+// eachTarget reads a targets file from r, skipping blank lines and #
+// comments; name names it in errors. A line that does not look like a
+// target (a file of another kind) is refused without quoting it.
+func eachTarget(r io.Reader, name string, f func(line int, t configTarget) error) error {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), maxTargetLine)
 	n := 0
 	for sc.Scan() {
@@ -85,24 +120,61 @@ func (o *checkOptions) eachTarget(f func(line int, t configTarget) error) error 
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		var ct configTarget
-		if strings.HasPrefix(line, "{") {
-			dec := json.NewDecoder(strings.NewReader(line))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&ct); err != nil {
-				return fmt.Errorf("%s:%d: %v", o.targetsFile, n, err)
-			}
-		} else if ct, err = parseTargetLine(line); err != nil {
-			return fmt.Errorf("%s:%d: %v", o.targetsFile, n, err)
+		if i := strings.IndexFunc(line, func(r rune) bool { return r < 0x80 && inputfile.IsControl(byte(r)) }); i >= 0 {
+			return inputfile.NotText(name, n, i+1, line[i], inputfile.Targets)
+		}
+		if !targetShaped(line) {
+			return fmt.Errorf(`%s:%d: not a target: want "domain ip[,ip] [helo] [selector,...]" or a JSON object`, name, n)
+		}
+		ct, err := readTargetLine(line)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %s", name, n, inputfile.Message(err.Error()))
 		}
 		if err := f(n, ct); err != nil {
 			return err
 		}
 	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		return fmt.Errorf("%s:%d: a line longer than %s", name, n+1, inputfile.Size(maxTargetLine))
+	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s:%d: %v", o.targetsFile, n+1, err)
+		return fmt.Errorf("%s:%d: %w", name, n+1, err)
 	}
 	return nil
+}
+
+// readTargetLine reads a line of a targets file: a JSON object with the
+// keys of a config target, or "domain ip[,ip] [helo] [selector,...]".
+func readTargetLine(line string) (configTarget, error) {
+	if !strings.HasPrefix(line, "{") {
+		return parseTargetLine(line)
+	}
+	var ct configTarget
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&ct)
+	return ct, err
+}
+
+// targetShaped reports whether a line looks like a target: a JSON
+// object, or a first field of the characters of domain names and a
+// second of those of IP addresses. An error may quote what it says of
+// such a line; of any other (KEY=secret), nothing.
+func targetShaped(line string) bool {
+	if strings.HasPrefix(line, "{") {
+		return true
+	}
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return len(f) == 1 && strings.IndexFunc(f[0], notDomainChar) < 0
+	}
+	return strings.IndexFunc(f[0], notDomainChar) < 0 &&
+		strings.Trim(f[1], "0123456789abcdefABCDEF.:,") == ""
+}
+
+func notDomainChar(r rune) bool {
+	return r < 0x80 && r != '-' && r != '.' && r != '_' &&
+		(r < '0' || r > '9') && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z')
 }
 
 // runBatch runs up to --jobs targets at once and writes each report as
@@ -113,7 +185,10 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, total int, env envOptions, s
 	if f := cmd.Flag("format"); f != nil && f.Changed && o.format != "json" {
 		return errors.New("batch mode writes one JSON report per line: --format must be json")
 	}
-	rn, err := o.newRunner(env)
+	// The zone files load within --timeout, as in a single run.
+	loadCtx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
+	rn, err := o.newRunner(loadCtx, env)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -134,22 +209,66 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, total int, env envOptions, s
 		}
 	})
 	var workers sync.WaitGroup
+	stopped := false // by --batch-timeout or a signal
 	err = source(func(t checks.Target) error {
-		sem <- struct{}{}
+		started := false
+		if o.canStart(cmd.Context()) {
+			select {
+			case sem <- struct{}{}:
+				started = true
+			case <-cmd.Context().Done():
+			}
+		}
+		if !started || !o.canStart(cmd.Context()) {
+			if started {
+				<-sem
+			}
+			stopped = true
+			return errBatchStopped
+		}
 		workers.Go(func() {
 			defer func() { <-sem }()
-			reports <- rn.report(cmd.Context(), "check", t, checks.For(t))
+			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
+			defer cancel()
+			reports <- rn.report(ctx, "check", t, checks.For(t))
 		})
 		return nil
 	})
 	workers.Wait()
 	close(reports)
 	writer.Wait()
-	if err != nil {
+	if err != nil && !stopped {
 		return err
 	}
 	stats.summary(o.streams.Err, time.Since(start))
+	if stopped {
+		// The targets in flight ended with the run, unfinished; the
+		// others were never started.
+		why := "--batch-timeout " + o.batchTimeout.String() + " passed"
+		if errors.Is(cmd.Context().Err(), context.Canceled) {
+			why = "interrupted"
+		}
+		fmt.Fprintf(o.streams.Err, "stopped: %s; %d of %d %s not checked\n", why, total-stats.n, total, words.Plural(total, "target", "targets"))
+		if stats.code == report.ExitOK {
+			stats.code = report.ExitIncomplete
+		}
+	}
 	return o.exit(report.Outcome{Code: stats.code})
+}
+
+// errBatchStopped ends the targets' source when no more may start.
+var errBatchStopped = errors.New("batch stopped")
+
+// canStart says whether a target may still start: the batch was not
+// interrupted, and at least a tenth of --timeout (at most a second) is
+// left before --batch-timeout. With less, a target could only report
+// every check unfinished.
+func (o *checkOptions) canStart(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	d, ok := ctx.Deadline()
+	return !ok || time.Until(d) >= min(o.timeout/10, time.Second)
 }
 
 // batchStats counts outcomes for the summary line.

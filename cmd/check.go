@@ -1,16 +1,20 @@
 package cmd
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
 	"github.com/preflight-mail/preflight/delivery"
+	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -29,6 +33,7 @@ type checkOptions struct {
 	maxDrop       int
 	targetsFile   string
 	jobs          int
+	batchTimeout  time.Duration
 	send          sendOptions
 	cfgRelays     []configRelay
 	cfg           *config        // the config file, nil without one
@@ -66,6 +71,7 @@ and writes one JSON report per line.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
 	}
 	g.mergeConfig[c] = o.mergeConfig
+	g.runLimit[c] = o.runLimit
 	f := c.Flags()
 	f.StringArrayVar(&o.ips, "ip", nil, "sending IP (repeatable, or comma-separated)")
 	f.StringVar(&o.helo, "helo", "", "the name the server says in HELO/EHLO")
@@ -78,6 +84,7 @@ and writes one JSON report per line.`,
 	f.IntVar(&o.maxDrop, "max-drop", 0, "with --baseline: score drop allowed before the gate fails")
 	f.StringVar(&o.targetsFile, "targets", "", "FILE of targets to check in batch (NDJSON out)")
 	f.IntVar(&o.jobs, "jobs", 8, "targets checked at once in batch mode")
+	f.DurationVar(&o.batchTimeout, "batch-timeout", 0, "time limit for the whole batch (default: none; --timeout bounds each target)")
 	o.register(f)
 	o.send.register(f, "send-to")
 	return c
@@ -87,7 +94,7 @@ and writes one JSON report per line.`,
 // present) into the options the command line did not set. It runs
 // before the global options are validated (see globalOptions.prepare).
 func (o *checkOptions) mergeConfig(cmd *cobra.Command) error {
-	cfg, err := o.loadConfig()
+	cfg, err := o.loadConfig(cmd.Context())
 	if err != nil || cfg == nil {
 		return err
 	}
@@ -100,10 +107,28 @@ func (o *checkOptions) mergeConfig(cmd *cobra.Command) error {
 	if !changed("max-drop") && cfg.Thresholds.MaxDrop != nil {
 		o.maxDrop = *cfg.Thresholds.MaxDrop
 	}
+	if !changed("batch-timeout") && cfg.BatchTimeout != "" {
+		o.batchTimeout, _ = time.ParseDuration(cfg.BatchTimeout)
+	}
 	cfg.applySend(&o.send, changed)
 	o.cfgRelays = cfg.Relays
 	o.cfg = cfg
 	return nil
+}
+
+// isBatch says whether run checks many targets: --targets, or a config
+// with several, and no DOMAIN argument.
+func (o *checkOptions) isBatch(args []string) bool {
+	return len(args) == 0 && (o.targetsFile != "" || o.cfg != nil && len(o.cfg.targets()) > 1)
+}
+
+// runLimit is the time limit of the whole run: --timeout, or in batch
+// mode --batch-timeout (0: none).
+func (o *checkOptions) runLimit(args []string) time.Duration {
+	if o.isBatch(args) {
+		return max(o.batchTimeout, 0)
+	}
+	return o.timeout
 }
 
 // run validates check's own options, then checks what was asked for:
@@ -115,20 +140,26 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	if o.maxDrop < 0 {
 		return fmt.Errorf("--max-drop %d: want 0 or more", o.maxDrop)
 	}
-	env, err := o.envOptions()
+	if o.batchTimeout < 0 {
+		return fmt.Errorf("--batch-timeout %s: want a positive duration such as 10m", o.batchTimeout)
+	}
+	if o.batchTimeout > 0 && !o.isBatch(args) {
+		return errors.New("--batch-timeout is for batch mode (--targets FILE, or a config with several targets); --timeout bounds a single run")
+	}
+	env, err := o.envOptions(cmd.Context())
 	if err != nil {
 		return err
 	}
 	var baseline *report.Report
 	if o.baseline != "" {
-		if baseline, err = readBaseline(o.baseline); err != nil {
+		if baseline, err = readBaseline(cmd.Context(), o.baseline); err != nil {
 			return err
 		}
 	}
 	cfg := o.cfg
 	switch {
 	case len(args) == 1:
-		t, err := o.target(configTarget{Domain: args[0], IPs: o.ips, HELO: o.helo, Selectors: o.selectors, MailFrom: o.mailFrom, DKIMKey: o.dkimKey}, "")
+		t, err := o.target(cmd.Context(), configTarget{Domain: args[0], IPs: o.ips, HELO: o.helo, Selectors: o.selectors, MailFrom: o.mailFrom, DKIMKey: o.dkimKey}, "")
 		if err != nil {
 			return err
 		}
@@ -136,7 +167,7 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	case o.targetsFile != "":
 		return o.batch(cmd, env)
 	case cfg != nil && len(cfg.targets()) == 1:
-		t, err := o.target(cfg.targets()[0], cfg.dir)
+		t, err := o.target(cmd.Context(), cfg.targets()[0], cfg.dir)
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.configName(), err)
 		}
@@ -148,8 +179,8 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 }
 
 // envOptions reads the blocklist, public-range and dialer options.
-func (o *checkOptions) envOptions() (envOptions, error) {
-	lists, err := o.resolve(o.streams.Getenv)
+func (o *checkOptions) envOptions(ctx context.Context) (envOptions, error) {
+	lists, err := o.resolve(ctx, o.streams)
 	if err != nil {
 		return envOptions{}, err
 	}
@@ -172,7 +203,7 @@ func (o *checkOptions) configName() string {
 }
 
 // loadConfig reads --config, or preflight.yaml when it exists.
-func (o *checkOptions) loadConfig() (*config, error) {
+func (o *checkOptions) loadConfig(ctx context.Context) (*config, error) {
 	path := o.configPath
 	if path == "" {
 		if _, err := os.Stat(ConfigFile); err != nil {
@@ -180,20 +211,20 @@ func (o *checkOptions) loadConfig() (*config, error) {
 		}
 		path = ConfigFile
 	}
-	return loadConfig(path)
+	return loadConfig(ctx, path)
 }
 
 // target checks and normalises one target; dir resolves relative paths.
-func (o *checkOptions) target(ct configTarget, dir string) (checks.Target, error) {
-	t, err := o.baseTarget(ct, dir)
+func (o *checkOptions) target(ctx context.Context, ct configTarget, dir string) (checks.Target, error) {
+	t, err := o.baseTarget(ctx, ct, dir)
 	if err == nil && o.send.to != "" {
-		t.Send, err = o.testSend(t)
+		t.Send, err = o.testSend(ctx, t)
 	}
 	return t, err
 }
 
 // baseTarget is the target without the test send.
-func (o *checkOptions) baseTarget(ct configTarget, dir string) (checks.Target, error) {
+func (o *checkOptions) baseTarget(ctx context.Context, ct configTarget, dir string) (checks.Target, error) {
 	t, err := parseTarget(ct, "the checks are about the IPs that send")
 	if err != nil {
 		return t, err
@@ -206,7 +237,7 @@ func (o *checkOptions) baseTarget(ct configTarget, dir string) (checks.Target, e
 		if dir != "" && !filepath.IsAbs(path) {
 			path = filepath.Join(dir, path)
 		}
-		if t.DKIMKey, err = loadKey(path); err != nil {
+		if t.DKIMKey, err = loadKey(ctx, path); err != nil {
 			return t, err
 		}
 	}
@@ -215,25 +246,38 @@ func (o *checkOptions) baseTarget(ct configTarget, dir string) (checks.Target, e
 
 // single checks one target, writes the report and gates.
 func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOptions, baseline *report.Report) error {
-	rn, err := o.newRunner(env)
+	rn, err := o.newRunner(cmd.Context(), env)
 	if err != nil {
 		return err
 	}
 	return o.finish(rn.report(cmd.Context(), "check", t, checks.For(t)), baseline, o.maxDrop)
 }
 
-// readBaseline reads an earlier JSON report of this schema version. A
-// version 1 report is refused, not converted: version 2 moved findings
-// between warn and fail (fail now means "blocks a verdict"), so every
-// moved finding would show as a regression or a fix that did not happen.
-func readBaseline(path string) (*report.Report, error) {
-	b, err := os.ReadFile(path)
+// readBaseline reads an earlier JSON report of this schema version. Its
+// errors name file:line:col, and quote nothing of a file that is not
+// JSON. A version 1 report is refused, not converted: version 2 moved
+// findings between warn and fail (fail now means "blocks a verdict"), so
+// every moved finding would show as a regression or a fix that did not
+// happen.
+func readBaseline(ctx context.Context, path string) (*report.Report, error) {
+	b, _, err := inputfile.ReadFile(ctx, path, inputfile.Report)
 	if err != nil {
 		return nil, fmt.Errorf("--baseline: %w", err)
 	}
+	if err := inputfile.CheckText(path, b, inputfile.Report); err != nil {
+		return nil, fmt.Errorf("--baseline: %w", err)
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
+		return nil, fmt.Errorf("--baseline %s: not a preflight JSON report: it does not start with {", path)
+	}
 	var r report.Report
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("--baseline %s: not a preflight JSON report: %v", path, err)
+		at := ""
+		if offset, ok := jsonOffset(err); ok {
+			line, col := inputfile.LineCol(b, offset)
+			at = fmt.Sprintf(":%d:%d", line, col)
+		}
+		return nil, fmt.Errorf("--baseline %s%s: not a preflight JSON report: %s", path, at, inputfile.Message(err.Error()))
 	}
 	switch {
 	case r.SchemaVersion == 1:
@@ -245,12 +289,25 @@ func readBaseline(path string) (*report.Report, error) {
 	return &r, nil
 }
 
+// jsonOffset is where in its input a JSON error is, when it says.
+func jsonOffset(err error) (int64, bool) {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return se.Offset, true
+	case errors.As(err, &te):
+		return te.Offset, true
+	}
+	return 0, false
+}
+
 // testSend builds the --send-to test send of a target: from the
 // envelope sender, else postmaster@DOMAIN; EHLO with the HELO name.
 // What comes from the flags, the password, CA and relays files among
 // it, is built once per run (o.sendBase); each target gets a copy with
 // its own sender, HELO name and DKIM key.
-func (o *checkOptions) testSend(t checks.Target) (*delivery.Send, error) {
+func (o *checkOptions) testSend(ctx context.Context, t checks.Target) (*delivery.Send, error) {
 	from := "postmaster@" + t.Domain
 	if !t.MailFrom.IsZero() {
 		from = t.MailFrom.Sender().String()
@@ -263,7 +320,7 @@ func (o *checkOptions) testSend(t checks.Target) (*delivery.Send, error) {
 		}
 	}
 	if o.sendBase == nil {
-		base, err := o.send.build(o.streams.Getenv, helo, from, o.cfgRelays, nil)
+		base, err := o.send.build(ctx, o.streams, helo, from, o.cfgRelays, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -1,18 +1,15 @@
 package cmd
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/preflight-mail/preflight/internal/inputfile"
 )
 
 // ConfigFile is the config file check looks for in the working
@@ -29,6 +26,7 @@ type config struct {
 	Zones           []string        `yaml:"zones"`
 	Offline         *bool           `yaml:"offline"`
 	Timeout         string          `yaml:"timeout"`
+	BatchTimeout    string          `yaml:"batch_timeout"`
 	Lists           []string        `yaml:"lists"`
 	ListSet         string          `yaml:"list_set"`
 	SpamhausKeyFile string          `yaml:"spamhaus_key_file"`
@@ -76,31 +74,23 @@ type configRelay struct {
 	TLS      string `yaml:"tls"`
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
-
 // loadConfig reads a config file. Unknown keys are errors naming the
 // key and line: a typo must not silently drop a setting.
-func loadConfig(path string) (*config, error) {
-	b, err := os.ReadFile(path)
+func loadConfig(ctx context.Context, path string) (*config, error) {
+	b, _, err := inputfile.ReadFile(ctx, path, inputfile.YAML)
 	if err != nil {
 		return nil, fmt.Errorf("--config: %w", err)
 	}
 	var c config
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		msg := err.Error()
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			return nil, fmt.Errorf("%s:%s: unknown key %q", path, m[1], m[2])
-		}
-		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(msg, "yaml: "))
+	if err := decodeYAML(path, b, &c); err != nil {
+		return nil, err
 	}
 	if c.Target != nil && len(c.Targets) > 0 {
 		return nil, fmt.Errorf("%s: give either target or targets, not both", path)
 	}
-	if c.Timeout != "" {
-		if _, err := time.ParseDuration(c.Timeout); err != nil {
-			return nil, fmt.Errorf("%s: timeout %q: want a duration such as 30s", path, c.Timeout)
+	for key, v := range map[string]string{"timeout": c.Timeout, "batch_timeout": c.BatchTimeout} {
+		if _, err := time.ParseDuration(v); v != "" && err != nil {
+			return nil, fmt.Errorf("%s: %s %s: want a duration such as 30s", path, key, inputfile.Excerpt(v))
 		}
 	}
 	c.dir = filepath.Dir(path)

@@ -1,15 +1,16 @@
 package cmd
 
 import (
+	"context"
 	"crypto"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
 	"github.com/preflight-mail/preflight/dkim"
+	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -37,7 +38,7 @@ in memory and verifying it.` + "\n\n" + findingsHelp("dkim"),
   preflight dkim example.com --selector s1 --dkim-key /etc/dkim/s1.pem`,
 		Args: exactDomain,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := o.target(args[0])
+			t, err := o.target(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -49,7 +50,7 @@ in memory and verifying it.` + "\n\n" + findingsHelp("dkim"),
 	return c
 }
 
-func (o *dkimOptions) target(domainArg string) (checks.Target, error) {
+func (o *dkimOptions) target(ctx context.Context, domainArg string) (checks.Target, error) {
 	domain, err := resolver.NormalizeDomain(domainArg)
 	if err != nil {
 		return checks.Target{}, err
@@ -63,15 +64,16 @@ func (o *dkimOptions) target(domainArg string) (checks.Target, error) {
 		if len(sels) != 1 {
 			return t, fmt.Errorf("--dkim-key needs exactly one --selector, the one the key belongs to")
 		}
-		if t.DKIMKey, err = loadKey(o.keyFile); err != nil {
+		if t.DKIMKey, err = loadKey(ctx, o.keyFile); err != nil {
 			return t, err
 		}
 	}
 	return t, nil
 }
 
-func loadKey(path string) (crypto.Signer, error) {
-	b, err := os.ReadFile(path)
+// loadKey reads a DKIM private key (PEM, a few KB at most).
+func loadKey(ctx context.Context, path string) (crypto.Signer, error) {
+	b, _, err := inputfile.ReadFile(ctx, path, inputfile.Key)
 	if err != nil {
 		return nil, fmt.Errorf("--dkim-key: %w", err)
 	}
@@ -93,6 +95,9 @@ func parseSelectors(list []string) ([]names.Selector, error) {
 			}
 			out = append(out, n)
 		}
+	}
+	if len(out) > checks.MaxSelectors {
+		return nil, fmt.Errorf("--selector: %d selectors: at most %d per target", len(out), checks.MaxSelectors)
 	}
 	return out, nil
 }

@@ -1,12 +1,10 @@
 package cmd
 
 import (
+	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // FuzzTargetLine: any line of a --targets file is read or refused.
@@ -23,7 +21,7 @@ func FuzzTargetLine(f *testing.F) {
 		if ct.Domain == "" || len(ct.IPs) == 0 {
 			t.Fatalf("%q read as %+v", line, ct)
 		}
-		o.baseTarget(ct, "")
+		o.baseTarget(context.Background(), ct, "")
 	})
 }
 
@@ -42,7 +40,7 @@ func FuzzConfig(f *testing.F) {
 		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 			t.Skip()
 		}
-		c, err := loadConfig(p)
+		c, err := loadConfig(context.Background(), p)
 		if err == nil && c.Target != nil && len(c.Targets) > 0 {
 			t.Fatal("both target and targets accepted")
 		}
@@ -58,9 +56,7 @@ func FuzzRelays(f *testing.F) {
 		var rf struct {
 			Relays []configRelay `yaml:"relays"`
 		}
-		dec := yaml.NewDecoder(strings.NewReader(text))
-		dec.KnownFields(true)
-		if dec.Decode(&rf) != nil {
+		if decodeYAML("relays.yaml", []byte(text), &rf) != nil {
 			return
 		}
 		for _, r := range rf.Relays {

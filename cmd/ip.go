@@ -38,7 +38,7 @@ pool, the IP's octets...).` + "\n\n" + findingsHelp("ip"),
 			if err != nil {
 				return err
 			}
-			lists, err := o.resolve(o.streams.Getenv)
+			lists, err := o.resolve(cmd.Context(), o.streams)
 			if err != nil {
 				return err
 			}

@@ -55,7 +55,8 @@ func Run(ctx context.Context, args []string, s Streams) int {
 	if s.Getenv == nil {
 		s.Getenv = func(string) string { return "" }
 	}
-	root := newRootCmd(s)
+	root, g := newRootCmd(s)
+	defer g.endRun()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var ee exitError

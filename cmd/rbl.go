@@ -1,8 +1,8 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -30,7 +30,7 @@ func (o *listOptions) register(f *pflag.FlagSet) {
 }
 
 // resolve turns the flags into lists.
-func (o *listOptions) resolve(getenv func(string) string) ([]rbl.List, error) {
+func (o *listOptions) resolve(ctx context.Context, s Streams) ([]rbl.List, error) {
 	var lists []rbl.List
 	if len(o.lists) > 0 {
 		for _, spec := range o.lists {
@@ -53,11 +53,11 @@ func (o *listOptions) resolve(getenv func(string) string) ([]rbl.List, error) {
 			return nil, err
 		}
 	}
-	key := strings.TrimSpace(getenv(spamhausKeyEnv))
+	key := strings.TrimSpace(s.Getenv(spamhausKeyEnv))
 	if o.keyFile != "" {
-		b, err := os.ReadFile(o.keyFile)
+		b, err := readSecret(ctx, s, "--spamhaus-key-file", o.keyFile)
 		if err != nil {
-			return nil, fmt.Errorf("--spamhaus-key-file: %w", err)
+			return nil, err
 		}
 		key = strings.TrimSpace(string(b))
 	}
@@ -110,7 +110,10 @@ A Spamhaus DQS key comes from ` + spamhausKeyEnv + ` or --spamhaus-key-file.` + 
 				}
 				t.Names = append(t.Names, name)
 			}
-			lists, err := o.resolve(o.streams.Getenv)
+			if len(t.IPs) > checks.MaxIPs || len(t.Names) > checks.MaxNames {
+				return fmt.Errorf("%d addresses and %d names: at most %d of each at once", len(t.IPs), len(t.Names), checks.MaxIPs)
+			}
+			lists, err := o.resolve(cmd.Context(), o.streams)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -27,17 +28,29 @@ type globalOptions struct {
 	// mergeConfig, for the commands that read a config file (check),
 	// merges it into their options before validate.
 	mergeConfig map[*cobra.Command]func(*cobra.Command) error
+	// runLimit, for the commands that can check many targets (check),
+	// is the time limit of the whole run for these args: --timeout, or in
+	// batch mode --batch-timeout (0 for none), --timeout then bounding
+	// each target.
+	runLimit map[*cobra.Command]func(args []string) time.Duration
+	// stopDeadline releases the run's deadline (set by prepare, called
+	// by endRun).
+	stopDeadline context.CancelFunc
 
 	// Set by validate.
 	writer report.Writer
 	gate   report.Gate
 }
 
-// DefaultTimeout bounds a whole run unless --timeout says otherwise.
+// DefaultTimeout bounds a whole run (each target in batch mode) unless
+// --timeout says otherwise.
 const DefaultTimeout = 30 * time.Second
 
-func newRootCmd(s Streams) *cobra.Command {
-	g := &globalOptions{streams: s, mergeConfig: map[*cobra.Command]func(*cobra.Command) error{}}
+// newRootCmd makes the command tree over s, and returns it with the
+// global options, for Run to end the run with (endRun).
+func newRootCmd(s Streams) (*cobra.Command, *globalOptions) {
+	g := &globalOptions{streams: s, mergeConfig: map[*cobra.Command]func(*cobra.Command) error{},
+		runLimit: map[*cobra.Command]func([]string) time.Duration{}}
 	root := &cobra.Command{
 		Use:   "preflight",
 		Short: "Check whether receivers will trust mail from your IP and domain",
@@ -58,8 +71,8 @@ checked: no score).`,
   preflight rdns 203.0.113.5 --zone example.com.zone --zone 113.0.203.in-addr.arpa.zone --offline`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return g.prepare(cmd)
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return g.prepare(cmd, args)
 		},
 	}
 	root.SetOut(s.Out)
@@ -71,7 +84,7 @@ checked: no score).`,
 	f.StringArrayVar(&g.resolvers, "resolver", nil, "DNS server IP[:port] to query (repeatable; default: /etc/resolv.conf)")
 	f.StringArrayVar(&g.zones, "zone", nil, "zone FILE answering every name under its apex, instead of the network (repeatable)")
 	f.BoolVar(&g.offline, "offline", false, "send no DNS packet: names outside --zone files cannot be checked")
-	f.DurationVar(&g.timeout, "timeout", DefaultTimeout, "time limit for the whole run")
+	f.DurationVar(&g.timeout, "timeout", DefaultTimeout, "time limit for the whole run; in batch mode (check --targets), for each target")
 	f.BoolVar(&g.noColor, "no-color", false, "no colors in text output (also NO_COLOR, or when stdout is not a terminal)")
 	f.StringVar(&g.failOn, "fail-on", "fail", "lowest severity that fails the gate (exit 1): warn or fail")
 	f.IntVar(&g.minScore, "min-score", 0, "fail the gate (exit 1) when the score is below N (0-100)")
@@ -89,19 +102,42 @@ checked: no score).`,
 		newCmdSend(g),
 		newCmdVersion(g),
 	)
-	return root
+	return root, g
+}
+
+// endRun releases the run's deadline, if prepare set one.
+func (g *globalOptions) endRun() {
+	if g.stopDeadline != nil {
+		g.stopDeadline()
+	}
 }
 
 // prepare runs before every command, once cobra has parsed the flags:
 // the command's config file, if it reads one, fills in what the command
 // line did not set (flags win), then the options are validated, once.
-func (g *globalOptions) prepare(cmd *cobra.Command) error {
+// From then on the run is under its deadline, --timeout: reading the
+// other files and the zones is part of the run. In batch mode that is
+// --batch-timeout, if any, and each target gets --timeout of its own
+// (checkOptions.runBatch).
+func (g *globalOptions) prepare(cmd *cobra.Command, args []string) error {
 	if merge := g.mergeConfig[cmd]; merge != nil {
 		if err := merge(cmd); err != nil {
 			return err
 		}
 	}
-	return g.validate()
+	if err := g.validate(); err != nil {
+		return err
+	}
+	limit := g.timeout
+	if f := g.runLimit[cmd]; f != nil {
+		limit = f(args)
+	}
+	if limit > 0 {
+		ctx, stop := context.WithTimeout(cmd.Context(), limit)
+		cmd.SetContext(ctx)
+		g.stopDeadline = stop
+	}
+	return nil
 }
 
 // validate checks the global options and makes the writer and the gate.

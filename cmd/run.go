@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -46,10 +47,15 @@ type runner struct {
 	catalog report.Catalog
 }
 
-// newRunner checks the DNS flags and loads the zone files. Bad flag
-// values and bad zone files are usage errors.
-func (g *globalOptions) newRunner(opts envOptions) (*runner, error) {
-	overlay, err := resolver.LoadOverlay(g.zones...)
+// newRunner checks the DNS flags and loads the zone files within ctx's
+// deadline. Bad flag values and bad zone files are usage errors, and so
+// are zone files that do not load in time: without them every answer
+// under their apexes would be wrong.
+func (g *globalOptions) newRunner(ctx context.Context, opts envOptions) (*runner, error) {
+	overlay, err := resolver.LoadOverlay(ctx, g.zones...)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("--zone: %w (the zone files must load within --timeout %s)", err, g.timeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--zone: %w", err)
 	}
@@ -94,11 +100,10 @@ func (rn *runner) env() checks.Env {
 	}
 }
 
-// report runs list against target and builds the report.
+// report runs list against target within ctx's deadline and builds the
+// report.
 func (rn *runner) report(ctx context.Context, command string, target checks.Target, list []checks.Check) report.Report {
 	env := rn.env()
-	ctx, cancel := context.WithTimeout(ctx, rn.g.timeout)
-	defer cancel()
 	start := env.Now()
 	results := checks.Run(ctx, env, target, list)
 	info := &report.Resolver{Servers: env.DNS.Servers(), Zones: rn.zones, Offline: rn.g.offline, Queries: env.DNS.Stats().Questions}
@@ -155,7 +160,7 @@ func (a traceArg) Format(f fmt.State, verb rune) {
 // runCheck runs the one check id against target, writes the report and
 // gates it: the run of every command but check.
 func (g *globalOptions) runCheck(cmd *cobra.Command, id string, target checks.Target, opts envOptions) error {
-	rn, err := g.newRunner(opts)
+	rn, err := g.newRunner(cmd.Context(), opts)
 	if err != nil {
 		return err
 	}
@@ -210,6 +215,9 @@ func parseIPs(args []string) ([]netip.Addr, error) {
 			}
 			out = append(out, ip)
 		}
+	}
+	if len(out) > checks.MaxIPs {
+		return nil, fmt.Errorf("%d addresses: at most %d per target; check a larger pool as several targets (--targets)", len(out), checks.MaxIPs)
 	}
 	return out, nil
 }

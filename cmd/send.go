@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/preflight-mail/preflight/checks"
 	"github.com/preflight-mail/preflight/delivery"
+	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/smtp"
@@ -66,52 +66,53 @@ func (o *sendOptions) register(f *pflag.FlagSet, toFlag string) {
 	f.BoolVar(&o.plaintext, "allow-plaintext-auth", false, "send AUTH credentials over an unencrypted connection")
 }
 
-// build makes the send from the flags (and a config's relays).
-func (o *sendOptions) build(getenv func(string) string, helo names.Host, from string, cfgRelays []configRelay, dkim *checks.Target) (*delivery.Send, error) {
-	s := &delivery.Send{Path: o.path, HELO: helo, Port: o.port, User: o.user,
+// build makes the send from the flags (and a config's relays), reading
+// their files; a warning about them goes to s.Err.
+func (o *sendOptions) build(ctx context.Context, s Streams, helo names.Host, from string, cfgRelays []configRelay, dkim *checks.Target) (*delivery.Send, error) {
+	send := &delivery.Send{Path: o.path, HELO: helo, Port: o.port, User: o.user,
 		AllowPlaintextAuth: o.plaintext, Deliver: o.deliver, Insecure: o.insecure, RelayCheck: o.relayCheck}
 	var err error
-	if err = o.addresses(s, from); err != nil {
+	if err = o.addresses(send, from); err != nil {
 		return nil, err
 	}
-	if s.TLS, err = o.checkFlags(); err != nil {
+	if send.TLS, err = o.checkFlags(); err != nil {
 		return nil, err
 	}
-	if s.Relays, err = o.relayList(cfgRelays, s.TLS); err != nil {
+	if send.Relays, err = o.relayList(ctx, cfgRelays, send.TLS); err != nil {
 		return nil, err
 	}
-	if (s.Path == "relay" || s.Path == "auto") && len(s.Relays) == 0 && o.relayCheck == "" {
-		return nil, fmt.Errorf("--path %s needs --relay HOST:PORT or --relays FILE", s.Path)
+	if (send.Path == "relay" || send.Path == "auto") && len(send.Relays) == 0 && o.relayCheck == "" {
+		return nil, fmt.Errorf("--path %s needs --relay HOST:PORT or --relays FILE", send.Path)
 	}
-	if s.Password, err = o.password(getenv); err != nil {
+	if send.Password, err = o.password(ctx, s); err != nil {
 		return nil, err
 	}
-	if s.User != "" && s.Password == "" {
+	if send.User != "" && send.Password == "" {
 		return nil, errors.New("--auth-user needs --password-env VAR or --password-file FILE (never the password itself as a flag)")
 	}
-	if strings.ContainsFunc(s.User, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if strings.ContainsFunc(send.User, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		// A NUL would break SASL PLAIN's framing; CR or LF the command.
-		return nil, fmt.Errorf("--auth-user %s: control characters are not allowed", names.Quote(s.User))
+		return nil, fmt.Errorf("--auth-user %s: control characters are not allowed", names.Quote(send.User))
 	}
-	if s.RootCAs, err = o.rootCAs(); err != nil {
+	if send.RootCAs, err = o.rootCAs(ctx); err != nil {
 		return nil, err
 	}
 	if o.dkimKey != "" {
 		if o.dkimSelector == "" {
 			return nil, errors.New("--dkim-key needs --dkim-selector")
 		}
-		if s.DKIMKey, err = loadKey(o.dkimKey); err != nil {
+		if send.DKIMKey, err = loadKey(ctx, o.dkimKey); err != nil {
 			return nil, err
 		}
 		sel, err := names.ParseSelector(o.dkimSelector)
 		if err != nil {
 			return nil, fmt.Errorf("--dkim-selector: %w", err)
 		}
-		s.DKIMSelector = string(sel)
+		send.DKIMSelector = string(sel)
 	} else if dkim != nil && dkim.DKIMKey != nil && len(dkim.Selectors) == 1 {
-		s.DKIMKey, s.DKIMSelector = dkim.DKIMKey, string(dkim.Selectors[0])
+		send.DKIMKey, send.DKIMSelector = dkim.DKIMKey, string(dkim.Selectors[0])
 	}
-	return s, nil
+	return send, nil
 }
 
 // addresses sets the envelope of s. The open-relay probe has its own
@@ -163,7 +164,7 @@ func (o *sendOptions) checkFlags() (delivery.TLSMode, error) {
 
 // relayList is the --relay flags in order (with the --tls mode), then
 // the relays of the --relays file and of the config.
-func (o *sendOptions) relayList(cfgRelays []configRelay, mode delivery.TLSMode) ([]delivery.Relay, error) {
+func (o *sendOptions) relayList(ctx context.Context, cfgRelays []configRelay, mode delivery.TLSMode) ([]delivery.Relay, error) {
 	var out []delivery.Relay
 	for i, r := range o.relays {
 		if _, _, err := net.SplitHostPort(r); err != nil {
@@ -172,17 +173,15 @@ func (o *sendOptions) relayList(cfgRelays []configRelay, mode delivery.TLSMode) 
 		out = append(out, delivery.Relay{Addr: r, Priority: min(i, len(delivery.Priorities)-1), TLS: mode, Enabled: true})
 	}
 	if o.relaysFile != "" {
-		b, err := os.ReadFile(o.relaysFile)
+		b, _, err := inputfile.ReadFile(ctx, o.relaysFile, inputfile.YAML)
 		if err != nil {
 			return nil, fmt.Errorf("--relays: %w", err)
 		}
 		var f struct {
 			Relays []configRelay `yaml:"relays"`
 		}
-		dec := yaml.NewDecoder(strings.NewReader(string(b)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&f); err != nil {
-			return nil, fmt.Errorf("--relays %s: %v", o.relaysFile, err)
+		if err := decodeYAML(o.relaysFile, b, &f); err != nil {
+			return nil, fmt.Errorf("--relays: %w", err)
 		}
 		cfgRelays = append(cfgRelays, f.Relays...)
 	}
@@ -198,12 +197,12 @@ func (o *sendOptions) relayList(cfgRelays []configRelay, mode delivery.TLSMode) 
 
 // password reads the AUTH password from --password-env or
 // --password-file; never from a flag value.
-func (o *sendOptions) password(getenv func(string) string) (string, error) {
+func (o *sendOptions) password(ctx context.Context, s Streams) (string, error) {
 	switch {
 	case o.passwordEnv != "" && o.passwordFile != "":
 		return "", errors.New("give --password-env or --password-file, not both")
 	case o.passwordEnv != "":
-		p := getenv(o.passwordEnv)
+		p := s.Getenv(o.passwordEnv)
 		if p == "" {
 			return "", fmt.Errorf("--password-env %s: the variable is empty or not set", o.passwordEnv)
 		}
@@ -212,9 +211,9 @@ func (o *sendOptions) password(getenv func(string) string) (string, error) {
 		}
 		return p, nil
 	case o.passwordFile != "":
-		b, err := os.ReadFile(o.passwordFile)
+		b, err := readSecret(ctx, s, "--password-file", o.passwordFile)
 		if err != nil {
-			return "", fmt.Errorf("--password-file: %w", err)
+			return "", err
 		}
 		p := strings.TrimRight(string(b), "\r\n")
 		if err := smtp.CheckSecret(p); err != nil {
@@ -225,12 +224,30 @@ func (o *sendOptions) password(getenv func(string) string) (string, error) {
 	return "", nil
 }
 
+// readSecret reads a secret's file (a regular file, a few KB at most),
+// and warns on s.Err when other users may read it.
+func readSecret(ctx context.Context, s Streams, flag, path string) ([]byte, error) {
+	b, fi, err := inputfile.ReadFile(ctx, path, inputfile.Secret)
+	if err == nil {
+		// A secret with a NUL is some other file (/proc/self/environ),
+		// not to be sent anywhere as a password.
+		err = inputfile.CheckText(path, b, inputfile.Secret)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if inputfile.OthersCanRead(fi) {
+		fmt.Fprintf(s.Err, "preflight: warning: %s %s can be read by other users (mode %04o); chmod 600 it\n", flag, path, fi.Mode().Perm())
+	}
+	return b, nil
+}
+
 // rootCAs reads --ca-file; nil without it (the system's roots).
-func (o *sendOptions) rootCAs() (*x509.CertPool, error) {
+func (o *sendOptions) rootCAs(ctx context.Context) (*x509.CertPool, error) {
 	if o.caFile == "" {
 		return nil, nil
 	}
-	pem, err := os.ReadFile(o.caFile)
+	pem, _, err := inputfile.ReadFile(ctx, o.caFile, inputfile.Certs)
 	if err != nil {
 		return nil, fmt.Errorf("--ca-file: %w", err)
 	}
@@ -343,7 +360,7 @@ Passwords come from --password-env VAR or --password-file FILE, never a flag.` +
 			if err != nil {
 				return err
 			}
-			s, err := o.build(o.streams.Getenv, helo, o.from, nil, nil)
+			s, err := o.build(cmd.Context(), o.streams, helo, o.from, nil, nil)
 			if err != nil {
 				return err
 			}

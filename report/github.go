@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/preflight-mail/preflight/internal/words"
 )
 
 // GitHubWriter writes GitHub Actions workflow commands: one annotation
@@ -47,6 +49,13 @@ func (GitHubWriter) Write(w io.Writer, r Report) error {
 		if len(r.Verdict.RelayBlocking) > 0 {
 			verdict += " (" + Sanitize(strings.Join(r.Verdict.RelayBlocking, ", ")) + ")"
 		}
+	}
+	omitted := 0
+	for _, c := range r.Checks {
+		omitted += c.OmittedFindings
+	}
+	if omitted > 0 {
+		verdict += fmt.Sprintf("; %d more %s not shown (at most %d per check)", omitted, words.Plural(omitted, "finding", "findings"), MaxFindings)
 	}
 	score := "score —, incomplete (" + Sanitize(strings.Join(r.Incomplete, ", ")) + ")"
 	if r.Score != nil && r.Grade != nil {

@@ -131,6 +131,9 @@ type CheckResult struct {
 	DurationMS int64     `json:"duration_ms"`
 	DNSQueries int64     `json:"dns_queries"`
 	Findings   []Finding `json:"findings"`
+	// OmittedFindings counts the findings past MaxFindings, not shown:
+	// the least severe (findings are sorted worst first).
+	OmittedFindings int `json:"omitted_findings,omitempty"`
 }
 
 // Tool names the program that wrote a report.
@@ -180,9 +183,10 @@ type Report struct {
 }
 
 // Build assembles a report from check results: statuses, sorted findings,
-// and the score, grade and verdict by the catalogue. Checks keep the
-// order given. An incomplete run gets no score: a score over what could
-// be checked would read as a score of the whole.
+// and the score, grade and verdict by the catalogue; then it cuts the
+// findings and their texts to the report's bounds (limits.go). Checks
+// keep the order given. An incomplete run gets no score: a score over
+// what could be checked would read as a score of the whole.
 func Build(r Report, results []CheckResult, cat Catalog) Report {
 	r.SchemaVersion = SchemaVersion
 	r.Checks = make([]CheckResult, len(results))
@@ -204,6 +208,7 @@ func Build(r Report, results []CheckResult, cat Catalog) Report {
 		grade := Grade(score)
 		r.Score, r.Grade = &score, &grade
 	}
+	limit(r.Checks)
 	return r
 }
 

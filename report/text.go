@@ -119,6 +119,9 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 				}
 			}
 		}
+		if c.OmittedFindings > 0 {
+			fmt.Fprintf(&b, "    … %d more %s, not shown (at most %d per check)\n", c.OmittedFindings, words.Plural(c.OmittedFindings, "finding", "findings"), MaxFindings)
+		}
 	}
 
 	// Where the answers came from, and what was not known.

@@ -24,7 +24,7 @@ func TestOverlayHoldsAgainstCNAMEsFromTheNetwork(t *testing.T) {
 	if err := os.WriteFile(zf, []byte(exampleZone), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	overlay, err := resolver.LoadOverlay(zf)
+	overlay, err := resolver.LoadOverlay(context.Background(), zf)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -325,7 +325,7 @@ func TestOverlayAndOffline(t *testing.T) {
 	dir := t.TempDir()
 	zf := filepath.Join(dir, "example.zone")
 	os.WriteFile(zf, []byte(exampleZone), 0o644)
-	overlay, err := resolver.LoadOverlay(zf)
+	overlay, err := resolver.LoadOverlay(context.Background(), zf)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,9 +9,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/preflight-mail/preflight/internal/inputfile"
 )
 
 // Zone is one zone's data from an RFC 1035 master file, answered the way
@@ -36,16 +40,43 @@ type ZoneResult struct {
 	Kind error
 }
 
-var errLine = regexp.MustCompile(`^(?:.*?: )?dns: (.*) at line: (\d+):(\d+)$`)
+// Bounds on what the zone files of one run may hold together: the
+// overlay keeps every record in memory, and a pull request chooses the
+// files (docs/limits.md). Each file is also at most inputfile.Zone's
+// 64 MiB, and is read within the run's deadline.
+const (
+	// MaxZoneFiles bounds the files of one run, directories' included.
+	MaxZoneFiles = 64
+	// MaxZoneRecords bounds the records of one run's zone files: a zone
+	// for a domain's mail has dozens, a reverse /16 65,536.
+	MaxZoneRecords = 100_000
+	// MaxZoneBytes bounds the octets of one run's zone files together.
+	MaxZoneBytes = 64 << 20
+)
 
-// LoadZoneFile reads a master file. Errors name the file and line.
-func LoadZoneFile(path string) (*Zone, error) {
-	f, err := os.Open(path)
+// zoneBudget is what the zone files of a run may still hold.
+type zoneBudget struct {
+	files, records int
+	bytes          int64
+}
+
+func newZoneBudget() *zoneBudget {
+	return &zoneBudget{files: MaxZoneFiles, records: MaxZoneRecords, bytes: MaxZoneBytes}
+}
+
+// LoadZoneFile reads a master file within ctx's deadline. Errors name
+// the file and line.
+func LoadZoneFile(ctx context.Context, path string) (*Zone, error) {
+	return loadZoneFile(ctx, path, newZoneBudget())
+}
+
+func loadZoneFile(ctx context.Context, path string, b *zoneBudget) (*Zone, error) {
+	f, err := inputfile.Open(ctx, path, inputfile.Zone)
 	if err != nil {
-		return nil, fmt.Errorf("zone file %s: %w", path, err)
+		return nil, fmt.Errorf("zone file: %w", err)
 	}
 	defer f.Close()
-	return ParseZone(f, path)
+	return parseZone(ctx, f, path, b)
 }
 
 // ParseZone reads a master file from r; file names it in errors. The apex
@@ -53,27 +84,36 @@ func LoadZoneFile(path string) (*Zone, error) {
 // $INCLUDE is refused: a zone file given on the command line must not
 // read other files.
 func ParseZone(r io.Reader, file string) (*Zone, error) {
-	text, err := io.ReadAll(io.LimitReader(r, maxZoneFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if len(text) > maxZoneFileBytes {
-		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxZoneFileBytes)
-	}
-	origin := firstOrigin(string(text))
-	zp := dns.NewZoneParser(strings.NewReader(string(text)), origin, file)
+	return parseZone(context.Background(), r, file, newZoneBudget())
+}
+
+// parseZone streams r through the parser: no copy of the text is held,
+// and b is charged for every octet and record. It stops when ctx ends.
+func parseZone(ctx context.Context, r io.Reader, file string, b *zoneBudget) (*Zone, error) {
+	zr := newZoneReader(ctx, r, file, b)
+	zp := dns.NewZoneParser(zr, zr.initialOrigin(), file)
 	zp.SetIncludeAllowed(false)
 	// TTLs do not matter to a one-run overlay; do not make users write them.
 	zp.SetDefaultTTL(3600)
 	var rrs []dns.RR
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		if b.records == 0 {
+			return nil, fmt.Errorf("%s: more than %d records in the zone files, the limit for one run", file, MaxZoneRecords)
+		}
+		b.records--
 		rrs = append(rrs, rr)
+		if len(rrs)%1024 == 0 && ctx.Err() != nil {
+			// $GENERATE makes records without reading.
+			return nil, zr.stopped()
+		}
+	}
+	if zr.err != nil && zr.err != io.EOF {
+		return nil, zr.err
 	}
 	if err := zp.Err(); err != nil {
-		return nil, zoneSyntaxError(file, err)
-	}
-	if err := checkLongStrings(file, string(text)); err != nil {
-		return nil, err
+		// The parser's token is quoted only once the file has shown it
+		// is a zone file, with a record; before, it may be anything.
+		return nil, zoneSyntaxError(file, err, len(rrs) > 0)
 	}
 	apex := ""
 	for _, rr := range rrs {
@@ -85,7 +125,7 @@ func ParseZone(r io.Reader, file string) (*Zone, error) {
 		}
 	}
 	if apex == "" {
-		apex = fqdn(origin)
+		apex = fqdn(zr.origin)
 	}
 	if apex == "." {
 		return nil, fmt.Errorf("%s: no SOA record and no $ORIGIN, so the zone's apex is unknown", file)
@@ -130,65 +170,28 @@ func NewZone(apex, file string, rrs []dns.RR) (*Zone, error) {
 	return z, nil
 }
 
-// checkLongStrings refuses quoted strings over 255 octets (RFC 1035
-// §3.3: a character-string's length is one octet). The parser would
-// split them silently; BIND and nsd refuse the zone, so a change with
-// one would not deploy.
-func checkLongStrings(file, text string) error {
-	for n, line := range strings.Split(text, "\n") {
-		in, start, length := false, 0, 0
-		for i := 0; i < len(line); i++ {
-			c := line[i]
-			switch {
-			case !in && c == ';':
-				i = len(line)
-			case c == '"':
-				if in && length > 255 {
-					return fmt.Errorf("%s:%d:%d: a quoted string of %d octets; the limit is 255 (RFC 1035 §3.3): split it into several quoted strings", file, n+1, start+1, length)
-				}
-				in, start, length = !in, i, 0
-			case in && c == '\\':
-				i++
-				if i < len(line) && isDigit(line[i]) {
-					i += 2 // \DDD is one octet
-				}
-				length++
-			case in:
-				length++
-			}
-		}
-	}
-	return nil
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// maxZoneFileBytes bounds what a zone file may hold: larger is a mistake
-// (or an attack), not a zone someone wants to preflight.
-const maxZoneFileBytes = 64 << 20
-
-// firstOrigin finds the first $ORIGIN directive, so a file without SOA
-// still has an apex. The parser itself does not expose it.
-func firstOrigin(text string) string {
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && strings.EqualFold(f[0], "$ORIGIN") {
-			return fqdn(f[1])
-		}
-	}
-	return "."
-}
-
-// zoneSyntaxError reformats the parser's message as "file:line:col: what".
-func zoneSyntaxError(file string, err error) error {
+// zoneSyntaxError reformats the parser's error as "file:line:col: what",
+// with the token it stopped at when quote is set, as an excerpt.
+func zoneSyntaxError(file string, err error, quote bool) error {
 	var pe *dns.ParseError
-	if errors.As(err, &pe) {
-		if m := errLine.FindStringSubmatch(pe.Error()); m != nil {
-			return fmt.Errorf("%s:%s:%s: %s", file, m[2], m[3], m[1])
-		}
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("%s: %v", file, err)
 	}
-	return fmt.Errorf("%s: %v", file, err)
+	msg := strings.TrimPrefix(strings.TrimPrefix(pe.Error(), file+": "), "dns: ")
+	m := parseErrorText.FindStringSubmatch(msg)
+	if m == nil {
+		return fmt.Errorf("%s: %s", file, inputfile.Excerpt(msg))
+	}
+	what := m[1]
+	if token, err := strconv.Unquote(m[2]); err == nil && token != "" && quote {
+		what += ": " + inputfile.Excerpt(token)
+	}
+	return fmt.Errorf("%s:%s:%s: %s", file, m[3], m[4], what)
 }
+
+// parseErrorText is dns.ParseError's text without the file: what was
+// wrong, the token (strconv.QuoteToASCII), line and column.
+var parseErrorText = regexp.MustCompile(`^(.*?): ("(?:[^"\\]|\\.)*") at line: (\d+):(\d+)$`)
 
 // parent returns the name one label up, or "" above the root.
 func parent(name string) string {
@@ -282,23 +285,25 @@ func NewOverlay(zones ...*Zone) (*Overlay, error) {
 	return o, nil
 }
 
-// LoadOverlay reads zone files into an overlay. A directory stands for
-// the *.zone files in it.
-func LoadOverlay(paths ...string) (*Overlay, error) {
+// LoadOverlay reads zone files into an overlay, within ctx's deadline. A
+// directory stands for the *.zone files in it. All the files together
+// are bounded by MaxZoneFiles, MaxZoneRecords and MaxZoneBytes.
+func LoadOverlay(ctx context.Context, paths ...string) (*Overlay, error) {
+	b := newZoneBudget()
 	var zones []*Zone
 	for _, p := range paths {
 		files := []string{p}
 		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			files, err = filepath.Glob(filepath.Join(p, "*.zone"))
-			if err != nil {
+			if files, err = zoneFiles(p, b.files); err != nil {
 				return nil, err
-			}
-			if len(files) == 0 {
-				return nil, fmt.Errorf("%s: no *.zone files in the directory", p)
 			}
 		}
 		for _, f := range files {
-			z, err := LoadZoneFile(f)
+			if b.files == 0 {
+				return nil, fmt.Errorf("%s: more than %d zone files, the limit for one run", f, MaxZoneFiles)
+			}
+			b.files--
+			z, err := loadZoneFile(ctx, f, b)
 			if err != nil {
 				return nil, err
 			}
@@ -306,6 +311,40 @@ func LoadOverlay(paths ...string) (*Overlay, error) {
 		}
 	}
 	return NewOverlay(zones...)
+}
+
+// zoneFiles lists the *.zone files of dir, sorted; more than max is an
+// error, found without listing the whole directory.
+func zoneFiles(dir string, max int) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	var files []string
+	for {
+		entries, err := d.ReadDir(256)
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".zone") {
+				continue
+			}
+			if len(files) == max {
+				return nil, fmt.Errorf("%s: more than %d zone files, the limit for one run", dir, MaxZoneFiles)
+			}
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no *.zone files in the directory", dir)
+	}
+	sort.Strings(files)
+	return files, nil
 }
 
 // Zone returns the zone that holds name, or nil.
