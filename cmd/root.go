@@ -80,7 +80,7 @@ checked: no score).`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 
 	f := root.PersistentFlags()
-	f.StringVar(&g.format, "format", "text", "output format: text or json")
+	f.StringVar(&g.format, "format", "text", "output format: text, json or github (GitHub Actions annotations; with $GITHUB_STEP_SUMMARY set, also a Markdown summary there)")
 	f.StringArrayVar(&g.resolvers, "resolver", nil, "DNS server IP[:port] to query (repeatable; default: /etc/resolv.conf)")
 	f.StringArrayVar(&g.zones, "zone", nil, "zone FILE answering every name under its apex, instead of the network (repeatable)")
 	f.BoolVar(&g.offline, "offline", false, "send no DNS packet: names outside --zone files cannot be checked")

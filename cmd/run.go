@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
@@ -107,7 +109,7 @@ func (rn *runner) report(ctx context.Context, command string, target checks.Targ
 	start := env.Now()
 	results := checks.Run(ctx, env, target, list)
 	info := &report.Resolver{Servers: env.DNS.Servers(), Zones: rn.zones, Offline: rn.g.offline, Queries: env.DNS.Stats().Questions}
-	return report.Build(report.Report{
+	rep := report.Build(report.Report{
 		Tool:        report.Tool{Name: "preflight", Version: Version()},
 		Command:     command,
 		Target:      target.Report(),
@@ -115,6 +117,25 @@ func (rn *runner) report(ctx context.Context, command string, target checks.Targ
 		DurationMS:  env.Now().Sub(start).Milliseconds(),
 		Resolver:    info,
 	}, results, rn.catalog)
+	if rn.cfg.Overlay != nil {
+		rep.Locate(rn.locate)
+	}
+	return rep
+}
+
+// locate finds where a fix record's change goes in the --zone files:
+// the line of the record to replace or remove, or of the zone's SOA for
+// one to add (GitHub annotations land on it in a pull request).
+func (rn *runner) locate(r report.FixRecord) (string, int) {
+	z := rn.cfg.Overlay.Zone(r.Name)
+	if z == nil {
+		return "", 0
+	}
+	data := r.Old
+	if r.Action == report.FixAdd {
+		data = ""
+	}
+	return z.File, z.Locate(r.Name, dns.StringToType[r.Type], data)
 }
 
 // tracer returns the --verbose trace function (nil when quiet): lines on
@@ -177,6 +198,7 @@ func (g *globalOptions) finish(rep report.Report, baseline *report.Report, maxDr
 		fmt.Fprintf(g.streams.Err, "preflight: the report could not be written: %v\n", err)
 		return exitError{report.ExitIncomplete}
 	}
+	g.stepSummary(rep)
 	if baseline == nil {
 		return g.exit(g.gate.Apply(rep))
 	}
@@ -247,4 +269,28 @@ func parsePrefixes(flag string, list []string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// stepSummaryEnv names the file a GitHub Actions step appends Markdown
+// to for the job's page (docs.github.com, "Adding a job summary").
+const stepSummaryEnv = "GITHUB_STEP_SUMMARY"
+
+// stepSummary appends the report's Markdown summary to
+// $GITHUB_STEP_SUMMARY with --format github. Failing to is said on
+// stderr and changes nothing else: the annotations are the report.
+func (g *globalOptions) stepSummary(rep report.Report) {
+	path := g.streams.Getenv(stepSummaryEnv)
+	if g.format != "github" || path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err == nil {
+		err = report.WriteSummary(f, rep)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(g.streams.Err, "preflight: the step summary could not be written to $%s: %v\n", stepSummaryEnv, err)
+	}
 }

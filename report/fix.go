@@ -28,6 +28,39 @@ type FixRecord struct {
 	Type   string `json:"type"`
 	Value  string `json:"value,omitempty"`
 	Old    string `json:"old,omitempty"`
+	// ZoneFile and ZoneLine say where the change goes when the name is
+	// in a --zone file: the line of the record to replace or remove, or
+	// of the zone's SOA for a record to add. ZoneLine is 0 when it is not
+	// known.
+	ZoneFile string `json:"file,omitempty"`
+	ZoneLine int    `json:"line,omitempty"`
+}
+
+// Locator finds where a fix record's change goes in the run's zone
+// files: the file, and the line (see FixRecord.ZoneFile).
+type Locator func(r FixRecord) (file string, line int)
+
+// Locate fills File and Line of every fix record that locate places.
+func (r *Report) Locate(locate Locator) {
+	for i := range r.Checks {
+		for j := range r.Checks[i].Findings {
+			for k := range r.Checks[i].Findings[j].FixRecords {
+				fr := &r.Checks[i].Findings[j].FixRecords[k]
+				fr.ZoneFile, fr.ZoneLine = locate(*fr)
+			}
+		}
+	}
+}
+
+// location is where a finding's fix goes in a zone file: its first
+// located record's.
+func location(f Finding) (file string, line int) {
+	for _, r := range f.FixRecords {
+		if r.ZoneFile != "" {
+			return r.ZoneFile, r.ZoneLine
+		}
+	}
+	return "", 0
 }
 
 // Line is the record with data as a zone-file line: "NAME. TYPE DATA",

@@ -38,7 +38,17 @@ func (GitHubWriter) Write(w io.Writer, r Report) error {
 		if fix := fixText(f); fix != "" {
 			msg += "\nFix: " + strings.Join(sanitizeLines(fix), "\n")
 		}
-		fmt.Fprintf(&b, "::%s title=%s::%s\n", level, escapeProperty(title), escapeData(msg))
+		props := ""
+		if file, line := location(f); file != "" {
+			// On the pull request's changed line (docs.github.com,
+			// "Workflow commands": file, line).
+			props = "file=" + escapeProperty(Sanitize(file)) + ","
+			if line > 0 {
+				props += fmt.Sprintf("line=%d,", line)
+			}
+		}
+		props += "title=" + escapeProperty(title)
+		fmt.Fprintf(&b, "::%s %s::%s\n", level, props, escapeData(msg))
 	}
 	verdict := Sanitize(r.Verdict.DirectDelivery)
 	if len(r.Verdict.Blocking) > 0 {

@@ -28,6 +28,9 @@ type Zone struct {
 	// nonterminal holds names that own no records but have descendants
 	// that do (RFC 4592 §2.2.2 "empty non-terminals"): they exist.
 	nonterminal map[string]bool
+	// lines holds the line of each record read from a file: the last
+	// line of a record written over several.
+	lines map[dns.RR]int
 }
 
 // ZoneResult is a Zone's answer to one question.
@@ -96,7 +99,11 @@ func parseZone(ctx context.Context, r io.Reader, file string, b *zoneBudget) (*Z
 	// TTLs do not matter to a one-run overlay; do not make users write them.
 	zp.SetDefaultTTL(3600)
 	var rrs []dns.RR
+	lines := map[dns.RR]int{}
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		// The parser returns a record once it has read the line break
+		// that ends it, so the reader is on the next line.
+		lines[rr] = zr.line - 1
 		if b.records == 0 {
 			return nil, fmt.Errorf("%s: more than %d records in the zone files, the limit for one run", file, MaxZoneRecords)
 		}
@@ -130,7 +137,11 @@ func parseZone(ctx context.Context, r io.Reader, file string, b *zoneBudget) (*Z
 	if apex == "." {
 		return nil, fmt.Errorf("%s: no SOA record and no $ORIGIN, so the zone's apex is unknown", file)
 	}
-	return NewZone(apex, file, rrs)
+	z, err := NewZone(apex, file, rrs)
+	if z != nil {
+		z.lines = lines
+	}
+	return z, err
 }
 
 // NewZone makes a zone from records; every owner must be at or under
@@ -251,6 +262,43 @@ func answerFrom(byType map[uint16][]dns.RR, owner string, qtype uint16) ZoneResu
 		out[i] = c
 	}
 	return ZoneResult{Records: out}
+}
+
+// Locate returns the line of the zone file that holds name's record of
+// type rrtype whose data is data, written as RecordData writes it; the
+// line of the SOA record when data is empty (where a new record of the
+// zone goes); 0 when there is none.
+func (z *Zone) Locate(name string, rrtype uint16, data string) int {
+	if data == "" {
+		return z.lines[z.SOA()]
+	}
+	for _, rr := range z.names[fqdn(name)][rrtype] {
+		if RecordData(rr) == data {
+			return z.lines[rr]
+		}
+	}
+	return 0
+}
+
+// RecordData is a record's data as fix records hold it: TXT text
+// joined and unquoted, MX "PREFERENCE HOST", names without the final dot
+// (the root is "."), addresses as text.
+func RecordData(rr dns.RR) string {
+	switch v := rr.(type) {
+	case *dns.TXT:
+		return TXTStrings([]dns.RR{v})[0]
+	case *dns.MX:
+		return fmt.Sprintf("%d %s", v.Preference, strings.ToLower(bare(v.Mx)))
+	case *dns.PTR:
+		return strings.ToLower(bare(v.Ptr))
+	case *dns.CNAME:
+		return strings.ToLower(bare(v.Target))
+	case *dns.A:
+		return v.A.String()
+	case *dns.AAAA:
+		return v.AAAA.String()
+	}
+	return strings.TrimPrefix(rr.String(), rr.Header().String())
 }
 
 // SOA returns the zone's SOA record, if it has one (for negative answers).
