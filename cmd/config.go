@@ -88,6 +88,12 @@ func loadConfig(ctx context.Context, path string) (*config, error) {
 	if c.Target != nil && len(c.Targets) > 0 {
 		return nil, fmt.Errorf("%s: give either target or targets, not both", path)
 	}
+	if s := c.Send; s != nil && (s.PasswordEnv != "" || s.PasswordFile != "") {
+		// In CI the config comes from the pull request, which also picks
+		// the relays and the CA: a config that names a secret could send
+		// any of the job's secrets (GITHUB_TOKEN) to a server of its own.
+		return nil, fmt.Errorf("%s: send.password_env and send.password_file are not read from a config file, which (in CI) a pull request can change along with the relays: give --password-env VAR or --password-file FILE on the command line", path)
+	}
 	for key, v := range map[string]string{"timeout": c.Timeout, "batch_timeout": c.BatchTimeout} {
 		if _, err := time.ParseDuration(v); v != "" && err != nil {
 			return nil, fmt.Errorf("%s: %s %s: want a duration such as 30s", path, key, inputfile.Excerpt(v))
