@@ -31,15 +31,34 @@ type Result struct {
 // run's cache, so a list is tested once per run however many checks use
 // it. TXT records are fetched only for listed targets.
 func Query(ctx context.Context, r *resolver.Resolver, lists []List, targets []string) []Result {
-	type job struct {
-		res   *Result
-		name  string
-		tests TestPoints
+	results, jobs := plan(lists, targets)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() { j.run(ctx, r) })
 	}
-	var (
-		results []*Result
-		jobs    []job
-	)
+	wg.Wait()
+	out := make([]Result, len(results))
+	for i, r := range results {
+		out[i] = *r
+	}
+	return out
+}
+
+// job is one target on one list: the name to ask, and the test points
+// of the target's family.
+type job struct {
+	res   *Result
+	name  string
+	tests TestPoints
+}
+
+// plan makes a result for every target on every list of its kind, and a
+// job for those that can be asked: not an IPv6 address on an IPv4-only
+// list, nor a public suffix on a list of registered domains, nor a name
+// too long to ask.
+func plan(lists []List, targets []string) ([]*Result, []job) {
+	var results []*Result
+	var jobs []job
 	for _, l := range lists {
 		for _, t := range targets {
 			fam := family(t)
@@ -71,53 +90,49 @@ func Query(ctx context.Context, r *resolver.Resolver, lists []List, targets []st
 			jobs = append(jobs, job{res, name, testPoints(fam)})
 		}
 	}
-	var wg sync.WaitGroup
-	for _, j := range jobs {
-		wg.Go(func() {
-			dns := r
-			if j.res.List.Server != "" {
-				dns = r.ForServer(j.res.List.Server)
-			}
-			var (
-				inner            sync.WaitGroup
-				target, pos, neg Answer
-			)
-			ask := func(t string, into *Answer) {
-				name, err := QueryName(t, j.res.List.Zone)
-				if err != nil { // a zone so long that even a test point does not fit
-					*into = Answer{Status: Unknown, Reason: err.Error(), Hint: "check the zone name"}
-					return
-				}
-				addrs, err := dns.LookupIP(ctx, "ip4", name)
-				*into = Decode(j.res.List, addrs, err)
-			}
-			inner.Go(func() {
-				addrs, err := dns.LookupIP(ctx, "ip4", j.name)
-				target = Decode(j.res.List, addrs, err)
-			})
-			inner.Go(func() { ask(j.tests.Listed, &pos) })
-			inner.Go(func() { ask(j.tests.NotListed, &neg) })
-			inner.Wait()
-			if reason, hint := SelfTest(pos, neg, j.tests); reason != "" {
-				j.res.Unusable, j.res.Status = true, Unknown
-				j.res.Reason, j.res.Hint = reason, hint
-				return
-			}
-			j.res.Answer = target
-			if target.Status == Listed || target.Status == PolicyListed {
-				if txt, err := dns.LookupTXT(ctx, j.name); err == nil {
-					for _, s := range txt {
-						// The list's own words may quote the name asked.
-						j.res.TXT = append(j.res.TXT, resolver.Redact(s, []string{j.res.List.Key}))
-					}
-				}
-			}
-		})
+	return results, jobs
+}
+
+// run asks the target's name and the list's two test points at once;
+// the answer counts only when the self-test passes, and a listing's TXT
+// record is fetched then.
+func (j job) run(ctx context.Context, r *resolver.Resolver) {
+	dns := r
+	if j.res.List.Server != "" {
+		dns = r.ForServer(j.res.List.Server)
 	}
-	wg.Wait()
-	out := make([]Result, len(results))
-	for i, r := range results {
-		out[i] = *r
+	var (
+		inner            sync.WaitGroup
+		target, pos, neg Answer
+	)
+	ask := func(t string, into *Answer) {
+		name, err := QueryName(t, j.res.List.Zone)
+		if err != nil { // a zone so long that even a test point does not fit
+			*into = Answer{Status: Unknown, Reason: err.Error(), Hint: "check the zone name"}
+			return
+		}
+		addrs, err := dns.LookupIP(ctx, "ip4", name)
+		*into = Decode(j.res.List, addrs, err)
 	}
-	return out
+	inner.Go(func() {
+		addrs, err := dns.LookupIP(ctx, "ip4", j.name)
+		target = Decode(j.res.List, addrs, err)
+	})
+	inner.Go(func() { ask(j.tests.Listed, &pos) })
+	inner.Go(func() { ask(j.tests.NotListed, &neg) })
+	inner.Wait()
+	if reason, hint := SelfTest(pos, neg, j.tests); reason != "" {
+		j.res.Unusable, j.res.Status = true, Unknown
+		j.res.Reason, j.res.Hint = reason, hint
+		return
+	}
+	j.res.Answer = target
+	if target.Status == Listed || target.Status == PolicyListed {
+		if txt, err := dns.LookupTXT(ctx, j.name); err == nil {
+			for _, s := range txt {
+				// The list's own words may quote the name asked.
+				j.res.TXT = append(j.res.TXT, resolver.Redact(s, []string{j.res.List.Key}))
+			}
+		}
+	}
 }
