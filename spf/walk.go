@@ -205,7 +205,7 @@ func (w *walker) visit(n *Node, path []string) {
 // and redirect, and the lookups of its a, mx, exists and ptr terms.
 // here holds the domains from the root to n, for loops.
 func (w *walker) follow(n *Node, here []string) {
-	for _, t := range n.Parsed.Terms {
+	for _, t := range n.Parsed.Evaluated() {
 		switch {
 		case t.Mechanism == "include" || t.Modifier == "redirect":
 			child := &Node{Domain: strings.TrimSuffix(strings.ToLower(t.Domain), "."), Via: t.Raw, depth: n.depth + 1}
