@@ -40,8 +40,8 @@ var spfKinds = []report.Kind{
 }
 
 // SPF checks the envelope domain's SPF: the result for each sending IP
-// (blitiri.com.ar/go/spf through our resolver, corrected by our parser),
-// a lint of the whole include/redirect tree, and the HELO identity.
+// (check_host() over the record the walk parsed), a lint of the whole
+// include/redirect tree, and the HELO identity.
 func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 	domain, sender := envelope(t)
 	if domain == "" {
@@ -67,7 +67,7 @@ func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 	results := make([]spf.Result, len(t.IPs))
 	var wg sync.WaitGroup
 	for i, ip := range t.IPs {
-		wg.Go(func() { results[i] = spf.Evaluate(ctx, env.DNS, ip, heloOr(t, domain), sender, env.now()) })
+		wg.Go(func() { results[i] = spfVerdict(ctx, env, tree.Root, ip, heloOr(t, domain), sender) })
 	}
 	wg.Wait()
 	out := lintTree(tree, t, results)
@@ -93,6 +93,24 @@ func envelope(t Target) (domain, sender string) {
 
 func heloOr(t Target, domain string) string {
 	return cmp.Or(t.HELO.EHLO(), domain)
+}
+
+// spfVerdict is check_host() for one sending IP (RFC 7208 §4) over the
+// root record the walk parsed, so the lint and the verdict read the
+// same parse; without one (none, several) CheckHost says what that
+// means.
+func spfVerdict(ctx context.Context, env Env, root *spf.Node, ip netip.Addr, helo, sender string) spf.Result {
+	args := spf.Args{IP: ip, Sender: sender, Domain: root.Domain, HELO: helo, Now: env.now()}
+	if root.Parsed != nil {
+		return spf.Evaluate(ctx, root.Parsed, env.DNS, args)
+	}
+	return spf.CheckHost(ctx, env.DNS, args)
+}
+
+// heloVerdict is check_host() for the HELO identity: postmaster@HELO
+// (RFC 7208 §2.3).
+func heloVerdict(ctx context.Context, env Env, ip netip.Addr, helo string) spf.Result {
+	return spf.CheckHost(ctx, env.DNS, spf.Args{IP: ip, Sender: "postmaster@" + helo, HELO: helo, Now: env.now()})
 }
 
 // lintTree reports what is wrong anywhere in the tree, whatever the IP;
@@ -389,7 +407,7 @@ func ipResult(domain string, root *spf.Node, ip netip.Addr, r spf.Result) report
 func heloSPF(ctx context.Context, env Env, t Target) []report.Finding {
 	var out []report.Finding
 	for _, ip := range t.IPs {
-		r := spf.Evaluate(ctx, env.DNS, ip, t.HELO.Name, "", env.now())
+		r := heloVerdict(ctx, env, ip, t.HELO.Name)
 		f := report.Finding{Subject: ip.String(), Evidence: map[string]any{"helo": t.HELO.Name, "result": r.Result}}
 		switch r.Result {
 		case spf.Pass:

@@ -1,12 +1,12 @@
 // Package spf parses, walks and evaluates SPF records (RFC 7208).
 //
-// The verdict for a sending IP comes from blitiri.com.ar/go/spf, run
-// through preflight's resolver. That library stops at the first match
-// and skips syntax it does not need, so this package adds what a
-// preflight check must see: a strict parser that reports every syntax
-// error in a record (parse.go, pure), a walker that fetches the whole
-// include/redirect tree concurrently and counts worst-case lookups and
-// void lookups (walk.go), and the exp= explanation (macro.go).
+// One model of a record serves both uses: Parse (pure, every syntax
+// error reported) reads it, Record.Evaluated says which of its terms
+// check_host() evaluates, and the same counting rules (§4.6.4) apply to
+// the lint's worst-case walk of the whole include/redirect tree (Walk,
+// walk.go) and to the verdict for one sending IP (CheckHost and
+// Evaluate, eval.go, over an already-parsed record). Macros (§7) are in
+// macro.go.
 package spf
 
 import (

@@ -114,12 +114,20 @@ func (t *Tree) Complete() bool {
 
 // Walk fetches the SPF record of domain and everything it includes or
 // redirects to, concurrently: each level's records, and the lookups of
-// each record's a, mx and exists terms, at once. Besides counting, this
-// fills the run's cache, so evaluating the record afterwards costs no
-// round trip. ips are the sending IPs, for the ptr mechanism's lookups.
+// each record's a, mx and exists terms, at once. It follows what
+// check_host() evaluates when nothing matches (Record.Evaluated): not
+// the terms after "all", nor a redirect beside an "all". Besides
+// counting, this fills the run's cache, so evaluating the record
+// afterwards costs no round trip. ips are the sending IPs, for the ptr
+// mechanism's lookups.
 func Walk(ctx context.Context, r *resolver.Resolver, domain string, ips []netip.Addr) *Tree {
 	w := &walker{ctx: ctx, r: r, ips: ips, tree: &Tree{}}
 	w.tree.Root = &Node{Domain: domain}
+	if !ValidDomain(domain) {
+		// §4.3: no SPF policy for a name that is not a domain.
+		w.tree.Root.Problem = "no SPF record"
+		return w.tree
+	}
 	w.visit(w.tree.Root, nil)
 	w.wg.Wait()
 	total(w.tree.Root)
@@ -164,7 +172,7 @@ func (w *walker) visit(n *Node, path []string) {
 	}
 	w.mu.Unlock()
 
-	ans, err := w.r.Lookup(w.ctx, n.Domain, dns.TypeTXT)
+	records, err := LookupRecords(w.ctx, w.r, n.Domain)
 	n.Err = err
 	switch {
 	case resolver.IsNotFound(err):
@@ -174,18 +182,8 @@ func (w *walker) visit(n *Node, path []string) {
 		n.Problem = "lookup failed: " + err.Error()
 		return
 	}
-	var txts []string
-	for _, rr := range ans.Records {
-		if t, ok := rr.(*dns.TXT); ok {
-			txts = append(txts, strings.Join(t.Txt, ""))
-		}
-	}
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(n.Domain), dns.TypeTXT)
-	m.Answer = ans.Records
-	n.AnswerSize = m.Len()
-
-	n.Records = Select(txts)
+	n.AnswerSize = w.answerSize(n.Domain)
+	n.Records = records
 	switch len(n.Records) {
 	case 0:
 		n.Problem = "no SPF record"
@@ -199,6 +197,19 @@ func (w *walker) visit(n *Node, path []string) {
 	n.Parsed = Parse(n.Record)
 	n.Lookups = n.Parsed.QueryTerms()
 	w.follow(n, append(slices.Clone(path), strings.ToLower(n.Domain)))
+}
+
+// answerSize is the size in octets of domain's TXT answer (header,
+// question and records), from the cache LookupRecords filled.
+func (w *walker) answerSize(domain string) int {
+	ans, err := w.r.Lookup(w.ctx, resolver.EscapeName(domain), dns.TypeTXT)
+	if err != nil {
+		return 0
+	}
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(domain), dns.TypeTXT)
+	m.Answer = ans.Records
+	return m.Len()
 }
 
 // follow starts what n's terms lead to: a child node for each include

@@ -91,11 +91,11 @@ func TestWalkBoundsWideRecords(t *testing.T) {
 		t.Logf("%d %s: terms: %d questions", tt.n, tt.kind, q)
 
 		before := r.Stats().Questions
-		res := Evaluate(context.Background(), r, ip, "", "postmaster@wide.test", testNow)
+		res := CheckHost(context.Background(), r, Args{IP: ip, Sender: "postmaster@wide.test", Now: testNow})
 		if res.Result != PermError {
 			t.Errorf("%d %s: terms: evaluation %s (%s), want permerror", tt.n, tt.kind, res.Result, res.Reason)
 		}
-		// The library stops at 10 lookups, most of them in the cache.
+		// Evaluation stops at 10 lookups, most of them in the cache.
 		if extra := r.Stats().Questions - before; extra > int64(MaxLookups*tt.perTerm) {
 			t.Errorf("%d %s: terms: evaluation asked %d more questions", tt.n, tt.kind, extra)
 		}
