@@ -37,6 +37,7 @@ var spfKinds = []report.Kind{
 	{ID: "spf.helo_pass"},
 	{ID: "spf.helo_none"},
 	{ID: "spf.temperror"},
+	{ID: "spf.mx_limit", Penalty: report.Penalty{Fail: 15}, Blocks: true},
 }
 
 // SPF checks the envelope domain's SPF: the result for each sending IP
@@ -128,7 +129,8 @@ func lintTree(tree *spf.Tree, t Target, results []spf.Result) []report.Finding {
 		}
 	})
 	out = append(out, lookupLimit(tree, results)...)
-	out = append(out, voidLimit(tree)...)
+	out = append(out, voidLimit(tree, t.IPs)...)
+	out = append(out, mxLimit(tree)...)
 	return append(out, lintEnd(tree.Root)...)
 }
 
@@ -289,30 +291,78 @@ func lookupLimit(tree *spf.Tree, results []spf.Result) []report.Finding {
 	}}
 }
 
-// voidLimit reports more void lookups than §4.6.4 allows.
-func voidLimit(tree *spf.Tree) []report.Finding {
-	if len(tree.Voids) <= spf.MaxVoidLookups {
+// voidLimit reports more void lookups than §4.6.4 allows, counted for
+// the address families of the sending IPs (both without IPs): an a term
+// asks only its sender's family (§5.3), so three hosts with only AAAA
+// records are three void lookups for an IPv4 sender and none for an
+// IPv6 one.
+func voidLimit(tree *spf.Tree, ips []netip.Addr) []report.Finding {
+	var over []string
+	var voids []spf.Void
+	for _, family := range spfFamilies(ips) {
+		if v := tree.VoidsFor(family); len(v) > spf.MaxVoidLookups {
+			over = append(over, family)
+			if len(v) > len(voids) {
+				voids = v
+			}
+		}
+	}
+	if len(over) == 0 {
 		return nil
 	}
 	domain := tree.Root.Domain
 	var terms []string
-	for _, v := range tree.Voids {
+	for _, v := range voids {
 		terms = append(terms, fmt.Sprintf("%s in %s", v.Term, v.Domain))
 	}
 	slices.Sort(terms)
-	count := fmt.Sprint(len(tree.Voids))
-	evidence := map[string]any{"void_lookups": tree.Voids}
+	count := fmt.Sprint(len(voids))
+	evidence := map[string]any{"void_lookups": voids, "families": over}
 	if tree.Unlooked > 0 {
 		// Terms past the walk's cap were not looked up.
 		count = "At least " + count
 		evidence["not_looked_up"] = tree.Unlooked
 	}
+	senders := map[string]string{"ip4": "IPv4 senders", "ip6": "IPv6 senders"}
+	who := senders[over[0]]
+	if len(over) > 1 {
+		who = "IPv4 and IPv6 senders"
+	}
 	return []report.Finding{{
 		ID: "spf.void_lookup_limit", Severity: report.Fail, Subject: domain,
-		Message:  fmt.Sprintf("%s terms in the SPF tree of %s look up names that do not exist or have no records (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", count, domain, strings.Join(terms, ", "), spf.MaxVoidLookups),
-		Fix:      "Remove the terms that name hosts you no longer have.",
+		Message:  fmt.Sprintf("%s terms in the SPF tree of %s look up names that do not exist or have no records for %s (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", count, domain, who, strings.Join(terms, ", "), spf.MaxVoidLookups),
+		Fix:      "Remove the terms that name hosts you no longer have, and give a: hosts an address of each family you send from.",
 		Evidence: evidence,
 	}}
+}
+
+// spfFamilies are the address families of ips as SPF sees them, both
+// when there are no IPs.
+func spfFamilies(ips []netip.Addr) []string {
+	var out []string
+	for _, family := range []string{"ip4", "ip6"} {
+		if len(ips) == 0 || slices.ContainsFunc(ips, func(ip netip.Addr) bool { return spf.Family(ip) == family }) {
+			out = append(out, family)
+		}
+	}
+	return out
+}
+
+// mxLimit reports mx terms whose name has more than 10 MX hosts: one mx
+// term may look up at most 10 (RFC 7208 §4.6.4), so evaluating it is
+// permerror for every IP that reaches it.
+func mxLimit(tree *spf.Tree) []report.Finding {
+	var out []report.Finding
+	for _, m := range tree.MXLimits {
+		out = append(out, report.Finding{
+			ID: "spf.mx_limit", Severity: report.Fail, Subject: m.Domain,
+			Message: fmt.Sprintf("%q in the SPF record of %s names %s, which has %d MX hosts: one mx term may look up at most %d (RFC 7208 §4.6.4), so receivers that reach it return permerror.",
+				m.Term, m.Domain, m.Name, m.Hosts, spf.MaxMXHosts),
+			Fix:      fmt.Sprintf("Replace %q with the ip4:/ip6: ranges (or a: names) of the hosts that send mail.", m.Term),
+			Evidence: map[string]any{"term": m.Term, "name": m.Name, "mx_hosts": m.Hosts, "limit": spf.MaxMXHosts},
+		})
+	}
+	return out
 }
 
 // lintEnd reports how the root record ends: without "all" and redirect,
