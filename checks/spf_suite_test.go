@@ -38,6 +38,10 @@ var spfResults = map[string]string{
 	"spf.temperror": "temperror",
 }
 
+// unreleasedSuite holds RFC 7208 cases no release of the suite has,
+// written for preflight in its format.
+const unreleasedSuite = "../testdata/spf/rfc7208-unreleased-tests.yml"
+
 // rfc4408Skipped are the RFC 4408 suite's cases whose answer RFC 7208
 // contradicts, each with the reason; RFC 7208's answer is tested by its
 // own suite. There are none: the twelve cases whose answer RFC 7208
@@ -54,6 +58,7 @@ func TestSPFSuites(t *testing.T) {
 		skip       map[string]string
 	}{
 		{"RFC 7208 suite", "../testdata/spf/rfc7208-tests.yml", nil},
+		{"RFC 7208 suite, unreleased cases", unreleasedSuite, nil},
 		{"RFC 4408 suite", "../testdata/spf/rfc4408-tests.yml", rfc4408Skipped},
 	} {
 		scenarios, err := spftest.Load(s.file)
