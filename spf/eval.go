@@ -354,8 +354,10 @@ func (e *evaluation) exists(ctx context.Context, name string) (match, *outcome) 
 // temperror (§5).
 func (e *evaluation) termAddrs(ctx context.Context, network, name string) ([]netip.Addr, *outcome) {
 	if !validName(name) {
-		// A name that cannot be asked has no records: no lookup, no match.
-		return nil, nil
+		// A name DNS cannot carry (a macro made an empty label or one
+		// over 63 octets) does not exist: no match, and a void lookup,
+		// as its NXDOMAIN would be.
+		return nil, e.void(nil, 0)
 	}
 	addrs, err := e.r.LookupIP(ctx, network, resolver.EscapeName(name))
 	if stop := e.void(err, len(addrs)); stop != nil {
@@ -417,7 +419,7 @@ func (e *evaluation) inAny(addrs []netip.Addr, t Term) bool {
 // answer with more than MaxMXHosts hosts is permerror (§4.6.4).
 func (e *evaluation) mx(ctx context.Context, t Term, name string) (match, *outcome) {
 	if !validName(name) {
-		return match{}, nil
+		return match{}, e.void(nil, 0) // as in termAddrs
 	}
 	mxs, err := e.r.LookupMX(ctx, resolver.EscapeName(name))
 	if stop := e.void(err, len(mxs)); stop != nil {
@@ -431,6 +433,11 @@ func (e *evaluation) mx(ctx context.Context, t Term, name string) (match, *outco
 		o := permerror("%q: %s has %d MX hosts, more than the %d an mx mechanism may look up (RFC 7208 §4.6.4)", t.Raw, name, len(mxs), MaxMXHosts)
 		return match{}, &o
 	}
+	// §5.4: an address lookup on each MX name, then the comparison: an
+	// error in any lookup is temperror (§5), even beside a match, as
+	// pyspf and blitiri.com.ar/go/spf have it; so is the answer the same
+	// whatever the order of the hosts.
+	matched := false
 	for _, mx := range mxs {
 		if mx.Host == "." || mx.Host == "" || !validName(mx.Host) {
 			continue // a null MX (RFC 7505) has no address
@@ -445,11 +452,9 @@ func (e *evaluation) mx(ctx context.Context, t Term, name string) (match, *outco
 			o := temperror(err)
 			return match{}, &o
 		}
-		if e.inAny(addrs, t) {
-			return match{match: true}, nil
-		}
+		matched = matched || e.inAny(addrs, t)
 	}
-	return match{}, nil
+	return match{match: matched}, nil
 }
 
 // ptrMechanism is §5.5: a validated name of the IP that is name or
