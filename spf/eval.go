@@ -65,14 +65,9 @@ type Result struct {
 	Reason string
 	// Explanation is the exp= text for a fail (§6.2), "" without one.
 	Explanation string
-	// LookupLimit and VoidLimit are set when evaluation stopped at the
-	// §4.6.4 limit of DNS-querying terms or of void lookups.
+	// LookupLimit is set when evaluation stopped at the §4.6.4 limit of
+	// DNS-querying terms.
 	LookupLimit bool
-	VoidLimit   bool
-	// Lookups and Voids count the DNS-querying terms evaluated and the
-	// void lookups met (§4.6.4).
-	Lookups int
-	Voids   int
 }
 
 // CheckHost runs check_host() (§4): it fetches the SPF record of
@@ -150,9 +145,9 @@ type outcome struct {
 	// exp and expDomain are the record (and its domain) whose exp=
 	// explains a fail: the record whose directive matched. An included
 	// record's never does; a redirect's target's does (§6.2).
-	exp         *Record
-	expDomain   string
-	limit, void bool
+	exp       *Record
+	expDomain string
+	limit     bool // stopped at the limit of DNS-querying terms
 }
 
 func permerror(format string, a ...any) outcome {
@@ -378,7 +373,7 @@ func (e *evaluation) void(err error, n int) *outcome {
 	}
 	e.voids++
 	if e.voids > MaxVoidLookups {
-		return &outcome{result: PermError, void: true,
+		return &outcome{result: PermError,
 			reason: fmt.Sprintf("more than %d lookups found nothing (RFC 7208 §4.6.4)", MaxVoidLookups)}
 	}
 	return nil
@@ -543,7 +538,7 @@ func (e *evaluation) expand(ctx context.Context, s, domain string, exp bool) (st
 // explanation of a fail (§6.2).
 func (e *evaluation) result(ctx context.Context, o outcome) Result {
 	r := Result{Result: o.result, Deep: o.term, DeepIn: o.in, Reason: o.reason,
-		LookupLimit: o.limit, VoidLimit: o.void, Lookups: e.lookups, Voids: e.voids}
+		LookupLimit: o.limit}
 	if o.result == Fail && o.exp != nil && o.exp.Exp != nil {
 		r.Explanation = e.explanation(ctx, o.exp.Exp, o.expDomain)
 	}
