@@ -48,11 +48,12 @@ var spfKinds = []report.Kind{
 	{ID: "spf.helo_pass"},
 	{ID: "spf.helo_none"},
 	{ID: "spf.temperror"},
+	{ID: "spf.mx_limit", Penalty: report.Penalty{Warn: 15}},
 }
 
 // SPF checks the envelope domain's SPF: the result for each sending IP
-// (blitiri.com.ar/go/spf through our resolver, corrected by our parser),
-// a lint of the whole include/redirect tree, and the HELO identity.
+// (check_host() over the record the walk parsed), a lint of the whole
+// include/redirect tree, and the HELO identity.
 func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 	domain, sender := envelope(t)
 	if domain == "" {
@@ -71,7 +72,7 @@ func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 	if err := tree.Root.Err; err != nil && !isNotFound(err) {
 		heloDone.Wait()
 		// The record itself could not be fetched: nothing to evaluate.
-		return append(lintTree(tree, nil, nil), helo...)
+		return append(lintTree(tree, t.IPs, nil, nil), helo...)
 	}
 
 	// The verdict for each IP, concurrently; the walk has filled the
@@ -79,13 +80,13 @@ func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 	results := make([]spf.Result, len(t.IPs))
 	var wg sync.WaitGroup
 	for i, ip := range t.IPs {
-		wg.Go(func() { results[i] = spf.Evaluate(ctx, env.DNS, ip, heloOr(t, domain), sender, env.now()) })
+		wg.Go(func() { results[i] = spfVerdict(ctx, env, tree.Root, ip, heloOr(t, domain), sender) })
 	}
 	wg.Wait()
 	// One plan for the run: every finding about a record carries the
 	// same final record.
 	plan := planSPF(tree, t.IPs, results)
-	out := lintTree(tree, results, plan)
+	out := lintTree(tree, t.IPs, results, plan)
 	for i, ip := range t.IPs {
 		out = append(out, ipResult(domain, ip, results[i], plan))
 	}
@@ -117,11 +118,29 @@ func heloOr(t Target, domain string) string {
 	return cmp.Or(t.HELO.EHLO(), domain)
 }
 
+// spfVerdict is check_host() for one sending IP (RFC 7208 §4) over the
+// root record the walk parsed, so the lint and the verdict read the
+// same parse; without one (none, several) CheckHost says what that
+// means.
+func spfVerdict(ctx context.Context, env Env, root *spf.Node, ip netip.Addr, helo, sender string) spf.Result {
+	args := spf.Args{IP: ip, Sender: sender, Domain: root.Domain, HELO: helo, Now: env.now()}
+	if root.Parsed != nil {
+		return spf.Evaluate(ctx, root.Parsed, env.DNS, args)
+	}
+	return spf.CheckHost(ctx, env.DNS, args)
+}
+
+// heloVerdict is check_host() for the HELO identity: postmaster@HELO
+// (RFC 7208 §2.3).
+func heloVerdict(ctx context.Context, env Env, ip netip.Addr, helo string) spf.Result {
+	return spf.CheckHost(ctx, env.DNS, spf.Args{IP: ip, Sender: "postmaster@" + helo, HELO: helo, Now: env.now()})
+}
+
 // lintTree reports what is wrong anywhere in the tree, whatever the IP;
 // results are the IPs' verdicts, for what they say about the lookup
 // count; the fixes come from plan (nil when the root could not be
 // fetched).
-func lintTree(tree *spf.Tree, results []spf.Result, plan *spfPlan) []report.Finding {
+func lintTree(tree *spf.Tree, ips []netip.Addr, results []spf.Result, plan *spfPlan) []report.Finding {
 	if out := lintRoot(tree.Root, plan); out != nil {
 		return out
 	}
@@ -133,7 +152,8 @@ func lintTree(tree *spf.Tree, results []spf.Result, plan *spfPlan) []report.Find
 		}
 	})
 	out = append(out, lookupLimit(tree, results, plan)...)
-	out = append(out, voidLimit(tree, plan)...)
+	out = append(out, voidLimit(tree, ips, plan)...)
+	out = append(out, mxLimit(tree)...)
 	return append(out, lintEnd(tree.Root, plan)...)
 }
 
@@ -327,28 +347,47 @@ func lookupLimit(tree *spf.Tree, results []spf.Result, plan *spfPlan) []report.F
 	return []report.Finding{f}
 }
 
-// voidLimit reports more void lookups than §4.6.4 allows.
-func voidLimit(tree *spf.Tree, plan *spfPlan) []report.Finding {
-	if len(tree.Voids) <= spf.MaxVoidLookups {
+// voidLimit reports more void lookups than §4.6.4 allows, counted for
+// the address families of the sending IPs (both without IPs): an a term
+// asks only its sender's family (§5.3), so three hosts with only AAAA
+// records are three void lookups for an IPv4 sender and none for an
+// IPv6 one.
+func voidLimit(tree *spf.Tree, ips []netip.Addr, plan *spfPlan) []report.Finding {
+	var over []string
+	var voids []spf.Void
+	for _, family := range spfFamilies(ips) {
+		if v := tree.VoidsFor(family); len(v) > spf.MaxVoidLookups {
+			over = append(over, family)
+			if len(v) > len(voids) {
+				voids = v
+			}
+		}
+	}
+	if len(over) == 0 {
 		return nil
 	}
 	domain := tree.Root.Domain
 	var terms []string
-	for _, v := range tree.Voids {
+	for _, v := range voids {
 		terms = append(terms, fmt.Sprintf("%s in %s", v.Term, v.Domain))
 	}
 	slices.Sort(terms)
-	count := fmt.Sprint(len(tree.Voids))
-	evidence := map[string]any{"void_lookups": tree.Voids}
+	count := fmt.Sprint(len(voids))
+	evidence := map[string]any{"void_lookups": voids, "families": over}
 	if tree.Unlooked > 0 {
 		// Terms past the walk's cap were not looked up.
 		count = "At least " + count
 		evidence["not_looked_up"] = tree.Unlooked
 	}
+	senders := map[string]string{"ip4": "IPv4 senders", "ip6": "IPv6 senders"}
+	who := senders[over[0]]
+	if len(over) > 1 {
+		who = "IPv4 and IPv6 senders"
+	}
 	f := report.Finding{
 		ID: "spf.void_lookup_limit", Severity: report.Warn, Subject: domain,
-		Message:  fmt.Sprintf("%s terms in the SPF tree of %s look up names that do not exist or have no records (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", count, domain, strings.Join(terms, ", "), spf.MaxVoidLookups),
-		Fix:      "Remove the terms that name hosts you no longer have.",
+		Message:  fmt.Sprintf("%s terms in the SPF tree of %s look up names that do not exist or have no records for %s (%s); receivers return permerror after %d (RFC 7208 §4.6.4).", count, domain, who, strings.Join(terms, ", "), spf.MaxVoidLookups),
+		Fix:      "Remove the terms that name hosts you no longer have, and give a: hosts an address of each family you send from.",
 		Evidence: evidence,
 	}
 	if plan.voidsFixed {
@@ -356,6 +395,35 @@ func voidLimit(tree *spf.Tree, plan *spfPlan) []report.Finding {
 		f.FixRecords = plan.root
 	}
 	return []report.Finding{f}
+}
+
+// spfFamilies are the address families of ips as SPF sees them, both
+// when there are no IPs.
+func spfFamilies(ips []netip.Addr) []string {
+	var out []string
+	for _, family := range []string{"ip4", "ip6"} {
+		if len(ips) == 0 || slices.ContainsFunc(ips, func(ip netip.Addr) bool { return spf.Family(ip) == family }) {
+			out = append(out, family)
+		}
+	}
+	return out
+}
+
+// mxLimit reports mx terms whose name has more than 10 MX hosts: one mx
+// term may look up at most 10 (RFC 7208 §4.6.4), so evaluating it is
+// permerror for every IP that reaches it.
+func mxLimit(tree *spf.Tree) []report.Finding {
+	var out []report.Finding
+	for _, m := range tree.MXLimits {
+		out = append(out, report.Finding{
+			ID: "spf.mx_limit", Severity: report.Warn, Subject: m.Domain,
+			Message: fmt.Sprintf("%q in the SPF record of %s names %s, which has %d MX hosts: one mx term may look up at most %d (RFC 7208 §4.6.4), so receivers that reach it return permerror.",
+				m.Term, m.Domain, m.Name, m.Hosts, spf.MaxMXHosts),
+			Fix:      fmt.Sprintf("Replace %q with the ip4:/ip6: ranges (or a: names) of the hosts that send mail.", m.Term),
+			Evidence: map[string]any{"term": m.Term, "name": m.Name, "mx_hosts": m.Hosts, "limit": spf.MaxMXHosts},
+		})
+	}
+	return out
 }
 
 // lintEnd reports how the root record ends: without "all" and redirect,
@@ -458,7 +526,7 @@ func heloSPF(ctx context.Context, env Env, t Target) []report.Finding {
 	helo := t.HELO.Name
 	results := make([]spf.Result, len(t.IPs))
 	for i, ip := range t.IPs {
-		results[i] = spf.Evaluate(ctx, env.DNS, ip, helo, "", env.now())
+		results[i] = heloVerdict(ctx, env, ip, helo)
 	}
 	// The HELO name's record, from the cache the evaluation filled: its
 	// one final record for every finding below.

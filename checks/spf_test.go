@@ -239,3 +239,87 @@ h           A   192.0.2.1
 		}
 	}
 }
+
+// TestSPFCountsAsReceivers: the lint and the verdict count what a
+// receiver evaluates (issue #14), case by case.
+func TestSPFCountsAsReceivers(t *testing.T) {
+	var big strings.Builder
+	for i := range 11 {
+		fmt.Fprintf(&big, " include:b%d.t", i)
+	}
+	env := zoneEnv(t, `$ORIGIN t.
+@        SOA ns hm 1 1 1 1 1
+; §6.1: a redirect beside "all" is ignored, and so is its subtree.
+redir    TXT "v=spf1 include:i1.t include:i2.t a:h.t ip4:192.0.2.10 -all redirect=big.t"
+big      TXT "v=spf1`+big.String()+` -all"
+i1       TXT "v=spf1 ip4:198.51.100.1 -all"
+i2       TXT "v=spf1 ip4:198.51.100.2 -all"
+h        A   198.51.100.3
+; §5.1: terms after "all" are never evaluated nor counted.
+after    TXT "v=spf1 ip4:192.0.2.10 -all`+big.String()+`"
+; §7.3: %{p} is a name of the IP that validates, else "unknown".
+pmacro   TXT "v=spf1 exists:%{p}.ok.t -all"
+mail.pmacro A 192.0.2.20
+mail.pmacro.t.ok A 127.0.0.2
+; §4.6.4, §5.3: void lookups are the queries made for the sender's
+; family: x hosts have AAAA only, y hosts A only.
+v6only   TXT "v=spf1 a:x1.t a:x2.t a:x3.t ip4:192.0.2.10 ip6:2001:db8::10 -all"
+x1       AAAA 2001:db8::1
+x2       AAAA 2001:db8::2
+x3       AAAA 2001:db8::3
+v4only   TXT "v=spf1 a:y1.t a:y2.t a:y3.t ip4:192.0.2.10 ip6:2001:db8::10 -all"
+y1       A   198.51.100.11
+y2       A   198.51.100.12
+y3       A   198.51.100.13
+; §4.6.4: an mx with more than 10 hosts is permerror where reached.
+mx11     TXT "v=spf1 ip4:192.0.2.10 mx -all"
+`+mxHosts("mx11", 11)+`
+; mailauth #104: an IPv6 sender, MX hosts with A records only: the
+; hosts' AAAA lookups are not the term's, so not void lookups.
+mx4      TXT "v=spf1 mx mx:mx4.t a:y1.t ip6:2001:db8::10 -all"
+`+mxHosts("mx4", 4)+`
+`, `$ORIGIN 2.0.192.in-addr.arpa.
+@        SOA ns.t. hm.t. 1 1 1 1 1
+20       PTR mail.pmacro.t.
+21       PTR mail.pmacro.t.
+`)
+	for _, tt := range []struct {
+		domain, ip string
+		want       []string // the findings, exactly, as "ID subject"
+	}{
+		{"redir.t", "192.0.2.99", []string{"spf.ip_fail 192.0.2.99", "spf.lookups_ok redir.t"}},
+		{"after.t", "192.0.2.10", []string{"spf.ip_pass 192.0.2.10", "spf.lookups_ok after.t"}},
+		{"pmacro.t", "192.0.2.20", []string{"spf.ip_pass 192.0.2.20", "spf.lookups_ok pmacro.t"}},
+		{"pmacro.t", "192.0.2.21", []string{"spf.ip_fail 192.0.2.21", "spf.lookups_ok pmacro.t"}}, // the PTR does not validate
+		{"v6only.t", "192.0.2.10", []string{"spf.ip_permerror 192.0.2.10", "spf.lookups_ok v6only.t", "spf.void_lookup_limit v6only.t"}},
+		{"v6only.t", "2001:db8::10", []string{"spf.ip_pass 2001:db8::10", "spf.lookups_ok v6only.t"}},
+		{"v4only.t", "192.0.2.10", []string{"spf.ip_pass 192.0.2.10", "spf.lookups_ok v4only.t"}},
+		{"v4only.t", "2001:db8::10", []string{"spf.ip_permerror 2001:db8::10", "spf.lookups_ok v4only.t", "spf.void_lookup_limit v4only.t"}},
+		{"mx11.t", "192.0.2.10", []string{"spf.ip_pass 192.0.2.10", "spf.lookups_ok mx11.t", "spf.mx_limit mx11.t"}},
+		{"mx11.t", "192.0.2.99", []string{"spf.ip_permerror 192.0.2.99", "spf.lookups_ok mx11.t", "spf.mx_limit mx11.t"}},
+		{"mx4.t", "2001:db8::10", []string{"spf.ip_pass 2001:db8::10", "spf.lookups_ok mx4.t"}},
+	} {
+		target := Target{Domain: tt.domain, IPs: []netip.Addr{netip.MustParseAddr(tt.ip)}}
+		fs := SPF(context.Background(), env, target)
+		var got []string
+		for _, f := range fs {
+			got = append(got, f.ID+" "+f.Subject)
+		}
+		slices.Sort(got)
+		if want := slices.Sorted(slices.Values(tt.want)); !slices.Equal(got, want) {
+			t.Errorf("%s %s:\ngot  %q\nwant %q", tt.domain, tt.ip, got, want)
+			for _, f := range fs {
+				t.Logf("  %s: %s %v", f.ID, f.Message, f.Evidence["reason"])
+			}
+		}
+	}
+}
+
+// mxHosts is zone text for n MX hosts of name, each with an A record.
+func mxHosts(name string, n int) string {
+	var z strings.Builder
+	for i := range n {
+		fmt.Fprintf(&z, "%s MX 10 m%d.%s\nm%d.%s A 198.51.100.%d\n", name, i, name, i, name, 100+i)
+	}
+	return z.String()
+}

@@ -22,10 +22,12 @@ func newCmdSPF(g *globalOptions) *cobra.Command {
 		Use:   "spf DOMAIN --ip IP [--ip IP] [--helo NAME] [--mail-from ADDR]",
 		Short: "SPF result for each sending IP, and a lint of the whole record tree",
 		Long: `Evaluate SPF (RFC 7208) for each sending IP as receivers do, and lint the
-whole include/redirect tree whatever the IP: worst-case DNS lookups (limit 10)
-and void lookups (limit 2), syntax errors anywhere (also after the term that
-matched), several records, +all/?all, ptr, includes without SPF, loops, answers
-over 512 octets. With --helo, the HELO identity too (RFC 7208 §2.3).
+whole include/redirect tree whatever the IP: worst-case DNS lookups (limit 10;
+terms after "all", and a redirect beside one, are never evaluated), void lookups
+for the sending IPs' address families (limit 2), mx terms naming more than 10
+hosts, syntax errors anywhere (also after the term that matched), several
+records, +all/?all, ptr, includes without SPF, loops, answers over 512 octets.
+With --helo, the HELO identity too (RFC 7208 §2.3).
 
 When an IP is not allowed, the fix is the record to publish with the IP added.` + "\n\n" + findingsHelp("spf"),
 		Example: `  preflight spf example.com --ip 203.0.113.5

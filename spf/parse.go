@@ -1,12 +1,12 @@
 // Package spf parses, walks and evaluates SPF records (RFC 7208).
 //
-// The verdict for a sending IP comes from blitiri.com.ar/go/spf, run
-// through preflight's resolver. That library stops at the first match
-// and skips syntax it does not need, so this package adds what a
-// preflight check must see: a strict parser that reports every syntax
-// error in a record (parse.go, pure), a walker that fetches the whole
-// include/redirect tree concurrently and counts worst-case lookups and
-// void lookups (walk.go), and the exp= explanation (macro.go).
+// One model of a record serves both uses: Parse (pure, every syntax
+// error reported) reads it, Record.Evaluated says which of its terms
+// check_host() evaluates, and the same counting rules (§4.6.4) apply to
+// the lint's worst-case walk of the whole include/redirect tree (Walk,
+// walk.go) and to the verdict for one sending IP (CheckHost and
+// Evaluate, eval.go, over an already-parsed record). Macros (§7) are in
+// macro.go.
 package spf
 
 import (
@@ -127,10 +127,36 @@ type Record struct {
 // record makes check_host return permerror (§4.6).
 func (r *Record) Valid() bool { return len(r.Errors) == 0 }
 
-// QueryTerms counts the record's own DNS-querying terms.
+// Evaluated returns the terms check_host() evaluates, in order, when
+// none of them matches: the directives up to and including the first
+// "all" (mechanisms after it are never tested, §5.1), then redirect=
+// when there is no "all" (a redirect is ignored when the record has an
+// "all" anywhere, §6.1). exp= and unknown modifiers are not evaluated
+// terms (§6.2, §6). The lint counts these and the evaluator walks them:
+// the two cannot disagree about what a record costs.
+func (r *Record) Evaluated() []Term {
+	var out []Term
+	for _, t := range r.Terms {
+		if t.Mechanism == "" {
+			continue
+		}
+		out = append(out, t)
+		if t.Mechanism == "all" {
+			return out
+		}
+	}
+	if r.Redirect != nil {
+		out = append(out, *r.Redirect)
+	}
+	return out
+}
+
+// QueryTerms counts the record's own DNS-querying terms among those
+// evaluated (§4.6.4): what evaluating the record costs when nothing in
+// it matches.
 func (r *Record) QueryTerms() int {
 	n := 0
-	for _, t := range r.Terms {
+	for _, t := range r.Evaluated() {
 		if t.QueriesDNS() {
 			n++
 		}

@@ -36,7 +36,10 @@ func TestParse(t *testing.T) {
 		{"v=spf1 ip6:2001:db8::/ -all", 1, `"ip6:2001:db8::/": bad CIDR length ""`, nil, 0},
 		{"v=spf1 a:x.example//129 -all", 1, `"a:x.example//129": CIDR length "129" is not 0 to 128`, nil, 0},
 		{"v=spf1 1x=y -all", 1, `"1x=y": not a valid modifier name`, nil, 0},
-		{"v=spf1 redirect=a.example redirect=b.example", 1, `"redirect=b.example": redirect= appears twice (§6)`, ErrDuplicateModifier, 2},
+		{"v=spf1 redirect=a.example redirect=b.example", 1, `"redirect=b.example": redirect= appears twice (§6)`, ErrDuplicateModifier, 1},
+		{"v=spf1 include:a.example -all redirect=b.example", 0, "", nil, 1},       // redirect ignored beside all (§6.1)
+		{"v=spf1 redirect=b.example include:a.example", 0, "", nil, 2},            // redirect evaluated last (§6.1)
+		{"v=spf1 ip4:203.0.113.5 ~all include:a.example a mx ptr", 0, "", nil, 0}, // never tested after all (§5.1)
 		{"v=spf1 exp=a.example exp=b.example -all", 1, `"exp=b.example": exp= appears twice (§6)`, ErrDuplicateModifier, 0},
 		{"v=spf1 exists:%{x}.example.com -all", 1, `"exists:%{x}.example.com": unknown macro letter 'x'`, nil, 0},
 		{"v=spf1 exists:%{c}.example.com -all", 1, `"exists:%{c}.example.com": macro letter 'c' is allowed only in exp= explanations (§7.2)`, ErrExpOnlyMacro, 0},

@@ -78,12 +78,28 @@ type Void struct {
 	Domain string `json:"domain"` // the record holding the term
 	Term   string `json:"term"`
 	Name   string `json:"name"` // what was looked up
+	// Family is the senders whose evaluation makes this void query
+	// (§4.6.4 counts the queries made): "ip4" for an a term's A query,
+	// "ip6" for its AAAA query, "" for both (an mx term's MX query, an
+	// exists term's A query).
+	Family string `json:"family,omitempty"`
+}
+
+// MXLimit is an mx term whose name has more than MaxMXHosts MX hosts:
+// evaluating it is permerror (§4.6.4), for every IP it is reached for.
+type MXLimit struct {
+	Domain string `json:"domain"` // the record holding the term
+	Term   string `json:"term"`
+	Name   string `json:"name"`
+	Hosts  int    `json:"hosts"`
 }
 
 // Tree is the result of walking a domain's SPF records.
 type Tree struct {
 	Root  *Node
 	Voids []Void
+	// MXLimits are the mx terms over the per-mechanism host limit.
+	MXLimits []MXLimit
 	// Truncated is set when the walk stopped at maxNodes or maxDepth:
 	// Total is then a lower bound.
 	Truncated bool
@@ -91,6 +107,18 @@ type Tree struct {
 	// because the tree had more than maxTermLookups: Voids is then a
 	// lower bound.
 	Unlooked int
+}
+
+// VoidsFor returns the void lookups an evaluation for a sender of
+// family ("ip4" or "ip6", see Family) meets when nothing matches.
+func (t *Tree) VoidsFor(family string) []Void {
+	var out []Void
+	for _, v := range t.Voids {
+		if v.Family == "" || v.Family == family {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Total is the worst-case number of DNS-querying terms: exact when the
@@ -114,12 +142,20 @@ func (t *Tree) Complete() bool {
 
 // Walk fetches the SPF record of domain and everything it includes or
 // redirects to, concurrently: each level's records, and the lookups of
-// each record's a, mx and exists terms, at once. Besides counting, this
-// fills the run's cache, so evaluating the record afterwards costs no
-// round trip. ips are the sending IPs, for the ptr mechanism's lookups.
+// each record's a, mx and exists terms, at once. It follows what
+// check_host() evaluates when nothing matches (Record.Evaluated): not
+// the terms after "all", nor a redirect beside an "all". Besides
+// counting, this fills the run's cache, so evaluating the record
+// afterwards costs no round trip. ips are the sending IPs, for the ptr
+// mechanism's lookups.
 func Walk(ctx context.Context, r *resolver.Resolver, domain string, ips []netip.Addr) *Tree {
 	w := &walker{ctx: ctx, r: r, ips: ips, tree: &Tree{}}
 	w.tree.Root = &Node{Domain: domain}
+	if !ValidDomain(domain) {
+		// §4.3: no SPF policy for a name that is not a domain.
+		w.tree.Root.Problem = "no SPF record"
+		return w.tree
+	}
 	w.visit(w.tree.Root, nil)
 	w.wg.Wait()
 	total(w.tree.Root)
@@ -164,7 +200,7 @@ func (w *walker) visit(n *Node, path []string) {
 	}
 	w.mu.Unlock()
 
-	ans, err := w.r.Lookup(w.ctx, n.Domain, dns.TypeTXT)
+	records, err := LookupRecords(w.ctx, w.r, n.Domain)
 	n.Err = err
 	switch {
 	case resolver.IsNotFound(err):
@@ -174,18 +210,8 @@ func (w *walker) visit(n *Node, path []string) {
 		n.Problem = "lookup failed: " + err.Error()
 		return
 	}
-	var txts []string
-	for _, rr := range ans.Records {
-		if t, ok := rr.(*dns.TXT); ok {
-			txts = append(txts, strings.Join(t.Txt, ""))
-		}
-	}
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(n.Domain), dns.TypeTXT)
-	m.Answer = ans.Records
-	n.AnswerSize = m.Len()
-
-	n.Records = Select(txts)
+	n.AnswerSize = w.answerSize(n.Domain)
+	n.Records = records
 	switch len(n.Records) {
 	case 0:
 		n.Problem = "no SPF record"
@@ -201,11 +227,24 @@ func (w *walker) visit(n *Node, path []string) {
 	w.follow(n, append(slices.Clone(path), strings.ToLower(n.Domain)))
 }
 
+// answerSize is the size in octets of domain's TXT answer (header,
+// question and records), from the cache LookupRecords filled.
+func (w *walker) answerSize(domain string) int {
+	ans, err := w.r.Lookup(w.ctx, resolver.EscapeName(domain), dns.TypeTXT)
+	if err != nil {
+		return 0
+	}
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(domain), dns.TypeTXT)
+	m.Answer = ans.Records
+	return m.Len()
+}
+
 // follow starts what n's terms lead to: a child node for each include
 // and redirect, and the lookups of its a, mx, exists and ptr terms.
 // here holds the domains from the root to n, for loops.
 func (w *walker) follow(n *Node, here []string) {
-	for _, t := range n.Parsed.Terms {
+	for _, t := range n.Parsed.Evaluated() {
 		switch {
 		case t.Mechanism == "include" || t.Modifier == "redirect":
 			child := &Node{Domain: strings.TrimSuffix(strings.ToLower(t.Domain), "."), Via: t.Raw, depth: n.depth + 1}
@@ -240,22 +279,40 @@ func (w *walker) follow(n *Node, here []string) {
 	}
 }
 
-// lookupTerm does the lookups evaluating t would, and notes voids.
+// lookupTerm does the lookups evaluating t would, for senders of both
+// families, and notes voids and mx terms over the host limit. Only an
+// empty answer is a void lookup (§4.6.4); other errors are the
+// verdict's to report.
 func (w *walker) lookupTerm(domain string, t Term, name string) {
-	var err error
+	void := Void{Domain: domain, Term: t.Raw, Name: name}
 	switch t.Mechanism {
-	case "a":
-		_, err = w.r.LookupIP(w.ctx, "ip", name)
-	case "exists":
-		_, err = w.r.LookupIP(w.ctx, "ip4", name)
+	case "a": // §5.3: A for IPv4 senders, AAAA for IPv6 ones
+		var wg sync.WaitGroup
+		for _, family := range []string{"ip4", "ip6"} {
+			wg.Go(func() {
+				addrs, err := w.r.LookupIP(w.ctx, family, name)
+				if isVoid(err, len(addrs)) {
+					v := void
+					v.Family = family
+					w.note(func(t *Tree) { t.Voids = append(t.Voids, v) })
+				}
+			})
+		}
+		wg.Wait()
+	case "exists": // §5.7: A whatever the sender's family
+		if addrs, err := w.r.LookupIP(w.ctx, "ip4", name); isVoid(err, len(addrs)) {
+			w.note(func(t *Tree) { t.Voids = append(t.Voids, void) })
+		}
 	case "mx":
-		var mxs []resolver.MX
-		mxs, err = w.r.LookupMX(w.ctx, name)
-		if err == nil && len(mxs) == 0 {
-			err = resolver.ErrNoData
+		mxs, err := w.r.LookupMX(w.ctx, name)
+		if isVoid(err, len(mxs)) {
+			w.note(func(t *Tree) { t.Voids = append(t.Voids, void) })
 		}
 		if len(mxs) > MaxMXHosts {
-			mxs = mxs[:MaxMXHosts]
+			w.note(func(t *Tree) {
+				t.MXLimits = append(t.MXLimits, MXLimit{Domain: domain, Term: void.Term, Name: name, Hosts: len(mxs)})
+			})
+			return // evaluation stops there: no host is looked up
 		}
 		var wg sync.WaitGroup
 		for _, mx := range mxs {
@@ -265,13 +322,13 @@ func (w *walker) lookupTerm(domain string, t Term, name string) {
 		}
 		wg.Wait()
 	}
-	// Only an empty answer is a void lookup (§4.6.4); other errors are
-	// the verdict's to report.
-	if resolver.IsNotFound(err) {
-		w.mu.Lock()
-		w.tree.Voids = append(w.tree.Voids, Void{Domain: domain, Term: t.Raw, Name: name})
-		w.mu.Unlock()
-	}
+}
+
+// note changes the tree under the walker's lock.
+func (w *walker) note(f func(*Tree)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f(w.tree)
 }
 
 // lookupPTRs warms the cache with what the ptr mechanism asks: the
