@@ -44,7 +44,7 @@ func (k Key) Describe() string {
 // a revoked key (empty p=) is not a problem of syntax.
 func ParseKey(txt string) (Key, []string) {
 	var k Key
-	tags, order, problems := taglist.Parse(txt, false)
+	tags, order, problems := parseTags(txt)
 	if v, ok := tags["v"]; ok {
 		if v != "DKIM1" {
 			problems = append(problems, fmt.Sprintf("v=%s, want v=DKIM1", v))
@@ -150,6 +150,20 @@ func LoadPrivateKey(pemBytes []byte) (crypto.Signer, error) {
 // v= tag of another value must be discarded, as if it were not there (a
 // wildcard "v=spf1 -all" under the domain is not a broken key).
 func IsKeyRecord(txt string) bool {
-	tags, order, _ := taglist.Parse(txt, false)
+	tags, order, _ := parseTags(txt)
 	return len(order) == 0 || order[0] != "v" || tags["v"] == "DKIM1"
+}
+
+// parseTags reads a key record's tag-list (RFC 6376 §3.2).
+func parseTags(txt string) (tags map[string]string, order, problems []string) {
+	list, syntax := taglist.Parse(txt, taglist.DKIM)
+	tags = map[string]string{}
+	for _, t := range list {
+		tags[t.Name] = t.Value
+		order = append(order, t.Name)
+	}
+	for _, p := range syntax {
+		problems = append(problems, p.String())
+	}
+	return tags, order, problems
 }

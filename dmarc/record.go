@@ -31,8 +31,16 @@ type Record struct {
 // Parse parses a DMARC record and returns every problem found.
 func Parse(txt string) (Record, []string) {
 	r := Record{Raw: txt, Pct: 100, ADKIM: "r", ASPF: "r"}
-	tags, order, problems := taglist.Parse(txt, true)
-	r.Tags = tags
+	list, syntax := taglist.Parse(txt, taglist.DMARC)
+	r.Tags = map[string]string{}
+	var order, problems []string
+	for _, t := range list {
+		r.Tags[t.Name] = t.Value
+		order = append(order, t.Name)
+	}
+	for _, p := range syntax {
+		problems = append(problems, p.String())
+	}
 	if len(order) == 0 || order[0] != "v" || r.Tags["v"] != "DMARC1" {
 		problems = append(problems, "must start with v=DMARC1")
 	}
