@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,7 +88,7 @@ func TestDKIM(t *testing.T) {
 		{"good.example", "esp1", []string{"dkim.key_ok esp1"}}, // CNAME to the ESP
 		{"dkim.example", "revoked", []string{"dkim.revoked revoked"}},
 		{"dkim.example", "testing", []string{"dkim.key_ok testing", "dkim.testing_mode testing"}},
-		{"dkim.example", "legacy512", []string{"dkim.weak_key legacy512"}},
+		{"dkim.example", "legacy512", []string{"dkim.key_unusable legacy512"}}, // RFC 8301 §3.2
 		{"dkim.example", "legacy1024", []string{"dkim.weak_key legacy1024"}},
 		{"dkim.example", "broken", []string{"dkim.syntax_error broken"}},
 		{"dkim.example", "double", []string{"dkim.syntax_error double"}},
@@ -100,8 +101,8 @@ func TestDKIM(t *testing.T) {
 		}
 	}
 	fs := DKIM(context.Background(), env, Target{Domain: "dkim.example", Selectors: sels("legacy512")})
-	if f, _ := find(fs, "dkim.weak_key"); f.Evidence["bits"] != 512 || !strings.Contains(f.Message, "512-bit") {
-		t.Errorf("weak key: %+v", f)
+	if f, _ := find(fs, "dkim.key_unusable"); f.Evidence["bits"] != 512 || !strings.Contains(f.Message, "512-bit") {
+		t.Errorf("512-bit key: %+v", f)
 	}
 }
 
@@ -126,6 +127,8 @@ func TestDKIMKeyMatch(t *testing.T) {
 		{"dkim.example", "s2048", "rsa2048.pem", "dkim.key_matches"},
 		{"good.example", "ed2026", "ed25519.pem", "dkim.key_matches"},
 		{"dkim.example", "s2048", "rsa1024.pem", "dkim.key_mismatch"},
+		// The right key, but too short to verify: not a mismatch.
+		{"dkim.example", "legacy512", "rsa512.pem", "dkim.key_matches"},
 	} {
 		pemBytes, err := os.ReadFile(filepath.Join("../testdata/lab/keys", tc.key))
 		if err != nil {
@@ -138,6 +141,9 @@ func TestDKIMKeyMatch(t *testing.T) {
 		fs := DKIM(context.Background(), env, Target{Domain: tc.domain, Selectors: sels(tc.selector), DKIMKey: key})
 		if _, ok := find(fs, tc.want); !ok {
 			t.Errorf("%s with %s: %v, want %s", tc.selector, tc.key, ids(fs), tc.want)
+		}
+		if _, ok := find(fs, "dkim.key_mismatch"); ok != (tc.want == "dkim.key_mismatch") {
+			t.Errorf("%s with %s: %v", tc.selector, tc.key, ids(fs))
 		}
 	}
 }
@@ -154,5 +160,86 @@ func TestDKIMWildcardSPFIsNoKey(t *testing.T) {
 	}
 	if got := ids(DKIM(context.Background(), env, Target{Domain: "wild.example", Selectors: sels("s1")})); !slices.Equal(got, []string{"dkim.missing s1"}) {
 		t.Errorf("named selector: %v", got)
+	}
+}
+
+// Keys no signature can verify with (RFC 8301, RFC 6376 §3.2 and
+// §3.6.1), and --dkim-key with the matching private key: the record is
+// dkim.key_unusable, the key match says what else stops verification,
+// never dkim.key_mismatch.
+func TestDKIMKeyUnusable(t *testing.T) {
+	pub := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("../testdata/lab/keys", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	rsa2048, rsa512 := pub("rsa2048.pub.b64"), pub("rsa512.pub.b64")
+	txt := func(s string) string { // TXT data in 255-octet strings
+		var parts []string
+		for len(s) > 200 {
+			parts = append(parts, `"`+s[:200]+`"`)
+			s = s[200:]
+		}
+		return "( " + strings.Join(append(parts, `"`+s+`"`), " ") + " )"
+	}
+	env := zoneEnv(t, `$ORIGIN keys.example.
+@ 3600 IN SOA ns. host. 1 3600 600 86400 60
+good._domainkey 3600 IN TXT `+txt("v=DKIM1; k=rsa; p="+rsa2048)+`
+sha1._domainkey 3600 IN TXT `+txt("v=DKIM1; k=rsa; h=sha1; p="+rsa2048)+`
+upper._domainkey 3600 IN TXT `+txt("v=DKIM1; k=RSA; p="+rsa2048)+`
+hash._domainkey 3600 IN TXT `+txt("v=DKIM1; h=SHA256; p="+rsa2048)+`
+svc._domainkey 3600 IN TXT `+txt("v=DKIM1; s=EMAIL; p="+rsa2048)+`
+short._domainkey 3600 IN TXT `+txt("v=DKIM1; k=rsa; p="+rsa512)+`
+two._domainkey 3600 IN TXT `+txt("v=DKIM1; k=rsa; p="+rsa2048)+`
+two._domainkey 3600 IN TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+gone._domainkey 3600 IN TXT "v=DKIM1; k=rsa; p="
+`)
+	env.Now = func() time.Time { return time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC) }
+	load := func(name string) crypto.Signer {
+		b, err := os.ReadFile(filepath.Join("../testdata/lab/keys", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := dkim.LoadPrivateKey(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	for _, tc := range []struct {
+		selector, key string
+		want          string // the findings as "ID severity"
+		has           string // in the key check's message
+	}{
+		{"good", "rsa2048.pem", "dkim.key_matches pass;dkim.key_ok pass", ""},
+		{"sha1", "rsa2048.pem", "dkim.key_matches info;dkim.key_unusable fail", "leaves out sha256"},
+		{"upper", "rsa2048.pem", "dkim.key_matches info;dkim.key_unusable fail", "case-sensitive"},
+		{"hash", "rsa2048.pem", "dkim.key_matches info;dkim.key_unusable fail", "SHA256 is not sha256"},
+		{"svc", "rsa2048.pem", "dkim.key_matches info;dkim.key_unusable fail", "excludes email"},
+		{"short", "rsa512.pem", "dkim.key_matches info;dkim.key_unusable fail", "512-bit"},
+		{"two", "rsa2048.pem", "dkim.key_matches info;dkim.syntax_error fail", "2 key records"},
+		{"two", "ed25519.pem", "dkim.key_mismatch fail;dkim.syntax_error fail", ""},
+		{"gone", "rsa2048.pem", "dkim.key_not_compared info;dkim.revoked fail", "no public key"},
+		{"none", "rsa2048.pem", "dkim.key_not_compared info;dkim.missing fail", "no key record"},
+		{"good", "rsa512.pem", "dkim.key_mismatch fail;dkim.key_ok pass", ""},
+	} {
+		fs := DKIM(context.Background(), env, Target{Domain: "keys.example", Selectors: sels(tc.selector), DKIMKey: load(tc.key)})
+		var got []string
+		for _, f := range fs {
+			got = append(got, f.ID+" "+f.Severity.String())
+		}
+		slices.Sort(got)
+		if strings.Join(got, ";") != tc.want {
+			t.Errorf("%s with %s: %v, want %s", tc.selector, tc.key, got, tc.want)
+		}
+		for _, f := range fs {
+			if strings.HasPrefix(f.ID, "dkim.key_m") || f.ID == "dkim.key_not_compared" {
+				if !strings.Contains(f.Message, tc.has) {
+					t.Errorf("%s with %s: %s", tc.selector, tc.key, f.Message)
+				}
+			}
+		}
 	}
 }
