@@ -5,7 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miekg/dns"
+
 	"github.com/preflight-mail/preflight/names"
+	"github.com/preflight-mail/preflight/resolver"
+	"github.com/preflight-mail/preflight/resolver/dnstest"
 )
 
 func TestDMARC(t *testing.T) {
@@ -35,5 +39,28 @@ func TestDMARC(t *testing.T) {
 	fs := DMARC(context.Background(), env, Target{Domain: "nodmarc.example"})
 	if !strings.Contains(fs[0].Fix, `_dmarc.nodmarc.example. TXT "v=DMARC1; p=none; rua=mailto:dmarc-reports@nodmarc.example"`) {
 		t.Errorf("missing: fix %q", fs[0].Fix)
+	}
+}
+
+// The check's questions for a name of 13 labels: the tree walk's 8
+// (RFC 9989 §4.10), and nothing more, since the RFC 7489 comparison's
+// are the walk's own; counted by the resolver, on the wire.
+func TestDMARCQueryBudget(t *testing.T) {
+	var rrs []dns.RR
+	for _, s := range []string{`_dmarc.example.com. 300 IN TXT "v=DMARC1; p=reject"`, `a.b.c.d.e.f.g.h.i.j.k.example.com. 300 IN A 192.0.2.1`} {
+		rr, err := dns.NewRR(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rrs = append(rrs, rr)
+	}
+	srv := dnstest.NewRecords(t, rrs...)
+	env := Env{DNS: resolver.New(resolver.Config{Servers: []string{srv.Addr}})}
+	fs := DMARC(context.Background(), env, Target{Domain: "a.b.c.d.e.f.g.h.i.j.k.example.com"})
+	if got := ids(fs); strings.Join(got, ";") != "dmarc.ok a.b.c.d.e.f.g.h.i.j.k.example.com" {
+		t.Errorf("findings %v", got)
+	}
+	if q := env.DNS.Stats().Questions; q != 8 {
+		t.Errorf("%d questions, want 8: %v", q, srv.Log())
 	}
 }
