@@ -20,7 +20,7 @@ func TestDMARCCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := dmarc.LoadPSL("../testdata/dmarc/test.psl")
+	list, err := dmarc.LoadPSL(context.Background(), "../testdata/dmarc/test.psl")
 	if err != nil {
 		t.Fatal(err)
 	}

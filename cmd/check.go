@@ -194,7 +194,7 @@ func (o *checkOptions) envOptions(ctx context.Context) (envOptions, error) {
 	if err != nil {
 		return envOptions{}, err
 	}
-	psl, err := loadPSL(o.psl)
+	psl, err := loadPSL(ctx, o.psl)
 	if err != nil {
 		return envOptions{}, err
 	}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -46,7 +47,7 @@ outside the domain must have authorized it (DOMAIN._report._dmarc.DEST, RFC
 			if err != nil {
 				return err
 			}
-			psl, err := loadPSL(o.psl)
+			psl, err := loadPSL(cmd.Context(), o.psl)
 			if err != nil {
 				return err
 			}
@@ -62,11 +63,11 @@ outside the domain must have authorized it (DOMAIN._report._dmarc.DEST, RFC
 const pslUsage = "Public Suffix List FILE (public_suffix_list.dat) for the RFC 7489 comparison, instead of the built-in list"
 
 // loadPSL reads --psl FILE; nil (the built-in list) without one.
-func loadPSL(path string) (dmarc.SuffixList, error) {
+func loadPSL(ctx context.Context, path string) (dmarc.SuffixList, error) {
 	if path == "" {
 		return nil, nil
 	}
-	l, err := dmarc.LoadPSL(path)
+	l, err := dmarc.LoadPSL(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("--psl: %w", err)
 	}

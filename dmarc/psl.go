@@ -2,13 +2,16 @@ package dmarc
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/preflight-mail/preflight/internal/inputfile"
 )
 
 // SuffixList is a Public Suffix List: golang.org/x/net/publicsuffix's
@@ -53,9 +56,10 @@ type FileList struct {
 	normal map[string]bool
 }
 
-// LoadPSL reads a Public Suffix List file.
-func LoadPSL(path string) (*FileList, error) {
-	f, err := os.Open(path)
+// LoadPSL reads a Public Suffix List file, an untrusted input like every
+// file flag's: within ctx and the size limit of inputfile.PSL.
+func LoadPSL(ctx context.Context, path string) (*FileList, error) {
+	f, err := inputfile.Open(ctx, path, inputfile.PSL)
 	if err != nil {
 		return nil, err
 	}
@@ -64,13 +68,18 @@ func LoadPSL(path string) (*FileList, error) {
 }
 
 // ParsePSL reads a Public Suffix List; name names it in errors and in
-// String.
+// String. A file with control characters is no list, and an error quotes
+// a line of the file only once a rule has been read: until then it may
+// be a file of another kind (an environment file with its secrets).
 func ParsePSL(r io.Reader, name string) (*FileList, error) {
 	l := &FileList{name: name, rules: map[string]byte{}, normal: map[string]bool{}}
 	sc := bufio.NewScanner(r)
 	line := 0
 	for sc.Scan() {
 		line++
+		if i := strings.IndexFunc(sc.Text(), func(r rune) bool { return r < 0x80 && inputfile.IsControl(byte(r)) }); i >= 0 {
+			return nil, inputfile.NotText(name, line, i+1, sc.Text()[i], inputfile.PSL)
+		}
 		// A rule is the text up to the first whitespace.
 		rule, _, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
 		if rule == "" || strings.HasPrefix(rule, "//") {
@@ -82,7 +91,10 @@ func ParsePSL(r io.Reader, name string) (*FileList, error) {
 		rule = strings.TrimPrefix(rule, "*.")
 		ascii, err := toASCII(rule)
 		if err != nil || strings.Contains(ascii, "*") || strings.Contains(ascii, "!") {
-			return nil, fmt.Errorf("%s:%d: %q is not a public suffix rule", name, line, sc.Text())
+			if len(l.rules)+len(l.normal) == 0 {
+				return nil, fmt.Errorf("%s:%d: not a public suffix rule, and no rule before it: not a Public Suffix List", name, line)
+			}
+			return nil, fmt.Errorf("%s:%d: %s is not a public suffix rule", name, line, inputfile.Excerpt(sc.Text()))
 		}
 		switch {
 		case exception:
@@ -95,7 +107,10 @@ func ParsePSL(r io.Reader, name string) (*FileList, error) {
 			l.normal[ascii] = true
 		}
 	}
-	if err := sc.Err(); err != nil {
+	switch err := sc.Err(); {
+	case errors.Is(err, bufio.ErrTooLong):
+		return nil, fmt.Errorf("%s:%d: a line longer than %s", name, line+1, inputfile.Size(bufio.MaxScanTokenSize))
+	case err != nil:
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(l.rules)+len(l.normal) == 0 {

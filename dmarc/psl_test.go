@@ -1,6 +1,7 @@
 package dmarc
 
 import (
+	"context"
 	"os"
 	"regexp"
 	"strings"
@@ -17,7 +18,7 @@ func TestPSLVectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file, err := LoadPSL("testdata/mini.psl")
+	file, err := LoadPSL(context.Background(), "testdata/mini.psl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,20 @@ func TestParsePSLErrors(t *testing.T) {
 			t.Errorf("ParsePSL(%q): %v", text, err)
 		}
 	}
-	if _, err := LoadPSL("testdata/nonexistent.dat"); err == nil {
+	if _, err := LoadPSL(context.Background(), "testdata/nonexistent.dat"); err == nil {
 		t.Error("a missing file loads")
+	}
+	// Untrusted input: nothing of a file of another kind is quoted, a
+	// binary is refused by line and column; a bad line after a rule is
+	// quoted, cut.
+	for text, want := range map[string]string{
+		"API_KEY=s3cret\n":                 "t.dat:1: not a public suffix rule, and no rule before it",
+		"com\nA\x00B\n":                    "t.dat:2:2: control character 0x00",
+		"com\n" + strings.Repeat("x=", 40): `t.dat:2: "x=x=x=x=x=x=x=x=x=x=x=x=x=x=x=x=x=x=x=x=…" is not`,
+	} {
+		_, err := ParsePSL(strings.NewReader(text), "t.dat")
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("ParsePSL(%q): %v, want %q", text, err, want)
+		}
 	}
 }
