@@ -4,6 +4,8 @@ import "testing"
 
 // FuzzParseKey: any key record parses without panic; a record
 // without problems has a key, is revoked, or says why it is unusable.
+// Mend keeps the key and is done in one pass: mending its record again
+// changes nothing.
 func FuzzParseKey(f *testing.F) {
 	for _, s := range []string{
 		"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
@@ -16,6 +18,13 @@ func FuzzParseKey(f *testing.F) {
 		k, problems := ParseKey(s)
 		if len(problems) == 0 && !k.Revoked && k.Public == nil && len(k.Unusable) == 0 {
 			t.Fatalf("no problem, not revoked, no key: %q", s)
+		}
+		m := Mend(s)
+		if Mend(m) != m {
+			t.Fatalf("Mend(%q) = %q, mended again %q", s, m, Mend(m))
+		}
+		if mk, _ := ParseKey(m); k.Public != nil && (mk.Public == nil || mk.Bits != k.Bits) {
+			t.Fatalf("Mend(%q) = %q lost the key", s, m)
 		}
 	})
 }

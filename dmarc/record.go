@@ -150,6 +150,9 @@ func Parse(txt string) (Record, error) {
 	r := Record{Raw: txt, Tags: tags, PSD: "u", ADKIM: "r", ASPF: "r", PCT: -1}
 	for _, p := range syntax {
 		r.syntaxProblem(p)
+		if p.Kind == taglist.BadValue {
+			r.ignored = append(r.ignored, p.Tag) // a character outside the syntax
+		}
 	}
 	for _, t := range tags {
 		n := len(r.Problems)
@@ -298,7 +301,12 @@ func (r *Record) uris(tag, value string) []URI {
 	return out
 }
 
+// mend keeps uri for Mended's tag, unless a character in it is outside
+// the tag-value syntax (printable ASCII, RFC 9989 §4.8).
 func (r *Record) mend(tag, uri string) {
+	if strings.ContainsFunc(uri, func(c rune) bool { return c <= ' ' || c >= 0x7f }) {
+		return
+	}
 	if r.mended == nil {
 		r.mended = map[string][]string{}
 	}
