@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/preflight-mail/preflight/delivery"
+	"github.com/preflight-mail/preflight/dmarc"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/rbl"
 	"github.com/preflight-mail/preflight/report"
@@ -86,6 +87,10 @@ type Env struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Trace, when set, receives progress for --verbose.
 	Trace func(format string, args ...any)
+	// PSL is the Public Suffix List the dmarc check compares RFC 9989's
+	// tree walk with (RFC 7489 receivers use one); nil for the embedded
+	// list (--psl FILE gives a newer one).
+	PSL dmarc.SuffixList
 }
 
 // now is the clock, time.Now when unset.

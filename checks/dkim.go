@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"slices"
@@ -26,17 +27,19 @@ import (
 var dkimKinds = []report.Kind{
 	{ID: "dkim.missing", Penalty: report.Penalty{Warn: 15}},
 	{ID: "dkim.revoked", Penalty: report.Penalty{Warn: 10}},
-	// Under 1024 bits (verifiers must ignore the signature, RFC 8301
-	// §3.2) or 1024 (below the 2048 signers should use): one weight.
-	{ID: "dkim.weak_key", Penalty: report.Penalty{Warn: 10}},
+	// 1024 bits: still accepted, below the 2048 signers should use (RFC
+	// 8301 §3.2). A key under 1024 bits is dkim.key_unusable.
+	{ID: "dkim.weak_key", Penalty: report.Penalty{Warn: 4}},
 	{ID: "dkim.testing_mode", Penalty: report.Penalty{Warn: 3}},
 	{ID: "dkim.syntax_error", Penalty: report.Penalty{Warn: 10}},
-	{ID: "dkim.sha1_only", Penalty: minorPenalty},
+	// No signature can verify with the record (RFC 8301, RFC 6376 §3.2).
+	{ID: "dkim.key_unusable", Penalty: report.Penalty{Warn: 15}},
 	{ID: "dkim.key_mismatch", Penalty: report.Penalty{Warn: 10}},
 	{ID: "dkim.no_known_selector", Penalty: minorPenalty},
 	{ID: "dkim.key_ok"},
 	{ID: "dkim.key_matches"},
 	{ID: "dkim.selectors_guessed"},
+	{ID: "dkim.key_not_compared"},
 }
 
 // CommonSelectors are tried when no selector is given: the defaults of
@@ -55,12 +58,10 @@ var CommonSelectors = []names.Selector{
 	"smtp", "dkim1", "key1", "mx", "cm", "everlytickey1",
 }
 
-// Key sizes (RFC 8301 §3.2: verifiers MUST accept 1024-4096 bits;
-// signers SHOULD use at least 2048; under 1024 MUST NOT be used).
-const (
-	minRSABits  = 1024
-	goodRSABits = 2048
-)
+// goodRSABits is the key size signers should use (RFC 8301 §3.2:
+// verifiers MUST accept 1024-4096 bits; keys under 1024 are unusable,
+// see dkim.Key.Unusable).
+const goodRSABits = 2048
 
 // DKIM checks the DKIM key records of the selectors (or common ones):
 // present, well formed, key type and size, flags, and, with a private
@@ -126,7 +127,8 @@ func DKIM(ctx context.Context, env Env, t Target) []report.Finding {
 }
 
 // publishKey gives the findings that publishing the key of --dkim-key
-// mends (no key, a revoked, broken, weak or other key at the selector)
+// mends (no key, a revoked, broken, unusable, weak or other key at the
+// selector)
 // the record that publishes it, replacing what is there. Not through a
 // CNAME: the record then lives in the provider's zone.
 func publishKey(ctx context.Context, env Env, t Target, fs []report.Finding) {
@@ -152,6 +154,7 @@ func publishKey(ctx context.Context, env Env, t Target, fs []report.Finding) {
 		switch {
 		case f.Subject != selector:
 		case f.ID == "dkim.missing", f.ID == "dkim.revoked", f.ID == "dkim.syntax_error", f.ID == "dkim.key_mismatch",
+			f.ID == "dkim.key_unusable" && len(key.Unusable) == 0,
 			f.ID == "dkim.weak_key" && (key.Type != "rsa" || key.Bits >= goodRSABits):
 			fs[i].Fix = fmt.Sprintf("Publish the public key of the private key you sign with (--dkim-key) at %s:", name)
 			fs[i].FixRecords = change
@@ -238,6 +241,9 @@ func judgeKey(name, selector, txt, via string, evidence map[string]any) []report
 			Evidence: evidence,
 		}}
 	}
+	if len(key.Unusable) > 0 {
+		return []report.Finding{keyUnusable(name, selector, txt, key, via, evidence)}
+	}
 	flags := keyFlags(name, selector, key)
 	if via == "" {
 		// Mend the record here; behind a CNAME it is the provider's.
@@ -248,18 +254,45 @@ func judgeKey(name, selector, txt, via string, evidence map[string]any) []report
 	return append([]report.Finding{keyStrength(name, selector, key, via, evidence)}, flags...)
 }
 
-// keyStrength judges the key's type and size (RFC 8301 §3.2).
+// keyUnusable is the finding for a key record that parses but that no
+// signature can verify with: verifiers discard the key or the hash.
+// When the key itself is good and only tags written as verifiers do
+// not read them stand in the way (k=RSA, h= or s= leaving sha256 or
+// email out), the fix is the mended record; a key too short or of a
+// type verifiers do not know needs a new key, and the fix is advice.
+func keyUnusable(name, selector, txt string, key dkim.Key, via string, evidence map[string]any) report.Finding {
+	evidence["unusable"] = key.Unusable
+	f := report.Finding{
+		ID: "dkim.key_unusable", Severity: report.Warn, Subject: selector,
+		Message: fmt.Sprintf("No signature can verify with the DKIM key at %s: %s. Receivers treat signatures with selector %q as failed.", name, strings.Join(key.Unusable, "; "), selector),
+		Fix: fmt.Sprintf("Generate a %d-bit RSA or an Ed25519 key, publish it under a new selector as verifiers read it, values in lower case, without h= (or with h=sha256) and without s= (or with s=email), and switch signing to it. No record alone mends this: the signer must change keys. The record looks like:\n%s. TXT \"v=DKIM1; k=%s; p=<base64 public key>\"",
+			goodRSABits, name, unusableFixType(key)),
+		Evidence: evidence,
+	}
+	mended := dkim.Mend(txt)
+	if mk, problems := dkim.ParseKey(mended); via == "" && len(problems) == 0 && len(mk.Unusable) == 0 {
+		// Mend the record here; behind a CNAME it is the provider's.
+		f.Fix = "Publish the same key as verifiers read it: the record below writes k= in lower case and drops an h= without sha256, an s= without email and the testing flag t=y."
+		f.FixRecords = []report.FixRecord{{Action: report.FixReplace, Name: name, Type: "TXT", Old: txt, Value: mended}}
+	}
+	return f
+}
+
+// unusableFixType is the k= to suggest: the key's own type in lower
+// case when verifiers know it, else rsa.
+func unusableFixType(key dkim.Key) string {
+	if t := strings.ToLower(key.Type); t == "ed25519" {
+		return t
+	}
+	return "rsa"
+}
+
+// keyStrength judges the size of a usable key (RFC 8301 §3.2): keys
+// under 1024 bits are unusable (keyUnusable), 1024 bits is the least
+// verifiers must accept, signers should use 2048.
 func keyStrength(name, selector string, key dkim.Key, via string, evidence map[string]any) report.Finding {
 	desc := key.Describe()
-	switch {
-	case key.Type == "rsa" && key.Bits < minRSABits:
-		return report.Finding{
-			ID: "dkim.weak_key", Severity: report.Warn, Subject: selector,
-			Message:  fmt.Sprintf("The DKIM key at %s is %s: keys under %d bits can be forged, and receivers ignore their signatures (RFC 8301 §3.2).", name, desc, minRSABits),
-			Fix:      fmt.Sprintf("Generate a %d-bit RSA (or Ed25519 alongside) key, publish it under a new selector, and switch signing to it. No record alone mends this: the signer must change keys.", goodRSABits),
-			Evidence: evidence,
-		}
-	case key.Type == "rsa" && key.Bits < goodRSABits:
+	if key.Type == "rsa" && key.Bits < goodRSABits {
 		return report.Finding{
 			ID: "dkim.weak_key", Severity: report.Warn, Subject: selector,
 			Message:  fmt.Sprintf("The DKIM key at %s is %s: still accepted, but signers should use %d bits (RFC 8301 §3.2).", name, desc, goodRSABits),
@@ -274,24 +307,17 @@ func keyStrength(name, selector string, key dkim.Key, via string, evidence map[s
 	}
 }
 
-// keyFlags reports the key's testing flag and a hash list without sha256.
+// keyFlags reports the key's testing flag (t=y; flags are
+// case-sensitive and unknown ones ignored, RFC 6376 §3.6.1).
 func keyFlags(name, selector string, key dkim.Key) []report.Finding {
-	var out []report.Finding
-	if slices.Contains(key.Flags, "y") {
-		out = append(out, report.Finding{
-			ID: "dkim.testing_mode", Severity: report.Warn, Subject: selector,
-			Message: fmt.Sprintf("The DKIM key at %s has t=y: the domain says it is testing DKIM, and verifiers may treat its signatures as unsigned (RFC 6376 §3.6.1).", name),
-			Fix:     "Remove t=y from the key record once signing works.",
-		})
+	if !key.Testing() {
+		return nil
 	}
-	if len(key.Hashes) > 0 && !slices.Contains(key.Hashes, "sha256") {
-		out = append(out, report.Finding{
-			ID: "dkim.sha1_only", Severity: report.Warn, Subject: selector,
-			Message: fmt.Sprintf("The DKIM key at %s allows only h=%s: rsa-sha1 signatures are no longer accepted (RFC 8301 §3.1).", name, strings.Join(key.Hashes, ":")),
-			Fix:     "Remove h= (or set h=sha256) and sign with rsa-sha256.",
-		})
-	}
-	return out
+	return []report.Finding{{
+		ID: "dkim.testing_mode", Severity: report.Warn, Subject: selector,
+		Message: fmt.Sprintf("The DKIM key at %s has t=y: the domain says it is testing DKIM, and verifiers may treat its signatures as unsigned (RFC 6376 §3.6.1).", name),
+		Fix:     "Remove t=y from the key record once signing works.",
+	}}
 }
 
 func via(ans *resolver.Answer) string {
@@ -316,34 +342,101 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// dkimKeyMatch signs a test message with the private key and verifies
-// it against the published key, through go-msgauth.
+// dkimKeyMatch compares the private key's public half with the keys
+// published for the one selector. Only different keys are a mismatch;
+// when they are the same key, a message signed in memory must verify
+// through go-msgauth, and if it does not, the finding says what else
+// stops it (an unusable record, several records, a key too short).
 func dkimKeyMatch(ctx context.Context, env Env, t Target) report.Finding {
 	selector := string(t.Selectors[0])
+	name := selector + "._domainkey." + t.Domain
+	txts, err := env.DNS.LookupTXT(ctx, name) // asked already by dkimSelector: from the cache
+	if err != nil && !isNotFound(err) {
+		return dnsError("dkim", selector, "the key match for selector "+selector, err)
+	}
+	txts = slices.DeleteFunc(txts, func(txt string) bool { return !dkim.IsKeyRecord(txt) })
+	match, why := matchingKey(t.DKIMKey, txts)
+	switch {
+	case match == nil && why != "":
+		return report.Finding{ID: "dkim.key_not_compared", Severity: report.Info, Subject: selector,
+			Message: fmt.Sprintf("Could not compare the private key with selector %q: %s.", selector, why)}
+	case match == nil:
+		return report.Finding{
+			ID: "dkim.key_mismatch", Severity: report.Warn, Subject: selector,
+			Message: fmt.Sprintf("The private key is not the key published for selector %q: its public key differs from the one at %s, so signatures made with it fail.", selector, name),
+			Fix:     fmt.Sprintf("Publish the public key of this private key at %s (openssl pkey -pubout), or sign with the key that is published.", name),
+		}
+	}
+	verr := verifyTestSignature(ctx, env, t, selector)
+	switch {
+	case verr == nil:
+		return report.Finding{ID: "dkim.key_matches", Severity: report.Pass, Subject: selector,
+			Message: fmt.Sprintf("The private key matches the key published for selector %q: a test message signed with it verifies.", selector)}
+	case msgdkim.IsTempFail(verr):
+		return dnsError("dkim", selector, "the key match for selector "+selector, verr)
+	}
+	reason := verr.Error()
+	// The record's own findings (key_unusable, syntax_error) carry the
+	// failure when they explain it; otherwise it is this finding's.
+	var known []string
+	if len(txts) > 1 {
+		known = append(known, fmt.Sprintf("%s has %d key records (RFC 6376 §3.6.2.2)", name, len(txts)))
+	}
+	known = append(known, match.Unusable...)
+	msg := fmt.Sprintf("The private key matches the key published for selector %q, but a test message signed with it does not verify", selector)
+	if len(known) > 0 {
+		return report.Finding{ID: "dkim.key_matches", Severity: report.Info, Subject: selector,
+			Message: fmt.Sprintf("%s: %s (%s).", msg, strings.Join(known, "; "), reason)}
+	}
+	return report.Finding{ID: "dkim.key_unusable", Severity: report.Warn, Subject: selector,
+		Message: fmt.Sprintf("%s: %s.", msg, reason),
+		Fix:     fmt.Sprintf("Republish the key record at %s exactly as your signer prints it.", name)}
+}
+
+// matchingKey finds the published key that is the private key's public
+// half. Without one, why says what kept the comparison from being made
+// (empty: there were keys, and they differ).
+func matchingKey(priv crypto.Signer, txts []string) (match *dkim.Key, why string) {
+	pub, ok := priv.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok {
+		return nil, fmt.Sprintf("a %T key cannot be compared", priv.Public())
+	}
+	compared := false
+	for _, txt := range txts {
+		k, _ := dkim.ParseKey(txt)
+		if k.Public == nil {
+			continue
+		}
+		compared = true
+		if pub.Equal(k.Public) {
+			return &k, ""
+		}
+	}
+	switch {
+	case compared:
+		return nil, ""
+	case len(txts) == 0:
+		return nil, "no key record is published there"
+	}
+	return nil, "the published record holds no public key to compare (revoked, or p= unreadable)"
+}
+
+// verifyTestSignature signs a test message with the private key and
+// verifies it against the published key through go-msgauth: nil when
+// it verifies, else why not.
+func verifyTestSignature(ctx context.Context, env Env, t Target, selector string) error {
 	signed, err := dkim.Sign(testMessage(t.Domain, env), t.Domain, selector, t.DKIMKey)
 	if err != nil {
-		return report.Finding{ID: "dkim.key_mismatch", Severity: report.Warn, Subject: selector,
-			Message: "Could not sign a test message with the private key: " + err.Error()}
+		return fmt.Errorf("signing failed: %w", err)
 	}
 	vs, err := msgdkim.VerifyWithOptions(bytes.NewReader(signed), &msgdkim.VerifyOptions{LookupTXT: env.DNS.TXTFunc(ctx)})
 	switch {
-	case err == nil && len(vs) == 1 && vs[0].Err == nil:
-		return report.Finding{ID: "dkim.key_matches", Severity: report.Pass, Subject: selector,
-			Message: fmt.Sprintf("The private key matches the key published for selector %q: a test message signed with it verifies.", selector)}
-	case err == nil && len(vs) == 1 && msgdkim.IsTempFail(vs[0].Err):
-		return dnsError("dkim", selector, "the key match for selector "+selector, vs[0].Err)
+	case err != nil:
+		return err
+	case len(vs) != 1:
+		return errors.New("no signature")
 	}
-	reason := "no signature"
-	if err != nil {
-		reason = err.Error()
-	} else if len(vs) > 0 && vs[0].Err != nil {
-		reason = vs[0].Err.Error()
-	}
-	return report.Finding{
-		ID: "dkim.key_mismatch", Severity: report.Warn, Subject: selector,
-		Message: fmt.Sprintf("A test message signed with the private key does not verify against the key published for selector %q: %s.", selector, reason),
-		Fix:     fmt.Sprintf("Publish the public key of this private key at %s._domainkey.%s (openssl pkey -pubout), or sign with the key that is published.", selector, t.Domain),
-	}
+	return vs[0].Err
 }
 
 func testMessage(domain string, env Env) []byte {

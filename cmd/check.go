@@ -28,6 +28,7 @@ type checkOptions struct {
 	helo          string
 	mailFrom      string
 	dkimKey       string
+	psl           string
 	configPath    string
 	baseline      string
 	maxDrop       int
@@ -78,6 +79,7 @@ and writes one JSON report per line.`,
 	f.StringArrayVarP(&o.selectors, "selector", "s", nil, "DKIM selector (repeatable; default: try common ones)")
 	f.StringVar(&o.mailFrom, "mail-from", "", "envelope sender ADDR or DOMAIN, when it differs from DOMAIN")
 	f.StringVar(&o.dkimKey, "dkim-key", "", "private key FILE to check against the one --selector")
+	f.StringVar(&o.psl, "psl", "", pslUsage)
 	f.StringArrayVar(&o.treatAsPublic, "treat-as-public", nil, "treat addresses in CIDR as public although special-purpose (labs, demos)")
 	f.StringVar(&o.configPath, "config", "", "config FILE (default: "+ConfigFile+" in the working directory, if present)")
 	f.StringVar(&o.baseline, "baseline", "", "earlier JSON report: gate on regressions only, and print the difference")
@@ -192,7 +194,11 @@ func (o *checkOptions) envOptions(ctx context.Context) (envOptions, error) {
 	if err != nil {
 		return envOptions{}, err
 	}
-	return envOptions{lists: lists, public: public, dial: dial}, nil
+	psl, err := loadPSL(ctx, o.psl)
+	if err != nil {
+		return envOptions{}, err
+	}
+	return envOptions{lists: lists, public: public, dial: dial, psl: psl}, nil
 }
 
 func (o *checkOptions) configName() string {

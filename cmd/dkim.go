@@ -27,12 +27,17 @@ func newCmdDKIM(g *globalOptions) *cobra.Command {
 		Use:   "dkim DOMAIN [--selector S]... [--dkim-key FILE]",
 		Short: "DKIM keys for the selectors: present, type, size, flags",
 		Long: `Check the DKIM key record of each selector (queried concurrently, CNAME
-delegation to an ESP followed): well formed, key type and size (RSA under
-1024 bits fails, 1024 warns; Ed25519 is fine), revoked (empty p=), testing
-(t=y), sha1-only. Without --selector, a list of common selectors is tried;
-finding nothing there proves nothing. With --dkim-key and one selector, the
-private key is checked against the published key by signing a test message
-in memory and verifying it.` + "\n\n" + findingsHelp("dkim"),
+delegation to an ESP followed) as verifiers read it (RFC 6376 §3.2: values
+are case-sensitive): well formed, revoked (empty p=), testing (t=y), and
+usable: a record no signature can verify with (an RSA key under 1024 bits,
+h= without sha256, an unknown or wrong-case k= such as k=RSA, s= without
+email) is dkim.key_unusable; a 1024-bit RSA key warns; Ed25519 is fine. DKIM
+is no required fact of direct delivery, so these are warnings. Without
+--selector, a list of common selectors is tried; finding nothing there proves
+nothing. With --dkim-key and one selector, the private key's public half is
+compared with the published key: only a different key is dkim.key_mismatch;
+the same key is then used to sign a test message in memory that must verify,
+and if it does not, the finding says what else stops it.` + "\n\n" + findingsHelp("dkim"),
 		Example: `  preflight dkim example.com --selector s2048 --selector ed2026
   preflight dkim example.com                       # tries common selectors
   preflight dkim example.com --selector s1 --dkim-key /etc/dkim/s1.pem`,

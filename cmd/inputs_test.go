@@ -90,6 +90,7 @@ func TestFileFlagsFromDevZero(t *testing.T) {
 		{"--dkim-key", []string{"dkim", "example.test", "-s", "s1", "--offline", "--dkim-key", zero}, "too large: more than 16 KiB, the limit for a private key file"},
 		{"--zone", []string{"mx", "example.test", "--offline", "--zone", zero}, "--zone: " + zero + ":1:1: control character 0x00: a zone file is text"},
 		{"--targets", []string{"check", "--offline", "--targets", zero}, zero + ":1: a line longer than 64 KiB"},
+		{"--psl", []string{"dmarc", "example.test", "--offline", "--psl", zero}, "--psl: " + zero + ":1: a line longer than 64 KiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.flag, func(t *testing.T) {

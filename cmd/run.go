@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
+	"github.com/preflight-mail/preflight/dmarc"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/rbl"
 	"github.com/preflight-mail/preflight/report"
@@ -35,6 +36,7 @@ type envOptions struct {
 	lists  []rbl.List
 	public []netip.Prefix
 	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
+	psl    dmarc.SuffixList // --psl; nil for the built-in list
 }
 
 // runner makes one Env per run (per target in batch mode) from the
@@ -99,6 +101,7 @@ func (rn *runner) env() checks.Env {
 		Lists:        rn.opts.lists,
 		PublicRanges: rn.opts.public,
 		Dial:         rn.opts.dial,
+		PSL:          rn.opts.psl,
 	}
 }
 

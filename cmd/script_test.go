@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +18,8 @@ import (
 	"github.com/miekg/dns"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/preflight-mail/preflight/dmarc/dmarctest"
+	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver/dnstest"
 	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
@@ -83,10 +86,11 @@ func setupScript(env *testscript.Env) error {
 
 // scriptCmds are the custom commands of the scripts.
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-	"demo":       cmdDemo,
-	"dnsserver":  cmdDNSServer,
-	"smtpserver": cmdSMTPServer,
-	"verdict":    cmdVerdict,
+	"demo":        cmdDemo,
+	"dmarccorpus": cmdDMARCCorpus,
+	"dnsserver":   cmdDNSServer,
+	"smtpserver":  cmdSMTPServer,
+	"verdict":     cmdVerdict,
 }
 
 // demoDir is the bundled demo of the README: a config and its zone files.
@@ -109,6 +113,47 @@ func cmdDemo(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		ts.Check(os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644))
 	}
+}
+
+// dmarcCorpus is the RFC 9989 corpus: zone files and cases.txt.
+const dmarcCorpus = "../testdata/dmarc"
+
+// cmdDMARCCorpus copies the RFC 9989 corpus into DIR (under $WORK) and
+// runs every case of its cases.txt through preflight dmarc, offline over
+// its zone files, comparing the finding IDs of the JSON report:
+//
+//	dmarccorpus DIR
+func cmdDMARCCorpus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: dmarccorpus DIR")
+	}
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.CopyFS(dir, os.DirFS(dmarcCorpus)))
+	cases, err := dmarctest.Read(filepath.Join(dir, "cases.txt"))
+	ts.Check(err)
+	for _, c := range cases {
+		cmdArgs := []string{"dmarc", c.Domain, "--zone", dir, "--offline", "--format", "json"}
+		if c.MailFrom != "" {
+			cmdArgs = append(cmdArgs, "--mail-from", c.MailFrom)
+		}
+		if c.PSL {
+			cmdArgs = append(cmdArgs, "--psl", filepath.Join(dir, "test.psl"))
+		}
+		// Exit 0 or 1 (the gate): a report either way.
+		if err := ts.Exec("preflight", cmdArgs...); err != nil && !strings.Contains(err.Error(), "exit status 1") {
+			ts.Fatalf("preflight %s: %v", strings.Join(cmdArgs, " "), err)
+		}
+		var r report.Report
+		ts.Check(json.Unmarshal([]byte(ts.ReadFile("stdout")), &r))
+		var got []string
+		for _, f := range r.Findings() {
+			got = append(got, f.ID)
+		}
+		if msg := c.Check(got); msg != "" {
+			ts.Fatalf("%s", msg)
+		}
+	}
+	ts.Logf("%d cases", len(cases))
 }
 
 // cmdSMTPServer starts an in-process SMTP server (go-smtp):

@@ -5,7 +5,6 @@ package dkim
 
 import (
 	"bytes"
-	"cmp"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -22,50 +21,71 @@ import (
 	"github.com/preflight-mail/preflight/internal/taglist"
 )
 
-// Key is a parsed DKIM key record (RFC 6376 §3.6.1, RFC 8463).
+// Key is a parsed DKIM key record (RFC 6376 §3.6.1, RFC 8463). Values
+// are kept as written: they are case-sensitive (RFC 6376 §3.2).
 type Key struct {
-	Type     string   // "rsa" or "ed25519"
+	Type     string   // k= as written; "rsa" when absent
 	Bits     int      // RSA modulus size; 256 for Ed25519
 	Revoked  bool     // empty p=
-	Flags    []string // t= ("y" testing, "s" strict)
+	Flags    []string // t= ("y" testing, "s" strict; others are ignored)
 	Hashes   []string // h=
 	Services []string // s=
 	Public   crypto.PublicKey
+	// Unusable says why no signature can verify with this record
+	// although it parses: a verifier discards the key (an unknown k=, an
+	// s= without email, an RSA key under 1024 bits) or every signature
+	// it could check (h= without sha256). Empty for a usable key.
+	Unusable []string
 }
 
+// Testing reports the t=y flag (RFC 6376 §3.6.1: the domain is testing DKIM).
+func (k Key) Testing() bool { return slices.Contains(k.Flags, "y") }
+
 func (k Key) Describe() string {
-	if k.Type == "ed25519" {
+	if strings.EqualFold(k.Type, "ed25519") {
 		return "Ed25519 key"
 	}
 	return fmt.Sprintf("%d-bit RSA key", k.Bits)
 }
 
-// ParseKey parses a key record. It returns every problem it finds;
-// a revoked key (empty p=) is not a problem of syntax.
+// Key types and hash algorithms verifiers know (RFC 6376 §3.3, RFC 8463
+// §3; RFC 8301 §3.1 took sha1 away from verifiers).
+const (
+	typeRSA     = "rsa"
+	typeEd25519 = "ed25519"
+	minRSABits  = 1024 // RFC 8301 §3.2: verifiers MUST NOT consider smaller keys valid
+)
+
+// ParseKey parses a key record. The problems are its syntax errors
+// (the record is invalid); why a well-formed key cannot verify anything
+// is in Key.Unusable. A revoked key (empty p=) is neither.
 func ParseKey(txt string) (Key, []string) {
-	var k Key
-	tags, order, problems := taglist.Parse(txt, false)
-	if v, ok := tags["v"]; ok {
+	k := Key{Type: typeRSA}
+	tags, syntax := taglist.Parse(txt, taglist.DKIM)
+	var problems []string
+	for _, p := range syntax {
+		problems = append(problems, p.String())
+	}
+	if v, ok := tags.Get("v"); ok {
 		if v != "DKIM1" {
 			problems = append(problems, fmt.Sprintf("v=%s, want v=DKIM1", v))
-		} else if order[0] != "v" {
+		} else if tags.First() != "v" {
 			problems = append(problems, "v=DKIM1 must be the first tag")
 		}
 	}
-	k.Type = strings.ToLower(cmp.Or(tags["k"], "rsa"))
-	for _, f := range splitColon(tags["t"]) {
-		k.Flags = append(k.Flags, strings.ToLower(f))
+	if v, ok := tags.Get("k"); ok {
+		k.Type = v
 	}
-	k.Hashes = splitColon(strings.ToLower(tags["h"]))
-	k.Services = splitColon(strings.ToLower(tags["s"]))
-	if len(k.Services) > 0 && !slices.Contains(k.Services, "*") && !slices.Contains(k.Services, "email") {
-		problems = append(problems, fmt.Sprintf("s=%s excludes email", tags["s"]))
-	}
-	p, ok := tags["p"]
+	k.Flags = splitColon(tags.Get("t"))
+	k.Hashes = splitColon(tags.Get("h"))
+	k.Services = splitColon(tags.Get("s"))
+	k.Unusable = k.unusable()
+	p, ok := tags.Get("p")
 	if !ok {
 		return k, append(problems, "no p= tag (the public key)")
 	}
-	p = strings.Join(strings.Fields(p), "")
+	// RFC 6376 §3.6.1: p= is base64 with folding whitespace anywhere.
+	p = strings.Join(strings.FieldsFunc(p, func(r rune) bool { return strings.ContainsRune(" \t\r\n", r) }), "")
 	if p == "" {
 		k.Revoked = true
 		return k, problems
@@ -74,8 +94,10 @@ func ParseKey(txt string) (Key, []string) {
 	if err != nil {
 		return k, append(problems, "p= is not valid base64")
 	}
-	switch k.Type {
-	case "rsa":
+	// The key is read even under a wrong-case k= (it is then unusable,
+	// but --dkim-key can still tell whether it is the right key).
+	switch strings.ToLower(k.Type) {
+	case typeRSA:
 		pub, err := x509.ParsePKIXPublicKey(raw)
 		if err != nil {
 			pub, err = x509.ParsePKCS1PublicKey(raw)
@@ -85,21 +107,60 @@ func ParseKey(txt string) (Key, []string) {
 			return k, append(problems, "p= is not an RSA public key")
 		}
 		k.Bits, k.Public = rk.N.BitLen(), rk
-	case "ed25519":
+		if k.Bits < minRSABits {
+			k.Unusable = append(k.Unusable, fmt.Sprintf("a %d-bit RSA key: verifiers refuse keys under %d bits (RFC 8301 §3.2)", k.Bits, minRSABits))
+		}
+	case typeEd25519:
 		if len(raw) != ed25519.PublicKeySize {
 			return k, append(problems, fmt.Sprintf("p= holds %d octets, an Ed25519 key is %d (RFC 8463 §4.2)", len(raw), ed25519.PublicKeySize))
 		}
 		k.Bits, k.Public = 256, ed25519.PublicKey(raw)
-	default:
-		problems = append(problems, fmt.Sprintf("unknown key type k=%s (want rsa or ed25519)", k.Type))
 	}
 	return k, problems
 }
 
-func splitColon(s string) []string {
+// unusable lists what in k=, h= and s= makes verifiers discard the key.
+func (k Key) unusable() []string {
+	var out []string
+	switch {
+	case k.Type == typeRSA || k.Type == typeEd25519:
+	case strings.EqualFold(k.Type, typeRSA) || strings.EqualFold(k.Type, typeEd25519):
+		out = append(out, fmt.Sprintf("k=%s: values are case-sensitive (RFC 6376 §3.2) and verifiers know k=%s, not k=%s", k.Type, strings.ToLower(k.Type), k.Type))
+	default:
+		out = append(out, fmt.Sprintf("unknown key type k=%s: verifiers know rsa and ed25519 (RFC 6376 §3.6.1, RFC 8463)", k.Type))
+	}
+	// RFC 6376 §3.6.1 h=: a verifier ignores a signature whose hash the
+	// record does not list, and sha256 is the only hash left (RFC 8301
+	// §3.1); Ed25519 signs sha256 too (RFC 8463 §3).
+	if len(k.Hashes) > 0 && !slices.Contains(k.Hashes, "sha256") {
+		out = append(out, fmt.Sprintf("h=%s leaves out sha256, the one hash verifiers accept (RFC 8301 §3.1)%s", strings.Join(k.Hashes, ":"), caseNote(k.Hashes, "sha256")))
+	}
+	// s=: the key is for other services than email (RFC 6376 §3.6.1).
+	if len(k.Services) > 0 && !slices.Contains(k.Services, "*") && !slices.Contains(k.Services, "email") {
+		out = append(out, fmt.Sprintf("s=%s excludes email (RFC 6376 §3.6.1)%s", strings.Join(k.Services, ":"), caseNote(k.Services, "email")))
+	}
+	return out
+}
+
+// caseNote explains a value that differs from want only in case.
+func caseNote(values []string, want string) string {
+	for _, v := range values {
+		if strings.EqualFold(v, want) {
+			return fmt.Sprintf("; %s is not %s: values are case-sensitive (RFC 6376 §3.2)", v, want)
+		}
+	}
+	return ""
+}
+
+// splitColon splits a colon-separated list (h=, s=, t=), each element
+// trimmed of whitespace (RFC 6376 §3.6.1 allows FWS around them).
+func splitColon(s string, ok bool) []string {
+	if !ok {
+		return nil
+	}
 	var out []string
 	for _, f := range strings.Split(s, ":") {
-		if f = strings.TrimSpace(f); f != "" {
+		if f = strings.Trim(f, " \t\r\n"); f != "" {
 			out = append(out, f)
 		}
 	}
@@ -150,8 +211,9 @@ func LoadPrivateKey(pemBytes []byte) (crypto.Signer, error) {
 // v= tag of another value must be discarded, as if it were not there (a
 // wildcard "v=spf1 -all" under the domain is not a broken key).
 func IsKeyRecord(txt string) bool {
-	tags, order, _ := taglist.Parse(txt, false)
-	return len(order) == 0 || order[0] != "v" || tags["v"] == "DKIM1"
+	tags, _ := taglist.Parse(txt, taglist.DKIM)
+	v, _ := tags.Get("v")
+	return tags.First() != "v" || v == "DKIM1"
 }
 
 // KeyRecord is the key record that publishes pub (RFC 6376 §3.6.1):
@@ -177,21 +239,34 @@ func KeyRecord(pub crypto.PublicKey) (string, error) {
 
 // Mend returns the key record without what makes verifiers discount
 // it while the key itself is good: the testing flag y of t= (other
-// flags stay), and an h= that leaves out sha256 (RFC 8301 §3.1: rsa-sha1
-// signatures are no longer accepted; without h= every hash is).
+// flags stay), a k= written in the wrong case (values are case-sensitive,
+// RFC 6376 §3.2), an h= that leaves out sha256 (RFC 8301 §3.1: rsa-sha1
+// signatures are no longer accepted; without h= every hash is), and an
+// s= that leaves out email (without s= the key serves every service).
+// A key too short or of a type verifiers do not know stays as it is:
+// no record mends that, the signer must change keys.
 func Mend(txt string) string {
-	tags, order, _ := taglist.Parse(txt, false)
-	k := taglist.List{Tags: tags, Order: order}
-	if t, ok := tags["t"]; ok {
-		flags := slices.DeleteFunc(splitColon(t), func(f string) bool { return strings.EqualFold(f, "y") })
+	k, _ := taglist.Parse(txt, taglist.DKIM)
+	if t, ok := k.Get("t"); ok {
+		flags := slices.DeleteFunc(splitColon(t, true), func(f string) bool { return f == "y" })
 		if len(flags) == 0 {
 			k = k.Without("t")
 		} else {
 			k = k.With("t", strings.Join(flags, ":"))
 		}
 	}
-	if h, ok := tags["h"]; ok && !slices.Contains(splitColon(strings.ToLower(h)), "sha256") {
+	if t, ok := k.Get("k"); ok && t != typeRSA && t != typeEd25519 {
+		if lower := strings.ToLower(t); lower == typeRSA || lower == typeEd25519 {
+			k = k.With("k", lower)
+		}
+	}
+	if h, ok := k.Get("h"); ok && !slices.Contains(splitColon(h, true), "sha256") {
 		k = k.Without("h")
+	}
+	if sv, ok := k.Get("s"); ok {
+		if services := splitColon(sv, true); !slices.Contains(services, "*") && !slices.Contains(services, "email") {
+			k = k.Without("s")
+		}
 	}
 	return k.Format("v")
 }

@@ -1,6 +1,6 @@
 // Package inputfile reads the files preflight is pointed at: zone files,
-// preflight.yaml, relay lists, baselines, keys, certificates, secrets and
-// target lists. In the README's CI workflow a pull request chooses them,
+// preflight.yaml, relay lists, baselines, keys, certificates, secrets,
+// target lists and Public Suffix Lists. In the README's CI workflow a pull request chooses them,
 // so each is untrusted: it may be endless (/dev/zero, a pipe), huge, a
 // device or a FIFO where a secret was expected, or another kind of file
 // altogether (/proc/self/environ). Every file flag reads through Open or
@@ -33,6 +33,7 @@ const (
 	Report              // --baseline
 	Zone                // --zone
 	Targets             // --targets
+	PSL                 // --psl
 )
 
 // limits are each kind's. A secret or a key fits in a few KB (an 8192-bit
@@ -42,7 +43,8 @@ const (
 // 220 KB). A zone file gets 64 MiB, more than any zone anyone
 // preflights; the resolver bounds what all zone files of a run hold
 // together. A targets file is streamed and spooled, never held: 64 MiB
-// is a million targets.
+// is a million targets. The Public Suffix List is about 330 KB, and
+// grows by a few KB a year: 4 MiB.
 var limits = [...]struct {
 	what    string
 	max     int64
@@ -55,6 +57,7 @@ var limits = [...]struct {
 	Report:  {"JSON report", 1 << 20, false},
 	Zone:    {"zone file", 64 << 20, false},
 	Targets: {"targets file", 64 << 20, false},
+	PSL:     {"Public Suffix List file", 4 << 20, false},
 }
 
 // Max is the most octets a file of kind k may hold.
