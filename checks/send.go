@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/preflight-mail/preflight/delivery"
@@ -37,6 +38,7 @@ var sendKinds = []report.Kind{
 	{ID: "send.auth_not_offered", Penalty: report.Penalty{Warn: 3}},
 	{ID: "send.relay_check_inconclusive"},
 	{ID: "send.smtputf8_unsupported"},
+	{ID: "send.session_failed"},
 }
 
 // SendCheck runs the test send of t.Send (or the open-relay probe)
@@ -52,15 +54,22 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 		return withAttempts(relayCheckFindings(s, p), []delivery.Attempt{p.Attempt})
 	}
 	atts, fallback := delivery.Run(ctx, deps, s)
-	return sendPaths(s, atts, fallback, sendFindings(s, atts, fallback))
+	judged := atts
+	if fallback != "" {
+		// After a fallback the findings are the relays'; the direct
+		// attempts have send.direct_failed (sendPaths).
+		judged = slices.DeleteFunc(slices.Clone(atts), func(a delivery.Attempt) bool { return a.Path == report.PathDirect })
+	}
+	return sendPaths(s, atts, fallback, sendFindings(s, judged, atts, fallback))
 }
 
 // sendFindings turns the attempts into findings: one for each relay
 // that refused the credentials or was not given them, one for the
-// decisive attempt, and one for its TLS.
-func sendFindings(s *delivery.Send, atts []delivery.Attempt, fallback string) []report.Finding {
+// decisive attempt, and one for its TLS. atts are the attempts judged;
+// all, every attempt, goes in the evidence.
+func sendFindings(s *delivery.Send, atts, all []delivery.Attempt, fallback string) []report.Finding {
 	d := delivery.Decisive(atts)
-	evidence := map[string]any{"attempts": atts, "to": s.To, "from": s.From, "deliver": s.Deliver}
+	evidence := map[string]any{"attempts": all, "to": s.To, "from": s.From, "deliver": s.Deliver}
 	if fallback != "" {
 		evidence["fallback_reason"] = fallback
 	}
@@ -85,7 +94,9 @@ func sendFindings(s *delivery.Send, atts []delivery.Attempt, fallback string) []
 	out = append(out, f)
 	switch d.Result {
 	case delivery.Accepted, delivery.Rejected, delivery.Deferred:
-		if d.Addr != "" {
+		if d.Addr != "" && d.Step != "greeting" {
+			// Refused or deferred at the greeting: no EHLO, so nothing
+			// is known about STARTTLS.
 			out = append(out, tlsFinding(d, where))
 		}
 	}
@@ -163,6 +174,13 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		}
 		f.Message = fmt.Sprintf("The test send to %s could not be made: %s. This says nothing about the sender.", s.To, reason)
 		f.Fix = "Choose another recipient: an address at a domain that receives mail, such as a mailbox of yours at a large provider."
+	case delivery.SMTPFailed:
+		// A connection was made and the session broke: a reply that is
+		// no SMTP, a reset, a stall. The server is the problem, and
+		// whether it would take the mail is not known.
+		f.ID, f.Severity = "send.session_failed", report.Error
+		f.Message = fmt.Sprintf("The SMTP session with %s broke off %s: %s.", where, atStep(d.Step), d.Error)
+		f.Fix = "The server answered with something that is not SMTP, or dropped the connection: check that the port is the mail server's, or try again later."
 	case delivery.NoSMTPUTF8:
 		f.ID, f.Severity = "send.smtputf8_unsupported", report.Error
 		f.Message = fmt.Sprintf("%s does not offer SMTPUTF8 (RFC 6531), which the address %s needs: the test send could not be made as asked, and nothing was sent after EHLO. This says nothing about the sender.", where, utf8Address(s))

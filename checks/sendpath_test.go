@@ -60,6 +60,8 @@ func TestSendPaths(t *testing.T) {
 			"send.recipient_cannot_receive error direct\n  direct DNS recipient_cannot_receive null.example.test has a null MX (RFC 7505): it accepts no mail\n"},
 		{"auto: direct refused, the relay accepts", delivery.Send{Path: "auto", To: to, Port: port(refusing.Addr), Relays: relayTo(relay.Addr)},
 			"send.direct_failed fail direct\n  direct RCPT TO rejected 550 5.7.1 IP listed\nsend.accepted pass relay\n  relay RCPT TO accepted 250 2.0.0 I'll make sure <user@example.test> gets this\nsend.no_starttls warn relay\n"},
+		{"auto: direct refused, the relay dead: the relay's own failure, the direct refusal on direct", delivery.Send{Path: "auto", To: to, Port: port(refusing.Addr), Relays: relayTo("127.0.0.1:1")},
+			"send.direct_failed fail direct\n  direct RCPT TO rejected 550 5.7.1 IP listed\nsend.connect_failed fail relay\n  relay connect connect_failed dial tcp 127.0.0.1:1: connect: connection refused\n"},
 		{"relay only", delivery.Send{Path: "relay", To: to, Relays: relayTo(relay.Addr)},
 			"send.accepted pass relay\n  relay RCPT TO accepted 250 2.0.0 I'll make sure <user@example.test> gets this\nsend.no_starttls warn relay\n"},
 		{"relays: a dead one, then one that refuses the password, then one that accepts", delivery.Send{Path: "relay", To: to, Relays: relayTo("127.0.0.1:1", authRelay.Addr, otherRelay.Addr),

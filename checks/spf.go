@@ -336,8 +336,7 @@ func lookupLimit(tree *spf.Tree, results []spf.Result, plan *spfPlan) []report.F
 		ID: "spf.lookup_limit", Severity: report.Warn, Subject: domain,
 		Message: fmt.Sprintf("Evaluating the SPF record of %s can take %s DNS lookups (DNS-querying terms in the tree%s; the limit is %d, RFC 7208 §4.6.4): receivers that reach the 11th return permerror. Chain: %s.",
 			domain, count, stopped, spf.MaxLookups, strings.Join(chain, " → ")),
-		Fix: "Bring the tree to 10 lookups or fewer: remove includes you no longer use, and replace the costliest with the ip4:/ip6: ranges they stand for. Lookups per include: " +
-			strings.Join(cost, ", ") + ".",
+		Fix:      lookupAdvice(cost),
 		Evidence: evidence,
 	}
 	if plan.lookupsFixed && plan.root != nil {
@@ -591,4 +590,13 @@ func parentOf(tree *spf.Tree, n *spf.Node) *spf.Node {
 		}
 	})
 	return parent
+}
+
+// lookupAdvice says how to bring a tree under the lookup limit, with what
+// each include costs when there are includes.
+func lookupAdvice(cost []string) string {
+	if len(cost) == 0 {
+		return "Bring the record to 10 lookups or fewer: replace a:, mx: and exists: terms with the ip4:/ip6: ranges they stand for, and remove those of hosts you no longer have."
+	}
+	return "Bring the tree to 10 lookups or fewer: remove includes you no longer use, and replace the costliest with the ip4:/ip6: ranges they stand for. Lookups per include: " + strings.Join(cost, ", ") + "."
 }

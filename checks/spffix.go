@@ -316,6 +316,11 @@ func dropVoids(tree *spf.Tree, terms []spf.Term, removed *[]spf.Term) (_ []spf.T
 	if left <= spf.MaxVoidLookups {
 		return terms, true
 	}
+	if tree.Unlooked > 0 {
+		// Terms past the walk's cap were never looked up: which of them
+		// are void is not known, so no record can promise the fix.
+		return terms, false
+	}
 	for _, v := range tree.Voids {
 		if !strings.EqualFold(v.Domain, tree.Root.Domain) {
 			continue

@@ -374,9 +374,11 @@ func TestSendOutcomes(t *testing.T) {
 		severity report.Severity
 		code     int
 		expect   string
+		absent   string // a finding that must not be there
 	}{
 		{name: "421 at the greeting", answers: map[string]string{"greeting": "421 4.3.2 mx.example.test too busy\r\n"},
-			id: "send.deferred", severity: report.Warn, code: 3, expect: "at the greeting (a temporary refusal, perhaps greylisting): 421 4.3.2 mx.example.test too busy"},
+			id: "send.deferred", severity: report.Warn, code: 3, expect: "at the greeting (a temporary refusal, perhaps greylisting): 421 4.3.2 mx.example.test too busy",
+			absent: "send.no_starttls"},
 		{name: "421 at EHLO", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "421 4.7.0 try later\r\n"},
 			id: "send.deferred", severity: report.Warn, code: 3, expect: "at EHLO (a temporary refusal, perhaps greylisting): 421 4.7.0 try later"},
 		{name: "554 at the greeting", answers: map[string]string{"greeting": "554 5.7.1 no SMTP service for you\r\n"},
@@ -421,6 +423,9 @@ func TestSendOutcomes(t *testing.T) {
 			f, ok := findingByID(rep, tt.id)
 			if !ok || f.Severity != tt.severity || code != tt.code || !strings.Contains(f.Message+f.Fix, tt.expect) {
 				t.Errorf("exit %d, %s %s %q; want exit %d, %s %s saying %q\n%s", code, f.ID, f.Severity, f.Message, tt.code, tt.id, tt.severity, tt.expect, stdout)
+			}
+			if _, there := findingByID(rep, tt.absent); tt.absent != "" && there {
+				t.Errorf("%s reported: before EHLO nothing is known of it\n%s", tt.absent, stdout)
 			}
 			if strings.Contains(stdout, "got no answer") {
 				t.Errorf("the report says 'got no answer'")
