@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -758,8 +759,12 @@ func dedupe(reasons []string) string {
 	return strings.Join(out, "; ")
 }
 
-// ParseServer turns "IP", "IP:port" or "[IPv6]:port" into "host:port".
-// Only addresses, not names: resolving the resolver would need a resolver.
+// ParseServer turns "IP", "IP:port", "[IPv6]" or "[IPv6]:port" into
+// "host:port". Only addresses, not names: resolving the resolver would
+// need a resolver. An IPv6 address with a port needs its brackets, and a
+// bare IPv6 address that reads as well as an address and a port
+// ("::1:53": the address ::1:53, or ::1 port 53?) is refused: read as an
+// address, a typo for loopback would send every question to a stranger.
 func ParseServer(s string) (string, error) {
 	if ap, err := netip.ParseAddrPort(s); err == nil {
 		if ap.Port() == 0 {
@@ -767,10 +772,39 @@ func ParseServer(s string) (string, error) {
 		}
 		return ap.String(), nil
 	}
-	if ip, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil && ip.Zone() == "" {
-		return netip.AddrPortFrom(ip, 53).String(), nil
+	addr, bracketed := strings.CutPrefix(s, "[")
+	if bracketed {
+		if addr, bracketed = strings.CutSuffix(addr, "]"); !bracketed {
+			return "", fmt.Errorf("resolver %q is not IP, IP:port or [IPv6]:port", s)
+		}
 	}
-	return "", fmt.Errorf("resolver %q is not IP or IP:port", s)
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Zone() != "" || bracketed && !ip.Is6() {
+		return "", fmt.Errorf("resolver %q is not IP, IP:port or [IPv6]:port", s)
+	}
+	if head, port, ok := portSuffix(addr); ok && !bracketed {
+		return "", fmt.Errorf("resolver %q reads as the IPv6 address %s and as %s port %s: write [%s]:%s for the port, or [%s] for the address", s, s, head, port, head, port, s)
+	}
+	return netip.AddrPortFrom(ip, 53).String(), nil
+}
+
+// portSuffix splits an IPv6 address written "ADDRESS:PORT" without
+// brackets, when its last group reads as a port (decimal, 1 to 65535)
+// and what is before it is an address of its own.
+func portSuffix(s string) (head, port string, ok bool) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return "", "", false
+	}
+	head, port = s[:i], s[i+1:]
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 || strings.Trim(port, "0123456789") != "" {
+		return "", "", false
+	}
+	if ip, err := netip.ParseAddr(head); err != nil || !ip.Is6() {
+		return "", "", false
+	}
+	return head, port, true
 }
 
 // SystemServers reads nameservers from a resolv.conf file.
