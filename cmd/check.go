@@ -67,7 +67,7 @@ and writes one JSON report per line.`,
 
   # The bundled demo, with no network
   preflight check --config testdata/demo/preflight.yaml`,
-		Args: cobra.MaximumNArgs(1),
+		Args: wantArgs(0, 1, "DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
 	}
 	g.mergeConfig[c] = o.mergeConfig

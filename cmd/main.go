@@ -11,28 +11,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/preflight-mail/preflight/report"
 )
-
-// version is set at build time with
-// -ldflags "-X github.com/preflight-mail/preflight/cmd.version=v1.2.3";
-// otherwise it comes from the module's build info.
-var version = ""
-
-// Version returns the program's version.
-func Version() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "v0.1.0-dev"
-}
 
 // Streams are the program's outside world: where output goes and the
 // environment it reads.

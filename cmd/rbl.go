@@ -96,7 +96,7 @@ A Spamhaus DQS key comes from ` + spamhausKeyEnv + ` or --spamhaus-key-file.` + 
   preflight rbl 203.0.113.5 2001:db8::5 example.com --lists extended
   preflight rbl 203.0.113.5 --list zen.spamhaus.org@127.0.0.1:5354   # a local mirror
   PREFLIGHT_SPAMHAUS_KEY=... preflight rbl 203.0.113.5`,
-		Args: cobra.MinimumNArgs(1),
+		Args: wantArgs(1, -1, "IP or DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var t checks.Target
 			for _, a := range args {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/report"
 )
 
@@ -102,7 +104,35 @@ checked: no score).`,
 		newCmdSend(g),
 		newCmdVersion(g),
 	)
+	// --version prints what version prints (cobra runs it before any
+	// other flag is looked at).
+	root.Version = Version()
+	root.SetVersionTemplate(versionText())
+	root.Flags().Bool("version", false, "print the version, as preflight version does")
+	completionArgs(root)
 	return root, g
+}
+
+// completionArgs makes "completion" without a shell it knows a usage
+// error: cobra's prints its help and exits 0 for "completion tcsh".
+func completionArgs(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		var shells []string
+		for _, sub := range c.Commands() {
+			shells = append(shells, sub.Name())
+		}
+		c.Args = func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return fmt.Errorf("want a shell: %s", strings.Join(shells, ", "))
+			}
+			return fmt.Errorf("unknown shell %s: want %s", inputfile.Excerpt(args[0]), strings.Join(shells, ", "))
+		}
+		c.RunE = func(*cobra.Command, []string) error { return nil }
+	}
 }
 
 // endRun releases the run's deadline, if prepare set one.
@@ -168,17 +198,4 @@ func (g *globalOptions) color() bool {
 	}
 	f, ok := g.streams.Out.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
-}
-
-func newCmdVersion(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print preflight's version",
-		Example: "  preflight version",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(g.streams.Out, "preflight %s\n", Version())
-			return err
-		},
-	}
 }

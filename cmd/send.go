@@ -354,7 +354,7 @@ Passwords come from --password-env VAR or --password-file FILE, never a flag.` +
 
   # Is my server an open relay?
   preflight send --relay-check mail.example.com:25`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			helo, err := heloOrHostname(o.helo)
 			if err != nil {
