@@ -58,11 +58,12 @@ const (
 
 // Report returns the target in the report's shape.
 func (t Target) Report() report.Target {
-	rt := report.Target{Domain: t.Domain, HELO: t.HELO.String(), Selectors: names.Strings(t.Selectors), MailFrom: t.MailFrom.String()}
-	if t.Send != nil {
-		rt.SendTo = t.Send.To.String()
-		if t.Send.RelayCheck != "" {
-			rt.SendTo = t.Send.RelayCheck
+	rt := report.Target{Domain: t.Domain, HELO: t.HELO.String(), Selectors: names.Strings(t.Selectors), MailFrom: t.MailFrom.String(), Names: t.Names}
+	if s := t.Send; s != nil {
+		// send_to is an address, never the server a relay check probes.
+		rt.SendTo, rt.RelayCheck = s.To.String(), s.RelayCheck
+		if rt.MailFrom == "" && t.Domain == "" {
+			rt.MailFrom = s.From.String() // send: the envelope sender is its subject
 		}
 	}
 	for _, ip := range t.IPs {

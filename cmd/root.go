@@ -19,13 +19,17 @@ type globalOptions struct {
 	streams   Streams
 	format    string
 	resolvers []string
-	zones     []string
-	offline   bool
-	timeout   time.Duration
-	noColor   bool
-	failOn    string
-	minScore  int
-	verbose   bool
+	zones     []string // --zone, on top of configZones
+	// configZones are the config file's zones (check), configFile its
+	// path, for the report to name.
+	configZones []string
+	configFile  string
+	offline     bool
+	timeout     time.Duration
+	noColor     bool
+	failOn      string
+	minScore    int
+	verbose     bool
 
 	// mergeConfig, for the commands that read a config file (check),
 	// merges it into their options before validate.
@@ -150,6 +154,12 @@ func (g *globalOptions) endRun() {
 // --batch-timeout, if any, and each target gets --timeout of its own
 // (checkOptions.runBatch).
 func (g *globalOptions) prepare(cmd *cobra.Command, args []string) error {
+	if err := g.resolveAliases(cmd); err != nil {
+		return err
+	}
+	if err := checkExclusive(cmd); err != nil {
+		return err
+	}
 	if merge := g.mergeConfig[cmd]; merge != nil {
 		if err := merge(cmd); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,7 +55,7 @@ type runner struct {
 // are zone files that do not load in time: without them every answer
 // under their apexes would be wrong.
 func (g *globalOptions) newRunner(ctx context.Context, opts envOptions) (*runner, error) {
-	overlay, err := resolver.LoadOverlay(ctx, g.zones...)
+	overlay, err := resolver.LoadOverlayOver(ctx, g.configZones, g.zones)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil, fmt.Errorf("--zone: %w (the zone files must load within --timeout %s)", err, g.timeout)
 	}
@@ -108,7 +109,7 @@ func (rn *runner) report(ctx context.Context, command string, target checks.Targ
 	env := rn.env()
 	start := env.Now()
 	results := checks.Run(ctx, env, target, list)
-	info := &report.Resolver{Servers: env.DNS.Servers(), Zones: rn.zones, Offline: rn.g.offline, Queries: env.DNS.Stats().Questions}
+	info := &report.Resolver{Servers: rn.servers(env), Zones: rn.zones, Offline: rn.g.offline, Queries: env.DNS.Stats().Questions, Config: rn.g.configFile}
 	rep := report.Build(report.Report{
 		Tool:        report.Tool{Name: "preflight", Version: Version()},
 		Command:     command,
@@ -121,6 +122,21 @@ func (rn *runner) report(ctx context.Context, command string, target checks.Targ
 		rep.Locate(rn.locate)
 	}
 	return rep
+}
+
+// servers are every DNS server the run may ask: the resolvers, then the
+// servers of --list ZONE@SERVER (their queries count too).
+func (rn *runner) servers(env checks.Env) []string {
+	out := env.DNS.Servers()
+	if env.DNS.Offline() {
+		return out
+	}
+	for _, l := range rn.opts.lists {
+		if l.Server != "" && !slices.Contains(out, l.Server) {
+			out = append(out, l.Server)
+		}
+	}
+	return out
 }
 
 // locate finds where a fix record's change goes in the --zone files:
@@ -226,7 +242,8 @@ func (g *globalOptions) exit(outcome report.Outcome) error {
 	return nil
 }
 
-// parseIPs reads sending IPs; the first bad one is named in the error.
+// parseIPs reads sending IPs; the first bad one is named in the error,
+// and so is one given twice (a typo for another, most likely).
 func parseIPs(args []string) ([]netip.Addr, error) {
 	var out []netip.Addr
 	for _, a := range args {
@@ -234,6 +251,9 @@ func parseIPs(args []string) ([]netip.Addr, error) {
 			ip, err := resolver.ParseIP(s)
 			if err != nil {
 				return nil, err
+			}
+			if slices.Contains(out, ip) {
+				return nil, fmt.Errorf("%s given twice", ip)
 			}
 			out = append(out, ip)
 		}

@@ -145,6 +145,9 @@ func targetLine(t Target) string {
 	if len(t.IPs) > 0 {
 		parts = append(parts, strings.Join(t.IPs, ", "))
 	}
+	if len(t.Names) > 0 {
+		parts = append(parts, strings.Join(t.Names, ", "))
+	}
 	if t.HELO != "" {
 		parts = append(parts, "helo "+t.HELO)
 	}
@@ -156,6 +159,9 @@ func targetLine(t Target) string {
 	}
 	if t.SendTo != "" {
 		parts = append(parts, "send to "+t.SendTo)
+	}
+	if t.RelayCheck != "" {
+		parts = append(parts, "relay check "+t.RelayCheck)
 	}
 	return Sanitize(strings.Join(parts, "  "))
 }
@@ -225,6 +231,9 @@ func attemptLine(a Attempt) string {
 
 func resolverLine(r Resolver) string {
 	var parts []string
+	if r.Config != "" {
+		parts = append(parts, "config "+r.Config)
+	}
 	switch {
 	case r.Offline:
 		parts = append(parts, "DNS offline")
