@@ -3,12 +3,14 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/report"
@@ -193,11 +195,27 @@ func (g *globalOptions) validate() error {
 		return fmt.Errorf("--timeout %s: want a positive duration such as 30s", g.timeout)
 	}
 	g.gate = report.Gate{FailOn: failOn, MinScore: g.minScore}
-	g.writer, err = report.NewWriter(g.format, report.Options{Color: g.color(), Verbose: g.verbose})
+	g.writer, err = report.NewWriter(g.format, report.Options{Color: g.color(), Verbose: g.verbose, Width: g.width()})
 	if err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
 	return nil
+}
+
+// width is the terminal width to wrap the text report at: stdout's when
+// it is a terminal; else stderr's, when the report goes through a pipe
+// or into a file from a terminal (| less, | awk, > out.txt) and will be
+// read in it; 0, no wrapping, when neither is a terminal (CI logs, cron,
+// a job's files: a line per finding, for grep).
+func (g *globalOptions) width() int {
+	for _, w := range []io.Writer{g.streams.Out, g.streams.Err} {
+		if f, ok := w.(*os.File); ok && isTerminal(f) {
+			if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
+				return cols
+			}
+		}
+	}
+	return 0
 }
 
 // color decides colored output: never with --no-color, NO_COLOR
