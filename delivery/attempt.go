@@ -125,12 +125,9 @@ func attempt(ctx context.Context, d Deps, s *Send, h hop) (a Attempt) {
 		a.Addr = netip.AddrPortFrom(ip, uint16(h.port)).String()
 	}
 	log := smtp.NewTranscript()
-	defer func() {
-		a.Transcript = log.Lines()
-		for _, l := range a.Transcript {
-			d.Trace("send %s %s", cmp.Or(a.Addr, a.Host), l)
-		}
-	}()
+	where := cmp.Or(a.Addr, a.Host)
+	log.OnLine(func(l smtp.Line) { d.Trace("send %s %s", where, l) })
+	defer func() { a.Transcript = log.Lines() }()
 	nc, err := connect(ctx, d, h)
 	if err != nil {
 		log.Note("connect failed: " + err.Error())
@@ -148,6 +145,7 @@ func attempt(ctx context.Context, d Deps, s *Send, h hop) (a Attempt) {
 	}
 	if a.Addr == "" {
 		a.Addr = nc.RemoteAddr().String()
+		where = a.Addr // before any line of the session, or its watcher, is traced
 	}
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
