@@ -89,14 +89,14 @@ checked: no score).`,
 
 	f := root.PersistentFlags()
 	f.StringVar(&g.format, "format", "text", "output format: text, json or github (GitHub Actions annotations; with $GITHUB_STEP_SUMMARY set, also a Markdown summary there)")
-	f.StringArrayVar(&g.resolvers, "resolver", nil, "DNS server IP[:port] to query (repeatable; default: /etc/resolv.conf)")
-	f.StringArrayVar(&g.zones, "zone", nil, "zone FILE answering every name under its apex, instead of the network (repeatable)")
+	f.StringArrayVar(&g.resolvers, "resolver", nil, "DNS server IP, IP:port or [IPv6]:port to query (repeatable; default: /etc/resolv.conf)")
+	f.StringArrayVar(&g.zones, "zone", nil, "zone FILE, or DIR of *.zone files, answering every name under its apex instead of the network (repeatable; check: added to the config's zones)")
 	f.BoolVar(&g.offline, "offline", false, "send no DNS packet: names outside --zone files cannot be checked")
 	f.DurationVar(&g.timeout, "timeout", DefaultTimeout, "time limit for the whole run; in batch mode (check --targets), for each target")
 	f.BoolVar(&g.noColor, "no-color", false, "no colors in text output (also NO_COLOR, or when stdout is not a terminal)")
 	f.StringVar(&g.failOn, "fail-on", "fail", "lowest severity that fails the gate (exit 1): warn or fail")
 	f.IntVar(&g.minScore, "min-score", 0, "fail the gate (exit 1) when the score is below N (0-100)")
-	f.BoolVarP(&g.verbose, "verbose", "v", false, "evidence in the report, and a trace of every DNS question on stderr")
+	f.BoolVarP(&g.verbose, "verbose", "v", false, "evidence in the report, and a trace on stderr of every DNS question and every SMTP line as it is sent or received")
 
 	root.AddCommand(
 		newCmdIP(g),
@@ -109,6 +109,7 @@ checked: no score).`,
 		newCmdCheck(g),
 		newCmdSend(g),
 		newCmdVersion(g),
+		newCmdMan(g),
 	)
 	// --version prints what version prints (cobra runs it before any
 	// other flag is looked at).
