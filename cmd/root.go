@@ -71,7 +71,12 @@ A finding is at fail exactly when it makes a required fact of a verdict false.
 Exit codes: 0 gate passed, 1 gate failed (a verdict is not_ready, a warning
 with --fail-on warn, or the score below --min-score; one "gate:" line on
 stderr says why), 2 usage error, 3 incomplete (something could not be
-checked: no score).`,
+checked: no score).
+
+The text report wraps at the terminal's width (stdout's, or stderr's when
+stdout is a pipe); with no terminal, as in CI logs, a finding stays on one
+line. A flag the run would not use, or two that exclude each other, are a
+usage error naming both.`,
 		Example: `  # Is 203.0.113.5 ready to send mail as mail.example.com?
   preflight rdns 203.0.113.5 --helo mail.example.com
 
