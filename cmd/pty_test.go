@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/creack/pty"
 )
@@ -107,5 +108,59 @@ func TestNoWrapOffTerminal(t *testing.T) {
 	_, stdout, _ := run(t, "check", "--config", demoConfig)
 	if !strings.Contains(stdout, "The DMARC policy for demo.example is p=none (at _dmarc.demo.example): receivers report but do nothing against forged mail.\n") {
 		t.Errorf("a finding was wrapped off a terminal:\n%s", stdout)
+	}
+}
+
+// render is what a terminal shows of line: a carriage return goes back
+// to the first column, ESC [ K erases to the end of the line.
+func render(line string) string {
+	var shown []rune
+	col := 0
+	for i := 0; i < len(line); {
+		switch {
+		case line[i] == '\r':
+			col = 0
+			i++
+		case strings.HasPrefix(line[i:], "\x1b[K"):
+			shown = shown[:min(col, len(shown))]
+			i += 3
+		default:
+			r, size := utf8.DecodeRuneInString(line[i:])
+			if col < len(shown) {
+				shown[col] = r
+			} else {
+				shown = append(shown, r)
+			}
+			col++
+			i += size
+		}
+	}
+	return string(shown)
+}
+
+// TestProgressBarSharesTerminal: with stdout and stderr on one terminal,
+// the batch's progress bar (stderr) clears its line before each report
+// (stdout), so every report line starts with the report (issue #16: the
+// bar was written into the NDJSON lines).
+func TestProgressBarSharesTerminal(t *testing.T) {
+	dir := t.TempDir()
+	targets := filepath.Join(dir, "targets.txt")
+	os.WriteFile(targets, []byte(strings.Repeat("demo.example 198.51.100.7 mail.demo.example\n", 40)), 0o644)
+	got := inPTY(t, 200, "preflight check --targets "+targets+" --zone ../testdata/demo --offline --list bl.demo.example --treat-as-public 198.51.100.0/24 --jobs 2")
+	if !strings.Contains(got, "] 40/40") {
+		t.Errorf("no progress bar on the terminal:\n%q", got)
+	}
+	reports := 0
+	for _, l := range strings.Split(got, "\n") {
+		if !strings.Contains(l, `{"schema_version"`) {
+			continue
+		}
+		reports++
+		if shown := render(l); !strings.HasPrefix(shown, `{"schema_version"`) {
+			t.Errorf("a report line shows %q", shown[:min(len(shown), 60)])
+		}
+	}
+	if reports != 40 {
+		t.Errorf("%d reports, want 40", reports)
 	}
 }
