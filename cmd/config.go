@@ -91,7 +91,7 @@ func loadConfig(ctx context.Context, path string) (*config, error) {
 		return nil, fmt.Errorf("--config: %w", err)
 	}
 	c := &config{file: path, dir: filepath.Dir(path)}
-	if c.doc, err = decodeYAMLDoc(path, b, c); err != nil {
+	if c.doc, err = decodeYAML(path, b, c); err != nil {
 		return nil, err
 	}
 	if err := c.validate(); err != nil {

@@ -361,12 +361,12 @@ func readRelays(path string, b []byte) ([]configRelay, error) {
 		prefix string
 	)
 	if yamlTopIsList(b) {
-		d, err = decodeYAMLDoc(path, b, &list)
+		d, err = decodeYAML(path, b, &list)
 	} else {
 		var top struct {
 			Relays []configRelay `yaml:"relays"`
 		}
-		d, err = decodeYAMLDoc(path, b, &top)
+		d, err = decodeYAML(path, b, &top)
 		list, prefix = top.Relays, "relays."
 	}
 	if err != nil {

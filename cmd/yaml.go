@@ -31,17 +31,12 @@ type yamlDoc struct {
 const maxYAMLErrors = 3
 
 // decodeYAML reads b, the YAML file at path, into v, a pointer to a
-// struct (or to a slice of structs): unknown keys are errors, so a typo
-// does not drop a setting silently. The file may be anything (in CI a
-// pull request picks it): errors quote a value only as an excerpt, and
-// only once the file has shown to be YAML of the expected shape.
-func decodeYAML(path string, b []byte, v any) error {
-	_, err := decodeYAMLDoc(path, b, v)
-	return err
-}
-
-// decodeYAMLDoc is decodeYAML, returning the keys' lines too.
-func decodeYAMLDoc(path string, b []byte, v any) (*yamlDoc, error) {
+// struct (or to a slice of structs), and returns where each key is:
+// unknown keys are errors, so a typo does not drop a setting silently.
+// The file may be anything (in CI a pull request picks it): errors quote
+// a value only as an excerpt, and only once the file has shown to be
+// YAML of the expected shape.
+func decodeYAML(path string, b []byte, v any) (*yamlDoc, error) {
 	d := &yamlDoc{path: path, lines: map[string]int{}}
 	if err := inputfile.CheckText(path, b, inputfile.YAML); err != nil {
 		return d, err
