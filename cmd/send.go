@@ -230,30 +230,48 @@ func checkPath(path string) error {
 	return fmt.Errorf("%q: want direct, relay or auto", path)
 }
 
-// parseDirectTLS reads a TLS mode of the direct path (--tls, send.tls).
-func parseDirectTLS(s string) (delivery.TLSMode, error) {
-	m, err := delivery.ParseTLSMode(s)
-	switch {
-	case err == nil && m.ForDirect():
-		return m, nil
-	case err == nil:
-		return 0, fmt.Errorf("%q: a mode of the relays, whose TLS is --relay-tls (relay_tls in a config); the direct path's modes are opportunistic, required and none", s)
-	}
-	return 0, fmt.Errorf("%q: want opportunistic, required or none", s)
+// The two paths' TLS modes: the direct path's (--tls, send.tls) and the
+// relays' (--relay-tls, send.relay_tls, a relay's tls).
+var (
+	directTLS = tlsPath{delivery.TLSMode.ForDirect, "the direct path", "the direct path's", "--tls (tls in a config)", []string{"opportunistic", "required", "none"}}
+	relayTLS  = tlsPath{delivery.TLSMode.ForRelays, "the relays", "the relays'", "--relay-tls (relay_tls in a config)", []string{"starttls", "implicit", "none"}}
+)
+
+// tlsPath is one path's TLS modes, for reading and for errors.
+type tlsPath struct {
+	takes func(delivery.TLSMode) bool
+	name  string   // "the direct path"
+	whose string   // "the direct path's"
+	flag  string   // where its mode is set
+	modes []string // the modes it takes
 }
 
-// parseRelayTLS reads a TLS mode of the relays (--relay-tls, relay_tls,
-// a relay's tls).
-func parseRelayTLS(s string) (delivery.TLSMode, error) {
+// parse reads a mode of the path; other is the other path, named in the
+// error for a mode of its.
+func (p tlsPath) parse(s string, other tlsPath) (delivery.TLSMode, error) {
 	m, err := delivery.ParseTLSMode(s)
 	switch {
-	case err == nil && m.ForRelays():
+	case err == nil && p.takes(m):
 		return m, nil
 	case err == nil:
-		return 0, fmt.Errorf("%q: a mode of the direct path, whose TLS is --tls (tls in a config); the relays' modes are starttls, implicit and none", s)
+		return 0, fmt.Errorf("%q: a mode of %s, whose TLS is %s; %s modes are %s", s, other.name, other.flag, p.whose, joinWords(p.modes, "and"))
 	}
-	return 0, fmt.Errorf("%q: want starttls, implicit or none", s)
+	return 0, fmt.Errorf("%q: want %s", s, joinWords(p.modes, "or"))
 }
+
+// joinWords joins words as a sentence does: "a, b and c".
+func joinWords(words []string, conj string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " " + conj + " " + words[len(words)-1]
+}
+
+// parseDirectTLS reads a TLS mode of the direct path.
+func parseDirectTLS(s string) (delivery.TLSMode, error) { return directTLS.parse(s, relayTLS) }
+
+// parseRelayTLS reads a TLS mode of the relays.
+func parseRelayTLS(s string) (delivery.TLSMode, error) { return relayTLS.parse(s, directTLS) }
 
 // relayList is the --relay flags in order, then the relays of the
 // --relays file and of the config; mode (--relay-tls) is the TLS of
