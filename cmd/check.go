@@ -339,10 +339,10 @@ func (o *checkOptions) baseTarget(ctx context.Context, ct configTarget) (checks.
 	}
 	if ct.DKIMKey != "" {
 		if len(t.Selectors) != 1 {
-			return t, &fieldError{"dkim_key", needs("--dkim-key", "exactly one --selector", "the one the key belongs to")}
+			return t, &fieldError{field: "dkim_key", err: needs("--dkim-key", "exactly one --selector", "the one the key belongs to")}
 		}
 		if t.DKIMKey, err = loadKey(ctx, ct.DKIMKey); err != nil {
-			return t, &fieldError{"dkim_key", err}
+			return t, &fieldError{field: "dkim_key", err: err}
 		}
 	}
 	return t, nil
@@ -442,7 +442,7 @@ func (o *checkOptions) testSend(ctx context.Context, t checks.Target) (*delivery
 	if helo.IsZero() {
 		var err error
 		if helo, err = heloOrHostname(""); err != nil {
-			return nil, &fieldError{"helo", err}
+			return nil, &fieldError{field: "helo", err: err}
 		}
 	}
 	if o.sendBase == nil {
@@ -455,7 +455,7 @@ func (o *checkOptions) testSend(ctx context.Context, t checks.Target) (*delivery
 	s := *o.sendBase
 	var err error
 	if s.From, err = parseAddress("--mail-from", from); err != nil {
-		return nil, &fieldError{"mail_from", err}
+		return nil, &fieldError{field: "mail_from", err: err}
 	}
 	s.HELO = helo
 	if t.DKIMKey != nil && len(t.Selectors) == 1 {
@@ -470,7 +470,7 @@ func (o *checkOptions) testSend(ctx context.Context, t checks.Target) (*delivery
 func parseTarget(ct configTarget, why string) (checks.Target, error) {
 	t, err := parseTargetFields(ct)
 	if err == nil && len(t.IPs) == 0 {
-		err = &fieldError{"ips", fmt.Errorf("%s: --ip is required: %s", t.Domain, why)}
+		err = &fieldError{field: "ips", err: fmt.Errorf("%s: --ip is required: %s", t.Domain, why), missing: why + " (or give --ip)"}
 	}
 	return t, err
 }
@@ -485,26 +485,28 @@ func checkTargetFields(ct configTarget) error {
 func parseTargetFields(ct configTarget) (checks.Target, error) {
 	domain, err := resolver.NormalizeDomain(ct.Domain)
 	if err != nil {
+		fe := &fieldError{field: "domain", err: err}
 		if ct.Domain == "" {
-			err = errors.New("no domain: the domain the mail is from, such as example.com")
+			fe.err = errors.New("no domain: the domain the mail is from, such as example.com")
+			fe.missing = "the domain the mail is from"
 		}
-		return checks.Target{}, &fieldError{"domain", err}
+		return checks.Target{}, fe
 	}
 	ips, err := parseIPs(ct.IPs)
 	if err != nil {
-		return checks.Target{}, &fieldError{"ips", fmt.Errorf("--ip: %w", err)}
+		return checks.Target{}, &fieldError{field: "ips", err: fmt.Errorf("--ip: %w", err)}
 	}
 	helo, err := parseHELO(ct.HELO)
 	if err != nil {
-		return checks.Target{}, &fieldError{"helo", err}
+		return checks.Target{}, &fieldError{field: "helo", err: err}
 	}
 	from, err := parseMailFrom(ct.MailFrom)
 	if err != nil {
-		return checks.Target{}, &fieldError{"mail_from", err}
+		return checks.Target{}, &fieldError{field: "mail_from", err: err}
 	}
 	sels, err := parseSelectors(ct.Selectors)
 	if err != nil {
-		return checks.Target{}, &fieldError{"selectors", err}
+		return checks.Target{}, &fieldError{field: "selectors", err: err}
 	}
 	return checks.Target{Domain: domain, IPs: ips, HELO: helo, MailFrom: from, Selectors: sels}, nil
 }
@@ -515,6 +517,9 @@ func parseTargetFields(ct configTarget) (checks.Target, error) {
 type fieldError struct {
 	field string
 	err   error
+	// missing, when the field is not given at all, says why it is
+	// needed (a config's error names the key, not a flag).
+	missing string
 }
 
 func (e *fieldError) Error() string { return e.err.Error() }

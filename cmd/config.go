@@ -217,14 +217,19 @@ func (c *config) targetError(i int, err error) error {
 		prefix = "targets." + strconv.Itoa(i)
 	}
 	var fe *fieldError
-	if errors.As(err, &fe) {
-		key := prefix + "." + fe.field
-		if _, ok := c.doc.lines[key]; !ok {
-			key = prefix
-		}
-		return c.doc.keyError(key, fe.err)
+	if !errors.As(err, &fe) {
+		return c.doc.keyError(prefix, err)
 	}
-	return c.doc.keyError(prefix, err)
+	key := prefix + "." + fe.field
+	line, given := c.doc.lines[key]
+	if !given {
+		line = c.doc.lines[prefix] // a key not there: at its target
+	}
+	msg := flagless(fe.err.Error())
+	if fe.missing != "" {
+		msg = "missing: " + fe.missing
+	}
+	return errors.New(c.doc.message(line, key, msg))
 }
 
 // path resolves a path from the file relative to the file's directory.

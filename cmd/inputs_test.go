@@ -273,6 +273,8 @@ func TestConfigErrors(t *testing.T) {
 		{"send: {tls: implicit}\n", p + `:1: send.tls: "implicit": a mode of the relays, whose TLS is --relay-tls (relay_tls in a config); the direct path's modes are opportunistic, required and none; for example: tls: required`},
 		{"offline: true\nresolvers: [127.0.0.1]\n", p + `:1: offline: true, and resolvers (line 2) name servers: offline sends no DNS packet to any server; keep one of them; for example: offline: true`},
 		{"timeout: 5s\ntimeout: 6s\n", p + `:2: timeout: given twice (also at line 1); for example: timeout: 30s`},
+		{"target: {ips: [203.0.113.5]}\n", p + `:1: target.domain: missing: the domain the mail is from; for example: domain: example.com`},
+		{"target:\n  domain: a..example\n", p + `:2: target.domain: "a..example" is not a valid domain name: empty label; for example: domain: example.com`},
 		{"target:\n\tdomain: x\n", p + ":2: found character that cannot start any token"},
 	}
 	for _, tt := range tests {

@@ -410,20 +410,20 @@ func readRelays(path string, b []byte) ([]configRelay, error) {
 // mode (--relay-tls) is its TLS when it does not say its own.
 func relayFrom(r configRelay, mode delivery.TLSMode) (delivery.Relay, error) {
 	if _, _, err := net.SplitHostPort(r.Host); err != nil {
-		return delivery.Relay{}, &fieldError{"host", fmt.Errorf("relay %s: want host: HOST:PORT", inputfile.Excerpt(r.Host))}
+		return delivery.Relay{}, &fieldError{field: "host", err: fmt.Errorf("relay %s: want host: HOST:PORT", inputfile.Excerpt(r.Host))}
 	}
 	prio := 2 // normal
 	if r.Priority != "" {
 		p, err := delivery.ParsePriority(r.Priority)
 		if err != nil {
-			return delivery.Relay{}, &fieldError{"priority", fmt.Errorf("relay %s: %w", r.Host, err)}
+			return delivery.Relay{}, &fieldError{field: "priority", err: fmt.Errorf("relay %s: %w", r.Host, err)}
 		}
 		prio = p
 	}
 	if r.TLS != "" {
 		m, err := parseRelayTLS(r.TLS)
 		if err != nil {
-			return delivery.Relay{}, &fieldError{"tls", fmt.Errorf("relay %s: tls %w", r.Host, err)}
+			return delivery.Relay{}, &fieldError{field: "tls", err: fmt.Errorf("relay %s: tls %w", r.Host, err)}
 		}
 		mode = m
 	}
