@@ -61,9 +61,6 @@ func (t Target) Report() report.Target {
 	if s := t.Send; s != nil {
 		// send_to is an address, never the server a relay check probes.
 		rt.SendTo, rt.RelayCheck = s.To.String(), s.RelayCheck
-		if rt.MailFrom == "" && t.Domain == "" {
-			rt.MailFrom = s.From.String() // send: the envelope sender is its subject
-		}
 	}
 	for _, ip := range t.IPs {
 		rt.IPs = append(rt.IPs, ip.String())

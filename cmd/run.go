@@ -197,12 +197,22 @@ func (a traceArg) Format(f fmt.State, verb rune) {
 // runCheck runs the one check id against target, writes the report and
 // gates it: the run of every command but check.
 func (g *globalOptions) runCheck(cmd *cobra.Command, id string, target checks.Target, opts envOptions) error {
+	return g.runChecks(cmd, target, opts, id)
+}
+
+// runChecks is runCheck of several checks, in the order given (send
+// with --dkim-key: dkim, then send).
+func (g *globalOptions) runChecks(cmd *cobra.Command, target checks.Target, opts envOptions, ids ...string) error {
 	rn, err := g.newRunner(cmd.Context(), opts)
 	if err != nil {
 		return err
 	}
-	check, _ := checks.ByID(id)
-	return g.finish(rn.report(cmd.Context(), cmd.Name(), target, []checks.Check{check}), nil, 0)
+	var list []checks.Check
+	for _, id := range ids {
+		c, _ := checks.ByID(id)
+		list = append(list, c)
+	}
+	return g.finish(rn.report(cmd.Context(), cmd.Name(), target, list), nil, 0)
 }
 
 // finish writes the report and returns the gate's exit code as an

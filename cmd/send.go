@@ -494,7 +494,9 @@ within a second. Relay names resolve through --resolver/--zone (not
 
 By default this is a probe: QUIT after RCPT TO, nothing is delivered.
 --deliver sends a generated test message, DKIM-signed with --dkim-key and
---selector. --relay-check HOST:PORT instead checks whether a server relays
+--selector. --dkim-key is the same as in check and dkim: the private key is
+checked against the public key published at --selector for the sender's
+domain (the dkim check joins the report), and with --deliver it signs. --relay-check HOST:PORT instead checks whether a server relays
 for strangers (DATA is never sent): from --mail-from (default postmaster@
 the HELO name) to --to (default an address at example.net). Only a refusal
 to relay at RCPT TO passes; greylisting or a refusal of the sender leaves
@@ -502,8 +504,8 @@ the question open (exit 3).
 
 A flag the send would not use is a usage error naming it: relay flags
 (--relay, --relays, --relay-tls, --auth-user, the password flags) with
---path direct, --tls or --port with --path relay, --dkim-key without
---deliver, a password without --auth-user, send flags with --relay-check.
+--path direct, --tls or --port with --path relay, --selector without
+--dkim-key, a password without --auth-user, send flags with --relay-check.
 The old names --from and --dkim-selector still work, with a warning.
 
 Passwords come from --password-env VAR or --password-file FILE, never a flag.` + "\n\n" + findingsHelp("send"),
@@ -534,11 +536,8 @@ Passwords come from --password-env VAR or --password-file FILE, never a flag.` +
 				if _, err := parseAddress("--to", o.to); err != nil {
 					return err
 				}
-				switch {
-				case changed("dkim-key") && !o.deliver:
-					return needs("--dkim-key", "--deliver", "in send the key signs the test message, and only --deliver sends one")
-				case changed("selector") && o.dkimKey == "":
-					return needs("--selector", "--dkim-key", "the selector names where the signing key is published")
+				if changed("selector") && o.dkimKey == "" {
+					return needs("--selector", "--dkim-key", "the selector names where the key is published")
 				}
 			}
 			helo, err := heloOrHostname(o.helo)
@@ -553,13 +552,21 @@ Passwords come from --password-env VAR or --password-file FILE, never a flag.` +
 			if err != nil {
 				return err
 			}
-			return o.runCheck(cmd, "send", checks.Target{HELO: helo, Send: s}, envOptions{dial: dial})
+			t := checks.Target{HELO: helo, MailFrom: s.From, Send: s}
+			if s.DKIMKey == nil {
+				return o.runCheck(cmd, "send", t, envOptions{dial: dial})
+			}
+			// --dkim-key is what it is in every command: the key is
+			// checked against the one published at --selector for the
+			// sender's domain, and with --deliver it signs.
+			t.Domain, t.Selectors, t.DKIMKey = s.From.Domain, []names.Selector{names.Selector(s.DKIMSelector)}, s.DKIMKey
+			return o.runChecks(cmd, t, envOptions{dial: dial}, "dkim", "send")
 		},
 	}
 	f := c.Flags()
 	f.StringVar(&o.from, "mail-from", "", "envelope sender ADDR")
 	f.StringVar(&o.helo, "helo", "", "name to say in EHLO (default: this host's name)")
-	f.StringVar(&o.dkimKey, "dkim-key", "", "private key FILE that DKIM-signs the --deliver message")
+	f.StringVar(&o.dkimKey, "dkim-key", "", "private key FILE of --selector: checked against the published key, and with --deliver it signs the message")
 	f.StringVarP(&o.dkimSelector, "selector", "s", "", "DKIM selector of --dkim-key")
 	f.StringVar(&o.relayCheck, "relay-check", "", "HOST:PORT to probe for open relaying instead of sending")
 	o.register(f)
