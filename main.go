@@ -2,6 +2,8 @@
 // from an IP and domain. See README.md.
 package main
 
+//go:generate go run . man docs/man
+
 import (
 	"os"
 

@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/preflight-mail/preflight/delivery"
@@ -59,12 +58,10 @@ const (
 
 // Report returns the target in the report's shape.
 func (t Target) Report() report.Target {
-	rt := report.Target{Domain: t.Domain, HELO: t.HELO.String(), Selectors: names.Strings(t.Selectors), MailFrom: t.MailFrom.String()}
-	if t.Send != nil {
-		rt.SendTo = t.Send.To.String()
-		if t.Send.RelayCheck != "" {
-			rt.SendTo = t.Send.RelayCheck
-		}
+	rt := report.Target{Domain: t.Domain, HELO: t.HELO.String(), Selectors: names.Strings(t.Selectors), MailFrom: t.MailFrom.String(), Names: t.Names}
+	if s := t.Send; s != nil {
+		// send_to is an address, never the server a relay check probes.
+		rt.SendTo, rt.RelayCheck = s.To.String(), s.RelayCheck
 	}
 	for _, ip := range t.IPs {
 		rt.IPs = append(rt.IPs, ip.String())
@@ -162,6 +159,10 @@ const grace = 200 * time.Millisecond
 
 // Run runs checks concurrently, each with a view of the resolver that
 // counts its queries, and returns their results in the order given. A
+// question several checks ask is sent once and counted once, for the
+// first of them in the order given (resolver.QuestionsByAsker): the
+// counts are the same in every run of the same data, and add up to the
+// run's. A
 // check that panics, or has not returned shortly after ctx ends, gets an
 // error finding instead of taking the run with it.
 func Run(ctx context.Context, env Env, t Target, list []Check) []report.CheckResult {
@@ -184,13 +185,11 @@ func Run(ctx context.Context, env Env, t Target, list []Check) []report.CheckRes
 		took     time.Duration
 	}
 	outs := make([]chan outcome, len(list))
-	counts := make([]*atomic.Int64, len(list))
 	for i, c := range list {
 		outs[i] = make(chan outcome, 1) // never blocks a late check
-		counts[i] = new(atomic.Int64)
 		cenv := env
 		if env.DNS != nil {
-			cenv.DNS = env.DNS.Counted(counts[i])
+			cenv.DNS = env.DNS.Asker(i)
 		}
 		go func() {
 			start := time.Now()
@@ -235,7 +234,11 @@ func Run(ctx context.Context, env Env, t Target, list []Check) []report.CheckRes
 				Evidence: map[string]any{"reason": context.Cause(ctx).Error()},
 			}}
 		}
-		results[i].DNSQueries = counts[i].Load()
+	}
+	if env.DNS != nil {
+		for i, n := range env.DNS.QuestionsByAsker(len(list)) {
+			results[i].DNSQueries = n
+		}
 	}
 	return results
 }

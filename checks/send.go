@@ -120,7 +120,7 @@ func credentialFinding(s *delivery.Send, a delivery.Attempt, accepted bool) (rep
 		return report.Finding{
 			ID: "send.auth_not_offered", Severity: unlessAccepted(accepted), Subject: a.Host,
 			Message: fmt.Sprintf("The relay %s gave no way to send the credentials of %s: %s.", a.Host, s.User, a.Error),
-			Fix:     "Use the relay's submission port, where AUTH is offered after TLS: 587 with STARTTLS or 465 with implicit TLS (--tls implicit); or ask the provider which port and mechanism (PLAIN or LOGIN) to use.",
+			Fix:     "Use the relay's submission port, where AUTH is offered after TLS: 587 with STARTTLS or 465 with implicit TLS (--relay-tls implicit); or ask the provider which port and mechanism (PLAIN or LOGIN) to use.",
 		}, true
 	case a.Result == delivery.AuthRefused && a.TLS != nil && !a.TLS.Verified:
 		return report.Finding{
@@ -165,7 +165,7 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 	case delivery.TLSFailed:
 		f.ID, f.Severity = "send.tls_failed", report.Fail
 		f.Message = fmt.Sprintf("TLS with %s failed %s, and nothing was sent: %s.", where, atStep(d.Step), d.Error)
-		f.Fix = "Match the TLS mode to the port: 465 speaks TLS from the first byte (--tls implicit), 587 and 25 STARTTLS (--tls starttls). A server that refuses STARTTLS (454) or fails the handshake has a TLS setup to fix: certificate, key, protocol versions."
+		f.Fix = "Match the TLS mode to the port: 465 speaks TLS from the first byte (--relay-tls implicit), 587 and 25 STARTTLS (--relay-tls starttls). A server that refuses STARTTLS (454) or fails the handshake has a TLS setup to fix: certificate, key, protocol versions."
 	case delivery.CannotReceive, delivery.NoAddress:
 		f.ID, f.Severity = "send.recipient_cannot_receive", report.Error
 		reason := d.Error
@@ -313,10 +313,10 @@ func inconclusive(p delivery.RelayProbe) (why, fix string) {
 		return fmt.Sprintf("it deferred the probe %s (%s), perhaps greylisting", atStep(a.Step), reply),
 			"Run the probe again after the greylisting delay (usually 1 to 15 minutes), from the same address."
 	case a.Result == delivery.CannotReceive:
-		return a.Error, "Give --from an address at a domain of yours that receives mail."
+		return a.Error, "Give --mail-from an address at a domain of yours that receives mail."
 	case a.Result == delivery.Rejected && a.Step == "MAIL FROM":
 		return fmt.Sprintf("it refused the probe's sender %s at MAIL FROM (%s), before any relay decision", p.From, reply),
-			"Give --from an address at a domain of yours that exists and receives mail, which the server accepts as a sender."
+			"Give --mail-from an address at a domain of yours that exists and receives mail, which the server accepts as a sender."
 	case a.Result == delivery.Rejected && a.Step == "RCPT TO":
 		return fmt.Sprintf("it refused the recipient %s for another reason than relaying (%s)", p.To, reply),
 			"Read the reply; give --to an address at another outside domain that receives mail, or --from one the server accepts."

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,23 +26,33 @@ import (
 // maxTargetLine bounds a line of a targets file.
 const maxTargetLine = 64 << 10
 
-// batch checks every target of --targets FILE. The file is read once,
-// so it may be a pipe: each line is checked, a bad one being a usage
-// error (file:line) before any output, and the good ones are spooled to
-// a temporary file that then streams them through the workers, so
-// memory stays flat however long the file is.
-func (o *checkOptions) batch(cmd *cobra.Command, env envOptions) error {
-	spool, total, err := o.spoolTargets(cmd.Context())
+// maxBadLines bounds the bad lines of a targets file (or targets of a
+// config) one error lists; the rest are counted.
+const maxBadLines = 20
+
+// batch checks every target of --targets FILE (of its shard). The file
+// is read once, so it may be a pipe: each line is checked, the bad ones
+// being one usage error listing them (file:line) before any output, and
+// the good ones of the shard are spooled to a temporary file that then
+// streams them through the workers, so memory stays flat however long
+// the file is.
+func (o *checkOptions) batch(cmd *cobra.Command, env envOptions, sh shard) error {
+	spool, n, err := o.spoolTargets(cmd.Context(), sh)
 	if err != nil {
 		return err
 	}
 	defer spool.Close()
-	if total == 0 {
+	if n.total == 0 {
 		return fmt.Errorf("no targets in %s", o.targetsFile)
 	}
-	return o.runBatch(cmd, total, env, func(yield func(checks.Target) error) error {
-		return eachTarget(spool, o.targetsFile, func(_ int, ct configTarget) error {
-			t, err := o.target(cmd.Context(), ct, "")
+	return o.runBatch(cmd, n, sh, env, func(yield func(checks.Target) error) error {
+		return eachTarget(spool, o.targetsFile, func(_ int, ct configTarget, err error) error {
+			if err != nil {
+				return err
+			}
+			// The spool keeps no DKIM key path (json:"-"): the
+			// defaults give back --dkim-key's.
+			t, err := o.target(cmd.Context(), o.withDefaults(ct))
 			if err != nil {
 				return err
 			}
@@ -49,30 +61,48 @@ func (o *checkOptions) batch(cmd *cobra.Command, env envOptions) error {
 	})
 }
 
-// spoolTargets reads the targets file, checks every target, and writes
-// the lines of the good ones to a temporary file, removed at once (it
-// lives until closed). It returns the spool, at its start, and the
-// number of targets.
-func (o *checkOptions) spoolTargets(ctx context.Context) (*os.File, int, error) {
+// batchCount counts a batch's targets: all of them, and those of the
+// shard this run checks.
+type batchCount struct{ total, inShard int }
+
+// spoolTargets reads the targets file, checks every target (the target
+// flags filling in what a line lacks), and writes the good ones of the
+// shard, as JSON, to a temporary file, removed at once (it lives until
+// closed). It returns the spool, at its start, and the counts. Every bad
+// line is in the error.
+func (o *checkOptions) spoolTargets(ctx context.Context, sh shard) (*os.File, batchCount, error) {
+	var n batchCount
 	in, err := inputfile.Open(ctx, o.targetsFile, inputfile.Targets)
 	if err != nil {
-		return nil, 0, fmt.Errorf("--targets: %w", err)
+		return nil, n, fmt.Errorf("--targets: %w", err)
 	}
 	defer in.Close()
 	spool, err := os.CreateTemp("", "preflight-targets-")
 	if err != nil {
-		return nil, 0, fmt.Errorf("--targets: a file to spool the targets to: %w", err)
+		return nil, n, fmt.Errorf("--targets: a file to spool the targets to: %w", err)
 	}
 	os.Remove(spool.Name())
 	w := bufio.NewWriter(spool)
-	total := 0
-	err = eachTarget(in, o.targetsFile, func(line int, ct configTarget) error {
-		if _, err := o.target(ctx, ct, ""); err != nil {
-			return fmt.Errorf("%s:%d: %s", o.targetsFile, line, inputfile.Message(err.Error()))
+	bad := &badLines{file: o.targetsFile}
+	err = eachTarget(in, o.targetsFile, func(line int, ct configTarget, lerr error) error {
+		if lerr == nil {
+			ct = o.withDefaults(ct)
+			lerr = o.checkBatchTarget(ctx, ct)
 		}
-		total++
+		if lerr != nil {
+			return bad.add(fmt.Sprintf("%s:%d", o.targetsFile, line), lerr)
+		}
+		k := n.total
+		n.total++
+		if !sh.has(k) {
+			return nil
+		}
+		n.inShard++
 		return json.NewEncoder(w).Encode(ct)
 	})
+	if err == nil {
+		err = bad.err()
+	}
 	if err == nil {
 		err = w.Flush()
 	}
@@ -81,23 +111,105 @@ func (o *checkOptions) spoolTargets(ctx context.Context) (*os.File, int, error) 
 	}
 	if err != nil {
 		spool.Close()
-		return nil, 0, err
+		return nil, n, err
 	}
-	return spool, total, nil
+	return spool, n, nil
 }
 
-// batchTargets checks the targets of a config file, all read before
-// the first is checked.
-func (o *checkOptions) batchTargets(cmd *cobra.Command, targets []configTarget, dir string, env envOptions) error {
-	list := make([]checks.Target, len(targets))
-	for i, ct := range targets {
-		t, err := o.target(cmd.Context(), ct, dir)
-		if err != nil {
-			return fmt.Errorf("%s: target %d: %w", o.configName(), i+1, err)
-		}
-		list[i] = t
+// checkBatchTarget checks a target of a batch as target does. An error
+// that is not about the target (a password or CA file of the test send)
+// is the batch's, not a line's: it is wrapped so badLines stops at it.
+func (o *checkOptions) checkBatchTarget(ctx context.Context, ct configTarget) error {
+	_, err := o.target(ctx, ct)
+	var fe *fieldError
+	if err != nil && !errors.As(err, &fe) {
+		return batchError{err}
 	}
-	return o.runBatch(cmd, len(list), env, func(yield func(checks.Target) error) error {
+	return err
+}
+
+// batchError is an error that ends the reading of a batch's targets.
+type batchError struct{ error }
+
+func (e batchError) Unwrap() error { return e.error }
+
+// badLines collects the bad targets of a batch, to report them all at
+// once (issue #16: a file with 4 bad lines took 5 runs).
+type badLines struct {
+	file  string
+	lines []string
+	n     int
+}
+
+// add records the error of the target at where; an error that is not
+// about the target (batchError) is returned, ending the batch.
+func (b *badLines) add(where string, err error) error {
+	var be batchError
+	if errors.As(err, &be) {
+		return be.error
+	}
+	b.n++
+	msg := err.Error()
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		msg = fe.field + ": " + flagless(msg) // the line's field, not a flag
+	}
+	if len(b.lines) < maxBadLines {
+		b.lines = append(b.lines, where+": "+inputfile.Message(msg))
+	}
+	return nil
+}
+
+// err is the usage error listing the bad targets, nil without any.
+func (b *badLines) err() error {
+	if b.n == 0 {
+		return nil
+	}
+	if b.n == 1 {
+		return errors.New(b.lines[0])
+	}
+	lines := slices.Clone(b.lines)
+	if more := b.n - len(b.lines); more > 0 {
+		lines = append(lines, fmt.Sprintf("… and %d more bad %s", more, words.Plural(more, "target", "targets")))
+	}
+	return &usageLines{head: fmt.Sprintf("%s: %d bad targets, nothing was checked", b.file, b.n), lines: lines}
+}
+
+// usageLines is a usage error of several lines: a head, then one line
+// each (file:line: what), so editors and CI logs can jump to each.
+type usageLines struct {
+	head  string
+	lines []string
+}
+
+func (e *usageLines) Error() string { return e.head + ": " + strings.Join(e.lines, "; ") }
+
+// batchTargets checks the targets of a config file (of the shard), all
+// read and checked before the first is run; the target flags fill in
+// what a target lacks.
+func (o *checkOptions) batchTargets(cmd *cobra.Command, cfg *config, env envOptions, sh shard) error {
+	var list []checks.Target
+	bad := &badLines{file: cfg.file}
+	all := cfg.targets()
+	for i, ct := range all {
+		t, err := o.target(cmd.Context(), o.withDefaults(ct))
+		var fe *fieldError
+		switch {
+		case err != nil && !errors.As(err, &fe):
+			return err
+		case err != nil:
+			bad.n++
+			if len(bad.lines) < maxBadLines {
+				bad.lines = append(bad.lines, cfg.targetError(i, err).Error())
+			}
+		case sh.has(i):
+			list = append(list, t)
+		}
+	}
+	if err := bad.err(); err != nil {
+		return err
+	}
+	return o.runBatch(cmd, batchCount{len(all), len(list)}, sh, env, func(yield func(checks.Target) error) error {
 		for _, t := range list {
 			if err := yield(t); err != nil {
 				return err
@@ -107,10 +219,34 @@ func (o *checkOptions) batchTargets(cmd *cobra.Command, targets []configTarget, 
 	})
 }
 
+// shard is the part of a batch this run checks (--shard I/N): the
+// targets whose index, from 0 in the order of the file, is I modulo N.
+type shard struct{ i, n int }
+
+// parseShard reads --shard I/N; "" is the whole batch.
+func parseShard(s string) (shard, error) {
+	if s == "" {
+		return shard{0, 1}, nil
+	}
+	is, ns, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(is)
+	n, err2 := strconv.Atoi(ns)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return shard{}, fmt.Errorf("--shard %s: want I/N with 0 <= I < N, such as 0/4 (the first of four jobs)", inputfile.Excerpt(s))
+	}
+	return shard{i, n}, nil
+}
+
+func (s shard) has(k int) bool { return s.n <= 1 || k%s.n == s.i }
+
+func (s shard) String() string { return fmt.Sprintf("%d/%d", s.i, s.n) }
+
 // eachTarget reads a targets file from r, skipping blank lines and #
-// comments; name names it in errors. A line that does not look like a
-// target (a file of another kind) is refused without quoting it.
-func eachTarget(r io.Reader, name string, f func(line int, t configTarget) error) error {
+// comments; name names it in errors. Each line goes to f with its target
+// or the error that makes it no target; f's error ends the reading. A
+// line with control characters (a file of another kind) or one too long
+// ends it too, without quoting the line.
+func eachTarget(r io.Reader, name string, f func(line int, t configTarget, err error) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), maxTargetLine)
 	n := 0
@@ -123,14 +259,14 @@ func eachTarget(r io.Reader, name string, f func(line int, t configTarget) error
 		if i := strings.IndexFunc(line, func(r rune) bool { return r < 0x80 && inputfile.IsControl(byte(r)) }); i >= 0 {
 			return inputfile.NotText(name, n, i+1, line[i], inputfile.Targets)
 		}
+		var ct configTarget
+		var err error
 		if !targetShaped(line) {
-			return fmt.Errorf(`%s:%d: not a target: want "domain ip[,ip] [helo] [selector,...]" or a JSON object`, name, n)
+			err = errors.New(`not a target: want "domain ip[,ip] [helo] [selector,...]" or a JSON object`)
+		} else {
+			ct, err = readTargetLine(line)
 		}
-		ct, err := readTargetLine(line)
-		if err != nil {
-			return fmt.Errorf("%s:%d: %s", name, n, inputfile.Message(err.Error()))
-		}
-		if err := f(n, ct); err != nil {
+		if err := f(n, ct, err); err != nil {
 			return err
 		}
 	}
@@ -181,10 +317,11 @@ func notDomainChar(r rune) bool {
 // one JSON line as soon as it is done (each line names its target):
 // in input order, one slow target (a DNS retry) would hold back all
 // the others.
-func (o *checkOptions) runBatch(cmd *cobra.Command, total int, env envOptions, source func(yield func(checks.Target) error) error) error {
-	if f := cmd.Flag("format"); f != nil && f.Changed && o.format != "json" {
-		return errors.New("batch mode writes one JSON report per line: --format must be json")
+func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env envOptions, source func(yield func(checks.Target) error) error) error {
+	if o.changed("format") && o.format != "json" {
+		return conflict("--format "+o.format, o.batchName(), "batch mode writes one JSON report per line: --format must be json")
 	}
+	total := n.inShard
 	// The zone files load within --timeout, as in a single run.
 	loadCtx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
 	rn, err := o.newRunner(loadCtx, env)
@@ -197,16 +334,18 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, total int, env envOptions, s
 	start := time.Now()
 
 	var stats batchStats
-	progress := o.progress(total)
+	bar := o.progress(total)
 	var writer sync.WaitGroup
 	writer.Go(func() {
 		enc := json.NewEncoder(o.streams.Out)
 		enc.SetEscapeHTML(false)
 		for rep := range reports {
+			bar.beforeOut()
 			enc.Encode(rep)
 			stats.add(rep, o.gate)
-			progress(stats.n)
+			bar.draw(stats.n)
 		}
+		bar.clear()
 	})
 	var workers sync.WaitGroup
 	stopped := false // by --batch-timeout or a signal
@@ -240,7 +379,7 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, total int, env envOptions, s
 	if err != nil && !stopped {
 		return err
 	}
-	stats.summary(o.streams.Err, time.Since(start))
+	stats.summary(o.streams.Err, time.Since(start), n, sh)
 	if stopped {
 		// The targets in flight ended with the run, unfinished; the
 		// others were never started.
@@ -299,30 +438,69 @@ func (b *batchStats) add(r report.Report, g report.Gate) {
 	}
 }
 
-func (b *batchStats) summary(w io.Writer, took time.Duration) {
+// summary is the batch's last line on stderr; a shard says which, and of
+// how many targets.
+func (b *batchStats) summary(w io.Writer, took time.Duration, n batchCount, sh shard) {
 	rate := float64(b.n) / max(took.Seconds(), 0.001)
-	fmt.Fprintf(w, "checked %d %s in %s (%.0f/s): %d ready, %d not ready, %d unknown; gate failed for %d, incomplete for %d\n",
-		b.n, words.Plural(b.n, "target", "targets"), took.Round(time.Millisecond), rate, b.ready, b.notReady, b.unknown, b.failed, b.incomplete)
+	part := ""
+	if sh.n > 1 {
+		part = fmt.Sprintf(" (shard %s of %d)", sh, n.total)
+	}
+	fmt.Fprintf(w, "checked %d %s%s in %s (%.0f/s): %d ready, %d not ready, %d unknown; gate failed for %d, incomplete for %d\n",
+		b.n, words.Plural(b.n, "target", "targets"), part, took.Round(time.Millisecond), rate, b.ready, b.notReady, b.unknown, b.failed, b.incomplete)
 }
 
-// progress returns a function drawing a progress bar on stderr when it
-// is a terminal, and doing nothing otherwise.
-func (o *checkOptions) progress(total int) func(done int) {
+// progressBar draws the batch's progress on stderr when stderr is a
+// terminal (and nothing otherwise). When stdout is a terminal too, the
+// two share it: the bar's line is cleared before each report is written
+// to stdout, so no JSON line starts with the bar (issue #16).
+type progressBar struct {
+	f      *os.File // nil: no bar
+	total  int
+	last   time.Time
+	shown  bool
+	shared bool // stdout is a terminal as well
+}
+
+// progress returns the batch's progress bar.
+func (o *checkOptions) progress(total int) *progressBar {
 	f, ok := o.streams.Err.(*os.File)
-	if !ok || !isatty.IsTerminal(f.Fd()) || total == 0 {
-		return func(int) {}
+	if !ok || !isTerminal(f) || total == 0 {
+		return &progressBar{}
 	}
-	last := time.Time{}
-	return func(done int) {
-		if done < total && time.Since(last) < 100*time.Millisecond {
-			return
-		}
-		last = time.Now()
-		const width = 30
-		filled := width * done / total
-		fmt.Fprintf(f, "\r[%s%s] %d/%d", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
-		if done == total {
-			fmt.Fprint(f, "\r\033[K")
-		}
+	out, ok := o.streams.Out.(*os.File)
+	return &progressBar{f: f, total: total, shared: ok && isTerminal(out)}
+}
+
+// draw shows done of total, at most ten times a second.
+func (p *progressBar) draw(done int) {
+	if p.f == nil || done < p.total && time.Since(p.last) < 100*time.Millisecond {
+		return
 	}
+	p.last = time.Now()
+	const width = 30
+	filled := width * done / p.total
+	fmt.Fprintf(p.f, "\r[%s%s] %d/%d", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, p.total)
+	p.shown = true
+}
+
+// beforeOut clears the bar's line before a write to stdout when the two
+// share the terminal; draw puts it back.
+func (p *progressBar) beforeOut() {
+	if p.shared {
+		p.clear()
+	}
+}
+
+// clear erases the bar's line.
+func (p *progressBar) clear() {
+	if p.f != nil && p.shown {
+		fmt.Fprint(p.f, "\r\033[K")
+		p.shown = false
+	}
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 }

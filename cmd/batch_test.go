@@ -29,14 +29,14 @@ func TestTestSendFilesReadOnce(t *testing.T) {
 	o.send = sendOptions{to: "friend@example.net", path: "relay", probe: true, user: "me@example.org",
 		passwordFile: filepath.Join(dir, "pass"), caFile: filepath.Join(dir, "ca.pem"), relaysFile: filepath.Join(dir, "relays.yaml")}
 
-	first, err := o.target(context.Background(), configTarget{Domain: "a.example", IPs: []string{"203.0.113.5"}, HELO: "mail.a.example"}, "")
+	first, err := o.target(context.Background(), configTarget{Domain: "a.example", IPs: []string{"203.0.113.5"}, HELO: "mail.a.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name := range files {
 		os.Remove(filepath.Join(dir, name))
 	}
-	second, err := o.target(context.Background(), configTarget{Domain: "b.example", IPs: []string{"203.0.113.6"}, HELO: "mail.b.example"}, "")
+	second, err := o.target(context.Background(), configTarget{Domain: "b.example", IPs: []string{"203.0.113.6"}, HELO: "mail.b.example"})
 	if err != nil {
 		t.Fatalf("second target read the files again: %v", err)
 	}

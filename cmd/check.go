@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,45 +29,65 @@ type checkOptions struct {
 	dkimKey       string
 	psl           string
 	configPath    string
+	noConfigZones bool
 	baseline      string
+	baselineAny   bool
 	maxDrop       int
 	targetsFile   string
 	jobs          int
 	batchTimeout  time.Duration
+	shard         string
 	send          sendOptions
 	cfgRelays     []configRelay
 	cfg           *config        // the config file, nil without one
 	sendBase      *delivery.Send // the test send from the flags, made once (testSend)
+	changed       func(string) bool
 }
 
 func newCmdCheck(g *globalOptions) *cobra.Command {
 	o := &checkOptions{globalOptions: g}
 	c := &cobra.Command{
-		Use:   "check [DOMAIN --ip IP...] [--helo NAME] [--selector S]... [--mail-from ADDR]",
+		Use:   "check [DOMAIN --ip IP...] [--helo NAME] [--selector S]... [--mail-from ADDR] [--to ADDR]",
 		Short: "Every check at once: the score, the direct-delivery verdict, the fixes",
 		Long: `Run every check concurrently over one resolver: ip, rdns, rbl, spf, dkim,
 dmarc and mx. Print a score (0-100, README explains the weights; none when
 something could not be checked), the verdict for direct delivery (ready only
 when every sending IP is public, does not look dynamic, has forward-confirmed
-reverse DNS, is on no abuse blocklist and passes SPF, and, with --send-to on
-the direct path, the recipient's MX accepted) and the fixes that matter most,
-with the exact records to publish. A test send through relays gets a verdict
-of its own.
+reverse DNS, is on no abuse blocklist and passes SPF, and, with --to on the
+direct path, the recipient's MX accepted) and the fixes that matter most,
+with the exact records to publish. --to ADDR adds a test send (the flags of
+preflight send apply: --path, --relay, --deliver...); a test send through
+relays gets a verdict of its own.
 
 Settings can come from preflight.yaml (--config, or the file in the working
-directory); flags win. For CI: --fail-on and --min-score gate the exit code;
---baseline previous.json gates on regressions only. --targets FILE checks many
-targets (one per line: "domain ip[,ip] [helo] [selector,...]", or JSON lines)
-and writes one JSON report per line.`,
+directory): a flag given on the command line wins over the file, which wins
+over the defaults, for every key; --zone files add to the file's zones
+(--no-config-zones leaves those out). The report's last line names the file.
+
+For CI: --fail-on and --min-score gate the exit code; --baseline
+previous.json gates on regressions only, against a report of check for the
+same domain (--baseline-any: any report).
+
+--targets FILE checks many targets (one per line: "domain ip[,ip] [helo]
+[selector,...]", or JSON lines) and writes one JSON report per line; the
+target flags (--helo, --selector, --mail-from, --ip, --dkim-key) are
+defaults for the lines that lack them. --shard I/N checks every N-th target
+from the I-th, to split a batch over N jobs (docs/scale.md).`,
 		Example: `  preflight check example.com --ip 203.0.113.5 --helo mail.example.com --selector s1
   preflight check --config ci/preflight.yaml --format github
 
   # CI on a DNS change: check the zone in the pull request, fail only on regressions
   preflight check example.com --ip 203.0.113.5 --zone dns/ --baseline main.json --format json
 
+  # Plus a test send to the recipient's MX (a probe: nothing is delivered)
+  preflight check example.com --ip 203.0.113.5 --helo mail.example.com --to someone@example.net
+
+  # The second of four jobs of a large batch
+  preflight check --targets targets.txt --format json --shard 1/4 > part1.ndjson
+
   # The bundled demo, with no network
   preflight check --config testdata/demo/preflight.yaml`,
-		Args: cobra.MaximumNArgs(1),
+		Args: wantArgs(0, 1, "DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
 	}
 	g.mergeConfig[c] = o.mergeConfig
@@ -77,18 +96,22 @@ and writes one JSON report per line.`,
 	f.StringArrayVar(&o.ips, "ip", nil, "sending IP (repeatable, or comma-separated)")
 	f.StringVar(&o.helo, "helo", "", "the name the server says in HELO/EHLO")
 	f.StringArrayVarP(&o.selectors, "selector", "s", nil, "DKIM selector (repeatable; default: try common ones)")
-	f.StringVar(&o.mailFrom, "mail-from", "", "envelope sender ADDR or DOMAIN, when it differs from DOMAIN")
-	f.StringVar(&o.dkimKey, "dkim-key", "", "private key FILE to check against the one --selector")
+	f.StringVar(&o.mailFrom, "mail-from", "", "envelope sender ADDR or DOMAIN, when it differs from DOMAIN (the test send's sender too)")
+	f.StringVar(&o.dkimKey, "dkim-key", "", "private key FILE of the one --selector: checked against the published key, and with --deliver it signs the test message")
 	f.StringVar(&o.psl, "psl", "", pslUsage)
 	f.StringArrayVar(&o.treatAsPublic, "treat-as-public", nil, "treat addresses in CIDR as public although special-purpose (labs, demos)")
 	f.StringVar(&o.configPath, "config", "", "config FILE (default: "+ConfigFile+" in the working directory, if present)")
-	f.StringVar(&o.baseline, "baseline", "", "earlier JSON report: gate on regressions only, and print the difference")
+	f.BoolVar(&o.noConfigZones, "no-config-zones", false, "leave out the config file's zones: only the --zone files answer")
+	f.StringVar(&o.baseline, "baseline", "", "earlier JSON report of check for the same domain: gate on regressions only, and print the difference")
+	f.BoolVar(&o.baselineAny, "baseline-any", false, "with --baseline: accept a report of another command or domain")
 	f.IntVar(&o.maxDrop, "max-drop", 0, "with --baseline: score drop allowed before the gate fails")
 	f.StringVar(&o.targetsFile, "targets", "", "FILE of targets to check in batch (NDJSON out)")
 	f.IntVar(&o.jobs, "jobs", 8, "targets checked at once in batch mode")
 	f.DurationVar(&o.batchTimeout, "batch-timeout", 0, "time limit for the whole batch (default: none; --timeout bounds each target)")
+	f.StringVar(&o.shard, "shard", "", "I/N: in batch mode, check every N-th target from the I-th (0 to N-1) only")
 	o.register(f)
-	o.send.register(f, "send-to")
+	o.send.register(f)
+	alias(f, "send-to", "to")
 	return c
 }
 
@@ -96,12 +119,19 @@ and writes one JSON report per line.`,
 // present) into the options the command line did not set. It runs
 // before the global options are validated (see globalOptions.prepare).
 func (o *checkOptions) mergeConfig(cmd *cobra.Command) error {
+	o.changed = func(name string) bool { return changedFlag(cmd, name) }
 	cfg, err := o.loadConfig(cmd.Context())
-	if err != nil || cfg == nil {
+	if err != nil {
 		return err
 	}
-	changed := func(name string) bool { f := cmd.Flag(name); return f != nil && f.Changed }
-	cfg.applyGlobal(o.globalOptions, changed)
+	if cfg == nil {
+		if o.noConfigZones {
+			return needs("--no-config-zones", "a config file", "no --config was given and there is no "+ConfigFile+" here")
+		}
+		return nil
+	}
+	changed := o.changed
+	cfg.applyGlobal(o.globalOptions, changed, o.noConfigZones)
 	cfg.applyLists(&o.listOptions, changed)
 	if !changed("treat-as-public") {
 		o.treatAsPublic = cfg.TreatAsPublic
@@ -133,20 +163,62 @@ func (o *checkOptions) runLimit(args []string) time.Duration {
 	return o.timeout
 }
 
-// run validates check's own options, then checks what was asked for:
-// the command line, a targets file, or the config.
-func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
-	if o.jobs < 1 {
+// batchName names what makes a run a batch, for errors.
+func (o *checkOptions) batchName() string {
+	if o.targetsFile != "" {
+		return "--targets"
+	}
+	return "a config with several targets"
+}
+
+// checkUse refuses the flags that conflict or would go unused (issue
+// #16): each error names both settings.
+func (o *checkOptions) checkUse(args []string) error {
+	changed := o.changed
+	batch := o.isBatch(args)
+	switch {
+	case len(args) == 1 && changed("targets"):
+		return conflict("DOMAIN", "--targets", "check one DOMAIN, or the targets of the file")
+	case o.jobs < 1:
 		return fmt.Errorf("--jobs %d: want 1 or more", o.jobs)
-	}
-	if o.maxDrop < 0 {
+	case o.maxDrop < 0:
 		return fmt.Errorf("--max-drop %d: want 0 or more", o.maxDrop)
-	}
-	if o.batchTimeout < 0 {
+	case o.batchTimeout < 0:
 		return fmt.Errorf("--batch-timeout %s: want a positive duration such as 10m", o.batchTimeout)
-	}
-	if o.batchTimeout > 0 && !o.isBatch(args) {
+	case o.batchTimeout > 0 && !batch:
 		return errors.New("--batch-timeout is for batch mode (--targets FILE, or a config with several targets); --timeout bounds a single run")
+	case batch && o.baseline != "":
+		return conflict("--baseline", o.batchName(), "a baseline is one earlier report of one target; a batch writes one report per target")
+	case changed("max-drop") && o.baseline == "":
+		return needs("--max-drop", "--baseline", "it is the score drop a comparison with the baseline allows")
+	case changed("baseline-any") && o.baseline == "":
+		return needs("--baseline-any", "--baseline", "it says which baselines to accept")
+	}
+	for _, f := range []string{"jobs", "shard"} {
+		if changed(f) && !batch {
+			return needs("--"+f, "batch mode", "give --targets FILE, or a config with several targets")
+		}
+	}
+	if o.send.to == "" {
+		for _, f := range sendFlags {
+			if changed(f) {
+				return needs("--"+f, "--to ADDR", "it is a setting of the test send, which --to asks for")
+			}
+		}
+		return nil
+	}
+	return o.send.checkUse(changed, o.send.user != "")
+}
+
+// run checks check's own options, then checks what was asked for: the
+// command line, a targets file, or the config.
+func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
+	if err := o.checkUse(args); err != nil {
+		return err
+	}
+	shard, err := parseShard(o.shard)
+	if err != nil {
+		return err
 	}
 	env, err := o.envOptions(cmd.Context())
 	if err != nil {
@@ -161,23 +233,66 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	cfg := o.cfg
 	switch {
 	case len(args) == 1:
-		t, err := o.target(cmd.Context(), configTarget{Domain: args[0], IPs: o.ips, HELO: o.helo, Selectors: o.selectors, MailFrom: o.mailFrom, DKIMKey: o.dkimKey}, "")
+		t, err := o.target(cmd.Context(), configTarget{Domain: args[0], IPs: o.ips, HELO: o.helo, Selectors: o.selectors, MailFrom: o.mailFrom, DKIMKey: o.dkimKey})
 		if err != nil {
 			return err
 		}
 		return o.single(cmd, t, env, baseline)
 	case o.targetsFile != "":
-		return o.batch(cmd, env)
+		return o.batch(cmd, env, shard)
 	case cfg != nil && len(cfg.targets()) == 1:
-		t, err := o.target(cmd.Context(), cfg.targets()[0], cfg.dir)
+		t, err := o.target(cmd.Context(), o.overridden(cfg.targets()[0]))
 		if err != nil {
-			return fmt.Errorf("%s: %w", o.configName(), err)
+			return cfg.targetError(0, err)
 		}
 		return o.single(cmd, t, env, baseline)
 	case cfg != nil && len(cfg.targets()) > 1:
-		return o.batchTargets(cmd, cfg.targets(), cfg.dir, env)
+		return o.batchTargets(cmd, cfg, env, shard)
 	}
 	return errors.New("give DOMAIN --ip IP, --targets FILE, or a config file with a target")
+}
+
+// overridden is a config's target with the target flags the command
+// line gave in place of the file's values: flags win.
+func (o *checkOptions) overridden(ct configTarget) configTarget {
+	if o.changed("ip") {
+		ct.IPs = o.ips
+	}
+	if o.changed("helo") {
+		ct.HELO = o.helo
+	}
+	if o.changed("selector") {
+		ct.Selectors = o.selectors
+	}
+	if o.changed("mail-from") {
+		ct.MailFrom = o.mailFrom
+	}
+	if o.changed("dkim-key") {
+		ct.DKIMKey = o.dkimKey
+	}
+	return ct
+}
+
+// withDefaults is a batch target (a line of --targets, a target of a
+// config's targets) with the target flags for the fields it lacks: the
+// flags are defaults for every line.
+func (o *checkOptions) withDefaults(ct configTarget) configTarget {
+	if len(ct.IPs) == 0 {
+		ct.IPs = o.ips
+	}
+	if ct.HELO == "" {
+		ct.HELO = o.helo
+	}
+	if len(ct.Selectors) == 0 {
+		ct.Selectors = o.selectors
+	}
+	if ct.MailFrom == "" {
+		ct.MailFrom = o.mailFrom
+	}
+	if ct.DKIMKey == "" {
+		ct.DKIMKey = o.dkimKey
+	}
+	return ct
 }
 
 // envOptions reads the blocklist, public-range and dialer options.
@@ -201,13 +316,6 @@ func (o *checkOptions) envOptions(ctx context.Context) (envOptions, error) {
 	return envOptions{lists: lists, public: public, dial: dial, psl: psl}, nil
 }
 
-func (o *checkOptions) configName() string {
-	if o.configPath != "" {
-		return o.configPath
-	}
-	return ConfigFile
-}
-
 // loadConfig reads --config, or preflight.yaml when it exists.
 func (o *checkOptions) loadConfig(ctx context.Context) (*config, error) {
 	path := o.configPath
@@ -220,9 +328,9 @@ func (o *checkOptions) loadConfig(ctx context.Context) (*config, error) {
 	return loadConfig(ctx, path)
 }
 
-// target checks and normalises one target; dir resolves relative paths.
-func (o *checkOptions) target(ctx context.Context, ct configTarget, dir string) (checks.Target, error) {
-	t, err := o.baseTarget(ctx, ct, dir)
+// target checks and normalises one target, with its test send.
+func (o *checkOptions) target(ctx context.Context, ct configTarget) (checks.Target, error) {
+	t, err := o.baseTarget(ctx, ct)
 	if err == nil && o.send.to != "" {
 		t.Send, err = o.testSend(ctx, t)
 	}
@@ -230,21 +338,17 @@ func (o *checkOptions) target(ctx context.Context, ct configTarget, dir string) 
 }
 
 // baseTarget is the target without the test send.
-func (o *checkOptions) baseTarget(ctx context.Context, ct configTarget, dir string) (checks.Target, error) {
+func (o *checkOptions) baseTarget(ctx context.Context, ct configTarget) (checks.Target, error) {
 	t, err := parseTarget(ct, "the checks are about the IPs that send")
 	if err != nil {
 		return t, err
 	}
 	if ct.DKIMKey != "" {
 		if len(t.Selectors) != 1 {
-			return t, fmt.Errorf("--dkim-key needs exactly one --selector, the one the key belongs to")
+			return t, &fieldError{field: "dkim_key", err: needs("--dkim-key", "exactly one --selector", "the one the key belongs to")}
 		}
-		path := ct.DKIMKey
-		if dir != "" && !filepath.IsAbs(path) {
-			path = filepath.Join(dir, path)
-		}
-		if t.DKIMKey, err = loadKey(ctx, path); err != nil {
-			return t, err
+		if t.DKIMKey, err = loadKey(ctx, ct.DKIMKey); err != nil {
+			return t, &fieldError{field: "dkim_key", err: err}
 		}
 	}
 	return t, nil
@@ -252,6 +356,11 @@ func (o *checkOptions) baseTarget(ctx context.Context, ct configTarget, dir stri
 
 // single checks one target, writes the report and gates.
 func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOptions, baseline *report.Report) error {
+	if baseline != nil && !o.baselineAny {
+		if err := sameSubject(o.baseline, *baseline, "check", t.Domain); err != nil {
+			return err
+		}
+	}
 	rn, err := o.newRunner(cmd.Context(), env)
 	if err != nil {
 		return err
@@ -295,6 +404,23 @@ func readBaseline(ctx context.Context, path string) (*report.Report, error) {
 	return &r, nil
 }
 
+// sameSubject refuses a baseline that is not a report of command for
+// domain: the difference between reports of different things would read
+// as regressions and fixes that are not (issue #16).
+func sameSubject(path string, base report.Report, command, domain string) error {
+	if base.Command == command && base.Target.Domain == domain {
+		return nil
+	}
+	what := func(c, d string) string {
+		if d == "" {
+			return fmt.Sprintf("of %q", c)
+		}
+		return fmt.Sprintf("of %q for %s", c, d)
+	}
+	return fmt.Errorf("--baseline %s: a report %s, not %s: the difference would compare different things; make the baseline with the same command and domain, or give --baseline-any",
+		path, what(base.Command, report.Sanitize(base.Target.Domain)), what(command, domain))
+}
+
 // jsonOffset is where in its input a JSON error is, when it says.
 func jsonOffset(err error) (int64, bool) {
 	var se *json.SyntaxError
@@ -322,7 +448,7 @@ func (o *checkOptions) testSend(ctx context.Context, t checks.Target) (*delivery
 	if helo.IsZero() {
 		var err error
 		if helo, err = heloOrHostname(""); err != nil {
-			return nil, err
+			return nil, &fieldError{field: "helo", err: err}
 		}
 	}
 	if o.sendBase == nil {
@@ -334,8 +460,8 @@ func (o *checkOptions) testSend(ctx context.Context, t checks.Target) (*delivery
 	}
 	s := *o.sendBase
 	var err error
-	if s.From, err = parseAddress("--from", from); err != nil {
-		return nil, err
+	if s.From, err = parseAddress("--mail-from", from); err != nil {
+		return nil, &fieldError{field: "mail_from", err: err}
 	}
 	s.HELO = helo
 	if t.DKIMKey != nil && len(t.Selectors) == 1 {
@@ -345,30 +471,62 @@ func (o *checkOptions) testSend(ctx context.Context, t checks.Target) (*delivery
 }
 
 // parseTarget checks and normalises a target's names, IPs and selectors;
-// why says why --ip is required.
+// why says why --ip is required. Each error is a *fieldError naming the
+// field (a config's key) and worded for the command line.
 func parseTarget(ct configTarget, why string) (checks.Target, error) {
+	t, err := parseTargetFields(ct)
+	if err == nil && len(t.IPs) == 0 {
+		err = &fieldError{field: "ips", err: fmt.Errorf("%s: --ip is required: %s", t.Domain, why), missing: why + " (or give --ip)"}
+	}
+	return t, err
+}
+
+// checkTargetFields checks the fields a target of a config has: its IPs
+// may come from --ip.
+func checkTargetFields(ct configTarget) error {
+	_, err := parseTargetFields(ct)
+	return err
+}
+
+func parseTargetFields(ct configTarget) (checks.Target, error) {
 	domain, err := resolver.NormalizeDomain(ct.Domain)
 	if err != nil {
-		return checks.Target{}, err
-	}
-	if len(ct.IPs) == 0 {
-		return checks.Target{}, fmt.Errorf("%s: --ip is required: %s", domain, why)
+		fe := &fieldError{field: "domain", err: err}
+		if ct.Domain == "" {
+			fe.err = errors.New("no domain: the domain the mail is from, such as example.com")
+			fe.missing = "the domain the mail is from"
+		}
+		return checks.Target{}, fe
 	}
 	ips, err := parseIPs(ct.IPs)
 	if err != nil {
-		return checks.Target{}, fmt.Errorf("--ip: %w", err)
+		return checks.Target{}, &fieldError{field: "ips", err: fmt.Errorf("--ip: %w", err)}
 	}
 	helo, err := parseHELO(ct.HELO)
 	if err != nil {
-		return checks.Target{}, err
+		return checks.Target{}, &fieldError{field: "helo", err: err}
 	}
 	from, err := parseMailFrom(ct.MailFrom)
 	if err != nil {
-		return checks.Target{}, err
+		return checks.Target{}, &fieldError{field: "mail_from", err: err}
 	}
 	sels, err := parseSelectors(ct.Selectors)
 	if err != nil {
-		return checks.Target{}, err
+		return checks.Target{}, &fieldError{field: "selectors", err: err}
 	}
 	return checks.Target{Domain: domain, IPs: ips, HELO: helo, MailFrom: from, Selectors: sels}, nil
 }
+
+// fieldError is an error about one field of a target or a relay: the
+// command line names it by its flag (the error's own wording), a config
+// by its key (field).
+type fieldError struct {
+	field string
+	err   error
+	// missing, when the field is not given at all, says why it is
+	// needed (a config's error names the key, not a flag).
+	missing string
+}
+
+func (e *fieldError) Error() string { return e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }

@@ -85,19 +85,19 @@ func TestReportWriteFailureIsSaid(t *testing.T) {
 	}
 }
 
-// TestConfigValidatedWithFlags checks that the config file's global
-// settings are validated with the flags, once, as if given as flags,
-// and that a flag replaces a bad value in the file before validation.
+// TestConfigValidatedWithFlags: the config file's values are checked
+// when it is read, and a bad one is an error at file:line naming the key,
+// with an example (issue #16: the error named --fail-on, which was not
+// given) — also when a flag would replace it: the file is wrong for
+// every other run.
 func TestConfigValidatedWithFlags(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "preflight.yaml")
 	os.WriteFile(conf, []byte("target: {domain: example.test, ips: [10.0.0.1]}\noffline: true\nthresholds: {fail_on: info}\n"), 0o644)
-	code, stdout, stderr := run(t, "check", "--config", conf)
-	want := `preflight check: --fail-on "info": want warn or fail`
-	if code != report.ExitUsage || stdout != "" || !strings.HasPrefix(stderr, want) {
-		t.Errorf("bad fail_on in the file: exit %d, stdout %q, stderr %q; want exit 2, stderr %q...", code, stdout, stderr, want)
-	}
-	code, _, stderr = run(t, "check", "--config", conf, "--fail-on", "warn")
-	if code == report.ExitUsage {
-		t.Errorf("--fail-on warn did not replace the file's fail_on: stderr %q", stderr)
+	want := "preflight check: " + conf + `:3: thresholds.fail_on: "info": want warn or fail; for example: fail_on: warn`
+	for _, extra := range [][]string{nil, {"--fail-on", "warn"}} {
+		code, stdout, stderr := run(t, append([]string{"check", "--config", conf}, extra...)...)
+		if code != report.ExitUsage || stdout != "" || !strings.HasPrefix(stderr, want) {
+			t.Errorf("bad fail_on in the file, %q: exit %d, stdout %q, stderr %q; want exit 2, stderr %q...", extra, code, stdout, stderr, want)
+		}
 	}
 }

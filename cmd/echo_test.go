@@ -43,8 +43,8 @@ func TestAuthEchoNeverPrinted(t *testing.T) {
 	for _, user := range smtptest.EchoUsers {
 		forbidden := smtptest.PasswordForms(user, pass)
 		for _, format := range []string{"text", "json", "github"} {
-			args := []string{"send", "--from", user, "--to", "friend@example.net", "--helo", "client.example.org",
-				"--path", "relay", "--relay", addr, "--tls", "none", "--allow-plaintext-auth",
+			args := []string{"send", "--mail-from", user, "--to", "friend@example.net", "--helo", "client.example.org",
+				"--path", "relay", "--relay", addr, "--relay-tls", "none", "--allow-plaintext-auth",
 				"--auth-user", user, "--password-env", "SMTP_PASSWORD", "--format", format, "--verbose"}
 			var out, errb strings.Builder
 			Run(context.Background(), args, Streams{Out: &out, Err: &errb, Getenv: func(k string) string { return env[k] }})

@@ -21,7 +21,7 @@ func FuzzTargetLine(f *testing.F) {
 		if ct.Domain == "" || len(ct.IPs) == 0 {
 			t.Fatalf("%q read as %+v", line, ct)
 		}
-		o.baseTarget(context.Background(), ct, "")
+		o.baseTarget(context.Background(), ct)
 	})
 }
 
@@ -49,18 +49,18 @@ func FuzzConfig(f *testing.F) {
 
 // FuzzRelays: any relay file entry is read or refused.
 func FuzzRelays(f *testing.F) {
-	for _, s := range []string{"relays:\n  - {host: 'smtp.example.net:587', priority: highest, enabled: true, tls: starttls}\n", "relays: [{host: x}]\n", "relays:\n  - {priority: 9}\n"} {
+	for _, s := range []string{"relays:\n  - {host: 'smtp.example.net:587', priority: highest, enabled: true, tls: starttls}\n", "relays: [{host: x}]\n", "relays:\n  - {priority: 9}\n", "- {host: 'a:25'}\n"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		var rf struct {
-			Relays []configRelay `yaml:"relays"`
-		}
-		if decodeYAML("relays.yaml", []byte(text), &rf) != nil {
+		rs, err := readRelays("relays.yaml", []byte(text))
+		if err != nil {
 			return
 		}
-		for _, r := range rf.Relays {
-			relayFrom(r)
+		for _, r := range rs {
+			if _, err := relayFrom(r, 0); err != nil {
+				t.Fatalf("readRelays accepted %+v, relayFrom refuses it: %v", r, err)
+			}
 		}
 	})
 }

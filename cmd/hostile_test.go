@@ -230,7 +230,7 @@ func TestHostileSMTP(t *testing.T) {
 				}
 				c.Write([]byte("250 ok\r\n"))
 			}
-		}), "DATA", []string{"--tls", "none"}},
+		}), "DATA", []string{"--relay-tls", "none"}},
 		{"421 at MAIL", greetThen(func(c net.Conn, r *bufio.Reader) {
 			r.ReadString('\n')
 			c.Write([]byte("250 hi\r\n"))
@@ -242,7 +242,7 @@ func TestHostileSMTP(t *testing.T) {
 		t.Run(strings.ReplaceAll(tt.name, " ", "_"), func(t *testing.T) {
 			addr := smtptest.Script(t, tt.handle)
 			start := time.Now()
-			args := append([]string{"send", "--from", "a@example.org", "--to", "b@example.net", "--helo", "client.example.org",
+			args := append([]string{"send", "--mail-from", "a@example.org", "--to", "b@example.net", "--helo", "client.example.org",
 				"--path", "relay", "--relay", addr, "--deliver", "--timeout", timeout.String(), "--format", "json"}, tt.args...)
 			_, stdout, stderr := run(t, args...)
 			if d := time.Since(start); d > timeout+timeout/10 {
@@ -388,12 +388,12 @@ func TestSendOutcomes(t *testing.T) {
 		{name: "AUTH only before STARTTLS", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "250-hi\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n", "STARTTLS": "220 go ahead\r\n", "EHLO/TLS": "250-hi\r\n250 8BITMIME\r\n"}, upgrade: true,
 			args: append([]string{"--ca-file", caFile}, auth...), id: "send.auth_not_offered", severity: report.Error, code: 3, expect: "offered AUTH PLAIN LOGIN before STARTTLS and no AUTH after it: nothing was sent"},
 		{name: "no AUTH at all", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "250-hi\r\n250 8BITMIME\r\n"},
-			args: append([]string{"--tls", "none", "--allow-plaintext-auth"}, auth...), id: "send.auth_not_offered", severity: report.Error, code: 3, expect: "offers no AUTH on this unencrypted connection"},
+			args: append([]string{"--relay-tls", "none", "--allow-plaintext-auth"}, auth...), id: "send.auth_not_offered", severity: report.Error, code: 3, expect: "offers no AUTH on this unencrypted connection"},
 		{name: "454 to AUTH", answers: map[string]string{"greeting": "220 hi\r\n", "EHLO": "250-hi\r\n250 AUTH PLAIN\r\n", "AUTH": "454 4.7.0 Temporary authentication failure\r\n"},
-			args: append([]string{"--tls", "none", "--allow-plaintext-auth"}, auth...), id: "send.deferred", severity: report.Warn, code: 3, expect: "at AUTH (a temporary refusal, perhaps greylisting): 454 4.7.0 Temporary authentication failure"},
+			args: append([]string{"--relay-tls", "none", "--allow-plaintext-auth"}, auth...), id: "send.deferred", severity: report.Warn, code: 3, expect: "at AUTH (a temporary refusal, perhaps greylisting): 454 4.7.0 Temporary authentication failure"},
 		{name: "STARTTLS client, implicit TLS relay", addr: implicit.Addr, args: append([]string{"--ca-file", caFile}, auth...),
 			id: "send.tls_failed", severity: report.Fail, code: 1, expect: "speaks TLS from the first byte"},
-		{name: "implicit TLS client, plain relay", addr: plain.Addr, args: append([]string{"--tls", "implicit"}, auth...),
+		{name: "implicit TLS client, plain relay", addr: plain.Addr, args: append([]string{"--relay-tls", "implicit"}, auth...),
 			id: "send.tls_failed", severity: report.Fail, code: 1, expect: "speaks plain SMTP on port"},
 		{name: "relay with an unknown CA", addr: unknownCA.Addr, args: auth,
 			id: "send.tls_unverified", severity: report.Error, code: 3, expect: "--ca-file"},
@@ -410,7 +410,7 @@ func TestSendOutcomes(t *testing.T) {
 				addr = smtptest.Script(t, rec.script(maps.Clone(tt.answers), up))
 			}
 			start := time.Now()
-			args := append([]string{"send", "--from", "me@example.org", "--to", "b@example.net", "--helo", "client.example.org",
+			args := append([]string{"send", "--mail-from", "me@example.org", "--to", "b@example.net", "--helo", "client.example.org",
 				"--path", "relay", "--relay", addr, "--timeout", "10s", "--format", "json"}, tt.args...)
 			code, stdout, stderr := run(t, args...)
 			if d := time.Since(start); d > time.Second {
@@ -469,11 +469,11 @@ func TestAddressInjection(t *testing.T) {
 		"me@example.org\x00",
 	} {
 		for _, args := range [][]string{
-			{"send", "--relay-check", addr, "--helo", "client.example.org", "--from", bad},
+			{"send", "--relay-check", addr, "--helo", "client.example.org", "--mail-from", bad},
 			{"send", "--relay-check", addr, "--helo", "client.example.org", "--to", bad},
-			{"send", "--path", "relay", "--relay", addr, "--tls", "none", "--helo", "client.example.org", "--from", bad, "--to", "b@example.net"},
-			{"send", "--path", "relay", "--relay", addr, "--tls", "none", "--helo", "client.example.org", "--from", "me@example.org", "--to", bad},
-			{"send", "--port", port, "--zone", zone, "--offline", "--helo", "client.example.org", "--from", bad, "--to", "user@example.test"},
+			{"send", "--path", "relay", "--relay", addr, "--relay-tls", "none", "--helo", "client.example.org", "--mail-from", bad, "--to", "b@example.net"},
+			{"send", "--path", "relay", "--relay", addr, "--relay-tls", "none", "--helo", "client.example.org", "--mail-from", "me@example.org", "--to", bad},
+			{"send", "--port", port, "--zone", zone, "--offline", "--helo", "client.example.org", "--mail-from", bad, "--to", "user@example.test"},
 			{"check", "example.test", "--ip", "127.0.0.1", "--send-to", bad, "--port", port, "--zone", zone, "--offline", "--helo", "client.example.org"},
 			{"check", "example.test", "--ip", "127.0.0.1", "--mail-from", bad, "--send-to", "user@example.test", "--port", port, "--zone", zone, "--offline", "--helo", "client.example.org"},
 		} {
@@ -503,7 +503,7 @@ func TestSendManyMXHosts(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "wide.zone")
 	os.WriteFile(file, []byte(zone.String()), 0o600)
-	_, stdout, stderr := run(t, "send", "--from", "me@example.org", "--to", "user@wide.test", "--helo", "client.example.org",
+	_, stdout, stderr := run(t, "send", "--mail-from", "me@example.org", "--to", "user@wide.test", "--helo", "client.example.org",
 		"--port", port, "--zone", file, "--offline", "--no-color")
 	if conns, _ := rec.seen(); conns != 10 {
 		t.Errorf("%d connections, want 10 (stderr %q)", conns, stderr)

@@ -75,7 +75,7 @@ func devZero(t *testing.T) string {
 // time (issue #13 item 6).
 func TestFileFlagsFromDevZero(t *testing.T) {
 	zero := devZero(t)
-	send := []string{"send", "--from", "a@example.org", "--to", "b@example.net", "--helo", "c.example.org", "--path", "relay", "--relay", "127.0.0.1:1"}
+	send := []string{"send", "--mail-from", "a@example.org", "--to", "b@example.net", "--helo", "c.example.org", "--path", "relay", "--relay", "127.0.0.1:1"}
 	tests := []struct {
 		flag string
 		args []string
@@ -117,7 +117,7 @@ func TestFileFlagsFromDevZero(t *testing.T) {
 // writer (issue #13 item 16).
 func TestPasswordFile(t *testing.T) {
 	dir := t.TempDir()
-	send := []string{"send", "--from", "a@example.org", "--to", "b@example.net", "--helo", "c.example.org",
+	send := []string{"send", "--mail-from", "a@example.org", "--to", "b@example.net", "--helo", "c.example.org",
 		"--path", "relay", "--relay", "127.0.0.1:1", "--auth-user", "u", "--format", "json", "--timeout", "2s"}
 	pw := filepath.Join(dir, "pw")
 	for mode, warn := range map[os.FileMode]bool{0o600: false, 0o400: false, 0o640: true, 0o644: true} {
@@ -218,7 +218,7 @@ func TestFileErrorsQuoteNoSecrets(t *testing.T) {
 			}
 		}
 	}
-	send := []string{"send", "--from", "a@example.org", "--to", "b@example.net", "--helo", "c.example.org", "--path", "relay", "--relay", "127.0.0.1:1"}
+	send := []string{"send", "--mail-from", "a@example.org", "--to", "b@example.net", "--helo", "c.example.org", "--path", "relay", "--relay", "127.0.0.1:1"}
 	flags := map[string]func(file string) []string{
 		"--zone":   func(f string) []string { return []string{"mx", "example.test", "--offline", "--zone", f} },
 		"--config": func(f string) []string { return []string{"check", "--config", f} },
@@ -262,10 +262,20 @@ func TestConfigErrors(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c.yaml")
 	tests := []struct{ text, want string }{
 		{"- a\n- b\n", p + ":1:1: want keys with values (key: value) at the top, not a list"},
-		{"target: [a, b]\n", p + ":1: want keys with values, not seq"},
-		{"offline: definitely-not\n", p + `:1: want true or false, not str "definit..."`},
-		{"target: {domain: x}\nzone: [a]\nresolver: [b]\n", p + `:2: unknown key "zone"; ` + p + `:3: unknown key "resolver"`},
-		{"timeout: " + strings.Repeat("9", 100) + "\n", p + `: timeout "` + strings.Repeat("9", 40) + `…": want a duration such as 30s`},
+		{"target: [a, b]\n", p + ":1: target: want keys with values, not a list; for example: target: {domain: example.com, ips: [203.0.113.5]}"},
+		{"offline: definitely-not\n", p + `:1: offline: want true or false, not the single value "definitely-not"; for example: offline: true`},
+		{"target: {domain: x}\nzone: [a]\nresolver: [b]\n", p + `:2: zone: unknown key; did you mean zones? For example: zones: [dns/, reverse.zone]; ` +
+			p + `:3: resolver: unknown key; did you mean resolvers? For example: resolvers: [127.0.0.1, "[::1]:53"]`},
+		{"timeout: " + strings.Repeat("9", 100) + "\n", p + `:1: timeout: "` + strings.Repeat("9", 40) + `…" is not a positive duration; for example: timeout: 30s`},
+		{"target:\n  domain: x\n  ips: 203.0.113.5\n", p + `:3: target.ips: want a list, not the single value "203.0.113.5"; for example: ips: [203.0.113.5, "2001:db8::5"]`},
+		{"targets:\n  - {domain: a.example, ips: [203.0.113.5]}\n  - {domain: b.example, ips: [203.0.113.5, x]}\n", p + `:3: targets.ips: "x" is not an IP address; for example: ips: [203.0.113.5, "2001:db8::5"]`},
+		{"relays: {host: x}\n", p + `:1: relays: want a list, not keys with values; for example: relays: [{host: "smtp.example.net:587", priority: high}]`},
+		{"relays:\n  - {host: \"a:25\", tls: required}\n", p + `:2: relays.tls: relay a:25: tls "required": a mode of the direct path, whose TLS is --tls (tls in a config); the relays' modes are starttls, implicit and none; for example: tls: implicit`},
+		{"send: {tls: implicit}\n", p + `:1: send.tls: "implicit": a mode of the relays, whose TLS is --relay-tls (relay_tls in a config); the direct path's modes are opportunistic, required and none; for example: tls: required`},
+		{"offline: true\nresolvers: [127.0.0.1]\n", p + `:1: offline: true, and resolvers (line 2) name servers: offline sends no DNS packet to any server; keep one of them; for example: offline: true`},
+		{"timeout: 5s\ntimeout: 6s\n", p + `:2: timeout: given twice (also at line 1); for example: timeout: 30s`},
+		{"target: {ips: [203.0.113.5]}\n", p + `:1: target.domain: missing: the domain the mail is from; for example: domain: example.com`},
+		{"target:\n  domain: a..example\n", p + `:2: target.domain: "a..example" is not a valid domain name: empty label; for example: domain: example.com`},
 		{"target:\n\tdomain: x\n", p + ":2: found character that cannot start any token"},
 	}
 	for _, tt := range tests {

@@ -28,7 +28,7 @@ pool, the IP's octets...).` + "\n\n" + findingsHelp("ip"),
 
   # A lab on documentation addresses: judge 203.0.113.0/24 as if public
   preflight ip 203.0.113.5 --treat-as-public 203.0.113.0/24 --zone lab.zone --offline`,
-		Args: cobra.MinimumNArgs(1),
+		Args: wantArgs(1, -1, "IP"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ips, err := parseIPs(args)
 			if err != nil {
@@ -69,7 +69,7 @@ that the HELO name is a public, fully qualified name resolving to the IP.` + "\n
   # Check the bundled demo zones with no network at all
   preflight rdns 198.51.100.7 --helo mail.demo.example \
     --zone testdata/demo/demo.example.zone --zone testdata/demo/100.51.198.in-addr.arpa.zone --offline`,
-		Args: cobra.MinimumNArgs(1),
+		Args: wantArgs(1, -1, "IP"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ips, err := parseIPs(args)
 			if err != nil {

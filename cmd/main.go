@@ -11,28 +11,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/preflight-mail/preflight/report"
 )
-
-// version is set at build time with
-// -ldflags "-X github.com/preflight-mail/preflight/cmd.version=v1.2.3";
-// otherwise it comes from the module's build info.
-var version = ""
-
-// Version returns the program's version.
-func Version() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "v0.1.0-dev"
-}
 
 // Streams are the program's outside world: where output goes and the
 // environment it reads.
@@ -60,17 +45,23 @@ func Run(ctx context.Context, args []string, s Streams) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var ee exitError
+	var ul *usageLines
 	switch {
 	case err == nil:
 		return report.ExitOK
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, &ul):
+		// Several bad lines of a file: one line each, file:line first.
+		name := commandName(root, args)
+		fmt.Fprintf(s.Err, "%s: %s (see %s --help)\n", name, ul.head, name)
+		for _, l := range ul.lines {
+			fmt.Fprintln(s.Err, strings.ReplaceAll(l, "\n", "; "))
+		}
+		return report.ExitUsage
 	}
 	// Everything else is a usage error: one line, naming the bad value.
-	name := "preflight"
-	if c, _, ferr := root.Find(args); ferr == nil && c != root {
-		name = c.CommandPath()
-	}
+	name := commandName(root, args)
 	msg := strings.TrimSpace(err.Error())
 	fmt.Fprintf(s.Err, "%s: %s (see %s --help)\n", name, strings.ReplaceAll(msg, "\n", "; "), name)
 	return report.ExitUsage
@@ -81,3 +72,11 @@ func Run(ctx context.Context, args []string, s Streams) int {
 type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// commandName names the command args run, for usage errors.
+func commandName(root *cobra.Command, args []string) string {
+	if c, _, err := root.Find(args); err == nil && c != root {
+		return c.CommandPath()
+	}
+	return "preflight"
+}

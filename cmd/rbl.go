@@ -34,16 +34,9 @@ func (o *listOptions) resolve(ctx context.Context, s Streams) ([]rbl.List, error
 	var lists []rbl.List
 	if len(o.lists) > 0 {
 		for _, spec := range o.lists {
-			l, err := rbl.ParseList(spec)
+			l, err := parseList(spec)
 			if err != nil {
 				return nil, err
-			}
-			if l.Server != "" {
-				addr, err := resolver.ParseServer(l.Server)
-				if err != nil {
-					return nil, fmt.Errorf("--list %s: %w", spec, err)
-				}
-				l.Server = addr
 			}
 			lists = append(lists, l)
 		}
@@ -65,6 +58,22 @@ func (o *listOptions) resolve(ctx context.Context, s Streams) ([]rbl.List, error
 		return rbl.WithDQSKey(lists, key)
 	}
 	return lists, nil
+}
+
+// parseList reads a --list value (a config's lists), its server too.
+func parseList(spec string) (rbl.List, error) {
+	l, err := rbl.ParseList(spec)
+	if err != nil {
+		return l, err
+	}
+	if l.Server != "" {
+		addr, err := resolver.ParseServer(l.Server)
+		if err != nil {
+			return l, fmt.Errorf("--list %s: %w", spec, err)
+		}
+		l.Server = addr
+	}
+	return l, nil
 }
 
 type rblOptions struct {
@@ -96,7 +105,7 @@ A Spamhaus DQS key comes from ` + spamhausKeyEnv + ` or --spamhaus-key-file.` + 
   preflight rbl 203.0.113.5 2001:db8::5 example.com --lists extended
   preflight rbl 203.0.113.5 --list zen.spamhaus.org@127.0.0.1:5354   # a local mirror
   PREFLIGHT_SPAMHAUS_KEY=... preflight rbl 203.0.113.5`,
-		Args: cobra.MinimumNArgs(1),
+		Args: wantArgs(1, -1, "IP or DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var t checks.Target
 			for _, a := range args {

@@ -3,12 +3,16 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
+	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/report"
 )
 
@@ -17,13 +21,17 @@ type globalOptions struct {
 	streams   Streams
 	format    string
 	resolvers []string
-	zones     []string
-	offline   bool
-	timeout   time.Duration
-	noColor   bool
-	failOn    string
-	minScore  int
-	verbose   bool
+	zones     []string // --zone, on top of configZones
+	// configZones are the config file's zones (check), configFile its
+	// path, for the report to name.
+	configZones []string
+	configFile  string
+	offline     bool
+	timeout     time.Duration
+	noColor     bool
+	failOn      string
+	minScore    int
+	verbose     bool
 
 	// mergeConfig, for the commands that read a config file (check),
 	// merges it into their options before validate.
@@ -63,7 +71,12 @@ A finding is at fail exactly when it makes a required fact of a verdict false.
 Exit codes: 0 gate passed, 1 gate failed (a verdict is not_ready, a warning
 with --fail-on warn, or the score below --min-score; one "gate:" line on
 stderr says why), 2 usage error, 3 incomplete (something could not be
-checked: no score).`,
+checked: no score).
+
+The text report wraps at the terminal's width (stdout's, or stderr's when
+stdout is a pipe); with no terminal, as in CI logs, a finding stays on one
+line. A flag the run would not use, or two that exclude each other, are a
+usage error naming both.`,
 		Example: `  # Is 203.0.113.5 ready to send mail as mail.example.com?
   preflight rdns 203.0.113.5 --helo mail.example.com
 
@@ -81,14 +94,14 @@ checked: no score).`,
 
 	f := root.PersistentFlags()
 	f.StringVar(&g.format, "format", "text", "output format: text, json or github (GitHub Actions annotations; with $GITHUB_STEP_SUMMARY set, also a Markdown summary there)")
-	f.StringArrayVar(&g.resolvers, "resolver", nil, "DNS server IP[:port] to query (repeatable; default: /etc/resolv.conf)")
-	f.StringArrayVar(&g.zones, "zone", nil, "zone FILE answering every name under its apex, instead of the network (repeatable)")
+	f.StringArrayVar(&g.resolvers, "resolver", nil, "DNS server IP, IP:port or [IPv6]:port to query (repeatable; default: /etc/resolv.conf)")
+	f.StringArrayVar(&g.zones, "zone", nil, "zone FILE, or DIR of *.zone files, answering every name under its apex instead of the network (repeatable; check: added to the config's zones)")
 	f.BoolVar(&g.offline, "offline", false, "send no DNS packet: names outside --zone files cannot be checked")
 	f.DurationVar(&g.timeout, "timeout", DefaultTimeout, "time limit for the whole run; in batch mode (check --targets), for each target")
 	f.BoolVar(&g.noColor, "no-color", false, "no colors in text output (also NO_COLOR, or when stdout is not a terminal)")
 	f.StringVar(&g.failOn, "fail-on", "fail", "lowest severity that fails the gate (exit 1): warn or fail")
 	f.IntVar(&g.minScore, "min-score", 0, "fail the gate (exit 1) when the score is below N (0-100)")
-	f.BoolVarP(&g.verbose, "verbose", "v", false, "evidence in the report, and a trace of every DNS question on stderr")
+	f.BoolVarP(&g.verbose, "verbose", "v", false, "evidence in the report, and a trace on stderr of every DNS question and every SMTP line as it is sent or received")
 
 	root.AddCommand(
 		newCmdIP(g),
@@ -101,8 +114,37 @@ checked: no score).`,
 		newCmdCheck(g),
 		newCmdSend(g),
 		newCmdVersion(g),
+		newCmdMan(g),
 	)
+	// --version prints what version prints (cobra runs it before any
+	// other flag is looked at).
+	root.Version = Version()
+	root.SetVersionTemplate(versionText())
+	root.Flags().Bool("version", false, "print the version, as preflight version does")
+	completionArgs(root)
 	return root, g
+}
+
+// completionArgs makes "completion" without a shell it knows a usage
+// error: cobra's prints its help and exits 0 for "completion tcsh".
+func completionArgs(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		var shells []string
+		for _, sub := range c.Commands() {
+			shells = append(shells, sub.Name())
+		}
+		c.Args = func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return fmt.Errorf("want a shell: %s", strings.Join(shells, ", "))
+			}
+			return fmt.Errorf("unknown shell %s: want %s", inputfile.Excerpt(args[0]), strings.Join(shells, ", "))
+		}
+		c.RunE = func(*cobra.Command, []string) error { return nil }
+	}
 }
 
 // endRun releases the run's deadline, if prepare set one.
@@ -120,6 +162,12 @@ func (g *globalOptions) endRun() {
 // --batch-timeout, if any, and each target gets --timeout of its own
 // (checkOptions.runBatch).
 func (g *globalOptions) prepare(cmd *cobra.Command, args []string) error {
+	if err := g.resolveAliases(cmd); err != nil {
+		return err
+	}
+	if err := checkExclusive(cmd); err != nil {
+		return err
+	}
 	if merge := g.mergeConfig[cmd]; merge != nil {
 		if err := merge(cmd); err != nil {
 			return err
@@ -153,11 +201,27 @@ func (g *globalOptions) validate() error {
 		return fmt.Errorf("--timeout %s: want a positive duration such as 30s", g.timeout)
 	}
 	g.gate = report.Gate{FailOn: failOn, MinScore: g.minScore}
-	g.writer, err = report.NewWriter(g.format, report.Options{Color: g.color(), Verbose: g.verbose})
+	g.writer, err = report.NewWriter(g.format, report.Options{Color: g.color(), Verbose: g.verbose, Width: g.width()})
 	if err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
 	return nil
+}
+
+// width is the terminal width to wrap the text report at: stdout's when
+// it is a terminal; else stderr's, when the report goes through a pipe
+// or into a file from a terminal (| less, | awk, > out.txt) and will be
+// read in it; 0, no wrapping, when neither is a terminal (CI logs, cron,
+// a job's files: a line per finding, for grep).
+func (g *globalOptions) width() int {
+	for _, w := range []io.Writer{g.streams.Out, g.streams.Err} {
+		if f, ok := w.(*os.File); ok && isTerminal(f) {
+			if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
+				return cols
+			}
+		}
+	}
+	return 0
 }
 
 // color decides colored output: never with --no-color, NO_COLOR
@@ -168,17 +232,4 @@ func (g *globalOptions) color() bool {
 	}
 	f, ok := g.streams.Out.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
-}
-
-func newCmdVersion(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print preflight's version",
-		Example: "  preflight version",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(g.streams.Out, "preflight %s\n", Version())
-			return err
-		},
-	}
 }

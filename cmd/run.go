@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,7 +57,7 @@ type runner struct {
 // are zone files that do not load in time: without them every answer
 // under their apexes would be wrong.
 func (g *globalOptions) newRunner(ctx context.Context, opts envOptions) (*runner, error) {
-	overlay, err := resolver.LoadOverlay(ctx, g.zones...)
+	overlay, err := resolver.LoadOverlayOver(ctx, g.configZones, g.zones)
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil, fmt.Errorf("--zone: %w (the zone files must load within --timeout %s)", err, g.timeout)
 	}
@@ -111,7 +112,7 @@ func (rn *runner) report(ctx context.Context, command string, target checks.Targ
 	env := rn.env()
 	start := env.Now()
 	results := checks.Run(ctx, env, target, list)
-	info := &report.Resolver{Servers: env.DNS.Servers(), Zones: rn.zones, Offline: rn.g.offline, Queries: env.DNS.Stats().Questions}
+	info := &report.Resolver{Servers: rn.servers(env), Zones: rn.zones, Offline: rn.g.offline, Queries: env.DNS.Stats().Questions, Config: rn.g.configFile}
 	rep := report.Build(report.Report{
 		Tool:        report.Tool{Name: "preflight", Version: Version()},
 		Command:     command,
@@ -124,6 +125,21 @@ func (rn *runner) report(ctx context.Context, command string, target checks.Targ
 		rep.Locate(rn.locate)
 	}
 	return rep
+}
+
+// servers are every DNS server the run may ask: the resolvers, then the
+// servers of --list ZONE@SERVER (their queries count too).
+func (rn *runner) servers(env checks.Env) []string {
+	out := env.DNS.Servers()
+	if env.DNS.Offline() {
+		return out
+	}
+	for _, l := range rn.opts.lists {
+		if l.Server != "" && !slices.Contains(out, l.Server) {
+			out = append(out, l.Server)
+		}
+	}
+	return out
 }
 
 // locate finds where a fix record's change goes in the --zone files:
@@ -184,12 +200,22 @@ func (a traceArg) Format(f fmt.State, verb rune) {
 // runCheck runs the one check id against target, writes the report and
 // gates it: the run of every command but check.
 func (g *globalOptions) runCheck(cmd *cobra.Command, id string, target checks.Target, opts envOptions) error {
+	return g.runChecks(cmd, target, opts, id)
+}
+
+// runChecks is runCheck of several checks, in the order given (send
+// with --dkim-key: dkim, then send).
+func (g *globalOptions) runChecks(cmd *cobra.Command, target checks.Target, opts envOptions, ids ...string) error {
 	rn, err := g.newRunner(cmd.Context(), opts)
 	if err != nil {
 		return err
 	}
-	check, _ := checks.ByID(id)
-	return g.finish(rn.report(cmd.Context(), cmd.Name(), target, []checks.Check{check}), nil, 0)
+	var list []checks.Check
+	for _, id := range ids {
+		c, _ := checks.ByID(id)
+		list = append(list, c)
+	}
+	return g.finish(rn.report(cmd.Context(), cmd.Name(), target, list), nil, 0)
 }
 
 // finish writes the report and returns the gate's exit code as an
@@ -229,7 +255,8 @@ func (g *globalOptions) exit(outcome report.Outcome) error {
 	return nil
 }
 
-// parseIPs reads sending IPs; the first bad one is named in the error.
+// parseIPs reads sending IPs; the first bad one is named in the error,
+// and so is one given twice (a typo for another, most likely).
 func parseIPs(args []string) ([]netip.Addr, error) {
 	var out []netip.Addr
 	for _, a := range args {
@@ -237,6 +264,9 @@ func parseIPs(args []string) ([]netip.Addr, error) {
 			ip, err := resolver.ParseIP(s)
 			if err != nil {
 				return nil, err
+			}
+			if slices.Contains(out, ip) {
+				return nil, fmt.Errorf("%s given twice", ip)
 			}
 			out = append(out, ip)
 		}

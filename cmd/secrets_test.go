@@ -48,15 +48,15 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		}
 		return ""
 	}
-	sendArgs := []string{"send", "--from", user, "--to", "friend@example.net", "--helo", "client.example.org", "--path", "relay", "--auth-user", user}
+	sendArgs := []string{"send", "--mail-from", user, "--to", "friend@example.net", "--helo", "client.example.org", "--path", "relay", "--auth-user", user}
 	cases := [][]string{
 		append(sendArgs, "--relay", relay.Addr, "--password-env", "SMTP_PASSWORD", "--ca-file", caFile),
 		append(sendArgs, "--relay", relay.Addr, "--password-file", passFile, "--ca-file", caFile, "--deliver"),
 		append(sendArgs, "--relay", relay.Addr, "--password-file", wrongFile, "--ca-file", caFile),
 		append(sendArgs, "--relay", relay.Addr, "--password-env", "SMTP_PASSWORD"),                           // unverified: refused
 		append(sendArgs, "--relay", relay.Addr, "--password-env", "SMTP_PASSWORD", "--insecure-skip-verify"), // unverified: allowed
-		append(sendArgs, "--relay", plain.Addr, "--tls", "none", "--password-env", "SMTP_PASSWORD"),          // plaintext: refused
-		append(sendArgs, "--relay", plain.Addr, "--tls", "none", "--password-env", "SMTP_PASSWORD", "--allow-plaintext-auth"),
+		append(sendArgs, "--relay", plain.Addr, "--relay-tls", "none", "--password-env", "SMTP_PASSWORD"),    // plaintext: refused
+		append(sendArgs, "--relay", plain.Addr, "--relay-tls", "none", "--password-env", "SMTP_PASSWORD", "--allow-plaintext-auth"),
 		{"check", "example.test", "--ip", "203.0.113.5", "--offline", "--send-to", "friend@example.net", "--mail-from", user,
 			"--path", "relay", "--relay", relay.Addr, "--auth-user", user, "--password-file", passFile, "--ca-file", caFile},
 		{"check", "example.test", "--ip", "203.0.113.5", "--offline", "--send-to", "friend@example.net", "--mail-from", user,

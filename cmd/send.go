@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -32,7 +33,8 @@ type sendOptions struct {
 	path         string
 	relays       []string
 	relaysFile   string
-	tls          string
+	tls          string // the direct path's
+	relayTLS     string
 	user         string
 	passwordEnv  string
 	passwordFile string
@@ -48,22 +50,81 @@ type sendOptions struct {
 	relayCheck   string
 }
 
-func (o *sendOptions) register(f *pflag.FlagSet, toFlag string) {
-	f.StringVar(&o.to, toFlag, "", "recipient ADDR of the test send")
+func (o *sendOptions) register(f *pflag.FlagSet) {
+	f.StringVar(&o.to, "to", "", "recipient ADDR of the test send")
 	f.StringVar(&o.path, "path", "direct", "direct (the recipient's MX), relay (--relay/--relays), or auto (direct, then the relays)")
-	f.StringArrayVar(&o.relays, "relay", nil, "relay HOST:PORT, repeatable, tried in the order given")
-	f.StringVar(&o.relaysFile, "relays", "", "relay FILE (YAML: host, priority highest..low, enabled, tls)")
-	f.StringVar(&o.tls, "tls", "", "direct: opportunistic (default), required or none; relays: starttls (default), implicit or none")
+	f.StringArrayVar(&o.relays, "relay", nil, "relay HOST:PORT for --path relay or auto, repeatable, tried in the order given")
+	f.StringVar(&o.relaysFile, "relays", "", "relay FILE for --path relay or auto (YAML: a list of {host, priority, enabled, tls}, or that list under relays:)")
+	f.StringVar(&o.tls, "tls", "", "TLS on the direct path: opportunistic (default: STARTTLS when offered), required or none")
+	f.StringVar(&o.relayTLS, "relay-tls", "", "TLS with the relays: starttls (default; implicit on port 465), implicit or none")
 	f.StringVar(&o.user, "auth-user", "", "user name for AUTH on the relays")
-	f.StringVar(&o.passwordEnv, "password-env", "", "environment variable holding the AUTH password")
-	f.StringVar(&o.passwordFile, "password-file", "", "FILE holding the AUTH password")
+	f.StringVar(&o.passwordEnv, "password-env", "", "environment variable holding the AUTH password (needs --auth-user)")
+	f.StringVar(&o.passwordFile, "password-file", "", "FILE holding the AUTH password (needs --auth-user)")
 	f.BoolVar(&o.deliver, "deliver", false, "send a real test message (default: probe, QUIT after RCPT TO)")
 	f.BoolVar(&o.probe, "probe", true, "stop after RCPT TO: nothing is delivered (the default)")
-	f.IntVar(&o.port, "port", 0, "port of the direct path (default 25; labs use others)")
+	f.IntVar(&o.port, "port", 0, "port of the direct path, 1 to 65535 (default 25; labs use others)")
 	f.StringVar(&o.sourceIP, "source-ip", "", "local IP to connect from")
 	f.StringVar(&o.caFile, "ca-file", "", "PEM FILE of CA certificates to verify servers with (default: the system's)")
 	f.BoolVar(&o.insecure, "insecure-skip-verify", false, "send AUTH credentials even when the relay's certificate does not verify")
 	f.BoolVar(&o.plaintext, "allow-plaintext-auth", false, "send AUTH credentials over an unencrypted connection")
+}
+
+// Which flags of a test send each path uses: a flag the send would not
+// use is a usage error (issue #16), not a setting silently dropped.
+var (
+	// relayOnlyFlags are used by the relays alone (--path relay, auto).
+	relayOnlyFlags = []string{"relay", "relays", "relay-tls", "auth-user", "password-env", "password-file", "insecure-skip-verify", "allow-plaintext-auth"}
+	// directOnlyFlags are used by the direct path alone (direct, auto).
+	directOnlyFlags = []string{"tls", "port"}
+	// relayCheckUnused are the flags --relay-check does not use.
+	relayCheckUnused = []string{"path", "relay", "relays", "tls", "relay-tls", "auth-user", "password-env", "password-file",
+		"deliver", "probe", "port", "dkim-key", "selector", "insecure-skip-verify", "allow-plaintext-auth"}
+	// sendFlags are every flag of check's test send, which needs --to.
+	sendFlags = []string{"path", "relay", "relays", "tls", "relay-tls", "auth-user", "password-env", "password-file",
+		"deliver", "probe", "port", "source-ip", "ca-file", "insecure-skip-verify", "allow-plaintext-auth"}
+)
+
+// checkUse refuses the flags the command line gave that the send would
+// not use, or that need another; changed reports whether the command line
+// gave a flag. hasUser says an AUTH user is set (flag or config).
+func (o *sendOptions) checkUse(changed func(string) bool, hasUser bool) error {
+	if o.relayCheck != "" {
+		for _, f := range relayCheckUnused {
+			if changed(f) {
+				return conflict("--relay-check", "--"+f, "the open-relay probe is one unauthenticated session with HOST:PORT that never sends DATA; it uses --mail-from, --to, --helo, --source-ip and --ca-file only")
+			}
+		}
+		return nil
+	}
+	path := "--path " + o.path
+	if !changed("path") {
+		path += " (the default)"
+	}
+	if o.path == "direct" {
+		for _, f := range relayOnlyFlags {
+			if changed(f) {
+				return conflict(path, "--"+f, "only the relays use it: give --path relay, or --path auto (direct, then the relays)")
+			}
+		}
+	}
+	if o.path == "relay" {
+		for _, f := range directOnlyFlags {
+			if changed(f) {
+				return conflict(path, "--"+f, "only the direct path (the recipient's MX) uses it: the relays' TLS is --relay-tls, their port is in HOST:PORT")
+			}
+		}
+	}
+	switch {
+	case changed("probe") && !o.probe && !o.deliver:
+		return needs("--probe=false", "--deliver", "without --deliver the send is still a probe, which QUITs after RCPT TO")
+	case changed("port") && (o.port < 1 || o.port > 65535):
+		return fmt.Errorf("--port %d: want 1 to 65535", o.port)
+	case changed("password-env") && !hasUser:
+		return needs("--password-env", "--auth-user", "the password is for AUTH as that user")
+	case changed("password-file") && !hasUser:
+		return needs("--password-file", "--auth-user", "the password is for AUTH as that user")
+	}
+	return nil
 }
 
 // build makes the send from the flags (and a config's relays), reading
@@ -75,10 +136,11 @@ func (o *sendOptions) build(ctx context.Context, s Streams, helo names.Host, fro
 	if err = o.addresses(send, from); err != nil {
 		return nil, err
 	}
-	if send.TLS, err = o.checkFlags(); err != nil {
+	var relayTLS delivery.TLSMode
+	if send.TLS, relayTLS, err = o.checkFlags(); err != nil {
 		return nil, err
 	}
-	if send.Relays, err = o.relayList(ctx, cfgRelays, send.TLS); err != nil {
+	if send.Relays, err = o.relayList(ctx, cfgRelays, relayTLS); err != nil {
 		return nil, err
 	}
 	if (send.Path == "relay" || send.Path == "auto") && len(send.Relays) == 0 && o.relayCheck == "" {
@@ -99,14 +161,14 @@ func (o *sendOptions) build(ctx context.Context, s Streams, helo names.Host, fro
 	}
 	if o.dkimKey != "" {
 		if o.dkimSelector == "" {
-			return nil, errors.New("--dkim-key needs --dkim-selector")
+			return nil, needs("--dkim-key", "--selector", "a signature names the selector its key is published at")
 		}
 		if send.DKIMKey, err = loadKey(ctx, o.dkimKey); err != nil {
 			return nil, err
 		}
 		sel, err := names.ParseSelector(o.dkimSelector)
 		if err != nil {
-			return nil, fmt.Errorf("--dkim-selector: %w", err)
+			return nil, fmt.Errorf("--selector: %w", err)
 		}
 		send.DKIMSelector = string(sel)
 	} else if dkim != nil && dkim.DKIMKey != nil && len(dkim.Selectors) == 1 {
@@ -131,39 +193,89 @@ func (o *sendOptions) addresses(s *delivery.Send, from string) error {
 		}
 	}
 	if o.relayCheck == "" || from != "" {
-		if s.From, err = parseAddress("--from", from); err != nil {
+		if s.From, err = parseAddress("--mail-from", from); err != nil {
 			return err
 		}
 	}
 	if o.relayCheck != "" && from == "" && s.HELO.IsLiteral() {
-		return errors.New("--relay-check needs --from ADDR when --helo is an address literal: the probe's sender is postmaster@ the HELO name otherwise")
+		return errors.New("--relay-check needs --mail-from ADDR when --helo is an address literal: the probe's sender is postmaster@ the HELO name otherwise")
 	}
 	return nil
 }
 
-// checkFlags checks --path, --tls, --port and --deliver, and returns the
-// TLS mode.
-func (o *sendOptions) checkFlags() (delivery.TLSMode, error) {
-	switch o.path {
-	case "direct", "relay", "auto":
-	default:
-		return 0, fmt.Errorf("--path %q: want direct, relay or auto", o.path)
+// checkFlags checks --path, --tls, --relay-tls and --port, and returns
+// the TLS modes of the direct path and of the relays.
+func (o *sendOptions) checkFlags() (direct, relay delivery.TLSMode, err error) {
+	if err := checkPath(o.path); err != nil {
+		return 0, 0, fmt.Errorf("--path %w", err)
 	}
-	mode, err := delivery.ParseTLSMode(o.tls)
-	if err != nil {
-		return 0, fmt.Errorf("--tls %q: want starttls, implicit, none, opportunistic or required", o.tls)
+	if direct, err = parseDirectTLS(o.tls); err != nil {
+		return 0, 0, fmt.Errorf("--tls %w", err)
+	}
+	if relay, err = parseRelayTLS(o.relayTLS); err != nil {
+		return 0, 0, fmt.Errorf("--relay-tls %w", err)
 	}
 	if o.port < 0 || o.port > 65535 {
-		return 0, fmt.Errorf("--port %d: want 1 to 65535", o.port)
+		return 0, 0, fmt.Errorf("--port %d: want 1 to 65535", o.port)
 	}
-	if o.deliver && !o.probe {
-		return 0, errors.New("--deliver and --probe=false say the same; give --deliver")
-	}
-	return mode, nil
+	return direct, relay, nil
 }
 
-// relayList is the --relay flags in order (with the --tls mode), then
-// the relays of the --relays file and of the config.
+// checkPath checks a path's name (--path, send.path).
+func checkPath(path string) error {
+	switch path {
+	case "direct", "relay", "auto":
+		return nil
+	}
+	return fmt.Errorf("%q: want direct, relay or auto", path)
+}
+
+// The two paths' TLS modes: the direct path's (--tls, send.tls) and the
+// relays' (--relay-tls, send.relay_tls, a relay's tls).
+var (
+	directTLS = tlsPath{delivery.TLSMode.ForDirect, "the direct path", "the direct path's", "--tls (tls in a config)", []string{"opportunistic", "required", "none"}}
+	relayTLS  = tlsPath{delivery.TLSMode.ForRelays, "the relays", "the relays'", "--relay-tls (relay_tls in a config)", []string{"starttls", "implicit", "none"}}
+)
+
+// tlsPath is one path's TLS modes, for reading and for errors.
+type tlsPath struct {
+	takes func(delivery.TLSMode) bool
+	name  string   // "the direct path"
+	whose string   // "the direct path's"
+	flag  string   // where its mode is set
+	modes []string // the modes it takes
+}
+
+// parse reads a mode of the path; other is the other path, named in the
+// error for a mode of its.
+func (p tlsPath) parse(s string, other tlsPath) (delivery.TLSMode, error) {
+	m, err := delivery.ParseTLSMode(s)
+	switch {
+	case err == nil && p.takes(m):
+		return m, nil
+	case err == nil:
+		return 0, fmt.Errorf("%q: a mode of %s, whose TLS is %s; %s modes are %s", s, other.name, other.flag, p.whose, joinWords(p.modes, "and"))
+	}
+	return 0, fmt.Errorf("%q: want %s", s, joinWords(p.modes, "or"))
+}
+
+// joinWords joins words as a sentence does: "a, b and c".
+func joinWords(words []string, conj string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " " + conj + " " + words[len(words)-1]
+}
+
+// parseDirectTLS reads a TLS mode of the direct path.
+func parseDirectTLS(s string) (delivery.TLSMode, error) { return directTLS.parse(s, relayTLS) }
+
+// parseRelayTLS reads a TLS mode of the relays.
+func parseRelayTLS(s string) (delivery.TLSMode, error) { return relayTLS.parse(s, directTLS) }
+
+// relayList is the --relay flags in order, then the relays of the
+// --relays file and of the config; mode (--relay-tls) is the TLS of
+// those that do not say theirs.
 func (o *sendOptions) relayList(ctx context.Context, cfgRelays []configRelay, mode delivery.TLSMode) ([]delivery.Relay, error) {
 	var out []delivery.Relay
 	for i, r := range o.relays {
@@ -177,16 +289,14 @@ func (o *sendOptions) relayList(ctx context.Context, cfgRelays []configRelay, mo
 		if err != nil {
 			return nil, fmt.Errorf("--relays: %w", err)
 		}
-		var f struct {
-			Relays []configRelay `yaml:"relays"`
-		}
-		if err := decodeYAML(o.relaysFile, b, &f); err != nil {
+		rs, err := readRelays(o.relaysFile, b)
+		if err != nil {
 			return nil, fmt.Errorf("--relays: %w", err)
 		}
-		cfgRelays = append(cfgRelays, f.Relays...)
+		cfgRelays = append(cfgRelays, rs...)
 	}
 	for _, r := range cfgRelays {
-		rel, err := relayFrom(r)
+		rel, err := relayFrom(r, mode)
 		if err != nil {
 			return nil, err
 		}
@@ -258,21 +368,64 @@ func (o *sendOptions) rootCAs(ctx context.Context) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-func relayFrom(r configRelay) (delivery.Relay, error) {
+// readRelays reads a relays file: a list of relays, or that list under
+// a top-level relays: key (the shape of preflight.yaml's). Each relay is
+// checked; errors name file:line and the key.
+func readRelays(path string, b []byte) ([]configRelay, error) {
+	var (
+		list   []configRelay
+		d      *yamlDoc
+		err    error
+		prefix string
+	)
+	if yamlTopIsList(b) {
+		d, err = decodeYAML(path, b, &list)
+	} else {
+		var top struct {
+			Relays []configRelay `yaml:"relays"`
+		}
+		d, err = decodeYAML(path, b, &top)
+		list, prefix = top.Relays, "relays."
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range list {
+		if _, err := relayFrom(r, 0); err != nil {
+			key := prefix + strconv.Itoa(i)
+			var fe *fieldError
+			if errors.As(err, &fe) {
+				key += "." + fe.field
+			}
+			return nil, d.keyError(key, err)
+		}
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf(`%s: no relays: want a list of relays, such as - {host: "smtp.example.net:587", priority: high}`, path)
+	}
+	return list, nil
+}
+
+// relayFrom makes a relay of an entry of a relays file or a config;
+// mode (--relay-tls) is its TLS when it does not say its own.
+func relayFrom(r configRelay, mode delivery.TLSMode) (delivery.Relay, error) {
 	if _, _, err := net.SplitHostPort(r.Host); err != nil {
-		return delivery.Relay{}, fmt.Errorf("relay %q: want host HOST:PORT", r.Host)
+		return delivery.Relay{}, &fieldError{field: "host", err: fmt.Errorf("relay %s: want host: HOST:PORT", inputfile.Excerpt(r.Host))}
 	}
 	prio := 2 // normal
 	if r.Priority != "" {
 		p, err := delivery.ParsePriority(r.Priority)
 		if err != nil {
-			return delivery.Relay{}, fmt.Errorf("relay %s: %w", r.Host, err)
+			return delivery.Relay{}, &fieldError{field: "priority", err: fmt.Errorf("relay %s: %w", r.Host, err)}
 		}
 		prio = p
 	}
-	mode, err := delivery.ParseTLSMode(r.TLS)
-	if err != nil || !mode.ForRelays() {
-		return delivery.Relay{}, fmt.Errorf("relay %s: tls %q, want starttls, implicit or none", r.Host, r.TLS)
+	if r.TLS != "" {
+		m, err := parseRelayTLS(r.TLS)
+		if err != nil {
+			return delivery.Relay{}, &fieldError{field: "tls", err: fmt.Errorf("relay %s: tls %w", r.Host, err)}
+		}
+		mode = m
 	}
 	return delivery.Relay{Addr: r.Host, Priority: prio, TLS: mode, Enabled: r.Enabled == nil || *r.Enabled}, nil
 }
@@ -322,40 +475,71 @@ type sendCmdOptions struct {
 func newCmdSend(g *globalOptions) *cobra.Command {
 	o := &sendCmdOptions{globalOptions: g}
 	c := &cobra.Command{
-		Use:   "send --from ADDR --to ADDR [--path direct|relay|auto] [--relay HOST:PORT]... [--deliver]",
+		Use:   "send --mail-from ADDR --to ADDR [--path direct|relay|auto] [--relay HOST:PORT]... [--deliver]",
 		Short: "A real SMTP conversation: direct to the MX, or through relays with failover",
 		Long: `Talk SMTP to the recipient's MX hosts (direct), or to authenticated relays in
 priority order until one accepts (relay), or direct first and the relays when
-that fails (auto). STARTTLS is used when offered (--tls required makes it
-mandatory); certificates are checked against the system roots or --ca-file,
-and a relay whose certificate does not verify gets no credentials. AUTH
-PLAIN/LOGIN only over TLS. Every attempt is reported with its transcript
-(--verbose prints it); AUTH exchanges and passwords appear nowhere.
+that fails (auto). Every attempt is reported with its transcript (--verbose
+prints it as it happens); AUTH exchanges and passwords appear nowhere.
+
+TLS: on the direct path STARTTLS is used when offered (--tls opportunistic,
+the default), or required (--tls required), or never (--tls none). With the
+relays, --relay-tls starttls (the default), implicit (TLS from the first
+byte; the default on port 465, RFC 8314) or none; a relays file may give
+each relay its own tls. Certificates are checked against the system roots
+or --ca-file; a relay whose certificate does not verify gets no credentials,
+and AUTH PLAIN/LOGIN goes over TLS only. A TLS/plain mismatch is reported
+within a second. Relay names resolve through --resolver/--zone (not
+/etc/hosts); --offline connects to loopback only.
 
 By default this is a probe: QUIT after RCPT TO, nothing is delivered.
 --deliver sends a generated test message, DKIM-signed with --dkim-key and
---dkim-selector. --relay-check HOST:PORT instead checks whether a server
-relays for strangers (DATA is never sent): from --from (default postmaster@
+--selector. --dkim-key is the same as in check and dkim: the private key is
+checked against the public key published at --selector for the sender's
+domain (the dkim check joins the report), and with --deliver it signs. --relay-check HOST:PORT instead checks whether a server relays
+for strangers (DATA is never sent): from --mail-from (default postmaster@
 the HELO name) to --to (default an address at example.net). Only a refusal
 to relay at RCPT TO passes; greylisting or a refusal of the sender leaves
 the question open (exit 3).
 
-Relays on port 465 use implicit TLS unless --tls says otherwise; a TLS/plain
-mismatch is reported within a second. Relay names resolve through
---resolver/--zone (not /etc/hosts); --offline connects to loopback only.
+A flag the send would not use is a usage error naming it: relay flags
+(--relay, --relays, --relay-tls, --auth-user, the password flags) with
+--path direct, --tls or --port with --path relay, --selector without
+--dkim-key, a password without --auth-user, send flags with --relay-check.
+The old names --from and --dkim-selector still work, with a warning.
 
 Passwords come from --password-env VAR or --password-file FILE, never a flag.` + "\n\n" + findingsHelp("send"),
 		Example: `  # Would gmail.com accept mail from this server? (nothing is delivered)
-  preflight send --from postmaster@example.com --to someone@gmail.com --helo mail.example.com
+  preflight send --mail-from postmaster@example.com --to someone@gmail.com --helo mail.example.com
 
   # Through the provider's relay, with failover to a second one
-  SMTP_PASSWORD=... preflight send --from me@example.com --to me@example.net --path relay \
+  SMTP_PASSWORD=... preflight send --mail-from me@example.com --to me@example.net --path relay \
     --relay smtp.example.net:587 --relay backup.example.net:587 --auth-user me@example.com --password-env SMTP_PASSWORD
+
+  # A real, DKIM-signed test message
+  preflight send --mail-from me@example.com --to me@example.net --deliver --dkim-key s1.pem --selector s1
 
   # Is my server an open relay?
   preflight send --relay-check mail.example.com:25`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			changed := func(name string) bool { return changedFlag(cmd, name) }
+			if err := o.checkUse(changed, o.user != ""); err != nil {
+				return err
+			}
+			if o.relayCheck == "" {
+				// What to send, then how: a send with no flags is told
+				// about its addresses first.
+				if _, err := parseAddress("--mail-from", o.from); err != nil {
+					return err
+				}
+				if _, err := parseAddress("--to", o.to); err != nil {
+					return err
+				}
+				if changed("selector") && o.dkimKey == "" {
+					return needs("--selector", "--dkim-key", "the selector names where the key is published")
+				}
+			}
 			helo, err := heloOrHostname(o.helo)
 			if err != nil {
 				return err
@@ -368,16 +552,26 @@ Passwords come from --password-env VAR or --password-file FILE, never a flag.` +
 			if err != nil {
 				return err
 			}
-			return o.runCheck(cmd, "send", checks.Target{HELO: helo, Send: s}, envOptions{dial: dial})
+			t := checks.Target{HELO: helo, MailFrom: s.From, Send: s}
+			if s.DKIMKey == nil {
+				return o.runCheck(cmd, "send", t, envOptions{dial: dial})
+			}
+			// --dkim-key is what it is in every command: the key is
+			// checked against the one published at --selector for the
+			// sender's domain, and with --deliver it signs.
+			t.Domain, t.Selectors, t.DKIMKey = s.From.Domain, []names.Selector{names.Selector(s.DKIMSelector)}, s.DKIMKey
+			return o.runChecks(cmd, t, envOptions{dial: dial}, "dkim", "send")
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.from, "from", "", "envelope sender ADDR")
+	f.StringVar(&o.from, "mail-from", "", "envelope sender ADDR")
 	f.StringVar(&o.helo, "helo", "", "name to say in EHLO (default: this host's name)")
-	f.StringVar(&o.dkimKey, "dkim-key", "", "private key FILE to DKIM-sign the --deliver message")
-	f.StringVar(&o.dkimSelector, "dkim-selector", "", "selector of --dkim-key")
+	f.StringVar(&o.dkimKey, "dkim-key", "", "private key FILE of --selector: checked against the published key, and with --deliver it signs the message")
+	f.StringVarP(&o.dkimSelector, "selector", "s", "", "DKIM selector of --dkim-key")
 	f.StringVar(&o.relayCheck, "relay-check", "", "HOST:PORT to probe for open relaying instead of sending")
-	o.register(f, "to")
+	o.register(f)
+	alias(f, "from", "mail-from")
+	alias(f, "dkim-selector", "selector")
 	return c
 }
 

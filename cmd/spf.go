@@ -63,11 +63,3 @@ func parseMailFrom(s string) (names.Address, error) {
 	}
 	return a, nil
 }
-
-// exactDomain requires one DOMAIN argument.
-func exactDomain(cmd *cobra.Command, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("want one DOMAIN, got %d arguments", len(args))
-	}
-	return nil
-}

@@ -1,11 +1,11 @@
 package cmd
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"regexp"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -13,104 +13,372 @@ import (
 	"github.com/preflight-mail/preflight/internal/inputfile"
 )
 
-// decodeYAML reads b, the YAML file at path (preflight.yaml, --relays),
-// into v, a struct: unknown keys are errors, so a typo does not drop a
-// setting silently. Errors name path:line and what was wanted. The file
-// may be anything (in CI a pull request picks it), so they quote a value
-// only once it has shown to be a YAML mapping, and then as an excerpt.
-func decodeYAML(path string, b []byte, v any) error {
+// The YAML files preflight reads (preflight.yaml, --relays) are decoded
+// key by key against the struct they fill, so every error can say
+// "file:line: key: what is wrong", in words, with an example of the key
+// written right (issue #16: errors named flags, or Go types such as
+// "cannot unmarshal !!str into []string").
+
+// yamlDoc is a decoded YAML file: where each key is, for errors about
+// the values read from it.
+type yamlDoc struct {
+	path  string
+	lines map[string]int // key path ("target.ips", "targets.1.ips") → line
+	errs  []string
+}
+
+// maxYAMLErrors bounds the errors one file reports at once.
+const maxYAMLErrors = 3
+
+// decodeYAML reads b, the YAML file at path, into v, a pointer to a
+// struct (or to a slice of structs), and returns where each key is:
+// unknown keys are errors, so a typo does not drop a setting silently.
+// The file may be anything (in CI a pull request picks it): errors quote
+// a value only as an excerpt, and only once the file has shown to be
+// YAML of the expected shape.
+func decodeYAML(path string, b []byte, v any) (*yamlDoc, error) {
+	d := &yamlDoc{path: path, lines: map[string]int{}}
 	if err := inputfile.CheckText(path, b, inputfile.YAML); err != nil {
-		return err
+		return d, err
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return yamlError(path, err)
+		return d, d.syntaxError(err)
 	}
 	if len(doc.Content) == 0 {
-		return nil // empty: nothing set
+		return d, nil // empty: nothing set
 	}
-	if top := doc.Content[0]; top.Kind != yaml.MappingNode {
-		return fmt.Errorf("%s:%d:%d: want keys with values (key: value) at the top, not %s", path, top.Line, top.Column, nodeKind(top))
+	top := resolveAlias(doc.Content[0])
+	rv := reflect.ValueOf(v).Elem()
+	if rv.Kind() == reflect.Struct && top.Kind != yaml.MappingNode {
+		return d, fmt.Errorf("%s:%d:%d: want keys with values (key: value) at the top, not %s", path, top.Line, top.Column, nodeKind(top))
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return yamlError(path, err)
+	d.decode(top, rv, "")
+	return d, d.err()
+}
+
+// yamlTopIsList reports whether b is a YAML list at the top.
+func yamlTopIsList(b []byte) bool {
+	var doc yaml.Node
+	if yaml.Unmarshal(b, &doc) != nil || len(doc.Content) == 0 {
+		return false
 	}
-	return nil
+	return resolveAlias(doc.Content[0]).Kind == yaml.SequenceNode
+}
+
+// err joins the errors found, at most maxYAMLErrors of them.
+func (d *yamlDoc) err() error {
+	if len(d.errs) == 0 {
+		return nil
+	}
+	msgs := d.errs[:min(len(d.errs), maxYAMLErrors)]
+	if n := len(d.errs) - len(msgs); n > 0 {
+		msgs = append(slices.Clip(msgs), fmt.Sprintf("and %d more", n))
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// decode fills v from n; path is n's key path.
+func (d *yamlDoc) decode(n *yaml.Node, v reflect.Value, path string) {
+	n = resolveAlias(n)
+	if v.Kind() == reflect.Pointer {
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			return // "key:" or "key: null": not set
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		v = v.Elem()
+	}
+	switch {
+	case v.Kind() == reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			d.typeError(n, path, "keys with values")
+			return
+		}
+		d.decodeMapping(n, v, path)
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
+		if n.Kind != yaml.SequenceNode {
+			d.typeError(n, path, "a list")
+			return
+		}
+		v.Set(reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content)))
+		for i, item := range n.Content {
+			d.decode(item, v.Index(i), joinKey(path, strconv.Itoa(i)))
+		}
+	default:
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.typeError(n, path, typeWords(v.Type()))
+		}
+	}
+}
+
+// decodeMapping fills struct v from mapping n, key by key.
+func (d *yamlDoc) decodeMapping(n *yaml.Node, v reflect.Value, path string) {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Value == "<<" && k.Tag == "!!merge" {
+			d.decode(val, v.Addr(), path) // a merge key: the keys of its mapping
+			continue
+		}
+		key := joinKey(path, k.Value)
+		if line, ok := seen[k.Value]; ok {
+			d.errorf(k.Line, key, "given twice (also at line %d)", line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		field, ok := fieldByTag(v, k.Value)
+		if !ok {
+			d.unknownKey(k, v, key)
+			continue
+		}
+		d.lines[key] = k.Line
+		d.decode(val, field, key)
+	}
+}
+
+// fieldByTag is v's field whose yaml tag is name.
+func fieldByTag(v reflect.Value, name string) (reflect.Value, bool) {
+	t := v.Type()
+	for i := range t.NumField() {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag == name && tag != "-" {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+// yamlKeys are the keys of struct type t, in declaration order.
+func yamlKeys(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+// unknownKey reports a key the struct does not have, with the one it
+// most likely meant.
+func (d *yamlDoc) unknownKey(k *yaml.Node, v reflect.Value, key string) {
+	keys := yamlKeys(v.Type())
+	msg := "unknown key"
+	if near := nearest(k.Value, keys); near != "" {
+		msg += "; did you mean " + near + "?"
+		if ex := yamlExample(joinKey(parentKey(key), near)); ex != "" {
+			msg += " For example: " + ex
+		}
+	} else {
+		msg += "; the keys here are " + strings.Join(keys, ", ")
+	}
+	d.errs = append(d.errs, fmt.Sprintf("%s:%d: %s: %s", d.path, k.Line, shownKey(key), msg))
+}
+
+// typeError reports a value of the wrong kind, quoting a scalar.
+func (d *yamlDoc) typeError(n *yaml.Node, key, want string) {
+	got := nodeKind(n)
+	if n.Kind == yaml.ScalarNode {
+		got += " " + inputfile.Excerpt(n.Value)
+	}
+	d.errorf(n.Line, key, "want %s, not %s", want, got)
+}
+
+// errorf records an error about key at line, with an example of the key.
+func (d *yamlDoc) errorf(line int, key, format string, args ...any) {
+	d.errs = append(d.errs, d.message(line, key, fmt.Sprintf(format, args...)))
+}
+
+// message is "file:line: key: what; for example: ...".
+func (d *yamlDoc) message(line int, key, what string) string {
+	msg := fmt.Sprintf("%s:%d: %s: %s", d.path, line, shownKey(key), what)
+	if ex := yamlExample(key); ex != "" {
+		msg += "; for example: " + ex
+	}
+	return msg
+}
+
+// keyError is an error about the value of key, which was read: at the
+// key's line, with an example. what is the error's own wording, without
+// the flag name a command line would have been given (see flagless).
+func (d *yamlDoc) keyError(key string, err error) error {
+	return errors.New(d.message(d.lines[key], key, flagless(err.Error())))
+}
+
+// flagless drops a leading flag name from an error shared with the
+// command line ("--ip: ..." becomes "..."): in a file the key is named.
+func flagless(msg string) string {
+	if strings.HasPrefix(msg, "--") {
+		if i := strings.IndexAny(msg, " :"); i > 0 {
+			return strings.TrimLeft(msg[i:], ": ")
+		}
+	}
+	return msg
+}
+
+// syntaxError rewrites the YAML parser's error as "path:line: what".
+func (d *yamlDoc) syntaxError(err error) error {
+	l := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(l, "line "); ok {
+		if num, what, ok := strings.Cut(rest, ": "); ok {
+			if _, err := strconv.Atoi(num); err == nil {
+				return fmt.Errorf("%s:%s: %s", d.path, num, inputfile.Message(what))
+			}
+		}
+	}
+	return fmt.Errorf("%s: %s", d.path, inputfile.Message(l))
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 16; i++ {
+		n = n.Alias
+	}
+	return n
 }
 
 func nodeKind(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.SequenceNode:
 		return "a list"
+	case yaml.MappingNode:
+		return "keys with values"
 	case yaml.ScalarNode:
-		return "a single value"
+		return "the single value"
 	case yaml.AliasNode:
 		return "an alias"
 	}
 	return "something else"
 }
 
-var (
-	yamlUnknownKey = regexp.MustCompile(`^line (\d+): field (.+) not found in type \S+$`)
-	yamlWrongType  = regexp.MustCompile("^line (\\d+): cannot unmarshal (!!\\w+)(?: `(.*)`)? into (\\S+)$")
-	yamlAtLine     = regexp.MustCompile(`^line (\d+): (.*)$`)
-)
-
-// yamlError rewrites the YAML library's errors as "path:line: what",
-// with an excerpt of a value of the wrong type, at most the library's 7
-// octets of it.
-func yamlError(path string, err error) error {
-	var lines []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		lines = te.Errors
-	} else {
-		lines = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
-	}
-	msgs := make([]string, 0, len(lines))
-	for _, l := range lines[:min(len(lines), 3)] {
-		msgs = append(msgs, yamlLine(path, l))
-	}
-	if len(lines) > len(msgs) {
-		msgs = append(msgs, fmt.Sprintf("and %d more", len(lines)-len(msgs)))
-	}
-	return errors.New(strings.Join(msgs, "; "))
-}
-
-// yamlLine rewrites one of the library's messages.
-func yamlLine(path, l string) string {
-	if m := yamlUnknownKey.FindStringSubmatch(l); m != nil {
-		return fmt.Sprintf("%s:%s: unknown key %s", path, m[1], inputfile.Excerpt(m[2]))
-	}
-	if m := yamlWrongType.FindStringSubmatch(l); m != nil {
-		got := strings.TrimPrefix(m[2], "!!")
-		if m[3] != "" {
-			got += " " + inputfile.Excerpt(m[3])
-		}
-		return fmt.Sprintf("%s:%s: want %s, not %s", path, m[1], goTypeWords(m[4]), got)
-	}
-	if m := yamlAtLine.FindStringSubmatch(l); m != nil {
-		return fmt.Sprintf("%s:%s: %s", path, m[1], inputfile.Message(m[2]))
-	}
-	return path + ": " + inputfile.Message(l)
-}
-
-// goTypeWords says what a Go type of the config wants, for people.
-func goTypeWords(t string) string {
-	t = strings.TrimPrefix(t, "*")
-	switch {
-	case strings.HasPrefix(t, "[]"):
+// typeWords says what a Go type of a YAML file wants, for people.
+func typeWords(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice:
 		return "a list"
-	case strings.HasPrefix(t, "cmd."), strings.HasPrefix(t, "map["):
-		return "keys with values"
-	case t == "string":
+	case reflect.String:
 		return "a string"
-	case t == "bool":
+	case reflect.Bool:
 		return "true or false"
-	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+	case reflect.Int, reflect.Int64, reflect.Int32:
 		return "a whole number"
 	}
-	return t
+	return "keys with values"
+}
+
+func joinKey(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func parentKey(key string) string {
+	i := strings.LastIndexByte(key, '.')
+	if i < 0 {
+		return ""
+	}
+	return key[:i]
+}
+
+// shownKey is a key path as errors show it: without list indexes (the
+// line says which item), "targets.1.ips" as "targets.ips".
+func shownKey(key string) string {
+	parts := strings.Split(key, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if _, err := strconv.Atoi(p); err != nil {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ".")
+}
+
+// yamlExamples show each key written right, for errors.
+var yamlExamples = map[string]string{
+	"target":               "target: {domain: example.com, ips: [203.0.113.5]}",
+	"targets":              "targets: [{domain: example.com, ips: [203.0.113.5]}, {domain: example.org, ips: [203.0.113.6]}]",
+	"target.domain":        "domain: example.com",
+	"target.ips":           `ips: [203.0.113.5, "2001:db8::5"]`,
+	"target.helo":          "helo: mail.example.com",
+	"target.selectors":     "selectors: [s1, s2]",
+	"target.mail_from":     "mail_from: bounces@example.com",
+	"target.dkim_key":      "dkim_key: keys/s1.pem",
+	"resolvers":            `resolvers: [127.0.0.1, "[::1]:53"]`,
+	"zones":                "zones: [dns/, reverse.zone]",
+	"offline":              "offline: true",
+	"timeout":              "timeout: 30s",
+	"batch_timeout":        "batch_timeout: 10m",
+	"lists":                `lists: [zen.spamhaus.org, "dbl.spamhaus.org:domain"]`,
+	"list_set":             "list_set: extended",
+	"spamhaus_key_file":    "spamhaus_key_file: /run/secrets/dqs",
+	"treat_as_public":      `treat_as_public: [203.0.113.0/24, "2001:db8::/32"]`,
+	"thresholds":           "thresholds: {fail_on: warn, min_score: 80, max_drop: 5}",
+	"thresholds.fail_on":   "fail_on: warn",
+	"thresholds.min_score": "min_score: 80",
+	"thresholds.max_drop":  "max_drop: 5",
+	"send":                 "send: {to: postmaster@example.net, path: auto}",
+	"send.to":              "to: postmaster@example.net",
+	"send.path":            "path: auto",
+	"send.tls":             "tls: required",
+	"send.relay_tls":       "relay_tls: implicit",
+	"send.port":            "port: 2525",
+	"send.ca_file":         "ca_file: ca.pem",
+	"send.auth_user":       "auth_user: me@example.com",
+	"send.deliver":         "deliver: true",
+	"relays":               `relays: [{host: "smtp.example.net:587", priority: high}]`,
+	"relays.host":          `host: "smtp.example.net:587"`,
+	"relays.priority":      "priority: high",
+	"relays.enabled":       "enabled: false",
+	"relays.tls":           "tls: implicit",
+}
+
+// yamlExample is the example of key (a path, list indexes allowed), ""
+// when there is none. The items of targets share target's.
+func yamlExample(key string) string {
+	k := shownKey(key)
+	if rest, ok := strings.CutPrefix(k, "targets."); ok {
+		k = "target." + rest
+	}
+	if ex, ok := yamlExamples[k]; ok {
+		return ex
+	}
+	// A relays file that is a list: its keys are a relay's.
+	return yamlExamples["relays."+k]
+}
+
+// nearest is the key of keys closest to s by edit distance, when close
+// enough to be a typo.
+func nearest(s string, keys []string) string {
+	best, bestD := "", 3
+	for _, k := range keys {
+		if d := editDistance(strings.ToLower(s), k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

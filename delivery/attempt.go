@@ -125,12 +125,9 @@ func attempt(ctx context.Context, d Deps, s *Send, h hop) (a Attempt) {
 		a.Addr = netip.AddrPortFrom(ip, uint16(h.port)).String()
 	}
 	log := smtp.NewTranscript()
-	defer func() {
-		a.Transcript = log.Lines()
-		for _, l := range a.Transcript {
-			d.Trace("send %s %s", cmp.Or(a.Addr, a.Host), l)
-		}
-	}()
+	where := cmp.Or(a.Addr, a.Host)
+	log.OnLine(func(l smtp.Line) { d.Trace("send %s %s", where, l) })
+	defer func() { a.Transcript = log.Lines() }()
 	nc, err := connect(ctx, d, h)
 	if err != nil {
 		log.Note("connect failed: " + err.Error())
@@ -148,6 +145,7 @@ func attempt(ctx context.Context, d Deps, s *Send, h hop) (a Attempt) {
 	}
 	if a.Addr == "" {
 		a.Addr = nc.RemoteAddr().String()
+		where = a.Addr // before any line of the session, or its watcher, is traced
 	}
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -160,7 +158,7 @@ func attempt(ctx context.Context, d Deps, s *Send, h hop) (a Attempt) {
 	}
 	if f := ss.open(); f != nil {
 		if errors.Is(context.Cause(sctx), errImplicitTLS) {
-			f = &failure{TLSFailed, "greeting", fmt.Errorf("no greeting in plain text after %v, and %s answers a TLS handshake: it speaks TLS from the first byte (implicit TLS, RFC 8314 §3.3, as on port 465), where plain SMTP was expected; for a relay, --tls implicit (tls: implicit in a relays file)", plainWait, cmp.Or(a.Addr, h.host))}
+			f = &failure{TLSFailed, "greeting", fmt.Errorf("no greeting in plain text after %v, and %s answers a TLS handshake: it speaks TLS from the first byte (implicit TLS, RFC 8314 §3.3, as on port 465), where plain SMTP was expected; for a relay, --relay-tls implicit (tls: implicit in a relays file)", plainWait, cmp.Or(a.Addr, h.host))}
 		}
 		return ss.fail(a, f)
 	}
@@ -425,11 +423,11 @@ func ProbeRelay(ctx context.Context, d Deps, s *Send) RelayProbe {
 	end := Attempt{Path: "relay-check", Host: host, Step: "MAIL FROM"}
 	switch {
 	case probe.From.Domain == "":
-		end.Result, end.Error = SMTPFailed, "no sender for the probe: give --from ADDR (the HELO name is an address literal)"
+		end.Result, end.Error = SMTPFailed, "no sender for the probe: give --mail-from ADDR (the HELO name is an address literal)"
 		p.Attempt = end
 		return p
 	case nullMX(ctx, d, probe.From.Domain):
-		end.Result, end.Error = CannotReceive, fmt.Sprintf("the probe's sender domain %s publishes a null MX (RFC 7505): servers refuse such a sender at MAIL FROM, before any relay decision; give --from an address at a domain that receives mail", probe.From.Domain)
+		end.Result, end.Error = CannotReceive, fmt.Sprintf("the probe's sender domain %s publishes a null MX (RFC 7505): servers refuse such a sender at MAIL FROM, before any relay decision; give --mail-from an address at a domain that receives mail", probe.From.Domain)
 		p.Attempt = end
 		return p
 	}

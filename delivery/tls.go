@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// TLSMode is how a session uses TLS, as --tls and relay files name it.
-// The two paths have their own modes and defaults; one --tls flag serves
-// both on the auto path, so a mode of the other path leaves a path at
-// its default.
+// TLSMode is how a session uses TLS, as --tls (the direct path),
+// --relay-tls and relay files (the relays) name it. The two paths have
+// their own modes and defaults: a mode of the other path leaves a path
+// at its default.
 type TLSMode uint8
 
 // TLS modes.
@@ -48,6 +48,11 @@ func (m TLSMode) String() string {
 
 // MarshalText writes the mode's name.
 func (m TLSMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// ForDirect reports whether the mode is one the direct path can have.
+func (m TLSMode) ForDirect() bool {
+	return m == TLSDefault || m == TLSOpportunistic || m == TLSRequired || m == TLSNone
+}
 
 // ForRelays reports whether the mode is one a relay can have.
 func (m TLSMode) ForRelays() bool {

@@ -338,6 +338,11 @@ func ParseList(spec string) (List, error) {
 	if zone == "" || !strings.Contains(zone, ".") {
 		return List{}, fmt.Errorf("--list %q: want a zone such as bl.example.net[:ip|domain][@server]", spec)
 	}
+	// A zone that is no domain name ("zen..x") would only ever fail its
+	// self-test, and be reported as a list that does not work.
+	if _, err := resolver.NormalizeDomain(zone); err != nil {
+		return List{}, fmt.Errorf("--list %q: %w", spec, err)
+	}
 	if why, ok := closed[zone]; ok {
 		return List{}, fmt.Errorf("--list %s: %s", zone, why)
 	}

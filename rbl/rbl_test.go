@@ -123,6 +123,7 @@ func TestParseList(t *testing.T) {
 		"dnsbl.sorbs.net":                    "error",
 		"nodot":                              "error",
 		"bl.example.net:both":                "error",
+		"zen..x":                             "error", // issue #16: accepted, then misdiagnosed as a broken list
 	} {
 		l, err := ParseList(spec)
 		got := "error"

@@ -150,14 +150,22 @@ type Target struct {
 	Selectors []string `json:"selectors,omitempty"`
 	MailFrom  string   `json:"mail_from,omitempty"`
 	SendTo    string   `json:"send_to,omitempty"`
+	// Names are more names looked up on domain blocklists (rbl's
+	// arguments that are not IPs).
+	Names []string `json:"names,omitempty"`
+	// RelayCheck is the server probed for open relaying (send
+	// --relay-check), HOST:PORT.
+	RelayCheck string `json:"relay_check,omitempty"`
 }
 
-// Resolver describes the DNS the run used.
+// Resolver describes the DNS the run used, and the config file the
+// run's settings came from.
 type Resolver struct {
-	Servers []string `json:"servers,omitempty"`
-	Zones   []string `json:"zones,omitempty"` // --zone files answering their names
+	Servers []string `json:"servers,omitempty"` // resolvers, then blocklist servers (--list ZONE@SERVER)
+	Zones   []string `json:"zones,omitempty"`   // zone files answering their names (a config's, --zone)
 	Offline bool     `json:"offline,omitempty"`
 	Queries int64    `json:"queries"`
+	Config  string   `json:"config,omitempty"` // the config file read (check), as given
 }
 
 // Report is the whole result of a run.

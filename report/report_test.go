@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -99,9 +100,29 @@ func sendFixture() Report {
 				}},
 			{ID: "send.accepted", Severity: Pass, Subject: "user@example.net", Path: PathRelay,
 				Message:  "smtp.example.com:587 accepted the mail on the relay path.",
-				Attempts: []Attempt{{Path: PathRelay, Host: "smtp.example.com:587", Step: "RCPT TO", Result: "accepted", Reply: "250 2.1.5 Ok"}}},
+				Attempts: []Attempt{{Path: PathRelay, Host: "smtp.example.com:587", Step: "RCPT TO", Result: "accepted", Reply: "250 2.1.5 Ok"}},
+				Evidence: map[string]any{"attempts": []testAttempt{{Path: PathRelay, Host: "smtp.example.com:587", Result: "accepted",
+					TLS: map[string]any{"version": "TLS 1.3", "verified": true},
+					Transcript: []testLine{{0, "S", "220 smtp.example.com ESMTP <ready>"}, {3, "C", "EHLO mail.example.com"},
+						{5, "*", "TLS 1.3, TLS_AES_128_GCM_SHA256"}, {12, "C", "AUTH PLAIN <redacted>"}, {40, "S", "250 2.1.5 Ok"}}}}}},
 		}},
 	}, testCatalog)
+}
+
+// testAttempt and testLine have the JSON shape of the test send's
+// evidence (delivery.Attempt, smtp.Line), which report cannot import.
+type testAttempt struct {
+	Path       string         `json:"path"`
+	Host       string         `json:"host"`
+	Result     string         `json:"result"`
+	TLS        map[string]any `json:"tls"`
+	Transcript []testLine     `json:"transcript"`
+}
+
+type testLine struct {
+	MS   int64  `json:"ms"`
+	Dir  string `json:"dir"`
+	Text string `json:"text"`
 }
 
 func TestGolden(t *testing.T) {
@@ -119,6 +140,8 @@ func TestGolden(t *testing.T) {
 		{"report-send.json", "json", Options{}, sendFixture},
 		{"report-send.txt", "text", Options{}, sendFixture},
 		{"report-send-github.txt", "github", Options{}, sendFixture},
+		{"report-verbose-80.txt", "text", Options{Verbose: true, Width: 80}, fixture},
+		{"report-send-verbose-60.txt", "text", Options{Verbose: true, Width: 60}, sendFixture},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			w, err := NewWriter(tc.format, tc.opts)
@@ -427,5 +450,51 @@ func TestSeverityOrder(t *testing.T) {
 	}
 	if Error.Judged(Warn) || !Fail.Judged(Warn) || Warn.Judged(Fail) {
 		t.Error("Judged: an error is never a judgement; fail is at least warn; warn is not at least fail")
+	}
+}
+
+// TestWrap: at a width, every line of the text report fits (issue #16),
+// and wrapping loses no word; evidence is never JSON. Without a width,
+// nothing wraps.
+func TestWrap(t *testing.T) {
+	for _, rep := range []func() Report{fixture, sendFixture} {
+		var flat bytes.Buffer
+		TextWriter{Options{Verbose: true}}.Write(&flat, rep())
+		if bytes.Contains(flat.Bytes(), []byte(`{"`)) || bytes.Contains(flat.Bytes(), []byte(`\u00`)) {
+			t.Errorf("JSON in the verbose text:\n%s", flat.Bytes())
+		}
+		for _, width := range []int{100, 80, 60, 40} {
+			var buf bytes.Buffer
+			TextWriter{Options{Verbose: true, Width: width, Color: true}}.Write(&buf, rep())
+			for _, l := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+				if n := visibleLen(l); n > width {
+					t.Errorf("width %d: a line of %d octets: %q", width, n, l)
+				}
+			}
+			var plain bytes.Buffer
+			TextWriter{Options{Verbose: true, Width: width}}.Write(&plain, rep())
+			if got, want := strings.Fields(plain.String()), strings.Fields(flat.String()); len(got) < len(want) {
+				t.Errorf("width %d: %d words, %d unwrapped", width, len(got), len(want))
+			}
+		}
+	}
+}
+
+func TestWrapText(t *testing.T) {
+	for _, tt := range []struct {
+		text        string
+		first, rest int
+		want        []string
+	}{
+		{"a b c", 80, 80, []string{"a b c"}},
+		{"✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓", 20, 20, []string{"✓ ✓ ✓ ✓ ✓", "✓ ✓ ✓"}}, // octets: ✓ is 3
+		{"   with x", 80, 80, []string{"   with x"}},
+		{"one  two three four five six seven eight nine ten eleven twelve", 24, 22,
+			[]string{"one  two three four five", "six seven eight nine", "ten eleven twelve"}},
+		{strings.Repeat("x", 50), 20, 20, []string{strings.Repeat("x", 20), strings.Repeat("x", 20), strings.Repeat("x", 10)}},
+	} {
+		if got := wrapText(tt.text, tt.first, tt.rest, true); !slices.Equal(got, tt.want) {
+			t.Errorf("wrapText(%q, %d, %d) = %q, want %q", tt.text, tt.first, tt.rest, got, tt.want)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package report
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -64,19 +63,23 @@ var symbols = map[Severity]string{Pass: "✓", Info: "i", Warn: "!", Fail: "✗"
 func (t TextWriter) Write(w io.Writer, r Report) error {
 	p := newPalette(t.Color)
 	var b strings.Builder
+	out := wrapper{b: &b, width: t.Width}
 
 	// Headline: what was checked.
-	b.WriteString(p.bold.Sprint("preflight " + Sanitize(r.Command)))
-	if s := targetLine(r.Target); s != "" {
-		b.WriteString("  " + s)
+	head := p.bold.Sprint("preflight " + Sanitize(r.Command))
+	if s := targetWrapped(r.Target); s != "" {
+		out.line(head+"  ", "  ", s)
+	} else {
+		b.WriteString(head + "\n")
 	}
-	b.WriteString("\n\n")
+	b.WriteString("\n")
 
 	// Score and verdicts.
-	b.WriteString("  Score     " + scoreLine(p, r) + "\n")
-	fmt.Fprintf(&b, "  Delivery  %s\n", verdictLine(p, r))
+	const label = "            " // under "  Delivery  "
+	out.line("  Score     ", label, scoreLine(p, r, t.barWidth()))
+	out.line("  Delivery  ", label, verdictLine(p, r))
 	if r.Verdict.Relay != "" {
-		fmt.Fprintf(&b, "  Relay     %s\n", relayLine(p, r.Verdict))
+		out.line("  Relay     ", label, relayLine(p, r.Verdict))
 	}
 
 	// The fixes that matter most.
@@ -87,9 +90,10 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 				fmt.Fprintf(&b, "  … and %d more below\n", len(fixes)-maxTopFixes)
 				break
 			}
-			fmt.Fprintf(&b, "  %d. %s %s  %s\n", i+1, p.sev[f.Severity].Sprint(symbols[f.Severity]), p.bold.Sprint(Sanitize(f.ID)), Sanitize(f.Message))
+			first := fmt.Sprintf("  %d. %s %s  ", i+1, p.sev[f.Severity].Sprint(symbols[f.Severity]), p.bold.Sprint(Sanitize(f.ID)))
+			out.line(first, "       ", Sanitize(f.Message))
 			if fix := fixText(f); fix != "" {
-				writeIndented(&b, "     → ", "       ", fix)
+				writeIndented(out, "     → ", "       ", fix)
 			}
 		}
 	}
@@ -101,49 +105,79 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 		width = max(width, len(f.ID))
 	}
 	for _, c := range r.Checks {
-		fmt.Fprintf(&b, "  %s  %s  %s\n", p.bold.Sprint(Sanitize(c.ID)), p.sev[c.Status].Sprint(strings.ToUpper(c.Status.String())),
+		out.line("  ", "      ", p.bold.Sprint(Sanitize(c.ID))+"  "+p.sev[c.Status].Sprint(strings.ToUpper(c.Status.String()))+"  "+
 			p.faint.Sprintf("%d ms · %d DNS %s", c.DurationMS, c.DNSQueries, words.Plural(c.DNSQueries, "query", "queries")))
 		for _, f := range c.Findings {
 			sc := p.sev[f.Severity]
-			fmt.Fprintf(&b, "    %s %s  %-*s  %s\n", sc.Sprint(symbols[f.Severity]), sc.Sprintf("%-5s", f.Severity), width, Sanitize(f.ID), Sanitize(f.Message))
 			pad := strings.Repeat(" ", 4+2+5+2+width+2)
+			first := fmt.Sprintf("    %s %s  %-*s  ", sc.Sprint(symbols[f.Severity]), sc.Sprintf("%-5s", f.Severity), width, Sanitize(f.ID))
+			out.line(first, pad, Sanitize(f.Message))
 			if fix := fixText(f); fix != "" && f.Severity != Pass {
-				writeIndented(&b, pad+"fix: ", pad+"     ", fix)
+				writeIndented(out, pad+"fix: ", pad+"     ", fix)
 			}
 			for _, a := range f.Attempts {
-				b.WriteString(pad + p.faint.Sprint("attempt  ") + attemptLine(a) + "\n")
+				out.line(pad+p.faint.Sprint("attempt  "), pad+"         ", attemptLine(a))
 			}
 			if t.Verbose {
 				for _, k := range slices.Sorted(maps.Keys(f.Evidence)) {
-					b.WriteString(pad + p.faint.Sprint(Sanitize(k)+": ") + Sanitize(evidenceText(f.Evidence[k])) + "\n")
+					for _, l := range evidenceLines(k, f.Evidence[k]) {
+						indent := pad + strings.Repeat("  ", l.depth)
+						hang := indent + strings.Repeat(" ", l.hang)
+						key, rest, ok := strings.Cut(Sanitize(l.text), ": ")
+						if ok && l.depth == 0 {
+							out.line(indent+p.faint.Sprint(key+": "), hang, rest)
+						} else {
+							out.line(indent, hang, Sanitize(l.text))
+						}
+					}
 				}
 			}
 		}
 		if c.OmittedFindings > 0 {
-			fmt.Fprintf(&b, "    … %d more %s, not shown (at most %d per check)\n", c.OmittedFindings, words.Plural(c.OmittedFindings, "finding", "findings"), MaxFindings)
+			out.line("    ", "      ", fmt.Sprintf("… %d more %s, not shown (at most %d per check)", c.OmittedFindings, words.Plural(c.OmittedFindings, "finding", "findings"), MaxFindings))
 		}
 	}
 
 	// Where the answers came from, and what was not known.
 	if r.Resolver != nil {
-		b.WriteString("\n" + p.faint.Sprint(resolverLine(*r.Resolver)) + "\n")
+		b.WriteString("\n")
+		out.line("", "  ", p.faint.Sprint(resolverLine(*r.Resolver)))
 	}
 	if n := countSeverity(r, Error); n > 0 {
-		fmt.Fprintf(&b, "\n%s %d %s could not be checked: the result is incomplete.\n",
-			p.sev[Error].Sprint(symbols[Error]), n, words.Plural(int64(n), "thing", "things"))
+		b.WriteString("\n")
+		out.line("", "  ", fmt.Sprintf("%s %d %s could not be checked: the result is incomplete.",
+			p.sev[Error].Sprint(symbols[Error]), n, words.Plural(int64(n), "thing", "things")))
 	}
 	_, err := io.WriteString(w, guardLines(b.String()))
 	return err
 }
 
 // targetLine is what was checked, on one line, sanitised.
-func targetLine(t Target) string {
+func targetLine(t Target) string { return strings.Join(targetParts(t), "  ") }
+
+// targetWrapped is targetLine for the text writer: wrapping keeps each
+// part but a list on one line.
+func targetWrapped(t Target) string {
+	parts := targetParts(t)
+	for i, p := range parts {
+		if !strings.Contains(p, ", ") {
+			parts[i] = unbroken(p)
+		}
+	}
+	return strings.Join(parts, "  ")
+}
+
+// targetParts are the parts of what was checked, sanitised.
+func targetParts(t Target) []string {
 	var parts []string
 	if t.Domain != "" {
 		parts = append(parts, t.Domain)
 	}
 	if len(t.IPs) > 0 {
 		parts = append(parts, strings.Join(t.IPs, ", "))
+	}
+	if len(t.Names) > 0 {
+		parts = append(parts, strings.Join(t.Names, ", "))
 	}
 	if t.HELO != "" {
 		parts = append(parts, "helo "+t.HELO)
@@ -157,21 +191,40 @@ func targetLine(t Target) string {
 	if t.SendTo != "" {
 		parts = append(parts, "send to "+t.SendTo)
 	}
-	return Sanitize(strings.Join(parts, "  "))
+	if t.RelayCheck != "" {
+		parts = append(parts, "relay check "+t.RelayCheck)
+	}
+	for i, p := range parts {
+		parts[i] = Sanitize(p)
+	}
+	return parts
 }
 
 // scoreLine is the score with its grade and bar, or, for an incomplete
 // run, a dash and why: a score over what could be checked would read as
 // the score of the whole.
-func scoreLine(p palette, r Report) string {
+func scoreLine(p palette, r Report, bar int) string {
 	if r.Score == nil || r.Grade == nil {
 		n := len(r.Incomplete)
 		return fmt.Sprintf("%s  incomplete: %d %s could not run (%s)", p.bold.Sprint("—"), n,
 			words.Plural(int64(n), "check", "checks"), Sanitize(strings.Join(r.Incomplete, ", ")))
 	}
-	filled := *r.Score / 5
-	bar := strings.Repeat("█", filled) + p.faint.Sprint(strings.Repeat("░", 20-filled))
-	return fmt.Sprintf("%s  %s  %s", p.bold.Sprintf("%d/100", *r.Score), p.bold.Sprint(*r.Grade), bar)
+	filled := *r.Score * bar / 100
+	blocks := strings.Repeat("█", filled) + p.faint.Sprint(strings.Repeat("░", bar-filled))
+	return fmt.Sprintf("%s  %s  %s", p.bold.Sprintf("%d/100", *r.Score), p.bold.Sprint(*r.Grade), blocks)
+}
+
+// barWidth is the score bar's length: 20 blocks of 5 points, or 10 of
+// 10, or 5 of 20, the longest that fits on the line (24 octets before
+// the bar; a block is 3).
+func (t TextWriter) barWidth() int {
+	switch {
+	case t.Width <= 0 || t.Width >= 24+3*20:
+		return 20
+	case t.Width >= 24+3*10:
+		return 10
+	}
+	return 5
 }
 
 // verdictLine is the direct-delivery verdict. When the test send went
@@ -219,12 +272,15 @@ func attemptLine(a Attempt) string {
 	if a.Addr != "" && a.Addr != a.Host {
 		where += " (" + a.Addr + ")"
 	}
-	parts := []string{a.Path, where, a.Step, cmp.Or(a.Reply, a.Result)}
-	return Sanitize(strings.Join(parts, "  "))
+	parts := []string{unbroken(Sanitize(a.Path)), unbroken(Sanitize(where)), unbroken(Sanitize(a.Step)), Sanitize(cmp.Or(a.Reply, a.Result))}
+	return strings.Join(parts, "  ")
 }
 
 func resolverLine(r Resolver) string {
 	var parts []string
+	if r.Config != "" {
+		parts = append(parts, "config "+r.Config)
+	}
 	switch {
 	case r.Offline:
 		parts = append(parts, "DNS offline")
@@ -243,31 +299,30 @@ func resolverLine(r Resolver) string {
 
 // writeIndented writes a fix, its first line after first and the rest
 // after rest, so multi-line fixes (records) stay readable; each line is
-// sanitised.
-func writeIndented(b *strings.Builder, first, rest, s string) {
+// sanitised. A record line that wraps goes on under its name ("Replace "
+// and "   with " are as wide).
+func writeIndented(out wrapper, first, rest, s string) {
 	for i, line := range sanitizeLines(s) {
-		if i == 0 {
-			b.WriteString(first)
-		} else {
-			b.WriteString(rest)
+		lead := first
+		if i > 0 {
+			lead = rest
 		}
-		b.WriteString(line)
-		b.WriteByte('\n')
+		cont := rest
+		if isRecordLine(line) {
+			cont = rest + strings.Repeat(" ", len("Replace "))
+		}
+		out.line(lead, cont, line)
 	}
 }
 
-func evidenceText(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case []string:
-		return strings.Join(v, ", ")
+// isRecordLine reports whether a line of fixText is a record change.
+func isRecordLine(line string) bool {
+	for _, p := range []string{"Replace ", "   with ", "Add ", "Remove "} {
+		if strings.HasPrefix(line, p) {
+			return true
+		}
 	}
-	j, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(j)
+	return false
 }
 
 func countSeverity(r Report, s Severity) int {

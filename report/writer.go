@@ -17,6 +17,9 @@ type Writer interface {
 type Options struct {
 	Color   bool // ANSI colors; the caller decides (NO_COLOR, --no-color, not a terminal)
 	Verbose bool // evidence under each finding
+	// Width is the terminal's width, to wrap the text report at; 0 wraps
+	// nothing (not a terminal: logs and files keep a line per finding).
+	Width int
 }
 
 // Formats lists the names NewWriter accepts.

@@ -74,3 +74,34 @@ nope A 198.51.100.66
 		}
 	}
 }
+
+// TestLoadOverlayOver: a zone of over replaces the zone of base with the
+// same apex (a --zone file over a config's zones, issue #16); others
+// stay, and two zones with one apex within a layer are still an error.
+func TestLoadOverlayOver(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a1 := write("a1.zone", "$ORIGIN a.test.\n@ SOA ns hm 1 1 1 1 1\n@ TXT \"old\"\n")
+	a2 := write("a2.zone", "$ORIGIN a.test.\n@ SOA ns hm 1 1 1 1 1\n@ TXT \"new\"\n")
+	b := write("b.zone", "$ORIGIN b.test.\n@ SOA ns hm 1 1 1 1 1\n@ TXT \"b\"\n")
+	o, err := resolver.LoadOverlayOver(t.Context(), []string{a1, b}, []string{a2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, z := range o.Zones() {
+		files = append(files, filepath.Base(z.File))
+	}
+	if got := strings.Join(files, " "); got != "a2.zone b.zone" {
+		t.Errorf("zones %s, want a2.zone b.zone", got)
+	}
+	if _, err := resolver.LoadOverlayOver(t.Context(), nil, []string{a1, a2}); err == nil || !strings.Contains(err.Error(), "both hold the zone a.test") {
+		t.Errorf("two zones of a.test on top: %v", err)
+	}
+}

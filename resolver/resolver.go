@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,14 +92,17 @@ type Resolver struct {
 	cache sync.Map // key → *entry
 	// stats are the run's: views and ForServer resolvers share them.
 	stats *stats
-	// admitted counts the questions this resolver (with its counted
+	// admitted counts the questions this resolver (with its asker
 	// views) let past maxQuestions.
 	admitted     atomic.Int64
 	maxQuestions int64
-	// counter, when set, also counts this view's network questions (see
-	// Counted).
-	counter *atomic.Int64
-	// shared is the run's resolver when this is a counted view of it.
+	// rank, from 0, is the asker this view stands for (see Asker); -1
+	// for a resolver that is no asker's view.
+	rank int
+	// scope tells the questions of a ForServer resolver (its server)
+	// from the run's ("") in the ledger.
+	scope string
+	// shared is the run's resolver when this is an asker's view of it.
 	shared *Resolver
 	// byServer holds, in the run's resolver, the resolvers made by
 	// ForServer, so every check shares their caches.
@@ -123,6 +127,53 @@ type stats struct {
 	refused   atomic.Int64 // questions never sent (offline, no servers, over the cap)
 	cacheHits atomic.Int64
 	overlay   atomic.Int64 // questions answered from zone files
+
+	// ledger is, per question, the first asker (lowest rank) and how
+	// often it was put on the wire: QuestionsByAsker reads it.
+	mu     sync.Mutex
+	ledger map[ledgerKey]*ledgerEntry
+}
+
+type ledgerKey struct {
+	scope string
+	key
+}
+
+type ledgerEntry struct {
+	first int   // the lowest rank that asked, -1 none yet
+	sent  int64 // times put on the wire
+}
+
+// entry returns the ledger's entry of k; s.mu held.
+func (s *stats) entry(k ledgerKey) *ledgerEntry {
+	if s.ledger == nil {
+		s.ledger = map[ledgerKey]*ledgerEntry{}
+	}
+	e := s.ledger[k]
+	if e == nil {
+		e = &ledgerEntry{first: -1}
+		s.ledger[k] = e
+	}
+	return e
+}
+
+// asked records that the asker of rank asked k.
+func (s *stats) asked(k ledgerKey, rank int) {
+	if rank < 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.entry(k); e.first < 0 || rank < e.first {
+		e.first = rank
+	}
+}
+
+// wire records that k was put on the wire.
+func (s *stats) wire(k ledgerKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entry(k).sent++
 }
 
 // Stats counts what a run's resolvers did (ForServer's included). Only
@@ -143,14 +194,35 @@ func New(cfg Config) *Resolver {
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = DefaultAttempts
 	}
-	return &Resolver{cfg: cfg, stats: new(stats), maxQuestions: MaxQuestions}
+	return &Resolver{cfg: cfg, stats: new(stats), maxQuestions: MaxQuestions, rank: -1}
 }
 
-// Counted returns a view of r that shares its cache and servers and also
-// counts, in n, the network questions asked through it. The run's checks
-// each get one so the report can say how many queries each cost.
-func (r *Resolver) Counted(n *atomic.Int64) *Resolver {
-	return &Resolver{cfg: r.cfg, counter: n, shared: r.root(), stats: r.stats}
+// Asker returns a view of r, sharing its cache and servers, for the
+// asker of rank (from 0: the run's checks in their order), whose
+// questions QuestionsByAsker counts.
+func (r *Resolver) Asker(rank int) *Resolver {
+	return &Resolver{cfg: r.cfg, rank: rank, scope: r.scope, shared: r.root(), stats: r.stats}
+}
+
+// QuestionsByAsker returns, for each rank below n, the questions put on
+// the wire that the asker of that rank asked first in rank order: a
+// question several askers asked (answered once, then from the cache) is
+// counted once, for the lowest rank among them, however the askers' goroutines
+// happened to run. So each check's count is the same in every run of the
+// same data (issue #16: the check that got there first paid, and the
+// counts of checks that share names varied), and the counts add up to
+// the questions the askers sent.
+func (r *Resolver) QuestionsByAsker(n int) []int64 {
+	out := make([]int64, n)
+	s := r.stats
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.ledger {
+		if e.first >= 0 && e.first < n {
+			out[e.first] += e.sent
+		}
+	}
+	return out
 }
 
 // ForServer returns a resolver like r (overlay, offline, timeouts,
@@ -164,11 +236,12 @@ func (r *Resolver) ForServer(server string) *Resolver {
 		cfg.Servers = []string{server}
 		s := New(cfg)
 		s.stats = root.stats // its packets are the run's too
+		s.scope = server
 		return s
 	}))
 	s := v.(func() *Resolver)()
-	if r.counter != nil {
-		return s.Counted(r.counter)
+	if r.rank >= 0 {
+		return s.Asker(r.rank)
 	}
 	return s
 }
@@ -272,6 +345,7 @@ type hopResult struct {
 func (r *Resolver) hop(ctx context.Context, name string, qtype uint16) (*hopResult, error) {
 	root := r.root()
 	k := key{name, qtype}
+	r.stats.asked(ledgerKey{r.scope, k}, r.rank)
 	for {
 		e := &entry{done: make(chan struct{})}
 		v, loaded := root.cache.LoadOrStore(k, e)
@@ -501,7 +575,7 @@ func (r *Resolver) refusal() string {
 }
 
 // sent counts a packet of q put on the wire, and q itself (in the run's
-// stats and this view's counter) with its first packet.
+// stats and its ledger) with its first packet.
 func (r *Resolver) sent(q *query) {
 	r.stats.packets.Add(1)
 	if q.sent {
@@ -509,9 +583,7 @@ func (r *Resolver) sent(q *query) {
 	}
 	q.sent = true
 	r.stats.questions.Add(1)
-	if r.counter != nil {
-		r.counter.Add(1)
-	}
+	r.stats.wire(ledgerKey{r.scope, key{q.name, q.qtype}})
 }
 
 // askServer asks one server one question: over UDP with EDNS0, over TCP
@@ -758,8 +830,12 @@ func dedupe(reasons []string) string {
 	return strings.Join(out, "; ")
 }
 
-// ParseServer turns "IP", "IP:port" or "[IPv6]:port" into "host:port".
-// Only addresses, not names: resolving the resolver would need a resolver.
+// ParseServer turns "IP", "IP:port", "[IPv6]" or "[IPv6]:port" into
+// "host:port". Only addresses, not names: resolving the resolver would
+// need a resolver. An IPv6 address with a port needs its brackets, and a
+// bare IPv6 address that reads as well as an address and a port
+// ("::1:53": the address ::1:53, or ::1 port 53?) is refused: read as an
+// address, a typo for loopback would send every question to a stranger.
 func ParseServer(s string) (string, error) {
 	if ap, err := netip.ParseAddrPort(s); err == nil {
 		if ap.Port() == 0 {
@@ -767,10 +843,39 @@ func ParseServer(s string) (string, error) {
 		}
 		return ap.String(), nil
 	}
-	if ip, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil && ip.Zone() == "" {
-		return netip.AddrPortFrom(ip, 53).String(), nil
+	addr, bracketed := strings.CutPrefix(s, "[")
+	if bracketed {
+		if addr, bracketed = strings.CutSuffix(addr, "]"); !bracketed {
+			return "", fmt.Errorf("resolver %q is not IP, IP:port or [IPv6]:port", s)
+		}
 	}
-	return "", fmt.Errorf("resolver %q is not IP or IP:port", s)
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Zone() != "" || bracketed && !ip.Is6() {
+		return "", fmt.Errorf("resolver %q is not IP, IP:port or [IPv6]:port", s)
+	}
+	if head, port, ok := portSuffix(addr); ok && !bracketed {
+		return "", fmt.Errorf("resolver %q reads as the IPv6 address %s and as %s port %s: write [%s]:%s for the port, or [%s] for the address", s, s, head, port, head, port, s)
+	}
+	return netip.AddrPortFrom(ip, 53).String(), nil
+}
+
+// portSuffix splits an IPv6 address written "ADDRESS:PORT" without
+// brackets, when its last group reads as a port (decimal, 1 to 65535)
+// and what is before it is an address of its own.
+func portSuffix(s string) (head, port string, ok bool) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return "", "", false
+	}
+	head, port = s[:i], s[i+1:]
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 || strings.Trim(port, "0123456789") != "" {
+		return "", "", false
+	}
+	if ip, err := netip.ParseAddr(head); err != nil || !ip.Is6() {
+		return "", "", false
+	}
+	return head, port, true
 }
 
 // SystemServers reads nameservers from a resolv.conf file.

@@ -265,16 +265,15 @@ func TestCancelledAskerDoesNotPoisonCache(t *testing.T) {
 	}
 }
 
-func TestCountedViewSharesCache(t *testing.T) {
+func TestAskerViewSharesCache(t *testing.T) {
 	srv := dnstest.New(t, exampleZone)
 	r := newResolver(t, srv.Addr)
-	var n1, n2 atomic.Int64
-	v1, v2 := r.Counted(&n1), r.Counted(&n2)
+	v1, v2 := r.Asker(0), r.Asker(1)
 	v1.LookupTXT(context.Background(), "example.test")
 	v2.LookupTXT(context.Background(), "example.test")
 	v2.LookupMX(context.Background(), "example.test")
-	if n1.Load() != 1 || n2.Load() != 1 || srv.Queries() != 2 {
-		t.Errorf("view counts %d, %d; server %d; want 1, 1; 2", n1.Load(), n2.Load(), srv.Queries())
+	if n := r.QuestionsByAsker(2); n[0] != 1 || n[1] != 1 || srv.Queries() != 2 {
+		t.Errorf("view counts %v; server %d; want [1 1]; 2", n, srv.Queries())
 	}
 }
 

@@ -337,7 +337,41 @@ func NewOverlay(zones ...*Zone) (*Overlay, error) {
 // directory stands for the *.zone files in it. All the files together
 // are bounded by MaxZoneFiles, MaxZoneRecords and MaxZoneBytes.
 func LoadOverlay(ctx context.Context, paths ...string) (*Overlay, error) {
+	return LoadOverlayOver(ctx, nil, paths)
+}
+
+// LoadOverlayOver is LoadOverlay of base and over together, where a zone
+// of over replaces the zone of base with the same apex (a --zone file
+// over a config file's zones: the command line wins). Two zones with one
+// apex within base, or within over, are an error as in NewOverlay.
+func LoadOverlayOver(ctx context.Context, base, over []string) (*Overlay, error) {
 	b := newZoneBudget()
+	under, err := loadZones(ctx, b, base)
+	if err != nil {
+		return nil, err
+	}
+	top, err := loadZones(ctx, b, over)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := NewOverlay(under...); err != nil {
+		return nil, err
+	}
+	replaced := map[string]bool{}
+	for _, z := range top {
+		replaced[z.Apex] = true
+	}
+	zones := top
+	for _, z := range under {
+		if !replaced[z.Apex] {
+			zones = append(zones, z)
+		}
+	}
+	return NewOverlay(zones...)
+}
+
+// loadZones reads the zone files of paths within the budget.
+func loadZones(ctx context.Context, b *zoneBudget, paths []string) ([]*Zone, error) {
 	var zones []*Zone
 	for _, p := range paths {
 		files := []string{p}
@@ -358,7 +392,7 @@ func LoadOverlay(ctx context.Context, paths ...string) (*Overlay, error) {
 			zones = append(zones, z)
 		}
 	}
-	return NewOverlay(zones...)
+	return zones, nil
 }
 
 // zoneFiles lists the *.zone files of dir, sorted; more than max is an

@@ -33,6 +33,7 @@ type Transcript struct {
 	lines   []Line
 	dropped int
 	secrets []string
+	watch   func(Line) // see OnLine
 }
 
 // NewTranscript starts a transcript now.
@@ -40,15 +41,32 @@ func NewTranscript() *Transcript { return &Transcript{start: time.Now()} }
 
 func (t *Transcript) add(dir, text string) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if len(t.lines) >= MaxTranscriptLines {
 		t.dropped++
+		t.mu.Unlock()
 		return
 	}
 	if len(text) > maxTranscriptLine {
 		text = text[:maxTranscriptLine] + fmt.Sprintf("… (%d octets)", len(text))
 	}
-	t.lines = append(t.lines, Line{MS: time.Since(t.start).Milliseconds(), Dir: dir, Text: text})
+	l := Line{MS: time.Since(t.start).Milliseconds(), Dir: dir, Text: text}
+	t.lines = append(t.lines, l)
+	watch := t.watch
+	l.Text = Redact(l.Text, t.secrets...)
+	t.mu.Unlock()
+	if watch != nil {
+		watch(l)
+	}
+}
+
+// OnLine has f called with each line as it is added (sent, received or
+// noted), secrets redacted: the --verbose trace shows a session as it
+// happens, not when it ends. The password is registered before AUTH is
+// sent, so no line f sees holds it.
+func (t *Transcript) OnLine(f func(Line)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.watch = f
 }
 
 // note adds a line of our own (TLS established, connection refused...).
