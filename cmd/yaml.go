@@ -142,7 +142,9 @@ func (d *yamlDoc) decodeMapping(n *yaml.Node, v reflect.Value, path string) {
 func fieldByTag(v reflect.Value, name string) (reflect.Value, bool) {
 	t := v.Type()
 	for i := range t.NumField() {
-		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag == name && tag != "-" {
+		// An empty key ("&a:") must not match a field without a tag:
+		// those are the program's own, unexported.
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag == name && tag != "" && tag != "-" && t.Field(i).IsExported() {
 			return v.Field(i), true
 		}
 	}
