@@ -20,6 +20,10 @@ func BenchmarkRoundTrip(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
+		if i%1000 == 999 {
+			// A run asks at most resolver.MaxQuestions: a new run.
+			r = resolver.New(resolver.Config{Servers: []string{srv.Addr}})
+		}
 		if _, err := r.LookupIP(ctx, "ip4", fmt.Sprintf("h%d.bench.test", i)); err != nil {
 			b.Fatal(err)
 		}
@@ -32,12 +36,17 @@ func BenchmarkRoundTrip(b *testing.B) {
 // check run does.
 func BenchmarkRoundTripParallel(b *testing.B) {
 	srv := dnstest.New(b, "bench.test. SOA ns hm 1 1 1 1 1\n*.bench.test. A 203.0.113.1\n")
-	r := resolver.New(resolver.Config{Servers: []string{srv.Addr}})
 	ctx := context.Background()
 	b.ReportAllocs()
 	var n atomicCounter
 	b.RunParallel(func(pb *testing.PB) {
+		// Each asker its own run, renewed before the per-run cap
+		// (resolver.MaxQuestions).
+		r, asked := resolver.New(resolver.Config{Servers: []string{srv.Addr}}), 0
 		for pb.Next() {
+			if asked++; asked%1000 == 0 {
+				r = resolver.New(resolver.Config{Servers: []string{srv.Addr}})
+			}
 			if _, err := r.LookupIP(ctx, "ip4", fmt.Sprintf("h%d.bench.test", n.next())); err != nil {
 				b.Error(err)
 				return

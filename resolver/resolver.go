@@ -683,7 +683,8 @@ func (r *Resolver) ask(ctx context.Context, q *query, server, network string, ed
 	r.sent(q)
 	var ignored error
 	for {
-		p, err := co.ReadMsgHeader(nil)
+		p, release, err := readReply(co, network)
+		defer release()
 		if err != nil {
 			err = attemptError(ctx, err)
 			if ignored != nil && errors.Is(err, errTimeout) {
@@ -711,6 +712,27 @@ func (r *Resolver) ask(ctx context.Context, q *query, server, network string, ed
 		}
 		return m, nil
 	}
+}
+
+// udpBuffers hold whole datagrams (up to 64 KiB) while a reply is read
+// and unpacked: one each per question would be 64 KiB of garbage per
+// lookup.
+var udpBuffers = sync.Pool{New: func() any { return new([dns.MaxMsgSize]byte) }}
+
+// readReply reads one reply: over UDP the whole datagram into a pooled
+// buffer (release returns it; the unpacked message holds no reference to
+// it), over TCP the length-prefixed message.
+func readReply(co *dns.Conn, network string) (p []byte, release func(), err error) {
+	if network != "udp" {
+		p, err = co.ReadMsgHeader(nil)
+		return p, func() {}, err
+	}
+	buf := udpBuffers.Get().(*[dns.MaxMsgSize]byte)
+	n, err := co.Conn.Read(buf[:])
+	if err == nil && n < 12 {
+		err = dns.ErrShortRead
+	}
+	return buf[:n], func() { udpBuffers.Put(buf) }, err
 }
 
 // errTimeout is one attempt running out of time.
