@@ -37,6 +37,10 @@ mail           A    203.0.113.1
 		"$ORIGIN esp.test.\n@ SOA ns hm 1 1 1 1 1\n_spf TXT \"v=spf1 ip4:203.0.113.0/24 -all\"\n",
 		"$ORIGIN reports.test.\n@ SOA ns hm 1 1 1 1 1\nbench.test._report._dmarc TXT \"v=DMARC1\"\n",
 		"$ORIGIN bl.test.\n@ SOA ns hm 1 1 1 1 1\n2.0.0.127 A 127.0.0.2\n",
+		// The top-level zone, as a recursive resolver would answer for
+		// it: the DMARC tree walk (RFC 9989) asks _dmarc.test, which
+		// must be NXDOMAIN, not REFUSED (asked again, a round trip more).
+		"$ORIGIN test.\n@ SOA ns hm 1 1 1 1 1\n",
 	}
 }
 
