@@ -40,7 +40,14 @@ func TestDeadlineUnderLoad(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/preflight-mail/preflight").CombinedOutput(); err != nil {
 		t.Skipf("no preflight binary to run: %v\n%s", err, out)
 	}
-	for _, mode := range []string{"in-process", "exec"} {
+	modes := []string{"in-process", "exec"}
+	if raceEnabled {
+		// The binary is built without -race: its timings are the
+		// program's; in-process ones under the detector are not.
+		t.Log("in-process runs left out: the race detector slows them several times")
+		modes = modes[1:]
+	}
+	for _, mode := range modes {
 		took := make([]time.Duration, runs)
 		var wg sync.WaitGroup
 		for i := range runs {
@@ -83,7 +90,7 @@ func TestBatchTimeout(t *testing.T) {
 	took := time.Since(start)
 	n := strings.Count(stdout, "\n")
 	t.Logf("--batch-timeout 1s: %v, %d of 40 targets; %s", took.Round(time.Millisecond), n, strings.TrimSpace(stderr))
-	if code != report.ExitIncomplete || took > 1100*time.Millisecond || n < 4 || n >= 40 ||
+	if code != report.ExitIncomplete || took > slack(1100*time.Millisecond) || n < 4 || n >= 40 ||
 		!strings.Contains(stderr, fmt.Sprintf("stopped: --batch-timeout 1s passed; %d of 40 targets not checked", 40-n)) {
 		t.Errorf("--batch-timeout 1s: exit %d after %v, %d reports, stderr %q", code, took, n, stderr)
 	}
