@@ -325,6 +325,11 @@ func (o *checkOptions) loadConfig(ctx context.Context) (*config, error) {
 		}
 		path = ConfigFile
 	}
+	// The config may set the timeout, so the run's deadline does not
+	// exist yet: reading it is bounded by the command line's (or the
+	// default) --timeout instead, so a named pipe cannot hang the run.
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
 	return loadConfig(ctx, path)
 }
 

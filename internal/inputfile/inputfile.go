@@ -91,13 +91,15 @@ type File struct {
 // is opened without waiting for a FIFO's writer, and refused when it is
 // not one.
 func Open(ctx context.Context, path string, k Kind) (*File, error) {
-	flags := os.O_RDONLY
+	var f *os.File
+	var err error
 	if limits[k].regular {
 		// Opening a FIFO for reading waits for a writer; with
 		// O_NONBLOCK it returns at once and Stat refuses it.
-		flags |= syscall.O_NONBLOCK
+		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	} else {
+		f, err = openWaiting(ctx, path)
 	}
-	f, err := os.OpenFile(path, flags, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +120,66 @@ func Open(ctx context.Context, path string, k Kind) (*File, error) {
 	// Closing the file ends a read blocked on a pipe or terminal.
 	file.stop = context.AfterFunc(ctx, func() { f.Close() })
 	return file, nil
+}
+
+// openWaiting opens path for reading, waiting for a FIFO's writer no
+// longer than ctx lasts: the open itself cannot be interrupted, so it
+// runs apart, and a late one is closed when it comes. A pipe or FIFO is
+// made pollable, so that closing it (when ctx ends) ends a read blocked
+// on it, and the run ends within its deadline however long the writer
+// keeps the pipe open.
+func openWaiting(ctx context.Context, path string) (*os.File, error) {
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		f, err := os.OpenFile(path, os.O_RDONLY, 0)
+		done <- opened{f, err}
+	}()
+	select {
+	case o := <-done:
+		if o.err != nil {
+			return nil, o.err
+		}
+		return pollable(o.f), nil
+	case <-ctx.Done():
+		go func() {
+			if o := <-done; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return nil, fmt.Errorf("%s: nothing to read within the time limit (a named pipe without a writer?): %w", path, context.Cause(ctx))
+	}
+}
+
+// pollable returns a pipe or FIFO as a file in non-blocking mode, which
+// Go's poller waits on (so Close ends a blocked Read); other files as
+// they are.
+func pollable(f *os.File) *os.File {
+	fi, err := f.Stat()
+	if err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		return f
+	}
+	var nf *os.File
+	rc, err := f.SyscallConn()
+	if err == nil {
+		rc.Control(func(fd uintptr) {
+			if dup, err := syscall.Dup(int(fd)); err == nil {
+				if syscall.SetNonblock(dup, true) == nil {
+					nf = os.NewFile(uintptr(dup), f.Name())
+				} else {
+					syscall.Close(dup)
+				}
+			}
+		})
+	}
+	if nf == nil {
+		return f
+	}
+	f.Close()
+	return nf
 }
 
 // describe names a file type that is not a regular file.
