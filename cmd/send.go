@@ -522,46 +522,7 @@ Passwords come from --password-env VAR or --password-file FILE, never a flag.` +
   # Is my server an open relay?
   preflight send --relay-check mail.example.com:25`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			changed := func(name string) bool { return changedFlag(cmd, name) }
-			if err := o.checkUse(changed, o.user != ""); err != nil {
-				return err
-			}
-			if o.relayCheck == "" {
-				// What to send, then how: a send with no flags is told
-				// about its addresses first.
-				if _, err := parseAddress("--mail-from", o.from); err != nil {
-					return err
-				}
-				if _, err := parseAddress("--to", o.to); err != nil {
-					return err
-				}
-				if changed("selector") && o.dkimKey == "" {
-					return needs("--selector", "--dkim-key", "the selector names where the key is published")
-				}
-			}
-			helo, err := heloOrHostname(o.helo)
-			if err != nil {
-				return err
-			}
-			s, err := o.build(cmd.Context(), o.streams, helo, o.from, nil, nil)
-			if err != nil {
-				return err
-			}
-			dial, err := o.dialer(o.streams.Getenv)
-			if err != nil {
-				return err
-			}
-			t := checks.Target{HELO: helo, MailFrom: s.From, Send: s}
-			if s.DKIMKey == nil {
-				return o.runCheck(cmd, "send", t, envOptions{dial: dial})
-			}
-			// --dkim-key is what it is in every command: the key is
-			// checked against the one published at --selector for the
-			// sender's domain, and with --deliver it signs.
-			t.Domain, t.Selectors, t.DKIMKey = s.From.Domain, []names.Selector{names.Selector(s.DKIMSelector)}, s.DKIMKey
-			return o.runChecks(cmd, t, envOptions{dial: dial}, "dkim", "send")
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := c.Flags()
 	f.StringVar(&o.from, "mail-from", "", "envelope sender ADDR")
@@ -585,4 +546,47 @@ func heloOrHostname(h string) (names.Host, error) {
 		h = name
 	}
 	return parseHELO(h)
+}
+
+// run is the send command: the addresses first, then the send, and with
+// --dkim-key the dkim check of the key beside it.
+func (o *sendCmdOptions) run(cmd *cobra.Command) error {
+	changed := func(name string) bool { return changedFlag(cmd, name) }
+	if err := o.checkUse(changed, o.user != ""); err != nil {
+		return err
+	}
+	if o.relayCheck == "" {
+		// What to send, then how: a send with no flags is told
+		// about its addresses first.
+		if _, err := parseAddress("--mail-from", o.from); err != nil {
+			return err
+		}
+		if _, err := parseAddress("--to", o.to); err != nil {
+			return err
+		}
+		if changed("selector") && o.dkimKey == "" {
+			return needs("--selector", "--dkim-key", "the selector names where the key is published")
+		}
+	}
+	helo, err := heloOrHostname(o.helo)
+	if err != nil {
+		return err
+	}
+	s, err := o.build(cmd.Context(), o.streams, helo, o.from, nil, nil)
+	if err != nil {
+		return err
+	}
+	dial, err := o.dialer(o.streams.Getenv)
+	if err != nil {
+		return err
+	}
+	t := checks.Target{HELO: helo, MailFrom: s.From, Send: s}
+	if s.DKIMKey == nil {
+		return o.runCheck(cmd, "send", t, envOptions{dial: dial})
+	}
+	// --dkim-key is what it is in every command: the key is
+	// checked against the one published at --selector for the
+	// sender's domain, and with --deliver it signs.
+	t.Domain, t.Selectors, t.DKIMKey = s.From.Domain, []names.Selector{names.Selector(s.DKIMSelector)}, s.DKIMKey
+	return o.runChecks(cmd, t, envOptions{dial: dial}, "dkim", "send")
 }

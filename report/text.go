@@ -100,43 +100,7 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 
 	// Every check.
 	b.WriteString("\n" + p.bold.Sprint("Checks") + "\n")
-	width := 0
-	for _, f := range r.Findings() {
-		width = max(width, len(f.ID))
-	}
-	for _, c := range r.Checks {
-		out.line("  ", "      ", p.bold.Sprint(Sanitize(c.ID))+"  "+p.sev[c.Status].Sprint(strings.ToUpper(c.Status.String()))+"  "+
-			p.faint.Sprintf("%d ms · %d DNS %s", c.DurationMS, c.DNSQueries, words.Plural(c.DNSQueries, "query", "queries")))
-		for _, f := range c.Findings {
-			sc := p.sev[f.Severity]
-			pad := strings.Repeat(" ", 4+2+5+2+width+2)
-			first := fmt.Sprintf("    %s %s  %-*s  ", sc.Sprint(symbols[f.Severity]), sc.Sprintf("%-5s", f.Severity), width, Sanitize(f.ID))
-			out.line(first, pad, Sanitize(f.Message))
-			if fix := fixText(f); fix != "" && f.Severity != Pass {
-				writeIndented(out, pad+"fix: ", pad+"     ", fix)
-			}
-			for _, a := range f.Attempts {
-				out.line(pad+p.faint.Sprint("attempt  "), pad+"         ", attemptLine(a))
-			}
-			if t.Verbose {
-				for _, k := range slices.Sorted(maps.Keys(f.Evidence)) {
-					for _, l := range evidenceLines(k, f.Evidence[k]) {
-						indent := pad + strings.Repeat("  ", l.depth)
-						hang := indent + strings.Repeat(" ", l.hang)
-						key, rest, ok := strings.Cut(Sanitize(l.text), ": ")
-						if ok && l.depth == 0 {
-							out.line(indent+p.faint.Sprint(key+": "), hang, rest)
-						} else {
-							out.line(indent, hang, Sanitize(l.text))
-						}
-					}
-				}
-			}
-		}
-		if c.OmittedFindings > 0 {
-			out.line("    ", "      ", fmt.Sprintf("… %d more %s, not shown (at most %d per check)", c.OmittedFindings, words.Plural(c.OmittedFindings, "finding", "findings"), MaxFindings))
-		}
-	}
+	t.writeChecks(out, p, r)
 
 	// Where the answers came from, and what was not known.
 	if r.Resolver != nil {
@@ -150,6 +114,53 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	}
 	_, err := io.WriteString(w, guardLines(b.String()))
 	return err
+}
+
+// writeChecks writes every check with its findings, their fixes and
+// attempts, and with -v their evidence.
+func (t TextWriter) writeChecks(out wrapper, p palette, r Report) {
+	width := 0
+	for _, f := range r.Findings() {
+		width = max(width, len(f.ID))
+	}
+	pad := strings.Repeat(" ", 4+2+5+2+width+2)
+	for _, c := range r.Checks {
+		out.line("  ", "      ", p.bold.Sprint(Sanitize(c.ID))+"  "+p.sev[c.Status].Sprint(strings.ToUpper(c.Status.String()))+"  "+
+			p.faint.Sprintf("%d ms · %d DNS %s", c.DurationMS, c.DNSQueries, words.Plural(c.DNSQueries, "query", "queries")))
+		for _, f := range c.Findings {
+			sc := p.sev[f.Severity]
+			first := fmt.Sprintf("    %s %s  %-*s  ", sc.Sprint(symbols[f.Severity]), sc.Sprintf("%-5s", f.Severity), width, Sanitize(f.ID))
+			out.line(first, pad, Sanitize(f.Message))
+			if fix := fixText(f); fix != "" && f.Severity != Pass {
+				writeIndented(out, pad+"fix: ", pad+"     ", fix)
+			}
+			for _, a := range f.Attempts {
+				out.line(pad+p.faint.Sprint("attempt  "), pad+"         ", attemptLine(a))
+			}
+			if t.Verbose {
+				writeEvidence(out, p, pad, f.Evidence)
+			}
+		}
+		if c.OmittedFindings > 0 {
+			out.line("    ", "      ", fmt.Sprintf("… %d more %s, not shown (at most %d per check)", c.OmittedFindings, words.Plural(c.OmittedFindings, "finding", "findings"), MaxFindings))
+		}
+	}
+}
+
+// writeEvidence writes a finding's evidence as readable lines under pad.
+func writeEvidence(out wrapper, p palette, pad string, ev map[string]any) {
+	for _, k := range slices.Sorted(maps.Keys(ev)) {
+		for _, l := range evidenceLines(k, ev[k]) {
+			indent := pad + strings.Repeat("  ", l.depth)
+			hang := indent + strings.Repeat(" ", l.hang)
+			key, rest, ok := strings.Cut(Sanitize(l.text), ": ")
+			if ok && l.depth == 0 {
+				out.line(indent+p.faint.Sprint(key+": "), hang, rest)
+			} else {
+				out.line(indent, hang, Sanitize(l.text))
+			}
+		}
+	}
 }
 
 // targetLine is what was checked, on one line, sanitised.
