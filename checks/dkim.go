@@ -335,13 +335,6 @@ func article(s string) string {
 	return "a " + s
 }
 
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 // dkimKeyMatch compares the private key's public half with the keys
 // published for the one selector. Only different keys are a mismatch;
 // when they are the same key, a message signed in memory must verify

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -153,11 +154,11 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		}
 	case delivery.Rejected:
 		f.ID, f.Severity = "send.rejected", report.Fail
-		f.Message = fmt.Sprintf("%s refused the mail for %s %s: %s.", where, s.To, atStep(d.Step), orDefault(d.Reply, d.Error))
+		f.Message = fmt.Sprintf("%s refused the mail for %s %s: %s.", where, s.To, atStep(d.Step), cmp.Or(d.Reply, d.Error))
 		f.Fix = "Read the refusal: 5.7.x replies usually name the reason (IP reputation, missing PTR, SPF, a blocklist); fix that, or send through a relay."
 	case delivery.Deferred:
 		f.ID, f.Severity = "send.deferred", report.Warn
-		f.Message = fmt.Sprintf("%s deferred the mail for %s %s (a temporary refusal, perhaps greylisting): %s.", where, s.To, atStep(d.Step), orDefault(d.Reply, d.Error))
+		f.Message = fmt.Sprintf("%s deferred the mail for %s %s (a temporary refusal, perhaps greylisting): %s.", where, s.To, atStep(d.Step), cmp.Or(d.Reply, d.Error))
 		f.Fix = "Try again in a few minutes; if it persists, read the reply."
 	case delivery.NoTLS:
 		f.ID, f.Severity = "send.no_starttls", report.Fail
@@ -266,7 +267,7 @@ func attemptSummary(atts []delivery.Attempt) string {
 		if a.Addr != "" {
 			where = a.Addr
 		}
-		parts = append(parts, fmt.Sprintf("%s: %s", where, orDefault(a.Error, string(a.Result))))
+		parts = append(parts, fmt.Sprintf("%s: %s", where, cmp.Or(a.Error, string(a.Result))))
 		if a.Note != "" {
 			parts = append(parts, a.Note)
 		}
@@ -307,7 +308,7 @@ func relayCheckFindings(s *delivery.Send, p delivery.RelayProbe) []report.Findin
 // inconclusive says why the probe decided nothing, and what to do.
 func inconclusive(p delivery.RelayProbe) (why, fix string) {
 	a := p.Attempt
-	reply := orDefault(a.Reply, a.Error)
+	reply := cmp.Or(a.Reply, a.Error)
 	switch {
 	case a.Result == delivery.Deferred:
 		return fmt.Sprintf("it deferred the probe %s (%s), perhaps greylisting", atStep(a.Step), reply),

@@ -7,7 +7,6 @@ import (
 
 	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/report"
-	"github.com/preflight-mail/preflight/smtp"
 )
 
 // A test send answers two questions (DESIGN §8): can this server deliver
@@ -94,64 +93,10 @@ func attemptLines(atts []delivery.Attempt) []report.Attempt {
 	return out
 }
 
-// smtpSteps names the step of each command the client sends, by the
-// start of its transcript line.
-var smtpSteps = []struct{ prefix, step string }{
-	{"EHLO", "EHLO"}, {"HELO", "EHLO"}, {"STARTTLS", "STARTTLS"}, {"AUTH", "AUTH"},
-	{"MAIL FROM", "MAIL FROM"}, {"RCPT TO", "RCPT TO"}, {"DATA", "DATA"}, {"<message", "DATA"}, {".", "DATA"},
-}
-
-// attemptStep is the step an attempt ended at: how it failed, else the
-// last command it sent before QUIT.
+// attemptStep is the step an attempt ended at, as delivery recorded it:
+// the command whose reply ended it, or the last one before QUIT.
 func attemptStep(a delivery.Attempt) string {
-	if a.Step != "" {
-		return a.Step // delivery knows where it stopped
-	}
-	switch a.Result {
-	case delivery.ConnectFailed:
-		if a.Addr == "" {
-			return "no connection"
-		}
-		if len(a.Transcript) == 0 || !hasClientLine(a.Transcript) {
-			return "connect"
-		}
-	case delivery.NoTLS:
-		return "STARTTLS"
-	case delivery.AuthFailed, delivery.AuthRefused:
-		return "AUTH"
-	case delivery.Rejected:
-		if a.Addr == "" {
-			return "no connection" // a null MX
-		}
-	}
-	step := ""
-	for _, l := range a.Transcript {
-		if l.Dir != "C" {
-			continue
-		}
-		for _, s := range smtpSteps {
-			if strings.HasPrefix(strings.ToUpper(l.Text), s.prefix) {
-				step = s.step
-				break
-			}
-		}
-	}
-	switch {
-	case step != "":
-		return step
-	case a.Result == delivery.TLSFailed:
-		return "TLS"
-	}
-	return "greeting"
-}
-
-func hasClientLine(lines []smtp.Line) bool {
-	for _, l := range lines {
-		if l.Dir == "C" {
-			return true
-		}
-	}
-	return false
+	return cmp.Or(a.Step, "no connection")
 }
 
 // attemptReply is the server's answer that ended the attempt, why there

@@ -168,8 +168,9 @@ func attempt(ctx context.Context, d Deps, s *Send, h hop) (a Attempt) {
 	if f != nil {
 		return ss.fail(a, f)
 	}
-	a.Result = Accepted
+	a.Result, a.Step = Accepted, "RCPT TO"
 	if reply != nil {
+		a.Step = "DATA"
 		a.Reply, a.QueueID = reply.String(), queueID(reply.Text())
 	}
 	return a

@@ -190,7 +190,7 @@ func sendRelays(ctx context.Context, d Deps, s *Send) []Attempt {
 		}
 	}
 	if len(atts) == 0 {
-		atts = append(atts, Attempt{Path: "relay", Result: ConnectFailed, Error: "no enabled relay"})
+		atts = append(atts, Attempt{Path: "relay", Result: ConnectFailed, Step: "no connection", Error: "no enabled relay"})
 	}
 	return atts
 }
@@ -225,7 +225,7 @@ func Decisive(atts []Attempt) Attempt {
 		}
 	}
 	if len(atts) == 0 {
-		return Attempt{Result: ConnectFailed, Error: "no attempt"}
+		return Attempt{Result: ConnectFailed, Step: "no connection", Error: "no attempt"}
 	}
 	return atts[len(atts)-1]
 }
