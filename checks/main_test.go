@@ -4,11 +4,11 @@ import (
 	"testing"
 
 	"github.com/preflight-mail/preflight/names"
-	"go.uber.org/goleak"
+	"github.com/preflight-mail/preflight/resolver/dnstest"
 )
 
 // TestMain fails the package's tests if any goroutine outlives them.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { dnstest.VerifyTestMain(m) }
 
 // sels is a selector list for test tables.
 func sels(s ...string) []names.Selector {

@@ -642,8 +642,9 @@ func tcpReason(m *dns.Msg, err error) string {
 }
 
 // ask sends one packet and reads its reply, bounded by the attempt
-// timeout and by ctx (cancelling ctx closes the socket at once). Over
-// UDP, a reply that does not match the query is ignored (RFC 5452 §9.1:
+// timeout and by ctx (cancelling ctx ends the wait at once). Over UDP
+// the packet goes out on one of the server's pooled sockets
+// (udppool.go) with a random ID of its own; a reply that does not match the query is ignored (RFC 5452 §9.1:
 // a late reply or a spoofing attempt) while ours may still come; one
 // that does not unpack, or is larger than we allowed (edns: 1232 octets,
 // else 512), is errMalformed or errOversize, to be asked again over TCP.
@@ -663,6 +664,9 @@ func (r *Resolver) ask(ctx context.Context, q *query, server, network string, ed
 	}
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	if network == "udp" {
+		return r.askPooled(ctx, dctx, q, msg, server, limit)
+	}
 	var d net.Dialer
 	nc, err := d.DialContext(dctx, network, server)
 	if err != nil {
@@ -674,66 +678,51 @@ func (r *Resolver) ask(ctx context.Context, q *query, server, network string, ed
 	if err := nc.SetDeadline(deadline); err != nil {
 		return nil, err
 	}
-	// Read whole datagrams, so an oversize one is seen as such rather
-	// than cut to a size that may happen to unpack.
-	co := &dns.Conn{Conn: nc, UDPSize: dns.MaxMsgSize}
+	co := &dns.Conn{Conn: nc}
 	if err := co.WriteMsg(msg); err != nil {
 		return nil, attemptError(ctx, err)
 	}
 	r.sent(q)
-	var ignored error
-	for {
-		p, release, err := readReply(co, network)
-		defer release()
-		if err != nil {
-			err = attemptError(ctx, err)
-			if ignored != nil && errors.Is(err, errTimeout) {
-				return nil, fmt.Errorf("%w, after ignoring a %v", err, ignored)
-			}
-			return nil, err
-		}
-		m := new(dns.Msg)
-		unpackErr := m.Unpack(p)
-		if binary.BigEndian.Uint16(p) != msg.Id || unpackErr == nil && !answers(m, msg) {
-			if network == "udp" {
-				ignored = errors.New("reply that does not match the question")
-				continue
-			}
-			return nil, errors.New("reply does not match the question")
-		}
-		switch {
-		case unpackErr != nil:
-			// A reply that parsed only in part is as good as none.
-			return nil, fmt.Errorf("%w: %v", errMalformed, unpackErr)
-		case !m.Response:
-			return nil, errors.New("reply without the QR bit")
-		case network == "udp" && len(p) > limit:
-			return nil, fmt.Errorf("%w: %d octets over UDP, more than the %d asked for", errOversize, len(p), limit)
-		}
-		return m, nil
+	p, err := co.ReadMsgHeader(nil)
+	if err != nil {
+		return nil, attemptError(ctx, err)
 	}
+	m, err := checkReply(p, msg, network, limit)
+	if errors.Is(err, errMismatch) {
+		return nil, errors.New("reply does not match the question")
+	}
+	return m, err
+}
+
+// errMismatch is a reply whose ID or question is not the query's.
+var errMismatch = errors.New("reply that does not match the question")
+
+// checkReply unpacks reply p to query msg: errMismatch when it is not
+// for msg, errMalformed or errOversize (limit, over UDP) when it must be
+// asked again over TCP, another error when it is no usable reply.
+func checkReply(p []byte, msg *dns.Msg, network string, limit int) (*dns.Msg, error) {
+	m := new(dns.Msg)
+	unpackErr := m.Unpack(p)
+	if binary.BigEndian.Uint16(p) != msg.Id || unpackErr == nil && !answers(m, msg) {
+		return nil, errMismatch
+	}
+	switch {
+	case unpackErr != nil:
+		// A reply that parsed only in part is as good as none.
+		return nil, fmt.Errorf("%w: %v", errMalformed, unpackErr)
+	case !m.Response:
+		return nil, errors.New("reply without the QR bit")
+	case network == "udp" && len(p) > limit:
+		return nil, fmt.Errorf("%w: %d octets over UDP, more than the %d asked for", errOversize, len(p), limit)
+	}
+	return m, nil
 }
 
 // udpBuffers hold whole datagrams (up to 64 KiB) while a reply is read
-// and unpacked: one each per question would be 64 KiB of garbage per
-// lookup.
+// and unpacked, so an oversize one is seen as such rather than cut to a
+// size that may happen to unpack: one each per question would be 64 KiB
+// of garbage per lookup.
 var udpBuffers = sync.Pool{New: func() any { return new([dns.MaxMsgSize]byte) }}
-
-// readReply reads one reply: over UDP the whole datagram into a pooled
-// buffer (release returns it; the unpacked message holds no reference to
-// it), over TCP the length-prefixed message.
-func readReply(co *dns.Conn, network string) (p []byte, release func(), err error) {
-	if network != "udp" {
-		p, err = co.ReadMsgHeader(nil)
-		return p, func() {}, err
-	}
-	buf := udpBuffers.Get().(*[dns.MaxMsgSize]byte)
-	n, err := co.Conn.Read(buf[:])
-	if err == nil && n < 12 {
-		err = dns.ErrShortRead
-	}
-	return buf[:n], func() { udpBuffers.Put(buf) }, err
-}
 
 // errTimeout is one attempt running out of time.
 var errTimeout = errors.New("timeout")

@@ -3,8 +3,8 @@ package spf
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/preflight-mail/preflight/resolver/dnstest"
 )
 
 // TestMain fails the package's tests if any goroutine outlives them.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { dnstest.VerifyTestMain(m) }
