@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -21,10 +22,21 @@ import (
 	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/internal/words"
 	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
 )
 
 // maxTargetLine bounds a line of a targets file.
 const maxTargetLine = 64 << 10
+
+// Batch concurrency (issue #21, docs/scale.md has the arithmetic). A
+// target is a few dependent round trips, so targets are latency-bound:
+// 64 at once keep a batch of 20 to 64 domains in one wave, and the
+// questions of all of them on the wire at once are bounded apart, so a
+// large batch cannot flood the resolver.
+const (
+	defaultJobs        = 64
+	defaultMaxInflight = 256
+)
 
 // maxBadLines bounds the bad lines of a targets file (or targets of a
 // config) one error lists; the rest are counted.
@@ -329,8 +341,10 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	if err != nil {
 		return err
 	}
+	// One cache of answers for all the targets, and one bound on their
+	// questions in flight (resolver.Batch).
+	rn.cfg.Batch = resolver.NewBatch(o.maxInflight)
 	reports := make(chan report.Report, o.jobs)
-	sem := make(chan struct{}, o.jobs)
 	start := time.Now()
 
 	var stats batchStats
@@ -347,33 +361,48 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 		}
 		bar.clear()
 	})
+	// A signal (SIGINT, SIGTERM) cancels cmd.Context(): no target starts
+	// after it, and those running end within their own --timeout, not
+	// at once (their reports are whole). --batch-timeout's deadline
+	// still bounds them.
+	runCtx := context.WithoutCancel(cmd.Context())
+	if d, ok := cmd.Context().Deadline(); ok {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithDeadline(runCtx, d)
+		defer cancel()
+	}
+	// --jobs workers, each checking one target after another.
+	targets := make(chan checks.Target)
 	var workers sync.WaitGroup
+	var late atomic.Bool // a target handed over when none could start
+	for range min(o.jobs, total) {
+		workers.Go(func() {
+			for t := range targets {
+				if !o.canStart(cmd.Context()) {
+					late.Store(true)
+					continue
+				}
+				ctx, cancel := context.WithTimeout(runCtx, o.timeout)
+				reports <- rn.report(ctx, "check", t, checks.For(t))
+				cancel()
+			}
+		})
+	}
 	stopped := false // by --batch-timeout or a signal
 	err = source(func(t checks.Target) error {
-		started := false
 		if o.canStart(cmd.Context()) {
 			select {
-			case sem <- struct{}{}:
-				started = true
+			case targets <- t:
+				return nil
 			case <-cmd.Context().Done():
 			}
 		}
-		if !started || !o.canStart(cmd.Context()) {
-			if started {
-				<-sem
-			}
-			stopped = true
-			return errBatchStopped
-		}
-		workers.Go(func() {
-			defer func() { <-sem }()
-			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
-			defer cancel()
-			reports <- rn.report(ctx, "check", t, checks.For(t))
-		})
-		return nil
+		stopped = true
+		return errBatchStopped
 	})
+	close(targets)
 	workers.Wait()
+	stopped = stopped || late.Load()
 	close(reports)
 	writer.Wait()
 	if err != nil && !stopped {
@@ -381,8 +410,8 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	}
 	stats.summary(o.streams.Err, time.Since(start), n, sh)
 	if stopped {
-		// The targets in flight ended with the run, unfinished; the
-		// others were never started.
+		// The targets in flight ran to their end (a signal) or to
+		// --batch-timeout's; the others were never started.
 		why := "--batch-timeout " + o.batchTimeout.String() + " passed"
 		if errors.Is(cmd.Context().Err(), context.Canceled) {
 			why = "interrupted"

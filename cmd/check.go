@@ -35,6 +35,7 @@ type checkOptions struct {
 	maxDrop       int
 	targetsFile   string
 	jobs          int
+	maxInflight   int
 	batchTimeout  time.Duration
 	shard         string
 	send          sendOptions
@@ -82,6 +83,9 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
   # Plus a test send to the recipient's MX (a probe: nothing is delivered)
   preflight check example.com --ip 203.0.113.5 --helo mail.example.com --to someone@example.net
 
+  # A batch through a local caching resolver, 128 targets at once
+  preflight check --targets targets.txt --resolver 127.0.0.1 --jobs 128 --max-inflight 512 > reports.ndjson
+
   # The second of four jobs of a large batch
   preflight check --targets targets.txt --format json --shard 1/4 > part1.ndjson
 
@@ -106,7 +110,8 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
 	f.BoolVar(&o.baselineAny, "baseline-any", false, "with --baseline: accept a report of another command or domain")
 	f.IntVar(&o.maxDrop, "max-drop", 0, "with --baseline: score drop allowed before the gate fails")
 	f.StringVar(&o.targetsFile, "targets", "", "FILE of targets to check in batch (NDJSON out)")
-	f.IntVar(&o.jobs, "jobs", 8, "targets checked at once in batch mode")
+	f.IntVar(&o.jobs, "jobs", defaultJobs, "targets checked at once in batch mode")
+	f.IntVar(&o.maxInflight, "max-inflight", defaultMaxInflight, "in batch mode, DNS questions on the wire at once, all targets together (docs/scale.md)")
 	f.DurationVar(&o.batchTimeout, "batch-timeout", 0, "time limit for the whole batch (default: none; --timeout bounds each target)")
 	f.StringVar(&o.shard, "shard", "", "I/N: in batch mode, check every N-th target from the I-th (0 to N-1) only")
 	o.register(f)
@@ -181,6 +186,8 @@ func (o *checkOptions) checkUse(args []string) error {
 		return conflict("DOMAIN", "--targets", "check one DOMAIN, or the targets of the file")
 	case o.jobs < 1:
 		return fmt.Errorf("--jobs %d: want 1 or more", o.jobs)
+	case o.maxInflight < 1:
+		return fmt.Errorf("--max-inflight %d: want 1 or more", o.maxInflight)
 	case o.maxDrop < 0:
 		return fmt.Errorf("--max-drop %d: want 0 or more", o.maxDrop)
 	case o.batchTimeout < 0:
@@ -194,7 +201,7 @@ func (o *checkOptions) checkUse(args []string) error {
 	case changed("baseline-any") && o.baseline == "":
 		return needs("--baseline-any", "--baseline", "it says which baselines to accept")
 	}
-	for _, f := range []string{"jobs", "shard"} {
+	for _, f := range []string{"jobs", "max-inflight", "shard"} {
 		if changed(f) && !batch {
 			return needs("--"+f, "batch mode", "give --targets FILE, or a config with several targets")
 		}

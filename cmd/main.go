@@ -32,6 +32,9 @@ type Streams struct {
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, which stops a batch gently (running
+	// targets finish within --timeout), a second one ends the process.
+	context.AfterFunc(ctx, stop)
 	return Run(ctx, os.Args[1:], Streams{Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
 }
 

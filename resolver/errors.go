@@ -3,6 +3,7 @@ package resolver
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinels for the three outcomes a lookup can have besides records.
@@ -35,6 +36,8 @@ type LookupError struct {
 	Kind   error  // ErrNXDomain, ErrNoData or ErrTemporary
 	Reason string // detail for people: "timeout from 127.0.0.1:53", "offline, not in zone files"
 	Err    error  // underlying error, if any
+
+	ttl time.Duration // of a negative answer, for a batch's cache (replyTTL)
 }
 
 func (e *LookupError) Error() string {

@@ -75,6 +75,9 @@ type Config struct {
 	// NoServersReason explains an empty Servers list in errors (for
 	// instance why /etc/resolv.conf could not be used).
 	NoServersReason string
+	// Batch, when set, is shared by the runs of a batch: a cache of
+	// answers across them and a limit on questions in flight (batch.go).
+	Batch *Batch
 	// Keys are secrets carried in query names (a Spamhaus DQS key:
 	// KEY.zen.dq.spamhaus.net). The resolver shows each as "<key>" in
 	// everything it hands out — traces, errors and their reasons (CNAME
@@ -337,6 +340,7 @@ type hopResult struct {
 	rrs    []dns.RR
 	next   string // fqdn of a CNAME target the reply did not cover
 	source string
+	ttl    time.Duration // how long a batch may keep it (replyTTL)
 }
 
 // hop answers one question once per run. Identical questions in flight
@@ -385,6 +389,9 @@ func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16) (*hop
 			return nil, r.lookupError(name, qtype, res.Kind, source, nil)
 		}
 		return hopFrom(name, nil, res.Records, source, qtype), nil
+	}
+	if r.cfg.Batch != nil {
+		return r.cfg.Batch.resolve(ctx, r, name, qtype)
 	}
 	return r.exchange(ctx, name, qtype)
 }
@@ -512,7 +519,8 @@ func covers(m *dns.Msg, name string) bool {
 type query struct {
 	name  string // fqdn
 	qtype uint16
-	sent  bool // a packet of it went on the wire
+	sent  bool          // a packet of it went on the wire
+	ttl   time.Duration // of the reply used (replyTTL)
 }
 
 // exchange sends one question to the servers: attempts rounds over the
@@ -535,8 +543,11 @@ func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*ho
 			h, kind, err := r.askServer(ctx, q, server)
 			switch {
 			case err == nil && kind != nil:
-				return nil, r.lookupError(name, qtype, kind, "from "+server, nil)
+				le := r.lookupError(name, qtype, kind, "from "+server, nil)
+				le.ttl = q.ttl
+				return nil, le
 			case err == nil:
+				h.ttl = q.ttl
 				return h, nil
 			case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 				failures = append(failures, server+": "+ctxReason(ctx))
@@ -605,6 +616,7 @@ func (r *Resolver) askServer(ctx context.Context, q *query, server string) (_ *h
 		switch m.Rcode {
 		case dns.RcodeSuccess, dns.RcodeNameError:
 			r.trace("dns: %s %s → %s: %s", typeString(q.qtype), bare(q.name), server, rc)
+			q.ttl = replyTTL(m)
 			return fromMessage(m, q.name, q.qtype, server, r.cfg.Overlay)
 		case dns.RcodeFormatError:
 			if edns {

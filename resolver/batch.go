@@ -1,0 +1,185 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Bounds of the batch cache (issue #21).
+const (
+	// MaxSharedTTL caps how long a batch keeps an answer, whatever its
+	// TTL says: a batch of a day sees changes made during it.
+	MaxSharedTTL = time.Hour
+	// MaxNegativeTTL caps how long a batch keeps NXDOMAIN and NODATA
+	// (RFC 2308 §5: the SOA's TTL or MINIMUM, the smaller; without an
+	// SOA in the reply, not cached). Short: a record added while the
+	// batch runs is seen soon.
+	MaxNegativeTTL = 5 * time.Minute
+	// maxSharedEntries bounds the batch cache; past it, expired entries
+	// go, then others, so memory stays flat however many targets.
+	maxSharedEntries = 50000
+)
+
+// Batch is what the runs of a batch (check --targets) share: a cache of
+// the answers from the network, in which identical questions of several
+// targets in flight at once wait for the first, and a limit on the
+// questions in flight at once. Each run keeps its own cache on top of it
+// (two checks of one target always see the same answer), and its counts
+// stay its own: a question answered from the batch's cache is a cache
+// hit of the run, not a question it sent, and does not count against
+// MaxQuestions. Answers of zone files are not kept here (the overlay
+// answers them first); failures (timeouts, SERVFAIL) are shared only
+// with the questions that waited for them, never kept.
+type Batch struct {
+	inflight chan struct{} // nil: no limit
+
+	mu      sync.Mutex
+	entries map[ledgerKey]*sharedEntry
+}
+
+type sharedEntry struct {
+	done    chan struct{}
+	ready   bool // done is closed: ans or err is the answer
+	ans     *hopResult
+	err     error
+	expires time.Time
+	retry   bool // the asker's context ended: ask again
+}
+
+// NewBatch returns the shared state of one batch; maxInflight (0: no
+// limit) bounds the questions of all its runs on the wire at once.
+func NewBatch(maxInflight int) *Batch {
+	b := &Batch{entries: map[ledgerKey]*sharedEntry{}}
+	if maxInflight > 0 {
+		b.inflight = make(chan struct{}, maxInflight)
+	}
+	return b
+}
+
+// resolve answers one question of r's run from the batch's cache, or
+// asks the network (exchange) and keeps the answer for its TTL.
+func (b *Batch) resolve(ctx context.Context, r *Resolver, name string, qtype uint16) (*hopResult, error) {
+	k := ledgerKey{r.scope, key{name, qtype}}
+	for {
+		now := time.Now()
+		b.mu.Lock()
+		e := b.entries[k]
+		if e != nil && e.ready && !now.Before(e.expires) {
+			delete(b.entries, k)
+			e = nil
+		}
+		if e == nil {
+			e = &sharedEntry{done: make(chan struct{})}
+			b.makeRoom(now)
+			b.entries[k] = e
+			b.mu.Unlock()
+			return b.ask(ctx, r, k, e, name, qtype)
+		}
+		b.mu.Unlock()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, r.lookupError(name, qtype, ErrTemporary, ctxReason(ctx), ctx.Err())
+		}
+		if e.retry && !expired(ctx) {
+			continue // the first asker ran out of time; we have not
+		}
+		r.stats.cacheHits.Add(1)
+		r.trace("dns: %s %s → the batch's cache", typeString(qtype), bare(name))
+		return e.ans, e.err
+	}
+}
+
+// ask puts the question on the wire for the batch (within the in-flight
+// limit) and settles e.
+func (b *Batch) ask(ctx context.Context, r *Resolver, k ledgerKey, e *sharedEntry, name string, qtype uint16) (*hopResult, error) {
+	var ttl time.Duration
+	if b.inflight != nil {
+		select {
+		case b.inflight <- struct{}{}:
+		case <-ctx.Done():
+			e.err = r.lookupError(name, qtype, ErrTemporary, ctxReason(ctx)+", waiting for --max-inflight", ctx.Err())
+		}
+	}
+	if e.err == nil {
+		e.ans, e.err = r.exchange(ctx, name, qtype)
+		if b.inflight != nil {
+			<-b.inflight
+		}
+		ttl = sharedTTL(e.ans, e.err)
+	}
+	b.mu.Lock()
+	e.ready = true
+	e.expires = time.Now().Add(ttl)
+	if ttl <= 0 {
+		delete(b.entries, k) // shared with the waiters only
+	}
+	if e.err != nil && expired(ctx) {
+		e.retry = true
+	}
+	b.mu.Unlock()
+	close(e.done)
+	return e.ans, e.err
+}
+
+// sharedTTL is how long the batch keeps an exchange's outcome: the
+// answer's TTL, a negative answer's (RFC 2308), each capped; 0 for
+// failures.
+func sharedTTL(h *hopResult, err error) time.Duration {
+	if err == nil {
+		return min(h.ttl, MaxSharedTTL)
+	}
+	var le *LookupError
+	if errors.As(err, &le) && (le.Kind == ErrNXDomain || le.Kind == ErrNoData) {
+		return min(le.ttl, MaxNegativeTTL)
+	}
+	return 0
+}
+
+// makeRoom keeps the cache under maxSharedEntries; b.mu held.
+func (b *Batch) makeRoom(now time.Time) {
+	if len(b.entries) < maxSharedEntries {
+		return
+	}
+	for k, e := range b.entries {
+		if e.ready && !now.Before(e.expires) {
+			delete(b.entries, k)
+		}
+	}
+	// Still full: drop settled entries, in the map's random order,
+	// down to nine tenths.
+	for k, e := range b.entries {
+		if len(b.entries) < maxSharedEntries*9/10 {
+			break
+		}
+		if e.ready {
+			delete(b.entries, k)
+		}
+	}
+}
+
+// replyTTL is how long a reply may be cached: the smallest TTL of its
+// answer section's records; for a negative answer (no answer records),
+// the SOA's TTL or MINIMUM, the smaller (RFC 2308 §5), or 0 without an
+// SOA (RFC 2308 §5: not cached).
+func replyTTL(m *dns.Msg) time.Duration {
+	ttl, found := uint32(0), false
+	for _, rr := range m.Answer {
+		if t := rr.Header().Ttl; !found || t < ttl {
+			ttl, found = t, true
+		}
+	}
+	if !found {
+		for _, rr := range m.Ns {
+			if soa, ok := rr.(*dns.SOA); ok {
+				ttl, found = min(soa.Hdr.Ttl, soa.Minttl), true
+				break
+			}
+		}
+	}
+	return time.Duration(ttl) * time.Second
+}
