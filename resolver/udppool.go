@@ -35,6 +35,9 @@ const (
 	// poolIdle closes a socket that has had no question in flight for
 	// this long.
 	poolIdle = 250 * time.Millisecond
+	// udpReadBuffer is the receive buffer asked for each socket: the
+	// replies to a burst of questions arrive together.
+	udpReadBuffer = 1 << 20
 )
 
 // udpPools holds the pool of each server address; pools are shared by
@@ -93,6 +96,9 @@ func (p *udpPool) acquire(ctx context.Context) (*udpSock, uint16, chan udpReply,
 				p.mu.Unlock()
 				return nil, 0, nil, err
 			}
+			// Room for the replies to the questions in flight on it
+			// (the kernel caps the size at net.core.rmem_max).
+			nc.(*net.UDPConn).SetReadBuffer(udpReadBuffer)
 			s = &udpSock{pool: p, conn: nc, pending: map[uint16]chan udpReply{}, last: time.Now()}
 			p.socks[i] = s
 			go s.read()
