@@ -130,3 +130,48 @@ func BenchmarkBatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBatchLatency: a batch of 20 domains (their own SPF, MX and
+// DMARC records, one ESP's include, their own sending IP, the default
+// blocklists) with 50 ms per query and the default --jobs and
+// --max-inflight. The critical path of one domain is 3 dependent
+// lookups: the DMARC tree walk (RFC 9989) of d0.share.test asks
+// _dmarc.d0.share.test, then _dmarc.share.test, then _dmarc.test (-v
+// shows it). Goal (issue #21): wall ≤ 1.5 × that, so the batch takes
+// about as long as one of its domains. Also reports wall ÷ the wall of
+// a batch of one of the domains alone.
+func BenchmarkBatchLatency(b *testing.B) {
+	const latency = 50 * time.Millisecond
+	srv := dnstest.New(b, shareZones()...)
+	srv.SetLatency(latency)
+	dir := b.TempDir()
+	write := func(name string, n int) string {
+		var lines strings.Builder
+		for i := range n {
+			fmt.Fprintf(&lines, "d%d.share.test 203.0.113.%d h%d.share.test s1\n", i, i+1, i+1)
+		}
+		file := filepath.Join(dir, name)
+		if err := os.WriteFile(file, []byte(lines.String()), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		return file
+	}
+	twenty, one := write("20.txt", 20), write("1.txt", 1)
+	batch := func(file string) time.Duration {
+		start := time.Now()
+		if code := quietRun(b, "check", "--targets", file, "--resolver", srv.Addr, "--treat-as-public", "203.0.113.0/24"); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+		return time.Since(start)
+	}
+	var all, alone time.Duration
+	for b.Loop() {
+		all += batch(twenty)
+		b.StopTimer()
+		alone += batch(one)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(all)/float64(b.N)/float64(3*latency), "wall/critical-path")
+	b.ReportMetric(float64(all)/float64(alone), "wall/one-domain")
+	b.ReportMetric(float64((all / time.Duration(b.N)).Milliseconds()), "ms/batch")
+}
