@@ -95,7 +95,7 @@ func BenchmarkBatch(b *testing.B) {
 			w.Flush()
 			f.Close()
 			args := []string{"check", "--targets", file, "--resolver", srv.Addr, "--list", "bl.test",
-				"--treat-as-public", "203.0.113.0/24", "--jobs", "32"}
+				"--treat-as-public", "203.0.113.0/24"}
 			var peak atomic.Uint64
 			for b.Loop() {
 				runtime.GC()
