@@ -45,3 +45,17 @@ func FuzzNormalizeDomain(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidName: the fast check of a name agrees with the wire format's.
+func FuzzValidName(f *testing.F) {
+	for _, s := range []string{"example.com.", "a..b.", ".", ".a.", strings.Repeat("a", 63) + ".", strings.Repeat("a", 64) + ".", strings.Repeat("abcdefg.", 31) + "ab.", strings.Repeat("abcdefg.", 32), `a\.b.`, "x y.", "\x00.", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		name = fqdn(name)
+		_, want := canonicalEscapes(name)
+		if got := validName(name); got != want {
+			t.Errorf("validName(%q) = %v, the wire format says %v", name, got, want)
+		}
+	})
+}

@@ -149,6 +149,33 @@ func fqdn(name string) string {
 	return name
 }
 
+// validName reports whether DNS can carry fqdn name (no empty label,
+// labels up to 63 octets, the name up to 255 on the wire). Names
+// without escapes are measured as they are; others go through the wire
+// format.
+func validName(name string) bool {
+	if strings.Contains(name, "\\") || name == "." {
+		_, ok := canonicalEscapes(name)
+		return ok
+	}
+	// On the wire: a length octet per label, the labels, the root's 0.
+	if len(name)+1 > 255 {
+		return false
+	}
+	label := 0
+	for i := range len(name) {
+		if name[i] != '.' {
+			label++
+			continue
+		}
+		if label == 0 || label > 63 {
+			return false
+		}
+		label = 0
+	}
+	return true
+}
+
 // canonicalEscapes rewrites a name through the wire format.
 func canonicalEscapes(name string) (string, bool) {
 	buf := make([]byte, 256)

@@ -296,7 +296,7 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answ
 
 func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) (*Answer, error) {
 	name = fqdn(name)
-	if _, ok := canonicalEscapes(name); !ok {
+	if !validName(name) {
 		// A name DNS cannot carry (empty label, label over 63 octets,
 		// over 255 octets) cannot exist: nothing to ask.
 		return nil, r.lookupError(name, qtype, ErrNXDomain, "not a valid DNS name", nil)
