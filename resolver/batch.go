@@ -19,9 +19,13 @@ const (
 	// SOA in the reply, not cached). Short: a record added while the
 	// batch runs is seen soon.
 	MaxNegativeTTL = 5 * time.Minute
-	// maxSharedEntries bounds the batch cache; past it, expired entries
-	// go, then others, so memory stays flat however many targets.
+	// maxSharedEntries and maxSharedBytes (the records' wire size, a
+	// measure of their memory) bound the batch cache; past either,
+	// expired entries go, then others, so memory stays flat however
+	// many targets, and however large their records (a TXT answer may
+	// hold MaxTXTBytes).
 	maxSharedEntries = 50000
+	maxSharedBytes   = 32 << 20
 )
 
 // Batch is what the runs of a batch (check --targets) share: a cache of
@@ -39,6 +43,7 @@ type Batch struct {
 
 	mu      sync.Mutex
 	entries map[ledgerKey]*sharedEntry
+	bytes   int // the settled entries' sizes
 }
 
 type sharedEntry struct {
@@ -48,6 +53,7 @@ type sharedEntry struct {
 	err     error
 	expires time.Time
 	retry   bool // the asker's context ended: ask again
+	size    int  // the records' wire size, once settled and kept
 }
 
 // NewBatch returns the shared state of one batch; maxInflight (0: no
@@ -69,7 +75,7 @@ func (b *Batch) resolve(ctx context.Context, r *Resolver, name string, qtype uin
 		b.mu.Lock()
 		e := b.entries[k]
 		if e != nil && e.ready && !now.Before(e.expires) {
-			delete(b.entries, k)
+			b.remove(k, e)
 			e = nil
 		}
 		if e == nil {
@@ -117,6 +123,9 @@ func (b *Batch) ask(ctx context.Context, r *Resolver, k ledgerKey, e *sharedEntr
 	e.expires = time.Now().Add(ttl)
 	if ttl <= 0 {
 		delete(b.entries, k) // shared with the waiters only
+	} else {
+		e.size = entrySize(k, e.ans)
+		b.bytes += e.size
 	}
 	if e.err != nil && expired(ctx) {
 		e.retry = true
@@ -140,26 +149,53 @@ func sharedTTL(h *hopResult, err error) time.Duration {
 	return 0
 }
 
-// makeRoom keeps the cache under maxSharedEntries; b.mu held.
+// remove drops the entry e at k; b.mu held.
+func (b *Batch) remove(k ledgerKey, e *sharedEntry) {
+	delete(b.entries, k)
+	b.bytes -= e.size
+}
+
+// full reports whether the cache is at one of its bounds; b.mu held.
+func (b *Batch) full(frac int) bool {
+	return len(b.entries) >= maxSharedEntries*frac/10 || b.bytes >= maxSharedBytes*frac/10
+}
+
+// makeRoom keeps the cache under maxSharedEntries and maxSharedBytes;
+// b.mu held.
 func (b *Batch) makeRoom(now time.Time) {
-	if len(b.entries) < maxSharedEntries {
+	if !b.full(10) {
 		return
 	}
 	for k, e := range b.entries {
 		if e.ready && !now.Before(e.expires) {
-			delete(b.entries, k)
+			b.remove(k, e)
 		}
 	}
 	// Still full: drop settled entries, in the map's random order,
 	// down to nine tenths.
 	for k, e := range b.entries {
-		if len(b.entries) < maxSharedEntries*9/10 {
+		if !b.full(9) {
 			break
 		}
 		if e.ready {
-			delete(b.entries, k)
+			b.remove(k, e)
 		}
 	}
+}
+
+// entrySize is about what an entry holds: its records' wire size and
+// the names.
+func entrySize(k ledgerKey, h *hopResult) int {
+	n := len(k.name) + len(k.scope) + 64
+	if h != nil {
+		for _, rr := range h.rrs {
+			n += dns.Len(rr)
+		}
+		for _, c := range h.chain {
+			n += len(c)
+		}
+	}
+	return n
 }
 
 // replyTTL is how long a reply may be cached: the smallest TTL of its

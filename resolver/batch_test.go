@@ -1,0 +1,109 @@
+package resolver_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/preflight-mail/preflight/resolver"
+	"github.com/preflight-mail/preflight/resolver/dnstest"
+)
+
+const batchZone = `$TTL 3600
+$ORIGIN batch.test.
+@        SOA ns hm 1 3600 600 86400 300
+mail     A   203.0.113.1
+zero 0   A   203.0.113.2
+`
+
+// TestBatchSharesAnswers: runs of one batch share answers (TTL > 0) and
+// negative answers (with the SOA's MINIMUM), and count them as cache
+// hits, not questions sent; TTL 0 and failures are not kept.
+func TestBatchSharesAnswers(t *testing.T) {
+	srv := dnstest.New(t, batchZone)
+	srv.SetRcode("broken.batch.test", dns.RcodeServerFailure)
+	b := resolver.NewBatch(0)
+	newRun := func() *resolver.Resolver {
+		return resolver.New(resolver.Config{Servers: []string{srv.Addr}, Batch: b, Attempts: 1})
+	}
+	ctx := context.Background()
+	first := newRun()
+	first.LookupIP(ctx, "ip4", "mail.batch.test")
+	first.LookupIP(ctx, "ip4", "nothere.batch.test")
+	first.LookupIP(ctx, "ip4", "zero.batch.test")
+	first.LookupIP(ctx, "ip4", "broken.batch.test")
+	if got := first.Stats().Questions; got != 4 {
+		t.Fatalf("the first run sent %d questions, want 4", got)
+	}
+	second := newRun()
+	ips, err := second.LookupIP(ctx, "ip4", "mail.batch.test")
+	if err != nil || len(ips) != 1 {
+		t.Fatalf("mail from the batch's cache: %v, %v", ips, err)
+	}
+	if _, err := second.LookupIP(ctx, "ip4", "nothere.batch.test"); !resolver.IsNotFound(err) {
+		t.Fatalf("nothere from the batch's cache: %v, want NXDOMAIN", err)
+	}
+	if s := second.Stats(); s.Questions != 0 || s.CacheHits != 2 {
+		t.Errorf("the second run: %+v, want 0 questions and 2 cache hits", s)
+	}
+	second.LookupIP(ctx, "ip4", "zero.batch.test")
+	second.LookupIP(ctx, "ip4", "broken.batch.test")
+	if s := second.Stats(); s.Questions != 2 {
+		t.Errorf("TTL 0 and SERVFAIL: the second run sent %d questions, want 2 (neither kept)", s.Questions)
+	}
+	if srv.Queries() != 6 {
+		t.Errorf("the server saw %d queries, want 6", srv.Queries())
+	}
+}
+
+// TestBatchInFlight: a question that ten runs ask at once goes out once.
+func TestBatchInFlight(t *testing.T) {
+	srv := dnstest.New(t, batchZone)
+	srv.SetLatency(100 * time.Millisecond)
+	b := resolver.NewBatch(0)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			r := resolver.New(resolver.Config{Servers: []string{srv.Addr}, Batch: b})
+			if _, err := r.LookupIP(context.Background(), "ip4", "mail.batch.test"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if srv.Queries() != 1 {
+		t.Errorf("the server saw %d queries, want 1", srv.Queries())
+	}
+}
+
+// TestBatchMaxInflight: with one question allowed in flight, and that
+// one unanswered, another run's question waits for the slot, and says
+// so when its time is up.
+func TestBatchMaxInflight(t *testing.T) {
+	srv := dnstest.New(t, batchZone)
+	srv.DropAll(true)
+	b := resolver.NewBatch(1)
+	cfg := resolver.Config{Servers: []string{srv.Addr}, Batch: b, AttemptTimeout: time.Second, Attempts: 1}
+	done := make(chan struct{})
+	defer func() { <-done }() // its attempt times out after a second
+	go func() {
+		defer close(done)
+		resolver.New(cfg).LookupIP(context.Background(), "ip4", "mail.batch.test")
+	}()
+	for srv.Queries() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := resolver.New(cfg).LookupIP(ctx, "ip4", "other.batch.test")
+	if err == nil || !strings.Contains(err.Error(), "--max-inflight") {
+		t.Fatalf("got %v, want an error that names --max-inflight", err)
+	}
+	if srv.Queries() != 1 {
+		t.Errorf("the server saw %d queries, want 1", srv.Queries())
+	}
+}
