@@ -100,8 +100,10 @@ func (r *Resolver) LookupHost(ctx context.Context, name string) (Host, error) {
 		v4, v6     Host
 		err4, err6 error
 	)
-	wg.Go(func() { v4, err4 = r.lookupAddrs(ctx, name, dns.TypeA) })
+	// Both at once; the A lookup in this goroutine (issue #21: a
+	// goroutine each was a stack to grow per pair).
 	wg.Go(func() { v6, err6 = r.lookupAddrs(ctx, name, dns.TypeAAAA) })
+	v4, err4 = r.lookupAddrs(ctx, name, dns.TypeA)
 	wg.Wait()
 	if addrs := append(v4.Addrs, v6.Addrs...); len(addrs) > 0 {
 		chain := v4.CNAMEs

@@ -656,7 +656,8 @@ func tcpReason(m *dns.Msg, err error) string {
 // ask sends one packet and reads its reply, bounded by the attempt
 // timeout and by ctx (cancelling ctx ends the wait at once). Over UDP
 // the packet goes out on one of the server's pooled sockets
-// (udppool.go) with a random ID of its own; a reply that does not match the query is ignored (RFC 5452 §9.1:
+// (udppool.go) with a random ID of its own, over TCP on a kept
+// connection when there is one (tcppool.go); a reply that does not match the query is ignored (RFC 5452 §9.1:
 // a late reply or a spoofing attempt) while ours may still come; one
 // that does not unpack, or is larger than we allowed (edns: 1232 octets,
 // else 512), is errMalformed or errOversize, to be asked again over TCP.
@@ -679,31 +680,7 @@ func (r *Resolver) ask(ctx context.Context, q *query, server, network string, ed
 	if network == "udp" {
 		return r.askPooled(ctx, dctx, q, msg, server, limit)
 	}
-	var d net.Dialer
-	nc, err := d.DialContext(dctx, network, server)
-	if err != nil {
-		return nil, attemptError(ctx, err)
-	}
-	stop := context.AfterFunc(dctx, func() { nc.Close() })
-	defer stop()
-	defer nc.Close()
-	if err := nc.SetDeadline(deadline); err != nil {
-		return nil, err
-	}
-	co := &dns.Conn{Conn: nc}
-	if err := co.WriteMsg(msg); err != nil {
-		return nil, attemptError(ctx, err)
-	}
-	r.sent(q)
-	p, err := co.ReadMsgHeader(nil)
-	if err != nil {
-		return nil, attemptError(ctx, err)
-	}
-	m, err := checkReply(p, msg, network, limit)
-	if errors.Is(err, errMismatch) {
-		return nil, errors.New("reply does not match the question")
-	}
-	return m, err
+	return r.askTCP(ctx, dctx, q, msg, server, deadline, limit)
 }
 
 // errMismatch is a reply whose ID or question is not the query's.

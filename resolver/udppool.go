@@ -262,7 +262,8 @@ func (r *Resolver) askPooled(ctx, dctx context.Context, q *query, msg *dns.Msg, 
 }
 
 // CloseIdle closes the pooled UDP sockets no question is waiting on (and
-// so ends their readers); the pools open new ones when asked again. A
+// so ends their readers) and the kept TCP connections; the pools open
+// new ones when asked again. A
 // program done asking calls it, as do tests before they look for leaked
 // goroutines; idle sockets close by themselves after poolIdle anyway.
 func CloseIdle() {
@@ -281,6 +282,10 @@ func CloseIdle() {
 			}
 			s.mu.Unlock()
 		}
+		return true
+	})
+	tcpPools.Range(func(_, v any) bool {
+		v.(*tcpPool).closeAll()
 		return true
 	})
 }
