@@ -344,7 +344,7 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	// One cache of answers for all the targets, and one bound on their
 	// questions in flight (resolver.Batch).
 	rn.cfg.Batch = resolver.NewBatch(o.maxInflight)
-	reports := make(chan report.Report, o.jobs)
+	reports := make(chan report.Report, min(o.jobs, total))
 	start := time.Now()
 
 	var stats batchStats

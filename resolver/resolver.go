@@ -657,10 +657,11 @@ func tcpReason(m *dns.Msg, err error) string {
 // timeout and by ctx (cancelling ctx ends the wait at once). Over UDP
 // the packet goes out on one of the server's pooled sockets
 // (udppool.go) with a random ID of its own, over TCP on a kept
-// connection when there is one (tcppool.go); a reply that does not match the query is ignored (RFC 5452 §9.1:
-// a late reply or a spoofing attempt) while ours may still come; one
-// that does not unpack, or is larger than we allowed (edns: 1232 octets,
-// else 512), is errMalformed or errOversize, to be asked again over TCP.
+// connection when there is one (tcppool.go). Over UDP, a reply that
+// does not match the query is ignored (RFC 5452 §9.1: a late reply or a
+// spoofing attempt) while ours may still come; one that does not
+// unpack, or is larger than we allowed (edns: 1232 octets, else 512),
+// is errMalformed or errOversize, to be asked again over TCP.
 func (r *Resolver) ask(ctx context.Context, q *query, server, network string, edns bool) (*dns.Msg, error) {
 	msg := new(dns.Msg)
 	msg.SetQuestion(q.name, q.qtype)
