@@ -22,10 +22,19 @@ zero 0   A   203.0.113.2
 
 // TestBatchSharesAnswers: runs of one batch share answers (TTL > 0) and
 // negative answers (with the SOA's MINIMUM), and count them as cache
-// hits, not questions sent; TTL 0 and failures are not kept.
+// hits, not questions sent; TTL 0, negative answers without an SOA
+// (RFC 2308 §5) and failures are not kept.
 func TestBatchSharesAnswers(t *testing.T) {
 	srv := dnstest.New(t, batchZone)
 	srv.SetRcode("broken.batch.test", dns.RcodeServerFailure)
+	srv.SetHook(func(q, reply *dns.Msg, _ string) []byte {
+		if q.Question[0].Name != "nosoa.batch.test." {
+			return nil
+		}
+		reply.Ns = nil
+		p, _ := reply.Pack()
+		return p
+	})
 	b := resolver.NewBatch(0)
 	newRun := func() *resolver.Resolver {
 		return resolver.New(resolver.Config{Servers: []string{srv.Addr}, Batch: b, Attempts: 1})
@@ -36,8 +45,9 @@ func TestBatchSharesAnswers(t *testing.T) {
 	first.LookupIP(ctx, "ip4", "nothere.batch.test")
 	first.LookupIP(ctx, "ip4", "zero.batch.test")
 	first.LookupIP(ctx, "ip4", "broken.batch.test")
-	if got := first.Stats().Questions; got != 4 {
-		t.Fatalf("the first run sent %d questions, want 4", got)
+	first.LookupIP(ctx, "ip4", "nosoa.batch.test")
+	if got := first.Stats().Questions; got != 5 {
+		t.Fatalf("the first run sent %d questions, want 5", got)
 	}
 	second := newRun()
 	ips, err := second.LookupIP(ctx, "ip4", "mail.batch.test")
@@ -52,11 +62,14 @@ func TestBatchSharesAnswers(t *testing.T) {
 	}
 	second.LookupIP(ctx, "ip4", "zero.batch.test")
 	second.LookupIP(ctx, "ip4", "broken.batch.test")
-	if s := second.Stats(); s.Questions != 2 {
-		t.Errorf("TTL 0 and SERVFAIL: the second run sent %d questions, want 2 (neither kept)", s.Questions)
+	if _, err := second.LookupIP(ctx, "ip4", "nosoa.batch.test"); !resolver.IsNotFound(err) {
+		t.Errorf("nosoa: %v, want NXDOMAIN", err)
 	}
-	if srv.Queries() != 6 {
-		t.Errorf("the server saw %d queries, want 6", srv.Queries())
+	if s := second.Stats(); s.Questions != 3 {
+		t.Errorf("TTL 0, NXDOMAIN without SOA and SERVFAIL: the second run sent %d questions, want 3 (none kept)", s.Questions)
+	}
+	if srv.Queries() != 8 {
+		t.Errorf("the server saw %d queries, want 8", srv.Queries())
 	}
 }
 
