@@ -787,3 +787,6 @@ func algNames(algs []uint8) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// TrustAnchors returns the anchors LookupSecure validates from.
+func (r *Resolver) TrustAnchors() []dns.RR { return r.anchors() }

@@ -56,6 +56,16 @@ type world struct {
 }
 
 func (w world) build(t *testing.T) (*resolver.Resolver, *dnstest.Server) {
+	return w.buildB(t)
+}
+
+// r0Config is the config of a resolver like r0's (its anchors) for
+// server addr: benchmarks make a new run each iteration.
+func r0Config(r0 *resolver.Resolver, addr string) resolver.Config {
+	return resolver.Config{Servers: []string{addr}, TrustAnchors: r0.TrustAnchors()}
+}
+
+func (w world) buildB(t testing.TB) (*resolver.Resolver, *dnstest.Server) {
 	t.Helper()
 	sign := func(text string, extra ...dns.RR) *dnstest.Signed {
 		t.Helper()
@@ -282,4 +292,57 @@ func mustRR(t *testing.T, s string) dns.RR {
 		t.Fatal(err)
 	}
 	return rr
+}
+
+// Signed zone files in the overlay validate offline, from a trust anchor
+// at their apex: DNSSEC scenarios need no server.
+func TestLookupSecureOverlay(t *testing.T) {
+	sub, err := dnstest.SignText(subZoneText, dnstest.SignOptions{NSEC3: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(exampleZoneText)
+	for _, rr := range sub.DS {
+		b.WriteString(rr.String() + "\n")
+	}
+	example, err := dnstest.SignText(b.String(), dnstest.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zones []*resolver.Zone
+	for _, s := range []*dnstest.Signed{example, sub} {
+		// Through the master-file text, as --zone reads it.
+		z, err := resolver.ParseZone(strings.NewReader(s.Text()), s.Apex+"zone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		zones = append(zones, z)
+	}
+	o, err := resolver.NewOverlay(zones...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resolver.New(resolver.Config{Overlay: o, Offline: true, TrustAnchors: example.DS})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		qtype uint16
+		want  resolver.Security
+	}{
+		{"mx.example", dns.TypeA, resolver.Secure},
+		{"_25._tcp.mx.example", dns.TypeTLSA, resolver.Secure},
+		{"www.sub.example", dns.TypeA, resolver.Secure},
+		{"nope.sub.example", dns.TypeA, resolver.Secure},
+		{"nope.example", dns.TypeMX, resolver.Secure},
+		{"www.plain.example", dns.TypeA, resolver.Insecure},
+		{"example.org", dns.TypeA, resolver.Indeterminate},
+	} {
+		if a := r.LookupSecure(ctx, tc.name, tc.qtype); a.Security != tc.want {
+			t.Errorf("%s %s = %s (%s), want %s", tc.name, dns.TypeToString[tc.qtype], a.Security, a.Reason, tc.want)
+		}
+	}
+	if s := r.Stats(); s.Questions != 0 || s.Overlay == 0 {
+		t.Errorf("stats = %+v, want overlay answers only", s)
+	}
 }
