@@ -126,6 +126,7 @@ var All = []Check{
 	{ID: "dkim", Run: DKIM, Kinds: dkimKinds},
 	{ID: "dmarc", Run: DMARC, Kinds: dmarcKinds},
 	{ID: "mx", Run: MX, Kinds: mxKinds},
+	{ID: "dnssec", Run: DNSSEC, Kinds: dnssecKinds},
 	{ID: "send", Run: SendCheck, Kinds: sendKinds},
 }
 

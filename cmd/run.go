@@ -66,6 +66,11 @@ func (g *globalOptions) newRunner(ctx context.Context, opts envOptions) (*runner
 	}
 	rn := &runner{g: g, trace: g.tracer(), opts: opts, catalog: checks.Catalog()}
 	rn.cfg = resolver.Config{Overlay: overlay, Offline: g.offline, Trace: rn.trace, Keys: rbl.Keys(opts.lists)}
+	if g.trustAnchor != "" {
+		if rn.cfg.TrustAnchors, err = resolver.LoadTrustAnchors(ctx, g.trustAnchor); err != nil {
+			return nil, fmt.Errorf("--trust-anchor: %w", err)
+		}
+	}
 	for _, s := range g.resolvers {
 		addr, err := resolver.ParseServer(s)
 		if err != nil {

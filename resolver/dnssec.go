@@ -217,8 +217,16 @@ func (r *Resolver) lookupSecure(ctx context.Context, name string, qtype uint16, 
 		dsF[i] = r.ask1(ctx, cut, dns.TypeDS)
 		keyF[i] = r.ask1(ctx, cut, dns.TypeDNSKEY)
 	}
+	// Every question asked is waited for, also when an early one
+	// decides: no goroutine outlives the lookup, and a run asks the
+	// same questions whatever order the replies come in.
+	defer func() {
+		for _, f := range append(append(dsF, keyF...), apexKeys, ans) {
+			f.wait()
+		}
+	}()
 
-	c, sec, why, err := r.anchorChain(apexKeys, anchor, anchors)
+	c, sec, why, err := r.anchorChain(apexKeys, anchor, anchors, a)
 	for i := 0; sec == Secure && i < len(cuts); i++ {
 		sec, why, err = r.descend(c, cuts[i], dsF[i], keyF[i], a)
 	}
@@ -258,7 +266,8 @@ func errorReason(err error) string {
 
 // anchorChain validates the anchor zone's DNSKEY set: signed by a key the
 // anchors name (by DS digest or as the key itself).
-func (r *Resolver) anchorChain(f *future, zone string, anchors []dns.RR) (*chain, Security, string, error) {
+func (r *Resolver) anchorChain(f *future, zone string, anchors []dns.RR, a *SecureAnswer) (*chain, Security, string, error) {
+	a.Zone = bare(zone)
 	m, err := f.wait()
 	if err != nil {
 		return nil, Indeterminate, errorReason(err), err
@@ -287,7 +296,12 @@ func (r *Resolver) anchorChain(f *future, zone string, anchors []dns.RR) (*chain
 	if len(ds) > 0 {
 		usable := supportedDS(ds)
 		if len(usable) == 0 && len(trusted) == 0 {
-			return nil, Insecure, "the trust anchors of " + bare(zone) + " use only unsupported algorithms", nil
+			for _, d := range ds {
+				if !slices.Contains(a.Algorithms, d.Algorithm) {
+					a.Algorithms = append(a.Algorithms, d.Algorithm)
+				}
+			}
+			return nil, Insecure, fmt.Sprintf("the trust anchors of %s use only algorithms preflight does not support (%s)", bare(zone), algNames(a.Algorithms)), nil
 		}
 		matched, why := matchDS(zone, dnskeys(keys), usable)
 		if len(matched) == 0 && len(trusted) == 0 {

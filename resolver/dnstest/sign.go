@@ -53,7 +53,8 @@ func (s *Signed) Text() string {
 
 // SignText parses a zone (master-file text with an SOA) and signs it.
 func SignText(text string, opt SignOptions) (*Signed, error) {
-	z, err := dns.NewZoneParser(strings.NewReader(text), "", "zone"), error(nil)
+	z := dns.NewZoneParser(strings.NewReader(text), "", "zone")
+	z.SetDefaultTTL(3600)
 	var rrs []dns.RR
 	apex := ""
 	for rr, ok := z.Next(); ok; rr, ok = z.Next() {
@@ -62,7 +63,7 @@ func SignText(text string, opt SignOptions) (*Signed, error) {
 		}
 		rrs = append(rrs, rr)
 	}
-	if err = z.Err(); err != nil {
+	if err := z.Err(); err != nil {
 		return nil, err
 	}
 	if apex == "" {
