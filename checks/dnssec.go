@@ -138,8 +138,8 @@ func dnssecFindings(env Env, subject string, a *resolver.SecureAnswer) []report.
 	ev["error"] = a.Reason
 	return []report.Finding{{
 		ID: "dnssec.not_validated", Severity: report.Info, Subject: subject,
-		Message: fmt.Sprintf("DNSSEC could not be validated for %s: %s. Receivers whose resolvers cannot validate it either treat it as unsigned.", subject, a.Reason),
-		Fix:     "With zone files or a lab, give --trust-anchor FILE (the DS or DNSKEY of the signed zone at the top); otherwise use a resolver that returns DNSSEC records (DO bit), and run again.",
+		Message:  fmt.Sprintf("DNSSEC could not be validated for %s: %s. Receivers whose resolvers cannot validate it either treat it as unsigned.", subject, a.Reason),
+		Fix:      "With zone files or a lab, give --trust-anchor FILE (the DS or DNSKEY of the signed zone at the top); otherwise use a resolver that returns DNSSEC records (DO bit), and run again.",
 		Evidence: ev,
 	}}
 }
