@@ -459,7 +459,7 @@ func (o *sendOptions) dialer(getenv func(string) string) (func(context.Context, 
 		if loopbackOnly {
 			ap, err := netip.ParseAddrPort(addr)
 			if err != nil || !ap.Addr().Unmap().IsLoopback() {
-				return nil, fmt.Errorf("refusing to connect to %s: %s is set (tests stay on loopback)", addr, loopbackOnlyEnv)
+				return nil, fmt.Errorf("refusing to connect to %s: %s is set (tests stay on loopback): %w", addr, loopbackOnlyEnv, checks.ErrLoopbackOnly)
 			}
 		}
 		return d.DialContext(ctx, network, addr)

@@ -316,7 +316,7 @@ func Fetch(ctx context.Context, client *http.Client, domain string, port int) (F
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return f, fmt.Errorf("%w: %v", ErrFetch, err)
+		return f, fmt.Errorf("%w: %w", ErrFetch, err)
 	}
 	defer resp.Body.Close()
 	f.ContentType = resp.Header.Get("Content-Type")
