@@ -203,6 +203,9 @@ func (o *checkOptions) checkUse(args []string) error {
 			return needs("--"+f, "batch mode", "give --targets FILE, or a config with several targets")
 		}
 	}
+	if changed("port") && (o.send.port < 1 || o.send.port > 65535) {
+		return fmt.Errorf("--port %d: want 1 to 65535", o.send.port)
+	}
 	if o.send.to == "" {
 		for _, f := range sendFlags {
 			if changed(f) {
@@ -320,7 +323,12 @@ func (o *checkOptions) envOptions(ctx context.Context) (envOptions, error) {
 	if err != nil {
 		return envOptions{}, err
 	}
-	return envOptions{lists: lists, public: public, dial: dial, psl: psl}, nil
+	roots, err := o.send.rootCAs(ctx)
+	if err != nil {
+		return envOptions{}, err
+	}
+	tls := checks.TLSSettings{Port: o.send.port, Roots: roots}
+	return envOptions{lists: lists, public: public, dial: dial, psl: psl, tls: tls}, nil
 }
 
 // loadConfig reads --config, or preflight.yaml when it exists.

@@ -62,7 +62,7 @@ func (o *sendOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.passwordFile, "password-file", "", "FILE holding the AUTH password (needs --auth-user)")
 	f.BoolVar(&o.deliver, "deliver", false, "send a real test message (default: probe, QUIT after RCPT TO)")
 	f.BoolVar(&o.probe, "probe", true, "stop after RCPT TO: nothing is delivered (the default)")
-	f.IntVar(&o.port, "port", 0, "port of the direct path, 1 to 65535 (default 25; labs use others)")
+	f.IntVar(&o.port, "port", 0, "SMTP port of MX hosts (the direct path; check: also the tls check), 1 to 65535 (default 25; labs use others)")
 	f.StringVar(&o.sourceIP, "source-ip", "", "local IP to connect from")
 	f.StringVar(&o.caFile, "ca-file", "", "PEM FILE of CA certificates to verify servers with (default: the system's)")
 	f.BoolVar(&o.insecure, "insecure-skip-verify", false, "send AUTH credentials even when the relay's certificate does not verify")
@@ -80,8 +80,10 @@ var (
 	relayCheckUnused = []string{"path", "relay", "relays", "tls", "relay-tls", "auth-user", "password-env", "password-file",
 		"deliver", "probe", "port", "dkim-key", "selector", "insecure-skip-verify", "allow-plaintext-auth"}
 	// sendFlags are every flag of check's test send, which needs --to.
+	// --port, --source-ip and --ca-file are not among them: the tls
+	// check uses them too.
 	sendFlags = []string{"path", "relay", "relays", "tls", "relay-tls", "auth-user", "password-env", "password-file",
-		"deliver", "probe", "port", "source-ip", "ca-file", "insecure-skip-verify", "allow-plaintext-auth"}
+		"deliver", "probe", "insecure-skip-verify", "allow-plaintext-auth"}
 )
 
 // checkUse refuses the flags the command line gave that the send would
