@@ -272,6 +272,37 @@ func NewCA(tb testing.TB) *CA {
 	return &CA{Pool: pool, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key, cert: cert}
 }
 
+// LoadCA reads a CA from PEM: its certificate, and its private key
+// (PKCS #8, SEC 1 or PKCS #1 ECDSA as openssl writes it): the lab's CA,
+// to sign certificates for servers beside the lab's postfix.
+func LoadCA(tb testing.TB, certPEM, keyPEM []byte) *CA {
+	tb.Helper()
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		tb.Fatal("LoadCA: no PEM block")
+		return nil
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		tb.Fatal(err)
+		return nil
+	}
+	var key *ecdsa.PrivateKey
+	if k, err := x509.ParsePKCS8PrivateKey(kb.Bytes); err == nil {
+		key, _ = k.(*ecdsa.PrivateKey)
+	} else if k, err := x509.ParseECPrivateKey(kb.Bytes); err == nil {
+		key = k
+	}
+	if key == nil {
+		tb.Fatal("LoadCA: the key is not an ECDSA private key")
+		return nil
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &CA{Pool: pool, PEM: certPEM, key: key, cert: cert}
+}
+
 // ServerTLS is a server configuration with a certificate for names (DNS
 // names or IP addresses) signed by the CA.
 func (ca *CA) ServerTLS(tb testing.TB, names ...string) *tls.Config {
