@@ -28,7 +28,8 @@ import (
 // 127.0.0.77 (STARTTLS offered, no certificate: every handshake fails).
 // The policy server on 127.0.0.70 ($HTTPSPORT) serves mta-sts.D.SUFFIX
 // for D in good, expired, wrongname, tls10 (enforce, the MX hosts of
-// the zone's domain D), one (enforce, mx1 only), testing, none,
+// the zone's domain D), one (enforce, mx1 only), postfix (enforce, mx1
+// and the lab's mx.lab.example), testing, none,
 // redirect, malformed, oversize and html (text/html). Certificates are from a new CA ($TLSCA, a PEM
 // file), or the CA of -cert and -key (the lab's). The zone is the
 // script's.
@@ -90,6 +91,7 @@ func cmdTLSMX(ts *testscript.TestScript, neg bool, args []string) {
 		"wrongname": ststest.Good("enforce", "604800", mx("mx-wrongname")...),
 		"tls10":     ststest.Good("enforce", "604800", mx("mx-tls10")...),
 		"one":       ststest.Good("enforce", "604800", mx("mx1")...),
+		"postfix":   ststest.Good("enforce", "604800", append(mx("mx1"), "mx.lab.example")...),
 		"testing":   ststest.Good("testing", "604800", mx("mx1", "mx-wrongname")...),
 		"none":      ststest.Good("none", "604800"),
 		"redirect":  ststest.Redirect("https://elsewhere.example/.well-known/mta-sts.txt"),
