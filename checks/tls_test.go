@@ -100,7 +100,7 @@ func (sc tlsScenario) start(tb testing.TB) Env {
 		}
 		tb.Cleanup(srv.Close)
 	}
-	env := zoneEnv(tb.(*testing.T), z.String())
+	env := zoneEnv(tb, z.String())
 	env.TLS = TLSSettings{Port: port, HTTPSPort: httpsPort, Roots: ca.Pool}
 	return env
 }
