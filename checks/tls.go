@@ -153,7 +153,7 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 	var out []report.Finding
 	var sts stsResult
 	var wg sync.WaitGroup
-	wg.Go(func() { sts = fetchSTS(ctx, env, domain) })
+	wg.Go(func() { sts = fetchSTS(ctx, env, domain, env.TLS.Roots) })
 	var rpt []report.Finding
 	wg.Go(func() { rpt = tlsRPT(ctx, env, domain) })
 

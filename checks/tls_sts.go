@@ -3,12 +3,14 @@ package checks
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/mtasts"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/tlsrpt"
@@ -28,7 +30,7 @@ type stsResult struct {
 // fetches the policy through Env.HTTPClient (the run's resolver,
 // certificates verified against --ca-file or the system's roots, no
 // redirects, RFC 8461 §3.3).
-func fetchSTS(ctx context.Context, env Env, domain string) stsResult {
+func fetchSTS(ctx context.Context, env Env, domain string, roots *x509.CertPool) stsResult {
 	name := "_mta-sts." + domain
 	txts, err := env.DNS.LookupTXT(ctx, name)
 	var r stsResult
@@ -76,7 +78,7 @@ func fetchSTS(ctx context.Context, env Env, domain string) stsResult {
 		return r
 	}
 	r.published = true
-	client := env.HTTPClient(&tls.Config{RootCAs: env.TLS.Roots, MinVersion: tls.VersionTLS12})
+	client := env.HTTPClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
 	fetched, err := mtasts.Fetch(ctx, client, domain, env.TLS.HTTPSPort)
 	ev := map[string]any{"url": fetched.URL, "record": records[0], "id": rec.ID}
 	if fetched.ContentType != "" {
@@ -284,4 +286,22 @@ func tlsRPT(ctx context.Context, env Env, domain string) []report.Finding {
 		Message:  fmt.Sprintf("TLS reports for %s go to %s.", domain, strings.Join(rec.RUA, ", ")),
 		Evidence: map[string]any{"record": records[0], "rua": rec.RUA},
 	}}
+}
+
+// recipientSTS is the MTA-STS policy the test send applies to the
+// recipient's domain, as a compliant MTA does: nil when there is none
+// to apply (no record, no policy that can be fetched and read, mode
+// none), with a word on why for the report.
+func recipientSTS(ctx context.Context, env Env, s *delivery.Send) (*mtasts.Fetched, string) {
+	r := fetchSTS(ctx, env, s.To.Domain, s.RootCAs)
+	if r.fetched != nil {
+		if r.fetched.Policy.Mode == mtasts.None {
+			return nil, "the recipient's MTA-STS policy is mode none"
+		}
+		return r.fetched, ""
+	}
+	if len(r.early) > 0 {
+		return nil, r.early[0].Message
+	}
+	return nil, "no MTA-STS record"
 }

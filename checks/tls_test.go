@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/mtasts/ststest"
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
@@ -286,4 +287,48 @@ func TestTLSHostileServers(t *testing.T) {
 	}
 }
 
-var _ = netip.Addr{}
+// The direct path of the test send applies the recipient's MTA-STS
+// policy (RFC 8461 §5): in enforce mode only MX hosts the policy names,
+// and only over a certificate valid for the MX name; in testing mode it
+// delivers and says which policy it applied.
+func TestSendAppliesMTASTS(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		sc       tlsScenario
+		want     string
+		wantMode string
+	}{
+		{"enforce, valid certificate", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.81", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "mx1.example.test")},
+			"send.accepted", "enforce"},
+		{"enforce, wrong-name certificate", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.82", "wrong-name"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "mx1.example.test")},
+			"send.mta_sts_refused", "enforce"},
+		{"enforce, no STARTTLS", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.83", "none"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "mx1.example.test")},
+			"send.mta_sts_refused", "enforce"},
+		{"enforce, the MX not in the policy", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.84", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "other.example.test")},
+			"send.mta_sts_refused", "enforce"},
+		{"enforce, one MX refused, the next takes it", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.85", "wrong-name"}, {"mx2", "127.0.0.86", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "*.example.test")},
+			"send.accepted", "enforce"},
+		{"testing, wrong-name certificate", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.87", "wrong-name"}}, sts: goodSTS, policy: ststest.Good("testing", "86400", "mx1.example.test")},
+			"send.accepted", "testing"},
+		{"no MTA-STS", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.88", "wrong-name"}}},
+			"send.accepted", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := tt.sc.start(t)
+			s := delivery.Send{From: names.MustAddress("sender@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"),
+				Path: "direct", Port: env.TLS.Port, RootCAs: env.TLS.Roots}
+			fs := SendCheck(context.Background(), env, Target{Send: &s})
+			i := slices.IndexFunc(fs, func(f report.Finding) bool { return f.ID == tt.want })
+			if i < 0 {
+				t.Fatalf("no %s in %v", tt.want, ids(fs))
+			}
+			ev, _ := fs[i].Evidence["mta_sts"].(map[string]any)
+			if mode, _ := ev["mode"].(string); mode != tt.wantMode || (tt.wantMode != "") != (ev["applied"] == true) {
+				t.Errorf("mta_sts evidence %v, want mode %q", ev, tt.wantMode)
+			}
+			if tt.want == "send.mta_sts_refused" && fs[i].Severity != report.Fail {
+				t.Errorf("%s at %s", tt.want, fs[i].Severity)
+			}
+		})
+	}
+}

@@ -206,6 +206,9 @@ func (o *checkOptions) checkUse(args []string) error {
 	if changed("port") && (o.send.port < 1 || o.send.port > 65535) {
 		return fmt.Errorf("--port %d: want 1 to 65535", o.send.port)
 	}
+	if changed("https-port") && (o.send.httpsPort < 1 || o.send.httpsPort > 65535) {
+		return fmt.Errorf("--https-port %d: want 1 to 65535", o.send.httpsPort)
+	}
 	if o.send.to == "" {
 		for _, f := range sendFlags {
 			if changed(f) {
@@ -327,7 +330,7 @@ func (o *checkOptions) envOptions(ctx context.Context) (envOptions, error) {
 	if err != nil {
 		return envOptions{}, err
 	}
-	tls := checks.TLSSettings{Port: o.send.port, Roots: roots}
+	tls := checks.TLSSettings{Port: o.send.port, HTTPSPort: o.send.httpsPort, Roots: roots}
 	return envOptions{lists: lists, public: public, dial: dial, psl: psl, tls: tls}, nil
 }
 

@@ -75,7 +75,7 @@ func cmdTLSMX(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	servers[4].cfg.MinVersion, servers[4].cfg.MaxVersion = tls.VersionTLS10, tls.VersionTLS10
 	for _, s := range servers {
-		smtptest.Start(tb, smtptest.Options{TLS: s.cfg, Listen: net.JoinHostPort(s.addr, strconv.Itoa(*port)), Domain: s.host + "." + suffix})
+		smtptest.Start(tb, smtptest.Options{TLS: s.cfg, Listen: net.JoinHostPort(s.addr, strconv.Itoa(*port)), Domain: s.host + "." + suffix, Open: true})
 	}
 	ts.Setenv("TLSPORT", strconv.Itoa(*port))
 
