@@ -98,7 +98,7 @@ func checkURI(s string) error {
 		}
 		return nil
 	case "":
-		return errors.New("no scheme: write mailto: or https:")
+		return errors.New("no scheme (mailto or https)")
 	}
 	return fmt.Errorf("scheme %q: only mailto: and https: are defined", u.Scheme)
 }
