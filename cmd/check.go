@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,6 +39,7 @@ type checkOptions struct {
 	jobs          int
 	batchTimeout  time.Duration
 	shard         string
+	skip          []string // --skip: check IDs left out
 	send          sendOptions
 	cfgRelays     []configRelay
 	cfg           *config        // the config file, nil without one
@@ -109,6 +112,7 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
 	f.IntVar(&o.jobs, "jobs", 8, "targets checked at once in batch mode")
 	f.DurationVar(&o.batchTimeout, "batch-timeout", 0, "time limit for the whole batch (default: none; --timeout bounds each target)")
 	f.StringVar(&o.shard, "shard", "", "I/N: in batch mode, check every N-th target from the I-th (0 to N-1) only")
+	f.StringArrayVar(&o.skip, "skip", nil, "leave out the check ID (repeatable, or comma-separated): e.g. --skip tls where port 25 is blocked")
 	o.register(f)
 	o.send.register(f)
 	alias(f, "send-to", "to")
@@ -199,6 +203,12 @@ func (o *checkOptions) checkUse(args []string) error {
 			return needs("--"+f, "batch mode", "give --targets FILE, or a config with several targets")
 		}
 	}
+	if changed("port") && (o.send.port < 1 || o.send.port > 65535) {
+		return fmt.Errorf("--port %d: want 1 to 65535", o.send.port)
+	}
+	if changed("https-port") && (o.send.httpsPort < 1 || o.send.httpsPort > 65535) {
+		return fmt.Errorf("--https-port %d: want 1 to 65535", o.send.httpsPort)
+	}
 	if o.send.to == "" {
 		for _, f := range sendFlags {
 			if changed(f) {
@@ -214,6 +224,9 @@ func (o *checkOptions) checkUse(args []string) error {
 // command line, a targets file, or the config.
 func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	if err := o.checkUse(args); err != nil {
+		return err
+	}
+	if err := o.checkSkip(); err != nil {
 		return err
 	}
 	shard, err := parseShard(o.shard)
@@ -313,7 +326,12 @@ func (o *checkOptions) envOptions(ctx context.Context) (envOptions, error) {
 	if err != nil {
 		return envOptions{}, err
 	}
-	return envOptions{lists: lists, public: public, dial: dial, psl: psl}, nil
+	roots, err := o.send.rootCAs(ctx)
+	if err != nil {
+		return envOptions{}, err
+	}
+	tls := checks.TLSSettings{Port: o.send.port, HTTPSPort: o.send.httpsPort, Roots: roots}
+	return envOptions{lists: lists, public: public, dial: dial, psl: psl, tls: tls}, nil
 }
 
 // loadConfig reads --config, or preflight.yaml when it exists.
@@ -370,7 +388,32 @@ func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOption
 	if err != nil {
 		return err
 	}
-	return o.finish(rn.report(cmd.Context(), "check", t, checks.For(t)), baseline, o.maxDrop)
+	return o.finish(rn.report(cmd.Context(), "check", t, o.checksFor(t)), baseline, o.maxDrop)
+}
+
+// checkSkip refuses a --skip value that is no check's ID.
+func (o *checkOptions) checkSkip() error {
+	var ids []string
+	for _, v := range o.skip {
+		for _, id := range strings.Split(v, ",") {
+			id = strings.TrimSpace(id)
+			if _, ok := checks.ByID(id); !ok {
+				var known []string
+				for _, c := range checks.All {
+					known = append(known, c.ID)
+				}
+				return fmt.Errorf("--skip %q: not a check; the checks are %s", report.Sanitize(id), strings.Join(known, ", "))
+			}
+			ids = append(ids, id)
+		}
+	}
+	o.skip = ids
+	return nil
+}
+
+// checksFor is checks.For(t) without the checks of --skip.
+func (o *checkOptions) checksFor(t checks.Target) []checks.Check {
+	return slices.DeleteFunc(checks.For(t), func(c checks.Check) bool { return slices.Contains(o.skip, c.ID) })
 }
 
 // readBaseline reads an earlier JSON report of this schema version. Its

@@ -38,6 +38,7 @@ type envOptions struct {
 	public []netip.Prefix
 	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
 	psl    dmarc.SuffixList // --psl; nil for the built-in list
+	tls    checks.TLSSettings
 }
 
 // runner makes one Env per run (per target in batch mode) from the
@@ -108,6 +109,7 @@ func (rn *runner) env() checks.Env {
 		PublicRanges: rn.opts.public,
 		Dial:         rn.opts.dial,
 		PSL:          rn.opts.psl,
+		TLS:          rn.opts.tls,
 	}
 }
 

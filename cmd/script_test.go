@@ -90,6 +90,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"dmarccorpus": cmdDMARCCorpus,
 	"dnsserver":   cmdDNSServer,
 	"smtpserver":  cmdSMTPServer,
+	"tlsmx":       cmdTLSMX,
 	"verdict":     cmdVerdict,
 }
 

@@ -63,6 +63,7 @@ const (
 	AuthRefused    Result = "auth_not_attempted"       // we would not send the credentials
 	AuthNotOffered Result = "auth_not_offered"         // no AUTH mechanism to use: nothing was sent
 	NoSMTPUTF8     Result = "smtputf8_unsupported"     // an address needs SMTPUTF8 and the server does not offer it
+	STSRefused     Result = "mta_sts_refused"          // the recipient's MTA-STS policy (enforce) forbids this host or session
 )
 
 // hop is one place to try: where, and how.
@@ -223,6 +224,10 @@ func (ss *session) open() *failure {
 		return nil
 	}
 	if ok, _ := c.Extension("STARTTLS"); !ok {
+		if ss.h.path == "direct" && ss.s.enforced() {
+			c.Quit()
+			return newFailure(STSRefused, "STARTTLS", errors.New("the server does not offer STARTTLS, and the recipient's MTA-STS policy is in enforce mode (RFC 8461 §5.1): a compliant sender does not deliver here"))
+		}
 		if ss.h.tls.mandatory() {
 			c.Quit()
 			return newFailure(NoTLS, "STARTTLS", errors.New("the server does not offer STARTTLS, and TLS is required"))
@@ -234,6 +239,10 @@ func (ss *session) open() *failure {
 	}
 	if err := c.StartTLS(ss.cfg); err != nil {
 		return newFailure(TLSFailed, "TLS", err) // a refusal of STARTTLS (454) or the handshake
+	}
+	if ss.h.path == "direct" && ss.s.enforced() && !ss.verify.ok {
+		c.Quit()
+		return newFailure(STSRefused, "TLS", fmt.Errorf("the certificate does not verify for %s (%s), and the recipient's MTA-STS policy is in enforce mode (RFC 8461 §4.2): a compliant sender does not deliver here", ss.h.host, ss.verify.err))
 	}
 	if err := c.Hello(ss.s.HELO.EHLO()); err != nil {
 		return replyFailure("EHLO", err)

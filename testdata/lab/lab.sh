@@ -84,7 +84,7 @@ make_ca() {
 		-subj "/CN=mx.lab.example" -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
 	printf 'subjectAltName=DNS:mx.lab.example,DNS:relay.lab.example,DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n' >"$d/ext"
 	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
-		-days 2 -extfile "$d/ext" -out "$d/server.pem" 2>/dev/null
+		-days 90 -extfile "$d/ext" -out "$d/server.pem" 2>/dev/null
 	chmod 644 "$d"/*.pem; chmod 640 "$d/server.key"; chgrp postfix "$d/server.key"
 }
 
