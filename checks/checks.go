@@ -129,7 +129,7 @@ var All = []Check{
 	{ID: "dmarc", Run: DMARC, Kinds: dmarcKinds},
 	{ID: "mx", Run: MX, Kinds: mxKinds},
 	{ID: "dnssec", Run: DNSSEC, Kinds: dnssecKinds},
-	{ID: "tls", Run: TLS, Kinds: tlsKinds},
+	{ID: "tls", Run: TLS, Kinds: append(tlsKinds, daneKinds...)},
 	{ID: "send", Run: SendCheck, Kinds: sendKinds},
 }
 

@@ -159,6 +159,8 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 
 	targets, fs := tlsTargets(ctx, env, domain)
 	out = append(out, fs...)
+	var dl *daneLookups // DANE (issue #20): TLSA looked up with DNSSEC meanwhile
+	wg.Go(func() { dl = lookupDANE(ctx, env, domain, targets) })
 	probes := probeAll(ctx, env, targets)
 	wg.Wait()
 
@@ -166,6 +168,7 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 	for _, p := range probes {
 		out = append(out, tlsAddrFindings(ctx, env, p, now)...)
 	}
+	out = append(out, dl.findings(probes, now)...)
 	out = append(out, consistency(targets, probes)...)
 	out = append(out, sts.findings(domain, targets, probes, now)...)
 	rptFindings := rpt
