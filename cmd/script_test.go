@@ -91,6 +91,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"dnsserver":   cmdDNSServer,
 	"smtpserver":  cmdSMTPServer,
 	"tlsmx":       cmdTLSMX,
+	"danemx":      cmdDANEMX,
 	"verdict":     cmdVerdict,
 }
 
