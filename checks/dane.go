@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/preflight-mail/preflight/dane"
+	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -177,4 +179,69 @@ func rollover(name string, p *Probe) string {
 		s += fmt.Sprintf(" and %s. IN TLSA %s (its issuer)", name, dane.Record(2, 1, 1, p.Chain[1]))
 	}
 	return s + ". To change the key or certificate later without a gap, publish the next key's 3 1 1 record beside the current ones, wait two TTLs, then switch the server, then remove the old record; a 3 1 1 + 2 1 1 pair survives a certificate renewal with the same issuer."
+}
+
+// recipientDANE looks up, with DNSSEC, the recipient domain's MX records
+// and its MX hosts' TLSA records, for the direct path to apply as a
+// DANE-aware MTA does: only when the MX RRset is secure (RFC 7672
+// §2.2.1), only secure TLSA records, and bogus ones as a refusal. nil
+// and why when DANE does not apply.
+func recipientDANE(ctx context.Context, env Env, s *delivery.Send) (map[string]delivery.DANEHost, string) {
+	domain := s.To.Domain
+	mx := env.DNS.LookupSecure(ctx, domain, dns.TypeMX)
+	if mx.Security != resolver.Secure {
+		return nil, fmt.Sprintf("the MX records of %s are %s (%s): DANE does not apply", domain, mx.Security, mx.Reason)
+	}
+	hosts := []string{domain}
+	if mx.Kind == nil {
+		hosts = hosts[:0]
+		for _, rr := range mx.Records {
+			if m, ok := rr.(*dns.MX); ok && m.Mx != "." {
+				hosts = append(hosts, strings.ToLower(strings.TrimSuffix(m.Mx, ".")))
+			}
+		}
+	}
+	hosts = hosts[:min(len(hosts), resolver.MaxNames)]
+	out := map[string]delivery.DANEHost{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, h := range hosts {
+		wg.Go(func() {
+			a := env.DNS.LookupSecure(ctx, "_25._tcp."+h, dns.TypeTLSA)
+			var d delivery.DANEHost
+			switch a.Security {
+			case resolver.Bogus:
+				d.Bogus = a.Reason
+			case resolver.Secure:
+				for _, rr := range a.Records {
+					if t, ok := rr.(*dns.TLSA); ok {
+						d.TLSA = append(d.TLSA, t)
+					}
+				}
+			}
+			if d.Bogus != "" || len(d.TLSA) > 0 {
+				mu.Lock()
+				out[h] = d
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(out) == 0 {
+		return nil, "no MX host of " + domain + " has DNSSEC-secure TLSA records"
+	}
+	return out, ""
+}
+
+// daneEvidence says whether the direct path applied DANE, and where.
+func daneEvidence(s *delivery.Send, note string) map[string]any {
+	if s.DANE == nil {
+		return map[string]any{"applied": false, "reason": note}
+	}
+	var hosts []string
+	for h := range s.DANE {
+		hosts = append(hosts, h)
+	}
+	slices.Sort(hosts)
+	return map[string]any{"applied": true, "hosts": hosts}
 }

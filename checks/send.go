@@ -44,6 +44,9 @@ var sendKinds = []report.Kind{
 	// The recipient's MTA-STS policy in enforce mode forbade every MX
 	// session: a compliant MTA does not deliver.
 	{ID: "send.mta_sts_refused", Penalty: report.Penalty{Fail: 15}, Blocks: true},
+	// The recipient's DNSSEC-secure TLSA records forbade every MX session
+	// (no STARTTLS, no match, bogus): a DANE-aware MTA does not deliver.
+	{ID: "send.dane_refused", Penalty: report.Penalty{Fail: 15}, Blocks: true},
 }
 
 // SendCheck runs the test send of t.Send (or the open-relay probe)
@@ -69,6 +72,16 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 			s = &applied
 		}
 	}
+	daneNote := ""
+	if s.Path != "relay" {
+		// And its DANE TLSA records, as a DANE-aware MTA does (RFC 7672).
+		var hosts map[string]delivery.DANEHost
+		if hosts, daneNote = recipientDANE(ctx, env, s); hosts != nil {
+			applied := *s
+			applied.DANE = hosts
+			s = &applied
+		}
+	}
 	atts, fallback := delivery.Run(ctx, deps, s)
 	judged := atts
 	if fallback != "" {
@@ -81,6 +94,7 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 		for i := range fs {
 			if fs[i].Path != report.PathRelay && fs[i].Evidence != nil {
 				fs[i].Evidence["mta_sts"] = stsEvidence(s, stsNote)
+				fs[i].Evidence["dane"] = daneEvidence(s, daneNote)
 			}
 		}
 	}
@@ -194,6 +208,10 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 	case delivery.NoTLS:
 		f.ID, f.Severity = "send.no_starttls", report.Fail
 		f.Message = fmt.Sprintf("%s does not offer STARTTLS, and TLS was required: nothing was sent.", where)
+	case delivery.DANERefused:
+		f.ID, f.Severity = "send.dane_refused", report.Fail
+		f.Message = fmt.Sprintf("%s publishes DNSSEC-secure DANE TLSA records, and a DANE-aware MTA would not deliver to it: %s. Nothing was sent.", where, d.Error)
+		f.Fix = "This is the recipient's setup (its TLSA records, certificates or DNSSEC), not the sender's: try another recipient, or tell the recipient's postmaster; preflight tls " + s.To.Domain + " shows the details and the records that would match."
 	case delivery.STSRefused:
 		f.ID, f.Severity = "send.mta_sts_refused", report.Fail
 		f.Message = fmt.Sprintf("The recipient's MTA-STS policy (%s, mode %s) allows no delivery to %s: %s. A compliant MTA would not deliver; nothing was sent.", s.STSURL, s.STS.Mode, where, d.Error)

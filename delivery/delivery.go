@@ -55,6 +55,11 @@ type Send struct {
 	// where it came from, for the report.
 	STS    *mtasts.Policy
 	STSURL string
+	// DANE is, by MX host name (lower case, no final dot), the
+	// recipient's DANE TLSA records (RFC 7672), applied on the direct
+	// path as a DANE-aware MTA does: TLS required, the chain matched
+	// against them. Nil: not looked up.
+	DANE map[string]DANEHost
 }
 
 // enforced reports whether s applies an MTA-STS policy in enforce mode.
