@@ -38,7 +38,7 @@ const MaxTrustAnchors = 64
 func LoadTrustAnchors(ctx context.Context, path string) ([]dns.RR, error) {
 	f, err := inputfile.Open(ctx, path, inputfile.Zone)
 	if err != nil {
-		return nil, fmt.Errorf("trust anchor: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	return ParseTrustAnchors(f, path)
