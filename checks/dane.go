@@ -44,14 +44,26 @@ type daneLookups struct {
 }
 
 // lookupDANE asks, with DNSSEC, for the MX records of domain and the
-// TLSA records of each host, all at once.
-func lookupDANE(ctx context.Context, env Env, domain string, targets []tlsHost) *daneLookups {
-	d := &daneLookups{hosts: make([]daneHost, len(targets))}
+// TLSA records of each MX host (from the plain MX lookup the tls and mx
+// checks share, so the TLSA questions go out while the hosts' addresses
+// are still being asked for), all at once.
+func lookupDANE(ctx context.Context, env Env, domain string) *daneLookups {
+	hosts := []string{domain}
+	if mxs, err := env.DNS.LookupMX(ctx, domain); err == nil && len(mxs) > 0 {
+		hosts = hosts[:0]
+		for _, m := range mxs {
+			if m.Host != "." && !slices.Contains(hosts, m.Host) {
+				hosts = append(hosts, m.Host)
+			}
+		}
+	}
+	hosts = hosts[:min(len(hosts), resolver.MaxNames)]
+	d := &daneLookups{hosts: make([]daneHost, len(hosts))}
 	var wg sync.WaitGroup
 	wg.Go(func() { d.mx = env.DNS.LookupSecure(ctx, domain, dns.TypeMX) })
-	for i, t := range targets {
+	for i, h := range hosts {
 		wg.Go(func() {
-			d.hosts[i] = daneHost{host: t.host, tlsa: env.DNS.LookupSecure(ctx, "_25._tcp."+t.host, dns.TypeTLSA)}
+			d.hosts[i] = daneHost{host: h, tlsa: env.DNS.LookupSecure(ctx, "_25._tcp."+h, dns.TypeTLSA)}
 		})
 	}
 	wg.Wait()

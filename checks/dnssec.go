@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -40,7 +41,27 @@ func DNSSEC(ctx context.Context, env Env, t Target) []report.Finding {
 	if domain == "" {
 		return nil
 	}
-	mx := env.DNS.LookupSecure(ctx, domain, dns.TypeMX)
+	// The MX hosts from the plain lookup the mx check makes too (cached),
+	// so every validation runs at once: the domain's MX RRset and each
+	// host's addresses.
+	hosts := []string{domain}
+	if mxs, err := env.DNS.LookupMX(ctx, domain); err == nil && len(mxs) > 0 {
+		hosts = hosts[:0]
+		for _, m := range mxs {
+			if m.Host != "." && !slices.Contains(hosts, m.Host) {
+				hosts = append(hosts, m.Host)
+			}
+		}
+	}
+	hosts = hosts[:min(len(hosts), resolver.MaxNames)]
+	var mx *resolver.SecureAnswer
+	results := make([]*resolver.SecureAnswer, len(hosts))
+	var wg sync.WaitGroup
+	wg.Go(func() { mx = env.DNS.LookupSecure(ctx, domain, dns.TypeMX) })
+	for i, h := range hosts {
+		wg.Go(func() { results[i] = env.DNS.LookupSecure(ctx, h, dns.TypeA) })
+	}
+	wg.Wait()
 	out := []report.Finding{}
 	seen := map[string]bool{}
 	add := func(subject string, a *resolver.SecureAnswer) {
@@ -55,26 +76,6 @@ func DNSSEC(ctx context.Context, env Env, t Target) []report.Finding {
 		out = append(out, dnssecFindings(env, subject, a)...)
 	}
 	add(domain, mx)
-	hosts := []string{domain}
-	if mx.Kind == nil {
-		hosts = hosts[:0]
-		for _, rr := range mx.Records {
-			if m, ok := rr.(*dns.MX); ok && m.Mx != "." {
-				if h := strings.ToLower(strings.TrimSuffix(m.Mx, ".")); !slices.Contains(hosts, h) {
-					hosts = append(hosts, h)
-				}
-			}
-		}
-	}
-	hosts = hosts[:min(len(hosts), resolver.MaxNames)]
-	results := make([]*resolver.SecureAnswer, len(hosts))
-	done := make(chan int)
-	for i, h := range hosts {
-		go func() { results[i] = env.DNS.LookupSecure(ctx, h, dns.TypeA); done <- i }()
-	}
-	for range hosts {
-		<-done
-	}
 	for i, h := range hosts {
 		add(h, results[i])
 	}

@@ -157,10 +157,10 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 	var rpt []report.Finding
 	wg.Go(func() { rpt = tlsRPT(ctx, env, domain) })
 
+	var dl *daneLookups // DANE (issue #20): TLSA looked up with DNSSEC meanwhile
+	wg.Go(func() { dl = lookupDANE(ctx, env, domain) })
 	targets, fs := tlsTargets(ctx, env, domain)
 	out = append(out, fs...)
-	var dl *daneLookups // DANE (issue #20): TLSA looked up with DNSSEC meanwhile
-	wg.Go(func() { dl = lookupDANE(ctx, env, domain, targets) })
 	probes := probeAll(ctx, env, targets)
 	wg.Wait()
 
