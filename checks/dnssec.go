@@ -121,7 +121,7 @@ func dnssecFindings(env Env, subject string, a *resolver.SecureAnswer) []report.
 		}}
 	case resolver.Secure:
 		ev["expires"] = a.Expires.UTC().Format(time.RFC3339)
-		left := a.Expires.Sub(env.Now())
+		left := a.Expires.Sub(env.now())
 		if left < ExpiringWithin {
 			return []report.Finding{{
 				ID: "dnssec.expiring", Severity: report.Warn, Subject: subject,
