@@ -417,6 +417,9 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 	leaf := p.Chain[0]
 	ev["version"] = tls.VersionName(p.State.Version)
 	ev["cipher"] = tls.CipherSuiteName(p.State.CipherSuite)
+	if p.State.CurveID != 0 {
+		ev["key_exchange"] = p.State.CurveID.String() // 0: RSA key exchange, or not known
+	}
 	ev["subject"] = leaf.Subject.String()
 	ev["issuer"] = leaf.Issuer.String()
 	ev["dns_names"] = leaf.DNSNames
