@@ -395,27 +395,34 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 			Evidence: ev,
 		}}
 	}
+	// The banner is known from here on: informational, beside the rest.
 	var out []report.Finding
+	if f, ok := bannerFinding(ctx, env, p); ok {
+		out = append(out, f)
+	}
 	if !p.StartTLS {
-		return []report.Finding{{
+		return append(out, report.Finding{
 			ID: "tls.no_starttls", Severity: report.Fail, Subject: subj,
 			Message:  fmt.Sprintf("%s does not offer STARTTLS: mail to it travels in clear text, and senders that require TLS (MTA-STS, DANE, providers' policies) do not deliver to it.", subj),
 			Fix:      "Offer STARTTLS on every address of every MX host. " + postfixTLS,
 			Evidence: ev,
-		}}
+		})
 	}
 	if p.State == nil {
 		ev["error"] = p.Err.Error()
-		return []report.Finding{{
+		return append(out, report.Finding{
 			ID: "tls.handshake_failed", Severity: report.Fail, Subject: subj,
 			Message:  fmt.Sprintf("%s offers STARTTLS, but TLS could not be negotiated: %s. Senders then retry in clear text or not at all.", subj, shortErr(p.Err)),
 			Fix:      "Fix the server's TLS settings: a certificate and key that belong together, TLS 1.2 or 1.3. " + postfixTLS + " smtpd_tls_protocols = >=TLSv1.2 (postfix 3.6+).",
 			Evidence: ev,
-		}}
+		})
 	}
 	leaf := p.Chain[0]
 	ev["version"] = tls.VersionName(p.State.Version)
 	ev["cipher"] = tls.CipherSuiteName(p.State.CipherSuite)
+	if p.State.CurveID != 0 {
+		ev["key_exchange"] = p.State.CurveID.String() // 0: RSA key exchange, or not known
+	}
 	ev["subject"] = leaf.Subject.String()
 	ev["issuer"] = leaf.Issuer.String()
 	ev["dns_names"] = leaf.DNSNames
@@ -477,9 +484,6 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 			Fix:      "Use an RSA key of 2048 bits or more, or an ECDSA P-256 key, at the next renewal.",
 			Evidence: ev,
 		})
-	}
-	if f, ok := bannerFinding(ctx, env, p); ok {
-		out = append(out, f)
 	}
 	if problems == 0 {
 		out = append(out, report.Finding{

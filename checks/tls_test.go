@@ -87,11 +87,16 @@ func (sc tlsScenario) start(tb testing.TB) Env {
 		smtptest.Start(tb, smtptest.Options{TLS: cfg, Listen: net.JoinHostPort(m.addr, strconv.Itoa(port)), Domain: name, Local: []string{"example.test"}, Latency: sc.latency})
 	}
 	z.WriteString("mta-sts 3600 IN A 127.0.0.20\n")
-	if sc.sts != "" {
-		fmt.Fprintf(&z, "_mta-sts 3600 IN TXT %q\n", sc.sts)
+	// A record per line: two lines are two records.
+	for _, r := range strings.Split(sc.sts, "\n") {
+		if r != "" {
+			fmt.Fprintf(&z, "_mta-sts 3600 IN TXT %q\n", r)
+		}
 	}
-	if sc.tlsrpt != "" {
-		fmt.Fprintf(&z, "_smtp._tls 3600 IN TXT %q\n", sc.tlsrpt)
+	for _, r := range strings.Split(sc.tlsrpt, "\n") {
+		if r != "" {
+			fmt.Fprintf(&z, "_smtp._tls 3600 IN TXT %q\n", r)
+		}
 	}
 	if sc.sts != "" {
 		srv, err := ststest.Start(net.JoinHostPort("127.0.0.20", strconv.Itoa(httpsPort)), ca.ServerTLS(tb, "mta-sts.example.test"),
@@ -154,6 +159,14 @@ func TestTLSScenarios(t *testing.T) {
 			[]string{"tls.tlsrpt_invalid warn"}},
 		{"no MTA-STS, no TLS-RPT", tlsScenario{mx: twoMX("good")},
 			[]string{"tls.mta_sts_missing info", "tls.tlsrpt_missing info"}},
+		{"two _mta-sts records", tlsScenario{mx: twoMX("good"), sts: goodSTS + "\nv=STSv1; id=2", policy: enforce, tlsrpt: rpt},
+			[]string{"tls.mta_sts_multiple_records warn"}},
+		{"two TLS-RPT records", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: enforce, tlsrpt: rpt + "\n" + rpt + ",mailto:b@example.test"},
+			[]string{"tls.tlsrpt_multiple_records warn", "tls.mta_sts_ok pass"}},
+		{"a short max_age, a pattern for no MX", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: ststest.Good("enforce", "3600", "*.example.test", "old.example.net"), tlsrpt: rpt},
+			[]string{"tls.mta_sts_short_max_age warn", "tls.mta_sts_pattern_unused warn", "tls.mta_sts_ok pass"}},
+		{"a wildcard covers one label only", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: ststest.Good("enforce", "604800", "*.test"), tlsrpt: rpt},
+			[]string{"tls.mta_sts_mx_not_covered fail mx1.example.test", "tls.mta_sts_mx_not_covered fail mx2.example.test", "tls.mta_sts_pattern_unused warn"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			env := tt.sc.start(t)
@@ -250,7 +263,7 @@ func TestTLSHostileServers(t *testing.T) {
 			c.Read(buf)
 			c.Write([]byte("250 evil\r\n"))
 			c.Read(buf)
-		}, "tls.no_starttls"},
+		}, "tls.banner_mismatch"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			port := freePort(t)
@@ -279,6 +292,9 @@ func TestTLSHostileServers(t *testing.T) {
 			fs := TLS(ctx, env, Target{Domain: "example.test"})
 			if time.Since(start) > 2*time.Second {
 				t.Errorf("took %s", time.Since(start))
+			}
+			if tt.want == "tls.banner_mismatch" && !slices.ContainsFunc(fs, func(f report.Finding) bool { return f.ID == "tls.no_starttls" }) {
+				t.Errorf("want tls.no_starttls too, got %v", ids(fs))
 			}
 			if !slices.ContainsFunc(fs, func(f report.Finding) bool { return f.ID == tt.want && f.Subject == "mx.example.test[127.0.0.31]" }) {
 				t.Errorf("want %s for the address, got %v", tt.want, ids(fs))

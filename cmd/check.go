@@ -53,7 +53,8 @@ func newCmdCheck(g *globalOptions) *cobra.Command {
 		Use:   "check [DOMAIN --ip IP...] [--helo NAME] [--selector S]... [--mail-from ADDR] [--to ADDR]",
 		Short: "Every check at once: the score, the direct-delivery verdict, the fixes",
 		Long: `Run every check concurrently over one resolver: ip, rdns, rbl, spf, dkim,
-dmarc and mx. Print a score (0-100, README explains the weights; none when
+dmarc, mx and tls (STARTTLS and certificates on every MX address, MTA-STS,
+TLS-RPT; --skip tls where port 25 is blocked outbound). Print a score (0-100, README explains the weights; none when
 something could not be checked), the verdict for direct delivery (ready only
 when every sending IP is public, does not look dynamic, has forward-confirmed
 reverse DNS, is on no abuse blocklist and passes SPF, and, with --to on the

@@ -256,9 +256,6 @@ func checkPattern(p string) error {
 			}
 		}
 	}
-	if !strings.Contains(name, ".") && strings.HasPrefix(p, "*.") {
-		return errors.New("a wildcard over a top-level domain")
-	}
 	return nil
 }
 
