@@ -3,6 +3,7 @@ package resolver_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -344,5 +345,34 @@ func TestLookupSecureOverlay(t *testing.T) {
 	}
 	if s := r.Stats(); s.Questions != 0 || s.Overlay == 0 {
 		t.Errorf("stats = %+v, want overlay answers only", s)
+	}
+}
+
+// A hostile zone cannot make one lookup verify signatures without end
+// (KeyTrap, CVE-2023-50387): at most 8 RRSIGs per RRset are tried, so a
+// valid one behind 200 forged ones is not reached and the answer is
+// bogus, quickly.
+func TestLookupSecureBoundsSignatures(t *testing.T) {
+	w := world{change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
+		var forged []dns.RR
+		for _, rr := range s.Records {
+			if sig, ok := rr.(*dns.RRSIG); ok && sig.Hdr.Name == "mx.example." && sig.TypeCovered == dns.TypeA {
+				for i := range 200 {
+					f := dns.Copy(sig).(*dns.RRSIG)
+					f.Signature = strings.Repeat("A", 84) + fmt.Sprintf("%04d", i)
+					forged = append(forged, f)
+				}
+			}
+		}
+		s.Records = append(forged, s.Records...)
+	}}}
+	r, _ := w.build(t)
+	start := time.Now()
+	a := r.LookupSecure(context.Background(), "mx.example", dns.TypeA)
+	if a.Security != resolver.Bogus || !strings.Contains(a.Reason, "does not verify") {
+		t.Errorf("got %s (%s), want bogus", a.Security, a.Reason)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
 	}
 }
