@@ -276,6 +276,12 @@ func (r *Resolver) anchorChain(f *future, zone string, anchors []dns.RR, a *Secu
 	if len(keys) == 0 {
 		return nil, Bogus, "the trust anchor's zone " + bare(zone) + " has no DNSKEY records", nil
 	}
+	if len(sigs) == 0 {
+		// The anchor's keys always come signed: a reply without RRSIGs is
+		// a resolver that drops DNSSEC records (no DO support), not a
+		// broken zone. Nothing can be concluded from it.
+		return nil, Indeterminate, "the DNS server returned the DNSKEY records of " + bare(zone) + " without signatures: it does not pass DNSSEC records on (no DO support)", nil
+	}
 	var ds []*dns.DS
 	var trusted []*dns.DNSKEY
 	for _, rr := range anchors {

@@ -173,6 +173,16 @@ func TestLookupSecure(t *testing.T) {
 			return []dns.RR{mustRR(t, "other. IN DS 1 13 2 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20")}
 		}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Indeterminate, why: "no trust anchor"},
 
+		{name: "indeterminate: a server that drops RRSIGs", w: world{change: map[string]func(*dnstest.Signed){".": func(s *dnstest.Signed) {
+			remove(s, ".", dns.TypeRRSIG)
+			var out []dns.RR
+			for _, rr := range s.Records {
+				if _, ok := rr.(*dns.RRSIG); !ok {
+					out = append(out, rr)
+				}
+			}
+			s.Records = out
+		}}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Indeterminate, why: "without signatures"},
 		{name: "bogus: bad signature", w: world{change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
 			edit(s, dns.TypeA, func(rr dns.RR) {
 				if a := rr.(*dns.A); a.Hdr.Name == "mx.example." {
