@@ -88,6 +88,8 @@ type Env struct {
 	// tree walk with (RFC 7489 receivers use one); nil for the embedded
 	// list (--psl FILE gives a newer one).
 	PSL dmarc.SuffixList
+	// TLS holds the tls check's settings (--port, --https-port, --ca-file).
+	TLS TLSSettings
 }
 
 // now is the clock, time.Now when unset.
@@ -126,6 +128,8 @@ var All = []Check{
 	{ID: "dkim", Run: DKIM, Kinds: dkimKinds},
 	{ID: "dmarc", Run: DMARC, Kinds: dmarcKinds},
 	{ID: "mx", Run: MX, Kinds: mxKinds},
+	{ID: "dnssec", Run: DNSSEC, Kinds: dnssecKinds},
+	{ID: "tls", Run: TLS, Kinds: append(tlsKinds, daneKinds...)},
 	{ID: "send", Run: SendCheck, Kinds: sendKinds},
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/preflight-mail/preflight/delivery"
+	"github.com/preflight-mail/preflight/mtasts"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 )
@@ -40,6 +41,12 @@ var sendKinds = []report.Kind{
 	{ID: "send.relay_check_inconclusive"},
 	{ID: "send.smtputf8_unsupported"},
 	{ID: "send.session_failed"},
+	// The recipient's MTA-STS policy in enforce mode forbade every MX
+	// session: a compliant MTA does not deliver.
+	{ID: "send.mta_sts_refused", Penalty: report.Penalty{Fail: 15}, Blocks: true},
+	// The recipient's DNSSEC-secure TLSA records forbade every MX session
+	// (no STARTTLS, no match, bogus): a DANE-aware MTA does not deliver.
+	{ID: "send.dane_refused", Penalty: report.Penalty{Fail: 15}, Blocks: true},
 }
 
 // SendCheck runs the test send of t.Send (or the open-relay probe)
@@ -54,6 +61,27 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 		p := delivery.ProbeRelay(ctx, deps, s)
 		return withAttempts(relayCheckFindings(s, p), []delivery.Attempt{p.Attempt})
 	}
+	stsNote := ""
+	if s.Path != "relay" {
+		// The direct path applies the recipient's MTA-STS policy, as a
+		// compliant MTA does (RFC 8461 §5).
+		var fetched *mtasts.Fetched
+		if fetched, stsNote = recipientSTS(ctx, env, s); fetched != nil {
+			applied := *s
+			applied.STS, applied.STSURL = &fetched.Policy, fetched.URL
+			s = &applied
+		}
+	}
+	daneNote := ""
+	if s.Path != "relay" {
+		// And its DANE TLSA records, as a DANE-aware MTA does (RFC 7672).
+		var hosts map[string]delivery.DANEHost
+		if hosts, daneNote = recipientDANE(ctx, env, s); hosts != nil {
+			applied := *s
+			applied.DANE = hosts
+			s = &applied
+		}
+	}
 	atts, fallback := delivery.Run(ctx, deps, s)
 	judged := atts
 	if fallback != "" {
@@ -61,7 +89,24 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 		// attempts have send.direct_failed (sendPaths).
 		judged = slices.DeleteFunc(slices.Clone(atts), func(a delivery.Attempt) bool { return a.Path == report.PathDirect })
 	}
-	return sendPaths(s, atts, fallback, sendFindings(s, judged, atts, fallback))
+	fs := sendPaths(s, atts, fallback, sendFindings(s, judged, atts, fallback))
+	if s.Path != "relay" {
+		for i := range fs {
+			if fs[i].Path != report.PathRelay && fs[i].Evidence != nil {
+				fs[i].Evidence["mta_sts"] = stsEvidence(s, stsNote)
+				fs[i].Evidence["dane"] = daneEvidence(s, daneNote)
+			}
+		}
+	}
+	return fs
+}
+
+// stsEvidence says which MTA-STS policy the direct path applied.
+func stsEvidence(s *delivery.Send, note string) map[string]any {
+	if s.STS == nil {
+		return map[string]any{"applied": false, "reason": note}
+	}
+	return map[string]any{"applied": true, "url": s.STSURL, "mode": string(s.STS.Mode), "mx": s.STS.MX}
 }
 
 // sendFindings turns the attempts into findings: one for each relay
@@ -163,6 +208,14 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 	case delivery.NoTLS:
 		f.ID, f.Severity = "send.no_starttls", report.Fail
 		f.Message = fmt.Sprintf("%s does not offer STARTTLS, and TLS was required: nothing was sent.", where)
+	case delivery.DANERefused:
+		f.ID, f.Severity = "send.dane_refused", report.Fail
+		f.Message = fmt.Sprintf("%s publishes DNSSEC-secure DANE TLSA records, and a DANE-aware MTA would not deliver to it: %s. Nothing was sent.", where, d.Error)
+		f.Fix = "This is the recipient's setup (its TLSA records, certificates or DNSSEC), not the sender's: try another recipient, or tell the recipient's postmaster; preflight tls " + s.To.Domain + " shows the details and the records that would match."
+	case delivery.STSRefused:
+		f.ID, f.Severity = "send.mta_sts_refused", report.Fail
+		f.Message = fmt.Sprintf("The recipient's MTA-STS policy (%s, mode %s) allows no delivery to %s: %s. A compliant MTA would not deliver; nothing was sent.", s.STSURL, s.STS.Mode, where, d.Error)
+		f.Fix = "This is the recipient's setup (its MX certificates or its policy's mx lines), not the sender's: try another recipient, or tell the recipient's postmaster; preflight tls " + s.To.Domain + " shows the details."
 	case delivery.TLSFailed:
 		f.ID, f.Severity = "send.tls_failed", report.Fail
 		f.Message = fmt.Sprintf("TLS with %s failed %s, and nothing was sent: %s.", where, atStep(d.Step), d.Error)

@@ -134,7 +134,7 @@ func TestSPFOfflineIsTemperror(t *testing.T) {
 }
 
 // zoneEnv answers from zone text, offline.
-func zoneEnv(t *testing.T, zones ...string) Env {
+func zoneEnv(t testing.TB, zones ...string) Env {
 	t.Helper()
 	var zs []*resolver.Zone
 	for _, z := range zones {

@@ -383,7 +383,7 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 					continue
 				}
 				ctx, cancel := context.WithTimeout(runCtx, o.timeout)
-				reports <- rn.report(ctx, "check", t, checks.For(t))
+				reports <- rn.report(ctx, "check", t, o.checksFor(t))
 				cancel()
 			}
 		})

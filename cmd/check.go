@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,6 +40,7 @@ type checkOptions struct {
 	maxInflight   int
 	batchTimeout  time.Duration
 	shard         string
+	skip          []string // --skip: check IDs left out
 	send          sendOptions
 	cfgRelays     []configRelay
 	cfg           *config        // the config file, nil without one
@@ -51,7 +54,8 @@ func newCmdCheck(g *globalOptions) *cobra.Command {
 		Use:   "check [DOMAIN --ip IP...] [--helo NAME] [--selector S]... [--mail-from ADDR] [--to ADDR]",
 		Short: "Every check at once: the score, the direct-delivery verdict, the fixes",
 		Long: `Run every check concurrently over one resolver: ip, rdns, rbl, spf, dkim,
-dmarc and mx. Print a score (0-100, README explains the weights; none when
+dmarc, mx and tls (STARTTLS and certificates on every MX address, MTA-STS,
+TLS-RPT; --skip tls where port 25 is blocked outbound). Print a score (0-100, README explains the weights; none when
 something could not be checked), the verdict for direct delivery (ready only
 when every sending IP is public, does not look dynamic, has forward-confirmed
 reverse DNS, is on no abuse blocklist and passes SPF, and, with --to on the
@@ -114,6 +118,7 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
 	f.IntVar(&o.maxInflight, "max-inflight", defaultMaxInflight, "in batch mode, DNS questions on the wire at once, all targets together (docs/scale.md)")
 	f.DurationVar(&o.batchTimeout, "batch-timeout", 0, "time limit for the whole batch (default: none; --timeout bounds each target)")
 	f.StringVar(&o.shard, "shard", "", "I/N: in batch mode, check every N-th target from the I-th (0 to N-1) only")
+	f.StringArrayVar(&o.skip, "skip", nil, "leave out the check ID (repeatable, or comma-separated): e.g. --skip tls where port 25 is blocked")
 	o.register(f)
 	o.send.register(f)
 	alias(f, "send-to", "to")
@@ -206,6 +211,12 @@ func (o *checkOptions) checkUse(args []string) error {
 			return needs("--"+f, "batch mode", "give --targets FILE, or a config with several targets")
 		}
 	}
+	if changed("port") && (o.send.port < 1 || o.send.port > 65535) {
+		return fmt.Errorf("--port %d: want 1 to 65535", o.send.port)
+	}
+	if changed("https-port") && (o.send.httpsPort < 1 || o.send.httpsPort > 65535) {
+		return fmt.Errorf("--https-port %d: want 1 to 65535", o.send.httpsPort)
+	}
 	if o.send.to == "" {
 		for _, f := range sendFlags {
 			if changed(f) {
@@ -221,6 +232,9 @@ func (o *checkOptions) checkUse(args []string) error {
 // command line, a targets file, or the config.
 func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	if err := o.checkUse(args); err != nil {
+		return err
+	}
+	if err := o.checkSkip(); err != nil {
 		return err
 	}
 	shard, err := parseShard(o.shard)
@@ -320,7 +334,12 @@ func (o *checkOptions) envOptions(ctx context.Context) (envOptions, error) {
 	if err != nil {
 		return envOptions{}, err
 	}
-	return envOptions{lists: lists, public: public, dial: dial, psl: psl}, nil
+	roots, err := o.send.rootCAs(ctx)
+	if err != nil {
+		return envOptions{}, err
+	}
+	tls := checks.TLSSettings{Port: o.send.port, HTTPSPort: o.send.httpsPort, Roots: roots}
+	return envOptions{lists: lists, public: public, dial: dial, psl: psl, tls: tls}, nil
 }
 
 // loadConfig reads --config, or preflight.yaml when it exists.
@@ -377,7 +396,32 @@ func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOption
 	if err != nil {
 		return err
 	}
-	return o.finish(rn.report(cmd.Context(), "check", t, checks.For(t)), baseline, o.maxDrop)
+	return o.finish(rn.report(cmd.Context(), "check", t, o.checksFor(t)), baseline, o.maxDrop)
+}
+
+// checkSkip refuses a --skip value that is no check's ID.
+func (o *checkOptions) checkSkip() error {
+	var ids []string
+	for _, v := range o.skip {
+		for _, id := range strings.Split(v, ",") {
+			id = strings.TrimSpace(id)
+			if _, ok := checks.ByID(id); !ok {
+				var known []string
+				for _, c := range checks.All {
+					known = append(known, c.ID)
+				}
+				return fmt.Errorf("--skip %q: not a check; the checks are %s", report.Sanitize(id), strings.Join(known, ", "))
+			}
+			ids = append(ids, id)
+		}
+	}
+	o.skip = ids
+	return nil
+}
+
+// checksFor is checks.For(t) without the checks of --skip.
+func (o *checkOptions) checksFor(t checks.Target) []checks.Check {
+	return slices.DeleteFunc(checks.For(t), func(c checks.Check) bool { return slices.Contains(o.skip, c.ID) })
 }
 
 // readBaseline reads an earlier JSON report of this schema version. Its

@@ -38,6 +38,7 @@ type envOptions struct {
 	public []netip.Prefix
 	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
 	psl    dmarc.SuffixList // --psl; nil for the built-in list
+	tls    checks.TLSSettings
 }
 
 // runner makes one Env per run (per target in batch mode) from the
@@ -66,6 +67,11 @@ func (g *globalOptions) newRunner(ctx context.Context, opts envOptions) (*runner
 	}
 	rn := &runner{g: g, trace: g.tracer(), opts: opts, catalog: checks.Catalog()}
 	rn.cfg = resolver.Config{Overlay: overlay, Offline: g.offline, Trace: rn.trace, Keys: rbl.Keys(opts.lists)}
+	if g.trustAnchor != "" {
+		if rn.cfg.TrustAnchors, err = resolver.LoadTrustAnchors(ctx, g.trustAnchor); err != nil {
+			return nil, fmt.Errorf("--trust-anchor: %w", err)
+		}
+	}
 	for _, s := range g.resolvers {
 		addr, err := resolver.ParseServer(s)
 		if err != nil {
@@ -103,6 +109,7 @@ func (rn *runner) env() checks.Env {
 		PublicRanges: rn.opts.public,
 		Dial:         rn.opts.dial,
 		PSL:          rn.opts.psl,
+		TLS:          rn.opts.tls,
 	}
 }
 

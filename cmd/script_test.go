@@ -90,6 +90,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"dmarccorpus": cmdDMARCCorpus,
 	"dnsserver":   cmdDNSServer,
 	"smtpserver":  cmdSMTPServer,
+	"tlsmx":       cmdTLSMX,
+	"danemx":      cmdDANEMX,
 	"verdict":     cmdVerdict,
 }
 

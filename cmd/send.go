@@ -43,6 +43,7 @@ type sendOptions struct {
 	dkimKey      string
 	dkimSelector string
 	port         int
+	httpsPort    int // the MTA-STS policy server's (labs)
 	sourceIP     string
 	caFile       string
 	insecure     bool
@@ -62,7 +63,8 @@ func (o *sendOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.passwordFile, "password-file", "", "FILE holding the AUTH password (needs --auth-user)")
 	f.BoolVar(&o.deliver, "deliver", false, "send a real test message (default: probe, QUIT after RCPT TO)")
 	f.BoolVar(&o.probe, "probe", true, "stop after RCPT TO: nothing is delivered (the default)")
-	f.IntVar(&o.port, "port", 0, "port of the direct path, 1 to 65535 (default 25; labs use others)")
+	f.IntVar(&o.port, "port", 0, "SMTP port of MX hosts (the direct path; check: also the tls check), 1 to 65535 (default 25; labs use others)")
+	f.IntVar(&o.httpsPort, "https-port", 0, "port of MTA-STS policy servers, 1 to 65535 (default 443; labs use others)")
 	f.StringVar(&o.sourceIP, "source-ip", "", "local IP to connect from")
 	f.StringVar(&o.caFile, "ca-file", "", "PEM FILE of CA certificates to verify servers with (default: the system's)")
 	f.BoolVar(&o.insecure, "insecure-skip-verify", false, "send AUTH credentials even when the relay's certificate does not verify")
@@ -78,10 +80,12 @@ var (
 	directOnlyFlags = []string{"tls", "port"}
 	// relayCheckUnused are the flags --relay-check does not use.
 	relayCheckUnused = []string{"path", "relay", "relays", "tls", "relay-tls", "auth-user", "password-env", "password-file",
-		"deliver", "probe", "port", "dkim-key", "selector", "insecure-skip-verify", "allow-plaintext-auth"}
+		"deliver", "probe", "port", "https-port", "dkim-key", "selector", "insecure-skip-verify", "allow-plaintext-auth"}
 	// sendFlags are every flag of check's test send, which needs --to.
+	// --port, --source-ip and --ca-file are not among them: the tls
+	// check uses them too.
 	sendFlags = []string{"path", "relay", "relays", "tls", "relay-tls", "auth-user", "password-env", "password-file",
-		"deliver", "probe", "port", "source-ip", "ca-file", "insecure-skip-verify", "allow-plaintext-auth"}
+		"deliver", "probe", "insecure-skip-verify", "allow-plaintext-auth"}
 )
 
 // checkUse refuses the flags the command line gave that the send would
@@ -119,6 +123,8 @@ func (o *sendOptions) checkUse(changed func(string) bool, hasUser bool) error {
 		return needs("--probe=false", "--deliver", "without --deliver the send is still a probe, which QUITs after RCPT TO")
 	case changed("port") && (o.port < 1 || o.port > 65535):
 		return fmt.Errorf("--port %d: want 1 to 65535", o.port)
+	case changed("https-port") && (o.httpsPort < 1 || o.httpsPort > 65535):
+		return fmt.Errorf("--https-port %d: want 1 to 65535", o.httpsPort)
 	case changed("password-env") && !hasUser:
 		return needs("--password-env", "--auth-user", "the password is for AUTH as that user")
 	case changed("password-file") && !hasUser:
@@ -459,7 +465,7 @@ func (o *sendOptions) dialer(getenv func(string) string) (func(context.Context, 
 		if loopbackOnly {
 			ap, err := netip.ParseAddrPort(addr)
 			if err != nil || !ap.Addr().Unmap().IsLoopback() {
-				return nil, fmt.Errorf("refusing to connect to %s: %s is set (tests stay on loopback)", addr, loopbackOnlyEnv)
+				return nil, fmt.Errorf("refusing to connect to %s: %s is set (tests stay on loopback): %w", addr, loopbackOnlyEnv, checks.ErrLoopbackOnly)
 			}
 		}
 		return d.DialContext(ctx, network, addr)
@@ -582,11 +588,11 @@ func (o *sendCmdOptions) run(cmd *cobra.Command) error {
 	}
 	t := checks.Target{HELO: helo, MailFrom: s.From, Send: s}
 	if s.DKIMKey == nil {
-		return o.runCheck(cmd, "send", t, envOptions{dial: dial})
+		return o.runCheck(cmd, "send", t, envOptions{dial: dial, tls: checks.TLSSettings{HTTPSPort: o.httpsPort}})
 	}
 	// --dkim-key is what it is in every command: the key is
 	// checked against the one published at --selector for the
 	// sender's domain, and with --deliver it signs.
 	t.Domain, t.Selectors, t.DKIMKey = s.From.Domain, []names.Selector{names.Selector(s.DKIMSelector)}, s.DKIMKey
-	return o.runChecks(cmd, t, envOptions{dial: dial}, "dkim", "send")
+	return o.runChecks(cmd, t, envOptions{dial: dial, tls: checks.TLSSettings{HTTPSPort: o.httpsPort}}, "dkim", "send")
 }

@@ -63,6 +63,7 @@ const (
 	AuthRefused    Result = "auth_not_attempted"       // we would not send the credentials
 	AuthNotOffered Result = "auth_not_offered"         // no AUTH mechanism to use: nothing was sent
 	NoSMTPUTF8     Result = "smtputf8_unsupported"     // an address needs SMTPUTF8 and the server does not offer it
+	STSRefused     Result = "mta_sts_refused"          // the recipient's MTA-STS policy (enforce) forbids this host or session
 )
 
 // hop is one place to try: where, and how.
@@ -82,7 +83,10 @@ type session struct {
 	c      *smtp.Conn
 	log    *smtp.Transcript
 	verify *verification
-	cfg    *tls.Config
+	// daneMatched is the TLSA record that authenticated the server, if
+	// one did (delivery/dane.go).
+	daneMatched string
+	cfg         *tls.Config
 	// greeted ends the watch for a server that speaks TLS from the
 	// first byte (watchGreeting); nil when there is none.
 	greeted func()
@@ -162,7 +166,7 @@ func attempt(ctx context.Context, d Deps, s *Send, h hop) (a Attempt) {
 		}
 		return ss.fail(a, f)
 	}
-	a.TLS = tlsEvidence(ss.c.TLS(), ss.verify)
+	a.TLS = ss.tlsInfo()
 	reply, f := ss.transact(d)
 	ss.c.Quit()
 	if f != nil {
@@ -193,7 +197,7 @@ func (ss *session) fail(a Attempt, f *failure) Attempt {
 		a.reply = se.Reply
 		a.Reply = ss.log.Redactor()(se.Reply.String())
 	}
-	a.TLS = tlsEvidence(ss.c.TLS(), ss.verify)
+	a.TLS = ss.tlsInfo()
 	return a
 }
 
@@ -222,7 +226,15 @@ func (ss *session) open() *failure {
 	if c.TLS() != nil || ss.h.tls == TLSNone {
 		return nil
 	}
-	if ok, _ := c.Extension("STARTTLS"); !ok {
+	starttls, _ := c.Extension("STARTTLS")
+	if f := ss.daneBeforeTLS(starttls); f != nil {
+		return f
+	}
+	if !starttls {
+		if ss.h.path == "direct" && ss.s.enforced() {
+			c.Quit()
+			return newFailure(STSRefused, "STARTTLS", errors.New("the server does not offer STARTTLS, and the recipient's MTA-STS policy is in enforce mode (RFC 8461 §5.1): a compliant sender does not deliver here"))
+		}
 		if ss.h.tls.mandatory() {
 			c.Quit()
 			return newFailure(NoTLS, "STARTTLS", errors.New("the server does not offer STARTTLS, and TLS is required"))
@@ -234,6 +246,14 @@ func (ss *session) open() *failure {
 	}
 	if err := c.StartTLS(ss.cfg); err != nil {
 		return newFailure(TLSFailed, "TLS", err) // a refusal of STARTTLS (454) or the handshake
+	}
+	daneOK, f := ss.daneAfterTLS(time.Now())
+	if f != nil {
+		return f
+	}
+	if ss.h.path == "direct" && ss.s.enforced() && !ss.verify.ok && !daneOK {
+		c.Quit()
+		return newFailure(STSRefused, "TLS", fmt.Errorf("the certificate does not verify for %s (%s), and the recipient's MTA-STS policy is in enforce mode (RFC 8461 §4.2): a compliant sender does not deliver here", ss.h.host, ss.verify.err))
 	}
 	if err := c.Hello(ss.s.HELO.EHLO()); err != nil {
 		return replyFailure("EHLO", err)

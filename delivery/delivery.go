@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/preflight-mail/preflight/mtasts"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/smtp"
@@ -47,7 +48,22 @@ type Send struct {
 	// against it instead of a send.
 	RelayCheck string
 	Timeouts   smtp.Timeouts
+	// STS is the recipient domain's MTA-STS policy (RFC 8461), applied on
+	// the direct path as a compliant MTA does: in enforce mode only MX
+	// hosts its patterns match, and only over TLS whose certificate
+	// verifies for the MX name. Nil: none (or not fetched). STSURL is
+	// where it came from, for the report.
+	STS    *mtasts.Policy
+	STSURL string
+	// DANE is, by MX host name (lower case, no final dot), the
+	// recipient's DANE TLSA records (RFC 7672), applied on the direct
+	// path as a DANE-aware MTA does: TLS required, the chain matched
+	// against them. Nil: not looked up.
+	DANE map[string]DANEHost
 }
+
+// enforced reports whether s applies an MTA-STS policy in enforce mode.
+func (s *Send) enforced() bool { return s.STS != nil && s.STS.Mode == mtasts.Enforce }
 
 // Relay is one smarthost.
 type Relay struct {
@@ -150,6 +166,13 @@ func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
 	for _, host := range hosts {
 		if len(atts) >= maxAttempts || ctx.Err() != nil {
 			return atts
+		}
+		if s.enforced() && s.STS.Match(host) == "" {
+			// RFC 8461 §4.1: in enforce mode an MX host the policy does
+			// not name is not a candidate.
+			atts = append(atts, Attempt{Path: "direct", Host: host, Result: STSRefused, Step: "MTA-STS",
+				Error: fmt.Sprintf("%s matches no mx pattern of the MTA-STS policy (%s) in enforce mode", host, strings.Join(s.STS.MX, ", "))})
+			continue
 		}
 		addrs, err := d.DNS.LookupIP(ctx, "ip", host)
 		if err != nil {

@@ -91,6 +91,9 @@ type TLSInfo struct {
 	NotAfter    string `json:"not_after,omitempty"`
 	Verified    bool   `json:"verified"`
 	VerifyError string `json:"verify_error,omitempty"`
+	// DANE names the TLSA record that authenticated the server on the
+	// direct path (RFC 7672), when one did.
+	DANE string `json:"dane,omitempty"`
 }
 
 // verification is what the TLS handshake's certificate check found.

@@ -84,6 +84,12 @@ type Config struct {
 	// chains and loops included), the names of answers — so no message
 	// built from them can hold a key.
 	Keys []string
+	// TrustAnchors are the DS or DNSKEY records LookupSecure validates
+	// from (--trust-anchor); nil for the IANA root's (RootAnchors).
+	TrustAnchors []dns.RR
+	// Now is LookupSecure's clock for signature validity; nil for
+	// time.Now.
+	Now func() time.Time
 }
 
 // Resolver answers DNS questions for one run. It is safe for concurrent
@@ -110,6 +116,9 @@ type Resolver struct {
 	// byServer holds, in the run's resolver, the resolvers made by
 	// ForServer, so every check shares their caches.
 	byServer sync.Map // server → *Resolver
+	// secure holds, in the run's resolver, the replies to DNSSEC (DO)
+	// questions, apart from the plain answers (secure.go).
+	secure sync.Map // key → *secureEntry
 }
 
 type key struct {
@@ -521,6 +530,7 @@ type query struct {
 	qtype uint16
 	sent  bool          // a packet of it went on the wire
 	ttl   time.Duration // of the reply used (replyTTL)
+	do    bool          // DNSSEC OK and checking disabled: LookupSecure validates itself
 }
 
 // exchange sends one question to the servers: attempts rounds over the
@@ -668,7 +678,8 @@ func (r *Resolver) ask(ctx context.Context, q *query, server, network string, ed
 	msg.RecursionDesired = true
 	limit := dns.MinMsgSize
 	if edns {
-		msg.SetEdns0(ednsBufferSize, false)
+		msg.SetEdns0(ednsBufferSize, q.do)
+		msg.CheckingDisabled = q.do
 		limit = ednsBufferSize
 	}
 

@@ -166,7 +166,8 @@ func NewZone(apex, file string, rrs []dns.RR) (*Zone, error) {
 		byType[h.Rrtype] = append(byType[h.Rrtype], rr)
 	}
 	for name, byType := range z.names {
-		if len(byType[dns.TypeCNAME]) > 0 && len(byType) > 1 {
+		if len(byType[dns.TypeCNAME]) > 0 && len(byType) > 1+len(byType[dns.TypeRRSIG][:min(1, len(byType[dns.TypeRRSIG]))])+len(byType[dns.TypeNSEC][:min(1, len(byType[dns.TypeNSEC]))]) {
+			// RRSIG and NSEC records may stand beside a CNAME (RFC 4035 §2.5).
 			return nil, fmt.Errorf("%s: %s has a CNAME and other records (RFC 1034 §3.6.2)", file, bare(name))
 		}
 		if len(byType[dns.TypeCNAME]) > 1 {

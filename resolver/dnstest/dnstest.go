@@ -299,6 +299,8 @@ func (s *Server) serve(w dns.ResponseWriter, q *dns.Msg) {
 		m.Rcode = rcode
 	case truncate:
 		m.Truncated = true
+	case opt != nil && opt.Do():
+		s.answerSecure(m, ask)
 	default:
 		s.answer(m, ask)
 	}
@@ -307,7 +309,7 @@ func (s *Server) serve(w dns.ResponseWriter, q *dns.Msg) {
 	}
 	size := dns.MinMsgSize
 	if opt != nil && !noEDNS {
-		m.SetEdns0(opt.UDPSize(), false)
+		m.SetEdns0(opt.UDPSize(), opt.Do())
 		size = int(opt.UDPSize())
 	}
 	if proto == "udp" && !oversize {
@@ -366,4 +368,31 @@ func (s *Server) zoneFor(name string) *resolver.Zone {
 		}
 	}
 	return best
+}
+
+// answerSecure fills m for a query with the DO bit: the zone's records
+// with their RRSIGs and the NSEC or NSEC3 proofs (resolver.Zone's
+// SecureAnswer). A DS question at a zone's apex is answered by the parent
+// zone, as a resolver would. CNAMEs are not followed: the validator asks
+// for each target.
+func (s *Server) answerSecure(m *dns.Msg, q dns.Question) {
+	name := dns.CanonicalName(q.Name)
+	z := s.zoneFor(name)
+	if z != nil && q.Qtype == dns.TypeDS && z.Apex == name && name != "." {
+		up := name[strings.IndexByte(name, '.')+1:]
+		if up == "" {
+			up = "."
+		}
+		if p := s.zoneFor(up); p != nil {
+			z = p
+		}
+	}
+	if z == nil {
+		m.Authoritative = false
+		m.Rcode = dns.RcodeRefused
+		return
+	}
+	r := z.SecureAnswer(name, q.Qtype)
+	m.Rcode = r.Rcode
+	m.Answer, m.Ns = r.Answer, r.Ns
 }

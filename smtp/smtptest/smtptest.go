@@ -44,6 +44,14 @@ type Options struct {
 	MailError, RcptError *smtp.SMTPError
 	// SMTPUTF8 offers the SMTPUTF8 extension (RFC 6531).
 	SMTPUTF8 bool
+	// Listen is the address to listen on; "" is 127.0.0.1:0. Tests of
+	// several MX addresses on one port give 127.0.0.N:PORT.
+	Listen string
+	// Domain is the name in the greeting; "" is mx.test.example.
+	Domain string
+	// Latency delays every write of the server: one round trip per
+	// exchange, TLS handshake flights included (benchmarks).
+	Latency time.Duration
 }
 
 // Server is a running server.
@@ -70,15 +78,25 @@ func Start(tb testing.TB, o Options) *Server {
 		return &session{s: s, o: o}, nil
 	}))
 	s.srv.Domain = "mx.test.example"
+	if o.Domain != "" {
+		s.srv.Domain = o.Domain
+	}
 	s.srv.AllowInsecureAuth = o.InsecureAuth
 	s.srv.EnableSMTPUTF8 = o.SMTPUTF8
 	s.srv.ReadTimeout = 10 * time.Second
 	s.srv.WriteTimeout = 10 * time.Second
 	s.srv.ErrorLog = log.New(io.Discard, "", 0)
 	s.srv.TLSConfig = o.TLS
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := o.Listen
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if o.Latency > 0 {
+		ln = slowListener{ln, o.Latency}
 	}
 	if o.Implicit && o.TLS != nil {
 		ln = tls.NewListener(ln, o.TLS)
@@ -87,6 +105,30 @@ func Start(tb testing.TB, o Options) *Server {
 	go s.srv.Serve(ln)
 	tb.Cleanup(func() { s.srv.Close() })
 	return s
+}
+
+// slowListener's connections wait d before each write.
+type slowListener struct {
+	net.Listener
+	d time.Duration
+}
+
+func (l slowListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return slowConn{c, l.d}, nil
+}
+
+type slowConn struct {
+	net.Conn
+	d time.Duration
+}
+
+func (c slowConn) Write(b []byte) (int, error) {
+	time.Sleep(c.d)
+	return c.Conn.Write(b)
 }
 
 // Messages returns the messages received so far.
@@ -230,14 +272,56 @@ func NewCA(tb testing.TB) *CA {
 	return &CA{Pool: pool, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key, cert: cert}
 }
 
+// LoadCA reads a CA from PEM: its certificate, and its private key
+// (PKCS #8, SEC 1 or PKCS #1 ECDSA as openssl writes it): the lab's CA,
+// to sign certificates for servers beside the lab's postfix.
+func LoadCA(tb testing.TB, certPEM, keyPEM []byte) *CA {
+	tb.Helper()
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		tb.Fatal("LoadCA: no PEM block")
+		return nil
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		tb.Fatal(err)
+		return nil
+	}
+	var key *ecdsa.PrivateKey
+	if k, err := x509.ParsePKCS8PrivateKey(kb.Bytes); err == nil {
+		key, _ = k.(*ecdsa.PrivateKey)
+	} else if k, err := x509.ParseECPrivateKey(kb.Bytes); err == nil {
+		key = k
+	}
+	if key == nil {
+		tb.Fatal("LoadCA: the key is not an ECDSA private key")
+		return nil
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &CA{Pool: pool, PEM: certPEM, key: key, cert: cert}
+}
+
 // ServerTLS is a server configuration with a certificate for names (DNS
 // names or IP addresses) signed by the CA.
 func (ca *CA) ServerTLS(tb testing.TB, names ...string) *tls.Config {
 	tb.Helper()
+	return ca.ServerTLSUntil(tb, time.Now().Add(24*time.Hour), names...)
+}
+
+// ServerTLSUntil is ServerTLS with a certificate valid until notAfter
+// (in the past: an expired one).
+func (ca *CA) ServerTLSUntil(tb testing.TB, notAfter time.Time, names ...string) *tls.Config {
+	tb.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	notBefore := time.Now().Add(-time.Hour)
+	if notAfter.Before(notBefore) {
+		notBefore = notAfter.Add(-48 * time.Hour)
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: names[0]},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		NotBefore: notBefore, NotAfter: notAfter,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
 	}
 	for _, n := range names {

@@ -84,8 +84,54 @@ make_ca() {
 		-subj "/CN=mx.lab.example" -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
 	printf 'subjectAltName=DNS:mx.lab.example,DNS:relay.lab.example,DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n' >"$d/ext"
 	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
-		-days 2 -extfile "$d/ext" -out "$d/server.pem" 2>/dev/null
+		-days 90 -extfile "$d/ext" -out "$d/server.pem" 2>/dev/null
 	chmod 644 "$d"/*.pem; chmod 640 "$d/server.key"; chgrp postfix "$d/server.key"
+}
+
+# sign_zones: the DNSSEC zones (issue #20), signed now with new keys by
+# internal/labsign (go run; no network: GOPROXY=off): dane.example, the
+# trust anchor ($LAB_DIR/dnssec/anchor.ds); in it ok.dane.example (MX
+# mx-ok, whose TLSA 3 1 1 is the lab postfix's key), bad.dane.example (MX
+# mx-bad, a TLSA record of another key); unsigned.dane.example, delegated
+# without DS, with postfix's TLSA; bogus.dane.example, delegated with a DS,
+# its signatures expired a day ago. Every MX is the lab postfix
+# (127.0.0.1).
+sign_zones() {
+	local d=$LAB_DIR/dnssec root; root=$(cd "$here/../.." && pwd)
+	mkdir -p "$d"
+	local tlsa
+	tlsa=$(openssl x509 -in "$LAB_DIR/tls/server.pem" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
+	soa() { printf '$ORIGIN %s.
+@ 3600 IN SOA ns.dane.example. hostmaster.dane.example. 1 3600 600 86400 60
+@ 3600 IN NS ns.dane.example.
+' "$1"; }
+	{ soa bogus.dane.example; printf '@ 3600 IN MX 10 mx
+mx 3600 IN A 127.0.0.1
+_25._tcp.mx 3600 IN TLSA 3 1 1 %s
+' "$tlsa"; } >"$d/bogus.in"
+	{ soa unsigned.dane.example; printf '@ 3600 IN MX 10 mx
+mx 3600 IN A 127.0.0.1
+_25._tcp.mx 3600 IN TLSA 3 1 1 %s
+' "$tlsa"; } >"$d/unsigned.dane.example.zone"
+	{
+		soa dane.example
+		printf 'ns 3600 IN A 127.0.0.1
+'
+		printf 'ok 3600 IN MX 10 mx-ok
+mx-ok 3600 IN A 127.0.0.1
+_25._tcp.mx-ok 3600 IN TLSA 3 1 1 %s
+' "$tlsa"
+		printf 'bad 3600 IN MX 10 mx-bad
+mx-bad 3600 IN A 127.0.0.1
+_25._tcp.mx-bad 3600 IN TLSA 3 1 1 %s
+' "$(printf '%064d' 0)"
+		printf 'unsigned 3600 IN NS ns.dane.example.
+bogus 3600 IN NS ns.dane.example.
+'
+	} >"$d/dane.in"
+	(cd "$root" && GOPROXY=off GOFLAGS=-mod=readonly go run ./internal/labsign -in "$d/bogus.in" -out "$d/bogus.dane.example.zone" -ds "$d/bogus.ds" -expired &&
+		GOPROXY=off GOFLAGS=-mod=readonly go run ./internal/labsign -in "$d/dane.in" -include "$d/bogus.ds" -out "$d/dane.example.zone" -ds "$d/anchor.ds") ||
+		die "signing the DNSSEC zones failed (go run ./internal/labsign)"
 }
 
 start_nsd() {
@@ -97,7 +143,7 @@ start_nsd() {
 		printf '  pidfile: "%s/nsd.pid"\n  logfile: "%s/nsd.log"\n  xfrdfile: "%s/xfrd.state"\n' "$d" "$d" "$d"
 		printf '  zonelistfile: "%s/zone.list"\n  verbosity: 1\n  hide-version: yes\n' "$d"
 		printf 'remote-control:\n  control-enable: no\n'
-		for f in "$here"/zones/*.zone; do
+		for f in "$here"/zones/*.zone "$LAB_DIR"/dnssec/*.zone; do
 			local z; z=$(basename "$f" .zone)
 			printf 'zone:\n  name: "%s"\n  zonefile: "%s"\n' "$z" "$f"
 		done
@@ -229,6 +275,7 @@ LAB_PASSWORD_FILE=$LAB_DIR/secrets/relay-password
 LAB_MAILDIR=$LAB_DIR/mail
 LAB_ZONES=$here/zones
 LAB_KEYS=$here/keys
+LAB_TRUST_ANCHOR=$LAB_DIR/dnssec/anchor.ds
 EOF
 }
 
@@ -239,6 +286,7 @@ cmd_start() {
 	mkdir -p "$LAB_DIR/pids"
 	chmod 755 "$LAB_DIR"
 	make_ca
+	sign_zones
 	start_nsd
 	start_rbldnsd
 	start_postfix

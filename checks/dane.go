@@ -1,0 +1,259 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/preflight-mail/preflight/dane"
+	"github.com/preflight-mail/preflight/delivery"
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
+)
+
+// daneKinds are the tls check's DANE findings (RFC 7672): for each MX
+// host with TLSA records at _25._tcp.HOST, looked up with DNSSEC, whether
+// the chain each address presents matches them as a DANE sender checks
+// it. A TLSA set that matches nothing, or a bogus one, blocks: DANE
+// senders do not deliver at all (RFC 7672 §2.2).
+var daneKinds = []report.Kind{
+	{ID: "dane.mismatch", Penalty: report.Penalty{Fail: 20}, Blocks: true},
+	{ID: "dane.bogus", Penalty: report.Penalty{Fail: 20}, Blocks: true},
+	{ID: "dane.insecure", Penalty: minorPenalty},
+	{ID: "dane.unusable_records", Penalty: minorPenalty},
+	{ID: "dane.not_validated"},
+	{ID: "dane.ok"},
+}
+
+// daneHost is the TLSA lookup of one MX host.
+type daneHost struct {
+	host string
+	tlsa *resolver.SecureAnswer
+}
+
+// daneLookups are the DNSSEC lookups DANE rests on: the domain's MX
+// RRset and each MX host's TLSA records.
+type daneLookups struct {
+	mx    *resolver.SecureAnswer
+	hosts []daneHost
+}
+
+// lookupDANE asks, with DNSSEC, for the MX records of domain and the
+// TLSA records of each MX host (from the plain MX lookup the tls and mx
+// checks share, so the TLSA questions go out while the hosts' addresses
+// are still being asked for), all at once.
+func lookupDANE(ctx context.Context, env Env, domain string) *daneLookups {
+	hosts := []string{domain}
+	if mxs, err := env.DNS.LookupMX(ctx, domain); err == nil && len(mxs) > 0 {
+		hosts = hosts[:0]
+		for _, m := range mxs {
+			if m.Host != "." && !slices.Contains(hosts, m.Host) {
+				hosts = append(hosts, m.Host)
+			}
+		}
+	}
+	hosts = hosts[:min(len(hosts), resolver.MaxNames)]
+	d := &daneLookups{hosts: make([]daneHost, len(hosts))}
+	var wg sync.WaitGroup
+	wg.Go(func() { d.mx = env.DNS.LookupSecure(ctx, domain, dns.TypeMX) })
+	for i, h := range hosts {
+		wg.Go(func() {
+			d.hosts[i] = daneHost{host: h, tlsa: env.DNS.LookupSecure(ctx, "_25._tcp."+h, dns.TypeTLSA)}
+		})
+	}
+	wg.Wait()
+	return d
+}
+
+// findings words DANE for every host that publishes TLSA records; hosts
+// without are not mentioned (DANE is optional).
+func (d *daneLookups) findings(probes []*Probe, now time.Time) []report.Finding {
+	if d == nil {
+		return nil
+	}
+	var out []report.Finding
+	for _, h := range d.hosts {
+		a := h.tlsa
+		name := "_25._tcp." + h.host
+		if a == nil || len(a.Records) == 0 && a.Security != resolver.Bogus {
+			continue
+		}
+		var records []*dns.TLSA
+		for _, rr := range a.Records {
+			if t, ok := rr.(*dns.TLSA); ok {
+				records = append(records, t)
+			}
+		}
+		ev := map[string]any{"tlsa_name": name, "security": a.Security.String(), "mx_security": d.mx.Security.String()}
+		if a.Reason != "" {
+			ev["reason"] = a.Reason
+		}
+		switch {
+		case a.Security == resolver.Bogus:
+			out = append(out, report.Finding{
+				ID: "dane.bogus", Severity: report.Fail, Subject: h.host,
+				Message:  fmt.Sprintf("The TLSA records of %s fail DNSSEC validation (%s): DANE senders treat that as an attack and do not deliver to %s at all (RFC 7672 §2.2).", h.host, a.Reason, h.host),
+				Fix:      fmt.Sprintf("Fix the signatures of the zone of %s (see the dnssec check), or remove the TLSA records at %s and let them expire from caches before the zone goes bogus again.", name, name),
+				Evidence: ev,
+			})
+			continue
+		case a.Security == resolver.Indeterminate || d.mx.Security == resolver.Indeterminate:
+			why := a.Reason
+			if why == "" {
+				why = d.mx.Reason
+			}
+			out = append(out, report.Finding{
+				ID: "dane.not_validated", Severity: report.Info, Subject: h.host,
+				Message:  fmt.Sprintf("%s has TLSA records, but DNSSEC could not be validated (%s), so whether DANE senders use them is not known.", h.host, why),
+				Fix:      "Give --trust-anchor FILE for zone files or a lab, or use a resolver that returns DNSSEC records, and run again.",
+				Evidence: ev,
+			})
+			continue
+		case a.Security == resolver.Insecure || d.mx.Security != resolver.Secure:
+			where := fmt.Sprintf("the zone of %s is not signed (%s)", name, a.Reason)
+			if a.Security == resolver.Secure {
+				where = fmt.Sprintf("the MX records of the domain are not DNSSEC-signed (%s)", d.mx.Reason)
+			}
+			out = append(out, report.Finding{
+				ID: "dane.insecure", Severity: report.Warn, Subject: h.host,
+				Message:  fmt.Sprintf("%s publishes TLSA records, but %s: DANE senders ignore TLSA records that are not DNSSEC-secure (RFC 7672 §2.2), so they protect nothing.", h.host, where),
+				Fix:      "Sign the zones of the domain and of the MX host (and publish their DS at the registrar), or remove the TLSA records.",
+				Evidence: ev,
+			})
+			continue
+		}
+		r0 := dane.Verify(records, nil, nil, now) // which records are usable at all
+		if len(r0.Unusable) > 0 {
+			ev := map[string]any{"tlsa_name": name, "unusable": r0.Unusable}
+			out = append(out, report.Finding{
+				ID: "dane.unusable_records", Severity: report.Warn, Subject: h.host,
+				Message:  fmt.Sprintf("%d of the TLSA records of %s cannot be used by SMTP senders: %s.", len(r0.Unusable), h.host, strings.Join(r0.Unusable, "; ")),
+				Fix:      fmt.Sprintf("For SMTP use DANE-EE (3 1 1) and DANE-TA (2 1 1) records at %s; remove the others (RFC 7672 §3.1.3).", name),
+				Evidence: ev,
+			})
+		}
+		if r0.Outcome == dane.NoUsable {
+			continue // senders require TLS and authenticate nothing: said above
+		}
+		for _, p := range probes {
+			if p.Host != h.host || len(p.Chain) == 0 {
+				continue
+			}
+			out = append(out, daneProbe(p, name, records, now))
+		}
+	}
+	return out
+}
+
+// daneProbe matches the TLSA records against the chain one address
+// presented.
+func daneProbe(p *Probe, name string, records []*dns.TLSA, now time.Time) report.Finding {
+	r := dane.Verify(records, p.Chain, []string{p.Host}, now)
+	ev := map[string]any{"tlsa_name": name, "addr": p.Addr.String()}
+	switch r.Outcome {
+	case dane.Matched:
+		ev["matched"], ev["depth"] = r.Record, r.Depth
+		return report.Finding{
+			ID: "dane.ok", Severity: report.Pass, Subject: p.subject(),
+			Message:  fmt.Sprintf("%s presents a certificate that its DNSSEC-signed TLSA record %s matches: DANE senders authenticate it.", p.subject(), r.Record),
+			Evidence: ev,
+		}
+	case dane.NoUsable:
+		ev["unusable"] = r.Unusable
+		return report.Finding{
+			ID: "dane.unusable_records", Severity: report.Warn, Subject: p.subject(),
+			Message:  fmt.Sprintf("None of the TLSA records of %s can be used by SMTP senders: they require TLS from %s but authenticate nothing.", p.Host, p.subject()),
+			Fix:      rollover(name, p),
+			Evidence: ev,
+		}
+	}
+	ev["reasons"] = r.Reasons
+	return report.Finding{
+		ID: "dane.mismatch", Severity: report.Fail, Subject: p.subject(),
+		Message:  fmt.Sprintf("No TLSA record of %s matches the certificate %s presents (%s): DANE senders do not deliver to it (RFC 7672 §2.2).", p.Host, p.subject(), strings.Join(r.Reasons, "; ")),
+		Fix:      rollover(name, p),
+		Evidence: ev,
+	}
+}
+
+// rollover is the fix for TLSA records that do not match: the records
+// that match the chain presented now, and how to change keys without a
+// gap.
+func rollover(name string, p *Probe) string {
+	leaf := p.Chain[0]
+	s := fmt.Sprintf("Publish TLSA records that match what %s presents now: %s. IN TLSA %s", p.subject(), name, dane.Record(3, 1, 1, leaf))
+	if len(p.Chain) > 1 {
+		s += fmt.Sprintf(" and %s. IN TLSA %s (its issuer)", name, dane.Record(2, 1, 1, p.Chain[1]))
+	}
+	return s + ". To change the key or certificate later without a gap, publish the next key's 3 1 1 record beside the current ones, wait two TTLs, then switch the server, then remove the old record; a 3 1 1 + 2 1 1 pair survives a certificate renewal with the same issuer."
+}
+
+// recipientDANE looks up, with DNSSEC, the recipient domain's MX records
+// and its MX hosts' TLSA records, for the direct path to apply as a
+// DANE-aware MTA does: only when the MX RRset is secure (RFC 7672
+// §2.2.1), only secure TLSA records, and bogus ones as a refusal. nil
+// and why when DANE does not apply.
+func recipientDANE(ctx context.Context, env Env, s *delivery.Send) (map[string]delivery.DANEHost, string) {
+	domain := s.To.Domain
+	mx := env.DNS.LookupSecure(ctx, domain, dns.TypeMX)
+	if mx.Security != resolver.Secure {
+		return nil, fmt.Sprintf("the MX records of %s are %s (%s): DANE does not apply", domain, mx.Security, mx.Reason)
+	}
+	hosts := []string{domain}
+	if mx.Kind == nil {
+		hosts = hosts[:0]
+		for _, rr := range mx.Records {
+			if m, ok := rr.(*dns.MX); ok && m.Mx != "." {
+				hosts = append(hosts, strings.ToLower(strings.TrimSuffix(m.Mx, ".")))
+			}
+		}
+	}
+	hosts = hosts[:min(len(hosts), resolver.MaxNames)]
+	out := map[string]delivery.DANEHost{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, h := range hosts {
+		wg.Go(func() {
+			a := env.DNS.LookupSecure(ctx, "_25._tcp."+h, dns.TypeTLSA)
+			var d delivery.DANEHost
+			switch a.Security {
+			case resolver.Bogus:
+				d.Bogus = a.Reason
+			case resolver.Secure:
+				for _, rr := range a.Records {
+					if t, ok := rr.(*dns.TLSA); ok {
+						d.TLSA = append(d.TLSA, t)
+					}
+				}
+			}
+			if d.Bogus != "" || len(d.TLSA) > 0 {
+				mu.Lock()
+				out[h] = d
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(out) == 0 {
+		return nil, "no MX host of " + domain + " has DNSSEC-secure TLSA records"
+	}
+	return out, ""
+}
+
+// daneEvidence says whether the direct path applied DANE, and where.
+func daneEvidence(s *delivery.Send, note string) map[string]any {
+	if s.DANE == nil {
+		return map[string]any{"applied": false, "reason": note}
+	}
+	var hosts []string
+	for h := range s.DANE {
+		hosts = append(hosts, h)
+	}
+	slices.Sort(hosts)
+	return map[string]any{"applied": true, "hosts": hosts}
+}

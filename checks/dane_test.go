@@ -1,0 +1,105 @@
+package checks
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/preflight-mail/preflight/dane"
+	"github.com/preflight-mail/preflight/resolver"
+	"github.com/preflight-mail/preflight/resolver/dnstest"
+	"github.com/preflight-mail/preflight/smtp/smtptest"
+)
+
+// daneEnv runs an MX for example.test on loopback presenting a leaf and
+// its CA, and answers from example.test signed with opt (nil: unsigned)
+// with the TLSA records tlsa(leaf, ca) at _25._tcp.mx1, validated from
+// the zone's own DS.
+func daneEnv(t *testing.T, opt *dnstest.SignOptions, addr string, tlsa func(leaf, ca *x509.Certificate) []string) Env {
+	t.Helper()
+	ca := smtptest.NewCA(t)
+	block, _ := pem.Decode(ca.PEM)
+	caCert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := ca.ServerTLSUntil(t, time.Now().Add(90*24*time.Hour), "mx1.example.test")
+	cfg.Certificates[0].Certificate = append(cfg.Certificates[0].Certificate, caCert.Raw)
+	leaf, _ := x509.ParseCertificate(cfg.Certificates[0].Certificate[0])
+	port := freePort(t)
+	smtptest.Start(t, smtptest.Options{TLS: cfg, Listen: net.JoinHostPort(addr, strconv.Itoa(port)), Domain: "mx1.example.test", Local: []string{"example.test"}})
+	var z strings.Builder
+	z.WriteString("$ORIGIN example.test.\n@ 3600 IN SOA ns. host. 1 3600 600 86400 60\n@ 3600 IN MX 10 mx1\n")
+	fmt.Fprintf(&z, "mx1 3600 IN A %s\n", addr)
+	for _, r := range tlsa(leaf, caCert) {
+		fmt.Fprintf(&z, "_25._tcp.mx1 3600 IN TLSA %s\n", r)
+	}
+	var anchors []dns.RR
+	text := z.String()
+	if opt != nil {
+		s, err := dnstest.SignText(text, *opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, anchors = s.Text(), s.DS
+	}
+	zone, err := resolver.ParseZone(strings.NewReader(text), "example.test.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := resolver.NewOverlay(zone)
+	env := Env{DNS: resolver.New(resolver.Config{Overlay: o, Offline: true, TrustAnchors: anchors}), Now: time.Now}
+	env.TLS = TLSSettings{Port: port, Roots: ca.Pool}
+	return env
+}
+
+func TestDANE(t *testing.T) {
+	signed := &dnstest.SignOptions{}
+	ee := func(leaf, _ *x509.Certificate) []string { return []string{dane.Record(3, 1, 1, leaf)} }
+	for i, tc := range []struct {
+		name string
+		opt  *dnstest.SignOptions
+		tlsa func(leaf, ca *x509.Certificate) []string
+		want []string // the dane findings, "ID severity"
+	}{
+		{"3 1 1 matches", signed, ee, []string{"dane.ok pass"}},
+		{"2 1 1 matches the CA", signed, func(_, ca *x509.Certificate) []string { return []string{dane.Record(2, 1, 1, ca)} }, []string{"dane.ok pass"}},
+		{"rollover pair, the next key first", signed, func(leaf, ca *x509.Certificate) []string {
+			return []string{"3 1 1 " + strings.Repeat("ab", 32), dane.Record(3, 1, 1, leaf)}
+		}, []string{"dane.ok pass"}},
+		{"mismatch", signed, func(_, _ *x509.Certificate) []string { return []string{"3 1 1 " + strings.Repeat("ab", 32)} }, []string{"dane.mismatch fail"}},
+		{"PKIX usages flagged", signed, func(leaf, _ *x509.Certificate) []string { return []string{dane.Record(1, 1, 1, leaf)} }, []string{"dane.unusable_records warn"}},
+		{"PKIX beside DANE-EE", signed, func(leaf, _ *x509.Certificate) []string {
+			return []string{dane.Record(1, 1, 1, leaf), dane.Record(3, 1, 1, leaf)}
+		}, []string{"dane.unusable_records warn", "dane.ok pass"}},
+		{"insecure zone: ignored by senders", &dnstest.SignOptions{Algorithm: dns.RSASHA1}, ee, []string{"dane.insecure warn"}},
+		{"bogus", &dnstest.SignOptions{Inception: time.Now().Add(-9 * 24 * time.Hour), Expiration: time.Now().Add(-time.Hour)}, ee, []string{"dane.bogus fail"}},
+		{"no anchor", nil, ee, []string{"dane.not_validated info"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := daneEnv(t, tc.opt, fmt.Sprintf("127.0.3.%d", i+1), tc.tlsa)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var got []string
+			for _, f := range TLS(ctx, env, Target{Domain: "example.test"}) {
+				if strings.HasPrefix(f.ID, "dane.") {
+					got = append(got, f.ID+" "+f.Severity.String())
+					if f.ID == "dane.mismatch" && !strings.Contains(f.Fix, "3 1 1 ") {
+						t.Errorf("%s without the records to publish: %s", f.ID, f.Fix)
+					}
+				}
+			}
+			if strings.Join(got, "; ") != strings.Join(tc.want, "; ") {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

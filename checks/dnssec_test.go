@@ -1,0 +1,85 @@
+package checks
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
+	"github.com/preflight-mail/preflight/resolver/dnstest"
+)
+
+const dnssecZone = `mail.test. 3600 IN SOA ns.mail.test. h.mail.test. 1 7200 3600 1209600 3600
+mail.test. IN NS ns.mail.test.
+mail.test. IN MX 10 mx.mail.test.
+mail.test. IN MX 20 mx.other.test.
+ns.mail.test. IN A 192.0.2.1
+mx.mail.test. IN A 192.0.2.2
+`
+
+const otherZone = `other.test. 3600 IN SOA ns.other.test. h.other.test. 1 7200 3600 1209600 3600
+mx.other.test. IN A 192.0.2.3
+`
+
+// signedEnv answers from mail.test signed with opt and other.test
+// unsigned, offline, with mail.test's DS as the trust anchor.
+func signedEnv(t *testing.T, opt dnstest.SignOptions, anchor bool) Env {
+	t.Helper()
+	s, err := dnstest.SignText(dnssecZone, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := s.Zone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := resolver.ParseZone(strings.NewReader(otherZone), "other.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := resolver.NewOverlay(z, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := resolver.Config{Overlay: o, Offline: true, TrustAnchors: s.DS}
+	if !anchor {
+		cfg.TrustAnchors = nil
+	}
+	return Env{DNS: resolver.New(cfg), Now: time.Now}
+}
+
+func TestDNSSEC(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		name   string
+		opt    dnstest.SignOptions
+		anchor bool
+		want   string
+	}{
+		{"secure", dnstest.SignOptions{}, true, "dnssec.secure:pass mail.test; dnssec.not_validated:info mx.other.test"},
+		{"NSEC3", dnstest.SignOptions{NSEC3: true}, true, "dnssec.secure:pass mail.test; dnssec.not_validated:info mx.other.test"},
+		{"expiring", dnstest.SignOptions{Expiration: now.Add(36 * time.Hour)}, true, "dnssec.expiring:warn mail.test; dnssec.not_validated:info mx.other.test"},
+		{"bogus", dnstest.SignOptions{Inception: now.Add(-10 * 24 * time.Hour), Expiration: now.Add(-time.Hour)}, true, "dnssec.bogus:fail mail.test; dnssec.not_validated:info mx.other.test"},
+		{"insecure algorithm", dnstest.SignOptions{Algorithm: dns.RSASHA1}, true, "dnssec.weak_algorithm:warn mail.test; dnssec.not_validated:info mx.other.test"},
+		{"offline, root anchor", dnstest.SignOptions{}, false, "dnssec.not_validated:info mail.test"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := signedEnv(t, tc.opt, tc.anchor)
+			fs := DNSSEC(context.Background(), env, Target{Domain: "mail.test"})
+			var got []string
+			for _, f := range fs {
+				got = append(got, f.ID+":"+f.Severity.String()+" "+f.Subject)
+				if f.Severity == report.Fail && (f.Fix == "" || !strings.Contains(f.Message, "SERVFAIL")) {
+					t.Errorf("%s: no fix or reason: %+v", f.ID, f)
+				}
+			}
+			if g := strings.Join(got, "; "); g != tc.want {
+				t.Errorf("got  %s\nwant %s", g, tc.want)
+			}
+		})
+	}
+}

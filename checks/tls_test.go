@@ -1,0 +1,350 @@
+package checks
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/preflight-mail/preflight/delivery"
+	"github.com/preflight-mail/preflight/mtasts/ststest"
+	"github.com/preflight-mail/preflight/names"
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/smtp/smtptest"
+)
+
+// mxServer is one MX address of a TLS scenario and what it serves.
+type mxServer struct {
+	host string // mx1, mx2 (under example.test)
+	addr string // a loopback address: 127.0.0.N or ::1
+	// cert: "good", "expired", "wrong-name", "tls10" (good, TLS 1.0
+	// only), "none" (no STARTTLS).
+	cert string
+}
+
+// tlsScenario is a domain (example.test) with MX servers on loopback,
+// an MTA-STS policy server and records.
+type tlsScenario struct {
+	mx      []mxServer
+	sts     string           // the _mta-sts TXT, "" for none
+	policy  ststest.Response // what mta-sts.example.test serves
+	tlsrpt  string           // the _smtp._tls TXT, "" for none
+	latency time.Duration    // added before each server write (benchmark)
+}
+
+// freePort is a port free on 127.0.0.1, for servers on other loopback
+// addresses (each scenario has its own addresses, so collisions are
+// unlikely; a collision fails the listen loudly).
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// start runs the scenario's servers and returns an Env for it: offline,
+// the zone for example.test, the scenario's CA as roots.
+func (sc tlsScenario) start(tb testing.TB) Env {
+	tb.Helper()
+	ca := smtptest.NewCA(tb)
+	port, httpsPort := freePort(tb), freePort(tb)
+	var z strings.Builder
+	z.WriteString("$ORIGIN example.test.\n@ 3600 IN SOA ns. host. 1 3600 600 86400 60\n")
+	var hosts []string
+	valid := time.Now().Add(90 * 24 * time.Hour)
+	for _, m := range sc.mx {
+		if !slices.Contains(hosts, m.host) {
+			hosts = append(hosts, m.host)
+			fmt.Fprintf(&z, "@ 3600 IN MX %d %s\n", 10*len(hosts), m.host)
+		}
+		rr := "A"
+		if strings.Contains(m.addr, ":") {
+			rr = "AAAA"
+		}
+		fmt.Fprintf(&z, "%s 3600 IN %s %s\n", m.host, rr, m.addr)
+		name := m.host + ".example.test"
+		var cfg *tls.Config
+		switch m.cert {
+		case "good":
+			cfg = ca.ServerTLSUntil(tb, valid, name)
+		case "tls10":
+			cfg = ca.ServerTLSUntil(tb, valid, name)
+			cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS10, tls.VersionTLS10
+		case "expired":
+			cfg = ca.ServerTLSUntil(tb, time.Now().Add(-24*time.Hour), name)
+		case "wrong-name":
+			cfg = ca.ServerTLSUntil(tb, valid, "other.example.net")
+		}
+		smtptest.Start(tb, smtptest.Options{TLS: cfg, Listen: net.JoinHostPort(m.addr, strconv.Itoa(port)), Domain: name, Local: []string{"example.test"}, Latency: sc.latency})
+	}
+	z.WriteString("mta-sts 3600 IN A 127.0.0.20\n")
+	// A record per line: two lines are two records.
+	for _, r := range strings.Split(sc.sts, "\n") {
+		if r != "" {
+			fmt.Fprintf(&z, "_mta-sts 3600 IN TXT %q\n", r)
+		}
+	}
+	for _, r := range strings.Split(sc.tlsrpt, "\n") {
+		if r != "" {
+			fmt.Fprintf(&z, "_smtp._tls 3600 IN TXT %q\n", r)
+		}
+	}
+	if sc.sts != "" {
+		srv, err := ststest.Start(net.JoinHostPort("127.0.0.20", strconv.Itoa(httpsPort)), ca.ServerTLS(tb, "mta-sts.example.test"),
+			map[string]ststest.Response{"mta-sts.example.test": sc.policy})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(srv.Close)
+	}
+	env := zoneEnv(tb, z.String())
+	env.TLS = TLSSettings{Port: port, HTTPSPort: httpsPort, Roots: ca.Pool}
+	return env
+}
+
+const goodSTS = "v=STSv1; id=20261129"
+
+// The scenarios of issue #19, modelled on postfix-mta-sts-resolver's
+// published test matrix (our own cases): each names the findings that
+// must be there, at their severities, and the run must have no other
+// warn or fail.
+func TestTLSScenarios(t *testing.T) {
+	twoMX := func(mx2cert string) []mxServer {
+		return []mxServer{{"mx1", "127.0.0.21", "good"}, {"mx1", "127.0.0.22", "good"}, {"mx2", "127.0.0.23", mx2cert}}
+	}
+	enforce := ststest.Good("enforce", "604800", "*.example.test")
+	rpt := "v=TLSRPTv1; rua=mailto:tls@example.test"
+	for _, tt := range []struct {
+		name string
+		sc   tlsScenario
+		want []string // "id severity subject"
+	}{
+		{"enforce, valid certificates", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: enforce, tlsrpt: rpt},
+			[]string{"tls.ok pass mx1.example.test[127.0.0.21]", "tls.ok pass mx1.example.test[127.0.0.22]", "tls.ok pass mx2.example.test[127.0.0.23]",
+				"tls.mta_sts_ok pass", "tls.tlsrpt_ok pass"}},
+		{"a pattern missing one MX", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: ststest.Good("enforce", "604800", "mx1.example.test"), tlsrpt: rpt},
+			[]string{"tls.mta_sts_mx_not_covered fail mx2.example.test"}},
+		{"enforce, an expired certificate", tlsScenario{mx: twoMX("expired"), sts: goodSTS, policy: enforce, tlsrpt: rpt},
+			[]string{"tls.cert_expired fail mx2.example.test[127.0.0.23]", "tls.mta_sts_cert_invalid fail"}},
+		{"enforce, a wrong-name certificate", tlsScenario{mx: twoMX("wrong-name"), sts: goodSTS, policy: enforce, tlsrpt: rpt},
+			[]string{"tls.name_mismatch warn mx2.example.test[127.0.0.23]", "tls.mta_sts_cert_invalid fail"}},
+		{"testing, a wrong-name certificate", tlsScenario{mx: twoMX("wrong-name"), sts: goodSTS, policy: ststest.Good("testing", "604800", "*.example.test"), tlsrpt: rpt},
+			[]string{"tls.name_mismatch warn mx2.example.test[127.0.0.23]", "tls.mta_sts_testing info", "tls.mta_sts_cert_invalid warn"}},
+		{"TLS 1.0 only", tlsScenario{mx: twoMX("tls10"), sts: goodSTS, policy: enforce, tlsrpt: rpt},
+			[]string{"tls.old_version warn mx2.example.test[127.0.0.23]"}},
+		{"no STARTTLS on one address", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.21", "good"}, {"mx1", "::1", "none"}}, tlsrpt: rpt},
+			[]string{"tls.no_starttls fail mx1.example.test[::1]", "tls.inconsistent warn mx1.example.test", "tls.mta_sts_missing info"}},
+		{"a redirect on the policy URL", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: ststest.Redirect("https://elsewhere.example/p"), tlsrpt: rpt},
+			[]string{"tls.mta_sts_policy_unavailable fail"}},
+		{"a malformed policy", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: ststest.Malformed(), tlsrpt: rpt},
+			[]string{"tls.mta_sts_policy_invalid fail"}},
+		{"an oversize policy", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: ststest.Oversize(), tlsrpt: rpt},
+			[]string{"tls.mta_sts_policy_unavailable fail"}},
+		{"a policy as text/html", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: ststest.WrongType("*.example.test"), tlsrpt: rpt},
+			[]string{"tls.mta_sts_policy_unavailable fail"}},
+		{"a malformed _mta-sts record", tlsScenario{mx: twoMX("good"), sts: "v=STSv1; id=not-alnum", policy: enforce, tlsrpt: rpt},
+			[]string{"tls.mta_sts_record_invalid warn"}},
+		{"TLS-RPT missing beside MTA-STS", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: enforce},
+			[]string{"tls.tlsrpt_missing warn", "tls.mta_sts_ok pass"}},
+		{"TLS-RPT malformed", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: enforce, tlsrpt: "v=TLSRPTv1; rua=tls@example.test"},
+			[]string{"tls.tlsrpt_invalid warn"}},
+		{"no MTA-STS, no TLS-RPT", tlsScenario{mx: twoMX("good")},
+			[]string{"tls.mta_sts_missing info", "tls.tlsrpt_missing info"}},
+		{"two _mta-sts records", tlsScenario{mx: twoMX("good"), sts: goodSTS + "\nv=STSv1; id=2", policy: enforce, tlsrpt: rpt},
+			[]string{"tls.mta_sts_multiple_records warn"}},
+		{"two TLS-RPT records", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: enforce, tlsrpt: rpt + "\n" + rpt + ",mailto:b@example.test"},
+			[]string{"tls.tlsrpt_multiple_records warn", "tls.mta_sts_ok pass"}},
+		{"a short max_age, a pattern for no MX", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: ststest.Good("enforce", "3600", "*.example.test", "old.example.net"), tlsrpt: rpt},
+			[]string{"tls.mta_sts_short_max_age warn", "tls.mta_sts_pattern_unused warn", "tls.mta_sts_ok pass"}},
+		{"a wildcard covers one label only", tlsScenario{mx: twoMX("good"), sts: goodSTS, policy: ststest.Good("enforce", "604800", "*.test"), tlsrpt: rpt},
+			[]string{"tls.mta_sts_mx_not_covered fail mx1.example.test", "tls.mta_sts_mx_not_covered fail mx2.example.test", "tls.mta_sts_pattern_unused warn"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := tt.sc.start(t)
+			fs := TLS(context.Background(), env, Target{Domain: "example.test"})
+			var got []string
+			for _, f := range fs {
+				got = append(got, fmt.Sprintf("%s %s %s", f.ID, f.Severity, f.Subject))
+			}
+			for _, w := range tt.want {
+				if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w) }) {
+					t.Errorf("no %q in\n%s", w, strings.Join(got, "\n"))
+				}
+			}
+			for _, f := range fs {
+				if f.Severity >= report.Warn && !slices.ContainsFunc(tt.want, func(w string) bool { return strings.HasPrefix(fmt.Sprintf("%s %s %s", f.ID, f.Severity, f.Subject), w) }) {
+					t.Errorf("unexpected %s %s %s: %s", f.ID, f.Severity, f.Subject, f.Message)
+				}
+			}
+		})
+	}
+}
+
+// --offline: the tls check connects to loopback addresses only. The
+// zone points one MX at a closed loopback port and one outside this
+// machine, and mta-sts outside too: the one dial is the loopback one.
+func TestTLSOfflineDialsLoopbackOnly(t *testing.T) {
+	env := zoneEnv(t, `$ORIGIN example.test.
+@ 3600 IN SOA ns. host. 1 3600 600 86400 60
+@ 3600 IN MX 10 near
+@ 3600 IN MX 20 far
+near 3600 IN A 127.0.0.29
+far 3600 IN A 203.0.113.9
+far 3600 IN AAAA 2001:db8::9
+mta-sts 3600 IN A 198.51.100.7
+_mta-sts 3600 IN TXT "v=STSv1; id=1"
+`)
+	var dials []string
+	var n atomic.Int64
+	env.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		n.Add(1)
+		dials = append(dials, addr) // one at a time is not guaranteed: checked after
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	env.TLS.Port = freePort(t) // closed
+	fs := TLS(context.Background(), env, Target{Domain: "example.test"})
+	if n.Load() != 1 || !strings.HasPrefix(dials[0], "127.0.0.29:") {
+		t.Errorf("dials %v, want the loopback MX only", dials)
+	}
+	want := map[string]report.Severity{
+		"tls.connect_failed near.example.test[127.0.0.29]":                     report.Error,
+		"tls.not_checked far.example.test[203.0.113.9]":                        report.Info,
+		"tls.not_checked far.example.test[2001:db8::9]":                        report.Info,
+		"tls.not_checked https://mta-sts.example.test/.well-known/mta-sts.txt": report.Info,
+	}
+	for _, f := range fs {
+		if sev, ok := want[f.ID+" "+f.Subject]; ok {
+			if sev != f.Severity {
+				t.Errorf("%s %s: %s, want %s", f.ID, f.Subject, f.Severity, sev)
+			}
+			delete(want, f.ID+" "+f.Subject)
+		}
+		if f.ID == "tls.mta_sts_policy_unavailable" {
+			t.Errorf("policy fetch offline is not a failure of the domain: %s", f.Message)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("missing %v in %v", want, ids(fs))
+	}
+}
+
+// A hostile MX: junk instead of a greeting, control characters in the
+// banner, an endless reply. The check ends with a finding naming the
+// address, within its deadline, and never panics.
+func TestTLSHostileServers(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		handle func(c net.Conn)
+		want   string
+	}{
+		{"junk greeting", func(c net.Conn) { c.Write([]byte("\x00\x01HTTP/1.1 400 Bad\r\n")) }, "tls.connect_failed"},
+		{"endless reply", func(c net.Conn) {
+			c.Write([]byte("220-x\r\n"))
+			for range 1000 {
+				if _, err := c.Write([]byte("220-" + strings.Repeat("a", 100) + "\r\n")); err != nil {
+					return
+				}
+			}
+		}, "tls.connect_failed"},
+		{"silence", func(c net.Conn) { time.Sleep(3 * time.Second) }, "tls.connect_failed"},
+		{"escape in banner, no STARTTLS", func(c net.Conn) {
+			buf := make([]byte, 512)
+			c.Write([]byte("220 evil\x1b[2J.example ESMTP\r\n"))
+			c.Read(buf)
+			c.Write([]byte("250 evil\r\n"))
+			c.Read(buf)
+		}, "tls.banner_mismatch"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			port := freePort(t)
+			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.31", strconv.Itoa(port)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					tt.handle(c)
+					c.Close()
+				}
+			}()
+			defer func() { ln.Close(); <-done }()
+			env := zoneEnv(t, "$ORIGIN example.test.\n@ 3600 IN SOA ns. host. 1 3600 600 86400 60\n@ 3600 IN MX 10 mx\nmx 3600 IN A 127.0.0.31\n")
+			env.TLS.Port = port
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			start := time.Now()
+			fs := TLS(ctx, env, Target{Domain: "example.test"})
+			if time.Since(start) > 2*time.Second {
+				t.Errorf("took %s", time.Since(start))
+			}
+			if tt.want == "tls.banner_mismatch" && !slices.ContainsFunc(fs, func(f report.Finding) bool { return f.ID == "tls.no_starttls" }) {
+				t.Errorf("want tls.no_starttls too, got %v", ids(fs))
+			}
+			if !slices.ContainsFunc(fs, func(f report.Finding) bool { return f.ID == tt.want && f.Subject == "mx.example.test[127.0.0.31]" }) {
+				t.Errorf("want %s for the address, got %v", tt.want, ids(fs))
+			}
+		})
+	}
+}
+
+// The direct path of the test send applies the recipient's MTA-STS
+// policy (RFC 8461 §5): in enforce mode only MX hosts the policy names,
+// and only over a certificate valid for the MX name; in testing mode it
+// delivers and says which policy it applied.
+func TestSendAppliesMTASTS(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		sc       tlsScenario
+		want     string
+		wantMode string
+	}{
+		{"enforce, valid certificate", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.81", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "mx1.example.test")},
+			"send.accepted", "enforce"},
+		{"enforce, wrong-name certificate", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.82", "wrong-name"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "mx1.example.test")},
+			"send.mta_sts_refused", "enforce"},
+		{"enforce, no STARTTLS", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.83", "none"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "mx1.example.test")},
+			"send.mta_sts_refused", "enforce"},
+		{"enforce, the MX not in the policy", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.84", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "other.example.test")},
+			"send.mta_sts_refused", "enforce"},
+		{"enforce, one MX refused, the next takes it", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.85", "wrong-name"}, {"mx2", "127.0.0.86", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "*.example.test")},
+			"send.accepted", "enforce"},
+		{"testing, wrong-name certificate", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.87", "wrong-name"}}, sts: goodSTS, policy: ststest.Good("testing", "86400", "mx1.example.test")},
+			"send.accepted", "testing"},
+		{"no MTA-STS", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.88", "wrong-name"}}},
+			"send.accepted", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := tt.sc.start(t)
+			s := delivery.Send{From: names.MustAddress("sender@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"),
+				Path: "direct", Port: env.TLS.Port, RootCAs: env.TLS.Roots}
+			fs := SendCheck(context.Background(), env, Target{Send: &s})
+			i := slices.IndexFunc(fs, func(f report.Finding) bool { return f.ID == tt.want })
+			if i < 0 {
+				t.Fatalf("no %s in %v", tt.want, ids(fs))
+			}
+			ev, _ := fs[i].Evidence["mta_sts"].(map[string]any)
+			if mode, _ := ev["mode"].(string); mode != tt.wantMode || (tt.wantMode != "") != (ev["applied"] == true) {
+				t.Errorf("mta_sts evidence %v, want mode %q", ev, tt.wantMode)
+			}
+			if tt.want == "send.mta_sts_refused" && fs[i].Severity != report.Fail {
+				t.Errorf("%s at %s", tt.want, fs[i].Severity)
+			}
+		})
+	}
+}

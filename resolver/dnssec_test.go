@@ -1,0 +1,388 @@
+package resolver_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/preflight-mail/preflight/resolver"
+	"github.com/preflight-mail/preflight/resolver/dnstest"
+)
+
+// The signed test world: the root, example. (with a wildcard, MX, TLSA),
+// sub.example. (signed, its DS in example.), plain.example. (delegated
+// without DS: unsigned). Each test signs it anew, with options and
+// changes per zone.
+const (
+	rootZoneText = `. 3600 IN SOA a.root. h.root. 1 7200 3600 1209600 3600
+. IN NS a.root.
+a.root. IN A 127.0.0.1
+example. IN NS ns.example.
+`
+	exampleZoneText = `example. 3600 IN SOA ns.example. h.example. 1 7200 3600 1209600 3600
+example. IN NS ns.example.
+example. IN MX 10 mx.example.
+ns.example. IN A 127.0.0.1
+mx.example. IN A 192.0.2.1
+_25._tcp.mx.example. IN TLSA 3 1 1 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20
+*.wild.example. IN A 192.0.2.9
+alias.example. IN CNAME mx.example.
+sub.example. IN NS ns.sub.example.
+plain.example. IN NS ns.plain.example.
+a.b.c.example. IN A 192.0.2.3
+`
+	subZoneText = `sub.example. 3600 IN SOA ns.sub.example. h.example. 1 7200 3600 1209600 3600
+sub.example. IN NS ns.sub.example.
+www.sub.example. IN A 192.0.2.2
+`
+	plainZoneText = `plain.example. 3600 IN SOA ns.plain.example. h.example. 1 7200 3600 1209600 3600
+plain.example. IN NS ns.plain.example.
+www.plain.example. IN A 192.0.2.4
+`
+)
+
+// world says how to build the test world: sign options per zone apex,
+// and a change to a zone right after it is signed (before its parent
+// takes its DS).
+type world struct {
+	opts   map[string]dnstest.SignOptions
+	change map[string]func(*dnstest.Signed)
+	// anchors replaces the root's DS as the trust anchor.
+	anchors func(root *dnstest.Signed) []dns.RR
+}
+
+func (w world) build(t *testing.T) (*resolver.Resolver, *dnstest.Server) {
+	return w.buildB(t)
+}
+
+// r0Config is the config of a resolver like r0's (its anchors) for
+// server addr: benchmarks make a new run each iteration.
+func r0Config(r0 *resolver.Resolver, addr string) resolver.Config {
+	return resolver.Config{Servers: []string{addr}, TrustAnchors: r0.TrustAnchors()}
+}
+
+func (w world) buildB(t testing.TB) (*resolver.Resolver, *dnstest.Server) {
+	t.Helper()
+	sign := func(text string, extra ...dns.RR) *dnstest.Signed {
+		t.Helper()
+		var b strings.Builder
+		b.WriteString(text)
+		for _, rr := range extra {
+			b.WriteString(rr.String() + "\n")
+		}
+		s, err := dnstest.SignText(b.String(), w.opts[apexOf(text)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := w.change[s.Apex]; f != nil {
+			f(s)
+		}
+		return s
+	}
+	sub := sign(subZoneText)
+	example := sign(exampleZoneText, sub.DS...)
+	root := sign(rootZoneText, example.DS...)
+	var zones []*resolver.Zone
+	for _, s := range []*dnstest.Signed{root, example, sub} {
+		z, err := s.Zone()
+		if err != nil {
+			t.Fatal(err)
+		}
+		zones = append(zones, z)
+	}
+	plain, err := resolver.ParseZone(strings.NewReader(plainZoneText), "plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zones = append(zones, plain)
+	srv, err := dnstest.StartZones(zones...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	anchors := root.DS
+	if w.anchors != nil {
+		anchors = w.anchors(root)
+	}
+	return resolver.New(resolver.Config{Servers: []string{srv.Addr}, TrustAnchors: anchors}), srv
+}
+
+func apexOf(text string) string {
+	f := strings.Fields(text)
+	return dns.CanonicalName(f[0])
+}
+
+// remove drops the records of s at name of type t (and their RRSIGs).
+func remove(s *dnstest.Signed, name string, t uint16) {
+	var out []dns.RR
+	for _, rr := range s.Records {
+		h := rr.Header()
+		covered := h.Rrtype
+		if sig, ok := rr.(*dns.RRSIG); ok {
+			covered = sig.TypeCovered
+		}
+		if strings.EqualFold(h.Name, name) && covered == t {
+			continue
+		}
+		out = append(out, rr)
+	}
+	s.Records = out
+}
+
+// edit changes the records of s of type t (not their RRSIGs: a forgery).
+func edit(s *dnstest.Signed, t uint16, f func(dns.RR)) {
+	for _, rr := range s.Records {
+		if rr.Header().Rrtype == t {
+			f(rr)
+		}
+	}
+}
+
+func TestLookupSecure(t *testing.T) {
+	nsec3 := dnstest.SignOptions{NSEC3: true, Iterations: 0, Salt: "aabb"}
+	cases := []struct {
+		name  string
+		w     world
+		qname string
+		qtype uint16
+		want  resolver.Security
+		kind  error  // ErrNXDomain, ErrNoData, nil for records
+		why   string // in Reason
+		zone  string
+	}{
+		{name: "secure A", qname: "mx.example", qtype: dns.TypeA, want: resolver.Secure, zone: "example"},
+		{name: "secure MX at the apex", qname: "example", qtype: dns.TypeMX, want: resolver.Secure},
+		{name: "secure TLSA", qname: "_25._tcp.mx.example", qtype: dns.TypeTLSA, want: resolver.Secure},
+		{name: "secure in a child zone", qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Secure, zone: "sub.example"},
+		{name: "secure through a CNAME", qname: "alias.example", qtype: dns.TypeA, want: resolver.Secure},
+		{name: "secure wildcard", qname: "x.wild.example", qtype: dns.TypeA, want: resolver.Secure},
+		{name: "secure, RSA/SHA-256 (8)", w: world{opts: map[string]dnstest.SignOptions{"example.": {Algorithm: dns.RSASHA256}}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Secure},
+		{name: "secure, ECDSA P-384 (14)", w: world{opts: map[string]dnstest.SignOptions{"sub.example.": {Algorithm: dns.ECDSAP384SHA384}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Secure},
+		{name: "secure, Ed25519 (15)", w: world{opts: map[string]dnstest.SignOptions{"example.": {Algorithm: dns.ED25519}}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Secure},
+		{name: "anchor is a DNSKEY", w: world{anchors: func(root *dnstest.Signed) []dns.RR { return []dns.RR{root.Key} }}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Secure},
+
+		{name: "insecure: delegation without DS", qname: "www.plain.example", qtype: dns.TypeA, want: resolver.Insecure, why: "delegated without a DS", zone: "plain.example"},
+		{name: "insecure: unsupported algorithm 5", w: world{opts: map[string]dnstest.SignOptions{"sub.example.": {Algorithm: dns.RSASHA1}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Insecure, why: "preflight does not support (5 RSASHA1)"},
+		{name: "insecure: NSEC3 opt-out", w: world{opts: map[string]dnstest.SignOptions{"example.": {NSEC3: true, OptOut: true}}}, qname: "www.plain.example", qtype: dns.TypeA, want: resolver.Insecure, why: "opt-out"},
+		{name: "indeterminate: no anchor", w: world{anchors: func(*dnstest.Signed) []dns.RR {
+			return []dns.RR{mustRR(t, "other. IN DS 1 13 2 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20")}
+		}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Indeterminate, why: "no trust anchor"},
+
+		{name: "indeterminate: a server that drops RRSIGs", w: world{change: map[string]func(*dnstest.Signed){".": func(s *dnstest.Signed) {
+			remove(s, ".", dns.TypeRRSIG)
+			var out []dns.RR
+			for _, rr := range s.Records {
+				if _, ok := rr.(*dns.RRSIG); !ok {
+					out = append(out, rr)
+				}
+			}
+			s.Records = out
+		}}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Indeterminate, why: "without signatures"},
+		{name: "bogus: bad signature", w: world{change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
+			edit(s, dns.TypeA, func(rr dns.RR) {
+				if a := rr.(*dns.A); a.Hdr.Name == "mx.example." {
+					a.A[3] = 66
+				}
+			})
+		}}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Bogus, why: "does not verify"},
+		{name: "bogus: expired signatures", w: world{opts: map[string]dnstest.SignOptions{"example.": {Inception: time.Now().Add(-40 * 24 * time.Hour), Expiration: time.Now().Add(-24 * time.Hour)}}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Bogus, why: "expired"},
+		{name: "bogus: DS digest mismatch", w: world{change: map[string]func(*dnstest.Signed){"sub.example.": func(s *dnstest.Signed) {
+			d := s.DS[0].(*dns.DS)
+			d.Digest = strings.Repeat("00", 32)
+		}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Bogus, why: "digest", zone: "sub.example"},
+		{name: "bogus: missing DNSKEY", w: world{change: map[string]func(*dnstest.Signed){"sub.example.": func(s *dnstest.Signed) {
+			remove(s, "sub.example.", dns.TypeDNSKEY)
+		}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Bogus, why: "no DNSKEY"},
+		{name: "bogus: signed zone answers unsigned", w: world{change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
+			remove(s, "mx.example.", dns.TypeRRSIG)
+			var out []dns.RR
+			for _, rr := range s.Records {
+				if sig, ok := rr.(*dns.RRSIG); ok && sig.Hdr.Name == "mx.example." && sig.TypeCovered == dns.TypeA {
+					continue
+				}
+				out = append(out, rr)
+			}
+			s.Records = out
+		}}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Bogus, why: "no RRSIG"},
+
+		// Denial of existence, NSEC.
+		{name: "NSEC NODATA", qname: "mx.example", qtype: dns.TypeTXT, want: resolver.Secure, kind: resolver.ErrNoData},
+		{name: "NSEC NXDOMAIN", qname: "nope.example", qtype: dns.TypeA, want: resolver.Secure, kind: resolver.ErrNXDomain},
+		{name: "NSEC NODATA at an empty non-terminal", qname: "b.c.example", qtype: dns.TypeA, want: resolver.Secure, kind: resolver.ErrNoData},
+		{name: "NSEC NODATA forged", w: world{change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
+			remove(s, "mx.example.", dns.TypeA)
+			edit(s, dns.TypeNSEC, func(rr dns.RR) {
+				if n := rr.(*dns.NSEC); n.Hdr.Name == "mx.example." {
+					n.TypeBitMap = []uint16{dns.TypeNSEC, dns.TypeRRSIG}
+				}
+			})
+		}}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Bogus, why: "does not verify"},
+		{name: "NSEC NXDOMAIN forged", w: world{change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
+			edit(s, dns.TypeNSEC, func(rr dns.RR) { rr.(*dns.NSEC).NextDomain = "example." })
+		}}}, qname: "mx.example", qtype: dns.TypeAAAA, want: resolver.Bogus, why: "does not verify"},
+		{name: "NSEC NXDOMAIN without the wildcard proof", w: world{change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
+			// a wildcard at the apex would answer nope.example: NXDOMAIN
+			// must prove there is none; remove every NSEC but one.
+			var out []dns.RR
+			for _, rr := range s.Records {
+				h := rr.Header()
+				covered := h.Rrtype
+				if sig, ok := rr.(*dns.RRSIG); ok {
+					covered = sig.TypeCovered
+				}
+				if covered == dns.TypeNSEC && h.Name != "mx.example." {
+					continue
+				}
+				out = append(out, rr)
+			}
+			s.Records = out
+		}}}, qname: "nope.example", qtype: dns.TypeA, want: resolver.Bogus, why: "no valid proof that nope.example"},
+
+		// Denial of existence, NSEC3.
+		{name: "NSEC3 secure A", w: world{opts: map[string]dnstest.SignOptions{"example.": nsec3}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Secure},
+		{name: "NSEC3 NODATA", w: world{opts: map[string]dnstest.SignOptions{"example.": nsec3}}, qname: "mx.example", qtype: dns.TypeTXT, want: resolver.Secure, kind: resolver.ErrNoData},
+		{name: "NSEC3 NXDOMAIN", w: world{opts: map[string]dnstest.SignOptions{"example.": nsec3}}, qname: "nope.example", qtype: dns.TypeA, want: resolver.Secure, kind: resolver.ErrNXDomain},
+		{name: "NSEC3 NXDOMAIN deep", w: world{opts: map[string]dnstest.SignOptions{"example.": nsec3}}, qname: "x.y.mx.example", qtype: dns.TypeA, want: resolver.Secure, kind: resolver.ErrNXDomain},
+		{name: "NSEC3 wildcard", w: world{opts: map[string]dnstest.SignOptions{"example.": nsec3}}, qname: "x.wild.example", qtype: dns.TypeA, want: resolver.Secure},
+		{name: "NSEC3 insecure delegation", w: world{opts: map[string]dnstest.SignOptions{"example.": nsec3}}, qname: "www.plain.example", qtype: dns.TypeA, want: resolver.Insecure, why: "delegated without a DS"},
+		{name: "NSEC3 NODATA forged", w: world{opts: map[string]dnstest.SignOptions{"example.": nsec3}, change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
+			remove(s, "mx.example.", dns.TypeA)
+			h := strings.ToLower(dns.HashName("mx.example.", dns.SHA1, 0, "aabb")) + ".example."
+			edit(s, dns.TypeNSEC3, func(rr dns.RR) {
+				if n := rr.(*dns.NSEC3); n.Hdr.Name == h {
+					n.TypeBitMap = []uint16{dns.TypeRRSIG}
+				}
+			})
+		}}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Bogus, why: "does not verify"},
+		{name: "NSEC3 NXDOMAIN forged", w: world{opts: map[string]dnstest.SignOptions{"example.": nsec3}, change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
+			remove(s, "nope.example.", dns.TypeA) // nothing; the forgery is below
+			edit(s, dns.TypeNSEC3, func(rr dns.RR) {
+				n := rr.(*dns.NSEC3)
+				n.Flags = 1 // claims opt-out, breaking the signature
+			})
+		}}}, qname: "nope.example", qtype: dns.TypeA, want: resolver.Bogus, why: "does not verify"},
+		{name: "NSEC3 iterations over the limit", w: world{opts: map[string]dnstest.SignOptions{"example.": {NSEC3: true, Iterations: 200}}}, qname: "nope.example", qtype: dns.TypeA, want: resolver.Insecure, why: "iterations"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, _ := tc.w.build(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			a := r.LookupSecure(ctx, tc.qname, tc.qtype)
+			if a.Security != tc.want || !strings.Contains(a.Reason, tc.why) {
+				t.Fatalf("%s %s = %s (%s), want %s (%q)", tc.qname, dns.TypeToString[tc.qtype], a.Security, a.Reason, tc.want, tc.why)
+			}
+			if tc.want == resolver.Secure {
+				if tc.kind == nil && len(a.Records) == 0 {
+					t.Errorf("no records: %+v", a)
+				}
+				if tc.kind != nil && !errors.Is(a.Kind, tc.kind) {
+					t.Errorf("kind = %v, want %v", a.Kind, tc.kind)
+				}
+				if a.Expires.IsZero() {
+					t.Errorf("no expiry")
+				}
+			}
+			if tc.zone != "" && a.Zone != tc.zone {
+				t.Errorf("zone = %q, want %q", a.Zone, tc.zone)
+			}
+		})
+	}
+}
+
+func mustRR(t *testing.T, s string) dns.RR {
+	t.Helper()
+	rr, err := dns.NewRR(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rr
+}
+
+// Signed zone files in the overlay validate offline, from a trust anchor
+// at their apex: DNSSEC scenarios need no server.
+func TestLookupSecureOverlay(t *testing.T) {
+	sub, err := dnstest.SignText(subZoneText, dnstest.SignOptions{NSEC3: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(exampleZoneText)
+	for _, rr := range sub.DS {
+		b.WriteString(rr.String() + "\n")
+	}
+	example, err := dnstest.SignText(b.String(), dnstest.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zones []*resolver.Zone
+	for _, s := range []*dnstest.Signed{example, sub} {
+		// Through the master-file text, as --zone reads it.
+		z, err := resolver.ParseZone(strings.NewReader(s.Text()), s.Apex+"zone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		zones = append(zones, z)
+	}
+	o, err := resolver.NewOverlay(zones...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resolver.New(resolver.Config{Overlay: o, Offline: true, TrustAnchors: example.DS})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		qtype uint16
+		want  resolver.Security
+	}{
+		{"mx.example", dns.TypeA, resolver.Secure},
+		{"_25._tcp.mx.example", dns.TypeTLSA, resolver.Secure},
+		{"www.sub.example", dns.TypeA, resolver.Secure},
+		{"nope.sub.example", dns.TypeA, resolver.Secure},
+		{"nope.example", dns.TypeMX, resolver.Secure},
+		{"www.plain.example", dns.TypeA, resolver.Insecure},
+		{"example.org", dns.TypeA, resolver.Indeterminate},
+	} {
+		if a := r.LookupSecure(ctx, tc.name, tc.qtype); a.Security != tc.want {
+			t.Errorf("%s %s = %s (%s), want %s", tc.name, dns.TypeToString[tc.qtype], a.Security, a.Reason, tc.want)
+		}
+	}
+	if s := r.Stats(); s.Questions != 0 || s.Overlay == 0 {
+		t.Errorf("stats = %+v, want overlay answers only", s)
+	}
+}
+
+// A hostile zone cannot make one lookup verify signatures without end
+// (KeyTrap, CVE-2023-50387): at most 8 RRSIGs per RRset are tried, so a
+// valid one behind 200 forged ones is not reached and the answer is
+// bogus, quickly.
+func TestLookupSecureBoundsSignatures(t *testing.T) {
+	w := world{change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
+		var forged []dns.RR
+		for _, rr := range s.Records {
+			if sig, ok := rr.(*dns.RRSIG); ok && sig.Hdr.Name == "mx.example." && sig.TypeCovered == dns.TypeA {
+				for i := range 200 {
+					f := dns.Copy(sig).(*dns.RRSIG)
+					f.Signature = strings.Repeat("A", 84) + fmt.Sprintf("%04d", i)
+					forged = append(forged, f)
+				}
+			}
+		}
+		s.Records = append(forged, s.Records...)
+	}}}
+	r, _ := w.build(t)
+	start := time.Now()
+	a := r.LookupSecure(context.Background(), "mx.example", dns.TypeA)
+	if a.Security != resolver.Bogus || !strings.Contains(a.Reason, "does not verify") {
+		t.Errorf("got %s (%s), want bogus", a.Security, a.Reason)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
