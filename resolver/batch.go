@@ -48,8 +48,10 @@ type Batch struct {
 
 type sharedEntry struct {
 	done    chan struct{}
-	ready   bool // done is closed: ans or err is the answer
-	ans     *hopResult
+	ready   bool       // done is closed: ans or err is the answer
+	ans     *hopResult // a plain question's answer
+	msg     *dns.Msg   // a DNSSEC question's whole reply
+	source  string     // where msg came from
 	err     error
 	expires time.Time
 	retry   bool // the asker's context ended: ask again
@@ -69,7 +71,42 @@ func NewBatch(maxInflight int) *Batch {
 // resolve answers one question of r's run from the batch's cache, or
 // asks the network (exchange) and keeps the answer for its TTL.
 func (b *Batch) resolve(ctx context.Context, r *Resolver, name string, qtype uint16) (*hopResult, error) {
-	k := ledgerKey{r.scope, key{name, qtype}}
+	e, err := b.shared(ctx, r, ledgerKey{r.scope, key{name, qtype}}, name, qtype, func(e *sharedEntry) time.Duration {
+		e.ans, e.err = r.exchange(ctx, name, qtype)
+		return sharedTTL(e.ans, e.err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.ans, e.err
+}
+
+// secure is resolve for a DNSSEC question (DO and CD set, the whole reply
+// kept for the validator): its own entries, so a plain question never
+// gets a DO reply or the other way round.
+func (b *Batch) secure(ctx context.Context, r *Resolver, name string, qtype uint16) (*dns.Msg, string, error) {
+	e, err := b.shared(ctx, r, ledgerKey{r.scope + " +dnssec", key{name, qtype}}, name, qtype, func(e *sharedEntry) time.Duration {
+		e.msg, e.source, e.err = r.secureExchange(ctx, name, qtype)
+		if e.err != nil {
+			return 0
+		}
+		ttl := replyTTL(e.msg)
+		if len(e.msg.Answer) == 0 {
+			return min(ttl, MaxNegativeTTL)
+		}
+		return min(ttl, MaxSharedTTL)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return e.msg, e.source, e.err
+}
+
+// shared finds the entry at k, or makes it and settles it with fetch
+// (which fills the entry and returns how long to keep it) on the wire,
+// within the in-flight limit; askers of a question in flight wait for
+// the first. The error is the caller's context ending while it waited.
+func (b *Batch) shared(ctx context.Context, r *Resolver, k ledgerKey, name string, qtype uint16, fetch func(*sharedEntry) time.Duration) (*sharedEntry, error) {
 	for {
 		now := time.Now()
 		b.mu.Lock()
@@ -83,7 +120,8 @@ func (b *Batch) resolve(ctx context.Context, r *Resolver, name string, qtype uin
 			b.makeRoom(now)
 			b.entries[k] = e
 			b.mu.Unlock()
-			return b.ask(ctx, r, k, e, name, qtype)
+			b.ask(ctx, r, k, e, name, qtype, fetch)
+			return e, nil
 		}
 		b.mu.Unlock()
 		select {
@@ -96,13 +134,13 @@ func (b *Batch) resolve(ctx context.Context, r *Resolver, name string, qtype uin
 		}
 		r.stats.cacheHits.Add(1)
 		r.trace("dns: %s %s → the batch's cache", typeString(qtype), bare(name))
-		return e.ans, e.err
+		return e, nil
 	}
 }
 
 // ask puts the question on the wire for the batch (within the in-flight
 // limit) and settles e.
-func (b *Batch) ask(ctx context.Context, r *Resolver, k ledgerKey, e *sharedEntry, name string, qtype uint16) (*hopResult, error) {
+func (b *Batch) ask(ctx context.Context, r *Resolver, k ledgerKey, e *sharedEntry, name string, qtype uint16, fetch func(*sharedEntry) time.Duration) {
 	var ttl time.Duration
 	if b.inflight != nil {
 		select {
@@ -112,11 +150,10 @@ func (b *Batch) ask(ctx context.Context, r *Resolver, k ledgerKey, e *sharedEntr
 		}
 	}
 	if e.err == nil {
-		e.ans, e.err = r.exchange(ctx, name, qtype)
+		ttl = fetch(e)
 		if b.inflight != nil {
 			<-b.inflight
 		}
-		ttl = sharedTTL(e.ans, e.err)
 	}
 	b.mu.Lock()
 	e.ready = true
@@ -124,7 +161,7 @@ func (b *Batch) ask(ctx context.Context, r *Resolver, k ledgerKey, e *sharedEntr
 	if ttl <= 0 {
 		delete(b.entries, k) // shared with the waiters only
 	} else {
-		e.size = entrySize(k, e.ans)
+		e.size = entrySize(k, e)
 		b.bytes += e.size
 	}
 	if e.err != nil && expired(ctx) {
@@ -132,7 +169,6 @@ func (b *Batch) ask(ctx context.Context, r *Resolver, k ledgerKey, e *sharedEntr
 	}
 	b.mu.Unlock()
 	close(e.done)
-	return e.ans, e.err
 }
 
 // sharedTTL is how long the batch keeps an exchange's outcome: the
@@ -185,9 +221,12 @@ func (b *Batch) makeRoom(now time.Time) {
 
 // entrySize is about what an entry holds: its records' wire size and
 // the names.
-func entrySize(k ledgerKey, h *hopResult) int {
-	n := len(k.name) + len(k.scope) + 64
-	if h != nil {
+func entrySize(k ledgerKey, e *sharedEntry) int {
+	n := len(k.name) + len(k.scope) + len(e.source) + 64
+	if e.msg != nil {
+		n += e.msg.Len()
+	}
+	if h := e.ans; h != nil {
 		for _, rr := range h.rrs {
 			n += dns.Len(rr)
 		}

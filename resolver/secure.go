@@ -73,6 +73,15 @@ func (r *Resolver) secureResolve(ctx context.Context, name string, qtype uint16)
 		r.stats.refused.Add(1)
 		return nil, "", r.lookupError(name, qtype, ErrTemporary, reason, nil)
 	}
+	if r.cfg.Batch != nil {
+		return r.cfg.Batch.secure(ctx, r, name, qtype)
+	}
+	return r.secureExchange(ctx, name, qtype)
+}
+
+// secureExchange puts one DO question on the wire: attempts rounds over
+// the servers, as exchange does for plain questions.
+func (r *Resolver) secureExchange(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
 	q := &query{name: name, qtype: qtype, do: true}
 	var failures []string
 	for range r.cfg.Attempts {
