@@ -386,3 +386,40 @@ func TestLookupSecureBoundsSignatures(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+// A batch shares DNSSEC replies between its runs as it shares plain
+// answers: the second target's validation of the same chain sends
+// nothing, and a plain question of a name never gets the DO reply.
+func TestBatchSharesSecureReplies(t *testing.T) {
+	r0, srv := world{}.build(t)
+	b := resolver.NewBatch(0)
+	newRun := func() *resolver.Resolver {
+		c := r0Config(r0, srv.Addr)
+		c.Batch = b
+		return resolver.New(c)
+	}
+	ctx := context.Background()
+	first := newRun()
+	if a := first.LookupSecure(ctx, "mx.example.", dns.TypeA); a.Security != resolver.Secure {
+		t.Fatalf("first run: %v (%s), want secure", a.Security, a.Reason)
+	}
+	sent := first.Stats().Questions
+	if sent == 0 {
+		t.Fatal("the first run sent no question")
+	}
+	second := newRun()
+	if a := second.LookupSecure(ctx, "mx.example.", dns.TypeA); a.Security != resolver.Secure {
+		t.Fatalf("second run: %v (%s), want secure", a.Security, a.Reason)
+	}
+	if s := second.Stats(); s.Questions != 0 || s.CacheHits == 0 {
+		t.Errorf("second run: %+v, want 0 questions, answered from the batch", s)
+	}
+	before := srv.Queries()
+	ips, err := second.LookupIP(ctx, "ip4", "mx.example")
+	if err != nil || len(ips) == 0 {
+		t.Fatalf("plain lookup after the secure one: %v, %v", ips, err)
+	}
+	if srv.Queries() != before+1 {
+		t.Errorf("the plain question was answered from a DO entry (server saw %d new queries, want 1)", srv.Queries()-before)
+	}
+}
