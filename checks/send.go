@@ -40,6 +40,12 @@ var sendKinds = []report.Kind{
 	{ID: "send.relay_check_inconclusive"},
 	{ID: "send.smtputf8_unsupported"},
 	{ID: "send.session_failed"},
+	// The way the send went and what chose it (the relays file's policy,
+	// or --path overriding it); the refused fallback of a failed direct
+	// path; a policy that falls back on dns errors (issue #22).
+	{ID: "send.route"},
+	{ID: "send.fallback_refused"},
+	{ID: "send.policy_dns_fallback"},
 }
 
 // SendCheck runs the test send of t.Send (or the open-relay probe)
@@ -54,14 +60,17 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 		p := delivery.ProbeRelay(ctx, deps, s)
 		return withAttempts(relayCheckFindings(s, p), []delivery.Attempt{p.Attempt})
 	}
-	atts, fallback := delivery.Run(ctx, deps, s)
+	o := delivery.Run(ctx, deps, s)
+	atts, fallback := o.Attempts, ""
 	judged := atts
-	if fallback != "" {
+	if o.Fallback != nil && o.Fallback.Allowed {
 		// After a fallback the findings are the relays'; the direct
 		// attempts have send.direct_failed (sendPaths).
+		fallback = o.Fallback.String()
 		judged = slices.DeleteFunc(slices.Clone(atts), func(a delivery.Attempt) bool { return a.Path == report.PathDirect })
 	}
-	return sendPaths(s, atts, fallback, sendFindings(s, judged, atts, fallback))
+	fs := sendPaths(s, o, sendFindings(s, judged, atts, fallback))
+	return append(fs, routeFindings(s, o)...)
 }
 
 // sendFindings turns the attempts into findings: one for each relay
@@ -220,13 +229,22 @@ func atStep(step string) string {
 
 func acceptedMessage(s *delivery.Send, d delivery.Attempt, where string) string {
 	if !s.Deliver {
-		return fmt.Sprintf("%s accepted MAIL FROM:<%s> and RCPT TO:<%s> on the %s path; nothing was delivered (probe: QUIT after RCPT TO).", where, s.From, s.To, d.Path)
+		return fmt.Sprintf("%s accepted MAIL FROM:<%s> and RCPT TO:<%s> on the %s path; nothing was delivered (probe: QUIT after RCPT TO).", where, s.From, s.To, d.Path) + gatewayHopOnly(d)
 	}
 	m := fmt.Sprintf("%s accepted the test message for %s on the %s path", where, s.To, d.Path)
 	if d.QueueID != "" {
 		m += " (queue ID " + d.QueueID + ")"
 	}
-	return m + "."
+	return m + "." + gatewayHopOnly(d)
+}
+
+// gatewayHopOnly is what a relay's acceptance does not prove: the
+// gateway took the message; the recipient's servers have not seen it.
+func gatewayHopOnly(d delivery.Attempt) string {
+	if d.Path != report.PathRelay {
+		return ""
+	}
+	return " This proves the gateway hop only: the gateway took the message, and whether the recipient's servers accept it from the gateway is not tested."
 }
 
 // tlsFinding reports the TLS of the decisive session.

@@ -131,7 +131,7 @@ func TestSendFindingEvidence(t *testing.T) {
 	if !ok || !strings.Contains(f.Evidence["fallback_reason"].(string), "connect_failed") {
 		t.Fatalf("auto: %v %v", sendIDs(fs), f.Evidence["fallback_reason"])
 	}
-	want := relay.Addr + " accepted MAIL FROM:<me@example.org> and RCPT TO:<user@example.test> on the relay path; nothing was delivered (probe: QUIT after RCPT TO)."
+	want := relay.Addr + " accepted MAIL FROM:<me@example.org> and RCPT TO:<user@example.test> on the relay path; nothing was delivered (probe: QUIT after RCPT TO)." + gatewayHopOnly(delivery.Attempt{Path: "relay"})
 	if f.Message != want {
 		t.Errorf("message %q, want %q", f.Message, want)
 	}

@@ -29,6 +29,9 @@ type Attempt struct {
 	Host   string `json:"host"`
 	Addr   string `json:"addr,omitempty"`
 	Result Result `json:"result"`
+	// Class is the error class of a failed attempt (ClassOf): what a
+	// gateway policy's fallback_on names. Empty when accepted.
+	Class ErrorClass `json:"class,omitempty"`
 	// Step is where the attempt ended: "DNS", "connect", "TLS", or the
 	// SMTP command whose reply ended it ("greeting", "EHLO", "STARTTLS",
 	// "AUTH", "MAIL FROM", "RCPT TO", "DATA"); empty when accepted.

@@ -28,8 +28,12 @@ import (
 // Send describes a test send.
 type Send struct {
 	From, To names.Address
-	Path     string // "direct", "relay" or "auto"
-	Relays   []Relay
+	// Path is "direct", "relay" or "auto" (--path); "" when Policy
+	// chooses (Plan).
+	Path   string
+	Relays []Relay
+	// Policy is the gateway policy of the relays file; nil without one.
+	Policy *Policy
 	HELO     names.Host
 	// TLS is the --tls mode; each path reads it its own way (see
 	// TLSMode's direct and relay).
@@ -104,24 +108,48 @@ func (d Deps) withDefaults() Deps {
 	return d
 }
 
-// Run makes the send of s on its path and returns every attempt. On the
-// auto path a direct send that is not accepted falls back to the relays
-// (the gateway policy of classic MTAs); fallback then says why.
-func Run(ctx context.Context, d Deps, s *Send) (atts []Attempt, fallback string) {
+// Outcome is a send: its plan, every attempt, and the fallback decision
+// when the direct path failed on a path that could fall back.
+type Outcome struct {
+	Plan     Plan
+	Attempts []Attempt
+	Fallback *Fallback // nil unless the plan was auto and direct failed
+}
+
+// Run makes the send of s on the path of its plan (Send.Plan) and
+// returns every attempt, each failed one with its class. On the auto
+// path a direct send that is not accepted goes on to the gateways when
+// the plan falls back on the class of its failure (the gateway policy
+// of classic MTAs); Fallback says which class and which rule decided.
+func Run(ctx context.Context, d Deps, s *Send) Outcome {
 	d = d.withDefaults()
-	switch s.Path {
+	o := Outcome{Plan: s.Plan()}
+	d.Trace("send: path %s: %s", o.Plan.Path, o.Plan.Rule)
+	switch o.Plan.Path {
 	case "relay":
-		return sendRelays(ctx, d, s), ""
+		o.Attempts = sendRelays(ctx, d, s)
 	case "auto":
-		atts = sendDirect(ctx, d, s)
-		if a := Decisive(atts); a.Result != Accepted {
-			fallback = fmt.Sprintf("the direct path ended in %s (%s)", a.Result, a.Error)
-			d.Trace("send: %s; falling back to the relays", fallback)
-			atts = append(atts, sendRelays(ctx, d, s)...)
+		o.Attempts = classify(sendDirect(ctx, d, s))
+		if a := Decisive(o.Attempts); a.Result != Accepted {
+			o.Fallback = decideFallback(o.Plan, a)
+			d.Trace("send: %s", o.Fallback)
+			if o.Fallback.Allowed {
+				o.Attempts = append(o.Attempts, sendRelays(ctx, d, s)...)
+			}
 		}
-		return atts, fallback
+	default:
+		o.Attempts = sendDirect(ctx, d, s)
 	}
-	return sendDirect(ctx, d, s), ""
+	o.Attempts = classify(o.Attempts)
+	return o
+}
+
+// classify sets the class of each failed attempt.
+func classify(atts []Attempt) []Attempt {
+	for i := range atts {
+		atts[i].Class = ClassOf(atts[i].Result)
+	}
+	return atts
 }
 
 // sendDirect delivers to the recipient domain's MX hosts (the first

@@ -110,7 +110,8 @@ func TestDirect(t *testing.T) {
 		if tt.roots {
 			s.RootCAs = ca.Pool
 		}
-		atts, fallback := Run(context.Background(), d, &s)
+		o := Run(context.Background(), d, &s)
+		atts, fallback := o.Attempts, fallbackString(o)
 		if got := results(atts); !slices.Equal(got, tt.want) || fallback != "" {
 			t.Errorf("%s: %v %q, want %v", tt.name, got, fallback, tt.want)
 		}
@@ -158,7 +159,7 @@ func TestRelays(t *testing.T) {
 		if tt.mod != nil {
 			tt.mod(&s)
 		}
-		atts, _ := Run(context.Background(), recipientDeps(t), &s)
+		atts := Run(context.Background(), recipientDeps(t), &s).Attempts
 		if got := results(atts); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
@@ -184,7 +185,8 @@ func TestAutoFallsBack(t *testing.T) {
 	s := sender()
 	s.To, s.Path, s.Port = names.MustAddress("user@example.test"), "auto", 1
 	s.Relays, s.User, s.Password, s.RootCAs = []Relay{{Addr: relay.Addr, Enabled: true}}, "me@example.org", "pw-1234", ca.Pool
-	atts, fallback := Run(context.Background(), recipientDeps(t), &s)
+	o := Run(context.Background(), recipientDeps(t), &s)
+	atts, fallback := o.Attempts, fallbackString(o)
 	if got, want := results(atts), []string{"mx.example.test connect_failed", relay.Addr + " accepted"}; !slices.Equal(got, want) {
 		t.Errorf("attempts %v, want %v", got, want)
 	}
@@ -204,7 +206,7 @@ func TestPort25Blocked(t *testing.T) {
 	}{{0, true}, {25, true}, {2525, false}} {
 		s := sender()
 		s.To, s.Path, s.Port = names.MustAddress("user@example.test"), "direct", tt.port
-		atts, _ := Run(context.Background(), d, &s)
+		atts := Run(context.Background(), d, &s).Attempts
 		if got := Port25Blocked(&s, atts); got != tt.want {
 			t.Errorf("port %d: blocked %v, want %v (%v)", tt.port, got, tt.want, results(atts))
 		}
@@ -228,7 +230,7 @@ func TestDeliverDKIMSigned(t *testing.T) {
 		Deliver: true, DKIMKey: key, DKIMSelector: "ed2026"}
 	d := recipientDeps(t)
 	d.Now = func() time.Time { return time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC) }
-	atts, _ := Run(context.Background(), d, &s)
+	atts := Run(context.Background(), d, &s).Attempts
 	if a := Decisive(atts); a.Result != Accepted || !strings.HasPrefix(a.Reply, "250 ") {
 		t.Fatalf("attempts: %v", results(atts))
 	}
@@ -269,7 +271,7 @@ func TestStallEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	atts, _ := Run(ctx, recipientDeps(t), &s)
+	atts := Run(ctx, recipientDeps(t), &s).Attempts
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("took %v", d)
 	}
@@ -355,7 +357,7 @@ func TestDirectDNS(t *testing.T) {
 	} {
 		s := sender()
 		s.To, s.Path = names.MustAddress(tt.to), "direct"
-		atts, _ := Run(context.Background(), d, &s)
+		atts := Run(context.Background(), d, &s).Attempts
 		if got := results(atts); !slices.Equal(got, tt.want) || Decisive(atts).Result != tt.decisive {
 			t.Errorf("%s: %v (decisive %s), want %v (%s)", tt.to, got, Decisive(atts).Result, tt.want, tt.decisive)
 		}
@@ -387,7 +389,7 @@ func TestMXHostsCapped(t *testing.T) {
 		}}
 	s := sender()
 	s.To, s.Path = names.MustAddress("user@wide.test"), "direct"
-	atts, _ := Run(context.Background(), d, &s)
+	atts := Run(context.Background(), d, &s).Attempts
 	if n := dials.Load(); n != resolver.MaxNames || len(atts) != resolver.MaxNames {
 		t.Errorf("%d connections, %d attempts; want %d", n, len(atts), resolver.MaxNames)
 	}
@@ -423,7 +425,7 @@ func TestRelayPort465(t *testing.T) {
 		s.To, s.Path, s.User, s.Password, s.RootCAs = names.MustAddress("friend@example.net"), "relay", "me@example.org", "right-password-123", ca.Pool
 		s.Relays = []Relay{{Addr: "smtps.example.test:465", TLS: tt.mode, Enabled: true}}
 		start := time.Now()
-		atts, _ := Run(context.Background(), d, &s)
+		atts := Run(context.Background(), d, &s).Attempts
 		a := Decisive(atts)
 		if a.Result != tt.want || dialed[0] != "smtps.example.test:465" {
 			t.Errorf("--tls %q on 465: %s (%s), dialed %v; want %s", tt.mode, a.Result, a.Error, dialed, tt.want)
@@ -456,7 +458,7 @@ func TestTLSMismatch(t *testing.T) {
 		s := sender()
 		s.To, s.Path, s.Relays = names.MustAddress("friend@example.net"), "relay", []Relay{tt.relay}
 		start := time.Now()
-		atts, _ := Run(context.Background(), recipientDeps(t), &s)
+		atts := Run(context.Background(), recipientDeps(t), &s).Attempts
 		a := Decisive(atts)
 		if d := time.Since(start); d > time.Second || a.Result != TLSFailed || !strings.Contains(a.Error, tt.want) {
 			t.Errorf("%s: %s after %v: %q; want tls_failed within 1s saying %q", tt.name, a.Result, d, a.Error, tt.want)
@@ -494,4 +496,12 @@ func TestRelayRefusal(t *testing.T) {
 			t.Errorf("%s at %s %d %s %q: refusal %v, want %v", tt.result, tt.step, tt.code, tt.enhanced, tt.text, got, tt.want)
 		}
 	}
+}
+
+// fallbackString is the fallback decision of o in words; "" for none.
+func fallbackString(o Outcome) string {
+	if o.Fallback == nil || !o.Fallback.Allowed {
+		return ""
+	}
+	return o.Fallback.String()
 }
