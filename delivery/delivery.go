@@ -34,7 +34,7 @@ type Send struct {
 	Relays []Relay
 	// Policy is the gateway policy of the relays file; nil without one.
 	Policy *Policy
-	HELO     names.Host
+	HELO   names.Host
 	// TLS is the --tls mode; each path reads it its own way (see
 	// TLSMode's direct and relay).
 	TLS                TLSMode

@@ -118,7 +118,7 @@ type Attempt struct {
 	// Class is the error class of a failed attempt: dns, connect or smtp
 	// (what a relays file's fallback_on names).
 	Class string `json:"class,omitempty"`
-	Reply  string `json:"reply,omitempty"`
+	Reply string `json:"reply,omitempty"`
 }
 
 // Check returns the check part of the finding's ID ("rdns" of "rdns.no_ptr").
