@@ -18,6 +18,22 @@ const maxAttempts = 12
 // the attempt that ends the send before any connection: a failed MX
 // lookup, a domain that does not exist, or a null MX.
 func mxHosts(ctx context.Context, d Deps, domain string) ([]string, *Attempt) {
+	mxs, end := mxRecords(ctx, d, domain)
+	if end != nil {
+		return nil, end
+	}
+	shuffleEqual(mxs)
+	hosts := make([]string, len(mxs))
+	for i, m := range mxs {
+		hosts[i] = m.Host
+	}
+	return hosts, nil
+}
+
+// mxRecords returns domain's MX records in preference order (the domain
+// itself when it has none), or the attempt that ends the send before
+// any connection (see mxHosts).
+func mxRecords(ctx context.Context, d Deps, domain string) ([]resolver.MX, *Attempt) {
 	mxs, err := d.DNS.LookupMX(ctx, domain)
 	end := &Attempt{Path: "direct", Host: domain, Step: "DNS"}
 	switch {
@@ -38,12 +54,7 @@ func mxHosts(ctx context.Context, d Deps, domain string) ([]string, *Attempt) {
 			return nil, end
 		}
 	}
-	shuffleEqual(mxs)
-	hosts := make([]string, len(mxs))
-	for i, m := range mxs {
-		hosts[i] = m.Host
-	}
-	return hosts, nil
+	return mxs, nil
 }
 
 // shuffleEqual shuffles hosts of equal preference (RFC 5321 §5.1); the

@@ -222,9 +222,17 @@ type Fallback struct {
 // String says the decision in words.
 func (f *Fallback) String() string {
 	if f.Allowed {
-		return fmt.Sprintf("the direct path failed with a %s error (%s); %s allows a fallback on %s errors", f.Class, f.Reason, f.Rule, f.Class)
+		return fmt.Sprintf("the direct path failed with %s error (%s); %s allows a fallback on %s errors", f.Class.Article(), f.Reason, f.Rule, f.Class)
 	}
-	return fmt.Sprintf("the direct path failed with a %s error (%s); no fallback: %s", f.Class, f.Reason, f.Rule)
+	return fmt.Sprintf("the direct path failed with %s error (%s); no fallback: %s", f.Class.Article(), f.Reason, f.Rule)
+}
+
+// Article is the class with its indefinite article: "a dns", "an smtp".
+func (c ErrorClass) Article() string {
+	if c == ClassSMTP {
+		return "an " + string(c)
+	}
+	return "a " + string(c)
 }
 
 // decideFallback decides whether the failed direct attempt d goes on to

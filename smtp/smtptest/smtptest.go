@@ -54,6 +54,7 @@ type Server struct {
 	msgs  [][]byte
 	auth  []string // users that authenticated
 	mails []Mail
+	conns int // connections accepted
 }
 
 // Mail is a MAIL command the server received.
@@ -80,13 +81,41 @@ func Start(tb testing.TB, o Options) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	raw := ln
+	ln = countingListener{ln, s}
 	if o.Implicit && o.TLS != nil {
 		ln = tls.NewListener(ln, o.TLS)
 	}
 	s.Addr = ln.Addr().String()
 	go s.srv.Serve(ln)
-	tb.Cleanup(func() { s.srv.Close() })
+	// The listener is closed here too: a server closed before Serve
+	// has taken the listener would leave Serve accepting.
+	tb.Cleanup(func() { s.srv.Close(); raw.Close() })
 	return s
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.s.mu.Lock()
+		l.s.conns++
+		l.s.mu.Unlock()
+	}
+	return c, err
+}
+
+// Conns returns how many connections the server has accepted: tests
+// that a send never contacts a host count on it.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
 }
 
 // Messages returns the messages received so far.
