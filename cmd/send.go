@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,6 +49,9 @@ type sendOptions struct {
 	insecure     bool
 	plaintext    bool
 	relayCheck   string
+	// pathSet: --path, or a config's send.path, was given; otherwise
+	// a relays file's policy chooses the path.
+	pathSet bool
 }
 
 func (o *sendOptions) register(f *pflag.FlagSet) {
@@ -96,11 +100,14 @@ func (o *sendOptions) checkUse(changed func(string) bool, hasUser bool) error {
 		}
 		return nil
 	}
+	o.pathSet = o.pathSet || changed("path")
 	path := "--path " + o.path
-	if !changed("path") {
+	if !o.pathSet {
 		path += " (the default)"
 	}
-	if o.path == "direct" {
+	// Without --path, a relays file's policy may choose the relays: the
+	// file is read (build) before the path is known.
+	if o.path == "direct" && (o.pathSet || !changed("relays")) {
 		for _, f := range relayOnlyFlags {
 			if changed(f) {
 				return conflict(path, "--"+f, "only the relays use it: give --path relay, or --path auto (direct, then the relays)")
@@ -140,8 +147,14 @@ func (o *sendOptions) build(ctx context.Context, s Streams, helo names.Host, fro
 	if send.TLS, relayTLS, err = o.checkFlags(); err != nil {
 		return nil, err
 	}
-	if send.Relays, err = o.relayList(ctx, cfgRelays, relayTLS); err != nil {
+	if send.Relays, send.Policy, err = o.relayList(ctx, cfgRelays, relayTLS); err != nil {
 		return nil, err
+	}
+	switch {
+	case send.Policy != nil && !o.pathSet:
+		send.Path = "" // the policy chooses, for each recipient
+	case send.Policy == nil && !o.pathSet && o.path == "direct" && o.relaysFile != "" && o.relayCheck == "":
+		return nil, conflict("--path direct (the default)", "--relays", "the relays file has no policy: key, so nothing would use its relays: give --path relay or auto, or a policy in the file (policy: on-error, for-domains or always; README)")
 	}
 	if (send.Path == "relay" || send.Path == "auto") && len(send.Relays) == 0 && o.relayCheck == "" {
 		return nil, fmt.Errorf("--path %s needs --relay HOST:PORT or --relays FILE", send.Path)
@@ -276,33 +289,33 @@ func parseRelayTLS(s string) (delivery.TLSMode, error) { return relayTLS.parse(s
 // relayList is the --relay flags in order, then the relays of the
 // --relays file and of the config; mode (--relay-tls) is the TLS of
 // those that do not say theirs.
-func (o *sendOptions) relayList(ctx context.Context, cfgRelays []configRelay, mode delivery.TLSMode) ([]delivery.Relay, error) {
-	var out []delivery.Relay
+func (o *sendOptions) relayList(ctx context.Context, cfgRelays []configRelay, mode delivery.TLSMode) (out []delivery.Relay, policy *delivery.Policy, err error) {
 	for i, r := range o.relays {
 		if _, _, err := net.SplitHostPort(r); err != nil {
-			return nil, fmt.Errorf("--relay %q: want HOST:PORT", r)
+			return nil, nil, fmt.Errorf("--relay %q: want HOST:PORT", r)
 		}
 		out = append(out, delivery.Relay{Addr: r, Priority: min(i, len(delivery.Priorities)-1), TLS: mode, Enabled: true})
 	}
 	if o.relaysFile != "" {
 		b, _, err := inputfile.ReadFile(ctx, o.relaysFile, inputfile.YAML)
 		if err != nil {
-			return nil, fmt.Errorf("--relays: %w", err)
+			return nil, nil, fmt.Errorf("--relays: %w", err)
 		}
-		rs, err := readRelays(o.relaysFile, b)
+		rs, p, err := readRelays(o.relaysFile, b)
 		if err != nil {
-			return nil, fmt.Errorf("--relays: %w", err)
+			return nil, nil, fmt.Errorf("--relays: %w", err)
 		}
+		policy = p
 		cfgRelays = append(cfgRelays, rs...)
 	}
 	for _, r := range cfgRelays {
 		rel, err := relayFrom(r, mode)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, rel)
 	}
-	return out, nil
+	return out, policy, nil
 }
 
 // password reads the AUTH password from --password-env or
@@ -368,43 +381,125 @@ func (o *sendOptions) rootCAs(ctx context.Context) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// relaysFile is a relays file: the gateways and the policy that says
+// when to use them (issue #22). A file that is a bare list of relays is
+// the relays alone, with no policy.
+type relaysFile struct {
+	Policy     string        `yaml:"policy"`
+	FallbackOn []string      `yaml:"fallback_on"`
+	Domains    []string      `yaml:"domains"`
+	Relays     []configRelay `yaml:"relays"`
+}
+
 // readRelays reads a relays file: a list of relays, or that list under
-// a top-level relays: key (the shape of preflight.yaml's). Each relay is
-// checked; errors name file:line and the key.
-func readRelays(path string, b []byte) ([]configRelay, error) {
+// a top-level relays: key (the shape of preflight.yaml's) with the
+// gateway policy beside it. Each value is checked; errors name
+// file:line and the key. The policy is nil when the file has none.
+func readRelays(path string, b []byte) ([]configRelay, *delivery.Policy, error) {
 	var (
-		list   []configRelay
+		f      relaysFile
 		d      *yamlDoc
 		err    error
 		prefix string
 	)
 	if yamlTopIsList(b) {
-		d, err = decodeYAML(path, b, &list)
+		d, err = decodeYAML(path, b, &f.Relays)
 	} else {
-		var top struct {
-			Relays []configRelay `yaml:"relays"`
-		}
-		d, err = decodeYAML(path, b, &top)
-		list, prefix = top.Relays, "relays."
+		d, err = decodeYAML(path, b, &f)
+		prefix = "relays."
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for i, r := range list {
+	for i, r := range f.Relays {
 		if _, err := relayFrom(r, 0); err != nil {
 			key := prefix + strconv.Itoa(i)
 			var fe *fieldError
 			if errors.As(err, &fe) {
 				key += "." + fe.field
 			}
-			return nil, d.keyError(key, err)
+			return nil, nil, d.keyError(key, err)
 		}
 	}
-	if len(list) == 0 {
-		return nil, fmt.Errorf(`%s: no relays: want a list of relays, such as - {host: "smtp.example.net:587", priority: high}`, path)
+	if len(f.Relays) == 0 {
+		return nil, nil, fmt.Errorf(`%s: no relays: want a list of relays, such as - {host: "smtp.example.net:587", priority: high}`, path)
 	}
-	return list, nil
+	p, err := f.policy(d)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f.Relays, p, nil
 }
+
+// policy checks and reads the file's gateway policy; nil without one.
+func (f *relaysFile) policy(d *yamlDoc) (*delivery.Policy, error) {
+	at := func(key string) string { return fmt.Sprintf("%s:%d", d.path, d.lines[key]) }
+	fail := func(key, format string, args ...any) error {
+		return errors.New(d.message(d.lines[key], key, fmt.Sprintf(format, args...)))
+	}
+	_, hasFallback := d.lines["fallback_on"]
+	_, hasDomains := d.lines["domains"]
+	switch {
+	case f.Policy == "" && hasFallback:
+		return nil, fail("fallback_on", "it says when policy: on-error falls back, and the file has no policy; add policy: on-error")
+	case f.Policy == "" && hasDomains:
+		return nil, fail("domains", "it says which recipients policy: for-domains sends through the gateways, and the file has no policy; add policy: for-domains")
+	case f.Policy == "":
+		if _, ok := d.lines["policy"]; ok {
+			return nil, fail("policy", "empty: want %s", joinWords(delivery.PolicyNames, "or"))
+		}
+		return nil, nil
+	case !slices.Contains(delivery.PolicyNames, f.Policy):
+		return nil, fail("policy", "%s: want %s", inputfile.Excerpt(f.Policy), joinWords(delivery.PolicyNames, "or"))
+	case hasFallback && f.Policy != delivery.PolicyOnError:
+		return nil, fail("fallback_on", "it is for policy: on-error, and the policy is %s (line %d)", f.Policy, d.lines["policy"])
+	case hasDomains && f.Policy != delivery.PolicyForDomains:
+		return nil, fail("domains", "it is for policy: for-domains, and the policy is %s (line %d)", f.Policy, d.lines["policy"])
+	case f.Policy == delivery.PolicyForDomains && len(f.Domains) == 0:
+		return nil, fail("policy", "for-domains needs the list of recipient domains the gateways are for: add domains")
+	}
+	p := &delivery.Policy{Name: f.Policy, At: map[string]string{"policy": at("policy")}}
+	if f.Policy == delivery.PolicyOnError {
+		p.FallbackOn = delivery.ErrorClasses // the default: every class
+		if hasFallback {
+			p.At["fallback_on"], p.FallbackOn = at("fallback_on"), nil
+			if len(f.FallbackOn) == 0 {
+				return nil, fail("fallback_on", "empty: a policy that never falls back is policy: never")
+			}
+			for _, s := range f.FallbackOn {
+				c, err := delivery.ParseErrorClass(s)
+				if err != nil {
+					return nil, fail("fallback_on", "%s: want dns, connect or smtp", inputfile.Excerpt(s))
+				}
+				if !slices.Contains(p.FallbackOn, c) {
+					p.FallbackOn = append(p.FallbackOn, c)
+				}
+			}
+		}
+	}
+	if hasDomains {
+		p.At["domains"] = at("domains")
+		if len(f.Domains) > maxPolicyDomains {
+			return nil, fail("domains", "%d domains: at most %d", len(f.Domains), maxPolicyDomains)
+		}
+		for _, s := range f.Domains {
+			dom, err := delivery.NormalizePolicyDomain(s)
+			if err != nil {
+				return nil, fail("domains", "%s: %v; want a domain (gmail.com), or .domain for its subdomains (.example.com)", inputfile.Excerpt(s), err)
+			}
+			if !slices.Contains(p.Domains, dom) {
+				p.Domains = append(p.Domains, dom)
+			}
+		}
+	}
+	if f.Policy != delivery.PolicyNever && !slices.ContainsFunc(f.Relays, func(r configRelay) bool { return r.Enabled == nil || *r.Enabled }) {
+		return nil, fail("policy", "%s, and every relay is disabled (enabled: false): enable one, or policy: never", f.Policy)
+	}
+	return p, nil
+}
+
+// maxPolicyDomains bounds a for-domains list.
+const maxPolicyDomains = 1000
 
 // relayFrom makes a relay of an entry of a relays file or a config;
 // mode (--relay-tls) is its TLS when it does not say its own.

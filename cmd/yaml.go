@@ -333,6 +333,9 @@ var yamlExamples = map[string]string{
 	"relays.priority":      "priority: high",
 	"relays.enabled":       "enabled: false",
 	"relays.tls":           "tls: implicit",
+	"policy":               "policy: on-error",
+	"fallback_on":          "fallback_on: [connect, smtp]",
+	"domains":              "domains: [gmail.com, .outlook.com]",
 }
 
 // yamlExample is the example of key (a path, list indexes allowed), ""

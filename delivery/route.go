@@ -31,8 +31,8 @@ type RouteHost struct {
 	Path string `json:"path"` // direct or relay
 	Host string `json:"host"` // an MX host, or a gateway's host:port
 	// Preference is an MX host's; Priority a gateway's name for its.
-	Preference *uint16 `json:"preference,omitempty"`
-	Priority   string  `json:"priority,omitempty"`
+	Preference *uint16  `json:"preference,omitempty"`
+	Priority   string   `json:"priority,omitempty"`
 	Addrs      []string `json:"addrs,omitempty"` // an MX host's addresses
 	// Error is why an MX host has no address to connect to.
 	Error string `json:"error,omitempty"`
