@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/resolver"
@@ -86,13 +87,16 @@ func (r *Route) direct(ctx context.Context, d Deps, domain string) {
 func (r *Route) gateways(relays []Relay) {
 	when, skip := "", ""
 	if r.Plan.Path == "auto" {
-		when = "if direct delivery fails with a " + joinClasses(r.Plan.FallbackOn, ", ") + " error"
+		when = "on " + classWords(r.Plan.FallbackOn) + " errors of the direct path"
 		if r.End != nil {
 			fb := decideFallback(r.Plan, *r.End)
-			if fb.Allowed {
-				when = fmt.Sprintf("now: the direct path ends in DNS (%s), and %s falls back on %s", r.End.Error, r.Plan.Rule, fb.Class)
-			} else {
-				skip = fmt.Sprintf("no fallback: the direct path ends in DNS (%s), and %s", r.End.Error, fb.Rule)
+			switch {
+			case fb.Allowed:
+				when = "at once: the direct path ends in DNS, and the policy falls back on dns errors"
+			case r.End.Result == CannotReceive:
+				skip = "the recipient domain cannot receive mail: a gateway could only bounce it"
+			default:
+				skip = "no fallback on dns errors"
 			}
 		}
 	}
@@ -105,6 +109,15 @@ func (r *Route) gateways(relays []Relay) {
 		}
 		r.Hosts = append(r.Hosts, h)
 	}
+}
+
+// classWords joins classes as a sentence does: "dns, connect or smtp".
+func classWords(cs []ErrorClass) string {
+	s := joinClasses(cs, ", ")
+	if i := strings.LastIndex(s, ", "); i >= 0 {
+		s = s[:i] + " or " + s[i+2:]
+	}
+	return s
 }
 
 // priorityName is a relay priority's name.

@@ -1,0 +1,117 @@
+package cmd
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/preflight-mail/preflight/delivery"
+	"github.com/preflight-mail/preflight/report"
+)
+
+// routeGateways are the gateways of every policy of TestRoute, in the
+// file's order: low, disabled highest, high, normal.
+const routeGateways = `relays:
+  - {host: "low.gw.test:587", priority: low}
+  - {host: "off.gw.test:587", priority: highest, enabled: false}
+  - {host: "high.gw.test:587", priority: high}
+  - {host: "normal.gw.test:25"}
+`
+
+// TestRoute runs preflight route over a zone file, offline: for each
+// policy and recipient, the path, the rule that chose it (file:line and
+// key) and the hosts in order, the skipped ones marked.
+func TestRoute(t *testing.T) {
+	const gws = "off.gw.test:587/skipped high.gw.test:587 normal.gw.test:25 low.gw.test:587"
+	// A recipient domain that cannot receive: no gateway either.
+	const allSkipped = "off.gw.test:587/skipped high.gw.test:587/skipped normal.gw.test:25/skipped low.gw.test:587/skipped"
+	tests := []struct {
+		policy string // the lines before relays:
+		to     string
+		flags  []string
+		id     string
+		path   string
+		rule   string // in the plan's rule
+		hosts  string
+	}{
+		{"policy: never\n", "u@example.test", nil, "route.path", "direct", "relays.yaml:1 (policy: never)",
+			"mx1.example.test mx2.example.test mx3.example.test"},
+		{"policy: always\n", "u@example.test", nil, "route.path", "relay", "relays.yaml:1 (policy: always)", gws},
+		{"policy: on-error\nfallback_on: [connect, smtp]\n", "u@example.test", nil, "route.path", "auto", "relays.yaml:2 (fallback_on: [connect, smtp])",
+			"mx1.example.test mx2.example.test mx3.example.test " + gws},
+		{"policy: on-error\n", "u@example.test", nil, "route.path", "auto", "relays.yaml:1 (policy: on-error, no fallback_on: every class)",
+			"mx1.example.test mx2.example.test mx3.example.test " + gws},
+		{"# the ISP's relay for the big provider\npolicy: for-domains\ndomains: [EXAMPLE.test, .other.test]\n", "u@example.test", nil, "route.path", "relay",
+			"relays.yaml:2 (policy: for-domains): example.test matches example.test in relays.yaml:3 (domains: [example.test, .other.test])", gws},
+		{"policy: for-domains\ndomains: [.example.test]\n", "u@sub.example.test", nil, "route.path", "relay", "sub.example.test matches .example.test in relays.yaml:2", gws},
+		{"policy: for-domains\ndomains: [.example.test]\n", "u@example.test", nil, "route.path", "direct", "example.test matches no entry of relays.yaml:2",
+			"mx1.example.test mx2.example.test mx3.example.test"},
+		{"policy: for-domains\ndomains: [bücher.example, .example.test]\n", "u@xn--bcher-kva.example", nil, "route.path", "relay", "matches xn--bcher-kva.example", gws},
+		{"policy: never\n", "u@nomx.example.test", nil, "route.path", "direct", "policy: never", "nomx.example.test"},
+		{"policy: never\n", "u@lost.example.test", nil, "route.path", "direct", "policy: never", "nohost.example.test"},
+		{"policy: on-error\nfallback_on: [connect]\n", "u@null.example.test", nil, "route.recipient_cannot_receive", "auto", "fallback_on: [connect]", allSkipped},
+		{"policy: on-error\nfallback_on: [dns]\n", "u@gone.example.test", nil, "route.recipient_cannot_receive", "auto", "fallback_on: [dns]", allSkipped},
+		{"policy: always\n", "u@example.test", []string{"--path", "direct"}, "route.path", "direct", "--path direct",
+			"mx1.example.test mx2.example.test mx3.example.test"},
+	}
+	dir := t.TempDir()
+	zone := filepath.Join("testdata", "route", "example.test.zone")
+	for _, tt := range tests {
+		file := filepath.Join(dir, "relays.yaml")
+		if err := os.WriteFile(file, []byte(tt.policy+routeGateways), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := append([]string{"route", "--relays", file, "--to", tt.to, "--zone", zone, "--offline", "--format", "json"}, tt.flags...)
+		_, stdout, stderr := run(t, args...)
+		var rep report.Report
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatalf("%s: %v (stderr %q)", tt.policy, err, stderr)
+		}
+		var f report.Finding
+		for _, g := range rep.Findings() {
+			if strings.HasPrefix(g.ID, "route.") && g.ID != "route.policy_dns_fallback" {
+				f = g
+			}
+		}
+		b, _ := json.Marshal(f.Evidence["route"])
+		var r delivery.Route
+		json.Unmarshal(b, &r)
+		var hosts []string
+		for _, h := range r.Hosts {
+			if h.Skipped != "" {
+				h.Host += "/skipped"
+			}
+			hosts = append(hosts, h.Host)
+		}
+		rule := strings.ReplaceAll(r.Plan.Rule, file, "relays.yaml")
+		name := strings.ReplaceAll(tt.policy, "\n", "; ") + " " + tt.to + " " + strings.Join(tt.flags, " ")
+		if f.ID != tt.id || r.Plan.Path != tt.path || !strings.Contains(rule, tt.rule) || strings.Join(hosts, " ") != tt.hosts {
+			t.Errorf("%s:\n got %s %s %q %s\nwant %s %s %q %s", name, f.ID, r.Plan.Path, rule, strings.Join(hosts, " "), tt.id, tt.path, tt.rule, tt.hosts)
+		}
+		if len(tt.flags) > 0 && !strings.Contains(f.Message, "overrides the policy at") {
+			t.Errorf("%s: the override is not said: %s", name, f.Message)
+		}
+	}
+}
+
+// TestRouteDNSWarning: a policy that falls back on dns errors is warned
+// about, with the lines to write instead; one that does not is not.
+func TestRouteDNSWarning(t *testing.T) {
+	dir := t.TempDir()
+	zone := filepath.Join("testdata", "route", "example.test.zone")
+	for policy, warn := range map[string]bool{
+		"policy: on-error\n":                               true,
+		"policy: on-error\nfallback_on: [smtp, dns]\n":     true,
+		"policy: on-error\nfallback_on: [connect, smtp]\n": false,
+		"policy: for-domains\ndomains: [example.test]\n":   false,
+	} {
+		file := filepath.Join(dir, "relays.yaml")
+		os.WriteFile(file, []byte(policy+routeGateways), 0o644)
+		_, stdout, _ := run(t, "route", "--relays", file, "--to", "u@example.test", "--zone", zone, "--offline")
+		if got := strings.Contains(stdout, "route.policy_dns_fallback") && strings.Contains(stdout, "fallback_on: [connect, smtp]"); got != warn {
+			t.Errorf("%q: warned %v, want %v\n%s", policy, got, warn, stdout)
+		}
+	}
+}
