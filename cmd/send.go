@@ -109,7 +109,10 @@ func (o *sendOptions) checkUse(changed func(string) bool, hasUser bool) error {
 	// file is read (build) before the path is known.
 	if o.path == "direct" && (o.pathSet || !changed("relays")) {
 		for _, f := range relayOnlyFlags {
-			if changed(f) {
+			// A relays file with a policy that --path direct overrides
+			// is allowed (the report says so); build refuses one
+			// without a policy.
+			if changed(f) && f != "relays" {
 				return conflict(path, "--"+f, "only the relays use it: give --path relay, or --path auto (direct, then the relays)")
 			}
 		}
@@ -153,8 +156,12 @@ func (o *sendOptions) build(ctx context.Context, s Streams, helo names.Host, fro
 	switch {
 	case send.Policy != nil && !o.pathSet:
 		send.Path = "" // the policy chooses, for each recipient
-	case send.Policy == nil && !o.pathSet && o.path == "direct" && o.relaysFile != "" && o.relayCheck == "":
-		return nil, conflict("--path direct (the default)", "--relays", "the relays file has no policy: key, so nothing would use its relays: give --path relay or auto, or a policy in the file (policy: on-error, for-domains or always; README)")
+	case send.Policy == nil && o.path == "direct" && o.relaysFile != "" && o.relayCheck == "":
+		path := "--path direct"
+		if !o.pathSet {
+			path += " (the default)"
+		}
+		return nil, conflict(path, "--relays", "the relays file has no policy: key, so nothing would use its relays: give --path relay or auto, or a policy in the file (policy: on-error, for-domains or always; README)")
 	}
 	if (send.Path == "relay" || send.Path == "auto") && len(send.Relays) == 0 && o.relayCheck == "" {
 		return nil, fmt.Errorf("--path %s needs --relay HOST:PORT or --relays FILE", send.Path)
