@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/preflight-mail/preflight/delivery"
@@ -106,4 +107,25 @@ func hostList(hosts []delivery.RouteHost) string {
 		parts = append(parts, fmt.Sprintf("%d. %s", n, item))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// gatewayFix is the way out for a sending IP that is not ready for
+// direct delivery (dynamic, listed, no PTR): a gateway, for the
+// receivers that refuse the IP or for all mail, with the relays-file
+// lines to write (issue #22).
+const gatewayFix = "\nUntil then, or if it cannot be changed, send through a gateway (your ISP's or provider's relay) with a relays file (--relays FILE; README, Gateway policy). " +
+	"For the receivers that refuse this IP:\n" +
+	"  policy: for-domains\n" +
+	"  domains: [gmail.com, .outlook.com]\n" +
+	"  relays:\n" +
+	"    - {host: \"smtp.isp.example:587\", priority: high}\n" +
+	"For all mail, policy: always with the same relays. preflight route --relays FILE --to ADDR shows the way each recipient's mail would go."
+
+// ipGatewayFix is gatewayFix for a blocklist target that is an IP; a
+// listed domain name is not fixed by a gateway.
+func ipGatewayFix(target string) string {
+	if _, err := netip.ParseAddr(target); err != nil {
+		return ""
+	}
+	return gatewayFix
 }
