@@ -56,9 +56,9 @@ type sendOptions struct {
 
 func (o *sendOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.to, "to", "", "recipient ADDR of the test send")
-	f.StringVar(&o.path, "path", "direct", "direct (the recipient's MX), relay (--relay/--relays), or auto (direct, then the relays)")
+	f.StringVar(&o.path, "path", "direct", "direct (the recipient's MX), relay (--relay/--relays), or auto (direct, then the relays); overrides a --relays file's policy, which otherwise chooses")
 	f.StringArrayVar(&o.relays, "relay", nil, "relay HOST:PORT for --path relay or auto, repeatable, tried in the order given")
-	f.StringVar(&o.relaysFile, "relays", "", "relay FILE for --path relay or auto (YAML: a list of {host, priority, enabled, tls}, or that list under relays:)")
+	f.StringVar(&o.relaysFile, "relays", "", "relay FILE (YAML: a list of {host, priority, enabled, tls}, or that list under relays: with a gateway policy: never, on-error, for-domains or always; README)")
 	f.StringVar(&o.tls, "tls", "", "TLS on the direct path: opportunistic (default: STARTTLS when offered), required or none")
 	f.StringVar(&o.relayTLS, "relay-tls", "", "TLS with the relays: starttls (default; implicit on port 465), implicit or none")
 	f.StringVar(&o.user, "auth-user", "", "user name for AUTH on the relays")
@@ -604,6 +604,15 @@ the HELO name) to --to (default an address at example.net). Only a refusal
 to relay at RCPT TO passes; greylisting or a refusal of the sender leaves
 the question open (exit 3).
 
+A relays file (--relays) may hold a gateway policy beside the relays: never,
+on-error (with fallback_on: the error classes dns, connect, smtp that go on to
+the gateways), for-domains (with domains: the recipients the gateways are for)
+or always. Without --path the policy chooses, and the report names the line
+that chose (send.route); --path overrides it, and the report says so. Each
+failed attempt is classified dns, connect or smtp, and a fallback names the
+class and the line that allowed or refused it. preflight route shows the way
+without sending. A gateway's acceptance proves the gateway hop only.
+
 A flag the send would not use is a usage error naming it: relay flags
 (--relay, --relays, --relay-tls, --auth-user, the password flags) with
 --path direct, --tls or --port with --path relay, --selector without
@@ -620,6 +629,10 @@ Passwords come from --password-env VAR or --password-file FILE, never a flag.` +
 
   # A real, DKIM-signed test message
   preflight send --mail-from me@example.com --to me@example.net --deliver --dkim-key s1.pem --selector s1
+
+  # The relays file's gateway policy chooses the path (policy: for-domains ...)
+  preflight send --mail-from me@example.com --to someone@gmail.com --helo mail.example.com \
+    --relays relays.yaml --auth-user me@example.com --password-file smtp.pass
 
   # Is my server an open relay?
   preflight send --relay-check mail.example.com:25`,
