@@ -165,6 +165,9 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		f.ID, f.Severity = "send.rejected", report.Fail
 		f.Message = fmt.Sprintf("%s refused the mail for %s %s: %s.", where, s.To, atStep(d.Step), cmp.Or(d.Reply, d.Error))
 		f.Fix = "Read the refusal: 5.7.x replies usually name the reason (IP reputation, missing PTR, SPF, a blocklist); fix that, or send through a relay."
+		if d.Path == report.PathDirect {
+			f.Fix += fmt.Sprintf(" For this receiver only, a relays file with policy: for-domains and domains: [%s]; for all mail, policy: always (README, Gateway policy).", s.To.Domain)
+		}
 	case delivery.Deferred:
 		f.ID, f.Severity = "send.deferred", report.Warn
 		f.Message = fmt.Sprintf("%s deferred the mail for %s %s (a temporary refusal, perhaps greylisting): %s.", where, s.To, atStep(d.Step), cmp.Or(d.Reply, d.Error))
@@ -210,7 +213,7 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		if d.Path == "direct" && delivery.Port25Blocked(s, atts) {
 			f.ID = "send.port25_blocked"
 			f.Message = fmt.Sprintf("Every connection to port 25 timed out (%s): outbound port 25 looks blocked, as many ISPs and cloud providers do.", attemptSummary(atts))
-			f.Fix = "Ask the provider to open outbound port 25 for this server, or send through an authenticated relay (--path relay or auto)."
+			f.Fix = "Ask the provider to open outbound port 25 for this server, or send through an authenticated relay: --path relay, or a relays file with policy: always (README, Gateway policy)."
 		}
 	}
 	return f
