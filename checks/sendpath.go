@@ -63,6 +63,15 @@ func directFailed(s *delivery.Send, direct []delivery.Attempt, fb *delivery.Fall
 		Evidence: map[string]any{"fallback_reason": fallback, "fallback": fb},
 		Attempts: attemptLines(direct),
 	}
+	if fb.Class == delivery.ClassDNS {
+		// No MX host was reached: the recipient's DNS (or this run's)
+		// says nothing about the sender, so direct delivery could not be
+		// checked, rather than failed.
+		f.Severity = report.Error
+		f.Message = fmt.Sprintf("Direct delivery to %s could not be tried: a dns error (%s), so the test send fell back to the relays, as %s allows. This says nothing about direct delivery from this server.",
+			s.To.Domain, attemptSummary(direct), fb.Rule)
+		f.Fix = dnsFix
+	}
 	if delivery.Port25Blocked(s, direct) {
 		f.ID, f.Severity = "send.port25_blocked", report.Fail
 		f.Message = fmt.Sprintf("Every connection to port 25 timed out (%s): outbound port 25 looks blocked, as many ISPs and cloud providers do. The test send fell back to the relays.", attemptSummary(direct))
