@@ -198,6 +198,12 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		f.ID, f.Severity = "send.smtputf8_unsupported", report.Error
 		f.Message = fmt.Sprintf("%s does not offer SMTPUTF8 (RFC 6531), which the address %s needs: the test send could not be made as asked, and nothing was sent after EHLO. This says nothing about the sender.", where, utf8Address(s))
 		f.Fix = "Test with an ASCII address, or with a recipient whose servers support SMTPUTF8 (the large providers do)."
+	case delivery.NotTried:
+		// The time limit ended the send before this host: it was never
+		// contacted, and says nothing (DESIGN §7: could not check).
+		f.ID, f.Severity = "send.unfinished", report.Error
+		f.Message = fmt.Sprintf("The test send to %s was not finished: the time limit was reached (%s).", s.To, attemptSummary(atts))
+		f.Fix = "Run again with a longer --timeout; --verbose shows which server was slow."
 	case delivery.DNSFailed:
 		f.ID, f.Severity = "send.dns_error", report.Error
 		reason := d.Error

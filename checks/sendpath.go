@@ -3,6 +3,7 @@ package checks
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/preflight-mail/preflight/delivery"
@@ -71,6 +72,15 @@ func directFailed(s *delivery.Send, direct []delivery.Attempt, fb *delivery.Fall
 		f.Message = fmt.Sprintf("Direct delivery to %s could not be tried: a dns error (%s), so the test send fell back to the relays, as %s allows. This says nothing about direct delivery from this server.",
 			s.To.Domain, attemptSummary(direct), fb.Rule)
 		f.Fix = dnsFix
+	}
+	if slices.ContainsFunc(direct, func(a delivery.Attempt) bool { return a.Result == delivery.NotTried }) {
+		// A host the time limit left out was never contacted: the
+		// direct path was not tried in full, and has not failed.
+		f.ID, f.Severity = "send.unfinished", report.Error
+		f.Message = fmt.Sprintf("Direct delivery to %s was not tried in full before the time limit (%s); the test send went on to the relays, as %s allows. This says nothing about direct delivery from this server.",
+			s.To.Domain, attemptSummary(direct), fb.Rule)
+		f.Fix = "Run again with a longer --timeout; --verbose shows which server was slow."
+		return f
 	}
 	if delivery.Port25Blocked(s, direct) {
 		f.ID, f.Severity = "send.port25_blocked", report.Fail

@@ -66,6 +66,9 @@ const (
 	AuthRefused    Result = "auth_not_attempted"       // we would not send the credentials
 	AuthNotOffered Result = "auth_not_offered"         // no AUTH mechanism to use: nothing was sent
 	NoSMTPUTF8     Result = "smtputf8_unsupported"     // an address needs SMTPUTF8 and the server does not offer it
+	// NotTried: the run's time limit (--timeout) ended the send before
+	// this host was contacted; it says nothing about the host.
+	NotTried Result = "not_tried"
 )
 
 // hop is one place to try: where, and how.

@@ -129,7 +129,7 @@ func Run(ctx context.Context, d Deps, s *Send) Outcome {
 	case "relay":
 		o.Attempts = sendRelays(ctx, d, s)
 	case "auto":
-		o.Attempts = classify(sendDirect(ctx, d, s))
+		o.Attempts = classify(sendDirect(ctx, d, s, len(relayOrder(s.Relays))))
 		if a := Decisive(o.Attempts); a.Result != Accepted {
 			o.Fallback = decideFallback(o.Plan, a)
 			d.Trace("send: %s", o.Fallback)
@@ -138,7 +138,7 @@ func Run(ctx context.Context, d Deps, s *Send) Outcome {
 			}
 		}
 	default:
-		o.Attempts = sendDirect(ctx, d, s)
+		o.Attempts = sendDirect(ctx, d, s, 0)
 	}
 	o.Attempts = classify(o.Attempts)
 	return o
@@ -147,15 +147,34 @@ func Run(ctx context.Context, d Deps, s *Send) Outcome {
 // classify sets the class of each failed attempt.
 func classify(atts []Attempt) []Attempt {
 	for i := range atts {
-		atts[i].Class = ClassOf(atts[i].Result)
+		atts[i].Class = classOf(atts[i])
 	}
 	return atts
 }
 
+// notTried is the attempt of a host the time limit left out.
+func notTried(path, host string) Attempt {
+	return Attempt{Path: path, Host: host, Result: NotTried, Step: "not tried", Error: "not tried: time limit (--timeout) reached before this host"}
+}
+
+// share is the context of one attempt: an even share of the time left
+// in ctx among the attempts still to make (left, this one included), so
+// that a server that never answers cannot hold the whole run and leave
+// the hosts after it untried. The last attempt has all that is left.
+func share(ctx context.Context, left int) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok || left <= 1 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Until(dl)/time.Duration(left))
+}
+
 // sendDirect delivers to the recipient domain's MX hosts (the first
 // resolver.MaxNames of them), every address of each, until one gives a
-// final answer.
-func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
+// final answer. after is how many gateways may follow (the auto path):
+// each host gets its share of the time left (share), and the hosts the
+// time limit leaves out are reported as not tried.
+func sendDirect(ctx context.Context, d Deps, s *Send, after int) []Attempt {
 	hosts, end := mxHosts(ctx, d, s.To.Domain)
 	if end != nil {
 		return []Attempt{*end}
@@ -175,11 +194,23 @@ func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
 			atts[0].Note = note
 		}
 	}()
-	for _, host := range hosts {
-		if len(atts) >= maxAttempts || ctx.Err() != nil {
+	for i, host := range hosts {
+		if len(atts) >= maxAttempts {
+			return atts
+		}
+		if ctx.Err() != nil {
+			for _, h := range hosts[i:] {
+				atts = append(atts, notTried("direct", h))
+			}
 			return atts
 		}
 		addrs, err := d.DNS.LookupIP(ctx, "ip", host)
+		if err != nil && ctx.Err() != nil {
+			for _, h := range hosts[i:] {
+				atts = append(atts, notTried("direct", h))
+			}
+			return atts
+		}
 		if err != nil {
 			a := Attempt{Path: "direct", Host: host, Result: DNSFailed, Step: "DNS", Error: "looking up the address of " + host + ": " + resolver.Reason(err)}
 			if resolver.IsNotFound(err) {
@@ -188,11 +219,20 @@ func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
 			atts = append(atts, a)
 			continue
 		}
-		for _, ip := range addrs {
-			if len(atts) >= maxAttempts || ctx.Err() != nil {
+		for j, ip := range addrs {
+			if len(atts) >= maxAttempts {
 				return atts
 			}
-			a := attempt(ctx, d, s, hop{path: "direct", host: host, dial: ip.String(), port: port, tls: s.TLS.direct()})
+			if ctx.Err() != nil {
+				atts = append(atts, notTried("direct", host))
+				for _, h := range hosts[i+1:] {
+					atts = append(atts, notTried("direct", h))
+				}
+				return atts
+			}
+			actx, cancel := share(ctx, len(addrs)-j+len(hosts)-i-1+after)
+			a := attempt(actx, d, s, hop{path: "direct", host: host, dial: ip.String(), port: port, tls: s.TLS.direct()})
+			cancel()
 			atts = append(atts, a)
 			if a.Result == Accepted || a.Result == Rejected {
 				return atts // a final answer from the receiver
@@ -205,12 +245,21 @@ func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
 // sendRelays tries the enabled relays by priority until one accepts.
 func sendRelays(ctx context.Context, d Deps, s *Send) []Attempt {
 	var atts []Attempt
-	for _, r := range relayOrder(s.Relays) {
-		if len(atts) >= maxAttempts || ctx.Err() != nil {
+	relays := relayOrder(s.Relays)
+	for i, r := range relays {
+		if len(atts) >= maxAttempts {
+			break
+		}
+		if ctx.Err() != nil {
+			for _, r := range relays[i:] {
+				atts = append(atts, notTried("relay", r.Addr))
+			}
 			break
 		}
 		host, port := splitHostPort(r.Addr)
-		a := attempt(ctx, d, s, hop{path: "relay", host: host, dial: host, port: port, tls: r.TLS.relay(port), auth: true})
+		actx, cancel := share(ctx, len(relays)-i)
+		a := attempt(actx, d, s, hop{path: "relay", host: host, dial: host, port: port, tls: r.TLS.relay(port), auth: true})
+		cancel()
 		a.Host = r.Addr
 		atts = append(atts, a)
 		if a.Result == Accepted {
@@ -248,8 +297,13 @@ func Decisive(atts []Attempt) Attempt {
 		}
 	}
 	for i := len(atts) - 1; i >= 0; i-- {
-		if atts[i].Result != NoAddress {
+		if atts[i].Result != NoAddress && atts[i].Result != NotTried {
 			return atts[i]
+		}
+	}
+	for _, a := range atts {
+		if a.Result == NotTried {
+			return a // nothing was learnt: the time limit decides
 		}
 	}
 	if len(atts) == 0 {
@@ -267,7 +321,7 @@ func Port25Blocked(s *Send, atts []Attempt) bool {
 	}
 	n := 0
 	for _, a := range atts {
-		if a.Path != "direct" {
+		if a.Path != "direct" || a.Result == NotTried {
 			continue
 		}
 		if !a.timedOut {

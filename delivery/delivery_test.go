@@ -505,3 +505,58 @@ func fallbackString(o Outcome) string {
 	}
 	return o.Fallback.String()
 }
+
+// A silent MX host gets its share of the time, not all of it: the second
+// MX host and the gateway are still tried (review of #22, item 1).
+func TestSilentHostLeavesTimeForTheOthers(t *testing.T) {
+	var silent atomic.Int32
+	addr := smtptest.Script(t, func(c net.Conn, r *bufio.Reader) { silent.Add(1); r.ReadString(0) })
+	gw := smtptest.Start(t, smtptest.Options{Open: true})
+	s := sender()
+	s.To, s.Port = names.MustAddress("user@two.example.test"), port(addr)
+	s.Policy = &Policy{Name: PolicyOnError, FallbackOn: []ErrorClass{ClassConnect}, At: map[string]string{"policy": "r.yaml:1"}}
+	s.Relays = []Relay{{Addr: gw.Addr, TLS: TLSNone, Enabled: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	o := Run(ctx, recipientDeps(t), &s)
+	got := strings.ReplaceAll(strings.Join(results(o.Attempts), ", "), gw.Addr, "GW")
+	if want := "mx.example.test smtp_failed, mx2.example.test smtp_failed, GW accepted"; got != want {
+		t.Errorf("attempts %s, want %s", got, want)
+	}
+	if c := o.Attempts[0].Class; c != ClassConnect {
+		t.Errorf("a server that never greets: class %q, want connect", c)
+	}
+	if n := silent.Load(); n != 2 {
+		t.Errorf("the silent server saw %d connections, want 2 (one per MX host, no probe)", n)
+	}
+}
+
+// When the time is up, the hosts not reached are not tried, never failed,
+// and no fallback is made on them (review of #22, item 1).
+func TestTimeLimitLeavesHostsNotTried(t *testing.T) {
+	gw := smtptest.Start(t, smtptest.Options{Open: true})
+	s := sender()
+	s.To = names.MustAddress("user@two.example.test")
+	s.Policy = &Policy{Name: PolicyOnError, FallbackOn: ErrorClasses, At: map[string]string{"policy": "r.yaml:1"}}
+	s.Relays = []Relay{{Addr: gw.Addr, TLS: TLSNone, Enabled: true}}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := recipientDeps(t)
+	cancel()
+	o := Run(ctx, d, &s)
+	for _, a := range o.Attempts {
+		if a.Result != NotTried {
+			t.Errorf("attempt %s %s after the time limit, want not_tried", a.Host, a.Result)
+		}
+	}
+	if o.Fallback != nil && o.Fallback.Allowed {
+		t.Errorf("fallback %v on hosts never tried", o.Fallback)
+	}
+	s.Policy, s.Path = nil, "relay"
+	o = Run(ctx, d, &s)
+	if got := results(o.Attempts); !slices.Equal(got, []string{gw.Addr + " not_tried"}) {
+		t.Errorf("relay path after the time limit: %v, want the gateway not tried", got)
+	}
+	if gw.Conns() != 0 {
+		t.Errorf("the gateway saw %d connections", gw.Conns())
+	}
+}

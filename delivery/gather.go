@@ -43,6 +43,10 @@ func mxRecords(ctx context.Context, d Deps, domain string) ([]resolver.MX, *Atte
 	case resolver.IsNotFound(err) || err == nil && len(mxs) == 0:
 		// No MX: the domain itself is the implicit MX (RFC 5321 §5.1).
 		mxs = []resolver.MX{{Host: domain}}
+	case err != nil && ctx.Err() != nil:
+		// This run's time limit, not the recipient's DNS.
+		end.Result, end.Step, end.Error = NotTried, "not tried", "not tried: time limit (--timeout) reached looking up the MX of "+domain
+		return nil, end
 	case err != nil:
 		end.Result, end.Error = DNSFailed, "looking up the MX of "+domain+": "+resolver.Reason(err)
 		return nil, end

@@ -46,7 +46,7 @@ func ParseErrorClass(s string) (ErrorClass, error) {
 // had a server to reach is dns.
 func ClassOf(r Result) ErrorClass {
 	switch r {
-	case Accepted:
+	case Accepted, NotTried:
 		return ""
 	case DNSFailed, NoAddress, CannotReceive:
 		return ClassDNS
@@ -54,6 +54,16 @@ func ClassOf(r Result) ErrorClass {
 		return ClassConnect
 	}
 	return ClassSMTP
+}
+
+// classOf classifies an attempt: as ClassOf, but a session that broke
+// off before the server's greeting (a silent server: nothing but a TCP
+// handshake) is connect, like a connect that timed out.
+func classOf(a Attempt) ErrorClass {
+	if a.Result == SMTPFailed && a.Step == "greeting" {
+		return ClassConnect
+	}
+	return ClassOf(a.Result)
 }
 
 // Policy names, as a relays file's policy: key gives them.
@@ -238,15 +248,19 @@ func (c ErrorClass) Article() string {
 // decideFallback decides whether the failed direct attempt d goes on to
 // the gateways under pl.
 func decideFallback(pl Plan, d Attempt) *Fallback {
-	f := &Fallback{Class: ClassOf(d.Result), Reason: fmt.Sprintf("%s: %s", d.Result, d.Error), Rule: pl.Rule}
+	f := &Fallback{Class: classOf(d), Reason: fmt.Sprintf("%s: %s", d.Result, d.Error), Rule: pl.Rule}
 	if d.Error == "" {
 		f.Reason = string(d.Result)
 	}
 	switch {
 	case d.Result == CannotReceive:
-		// The receiver's final answer, from DNS: a gateway would take the
-		// message and bounce it. Never a fallback, whatever the policy.
+		// The receiver's final answer, from DNS (no such domain, a null
+		// MX, no MX host with an address; Decisive gives NoAddress only
+		// when every host lacks one): a gateway would take the message
+		// and bounce it. Never a fallback, whatever the policy.
 		f.Rule = "the recipient domain cannot receive mail, and a gateway could only bounce it (whatever the policy says)"
+	case d.Result == NotTried:
+		f.Rule = "the time limit (--timeout) was reached before the direct path was tried, so nothing is known of it"
 	case slices.Contains(pl.FallbackOn, f.Class):
 		f.Allowed = true
 	default:
