@@ -516,7 +516,7 @@ func TestSilentHostLeavesTimeForTheOthers(t *testing.T) {
 	s.To, s.Port = names.MustAddress("user@two.example.test"), port(addr)
 	s.Policy = &Policy{Name: PolicyOnError, FallbackOn: []ErrorClass{ClassConnect}, At: map[string]string{"policy": "r.yaml:1"}}
 	s.Relays = []Relay{{Addr: gw.Addr, TLS: TLSNone, Enabled: true}}
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	o := Run(ctx, recipientDeps(t), &s)
 	got := strings.ReplaceAll(strings.Join(results(o.Attempts), ", "), gw.Addr, "GW")
@@ -558,5 +558,25 @@ func TestTimeLimitLeavesHostsNotTried(t *testing.T) {
 	}
 	if gw.Conns() != 0 {
 		t.Errorf("the gateway saw %d connections", gw.Conns())
+	}
+}
+
+// The TLS probe of a silent relay is a second connection: the transcript
+// says so, whatever it finds (review of #22: a ClientHello that was in
+// no attempt and no trace).
+func TestTLSProbeIsInTheTranscript(t *testing.T) {
+	var conns atomic.Int32
+	addr := smtptest.Script(t, func(c net.Conn, r *bufio.Reader) { conns.Add(1); r.ReadString(0) })
+	s := sender()
+	s.To, s.Path, s.Relays = names.MustAddress("user@example.test"), "relay", []Relay{{Addr: addr, Enabled: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+	defer cancel()
+	atts := Run(ctx, recipientDeps(t), &s).Attempts
+	var notes []string
+	for _, l := range atts[0].Transcript {
+		notes = append(notes, l.Text)
+	}
+	if n := conns.Load(); n != 2 || !strings.Contains(strings.Join(notes, "\n"), "opening a second connection to "+addr) {
+		t.Errorf("%d connections; transcript %q, want the second connection noted", n, notes)
 	}
 }
