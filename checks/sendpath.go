@@ -68,7 +68,7 @@ func directFailed(s *delivery.Send, direct []delivery.Attempt, fb *delivery.Fall
 		// No MX host was reached: the recipient's DNS (or this run's)
 		// says nothing about the sender, so direct delivery could not be
 		// checked, rather than failed.
-		f.Severity = report.Error
+		f.ID, f.Severity = "send.dns_error", report.Error
 		f.Message = fmt.Sprintf("Direct delivery to %s could not be tried: a dns error (%s), so the test send fell back to the relays, as %s allows. This says nothing about direct delivery from this server.",
 			s.To.Domain, attemptSummary(direct), fb.Rule)
 		f.Fix = dnsFix
