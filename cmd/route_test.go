@@ -53,6 +53,12 @@ func TestRoute(t *testing.T) {
 		{"policy: never\n", "u@lost.example.test", nil, "route.path", "direct", "policy: never", "nohost.example.test"},
 		{"policy: on-error\nfallback_on: [connect]\n", "u@null.example.test", nil, "route.recipient_cannot_receive", "auto", "fallback_on: [connect]", allSkipped},
 		{"policy: on-error\nfallback_on: [dns]\n", "u@gone.example.test", nil, "route.recipient_cannot_receive", "auto", "fallback_on: [dns]", allSkipped},
+		// Under every policy, and --path relay, a recipient that cannot
+		// receive goes to no gateway (review of #22, item 4).
+		{"policy: always\n", "u@gone.example.test", nil, "route.recipient_cannot_receive", "relay", "policy: always", allSkipped},
+		{"policy: always\n", "u@lost.example.test", nil, "route.recipient_cannot_receive", "relay", "policy: always", allSkipped},
+		{"policy: for-domains\ndomains: [.example.test]\n", "u@null.example.test", nil, "route.recipient_cannot_receive", "relay", "matches .example.test", allSkipped},
+		{"policy: never\n", "u@gone.example.test", []string{"--path", "relay"}, "route.recipient_cannot_receive", "relay", "--path relay", allSkipped},
 		{"policy: always\n", "u@example.test", []string{"--path", "direct"}, "route.path", "direct", "--path direct",
 			"mx1.example.test mx2.example.test mx3.example.test"},
 	}

@@ -127,6 +127,12 @@ func Run(ctx context.Context, d Deps, s *Send) Outcome {
 	d.Trace("send: path %s: %s", o.Plan.Path, o.Plan.Rule)
 	switch o.Plan.Path {
 	case "relay":
+		// A recipient that cannot receive goes to no gateway, whatever
+		// chose the relays (for-domains, always, --path relay).
+		if end := recipientEnd(ctx, d, s.To.Domain); end != nil {
+			o.Attempts = []Attempt{*end}
+			break
+		}
 		o.Attempts = sendRelays(ctx, d, s)
 	case "auto":
 		o.Attempts = classify(sendDirect(ctx, d, s, len(relayOrder(s.Relays))))

@@ -3,6 +3,8 @@ package delivery
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	mrand "math/rand/v2"
 	"slices"
 
@@ -59,6 +61,32 @@ func mxRecords(ctx context.Context, d Deps, domain string) ([]resolver.MX, *Atte
 		}
 	}
 	return mxs, nil
+}
+
+// recipientEnd is the DNS answer that the recipient domain cannot
+// receive mail: it does not exist, has a null MX, or none of its MX
+// hosts (the first resolver.MaxNames) has an address. Gateways are tried
+// only after it: a gateway would take such a message and bounce it,
+// whatever the policy. nil when the domain can receive, or when DNS
+// could not tell (a gateway does its own lookups).
+func recipientEnd(ctx context.Context, d Deps, domain string) *Attempt {
+	mxs, end := mxRecords(ctx, d, domain)
+	if end != nil {
+		if end.Result == CannotReceive {
+			return end
+		}
+		return nil
+	}
+	var missing []string
+	for _, m := range mxs[:min(len(mxs), resolver.MaxNames)] {
+		_, err := d.DNS.LookupIP(ctx, "ip", m.Host)
+		if !resolver.IsNotFound(err) {
+			return nil
+		}
+		missing = append(missing, m.Host)
+	}
+	return &Attempt{Path: "direct", Host: domain, Step: "DNS", Result: CannotReceive,
+		Error: fmt.Sprintf("no MX host of %s has an address (%s): it receives no mail", domain, strings.Join(missing, ", "))}
 }
 
 // shuffleEqual shuffles hosts of equal preference (RFC 5321 §5.1); the

@@ -52,6 +52,14 @@ func TestPolicy(t *testing.T) {
 			[]string{"null.example.test recipient_cannot_receive"}, ClassDNS, "refused", "could only bounce", counts{0, 0, 0}},
 		{"on-error dns, no address", Policy{Name: PolicyOnError, FallbackOn: []ErrorClass{ClassDNS}}, "u@gone.example.test", false, false,
 			[]string{"nohost.example.test no_address", "nohost2.example.test no_address", "GW accepted"}, ClassDNS, "allowed", "fallback_on: [dns]", counts{0, 1, 0}},
+		// A recipient that cannot receive goes to no gateway under any
+		// policy (review of #22, item 4).
+		{"always, NXDOMAIN", Policy{Name: PolicyAlways}, "u@nx.example.test", false, false,
+			[]string{"nx.example.test recipient_cannot_receive"}, ClassDNS, "", "always", counts{0, 0, 0}},
+		{"always, no address", Policy{Name: PolicyAlways}, "u@gone.example.test", false, false,
+			[]string{"gone.example.test recipient_cannot_receive"}, ClassDNS, "", "always", counts{0, 0, 0}},
+		{"for-domains, null MX", Policy{Name: PolicyForDomains, Domains: []string{".example.test"}}, "u@null.example.test", false, false,
+			[]string{"null.example.test recipient_cannot_receive"}, ClassDNS, "", "matches .example.test", counts{0, 0, 0}},
 		{"on-error connect, 550", Policy{Name: PolicyOnError, FallbackOn: []ErrorClass{ClassConnect}}, "u@example.test", false, true,
 			[]string{"mx.example.test rejected"}, ClassSMTP, "refused", "does not include smtp", counts{1, 0, 0}},
 		{"on-error smtp, 550", Policy{Name: PolicyOnError, FallbackOn: []ErrorClass{ClassSMTP}}, "u@example.test", false, true,

@@ -51,6 +51,8 @@ func PlanRoute(ctx context.Context, d Deps, s *Send) Route {
 	r := Route{To: s.To, Plan: s.Plan(), Hosts: []RouteHost{}}
 	if r.Plan.Path != "relay" {
 		r.direct(ctx, d, s.To.Domain)
+	} else {
+		r.End = recipientEnd(ctx, d, s.To.Domain) // as Run does
 	}
 	if r.Plan.Path != "direct" {
 		r.gateways(s.Relays)
@@ -99,6 +101,9 @@ func (r *Route) gateways(relays []Relay) {
 				skip = "no fallback on dns errors"
 			}
 		}
+	}
+	if r.End != nil && r.End.Result == CannotReceive {
+		skip = "the recipient domain cannot receive mail: a gateway could only bounce it"
 	}
 	ordered := slices.Clone(relays)
 	slices.SortStableFunc(ordered, func(a, b Relay) int { return a.Priority - b.Priority })
