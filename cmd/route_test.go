@@ -50,7 +50,13 @@ func TestRoute(t *testing.T) {
 			"mx1.example.test mx2.example.test mx3.example.test"},
 		{"policy: for-domains\ndomains: [bücher.example, .example.test]\n", "u@xn--bcher-kva.example", nil, "route.path", "relay", "matches xn--bcher-kva.example", gws},
 		{"policy: never\n", "u@nomx.example.test", nil, "route.path", "direct", "policy: never", "nomx.example.test"},
-		{"policy: never\n", "u@lost.example.test", nil, "route.path", "direct", "policy: never", "nohost.example.test"},
+		// As send decides: no MX host with an address cannot receive, and
+		// an address lookup that fails is a dns error, which falls back
+		// only when fallback_on has dns (review of #22, item 3).
+		{"policy: never\n", "u@lost.example.test", nil, "route.recipient_cannot_receive", "direct", "policy: never", "nohost.example.test"},
+		{"policy: on-error\n", "u@lost.example.test", nil, "route.recipient_cannot_receive", "auto", "every class", "nohost.example.test " + allSkipped},
+		{"policy: on-error\nfallback_on: [connect, smtp]\n", "u@outside.example.test", nil, "route.dns_error", "auto", "fallback_on: [connect, smtp]", "mail.elsewhere.invalid " + allSkipped},
+		{"policy: on-error\nfallback_on: [dns]\n", "u@outside.example.test", nil, "route.dns_error", "auto", "fallback_on: [dns]", "mail.elsewhere.invalid " + gws},
 		{"policy: on-error\nfallback_on: [connect]\n", "u@null.example.test", nil, "route.recipient_cannot_receive", "auto", "fallback_on: [connect]", allSkipped},
 		{"policy: on-error\nfallback_on: [dns]\n", "u@gone.example.test", nil, "route.recipient_cannot_receive", "auto", "fallback_on: [dns]", allSkipped},
 		// Under every policy, and --path relay, a recipient that cannot

@@ -253,7 +253,7 @@ func decideFallback(pl Plan, d Attempt) *Fallback {
 		f.Reason = string(d.Result)
 	}
 	switch {
-	case d.Result == CannotReceive:
+	case d.Result == CannotReceive || d.Result == NoAddress:
 		// The receiver's final answer, from DNS (no such domain, a null
 		// MX, no MX host with an address; Decisive gives NoAddress only
 		// when every host lacks one): a gateway would take the message

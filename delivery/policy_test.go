@@ -50,8 +50,10 @@ func TestPolicy(t *testing.T) {
 			[]string{"nx.example.test recipient_cannot_receive"}, ClassDNS, "refused", "could only bounce", counts{0, 0, 0}},
 		{"on-error dns, null MX", Policy{Name: PolicyOnError, FallbackOn: ErrorClasses}, "u@null.example.test", false, false,
 			[]string{"null.example.test recipient_cannot_receive"}, ClassDNS, "refused", "could only bounce", counts{0, 0, 0}},
+		// No MX host with an address: the domain cannot receive, and a
+		// gateway could only bounce it (review of #22, item 3).
 		{"on-error dns, no address", Policy{Name: PolicyOnError, FallbackOn: []ErrorClass{ClassDNS}}, "u@gone.example.test", false, false,
-			[]string{"nohost.example.test no_address", "nohost2.example.test no_address", "GW accepted"}, ClassDNS, "allowed", "fallback_on: [dns]", counts{0, 1, 0}},
+			[]string{"nohost.example.test no_address", "nohost2.example.test no_address"}, ClassDNS, "refused", "could only bounce", counts{0, 0, 0}},
 		// A recipient that cannot receive goes to no gateway under any
 		// policy (review of #22, item 4).
 		{"always, NXDOMAIN", Policy{Name: PolicyAlways}, "u@nx.example.test", false, false,

@@ -71,16 +71,33 @@ func (r *Route) direct(ctx context.Context, d Deps, domain string) {
 		r.Note = fmt.Sprintf("%s has %d MX hosts; a send tries the first %d (by preference), %d are left out", domain, len(mxs), resolver.MaxNames, len(mxs)-resolver.MaxNames)
 		mxs = mxs[:resolver.MaxNames]
 	}
+	// The direct path ends in DNS when no host has an address, as the
+	// send's attempts would (sendDirect, Decisive): every host without
+	// one is a domain that cannot receive, else a DNS error.
+	var ends []Attempt
 	for _, m := range mxs {
 		h := RouteHost{Path: "direct", Host: m.Host, Preference: &m.Pref}
 		addrs, err := d.DNS.LookupIP(ctx, "ip", m.Host)
 		if err != nil {
 			h.Error = "looking up the address of " + m.Host + ": " + resolver.Reason(err)
+			a := Attempt{Path: "direct", Host: m.Host, Step: "DNS", Result: DNSFailed, Error: h.Error}
+			if resolver.IsNotFound(err) {
+				a.Result = NoAddress
+			}
+			ends = append(ends, a)
 		}
 		for _, a := range addrs {
 			h.Addrs = append(h.Addrs, a.String())
 		}
 		r.Hosts = append(r.Hosts, h)
+	}
+	if len(ends) == len(mxs) {
+		end := Decisive(ends)
+		if end.Result == NoAddress {
+			end = Attempt{Path: "direct", Host: domain, Step: "DNS", Result: CannotReceive,
+				Error: fmt.Sprintf("no MX host of %s has an address: it receives no mail", domain)}
+		}
+		r.End = &end
 	}
 }
 
@@ -104,6 +121,9 @@ func (r *Route) gateways(relays []Relay) {
 	}
 	if r.End != nil && r.End.Result == CannotReceive {
 		skip = "the recipient domain cannot receive mail: a gateway could only bounce it"
+	}
+	if skip != "" {
+		when = ""
 	}
 	ordered := slices.Clone(relays)
 	slices.SortStableFunc(ordered, func(a, b Relay) int { return a.Priority - b.Priority })
