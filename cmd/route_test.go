@@ -127,3 +127,47 @@ func TestRouteDNSWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestRelayHostErrors: a relay's host is checked when the file is read,
+// and the error names file:line and key and quotes the value escaped;
+// a name is kept in A-labels (review of #22, item 5).
+func TestRelayHostErrors(t *testing.T) {
+	dir := t.TempDir()
+	zone := filepath.Join("testdata", "route", "example.test.zone")
+	for host, want := range map[string]string{
+		":25":               "no host before the port",
+		"127.0.0.1:0":       `the port "0" is not a number from 1 to 65535`,
+		"127.0.0.1:-1":      `the port "-1"`,
+		"127.0.0.1:25x":     `the port "25x"`,
+		"127.0.0.1:99999":   `the port "99999"`,
+		"a.test:099999":     `the port "099999"`,
+		"a b.test:25":       `"a b.test" is not a host name`,
+		"-x.test:25":        `"-x.test" is not a host name`,
+		"a..test:25":        `"a..test" is not a host name`,
+		"*.test:25":         `"*.test" is not a host name`,
+		"999.1.1.1:25":      `"999.1.1.1" is not an IP address`,
+		"a\u202e.test:25":   `"a\u202e.test" is not a host name`,
+		"Bücher.test:2526":  "",
+		"[::1]:25":          "",
+		"MX.Example.Test:1": "",
+	} {
+		file := filepath.Join(dir, "relays.yaml")
+		os.WriteFile(file, []byte("policy: always\nrelays:\n  - {host: \""+host+"\"}\n"), 0o644)
+		code, stdout, stderr := run(t, "route", "--relays", file, "--to", "u@example.test", "--zone", zone, "--offline")
+		switch {
+		case want == "" && code != 0:
+			t.Errorf("%q: exit %d: %s", host, code, stderr)
+		case want != "" && (code != 2 || !strings.Contains(stderr, file+":3: relays.host: relay ") || !strings.Contains(stderr, want)):
+			t.Errorf("%q: exit %d, stderr %q, want exit 2 and %q", host, code, stderr, want)
+		case strings.ContainsRune(stderr, '\u202e'):
+			t.Errorf("%q: the error prints U+202E raw", host)
+		}
+		if host == "Bücher.test:2526" && !strings.Contains(stdout, "xn--bcher-kva.test:2526") {
+			t.Errorf("the IDN relay is not in A-labels: %s", stdout)
+		}
+	}
+	code, _, stderr := run(t, "route", "--path", "relay", "--relay", "127.0.0.1:25x", "--to", "u@example.test", "--zone", zone, "--offline")
+	if code != 2 || !strings.Contains(stderr, `--relay "127.0.0.1:25x": the port "25x"`) {
+		t.Errorf("--relay 127.0.0.1:25x: exit %d, %s", code, stderr)
+	}
+}

@@ -298,10 +298,11 @@ func parseRelayTLS(s string) (delivery.TLSMode, error) { return relayTLS.parse(s
 // those that do not say theirs.
 func (o *sendOptions) relayList(ctx context.Context, cfgRelays []configRelay, mode delivery.TLSMode) (out []delivery.Relay, policy *delivery.Policy, err error) {
 	for i, r := range o.relays {
-		if _, _, err := net.SplitHostPort(r); err != nil {
-			return nil, nil, fmt.Errorf("--relay %q: want HOST:PORT", r)
+		addr, err := parseRelayAddr(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--relay %w; want HOST:PORT", err)
 		}
-		out = append(out, delivery.Relay{Addr: r, Priority: min(i, len(delivery.Priorities)-1), TLS: mode, Enabled: true})
+		out = append(out, delivery.Relay{Addr: addr, Priority: min(i, len(delivery.Priorities)-1), TLS: mode, Enabled: true})
 	}
 	if o.relaysFile != "" {
 		b, _, err := inputfile.ReadFile(ctx, o.relaysFile, inputfile.YAML)
@@ -511,25 +512,55 @@ const maxPolicyDomains = 1000
 // relayFrom makes a relay of an entry of a relays file or a config;
 // mode (--relay-tls) is its TLS when it does not say its own.
 func relayFrom(r configRelay, mode delivery.TLSMode) (delivery.Relay, error) {
-	if _, _, err := net.SplitHostPort(r.Host); err != nil {
-		return delivery.Relay{}, &fieldError{field: "host", err: fmt.Errorf("relay %s: want host: HOST:PORT", inputfile.Excerpt(r.Host))}
+	addr, err := parseRelayAddr(r.Host)
+	if err != nil {
+		return delivery.Relay{}, &fieldError{field: "host", err: fmt.Errorf("relay %w", err)}
 	}
 	prio := 2 // normal
 	if r.Priority != "" {
 		p, err := delivery.ParsePriority(r.Priority)
 		if err != nil {
-			return delivery.Relay{}, &fieldError{field: "priority", err: fmt.Errorf("relay %s: %w", r.Host, err)}
+			return delivery.Relay{}, &fieldError{field: "priority", err: fmt.Errorf("relay %s: %w", addr, err)}
 		}
 		prio = p
 	}
 	if r.TLS != "" {
 		m, err := parseRelayTLS(r.TLS)
 		if err != nil {
-			return delivery.Relay{}, &fieldError{field: "tls", err: fmt.Errorf("relay %s: tls %w", r.Host, err)}
+			return delivery.Relay{}, &fieldError{field: "tls", err: fmt.Errorf("relay %s: tls %w", addr, err)}
 		}
 		mode = m
 	}
-	return delivery.Relay{Addr: r.Host, Priority: prio, TLS: mode, Enabled: r.Enabled == nil || *r.Enabled}, nil
+	return delivery.Relay{Addr: addr, Priority: prio, TLS: mode, Enabled: r.Enabled == nil || *r.Enabled}, nil
+}
+
+// parseRelayAddr checks a relay's HOST:PORT (a relays file's host:, a
+// config's, --relay) and returns it with the host in ASCII (A-labels)
+// and lower case: an IP address or a domain name, and a port of 1 to
+// 65535 in digits. A bad value is an error here, naming it, not a
+// connection to some other port at send time.
+func parseRelayAddr(s string) (string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", fmt.Errorf("%s: not HOST:PORT", names.Quote(s))
+	}
+	if n, err := strconv.Atoi(port); err != nil || strings.Trim(port, "0123456789") != "" || port[0] == '0' || n < 1 || n > 65535 {
+		return "", fmt.Errorf("%s: the port %s is not a number from 1 to 65535", names.Quote(s), names.Quote(port))
+	}
+	if host == "" {
+		return "", fmt.Errorf("%s: no host before the port", names.Quote(s))
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Zone() == "" {
+		return net.JoinHostPort(ip.String(), port), nil
+	}
+	if strings.Trim(host, "0123456789.") == "" {
+		return "", fmt.Errorf("%s: %s is not an IP address", names.Quote(s), names.Quote(host))
+	}
+	name, err := resolver.NormalizeDomain(host)
+	if err != nil || strings.Contains(name, "*") {
+		return "", fmt.Errorf("%s: %s is not a host name", names.Quote(s), names.Quote(host))
+	}
+	return net.JoinHostPort(name, port), nil
 }
 
 // parseAddress wants local@domain with a valid domain, stored with its
