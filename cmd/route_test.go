@@ -171,3 +171,21 @@ func TestRelayHostErrors(t *testing.T) {
 		t.Errorf("--relay 127.0.0.1:25x: exit %d, %s", code, stderr)
 	}
 }
+
+// TestRelayFlagsAfterTheFile: --relay goes after the file's gateways, and
+// cannot enable one the file disables (review of #22, item 6).
+func TestRelayFlagsAfterTheFile(t *testing.T) {
+	dir := t.TempDir()
+	zone := filepath.Join("testdata", "route", "example.test.zone")
+	file := filepath.Join(dir, "relays.yaml")
+	os.WriteFile(file, []byte("policy: always\n"+routeGateways), 0o644)
+	_, stdout, stderr := run(t, "route", "--relays", file, "--relay", "flag.gw.test:587", "--relay", "High.GW.test:587", "--to", "u@example.test", "--zone", zone, "--offline")
+	want := "1. high.gw.test:587 (gateway, high); 2. normal.gw.test:25 (gateway, normal); 3. low.gw.test:587 (gateway, low); 4. flag.gw.test:587 (gateway, low)"
+	if !strings.Contains(stdout, want) {
+		t.Errorf("order: %s\nwant %s (stderr %s)", stdout, want, stderr)
+	}
+	code, _, stderr := run(t, "route", "--relays", file, "--relay", "off.gw.test:587", "--to", "u@example.test", "--zone", zone, "--offline")
+	if code != 2 || !strings.Contains(stderr, `--relay "off.gw.test:587": the relays file (or config) disables this relay`) {
+		t.Errorf("--relay of a disabled gateway: exit %d, %s", code, stderr)
+	}
+}

@@ -57,7 +57,7 @@ type sendOptions struct {
 func (o *sendOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.to, "to", "", "recipient ADDR of the test send")
 	f.StringVar(&o.path, "path", "direct", "direct (the recipient's MX), relay (--relay/--relays), or auto (direct, then the relays); overrides a --relays file's policy, which otherwise chooses")
-	f.StringArrayVar(&o.relays, "relay", nil, "relay HOST:PORT for --path relay or auto, repeatable, tried in the order given")
+	f.StringArrayVar(&o.relays, "relay", nil, "relay HOST:PORT for --path relay or auto, repeatable, tried in the order given, after a relays file's")
 	f.StringVar(&o.relaysFile, "relays", "", "relay FILE (YAML: a list of {host, priority, enabled, tls}, or that list under relays: with a gateway policy: never, on-error, for-domains or always; README)")
 	f.StringVar(&o.tls, "tls", "", "TLS on the direct path: opportunistic (default: STARTTLS when offered), required or none")
 	f.StringVar(&o.relayTLS, "relay-tls", "", "TLS with the relays: starttls (default; implicit on port 465), implicit or none")
@@ -293,17 +293,36 @@ func parseDirectTLS(s string) (delivery.TLSMode, error) { return directTLS.parse
 // parseRelayTLS reads a TLS mode of the relays.
 func parseRelayTLS(s string) (delivery.TLSMode, error) { return relayTLS.parse(s, directTLS) }
 
-// relayList is the --relay flags in order, then the relays of the
-// --relays file and of the config; mode (--relay-tls) is the TLS of
-// those that do not say theirs.
+// relayList is the relays of the --relays file and of the config, then
+// the --relay flags in the order given, after them all (priority low,
+// added last); mode (--relay-tls) is the TLS of those that do not say
+// theirs. A --relay that the file or config lists is that relay: it is
+// not tried twice, and one they disable (enabled: false) is a usage
+// error, not a way to enable it.
 func (o *sendOptions) relayList(ctx context.Context, cfgRelays []configRelay, mode delivery.TLSMode) (out []delivery.Relay, policy *delivery.Policy, err error) {
-	for i, r := range o.relays {
+	var flagRelays []delivery.Relay
+	for _, r := range o.relays {
 		addr, err := parseRelayAddr(r)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--relay %w; want HOST:PORT", err)
 		}
-		out = append(out, delivery.Relay{Addr: addr, Priority: min(i, len(delivery.Priorities)-1), TLS: mode, Enabled: true})
+		flagRelays = append(flagRelays, delivery.Relay{Addr: addr, Priority: len(delivery.Priorities) - 1, TLS: mode, Enabled: true})
 	}
+	defer func() {
+		if err != nil {
+			return
+		}
+		for _, f := range flagRelays {
+			i := slices.IndexFunc(out, func(r delivery.Relay) bool { return r.Addr == f.Addr })
+			switch {
+			case i < 0:
+				out = append(out, f)
+			case !out[i].Enabled:
+				out, policy, err = nil, nil, fmt.Errorf("--relay %s: the relays file (or config) disables this relay (enabled: false); enable it there, or leave out --relay", names.Quote(f.Addr))
+				return
+			}
+		}
+	}()
 	if o.relaysFile != "" {
 		b, _, err := inputfile.ReadFile(ctx, o.relaysFile, inputfile.YAML)
 		if err != nil {
