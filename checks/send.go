@@ -165,7 +165,15 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		f.ID, f.Severity = "send.rejected", report.Fail
 		f.Message = fmt.Sprintf("%s refused the mail for %s %s: %s.", where, s.To, atStep(d.Step), cmp.Or(d.Reply, d.Error))
 		f.Fix = "Read the refusal: 5.7.x replies usually name the reason (IP reputation, missing PTR, SPF, a blocklist); fix that, or send through a relay."
-		if d.Path == report.PathDirect {
+		switch {
+		case d.AboutAddress():
+			// 5.1.x is about the address (RFC 3463 §3.2), not the
+			// sender: the test send could not say anything about this
+			// server, and no gateway would change it.
+			f.ID, f.Severity = "send.recipient_cannot_receive", report.Error
+			f.Message = fmt.Sprintf("%s refused the address %s %s: %s. The reply is about the recipient's address (5.1.x), not about this server: this says nothing about the sender.", where, s.To, atStep(d.Step), cmp.Or(d.Reply, d.Error))
+			f.Fix = fmt.Sprintf("Check the recipient address %s: the receiver says it does not exist or cannot take mail. Test with a mailbox you know exists.", s.To)
+		case d.Path == report.PathDirect:
 			f.Fix += fmt.Sprintf(" For this receiver only, a relays file with policy: for-domains and domains: [%s]; for all mail, policy: always (README, Gateway policy).", s.To.Domain)
 		}
 	case delivery.Deferred:

@@ -71,6 +71,13 @@ const (
 	NotTried Result = "not_tried"
 )
 
+// AboutAddress reports whether the reply that ended a is about the
+// recipient's address (RFC 3463 §3.2: X.1.X, such as 5.1.1 no such
+// user), not about the sender: a gateway would get the same answer.
+func (a Attempt) AboutAddress() bool {
+	return a.Step == "RCPT TO" && strings.HasPrefix(a.reply.Enhanced, "5.1.")
+}
+
 // hop is one place to try: where, and how.
 type hop struct {
 	path string

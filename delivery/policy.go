@@ -259,6 +259,8 @@ func decideFallback(pl Plan, d Attempt) *Fallback {
 		// when every host lacks one): a gateway would take the message
 		// and bounce it. Never a fallback, whatever the policy.
 		f.Rule = "the recipient domain cannot receive mail, and a gateway could only bounce it (whatever the policy says)"
+	case d.AboutAddress():
+		f.Rule = "the recipient's server refused the address itself (a 5.1.x reply: no such mailbox), and a gateway would get the same answer (whatever the policy says)"
 	case d.Result == NotTried:
 		f.Rule = "the time limit (--timeout) was reached before the direct path was tried, so nothing is known of it"
 	case slices.Contains(pl.FallbackOn, f.Class):

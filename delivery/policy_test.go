@@ -203,3 +203,18 @@ func TestPlanRoute(t *testing.T) {
 		}
 	}
 }
+
+// A 5.1.x refusal is about the recipient's address: no gateway would do
+// better, so no fallback, whatever the policy (review of #22, item 7).
+func TestNoFallbackOnAddressRefusal(t *testing.T) {
+	mx := smtptest.Start(t, smtptest.Options{RcptError: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}})
+	gw := smtptest.Start(t, smtptest.Options{Open: true})
+	s := sender()
+	s.To, s.Port = names.MustAddress("u@example.test"), port(mx.Addr)
+	s.Policy = &Policy{Name: PolicyOnError, FallbackOn: ErrorClasses, At: map[string]string{"policy": "r.yaml:1"}}
+	s.Relays = []Relay{{Addr: gw.Addr, TLS: TLSNone, Enabled: true}}
+	o := Run(context.Background(), recipientDeps(t), &s)
+	if d := Decisive(o.Attempts); !d.AboutAddress() || o.Fallback == nil || o.Fallback.Allowed || gw.Conns() != 0 {
+		t.Errorf("attempts %v, fallback %v, gateway connections %d", results(o.Attempts), o.Fallback, gw.Conns())
+	}
+}
