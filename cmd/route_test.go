@@ -189,3 +189,24 @@ func TestRelayFlagsAfterTheFile(t *testing.T) {
 		t.Errorf("--relay of a disabled gateway: exit %d, %s", code, stderr)
 	}
 }
+
+// TestRelaysFileNotQuoted: keys that are no key names (control
+// characters, bidi controls, another kind of file such as a shadow file)
+// are not shown, and values are shown escaped (review of #22, item 8).
+func TestRelaysFileNotQuoted(t *testing.T) {
+	dir := t.TempDir()
+	zone := filepath.Join("testdata", "route", "example.test.zone")
+	for name, content := range map[string]string{
+		"esc":    "\"\\e[31mkey\": 1\nrelays:\n  - {host: \"a.test:25\"}\n",
+		"rlo":    "\"k\\u202e\\u0007\": 1\nrelays:\n  - {host: \"a.test:25\"}\n",
+		"domain": "policy: for-domains\ndomains: [\"a\\u202egmail.com\"]\nrelays:\n  - {host: \"a.test:25\"}\n",
+		"shadow": "root:$6$abcdSALT$SECRETHASH:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
+	} {
+		file := filepath.Join(dir, name)
+		os.WriteFile(file, []byte(content), 0o644)
+		code, _, stderr := run(t, "route", "--relays", file, "--to", "u@example.test", "--zone", zone, "--offline")
+		if code != 2 || strings.ContainsAny(stderr, "\x1b\x07\u202e") || strings.Contains(stderr, "SECRETHASH") || strings.Contains(stderr, "daemon") {
+			t.Errorf("%s: exit %d, stderr %q", name, code, stderr)
+		}
+	}
+}

@@ -166,6 +166,13 @@ func yamlKeys(t reflect.Type) []string {
 // most likely meant.
 func (d *yamlDoc) unknownKey(k *yaml.Node, v reflect.Value, key string) {
 	keys := yamlKeys(v.Type())
+	if !keyName(k.Value) {
+		// Not a key name at all: a file of another kind (a shadow file's
+		// "root:$6$...:" reads as a YAML key), or control characters.
+		// Its text is not shown.
+		d.errs = append(d.errs, fmt.Sprintf("%s:%d: a key that is no key name (not shown); the keys here are %s: is %s the file meant?", d.path, k.Line, strings.Join(keys, ", "), d.path))
+		return
+	}
 	msg := "unknown key"
 	if near := nearest(k.Value, keys); near != "" {
 		msg += "; did you mean " + near + "?"
@@ -176,6 +183,20 @@ func (d *yamlDoc) unknownKey(k *yaml.Node, v reflect.Value, key string) {
 		msg += "; the keys here are " + strings.Join(keys, ", ")
 	}
 	d.errs = append(d.errs, fmt.Sprintf("%s:%d: %s: %s", d.path, k.Line, shownKey(key), msg))
+}
+
+// keyName reports whether s is written like a key of preflight's files:
+// letters, digits, "_" and "-", at most 40 of them.
+func keyName(s string) bool {
+	if s == "" || len(s) > 40 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // typeError reports a value of the wrong kind, quoting a scalar.
