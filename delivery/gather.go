@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	mrand "math/rand/v2"
 	"slices"
+	"strings"
 
 	"github.com/preflight-mail/preflight/resolver"
 )
