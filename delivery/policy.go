@@ -210,6 +210,13 @@ func (s *Send) Plan() Plan {
 	if pl.Path == "auto" {
 		pl.FallbackOn = ErrorClasses
 		pl.Rule += " (direct, then the gateways on dns, connect and smtp errors)"
+		if s.Policy != nil && s.Policy.Name == PolicyOnError {
+			// The file's on-error chooses the classes (README, auto):
+			// --path auto is the policy's own path, not an override.
+			pl.FallbackOn = s.Policy.FallbackOn
+			pl.Rule = "--path auto, with the classes of " + s.Policy.line("fallback_on")
+			return pl
+		}
 	}
 	if s.Policy != nil {
 		pl.Overrides = s.Policy.line("policy")

@@ -128,6 +128,18 @@ func TestPathOverridesPolicy(t *testing.T) {
 	}
 }
 
+// --path auto with an on-error policy falls back on the file's classes,
+// not on every class (review of #22).
+func TestPathAutoKeepsFallbackOn(t *testing.T) {
+	s := sender()
+	s.To, s.Path = names.MustAddress("u@example.test"), "auto"
+	s.Policy = &Policy{Name: PolicyOnError, FallbackOn: []ErrorClass{ClassConnect}, At: map[string]string{"policy": "r.yaml:1", "fallback_on": "r.yaml:2"}}
+	pl := s.Plan()
+	if !slices.Equal(pl.FallbackOn, []ErrorClass{ClassConnect}) || pl.Overrides != "" || !strings.Contains(pl.Rule, "r.yaml:2 (fallback_on: [connect])") {
+		t.Errorf("plan %+v", pl)
+	}
+}
+
 func TestPolicyMatch(t *testing.T) {
 	p := Policy{Domains: []string{"example.com", ".example.org", "xn--bcher-kva.example"}}
 	for d, want := range map[string]string{
