@@ -55,7 +55,7 @@ type sendOptions struct {
 }
 
 func (o *sendOptions) register(f *pflag.FlagSet) {
-	f.StringVar(&o.to, "to", "", "recipient ADDR of the test send")
+	f.Var(&onceString{p: &o.to}, "to", "recipient ADDR of the test send (one; preflight route takes several)")
 	f.StringVar(&o.path, "path", "direct", "direct (the recipient's MX), relay (--relay/--relays), or auto (direct, then the relays); overrides a --relays file's policy, which otherwise chooses")
 	f.StringArrayVar(&o.relays, "relay", nil, "relay HOST:PORT for --path relay or auto, repeatable, tried in the order given, after a relays file's")
 	f.StringVar(&o.relaysFile, "relays", "", "relay FILE (YAML: a list of {host, priority, enabled, tls}, or that list under relays: with a gateway policy: never, on-error, for-domains or always; README)")
@@ -72,6 +72,30 @@ func (o *sendOptions) register(f *pflag.FlagSet) {
 	f.BoolVar(&o.insecure, "insecure-skip-verify", false, "send AUTH credentials even when the relay's certificate does not verify")
 	f.BoolVar(&o.plaintext, "allow-plaintext-auth", false, "send AUTH credentials over an unencrypted connection")
 }
+
+// onceString is a string flag that refuses a second value: a test send
+// has one recipient, and a repeated --to must not drop all but the last.
+type onceString struct {
+	p   *string
+	set bool
+}
+
+func (o *onceString) String() string {
+	if o.p == nil {
+		return ""
+	}
+	return *o.p
+}
+
+func (o *onceString) Set(s string) error {
+	if o.set {
+		return fmt.Errorf("given twice (%s, then %s): a test send has one recipient; preflight route plans several", names.Quote(*o.p), names.Quote(s))
+	}
+	*o.p, o.set = s, true
+	return nil
+}
+
+func (o *onceString) Type() string { return "string" }
 
 // Which flags of a test send each path uses: a flag the send would not
 // use is a usage error (issue #16), not a setting silently dropped.
