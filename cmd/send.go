@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/preflight-mail/preflight/checks"
 	"github.com/preflight-mail/preflight/delivery"
@@ -507,7 +508,11 @@ func (f *relaysFile) policy(d *yamlDoc) (*delivery.Policy, error) {
 	case hasDomains && f.Policy != delivery.PolicyForDomains:
 		return nil, fail("domains", "it is for policy: for-domains, and the policy is %s (line %d)", f.Policy, d.lines["policy"])
 	case f.Policy == delivery.PolicyForDomains && len(f.Domains) == 0:
-		return nil, fail("policy", "for-domains needs the list of recipient domains the gateways are for: add domains")
+		line, ok := d.lines["domains"] // domains: [] is at its line
+		if !ok {
+			line = d.lines["policy"]
+		}
+		return nil, errors.New(d.message(line, "domains", "policy: for-domains needs the list of recipient domains the gateways are for"))
 	}
 	p := &delivery.Policy{Name: f.Policy, At: map[string]string{"policy": at("policy")}}
 	if f.Policy == delivery.PolicyOnError {
@@ -537,6 +542,11 @@ func (f *relaysFile) policy(d *yamlDoc) (*delivery.Policy, error) {
 			dom, err := delivery.NormalizePolicyDomain(s)
 			if err != nil {
 				return nil, fail("domains", "%s: %v; want a domain (gmail.com), or .domain for its subdomains (.example.com)", inputfile.Excerpt(s), err)
+			}
+			if ps, icann := publicsuffix.PublicSuffix(strings.TrimPrefix(dom, ".")); ps == strings.TrimPrefix(dom, ".") && (icann || !strings.Contains(ps, ".")) {
+				// com, .com, .co.uk, gmail: every recipient under a public
+				// suffix (or a single label) would go to the gateways.
+				return nil, fail("domains", "%s is a public suffix or a single label, not a receiver's domain: every recipient under it would go through the gateways; want a domain (gmail.com), or .domain for its subdomains (.example.com)", inputfile.Excerpt(s))
 			}
 			if !slices.Contains(p.Domains, dom) {
 				p.Domains = append(p.Domains, dom)

@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strconv"
@@ -45,6 +47,9 @@ func decodeYAML(path string, b []byte, v any) (*yamlDoc, error) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return d, d.syntaxError(err)
 	}
+	if line := secondDocument(b); line > 0 {
+		return d, fmt.Errorf("%s:%d: a second YAML document (after ---): a file holds one, and the rest would be ignored", path, line)
+	}
 	if len(doc.Content) == 0 {
 		return d, nil // empty: nothing set
 	}
@@ -55,6 +60,23 @@ func decodeYAML(path string, b []byte, v any) (*yamlDoc, error) {
 	}
 	d.decode(top, rv, "")
 	return d, d.err()
+}
+
+// secondDocument is the line of a second YAML document in b, 0 when
+// there is none.
+func secondDocument(b []byte) int {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var first, second yaml.Node
+	if dec.Decode(&first) != nil {
+		return 0
+	}
+	if err := dec.Decode(&second); err != nil {
+		if errors.Is(err, io.EOF) {
+			return 0
+		}
+		return 1 // a broken second document is one too
+	}
+	return max(second.Line, 1)
 }
 
 // yamlTopIsList reports whether b is a YAML list at the top.

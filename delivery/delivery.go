@@ -64,15 +64,18 @@ type Relay struct {
 // Priorities, highest first, as relay files name them.
 var Priorities = []string{"highest", "high", "normal", "belownormal", "low"}
 
-// ParsePriority reads a relay priority name, or its index in Priorities.
+// ParsePriority reads a relay priority name. A number is refused, not
+// mapped to a name: whether 0 is the highest or the lowest differs
+// between MTAs, and a file that says 5 must not be read as low.
 func ParsePriority(s string) (int, error) {
 	if i := slices.Index(Priorities, strings.ToLower(s)); i >= 0 {
 		return i, nil
 	}
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n < len(Priorities) {
-		return n, nil
+	want := "want one of " + strings.Join(Priorities, ", ") + " (highest first)"
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return 0, fmt.Errorf("priority %s: a name, not a number: %s", names.Quote(s), want)
 	}
-	return 0, fmt.Errorf("priority %q: want %s", s, strings.Join(Priorities, ", "))
+	return 0, fmt.Errorf("priority %s: %s", names.Quote(s), want)
 }
 
 // Deps is what a send needs from the outside. Each field but DNS and

@@ -327,12 +327,13 @@ func TestParseTLSMode(t *testing.T) {
 }
 
 func TestParsePriority(t *testing.T) {
-	for in, want := range map[string]int{"highest": 0, "High": 1, "normal": 2, "belownormal": 3, "low": 4, "0": 0, "4": 4} {
+	for in, want := range map[string]int{"highest": 0, "High": 1, "normal": 2, "belownormal": 3, "low": 4} {
 		if got, err := ParsePriority(in); err != nil || got != want {
 			t.Errorf("ParsePriority(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"urgent", "5", "-1", ""} {
+	// Numbers are refused, not mapped (review of #22).
+	for _, in := range []string{"urgent", "0", "4", "5", "-1", "2.5", ""} {
 		if _, err := ParsePriority(in); err == nil {
 			t.Errorf("ParsePriority(%q): no error", in)
 		}
