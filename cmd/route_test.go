@@ -219,12 +219,12 @@ func TestRelaysFileValues(t *testing.T) {
 	zone := filepath.Join("testdata", "route", "example.test.zone")
 	const relays = "relays:\n  - {host: \"a.test:25\"}\n"
 	for content, want := range map[string]string{
-		"policy: for-domains\ndomains: [com]\n" + relays:                 `:2: domains: "com" is a public suffix or a single label`,
-		"policy: for-domains\ndomains: [.co.uk]\n" + relays:              `:2: domains: ".co.uk" is a public suffix`,
-		"policy: for-domains\ndomains: [gmail]\n" + relays:               `:2: domains: "gmail" is a public suffix or a single label`,
-		"policy: for-domains\ndomains: []\n" + relays:                    ":2: domains: policy: for-domains needs the list of recipient domains the gateways are for; for example: domains: [",
-		"policy: for-domains\n" + relays:                                 ":1: domains: policy: for-domains needs the list",
-		"policy: always\n" + relays + "---\npolicy: never\n":             ":4: a second YAML document",
+		"policy: for-domains\ndomains: [com]\n" + relays:                    `:2: domains: "com" is a public suffix or a single label`,
+		"policy: for-domains\ndomains: [.co.uk]\n" + relays:                 `:2: domains: ".co.uk" is a public suffix`,
+		"policy: for-domains\ndomains: [gmail]\n" + relays:                  `:2: domains: "gmail" is a public suffix or a single label`,
+		"policy: for-domains\ndomains: []\n" + relays:                       ":2: domains: policy: for-domains needs the list of recipient domains the gateways are for; for example: domains: [",
+		"policy: for-domains\n" + relays:                                    ":1: domains: policy: for-domains needs the list",
+		"policy: always\n" + relays + "---\npolicy: never\n":                ":4: a second YAML document",
 		"policy: always\nrelays:\n  - {host: \"a.test:25\", priority: 3}\n": `:3: relays.priority: relay a.test:25: priority "3": a name, not a number`,
 	} {
 		file := filepath.Join(dir, "relays.yaml")

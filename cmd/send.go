@@ -53,6 +53,9 @@ type sendOptions struct {
 	// pathSet: --path, or a config's send.path, was given; otherwise
 	// a relays file's policy chooses the path.
 	pathSet bool
+	// pathFrom names where a path not from --path came from (a
+	// config's send.path), for the report.
+	pathFrom string
 }
 
 func (o *sendOptions) register(f *pflag.FlagSet) {
@@ -165,7 +168,7 @@ func (o *sendOptions) checkUse(changed func(string) bool, hasUser bool) error {
 // build makes the send from the flags (and a config's relays), reading
 // their files; a warning about them goes to s.Err.
 func (o *sendOptions) build(ctx context.Context, s Streams, helo names.Host, from string, cfgRelays []configRelay, dkim *checks.Target) (*delivery.Send, error) {
-	send := &delivery.Send{Path: o.path, HELO: helo, Port: o.port, User: o.user,
+	send := &delivery.Send{Path: o.path, PathFrom: o.pathFrom, HELO: helo, Port: o.port, User: o.user,
 		AllowPlaintextAuth: o.plaintext, Deliver: o.deliver, Insecure: o.insecure, RelayCheck: o.relayCheck}
 	var err error
 	if err = o.addresses(send, from); err != nil {

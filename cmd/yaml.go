@@ -196,6 +196,11 @@ func (d *yamlDoc) unknownKey(k *yaml.Node, v reflect.Value, key string) {
 		return
 	}
 	msg := "unknown key"
+	if slices.Contains([]string{"policy", "fallback_on", "domains"}, k.Value) {
+		// A relays file's keys, written in preflight.yaml.
+		d.errs = append(d.errs, fmt.Sprintf("%s:%d: %s: unknown key here: the gateway policy is in a relays file, given with --relays FILE (README, Gateway policy)", d.path, k.Line, shownKey(key)))
+		return
+	}
 	if near := nearest(k.Value, keys); near != "" {
 		msg += "; did you mean " + near + "?"
 		if ex := yamlExample(joinKey(parentKey(key), near)); ex != "" {

@@ -30,8 +30,11 @@ type Send struct {
 	From, To names.Address
 	// Path is "direct", "relay" or "auto" (--path); "" when Policy
 	// chooses (Plan).
-	Path   string
-	Relays []Relay
+	Path string
+	// PathFrom names where Path came from when not --path ("send.path
+	// in the config"), for the plan's rule.
+	PathFrom string
+	Relays   []Relay
 	// Policy is the gateway policy of the relays file; nil without one.
 	Policy *Policy
 	HELO   names.Host

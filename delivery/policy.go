@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -203,7 +204,7 @@ func (s *Send) Plan() Plan {
 	if s.Path == "" && s.Policy != nil {
 		return s.Policy.Choose(s.To.Domain)
 	}
-	pl := Plan{Path: s.Path, Rule: "--path " + s.Path}
+	pl := Plan{Path: s.Path, Rule: cmp.Or(s.PathFrom, "--path") + " " + s.Path}
 	if pl.Path == "" {
 		pl.Path, pl.Rule = "direct", "the default path (no --path, no policy)"
 	}
@@ -214,7 +215,7 @@ func (s *Send) Plan() Plan {
 			// The file's on-error chooses the classes (README, auto):
 			// --path auto is the policy's own path, not an override.
 			pl.FallbackOn = s.Policy.FallbackOn
-			pl.Rule = "--path auto, with the classes of " + s.Policy.line("fallback_on")
+			pl.Rule = cmp.Or(s.PathFrom, "--path") + " auto, with the classes of " + s.Policy.line("fallback_on")
 			return pl
 		}
 	}

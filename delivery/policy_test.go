@@ -122,6 +122,11 @@ func TestPathOverridesPolicy(t *testing.T) {
 	if pl.Path != "direct" || pl.Rule != "--path direct" || pl.Overrides != "r.yaml:1 (policy: always)" {
 		t.Errorf("plan %+v", pl)
 	}
+	// A config's send.path is named as such, not as --path (review of #22).
+	s.PathFrom = "send.path in the config"
+	if pl := s.Plan(); pl.Rule != "send.path in the config direct" {
+		t.Errorf("plan from a config %+v", pl)
+	}
 	s.Path = ""
 	if pl := s.Plan(); pl.Path != "relay" || pl.Overrides != "" {
 		t.Errorf("plan without --path %+v", pl)
