@@ -56,6 +56,9 @@ type sendOptions struct {
 	// pathFrom names where a path not from --path came from (a
 	// config's send.path), for the report.
 	pathFrom string
+	// changed reports whether the command line gave a flag (set by
+	// checkUse), for the flags a relays file's policy leaves unused.
+	changed func(string) bool
 }
 
 func (o *sendOptions) register(f *pflag.FlagSet) {
@@ -129,6 +132,7 @@ func (o *sendOptions) checkUse(changed func(string) bool, hasUser bool) error {
 		return nil
 	}
 	o.pathSet = o.pathSet || changed("path")
+	o.changed = changed
 	path := "--path " + o.path
 	if !o.pathSet {
 		path += " (the default)"
@@ -184,6 +188,9 @@ func (o *sendOptions) build(ctx context.Context, s Streams, helo names.Host, fro
 	switch {
 	case send.Policy != nil && !o.pathSet:
 		send.Path = "" // the policy chooses, for each recipient
+		if err := o.policyUse(send.Policy); err != nil {
+			return nil, err
+		}
 	case send.Policy == nil && o.path == "direct" && o.relaysFile != "" && o.relayCheck == "":
 		path := "--path direct"
 		if !o.pathSet {
@@ -223,6 +230,32 @@ func (o *sendOptions) build(ctx context.Context, s Streams, helo names.Host, fro
 		send.DKIMKey, send.DKIMSelector = dkim.DKIMKey, string(dkim.Selectors[0])
 	}
 	return send, nil
+}
+
+// policyUse refuses the flags a relays file's policy leaves unused, as
+// checkUse does for --path: under always the MX is never contacted (no
+// --tls, --port), under never the relays are not used (no --relay,
+// --relay-tls, AUTH).
+func (o *sendOptions) policyUse(p *delivery.Policy) error {
+	if o.changed == nil {
+		return nil
+	}
+	where := fmt.Sprintf("the policy at %s (policy: %s)", p.At["policy"], p.Name)
+	switch p.Name {
+	case delivery.PolicyAlways:
+		for _, f := range directOnlyFlags {
+			if o.changed(f) {
+				return conflict(where, "--"+f, "mail goes through the gateways only and the recipient's MX is never contacted: the relays' TLS is --relay-tls, their port is in HOST:PORT")
+			}
+		}
+	case delivery.PolicyNever:
+		for _, f := range relayOnlyFlags {
+			if o.changed(f) && f != "relays" {
+				return conflict(where, "--"+f, "mail goes direct and the relays are never used: give --path relay or auto to use them")
+			}
+		}
+	}
+	return nil
 }
 
 // addresses sets the envelope of s. The open-relay probe has its own
