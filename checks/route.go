@@ -88,6 +88,9 @@ func hostList(hosts []delivery.RouteHost) string {
 			detail = append(detail, fmt.Sprintf("MX %d", *h.Preference))
 		default:
 			detail = append(detail, "gateway, "+h.Priority)
+			if h.TLS != "" {
+				detail = append(detail, "TLS "+h.TLS)
+			}
 		}
 		if len(h.Addrs) > 0 {
 			detail = append(detail, strings.Join(h.Addrs, ", "))

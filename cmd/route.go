@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -90,6 +91,9 @@ func (o *routeOptions) run(cmd *cobra.Command) error {
 		to, err := parseAddress("--to", a)
 		if err != nil {
 			return err
+		}
+		if slices.ContainsFunc(routes, func(r *delivery.Send) bool { return r.To.String() == to.String() }) {
+			continue // the same recipient given twice is planned once
 		}
 		s := &delivery.Send{To: to, Path: o.path, Relays: relays, Policy: policy}
 		routes = append(routes, s)

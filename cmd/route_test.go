@@ -235,3 +235,19 @@ func TestRelaysFileValues(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteOnce: a recipient given twice is planned once, and a gateway
+// says its TLS mode (review of #22, minors).
+func TestRouteOnce(t *testing.T) {
+	dir := t.TempDir()
+	zone := filepath.Join("testdata", "route", "example.test.zone")
+	file := filepath.Join(dir, "relays.yaml")
+	os.WriteFile(file, []byte("policy: always\n"+routeGateways), 0o644)
+	_, stdout, _ := run(t, "route", "--relays", file, "--to", "u@example.test", "--to", "u@EXAMPLE.test", "--zone", zone, "--offline")
+	if n := strings.Count(stdout, "Mail to u@example.test"); n != 1 {
+		t.Errorf("planned %d times:\n%s", n, stdout)
+	}
+	if !strings.Contains(stdout, "1. high.gw.test:587 (gateway, high; TLS starttls)") || !strings.Contains(stdout, "normal.gw.test:25 (gateway, normal; TLS starttls)") {
+		t.Errorf("no TLS mode:\n%s", stdout)
+	}
+}

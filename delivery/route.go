@@ -35,6 +35,9 @@ type RouteHost struct {
 	Preference *uint16  `json:"preference,omitempty"`
 	Priority   string   `json:"priority,omitempty"`
 	Addrs      []string `json:"addrs,omitempty"` // an MX host's addresses
+	// TLS is a gateway's TLS mode as a send would use it (starttls,
+	// implicit, none).
+	TLS string `json:"tls,omitempty"`
 	// Error is why an MX host has no address to connect to.
 	Error string `json:"error,omitempty"`
 	// When says when a gateway after the direct path is tried.
@@ -128,7 +131,8 @@ func (r *Route) gateways(relays []Relay) {
 	ordered := slices.Clone(relays)
 	slices.SortStableFunc(ordered, func(a, b Relay) int { return a.Priority - b.Priority })
 	for _, g := range ordered {
-		h := RouteHost{Path: "relay", Host: g.Addr, Priority: priorityName(g.Priority), When: when, Skipped: skip}
+		_, port := splitHostPort(g.Addr)
+		h := RouteHost{Path: "relay", Host: g.Addr, Priority: priorityName(g.Priority), TLS: g.TLS.relay(port).String(), When: when, Skipped: skip}
 		if !g.Enabled {
 			h.When, h.Skipped = "", "disabled (enabled: false): never contacted"
 		}
