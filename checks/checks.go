@@ -37,6 +37,9 @@ type Target struct {
 	Names []string
 	// Send, when set, is the test send to make.
 	Send *delivery.Send
+	// Routes are the sends preflight route plans, one per recipient,
+	// and never makes (the route check); nil for every other command.
+	Routes []*delivery.Send
 }
 
 // Bounds on a Target, enforced where one is made (the command line, a
@@ -131,6 +134,7 @@ var All = []Check{
 	{ID: "dnssec", Run: DNSSEC, Kinds: dnssecKinds},
 	{ID: "tls", Run: TLS, Kinds: append(tlsKinds, daneKinds...)},
 	{ID: "send", Run: SendCheck, Kinds: sendKinds},
+	{ID: "route", Run: Route, Kinds: routeKinds},
 }
 
 // For returns the checks that apply to t: all, but the test send only
@@ -138,7 +142,7 @@ var All = []Check{
 func For(t Target) []Check {
 	var out []Check
 	for _, c := range All {
-		if c.ID == "send" && t.Send == nil {
+		if c.ID == "send" && t.Send == nil || c.ID == "route" && len(t.Routes) == 0 {
 			continue
 		}
 		out = append(out, c)

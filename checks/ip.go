@@ -107,7 +107,7 @@ func judgePTRNames(t Target, ip netip.Addr, names []string) report.Finding {
 			Message: fmt.Sprintf("The PTR name of %s looks like a dynamic or residential address: %s.", ip, strings.Join(dynamic, "; ")),
 			Fix: fmt.Sprintf("If %s is a static address for a mail server, ask its provider to set a PTR name of your own "+
 				"(for example mail.%s) instead of the generic one. If it is a dynamic or residential line, send through "+
-				"your provider's relay or another authenticated smarthost, not directly.", ip, exampleDomain(t)),
+				"your provider's relay or another authenticated smarthost, not directly.", ip, exampleDomain(t)) + gatewayFix,
 			Evidence: evidence,
 		}
 	}
@@ -154,7 +154,7 @@ func policyListed(ctx context.Context, env Env, ip netip.Addr) (report.Finding, 
 				ID: "ip.policy_listed", Severity: report.Fail, Subject: ip.String(),
 				Message: fmt.Sprintf("%s is end-user address space according to %s (%s): receivers treat it as dynamic or residential, whatever its PTR name says.", ip, r.Zone, strings.Join(r.Meanings, "; ")),
 				Fix: fmt.Sprintf("If %s is a static mail server address, have it removed from the end-user space listing (%s); otherwise send through a relay.",
-					ip, cmp.Or(r.List.Delist, "see the list's web site")),
+					ip, cmp.Or(r.List.Delist, "see the list's web site")) + gatewayFix,
 				Evidence: map[string]any{"zone": r.Zone, "codes": r.Codes},
 			}, true
 		}

@@ -140,14 +140,14 @@ func listing(target string, r rbl.Result) report.Finding {
 			ID: "rbl.policy_listed", Severity: report.Fail, Subject: target,
 			Message: fmt.Sprintf("%s is on %s%s as end-user address space: %s. Not an abuse listing, but receivers using it refuse direct mail from it.", target, r.Zone, askedAs(r), strings.Join(r.Meanings, "; ")),
 			Fix: fmt.Sprintf("If %s is a static address of a mail server, ask its provider to take it out of the end-user space listing (or remove it yourself at %s); otherwise send through a relay.",
-				target, cmp.Or(r.List.Delist, "the list's web site")),
+				target, cmp.Or(r.List.Delist, "the list's web site")) + ipGatewayFix(target),
 			Evidence: ev,
 		}
 	}
 	return report.Finding{
 		ID: "rbl.listed", Severity: report.Fail, Subject: target,
 		Message:  fmt.Sprintf("%s is listed on %s%s: %s.", target, r.Zone, askedAs(r), strings.Join(r.Meanings, "; ")) + txtNote(r.TXT),
-		Fix:      delistFix(target, r),
+		Fix:      delistFix(target, r) + ipGatewayFix(target),
 		Evidence: ev,
 	}
 }

@@ -56,7 +56,7 @@ func fcrdns(ctx context.Context, env Env, t Target, ip netip.Addr) ([]string, []
 			ID: "rdns.no_ptr", Severity: report.Fail, Subject: subject,
 			Message: fmt.Sprintf("%s has no PTR record: most receivers refuse or junk mail from addresses without reverse DNS.", ip),
 			Fix: fmt.Sprintf("Ask whoever runs %s (your hosting provider or ISP: the reverse zone is theirs) to set its PTR record to the server's host name, "+
-				"and make sure that name has an %s record pointing back to %s.", ip, addrType(ip), ip),
+				"and make sure that name has an %s record pointing back to %s.", ip, addrType(ip), ip) + gatewayFix,
 			Evidence: map[string]any{"query": rev},
 		}
 		if name := mailName(t); name != "" {

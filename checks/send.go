@@ -47,6 +47,12 @@ var sendKinds = []report.Kind{
 	// The recipient's DNSSEC-secure TLSA records forbade every MX session
 	// (no STARTTLS, no match, bogus): a DANE-aware MTA does not deliver.
 	{ID: "send.dane_refused", Penalty: report.Penalty{Fail: 15}, Blocks: true},
+	// The way the send went and what chose it (the relays file's policy,
+	// or --path overriding it); the refused fallback of a failed direct
+	// path; a policy that falls back on dns errors (issue #22).
+	{ID: "send.route"},
+	{ID: "send.fallback_refused"},
+	{ID: "send.policy_dns_fallback"},
 }
 
 // SendCheck runs the test send of t.Send (or the open-relay probe)
@@ -82,14 +88,16 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 			s = &applied
 		}
 	}
-	atts, fallback := delivery.Run(ctx, deps, s)
+	o := delivery.Run(ctx, deps, s)
+	atts, fallback := o.Attempts, ""
 	judged := atts
-	if fallback != "" {
+	if o.Fallback != nil && o.Fallback.Allowed {
 		// After a fallback the findings are the relays'; the direct
 		// attempts have send.direct_failed (sendPaths).
+		fallback = o.Fallback.String()
 		judged = slices.DeleteFunc(slices.Clone(atts), func(a delivery.Attempt) bool { return a.Path == report.PathDirect })
 	}
-	fs := sendPaths(s, atts, fallback, sendFindings(s, judged, atts, fallback))
+	fs := sendPaths(s, o, sendFindings(s, judged, atts, fallback))
 	if s.Path != "relay" {
 		for i := range fs {
 			if fs[i].Path != report.PathRelay && fs[i].Evidence != nil {
@@ -98,7 +106,7 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 			}
 		}
 	}
-	return fs
+	return append(fs, routeFindings(s, o)...)
 }
 
 // stsEvidence says which MTA-STS policy the direct path applied.
@@ -201,6 +209,17 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		f.ID, f.Severity = "send.rejected", report.Fail
 		f.Message = fmt.Sprintf("%s refused the mail for %s %s: %s.", where, s.To, atStep(d.Step), cmp.Or(d.Reply, d.Error))
 		f.Fix = "Read the refusal: 5.7.x replies usually name the reason (IP reputation, missing PTR, SPF, a blocklist); fix that, or send through a relay."
+		switch {
+		case d.AboutAddress():
+			// 5.1.x is about the address (RFC 3463 §3.2), not the
+			// sender: the test send could not say anything about this
+			// server, and no gateway would change it.
+			f.ID, f.Severity = "send.recipient_cannot_receive", report.Error
+			f.Message = fmt.Sprintf("%s refused the address %s %s: %s. The reply is about the recipient's address (5.1.x), not about this server: this says nothing about the sender.", where, s.To, atStep(d.Step), cmp.Or(d.Reply, d.Error))
+			f.Fix = fmt.Sprintf("Check the recipient address %s: the receiver says it does not exist or cannot take mail. Test with a mailbox you know exists.", s.To)
+		case d.Path == report.PathDirect:
+			f.Fix += fmt.Sprintf(" For this receiver only, a relays file with policy: for-domains and domains: [%s]; for all mail, policy: always (README, Gateway policy).", s.To.Domain)
+		}
 	case delivery.Deferred:
 		f.ID, f.Severity = "send.deferred", report.Warn
 		f.Message = fmt.Sprintf("%s deferred the mail for %s %s (a temporary refusal, perhaps greylisting): %s.", where, s.To, atStep(d.Step), cmp.Or(d.Reply, d.Error))
@@ -239,6 +258,12 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		f.ID, f.Severity = "send.smtputf8_unsupported", report.Error
 		f.Message = fmt.Sprintf("%s does not offer SMTPUTF8 (RFC 6531), which the address %s needs: the test send could not be made as asked, and nothing was sent after EHLO. This says nothing about the sender.", where, utf8Address(s))
 		f.Fix = "Test with an ASCII address, or with a recipient whose servers support SMTPUTF8 (the large providers do)."
+	case delivery.NotTried:
+		// The time limit ended the send before this host: it was never
+		// contacted, and says nothing (DESIGN §7: could not check).
+		f.ID, f.Severity = "send.unfinished", report.Error
+		f.Message = fmt.Sprintf("The test send to %s was not finished: the time limit was reached (%s).", s.To, attemptSummary(atts))
+		f.Fix = "Run again with a longer --timeout; --verbose shows which server was slow."
 	case delivery.DNSFailed:
 		f.ID, f.Severity = "send.dns_error", report.Error
 		reason := d.Error
@@ -254,7 +279,7 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		if d.Path == "direct" && delivery.Port25Blocked(s, atts) {
 			f.ID = "send.port25_blocked"
 			f.Message = fmt.Sprintf("Every connection to port 25 timed out (%s): outbound port 25 looks blocked, as many ISPs and cloud providers do.", attemptSummary(atts))
-			f.Fix = "Ask the provider to open outbound port 25 for this server, or send through an authenticated relay (--path relay or auto)."
+			f.Fix = "Ask the provider to open outbound port 25 for this server, or send through an authenticated relay: --path relay, or a relays file with policy: always (README, Gateway policy)."
 		}
 	}
 	return f
@@ -273,13 +298,22 @@ func atStep(step string) string {
 
 func acceptedMessage(s *delivery.Send, d delivery.Attempt, where string) string {
 	if !s.Deliver {
-		return fmt.Sprintf("%s accepted MAIL FROM:<%s> and RCPT TO:<%s> on the %s path; nothing was delivered (probe: QUIT after RCPT TO).", where, s.From, s.To, d.Path)
+		return fmt.Sprintf("%s accepted MAIL FROM:<%s> and RCPT TO:<%s> on the %s path; nothing was delivered (probe: QUIT after RCPT TO).", where, s.From, s.To, d.Path) + gatewayHopOnly(d)
 	}
 	m := fmt.Sprintf("%s accepted the test message for %s on the %s path", where, s.To, d.Path)
 	if d.QueueID != "" {
 		m += " (queue ID " + d.QueueID + ")"
 	}
-	return m + "."
+	return m + "." + gatewayHopOnly(d)
+}
+
+// gatewayHopOnly is what a relay's acceptance does not prove: the
+// gateway took the message; the recipient's servers have not seen it.
+func gatewayHopOnly(d delivery.Attempt) string {
+	if d.Path != report.PathRelay {
+		return ""
+	}
+	return " This proves the gateway hop only: the gateway took the message, and whether the recipient's servers accept it from the gateway is not tested."
 }
 
 // tlsFinding reports the TLS of the decisive session.

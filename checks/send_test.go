@@ -54,6 +54,7 @@ func TestSendDirect(t *testing.T) {
 	withTLS := smtptest.Start(t, smtptest.Options{Local: []string{"example.test"}, TLS: ca.ServerTLS(t, "mx.example.test")})
 	refusing := smtptest.Start(t, smtptest.Options{RcptError: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "IP listed on a blocklist"}})
 	deferring := smtptest.Start(t, smtptest.Options{RcptError: &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "greylisted"}})
+	noUser := smtptest.Start(t, smtptest.Options{RcptError: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}})
 	env := recipientEnv(t)
 	tests := []struct {
 		name string
@@ -67,6 +68,9 @@ func TestSendDirect(t *testing.T) {
 		{"null MX", delivery.Send{To: names.MustAddress("user@null.example.test"), Port: port(plain.Addr)}, []string{"send.recipient_cannot_receive"}},
 		{"rejected", delivery.Send{To: names.MustAddress("user@example.test"), Port: port(refusing.Addr)}, []string{"send.no_starttls", "send.rejected"}},
 		{"deferred", delivery.Send{To: names.MustAddress("user@example.test"), Port: port(deferring.Addr)}, []string{"send.deferred", "send.no_starttls"}},
+		// 5.1.x is about the address: not a fail of the sender, and no
+		// gateway advice (review of #22, item 7).
+		{"no such user", delivery.Send{To: names.MustAddress("user@example.test"), Port: port(noUser.Addr)}, []string{"send.no_starttls", "send.recipient_cannot_receive"}},
 		{"connection refused", delivery.Send{To: names.MustAddress("user@example.test"), Port: 1}, []string{"send.connect_failed"}},
 	}
 	for _, tt := range tests {
@@ -131,7 +135,7 @@ func TestSendFindingEvidence(t *testing.T) {
 	if !ok || !strings.Contains(f.Evidence["fallback_reason"].(string), "connect_failed") {
 		t.Fatalf("auto: %v %v", sendIDs(fs), f.Evidence["fallback_reason"])
 	}
-	want := relay.Addr + " accepted MAIL FROM:<me@example.org> and RCPT TO:<user@example.test> on the relay path; nothing was delivered (probe: QUIT after RCPT TO)."
+	want := relay.Addr + " accepted MAIL FROM:<me@example.org> and RCPT TO:<user@example.test> on the relay path; nothing was delivered (probe: QUIT after RCPT TO)." + gatewayHopOnly(delivery.Attempt{Path: "relay"})
 	if f.Message != want {
 		t.Errorf("message %q, want %q", f.Message, want)
 	}

@@ -3,6 +3,7 @@ package checks
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/preflight-mail/preflight/delivery"
@@ -23,7 +24,9 @@ import (
 //
 // On a path that a relay accepted, refused credentials on another relay
 // (send.auth_failed) are warnings: the failover worked.
-func sendPaths(s *delivery.Send, atts []delivery.Attempt, fallback string, fs []report.Finding) []report.Finding {
+func sendPaths(s *delivery.Send, o delivery.Outcome, fs []report.Finding) []report.Finding {
+	atts := o.Attempts
+	fellBack := o.Fallback != nil && o.Fallback.Allowed
 	var direct, relay []delivery.Attempt
 	for _, a := range atts {
 		if a.Path == report.PathDirect {
@@ -33,7 +36,7 @@ func sendPaths(s *delivery.Send, atts []delivery.Attempt, fallback string, fs []
 		}
 	}
 	path := report.PathDirect
-	if s.Path == "relay" || fallback != "" {
+	if o.Plan.Path == "relay" || fellBack {
 		path = report.PathRelay
 	}
 	accepted := delivery.Decisive(atts).Result == delivery.Accepted
@@ -43,22 +46,41 @@ func sendPaths(s *delivery.Send, atts []delivery.Attempt, fallback string, fs []
 			fs[i].Severity = report.Warn
 		}
 	}
-	if fallback == "" {
+	if !fellBack {
 		return withAttempts(fs, atts)
 	}
-	return append([]report.Finding{directFailed(s, direct, fallback)}, withAttempts(fs, relay)...)
+	return append([]report.Finding{directFailed(s, direct, o.Fallback)}, withAttempts(fs, relay)...)
 }
 
 // directFailed is the finding for the direct attempts of an auto send
 // that fell back to the relays.
-func directFailed(s *delivery.Send, direct []delivery.Attempt, fallback string) report.Finding {
+func directFailed(s *delivery.Send, direct []delivery.Attempt, fb *delivery.Fallback) report.Finding {
+	fallback := fb.String()
 	f := report.Finding{
 		ID: "send.direct_failed", Severity: report.Fail, Subject: s.To.String(), Path: report.PathDirect,
-		Message: fmt.Sprintf("Direct delivery to %s failed (%s), so the test send fell back to the relays: what a relay does says nothing about direct delivery.",
-			s.To.Domain, attemptSummary(direct)),
+		Message: fmt.Sprintf("Direct delivery to %s failed with %s error (%s), so the test send fell back to the relays, as %s allows: what a relay does says nothing about direct delivery.",
+			s.To.Domain, fb.Class.Article(), attemptSummary(direct), fb.Rule),
 		Fix:      "Until the recipient's servers take mail from this server directly, keep sending through the relays. Read the replies below: a 5.7.x refusal usually names the reason (IP reputation, reverse DNS, SPF, a blocklist).",
-		Evidence: map[string]any{"fallback_reason": fallback},
+		Evidence: map[string]any{"fallback_reason": fallback, "fallback": fb},
 		Attempts: attemptLines(direct),
+	}
+	if fb.Class == delivery.ClassDNS {
+		// No MX host was reached: the recipient's DNS (or this run's)
+		// says nothing about the sender, so direct delivery could not be
+		// checked, rather than failed.
+		f.ID, f.Severity = "send.dns_error", report.Error
+		f.Message = fmt.Sprintf("Direct delivery to %s could not be tried: a dns error (%s), so the test send fell back to the relays, as %s allows. This says nothing about direct delivery from this server.",
+			s.To.Domain, attemptSummary(direct), fb.Rule)
+		f.Fix = dnsFix
+	}
+	if slices.ContainsFunc(direct, func(a delivery.Attempt) bool { return a.Result == delivery.NotTried }) {
+		// A host the time limit left out was never contacted: the
+		// direct path was not tried in full, and has not failed.
+		f.ID, f.Severity = "send.unfinished", report.Error
+		f.Message = fmt.Sprintf("Direct delivery to %s was not tried in full before the time limit (%s); the test send went on to the relays, as %s allows. This says nothing about direct delivery from this server.",
+			s.To.Domain, attemptSummary(direct), fb.Rule)
+		f.Fix = "Run again with a longer --timeout; --verbose shows which server was slow."
+		return f
 	}
 	if delivery.Port25Blocked(s, direct) {
 		f.ID, f.Severity = "send.port25_blocked", report.Fail
@@ -88,7 +110,7 @@ func withAttempts(fs []report.Finding, atts []delivery.Attempt) []report.Finding
 func attemptLines(atts []delivery.Attempt) []report.Attempt {
 	out := make([]report.Attempt, len(atts))
 	for i, a := range atts {
-		out[i] = report.Attempt{Path: a.Path, Host: a.Host, Addr: a.Addr, Step: attemptStep(a), Result: string(a.Result), Reply: attemptReply(a)}
+		out[i] = report.Attempt{Path: a.Path, Host: a.Host, Addr: a.Addr, Step: attemptStep(a), Result: string(a.Result), Class: string(a.Class), Reply: attemptReply(a)}
 	}
 	return out
 }
@@ -115,4 +137,50 @@ func attemptReply(a delivery.Attempt) string {
 		}
 	}
 	return last
+}
+
+// routeFindings say which way the send went and why, when a relays
+// file's policy had a say: the policy's choice (or --path overriding
+// it), a fallback the policy refused, and a policy that falls back on
+// dns errors.
+func routeFindings(s *delivery.Send, o delivery.Outcome) []report.Finding {
+	if s.Policy == nil {
+		return nil
+	}
+	pl := o.Plan
+	path := report.PathDirect
+	if pl.Path == "relay" {
+		path = report.PathRelay
+	}
+	f := report.Finding{ID: "send.route", Severity: report.Info, Subject: s.To.String(), Path: path,
+		Evidence: map[string]any{"plan": pl, "policy": s.Policy}}
+	switch {
+	case pl.Overrides != "":
+		f.Message = fmt.Sprintf("The test send to %s went %s because %s overrides the gateway policy at %s.", s.To, pathWords(pl.Path), pl.Rule, pl.Overrides)
+	default:
+		f.Message = fmt.Sprintf("The test send to %s went %s, as the gateway policy says: %s.", s.To, pathWords(pl.Path), pl.Rule)
+	}
+	out := []report.Finding{f}
+	if fb := o.Fallback; fb != nil && !fb.Allowed {
+		out = append(out, report.Finding{ID: "send.fallback_refused", Severity: report.Info, Subject: s.To.String(), Path: report.PathDirect,
+			Evidence: map[string]any{"fallback": fb},
+			Message:  fmt.Sprintf("No fallback to the gateways for %s: the direct path failed with %s error (%s), and %s.", s.To, fb.Class.Article(), fb.Reason, fb.Rule)})
+	}
+	if pl.Overrides == "" && s.Policy.FallsBackOnDNS() {
+		msg, fix := s.Policy.DNSWarning()
+		out = append(out, report.Finding{ID: "send.policy_dns_fallback", Severity: report.Warn, Subject: s.Policy.At["policy"], Message: msg, Fix: fix,
+			Evidence: map[string]any{"policy": s.Policy}})
+	}
+	return out
+}
+
+// pathWords names a plan's path for a message.
+func pathWords(path string) string {
+	switch path {
+	case "auto":
+		return "direct, with the gateways on failure"
+	case "relay":
+		return "through the gateways"
+	}
+	return "direct"
 }

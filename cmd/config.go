@@ -311,6 +311,9 @@ func (c *config) applySend(o *sendOptions, changed func(string) bool) {
 	}
 	set("to", &o.to, s.To)
 	set("path", &o.path, s.Path)
+	if !changed("path") && s.Path != "" {
+		o.pathSet, o.pathFrom = true, "send.path in the config"
+	}
 	set("tls", &o.tls, s.TLS)
 	set("relay-tls", &o.relayTLS, s.RelayTLS)
 	set("ca-file", &o.caFile, c.path(s.CAFile))

@@ -4,7 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/preflight-mail/preflight/delivery"
 )
 
 // FuzzTargetLine: any line of a --targets file is read or refused.
@@ -49,13 +53,29 @@ func FuzzConfig(f *testing.F) {
 
 // FuzzRelays: any relay file entry is read or refused.
 func FuzzRelays(f *testing.F) {
-	for _, s := range []string{"relays:\n  - {host: 'smtp.example.net:587', priority: highest, enabled: true, tls: starttls}\n", "relays: [{host: x}]\n", "relays:\n  - {priority: 9}\n", "- {host: 'a:25'}\n"} {
+	for _, s := range []string{"relays:\n  - {host: 'smtp.example.net:587', priority: highest, enabled: true, tls: starttls}\n", "relays: [{host: x}]\n", "relays:\n  - {priority: 9}\n", "- {host: 'a:25'}\n",
+		"policy: on-error\nfallback_on: [connect, smtp]\nrelays: [{host: 'a:25'}]\n",
+		"policy: for-domains\ndomains: [gmail.com, .outlook.com, bücher.example]\nrelays: [{host: 'a:25', enabled: false}, {host: 'b:25'}]\n",
+		"policy: always\nrelays: [{host: 'a:25', enabled: false}]\n", "policy: never\nfallback_on: []\nrelays: [{host: 'a:25'}]\n"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		rs, err := readRelays("relays.yaml", []byte(text))
+		rs, p, err := readRelays("relays.yaml", []byte(text))
 		if err != nil {
+			if !strings.HasPrefix(err.Error(), "relays.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
 			return
+		}
+		if p != nil {
+			if !slices.Contains(delivery.PolicyNames, p.Name) || p.Name == delivery.PolicyOnError && len(p.FallbackOn) == 0 || p.Name == delivery.PolicyForDomains && len(p.Domains) == 0 {
+				t.Fatalf("readRelays accepted the policy %+v", p)
+			}
+			for _, d := range p.Domains {
+				if n, err := delivery.NormalizePolicyDomain(d); err != nil || n != d {
+					t.Fatalf("domain %q is not normalised: %q %v", d, n, err)
+				}
+			}
 		}
 		for _, r := range rs {
 			if _, err := relayFrom(r, 0); err != nil {

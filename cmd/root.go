@@ -119,6 +119,7 @@ usage error naming both.`,
 		newCmdTLS(g),
 		newCmdCheck(g),
 		newCmdSend(g),
+		newCmdRoute(g),
 		newCmdVersion(g),
 		newCmdMan(g),
 	)

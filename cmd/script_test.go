@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emersion/go-smtp"
@@ -92,7 +93,43 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"smtpserver":  cmdSMTPServer,
 	"tlsmx":       cmdTLSMX,
 	"danemx":      cmdDANEMX,
+	"smtpconns":   cmdSMTPConns,
+	"expand":      cmdExpand,
 	"verdict":     cmdVerdict,
+}
+
+// smtpServers are the servers smtpserver started, by address, for
+// smtpconns.
+var smtpServers sync.Map // string → *smtptest.Server
+
+// cmdSMTPConns checks how many connections a server of smtpserver has
+// accepted (every one is counted, before any SMTP):
+//
+//	smtpconns ADDR N
+func cmdSMTPConns(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: smtpconns ADDR N")
+	}
+	v, ok := smtpServers.Load(args[0])
+	if !ok {
+		ts.Fatalf("smtpconns: no smtpserver at %s", args[0])
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	if got := v.(*smtptest.Server).Conns(); got != want {
+		ts.Fatalf("%s accepted %d connections, want %d", args[0], got, want)
+	}
+}
+
+// cmdExpand copies SRC to DST with $VAR and ${VAR} replaced by the
+// script's environment (addresses of servers the script started):
+//
+//	expand SRC DST
+func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: expand SRC DST")
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(os.Expand(ts.ReadFile(args[0]), ts.Getenv)), 0o644))
 }
 
 // demoDir is the bundled demo of the README: a config and its zone files.
@@ -184,6 +221,8 @@ func cmdSMTPServer(ts *testscript.TestScript, neg bool, args []string) {
 		o.Users, o.InsecureAuth = map[string]string{name: pass}, true
 	}
 	srv := startSMTP(ts, o)
+	smtpServers.Store(srv.Addr, srv)
+	ts.Defer(func() { smtpServers.Delete(srv.Addr) })
 	ts.Setenv(fs.Arg(0), srv.Addr)
 	_, port, _ := net.SplitHostPort(srv.Addr)
 	ts.Setenv(fs.Arg(0)+"PORT", port)

@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/preflight-mail/preflight/checks"
 	"github.com/preflight-mail/preflight/delivery"
@@ -49,13 +51,22 @@ type sendOptions struct {
 	insecure     bool
 	plaintext    bool
 	relayCheck   string
+	// pathSet: --path, or a config's send.path, was given; otherwise
+	// a relays file's policy chooses the path.
+	pathSet bool
+	// pathFrom names where a path not from --path came from (a
+	// config's send.path), for the report.
+	pathFrom string
+	// changed reports whether the command line gave a flag (set by
+	// checkUse), for the flags a relays file's policy leaves unused.
+	changed func(string) bool
 }
 
 func (o *sendOptions) register(f *pflag.FlagSet) {
-	f.StringVar(&o.to, "to", "", "recipient ADDR of the test send")
-	f.StringVar(&o.path, "path", "direct", "direct (the recipient's MX), relay (--relay/--relays), or auto (direct, then the relays)")
-	f.StringArrayVar(&o.relays, "relay", nil, "relay HOST:PORT for --path relay or auto, repeatable, tried in the order given")
-	f.StringVar(&o.relaysFile, "relays", "", "relay FILE for --path relay or auto (YAML: a list of {host, priority, enabled, tls}, or that list under relays:)")
+	f.Var(&onceString{p: &o.to}, "to", "recipient ADDR of the test send (one; preflight route takes several)")
+	f.StringVar(&o.path, "path", "direct", "direct (the recipient's MX), relay (--relay/--relays), or auto (direct, then the relays); overrides a --relays file's policy, which otherwise chooses")
+	f.StringArrayVar(&o.relays, "relay", nil, "relay HOST:PORT for --path relay or auto, repeatable, tried in the order given, after a relays file's")
+	f.StringVar(&o.relaysFile, "relays", "", "relay FILE (YAML: a list of {host, priority, enabled, tls}, or that list under relays: with a gateway policy: never, on-error, for-domains or always; README)")
 	f.StringVar(&o.tls, "tls", "", "TLS on the direct path: opportunistic (default: STARTTLS when offered), required or none")
 	f.StringVar(&o.relayTLS, "relay-tls", "", "TLS with the relays: starttls (default; implicit on port 465), implicit or none")
 	f.StringVar(&o.user, "auth-user", "", "user name for AUTH on the relays")
@@ -70,6 +81,30 @@ func (o *sendOptions) register(f *pflag.FlagSet) {
 	f.BoolVar(&o.insecure, "insecure-skip-verify", false, "send AUTH credentials even when the relay's certificate does not verify")
 	f.BoolVar(&o.plaintext, "allow-plaintext-auth", false, "send AUTH credentials over an unencrypted connection")
 }
+
+// onceString is a string flag that refuses a second value: a test send
+// has one recipient, and a repeated --to must not drop all but the last.
+type onceString struct {
+	p   *string
+	set bool
+}
+
+func (o *onceString) String() string {
+	if o.p == nil {
+		return ""
+	}
+	return *o.p
+}
+
+func (o *onceString) Set(s string) error {
+	if o.set {
+		return fmt.Errorf("given twice (%s, then %s): a test send has one recipient; preflight route plans several", names.Quote(*o.p), names.Quote(s))
+	}
+	*o.p, o.set = s, true
+	return nil
+}
+
+func (o *onceString) Type() string { return "string" }
 
 // Which flags of a test send each path uses: a flag the send would not
 // use is a usage error (issue #16), not a setting silently dropped.
@@ -100,13 +135,20 @@ func (o *sendOptions) checkUse(changed func(string) bool, hasUser bool) error {
 		}
 		return nil
 	}
+	o.pathSet = o.pathSet || changed("path")
+	o.changed = changed
 	path := "--path " + o.path
-	if !changed("path") {
+	if !o.pathSet {
 		path += " (the default)"
 	}
-	if o.path == "direct" {
+	// Without --path, a relays file's policy may choose the relays: the
+	// file is read (build) before the path is known.
+	if o.path == "direct" && (o.pathSet || !changed("relays")) {
 		for _, f := range relayOnlyFlags {
-			if changed(f) {
+			// A relays file with a policy that --path direct overrides
+			// is allowed (the report says so); build refuses one
+			// without a policy.
+			if changed(f) && f != "relays" {
 				return conflict(path, "--"+f, "only the relays use it: give --path relay, or --path auto (direct, then the relays)")
 			}
 		}
@@ -136,7 +178,7 @@ func (o *sendOptions) checkUse(changed func(string) bool, hasUser bool) error {
 // build makes the send from the flags (and a config's relays), reading
 // their files; a warning about them goes to s.Err.
 func (o *sendOptions) build(ctx context.Context, s Streams, helo names.Host, from string, cfgRelays []configRelay, dkim *checks.Target) (*delivery.Send, error) {
-	send := &delivery.Send{Path: o.path, HELO: helo, Port: o.port, User: o.user,
+	send := &delivery.Send{Path: o.path, PathFrom: o.pathFrom, HELO: helo, Port: o.port, User: o.user,
 		AllowPlaintextAuth: o.plaintext, Deliver: o.deliver, Insecure: o.insecure, RelayCheck: o.relayCheck}
 	var err error
 	if err = o.addresses(send, from); err != nil {
@@ -146,8 +188,21 @@ func (o *sendOptions) build(ctx context.Context, s Streams, helo names.Host, fro
 	if send.TLS, relayTLS, err = o.checkFlags(); err != nil {
 		return nil, err
 	}
-	if send.Relays, err = o.relayList(ctx, cfgRelays, relayTLS); err != nil {
+	if send.Relays, send.Policy, err = o.relayList(ctx, cfgRelays, relayTLS); err != nil {
 		return nil, err
+	}
+	switch {
+	case send.Policy != nil && !o.pathSet:
+		send.Path = "" // the policy chooses, for each recipient
+		if err := o.policyUse(send.Policy); err != nil {
+			return nil, err
+		}
+	case send.Policy == nil && o.path == "direct" && o.relaysFile != "" && o.relayCheck == "":
+		path := "--path direct"
+		if !o.pathSet {
+			path += " (the default)"
+		}
+		return nil, conflict(path, "--relays", "the relays file has no policy: key, so nothing would use its relays: give --path relay or auto, or a policy in the file (policy: on-error, for-domains or always; README)")
 	}
 	if (send.Path == "relay" || send.Path == "auto") && len(send.Relays) == 0 && o.relayCheck == "" {
 		return nil, fmt.Errorf("--path %s needs --relay HOST:PORT or --relays FILE", send.Path)
@@ -181,6 +236,32 @@ func (o *sendOptions) build(ctx context.Context, s Streams, helo names.Host, fro
 		send.DKIMKey, send.DKIMSelector = dkim.DKIMKey, string(dkim.Selectors[0])
 	}
 	return send, nil
+}
+
+// policyUse refuses the flags a relays file's policy leaves unused, as
+// checkUse does for --path: under always the MX is never contacted (no
+// --tls, --port), under never the relays are not used (no --relay,
+// --relay-tls, AUTH).
+func (o *sendOptions) policyUse(p *delivery.Policy) error {
+	if o.changed == nil {
+		return nil
+	}
+	where := fmt.Sprintf("the policy at %s (policy: %s)", p.At["policy"], p.Name)
+	switch p.Name {
+	case delivery.PolicyAlways:
+		for _, f := range directOnlyFlags {
+			if o.changed(f) {
+				return conflict(where, "--"+f, "mail goes through the gateways only and the recipient's MX is never contacted: the relays' TLS is --relay-tls, their port is in HOST:PORT")
+			}
+		}
+	case delivery.PolicyNever:
+		for _, f := range relayOnlyFlags {
+			if o.changed(f) && f != "relays" {
+				return conflict(where, "--"+f, "mail goes direct and the relays are never used: give --path relay or auto to use them")
+			}
+		}
+	}
+	return nil
 }
 
 // addresses sets the envelope of s. The open-relay probe has its own
@@ -279,36 +360,56 @@ func parseDirectTLS(s string) (delivery.TLSMode, error) { return directTLS.parse
 // parseRelayTLS reads a TLS mode of the relays.
 func parseRelayTLS(s string) (delivery.TLSMode, error) { return relayTLS.parse(s, directTLS) }
 
-// relayList is the --relay flags in order, then the relays of the
-// --relays file and of the config; mode (--relay-tls) is the TLS of
-// those that do not say theirs.
-func (o *sendOptions) relayList(ctx context.Context, cfgRelays []configRelay, mode delivery.TLSMode) ([]delivery.Relay, error) {
-	var out []delivery.Relay
-	for i, r := range o.relays {
-		if _, _, err := net.SplitHostPort(r); err != nil {
-			return nil, fmt.Errorf("--relay %q: want HOST:PORT", r)
+// relayList is the relays of the --relays file and of the config, then
+// the --relay flags in the order given, after them all (priority low,
+// added last); mode (--relay-tls) is the TLS of those that do not say
+// theirs. A --relay that the file or config lists is that relay: it is
+// not tried twice, and one they disable (enabled: false) is a usage
+// error, not a way to enable it.
+func (o *sendOptions) relayList(ctx context.Context, cfgRelays []configRelay, mode delivery.TLSMode) (out []delivery.Relay, policy *delivery.Policy, err error) {
+	var flagRelays []delivery.Relay
+	for _, r := range o.relays {
+		addr, err := parseRelayAddr(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--relay %w; want HOST:PORT", err)
 		}
-		out = append(out, delivery.Relay{Addr: r, Priority: min(i, len(delivery.Priorities)-1), TLS: mode, Enabled: true})
+		flagRelays = append(flagRelays, delivery.Relay{Addr: addr, Priority: len(delivery.Priorities) - 1, TLS: mode, Enabled: true})
 	}
+	defer func() {
+		if err != nil {
+			return
+		}
+		for _, f := range flagRelays {
+			i := slices.IndexFunc(out, func(r delivery.Relay) bool { return r.Addr == f.Addr })
+			switch {
+			case i < 0:
+				out = append(out, f)
+			case !out[i].Enabled:
+				out, policy, err = nil, nil, fmt.Errorf("--relay %s: the relays file (or config) disables this relay (enabled: false); enable it there, or leave out --relay", names.Quote(f.Addr))
+				return
+			}
+		}
+	}()
 	if o.relaysFile != "" {
 		b, _, err := inputfile.ReadFile(ctx, o.relaysFile, inputfile.YAML)
 		if err != nil {
-			return nil, fmt.Errorf("--relays: %w", err)
+			return nil, nil, fmt.Errorf("--relays: %w", err)
 		}
-		rs, err := readRelays(o.relaysFile, b)
+		rs, p, err := readRelays(o.relaysFile, b)
 		if err != nil {
-			return nil, fmt.Errorf("--relays: %w", err)
+			return nil, nil, fmt.Errorf("--relays: %w", err)
 		}
+		policy = p
 		cfgRelays = append(cfgRelays, rs...)
 	}
 	for _, r := range cfgRelays {
 		rel, err := relayFrom(r, mode)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, rel)
 	}
-	return out, nil
+	return out, policy, nil
 }
 
 // password reads the AUTH password from --password-env or
@@ -374,66 +475,187 @@ func (o *sendOptions) rootCAs(ctx context.Context) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// relaysFile is a relays file: the gateways and the policy that says
+// when to use them (issue #22). A file that is a bare list of relays is
+// the relays alone, with no policy.
+type relaysFile struct {
+	Policy     string        `yaml:"policy"`
+	FallbackOn []string      `yaml:"fallback_on"`
+	Domains    []string      `yaml:"domains"`
+	Relays     []configRelay `yaml:"relays"`
+}
+
 // readRelays reads a relays file: a list of relays, or that list under
-// a top-level relays: key (the shape of preflight.yaml's). Each relay is
-// checked; errors name file:line and the key.
-func readRelays(path string, b []byte) ([]configRelay, error) {
+// a top-level relays: key (the shape of preflight.yaml's) with the
+// gateway policy beside it. Each value is checked; errors name
+// file:line and the key. The policy is nil when the file has none.
+func readRelays(path string, b []byte) ([]configRelay, *delivery.Policy, error) {
 	var (
-		list   []configRelay
+		f      relaysFile
 		d      *yamlDoc
 		err    error
 		prefix string
 	)
 	if yamlTopIsList(b) {
-		d, err = decodeYAML(path, b, &list)
+		d, err = decodeYAML(path, b, &f.Relays)
 	} else {
-		var top struct {
-			Relays []configRelay `yaml:"relays"`
-		}
-		d, err = decodeYAML(path, b, &top)
-		list, prefix = top.Relays, "relays."
+		d, err = decodeYAML(path, b, &f)
+		prefix = "relays."
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for i, r := range list {
+	for i, r := range f.Relays {
 		if _, err := relayFrom(r, 0); err != nil {
 			key := prefix + strconv.Itoa(i)
 			var fe *fieldError
 			if errors.As(err, &fe) {
 				key += "." + fe.field
 			}
-			return nil, d.keyError(key, err)
+			return nil, nil, d.keyError(key, err)
 		}
 	}
-	if len(list) == 0 {
-		return nil, fmt.Errorf(`%s: no relays: want a list of relays, such as - {host: "smtp.example.net:587", priority: high}`, path)
+	if len(f.Relays) == 0 {
+		return nil, nil, fmt.Errorf(`%s: no relays: want a list of relays, such as - {host: "smtp.example.net:587", priority: high}`, path)
 	}
-	return list, nil
+	p, err := f.policy(d)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f.Relays, p, nil
 }
+
+// policy checks and reads the file's gateway policy; nil without one.
+func (f *relaysFile) policy(d *yamlDoc) (*delivery.Policy, error) {
+	at := func(key string) string { return fmt.Sprintf("%s:%d", d.path, d.lines[key]) }
+	fail := func(key, format string, args ...any) error {
+		return errors.New(d.message(d.lines[key], key, fmt.Sprintf(format, args...)))
+	}
+	_, hasFallback := d.lines["fallback_on"]
+	_, hasDomains := d.lines["domains"]
+	switch {
+	case f.Policy == "" && hasFallback:
+		return nil, fail("fallback_on", "it says when policy: on-error falls back, and the file has no policy; add policy: on-error")
+	case f.Policy == "" && hasDomains:
+		return nil, fail("domains", "it says which recipients policy: for-domains sends through the gateways, and the file has no policy; add policy: for-domains")
+	case f.Policy == "":
+		if _, ok := d.lines["policy"]; ok {
+			return nil, fail("policy", "empty: want %s", joinWords(delivery.PolicyNames, "or"))
+		}
+		return nil, nil
+	case !slices.Contains(delivery.PolicyNames, f.Policy):
+		return nil, fail("policy", "%s: want %s", inputfile.Excerpt(f.Policy), joinWords(delivery.PolicyNames, "or"))
+	case hasFallback && f.Policy != delivery.PolicyOnError:
+		return nil, fail("fallback_on", "it is for policy: on-error, and the policy is %s (line %d)", f.Policy, d.lines["policy"])
+	case hasDomains && f.Policy != delivery.PolicyForDomains:
+		return nil, fail("domains", "it is for policy: for-domains, and the policy is %s (line %d)", f.Policy, d.lines["policy"])
+	case f.Policy == delivery.PolicyForDomains && len(f.Domains) == 0:
+		line, ok := d.lines["domains"] // domains: [] is at its line
+		if !ok {
+			line = d.lines["policy"]
+		}
+		return nil, errors.New(d.message(line, "domains", "policy: for-domains needs the list of recipient domains the gateways are for"))
+	}
+	p := &delivery.Policy{Name: f.Policy, At: map[string]string{"policy": at("policy")}}
+	if f.Policy == delivery.PolicyOnError {
+		p.FallbackOn = delivery.ErrorClasses // the default: every class
+		if hasFallback {
+			p.At["fallback_on"], p.FallbackOn = at("fallback_on"), nil
+			if len(f.FallbackOn) == 0 {
+				return nil, fail("fallback_on", "empty: a policy that never falls back is policy: never")
+			}
+			for _, s := range f.FallbackOn {
+				c, err := delivery.ParseErrorClass(s)
+				if err != nil {
+					return nil, fail("fallback_on", "%s: want dns, connect or smtp", inputfile.Excerpt(s))
+				}
+				if !slices.Contains(p.FallbackOn, c) {
+					p.FallbackOn = append(p.FallbackOn, c)
+				}
+			}
+		}
+	}
+	if hasDomains {
+		p.At["domains"] = at("domains")
+		if len(f.Domains) > maxPolicyDomains {
+			return nil, fail("domains", "%d domains: at most %d", len(f.Domains), maxPolicyDomains)
+		}
+		for _, s := range f.Domains {
+			dom, err := delivery.NormalizePolicyDomain(s)
+			if err != nil {
+				return nil, fail("domains", "%s: %v; want a domain (gmail.com), or .domain for its subdomains (.example.com)", inputfile.Excerpt(s), err)
+			}
+			if ps, icann := publicsuffix.PublicSuffix(strings.TrimPrefix(dom, ".")); ps == strings.TrimPrefix(dom, ".") && (icann || !strings.Contains(ps, ".")) {
+				// com, .com, .co.uk, gmail: every recipient under a public
+				// suffix (or a single label) would go to the gateways.
+				return nil, fail("domains", "%s is a public suffix or a single label, not a receiver's domain: every recipient under it would go through the gateways; want a domain (gmail.com), or .domain for its subdomains (.example.com)", inputfile.Excerpt(s))
+			}
+			if !slices.Contains(p.Domains, dom) {
+				p.Domains = append(p.Domains, dom)
+			}
+		}
+	}
+	if f.Policy != delivery.PolicyNever && !slices.ContainsFunc(f.Relays, func(r configRelay) bool { return r.Enabled == nil || *r.Enabled }) {
+		return nil, fail("policy", "%s, and every relay is disabled (enabled: false): enable one, or policy: never", f.Policy)
+	}
+	return p, nil
+}
+
+// maxPolicyDomains bounds a for-domains list.
+const maxPolicyDomains = 1000
 
 // relayFrom makes a relay of an entry of a relays file or a config;
 // mode (--relay-tls) is its TLS when it does not say its own.
 func relayFrom(r configRelay, mode delivery.TLSMode) (delivery.Relay, error) {
-	if _, _, err := net.SplitHostPort(r.Host); err != nil {
-		return delivery.Relay{}, &fieldError{field: "host", err: fmt.Errorf("relay %s: want host: HOST:PORT", inputfile.Excerpt(r.Host))}
+	addr, err := parseRelayAddr(r.Host)
+	if err != nil {
+		return delivery.Relay{}, &fieldError{field: "host", err: fmt.Errorf("relay %w", err)}
 	}
 	prio := 2 // normal
 	if r.Priority != "" {
 		p, err := delivery.ParsePriority(r.Priority)
 		if err != nil {
-			return delivery.Relay{}, &fieldError{field: "priority", err: fmt.Errorf("relay %s: %w", r.Host, err)}
+			return delivery.Relay{}, &fieldError{field: "priority", err: fmt.Errorf("relay %s: %w", addr, err)}
 		}
 		prio = p
 	}
 	if r.TLS != "" {
 		m, err := parseRelayTLS(r.TLS)
 		if err != nil {
-			return delivery.Relay{}, &fieldError{field: "tls", err: fmt.Errorf("relay %s: tls %w", r.Host, err)}
+			return delivery.Relay{}, &fieldError{field: "tls", err: fmt.Errorf("relay %s: tls %w", addr, err)}
 		}
 		mode = m
 	}
-	return delivery.Relay{Addr: r.Host, Priority: prio, TLS: mode, Enabled: r.Enabled == nil || *r.Enabled}, nil
+	return delivery.Relay{Addr: addr, Priority: prio, TLS: mode, Enabled: r.Enabled == nil || *r.Enabled}, nil
+}
+
+// parseRelayAddr checks a relay's HOST:PORT (a relays file's host:, a
+// config's, --relay) and returns it with the host in ASCII (A-labels)
+// and lower case: an IP address or a domain name, and a port of 1 to
+// 65535 in digits. A bad value is an error here, naming it, not a
+// connection to some other port at send time.
+func parseRelayAddr(s string) (string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", fmt.Errorf("%s: not HOST:PORT", names.Quote(s))
+	}
+	if n, err := strconv.Atoi(port); err != nil || strings.Trim(port, "0123456789") != "" || port[0] == '0' || n < 1 || n > 65535 {
+		return "", fmt.Errorf("%s: the port %s is not a number from 1 to 65535", names.Quote(s), names.Quote(port))
+	}
+	if host == "" {
+		return "", fmt.Errorf("%s: no host before the port", names.Quote(s))
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Zone() == "" {
+		return net.JoinHostPort(ip.String(), port), nil
+	}
+	if strings.Trim(host, "0123456789.") == "" {
+		return "", fmt.Errorf("%s: %s is not an IP address", names.Quote(s), names.Quote(host))
+	}
+	name, err := resolver.NormalizeDomain(host)
+	if err != nil || strings.Contains(name, "*") {
+		return "", fmt.Errorf("%s: %s is not a host name", names.Quote(s), names.Quote(host))
+	}
+	return net.JoinHostPort(name, port), nil
 }
 
 // parseAddress wants local@domain with a valid domain, stored with its
@@ -508,6 +730,15 @@ the HELO name) to --to (default an address at example.net). Only a refusal
 to relay at RCPT TO passes; greylisting or a refusal of the sender leaves
 the question open (exit 3).
 
+A relays file (--relays) may hold a gateway policy beside the relays: never,
+on-error (with fallback_on: the error classes dns, connect, smtp that go on to
+the gateways), for-domains (with domains: the recipients the gateways are for)
+or always. Without --path the policy chooses, and the report names the line
+that chose (send.route); --path overrides it, and the report says so. Each
+failed attempt is classified dns, connect or smtp, and a fallback names the
+class and the line that allowed or refused it. preflight route shows the way
+without sending. A gateway's acceptance proves the gateway hop only.
+
 A flag the send would not use is a usage error naming it: relay flags
 (--relay, --relays, --relay-tls, --auth-user, the password flags) with
 --path direct, --tls or --port with --path relay, --selector without
@@ -524,6 +755,10 @@ Passwords come from --password-env VAR or --password-file FILE, never a flag.` +
 
   # A real, DKIM-signed test message
   preflight send --mail-from me@example.com --to me@example.net --deliver --dkim-key s1.pem --selector s1
+
+  # The relays file's gateway policy chooses the path (policy: for-domains ...)
+  preflight send --mail-from me@example.com --to someone@gmail.com --helo mail.example.com \
+    --relays relays.yaml --auth-user me@example.com --password-file smtp.pass
 
   # Is my server an open relay?
   preflight send --relay-check mail.example.com:25`,

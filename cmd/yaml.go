@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strconv"
@@ -45,6 +47,9 @@ func decodeYAML(path string, b []byte, v any) (*yamlDoc, error) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return d, d.syntaxError(err)
 	}
+	if line := secondDocument(b); line > 0 {
+		return d, fmt.Errorf("%s:%d: a second YAML document (after ---): a file holds one, and the rest would be ignored", path, line)
+	}
 	if len(doc.Content) == 0 {
 		return d, nil // empty: nothing set
 	}
@@ -55,6 +60,23 @@ func decodeYAML(path string, b []byte, v any) (*yamlDoc, error) {
 	}
 	d.decode(top, rv, "")
 	return d, d.err()
+}
+
+// secondDocument is the line of a second YAML document in b, 0 when
+// there is none.
+func secondDocument(b []byte) int {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var first, second yaml.Node
+	if dec.Decode(&first) != nil {
+		return 0
+	}
+	if err := dec.Decode(&second); err != nil {
+		if errors.Is(err, io.EOF) {
+			return 0
+		}
+		return 1 // a broken second document is one too
+	}
+	return max(second.Line, 1)
 }
 
 // yamlTopIsList reports whether b is a YAML list at the top.
@@ -166,7 +188,19 @@ func yamlKeys(t reflect.Type) []string {
 // most likely meant.
 func (d *yamlDoc) unknownKey(k *yaml.Node, v reflect.Value, key string) {
 	keys := yamlKeys(v.Type())
+	if !keyName(k.Value) {
+		// Not a key name at all: a file of another kind (a shadow file's
+		// "root:$6$...:" reads as a YAML key), or control characters.
+		// Its text is not shown.
+		d.errs = append(d.errs, fmt.Sprintf("%s:%d: a key that is no key name (not shown); the keys here are %s: is %s the file meant?", d.path, k.Line, strings.Join(keys, ", "), d.path))
+		return
+	}
 	msg := "unknown key"
+	if slices.Contains([]string{"policy", "fallback_on", "domains"}, k.Value) {
+		// A relays file's keys, written in preflight.yaml.
+		d.errs = append(d.errs, fmt.Sprintf("%s:%d: %s: unknown key here: the gateway policy is in a relays file, given with --relays FILE (README, Gateway policy)", d.path, k.Line, shownKey(key)))
+		return
+	}
 	if near := nearest(k.Value, keys); near != "" {
 		msg += "; did you mean " + near + "?"
 		if ex := yamlExample(joinKey(parentKey(key), near)); ex != "" {
@@ -176,6 +210,20 @@ func (d *yamlDoc) unknownKey(k *yaml.Node, v reflect.Value, key string) {
 		msg += "; the keys here are " + strings.Join(keys, ", ")
 	}
 	d.errs = append(d.errs, fmt.Sprintf("%s:%d: %s: %s", d.path, k.Line, shownKey(key), msg))
+}
+
+// keyName reports whether s is written like a key of preflight's files:
+// letters, digits, "_" and "-", at most 40 of them.
+func keyName(s string) bool {
+	if s == "" || len(s) > 40 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // typeError reports a value of the wrong kind, quoting a scalar.
@@ -333,6 +381,9 @@ var yamlExamples = map[string]string{
 	"relays.priority":      "priority: high",
 	"relays.enabled":       "enabled: false",
 	"relays.tls":           "tls: implicit",
+	"policy":               "policy: on-error",
+	"fallback_on":          "fallback_on: [connect, smtp]",
+	"domains":              "domains: [gmail.com, .outlook.com]",
 }
 
 // yamlExample is the example of key (a path, list indexes allowed), ""

@@ -29,6 +29,9 @@ type Attempt struct {
 	Host   string `json:"host"`
 	Addr   string `json:"addr,omitempty"`
 	Result Result `json:"result"`
+	// Class is the error class of a failed attempt (ClassOf): what a
+	// gateway policy's fallback_on names. Empty when accepted.
+	Class ErrorClass `json:"class,omitempty"`
 	// Step is where the attempt ended: "DNS", "connect", "TLS", or the
 	// SMTP command whose reply ended it ("greeting", "EHLO", "STARTTLS",
 	// "AUTH", "MAIL FROM", "RCPT TO", "DATA"); empty when accepted.
@@ -64,7 +67,17 @@ const (
 	AuthNotOffered Result = "auth_not_offered"         // no AUTH mechanism to use: nothing was sent
 	NoSMTPUTF8     Result = "smtputf8_unsupported"     // an address needs SMTPUTF8 and the server does not offer it
 	STSRefused     Result = "mta_sts_refused"          // the recipient's MTA-STS policy (enforce) forbids this host or session
+	// NotTried: the run's time limit (--timeout) ended the send before
+	// this host was contacted; it says nothing about the host.
+	NotTried Result = "not_tried"
 )
+
+// AboutAddress reports whether the reply that ended a is about the
+// recipient's address (RFC 3463 §3.2: X.1.X, such as 5.1.1 no such
+// user), not about the sender: a gateway would get the same answer.
+func (a Attempt) AboutAddress() bool {
+	return a.Step == "RCPT TO" && strings.HasPrefix(a.reply.Enhanced, "5.1.")
+}
 
 // hop is one place to try: where, and how.
 type hop struct {
@@ -156,7 +169,12 @@ func attempt(ctx context.Context, d Deps, s *Send, h hop) (a Attempt) {
 	ss := &session{s: s, h: h, c: smtp.New(sctx, nc, s.Timeouts, log), log: log, verify: &verification{}}
 	defer ss.c.Close()
 	ss.cfg = tlsConfig(h.host, s.RootCAs, ss.verify)
-	if h.tls != TLSImplicit && h.port != 25 {
+	if h.path != "direct" && h.tls != TLSImplicit && h.port != 25 {
+		// Only a relay (a submission port) is probed: an MX host is
+		// reached on port 25 (--port is a lab's setting), where a late
+		// greeting is no sign of TLS, and an MX host that was sent a
+		// ClientHello on a second connection would see a client the
+		// report does not mention.
 		ss.greeted = ss.watchGreeting(sctx, d, nc.RemoteAddr(), cancel)
 		defer ss.greeted()
 	}
@@ -271,12 +289,13 @@ const plainWait = 500 * time.Millisecond
 
 // watchGreeting starts the check for a server that speaks TLS from the
 // first byte: if no greeting has come after plainWait, a TLS handshake
-// on a second connection to the same address tells; when it succeeds
+// on a second connection to the same address tells (noted in the
+// transcript, so the -v trace shows that connection); when it succeeds
 // the session is cancelled with errImplicitTLS. It returns the function
 // that ends the watch (after the greeting, or with the session), which
 // waits for it. Not on port 25, where a late greeting is a deliberate
 // delay (RFC 5321 §4.5.3.2 allows 5 minutes) and a client that talks
-// first is taken for a spammer.
+// first is taken for a spammer; and not on the direct path (attempt).
 func (ss *session) watchGreeting(ctx context.Context, d Deps, remote net.Addr, cancel context.CancelCauseFunc) func() {
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -289,10 +308,15 @@ func (ss *session) watchGreeting(ctx context.Context, d Deps, remote net.Addr, c
 			return
 		case <-t.C:
 		}
+		// The probe is a second connection: the transcript (and the
+		// -v trace) says so, whatever it finds.
+		ss.log.Note(fmt.Sprintf("no greeting after %v; opening a second connection to %s to send a TLS ClientHello: does it speak TLS from the first byte?", plainWait, remote))
 		if speaksTLS(wctx, d, remote, ss.h.host) {
-			ss.log.Note(fmt.Sprintf("no greeting after %v; a second connection to %s completed a TLS handshake: the server speaks TLS from the first byte", plainWait, remote))
+			ss.log.Note(fmt.Sprintf("the second connection to %s completed a TLS handshake: the server speaks TLS from the first byte", remote))
 			cancel(errImplicitTLS)
+			return
 		}
+		ss.log.Note(fmt.Sprintf("the second connection to %s got no TLS answer; still waiting for the greeting", remote))
 	}()
 	return sync.OnceFunc(func() { stop(); <-done })
 }

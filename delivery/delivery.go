@@ -29,9 +29,16 @@ import (
 // Send describes a test send.
 type Send struct {
 	From, To names.Address
-	Path     string // "direct", "relay" or "auto"
+	// Path is "direct", "relay" or "auto" (--path); "" when Policy
+	// chooses (Plan).
+	Path string
+	// PathFrom names where Path came from when not --path ("send.path
+	// in the config"), for the plan's rule.
+	PathFrom string
 	Relays   []Relay
-	HELO     names.Host
+	// Policy is the gateway policy of the relays file; nil without one.
+	Policy *Policy
+	HELO   names.Host
 	// TLS is the --tls mode; each path reads it its own way (see
 	// TLSMode's direct and relay).
 	TLS                TLSMode
@@ -76,15 +83,18 @@ type Relay struct {
 // Priorities, highest first, as relay files name them.
 var Priorities = []string{"highest", "high", "normal", "belownormal", "low"}
 
-// ParsePriority reads a relay priority name, or its index in Priorities.
+// ParsePriority reads a relay priority name. A number is refused, not
+// mapped to a name: whether 0 is the highest or the lowest differs
+// between MTAs, and a file that says 5 must not be read as low.
 func ParsePriority(s string) (int, error) {
 	if i := slices.Index(Priorities, strings.ToLower(s)); i >= 0 {
 		return i, nil
 	}
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n < len(Priorities) {
-		return n, nil
+	want := "want one of " + strings.Join(Priorities, ", ") + " (highest first)"
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return 0, fmt.Errorf("priority %s: a name, not a number: %s", names.Quote(s), want)
 	}
-	return 0, fmt.Errorf("priority %q: want %s", s, strings.Join(Priorities, ", "))
+	return 0, fmt.Errorf("priority %s: %s", names.Quote(s), want)
 }
 
 // Deps is what a send needs from the outside. Each field but DNS and
@@ -120,30 +130,79 @@ func (d Deps) withDefaults() Deps {
 	return d
 }
 
-// Run makes the send of s on its path and returns every attempt. On the
-// auto path a direct send that is not accepted falls back to the relays
-// (the gateway policy of classic MTAs); fallback then says why.
-func Run(ctx context.Context, d Deps, s *Send) (atts []Attempt, fallback string) {
+// Outcome is a send: its plan, every attempt, and the fallback decision
+// when the direct path failed on a path that could fall back.
+type Outcome struct {
+	Plan     Plan
+	Attempts []Attempt
+	Fallback *Fallback // nil unless the plan was auto and direct failed
+}
+
+// Run makes the send of s on the path of its plan (Send.Plan) and
+// returns every attempt, each failed one with its class. On the auto
+// path a direct send that is not accepted goes on to the gateways when
+// the plan falls back on the class of its failure (the gateway policy
+// of classic MTAs); Fallback says which class and which rule decided.
+func Run(ctx context.Context, d Deps, s *Send) Outcome {
 	d = d.withDefaults()
-	switch s.Path {
+	o := Outcome{Plan: s.Plan()}
+	d.Trace("send: path %s: %s", o.Plan.Path, o.Plan.Rule)
+	switch o.Plan.Path {
 	case "relay":
-		return sendRelays(ctx, d, s), ""
-	case "auto":
-		atts = sendDirect(ctx, d, s)
-		if a := Decisive(atts); a.Result != Accepted {
-			fallback = fmt.Sprintf("the direct path ended in %s (%s)", a.Result, a.Error)
-			d.Trace("send: %s; falling back to the relays", fallback)
-			atts = append(atts, sendRelays(ctx, d, s)...)
+		// A recipient that cannot receive goes to no gateway, whatever
+		// chose the relays (for-domains, always, --path relay).
+		if end := recipientEnd(ctx, d, s.To.Domain); end != nil {
+			o.Attempts = []Attempt{*end}
+			break
 		}
-		return atts, fallback
+		o.Attempts = sendRelays(ctx, d, s)
+	case "auto":
+		o.Attempts = classify(sendDirect(ctx, d, s, len(relayOrder(s.Relays))))
+		if a := Decisive(o.Attempts); a.Result != Accepted {
+			o.Fallback = decideFallback(o.Plan, a)
+			d.Trace("send: %s", o.Fallback)
+			if o.Fallback.Allowed {
+				o.Attempts = append(o.Attempts, sendRelays(ctx, d, s)...)
+			}
+		}
+	default:
+		o.Attempts = sendDirect(ctx, d, s, 0)
 	}
-	return sendDirect(ctx, d, s), ""
+	o.Attempts = classify(o.Attempts)
+	return o
+}
+
+// classify sets the class of each failed attempt.
+func classify(atts []Attempt) []Attempt {
+	for i := range atts {
+		atts[i].Class = classOf(atts[i])
+	}
+	return atts
+}
+
+// notTried is the attempt of a host the time limit left out.
+func notTried(path, host string) Attempt {
+	return Attempt{Path: path, Host: host, Result: NotTried, Step: "not tried", Error: "not tried: time limit (--timeout) reached before this host"}
+}
+
+// share is the context of one attempt: an even share of the time left
+// in ctx among the attempts still to make (left, this one included), so
+// that a server that never answers cannot hold the whole run and leave
+// the hosts after it untried. The last attempt has all that is left.
+func share(ctx context.Context, left int) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok || left <= 1 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Until(dl)/time.Duration(left))
 }
 
 // sendDirect delivers to the recipient domain's MX hosts (the first
 // resolver.MaxNames of them), every address of each, until one gives a
-// final answer.
-func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
+// final answer. after is how many gateways may follow (the auto path):
+// each host gets its share of the time left (share), and the hosts the
+// time limit leaves out are reported as not tried.
+func sendDirect(ctx context.Context, d Deps, s *Send, after int) []Attempt {
 	hosts, end := mxHosts(ctx, d, s.To.Domain)
 	if end != nil {
 		return []Attempt{*end}
@@ -163,8 +222,14 @@ func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
 			atts[0].Note = note
 		}
 	}()
-	for _, host := range hosts {
-		if len(atts) >= maxAttempts || ctx.Err() != nil {
+	for i, host := range hosts {
+		if len(atts) >= maxAttempts {
+			return atts
+		}
+		if ctx.Err() != nil {
+			for _, h := range hosts[i:] {
+				atts = append(atts, notTried("direct", h))
+			}
 			return atts
 		}
 		if s.enforced() && s.STS.Match(host) == "" {
@@ -175,6 +240,12 @@ func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
 			continue
 		}
 		addrs, err := d.DNS.LookupIP(ctx, "ip", host)
+		if err != nil && ctx.Err() != nil {
+			for _, h := range hosts[i:] {
+				atts = append(atts, notTried("direct", h))
+			}
+			return atts
+		}
 		if err != nil {
 			a := Attempt{Path: "direct", Host: host, Result: DNSFailed, Step: "DNS", Error: "looking up the address of " + host + ": " + resolver.Reason(err)}
 			if resolver.IsNotFound(err) {
@@ -183,11 +254,20 @@ func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
 			atts = append(atts, a)
 			continue
 		}
-		for _, ip := range addrs {
-			if len(atts) >= maxAttempts || ctx.Err() != nil {
+		for j, ip := range addrs {
+			if len(atts) >= maxAttempts {
 				return atts
 			}
-			a := attempt(ctx, d, s, hop{path: "direct", host: host, dial: ip.String(), port: port, tls: s.TLS.direct()})
+			if ctx.Err() != nil {
+				atts = append(atts, notTried("direct", host))
+				for _, h := range hosts[i+1:] {
+					atts = append(atts, notTried("direct", h))
+				}
+				return atts
+			}
+			actx, cancel := share(ctx, len(addrs)-j+len(hosts)-i-1+after)
+			a := attempt(actx, d, s, hop{path: "direct", host: host, dial: ip.String(), port: port, tls: s.TLS.direct()})
+			cancel()
 			atts = append(atts, a)
 			if a.Result == Accepted || a.Result == Rejected {
 				return atts // a final answer from the receiver
@@ -200,12 +280,21 @@ func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
 // sendRelays tries the enabled relays by priority until one accepts.
 func sendRelays(ctx context.Context, d Deps, s *Send) []Attempt {
 	var atts []Attempt
-	for _, r := range relayOrder(s.Relays) {
-		if len(atts) >= maxAttempts || ctx.Err() != nil {
+	relays := relayOrder(s.Relays)
+	for i, r := range relays {
+		if len(atts) >= maxAttempts {
+			break
+		}
+		if ctx.Err() != nil {
+			for _, r := range relays[i:] {
+				atts = append(atts, notTried("relay", r.Addr))
+			}
 			break
 		}
 		host, port := splitHostPort(r.Addr)
-		a := attempt(ctx, d, s, hop{path: "relay", host: host, dial: host, port: port, tls: r.TLS.relay(port), auth: true})
+		actx, cancel := share(ctx, len(relays)-i)
+		a := attempt(actx, d, s, hop{path: "relay", host: host, dial: host, port: port, tls: r.TLS.relay(port), auth: true})
+		cancel()
 		a.Host = r.Addr
 		atts = append(atts, a)
 		if a.Result == Accepted {
@@ -243,8 +332,13 @@ func Decisive(atts []Attempt) Attempt {
 		}
 	}
 	for i := len(atts) - 1; i >= 0; i-- {
-		if atts[i].Result != NoAddress {
+		if atts[i].Result != NoAddress && atts[i].Result != NotTried {
 			return atts[i]
+		}
+	}
+	for _, a := range atts {
+		if a.Result == NotTried {
+			return a // nothing was learnt: the time limit decides
 		}
 	}
 	if len(atts) == 0 {
@@ -262,7 +356,7 @@ func Port25Blocked(s *Send, atts []Attempt) bool {
 	}
 	n := 0
 	for _, a := range atts {
-		if a.Path != "direct" {
+		if a.Path != "direct" || a.Result == NotTried {
 			continue
 		}
 		if !a.timedOut {

@@ -110,7 +110,8 @@ func TestDirect(t *testing.T) {
 		if tt.roots {
 			s.RootCAs = ca.Pool
 		}
-		atts, fallback := Run(context.Background(), d, &s)
+		o := Run(context.Background(), d, &s)
+		atts, fallback := o.Attempts, fallbackString(o)
 		if got := results(atts); !slices.Equal(got, tt.want) || fallback != "" {
 			t.Errorf("%s: %v %q, want %v", tt.name, got, fallback, tt.want)
 		}
@@ -158,7 +159,7 @@ func TestRelays(t *testing.T) {
 		if tt.mod != nil {
 			tt.mod(&s)
 		}
-		atts, _ := Run(context.Background(), recipientDeps(t), &s)
+		atts := Run(context.Background(), recipientDeps(t), &s).Attempts
 		if got := results(atts); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
@@ -184,7 +185,8 @@ func TestAutoFallsBack(t *testing.T) {
 	s := sender()
 	s.To, s.Path, s.Port = names.MustAddress("user@example.test"), "auto", 1
 	s.Relays, s.User, s.Password, s.RootCAs = []Relay{{Addr: relay.Addr, Enabled: true}}, "me@example.org", "pw-1234", ca.Pool
-	atts, fallback := Run(context.Background(), recipientDeps(t), &s)
+	o := Run(context.Background(), recipientDeps(t), &s)
+	atts, fallback := o.Attempts, fallbackString(o)
 	if got, want := results(atts), []string{"mx.example.test connect_failed", relay.Addr + " accepted"}; !slices.Equal(got, want) {
 		t.Errorf("attempts %v, want %v", got, want)
 	}
@@ -204,7 +206,7 @@ func TestPort25Blocked(t *testing.T) {
 	}{{0, true}, {25, true}, {2525, false}} {
 		s := sender()
 		s.To, s.Path, s.Port = names.MustAddress("user@example.test"), "direct", tt.port
-		atts, _ := Run(context.Background(), d, &s)
+		atts := Run(context.Background(), d, &s).Attempts
 		if got := Port25Blocked(&s, atts); got != tt.want {
 			t.Errorf("port %d: blocked %v, want %v (%v)", tt.port, got, tt.want, results(atts))
 		}
@@ -228,7 +230,7 @@ func TestDeliverDKIMSigned(t *testing.T) {
 		Deliver: true, DKIMKey: key, DKIMSelector: "ed2026"}
 	d := recipientDeps(t)
 	d.Now = func() time.Time { return time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC) }
-	atts, _ := Run(context.Background(), d, &s)
+	atts := Run(context.Background(), d, &s).Attempts
 	if a := Decisive(atts); a.Result != Accepted || !strings.HasPrefix(a.Reply, "250 ") {
 		t.Fatalf("attempts: %v", results(atts))
 	}
@@ -269,7 +271,7 @@ func TestStallEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	atts, _ := Run(ctx, recipientDeps(t), &s)
+	atts := Run(ctx, recipientDeps(t), &s).Attempts
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("took %v", d)
 	}
@@ -325,12 +327,13 @@ func TestParseTLSMode(t *testing.T) {
 }
 
 func TestParsePriority(t *testing.T) {
-	for in, want := range map[string]int{"highest": 0, "High": 1, "normal": 2, "belownormal": 3, "low": 4, "0": 0, "4": 4} {
+	for in, want := range map[string]int{"highest": 0, "High": 1, "normal": 2, "belownormal": 3, "low": 4} {
 		if got, err := ParsePriority(in); err != nil || got != want {
 			t.Errorf("ParsePriority(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"urgent", "5", "-1", ""} {
+	// Numbers are refused, not mapped (review of #22).
+	for _, in := range []string{"urgent", "0", "4", "5", "-1", "2.5", ""} {
 		if _, err := ParsePriority(in); err == nil {
 			t.Errorf("ParsePriority(%q): no error", in)
 		}
@@ -355,7 +358,7 @@ func TestDirectDNS(t *testing.T) {
 	} {
 		s := sender()
 		s.To, s.Path = names.MustAddress(tt.to), "direct"
-		atts, _ := Run(context.Background(), d, &s)
+		atts := Run(context.Background(), d, &s).Attempts
 		if got := results(atts); !slices.Equal(got, tt.want) || Decisive(atts).Result != tt.decisive {
 			t.Errorf("%s: %v (decisive %s), want %v (%s)", tt.to, got, Decisive(atts).Result, tt.want, tt.decisive)
 		}
@@ -387,7 +390,7 @@ func TestMXHostsCapped(t *testing.T) {
 		}}
 	s := sender()
 	s.To, s.Path = names.MustAddress("user@wide.test"), "direct"
-	atts, _ := Run(context.Background(), d, &s)
+	atts := Run(context.Background(), d, &s).Attempts
 	if n := dials.Load(); n != resolver.MaxNames || len(atts) != resolver.MaxNames {
 		t.Errorf("%d connections, %d attempts; want %d", n, len(atts), resolver.MaxNames)
 	}
@@ -423,7 +426,7 @@ func TestRelayPort465(t *testing.T) {
 		s.To, s.Path, s.User, s.Password, s.RootCAs = names.MustAddress("friend@example.net"), "relay", "me@example.org", "right-password-123", ca.Pool
 		s.Relays = []Relay{{Addr: "smtps.example.test:465", TLS: tt.mode, Enabled: true}}
 		start := time.Now()
-		atts, _ := Run(context.Background(), d, &s)
+		atts := Run(context.Background(), d, &s).Attempts
 		a := Decisive(atts)
 		if a.Result != tt.want || dialed[0] != "smtps.example.test:465" {
 			t.Errorf("--tls %q on 465: %s (%s), dialed %v; want %s", tt.mode, a.Result, a.Error, dialed, tt.want)
@@ -456,7 +459,7 @@ func TestTLSMismatch(t *testing.T) {
 		s := sender()
 		s.To, s.Path, s.Relays = names.MustAddress("friend@example.net"), "relay", []Relay{tt.relay}
 		start := time.Now()
-		atts, _ := Run(context.Background(), recipientDeps(t), &s)
+		atts := Run(context.Background(), recipientDeps(t), &s).Attempts
 		a := Decisive(atts)
 		if d := time.Since(start); d > time.Second || a.Result != TLSFailed || !strings.Contains(a.Error, tt.want) {
 			t.Errorf("%s: %s after %v: %q; want tls_failed within 1s saying %q", tt.name, a.Result, d, a.Error, tt.want)
@@ -493,5 +496,88 @@ func TestRelayRefusal(t *testing.T) {
 		if got := relayRefusal(a); got != tt.want {
 			t.Errorf("%s at %s %d %s %q: refusal %v, want %v", tt.result, tt.step, tt.code, tt.enhanced, tt.text, got, tt.want)
 		}
+	}
+}
+
+// fallbackString is the fallback decision of o in words; "" for none.
+func fallbackString(o Outcome) string {
+	if o.Fallback == nil || !o.Fallback.Allowed {
+		return ""
+	}
+	return o.Fallback.String()
+}
+
+// A silent MX host gets its share of the time, not all of it: the second
+// MX host and the gateway are still tried (review of #22, item 1).
+func TestSilentHostLeavesTimeForTheOthers(t *testing.T) {
+	var silent atomic.Int32
+	addr := smtptest.Script(t, func(c net.Conn, r *bufio.Reader) { silent.Add(1); r.ReadString(0) })
+	gw := smtptest.Start(t, smtptest.Options{Open: true})
+	s := sender()
+	s.To, s.Port = names.MustAddress("user@two.example.test"), port(addr)
+	s.Policy = &Policy{Name: PolicyOnError, FallbackOn: []ErrorClass{ClassConnect}, At: map[string]string{"policy": "r.yaml:1"}}
+	s.Relays = []Relay{{Addr: gw.Addr, TLS: TLSNone, Enabled: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	o := Run(ctx, recipientDeps(t), &s)
+	got := strings.ReplaceAll(strings.Join(results(o.Attempts), ", "), gw.Addr, "GW")
+	if want := "mx.example.test smtp_failed, mx2.example.test smtp_failed, GW accepted"; got != want {
+		t.Errorf("attempts %s, want %s", got, want)
+	}
+	if c := o.Attempts[0].Class; c != ClassConnect {
+		t.Errorf("a server that never greets: class %q, want connect", c)
+	}
+	if n := silent.Load(); n != 2 {
+		t.Errorf("the silent server saw %d connections, want 2 (one per MX host, no probe)", n)
+	}
+}
+
+// When the time is up, the hosts not reached are not tried, never failed,
+// and no fallback is made on them (review of #22, item 1).
+func TestTimeLimitLeavesHostsNotTried(t *testing.T) {
+	gw := smtptest.Start(t, smtptest.Options{Open: true})
+	s := sender()
+	s.To = names.MustAddress("user@two.example.test")
+	s.Policy = &Policy{Name: PolicyOnError, FallbackOn: ErrorClasses, At: map[string]string{"policy": "r.yaml:1"}}
+	s.Relays = []Relay{{Addr: gw.Addr, TLS: TLSNone, Enabled: true}}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := recipientDeps(t)
+	cancel()
+	o := Run(ctx, d, &s)
+	for _, a := range o.Attempts {
+		if a.Result != NotTried {
+			t.Errorf("attempt %s %s after the time limit, want not_tried", a.Host, a.Result)
+		}
+	}
+	if o.Fallback != nil && o.Fallback.Allowed {
+		t.Errorf("fallback %v on hosts never tried", o.Fallback)
+	}
+	s.Policy, s.Path = nil, "relay"
+	o = Run(ctx, d, &s)
+	if got := results(o.Attempts); !slices.Equal(got, []string{gw.Addr + " not_tried"}) {
+		t.Errorf("relay path after the time limit: %v, want the gateway not tried", got)
+	}
+	if gw.Conns() != 0 {
+		t.Errorf("the gateway saw %d connections", gw.Conns())
+	}
+}
+
+// The TLS probe of a silent relay is a second connection: the transcript
+// says so, whatever it finds (review of #22: a ClientHello that was in
+// no attempt and no trace).
+func TestTLSProbeIsInTheTranscript(t *testing.T) {
+	var conns atomic.Int32
+	addr := smtptest.Script(t, func(c net.Conn, r *bufio.Reader) { conns.Add(1); r.ReadString(0) })
+	s := sender()
+	s.To, s.Path, s.Relays = names.MustAddress("user@example.test"), "relay", []Relay{{Addr: addr, Enabled: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+	defer cancel()
+	atts := Run(ctx, recipientDeps(t), &s).Attempts
+	var notes []string
+	for _, l := range atts[0].Transcript {
+		notes = append(notes, l.Text)
+	}
+	if n := conns.Load(); n != 2 || !strings.Contains(strings.Join(notes, "\n"), "opening a second connection to "+addr) {
+		t.Errorf("%d connections; transcript %q, want the second connection noted", n, notes)
 	}
 }

@@ -34,7 +34,7 @@ func TestMailFromOnTheWire(t *testing.T) {
 	for _, tt := range tests {
 		before := len(tt.srv.Mails())
 		s := Send{From: names.MustAddress(tt.from), To: names.MustAddress(tt.to), HELO: names.MustHost("client.example.org"), Path: "direct", Port: port(tt.srv.Addr)}
-		atts, _ := Run(context.Background(), recipientDeps(t), &s)
+		atts := Run(context.Background(), recipientDeps(t), &s).Attempts
 		a := Decisive(atts)
 		if got := tt.srv.Mails()[before:]; a.Result != tt.result || !slices.Equal(got, tt.want) {
 			t.Errorf("%s: %s (%s), server got %+v; want %s, %+v", tt.name, a.Result, a.Error, got, tt.result, tt.want)

@@ -115,7 +115,10 @@ type Attempt struct {
 	Addr   string `json:"addr,omitempty"`
 	Step   string `json:"step"`   // connect, TLS, greeting, EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA
 	Result string `json:"result"` // accepted, rejected, deferred, connect_failed...
-	Reply  string `json:"reply,omitempty"`
+	// Class is the error class of a failed attempt: dns, connect or smtp
+	// (what a relays file's fallback_on names).
+	Class string `json:"class,omitempty"`
+	Reply string `json:"reply,omitempty"`
 }
 
 // Check returns the check part of the finding's ID ("rdns" of "rdns.no_ptr").

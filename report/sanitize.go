@@ -41,6 +41,9 @@ import (
 //   - C1 controls (U+0080 to U+009F) as \u00HH: terminals read U+009B as
 //     CSI, like ESC [;
 //   - an octet that is not part of valid UTF-8 as \xHH;
+//   - the bidirectional controls (U+061C, U+200E, U+200F, U+202A to
+//     U+202E, U+2066 to U+2069) as \uHHHH: they reorder what a terminal
+//     shows, so a name could read as another (CVE-2021-42574);
 //   - "##[" as "##\x5b": the runner's legacy command form, which it finds
 //     anywhere in a line.
 //
@@ -64,7 +67,7 @@ func Sanitize(s string) string {
 			b.WriteString(`\t`)
 		case r < 0x20 || r == 0x7f:
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case r >= 0x80 && r <= 0x9f:
+		case r >= 0x80 && r <= 0x9f || bidi(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		case r == '[' && strings.HasSuffix(s[:i], "##"):
 			b.WriteString(`\x5b`)
@@ -79,11 +82,16 @@ func Sanitize(s string) string {
 // clean reports whether s needs no escaping, the usual case.
 func clean(s string) bool {
 	for _, r := range s {
-		if r < 0x20 || r >= 0x7f && r <= 0x9f || r == utf8.RuneError {
+		if r < 0x20 || r >= 0x7f && r <= 0x9f || r == utf8.RuneError || bidi(r) {
 			return false
 		}
 	}
 	return !strings.Contains(s, "##[")
+}
+
+// bidi reports a bidirectional control character (Unicode Bidi_Control).
+func bidi(r rune) bool {
+	return r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
 }
 
 // sanitizeLines splits a fix text on its own line breaks and sanitises

@@ -26,6 +26,7 @@ func TestSanitize(t *testing.T) {
 		{"\x9b2J", `\x9b2J`}, // a lone octet, not UTF-8
 		{"\xff\xfeok\xc3", `\xff\xfeok\xc3`},
 		{"\ufffd is a character", "\ufffd is a character"},
+		{"a\u202egmail.com \u2066x\u2069 \u200f", `a\u202egmail.com \u2066x\u2069 \u200f`}, // bidi controls (review of #22, item 8)
 		{"##[stop-commands]t", `##\x5bstop-commands]t`},
 		{"#[ok] ##x [##]", "#[ok] ##x [##]"},
 		{"\n::error::x", `\n::error::x`},

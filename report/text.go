@@ -264,7 +264,7 @@ func verdictLine(p palette, r Report) string {
 func relayLine(p palette, v Verdict) string {
 	switch v.Relay {
 	case Ready:
-		return p.ready.Sprint("READY") + " — a relay accepted the test send"
+		return p.ready.Sprint("READY") + " — a relay accepted the test send (the gateway hop only: not proof that the recipient takes it)"
 	case NotReady:
 		return p.blocked.Sprint("NOT READY") + " — blocked by " + Sanitize(strings.Join(v.RelayBlocking, ", "))
 	}
@@ -283,7 +283,11 @@ func attemptLine(a Attempt) string {
 	if a.Addr != "" && a.Addr != a.Host {
 		where += " (" + a.Addr + ")"
 	}
-	parts := []string{unbroken(Sanitize(a.Path)), unbroken(Sanitize(where)), unbroken(Sanitize(a.Step)), Sanitize(cmp.Or(a.Reply, a.Result))}
+	step := a.Step
+	if a.Class != "" {
+		step += " [" + a.Class + "]" // the error class a relays file's fallback_on names
+	}
+	parts := []string{unbroken(Sanitize(a.Path)), unbroken(Sanitize(where)), unbroken(Sanitize(step)), Sanitize(cmp.Or(a.Reply, a.Result))}
 	return strings.Join(parts, "  ")
 }
 

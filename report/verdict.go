@@ -48,7 +48,9 @@ type Verdict struct {
 	// establish their required facts: not run in this report (single-check
 	// commands), ended in error, or could not tell.
 	Unchecked []string `json:"unchecked,omitempty"`
-	// Relay is the relay's verdict; empty when no relay was tried.
+	// Relay is the relay's verdict, about the gateway hop only: a gateway
+	// that accepted says nothing of the recipient's servers (issue #22).
+	// Empty when no relay was tried.
 	Relay string `json:"relay,omitempty"`
 	// RelayBlocking lists the finding IDs that make the relay not_ready.
 	RelayBlocking []string `json:"relay_blocking,omitempty"`

@@ -460,6 +460,11 @@ func (c *Conn) netErr(step string, err error) error {
 	if errors.As(err, &pe) {
 		return fmt.Errorf("%s: %w", step, err)
 	}
+	if errors.Is(c.ctx.Err(), context.DeadlineExceeded) {
+		// The caller's time for this session ran out: the server did
+		// not answer within it.
+		return fmt.Errorf("%s: timeout waiting for the server", step)
+	}
 	if c.ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", step, c.ctx.Err())
 	}

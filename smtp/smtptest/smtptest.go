@@ -62,6 +62,7 @@ type Server struct {
 	msgs  [][]byte
 	auth  []string // users that authenticated
 	mails []Mail
+	conns int // connections accepted
 }
 
 // Mail is a MAIL command the server received.
@@ -95,6 +96,8 @@ func Start(tb testing.TB, o Options) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	raw := ln
+	ln = countingListener{ln, s}
 	if o.Latency > 0 {
 		ln = slowListener{ln, o.Latency}
 	}
@@ -103,8 +106,34 @@ func Start(tb testing.TB, o Options) *Server {
 	}
 	s.Addr = ln.Addr().String()
 	go s.srv.Serve(ln)
-	tb.Cleanup(func() { s.srv.Close() })
+	// The listener is closed here too: a server closed before Serve
+	// has taken the listener would leave Serve accepting.
+	tb.Cleanup(func() { s.srv.Close(); raw.Close() })
 	return s
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.s.mu.Lock()
+		l.s.conns++
+		l.s.mu.Unlock()
+	}
+	return c, err
+}
+
+// Conns returns how many connections the server has accepted: tests
+// that a send never contacts a host count on it.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
 }
 
 // slowListener's connections wait d before each write.
