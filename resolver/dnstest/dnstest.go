@@ -248,7 +248,11 @@ func (s *Server) serve(w dns.ResponseWriter, q *dns.Msg) {
 	s.queries.Add(1)
 	s.mu.Lock()
 	if len(q.Question) == 1 && len(s.log) < maxLog {
-		s.log = append(s.log, fmt.Sprintf("%s %s %s", proto, dns.TypeToString[q.Question[0].Qtype], strings.TrimSuffix(q.Question[0].Name, ".")))
+		entry := fmt.Sprintf("%s %s %s", proto, dns.TypeToString[q.Question[0].Qtype], strings.TrimSuffix(q.Question[0].Name, "."))
+		if o := q.IsEdns0(); o != nil && o.Do() {
+			entry += " +dnssec" // a DNSSEC question: not the plain one of the same name
+		}
+		s.log = append(s.log, entry)
 	}
 	latency, drop, truncate := s.latency, s.dropAll || s.dropNext > 0, s.truncate && proto == "udp"
 	if len(q.Question) == 1 && s.dropNames[dns.CanonicalName(q.Question[0].Name)] {
