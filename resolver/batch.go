@@ -54,7 +54,7 @@ type sharedEntry struct {
 	source  string     // where msg came from
 	err     error
 	expires time.Time
-	retry   bool // the asker's context ended: ask again
+	queued  bool // waiting for a place within --max-inflight
 	size    int  // the records' wire size, once settled and kept
 }
 
@@ -71,7 +71,7 @@ func NewBatch(maxInflight int) *Batch {
 // resolve answers one question of r's run from the batch's cache, or
 // asks the network (exchange) and keeps the answer for its TTL.
 func (b *Batch) resolve(ctx context.Context, r *Resolver, name string, qtype uint16) (*hopResult, error) {
-	e, err := b.shared(ctx, r, ledgerKey{r.scope, key{name, qtype}}, name, qtype, func(e *sharedEntry) time.Duration {
+	e, err := b.shared(ctx, r, ledgerKey{r.scope, key{name, qtype}}, name, qtype, func(ctx context.Context, e *sharedEntry) time.Duration {
 		e.ans, e.err = r.exchange(ctx, name, qtype)
 		return sharedTTL(e.ans, e.err)
 	})
@@ -85,7 +85,7 @@ func (b *Batch) resolve(ctx context.Context, r *Resolver, name string, qtype uin
 // kept for the validator): its own entries, so a plain question never
 // gets a DO reply or the other way round.
 func (b *Batch) secure(ctx context.Context, r *Resolver, name string, qtype uint16) (*dns.Msg, string, error) {
-	e, err := b.shared(ctx, r, ledgerKey{r.scope + " +dnssec", key{name, qtype}}, name, qtype, func(e *sharedEntry) time.Duration {
+	e, err := b.shared(ctx, r, ledgerKey{r.scope + " +dnssec", key{name, qtype}}, name, qtype, func(ctx context.Context, e *sharedEntry) time.Duration {
 		e.msg, e.source, e.err = r.secureExchange(ctx, name, qtype)
 		if e.err != nil {
 			return 0
@@ -103,69 +103,82 @@ func (b *Batch) secure(ctx context.Context, r *Resolver, name string, qtype uint
 }
 
 // shared finds the entry at k, or makes it and settles it with fetch
-// (which fills the entry and returns how long to keep it) on the wire,
-// within the in-flight limit; askers of a question in flight wait for
-// the first. The error is the caller's context ending while it waited.
-func (b *Batch) shared(ctx context.Context, r *Resolver, k ledgerKey, name string, qtype uint16, fetch func(*sharedEntry) time.Duration) (*sharedEntry, error) {
-	for {
-		now := time.Now()
+// (which fills the entry and returns how long to keep it). The question
+// goes on the wire in its own goroutine, within the in-flight limit and
+// bounded by the resolver's own attempts, not by the context of the run
+// that asked first: a target's answer never depends on another target's
+// deadline (the first asker giving up does not throw away the answer the
+// others wait for). Every asker waits within its own context; the error
+// is that context ending.
+func (b *Batch) shared(ctx context.Context, r *Resolver, k ledgerKey, name string, qtype uint16, fetch func(context.Context, *sharedEntry) time.Duration) (*sharedEntry, error) {
+	now := time.Now()
+	b.mu.Lock()
+	e := b.entries[k]
+	if e != nil && e.ready && !now.Before(e.expires) {
+		b.remove(k, e)
+		e = nil
+	}
+	first := e == nil
+	if first {
+		e = &sharedEntry{done: make(chan struct{})}
+		b.makeRoom(now)
+		b.entries[k] = e
+	}
+	b.mu.Unlock()
+	if first {
+		go b.ask(r, k, e, fetch)
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		reason := ctxReason(ctx)
 		b.mu.Lock()
-		e := b.entries[k]
-		if e != nil && e.ready && !now.Before(e.expires) {
-			b.remove(k, e)
-			e = nil
-		}
-		if e == nil {
-			e = &sharedEntry{done: make(chan struct{})}
-			b.makeRoom(now)
-			b.entries[k] = e
-			b.mu.Unlock()
-			b.ask(ctx, r, k, e, name, qtype, fetch)
-			return e, nil
+		if e.queued {
+			reason += ", waiting for --max-inflight"
 		}
 		b.mu.Unlock()
-		select {
-		case <-e.done:
-		case <-ctx.Done():
-			return nil, r.lookupError(name, qtype, ErrTemporary, ctxReason(ctx), ctx.Err())
-		}
-		if e.retry && !expired(ctx) {
-			continue // the first asker ran out of time; we have not
-		}
+		return nil, r.lookupError(name, qtype, ErrTemporary, reason, ctx.Err())
+	}
+	if !first {
 		r.stats.cacheHits.Add(1)
 		r.trace("dns: %s %s → the batch's cache", typeString(qtype), bare(name))
-		return e, nil
 	}
+	return e, nil
 }
+
+// maxSharedAsk bounds a shared question's time on the wire beyond the
+// resolver's own attempts (AttemptTimeout × Attempts × servers).
+const maxSharedAsk = time.Minute
 
 // ask puts the question on the wire for the batch (within the in-flight
 // limit) and settles e.
-func (b *Batch) ask(ctx context.Context, r *Resolver, k ledgerKey, e *sharedEntry, name string, qtype uint16, fetch func(*sharedEntry) time.Duration) {
+func (b *Batch) ask(r *Resolver, k ledgerKey, e *sharedEntry, fetch func(context.Context, *sharedEntry) time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), maxSharedAsk)
+	defer cancel()
 	var ttl time.Duration
 	if b.inflight != nil {
-		select {
-		case b.inflight <- struct{}{}:
-		case <-ctx.Done():
-			e.err = r.lookupError(name, qtype, ErrTemporary, ctxReason(ctx)+", waiting for --max-inflight", ctx.Err())
-		}
+		b.mu.Lock()
+		e.queued = true
+		b.mu.Unlock()
+		b.inflight <- struct{}{}
+		b.mu.Lock()
+		e.queued = false
+		b.mu.Unlock()
 	}
-	if e.err == nil {
-		ttl = fetch(e)
-		if b.inflight != nil {
-			<-b.inflight
-		}
+	ttl = fetch(ctx, e)
+	if b.inflight != nil {
+		<-b.inflight
 	}
 	b.mu.Lock()
 	e.ready = true
 	e.expires = time.Now().Add(ttl)
 	if ttl <= 0 {
-		delete(b.entries, k) // shared with the waiters only
+		if b.entries[k] == e {
+			delete(b.entries, k) // shared with the waiters only
+		}
 	} else {
 		e.size = entrySize(k, e)
 		b.bytes += e.size
-	}
-	if e.err != nil && expired(ctx) {
-		e.retry = true
 	}
 	b.mu.Unlock()
 	close(e.done)
@@ -244,17 +257,25 @@ func entrySize(k ledgerKey, e *sharedEntry) int {
 func replyTTL(m *dns.Msg) time.Duration {
 	ttl, found := uint32(0), false
 	for _, rr := range m.Answer {
-		if t := rr.Header().Ttl; !found || t < ttl {
+		if t := ttl31(rr.Header().Ttl); !found || t < ttl {
 			ttl, found = t, true
 		}
 	}
 	if !found {
 		for _, rr := range m.Ns {
 			if soa, ok := rr.(*dns.SOA); ok {
-				ttl, found = min(soa.Hdr.Ttl, soa.Minttl), true
+				ttl, found = min(ttl31(soa.Hdr.Ttl), ttl31(soa.Minttl)), true
 				break
 			}
 		}
 	}
 	return time.Duration(ttl) * time.Second
+}
+
+// ttl31 is a TTL as RFC 2181 §8 reads it: one with the top bit set is 0.
+func ttl31(t uint32) uint32 {
+	if t > 1<<31-1 {
+		return 0
+	}
+	return t
 }

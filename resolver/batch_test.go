@@ -120,3 +120,51 @@ func TestBatchMaxInflight(t *testing.T) {
 		t.Errorf("the server saw %d queries, want 1", srv.Queries())
 	}
 }
+
+// A shared question outlives the run that asked it first: when that run
+// gives up (its --timeout), a run still waiting gets the answer, from
+// the one question on the wire (review of issue #21: the answer was
+// thrown away and asked again, past the second run's deadline).
+func TestBatchAnswerOutlivesFirstAsker(t *testing.T) {
+	srv := dnstest.New(t, batchZone)
+	srv.SetLatency(300 * time.Millisecond)
+	b := resolver.NewBatch(0)
+	newRun := func() *resolver.Resolver {
+		return resolver.New(resolver.Config{Servers: []string{srv.Addr}, Batch: b, Attempts: 1})
+	}
+	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := newRun().LookupIP(short, "ip4", "mail.batch.test")
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	long, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel2()
+	ips, err := newRun().LookupIP(long, "ip4", "mail.batch.test")
+	if err != nil || len(ips) != 1 {
+		t.Fatalf("the waiting run: %v, %v; want the answer", ips, err)
+	}
+	if err := <-done; err == nil {
+		t.Error("the first run got an answer within 100 ms of a 300 ms server")
+	}
+	if n := srv.Queries(); n != 1 {
+		t.Errorf("the server saw %d queries, want 1", n)
+	}
+}
+
+// TTLs with the top bit set are 0 (RFC 2181 §8): not kept for the batch.
+func TestBatchTopBitTTL(t *testing.T) {
+	srv := dnstest.New(t, "$ORIGIN big.test.\n@ 300 SOA ns hm 1 3600 600 86400 300\nhuge 4294967295 A 203.0.113.9\n")
+	b := resolver.NewBatch(0)
+	for range 2 {
+		r := resolver.New(resolver.Config{Servers: []string{srv.Addr}, Batch: b, Attempts: 1})
+		if _, err := r.LookupIP(context.Background(), "ip4", "huge.big.test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.Queries(); n != 2 {
+		t.Errorf("the server saw %d queries, want 2 (a TTL of 2^32-1 is 0)", n)
+	}
+}
