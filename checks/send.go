@@ -233,6 +233,13 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		f.ID, f.Severity = "send.connect_failed", report.Fail
 		f.Message = fmt.Sprintf("The test send to %s did not get through: %s.", s.To, attemptSummary(atts))
 		f.Fix = "Check that the hosts are reachable from here and that the relay settings are right."
+		if len(atts) == 0 {
+			// Nothing was tried (the run's time was gone): that says
+			// nothing about the sender or the recipient.
+			f.Severity = report.Error
+			f.Message = fmt.Sprintf("The test send to %s was not attempted: the run's time (--timeout) ran out before the first connection.", s.To)
+			f.Fix = "Run again with a longer --timeout."
+		}
 		if d.Path == "direct" && delivery.Port25Blocked(s, atts) {
 			f.ID = "send.port25_blocked"
 			f.Message = fmt.Sprintf("Every connection to port 25 timed out (%s): outbound port 25 looks blocked, as many ISPs and cloud providers do.", attemptSummary(atts))

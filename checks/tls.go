@@ -12,10 +12,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/preflight-mail/preflight/report"
@@ -127,6 +129,47 @@ type Probe struct {
 // enforce) would deliver over this session.
 func (p *Probe) verified(now time.Time) bool {
 	return p.State != nil && p.ChainErr == nil && p.NameErr == nil && !p.Chain[0].NotAfter.Before(now)
+}
+
+// answered reports whether the server's answers decide the probe's
+// findings: it went through EHLO, and a STARTTLS or handshake that
+// failed failed on the server's word, not on a timeout or a local error
+// (those say nothing about the domain: couldNotCheck).
+func (p *Probe) answered() bool {
+	switch p.Step {
+	case "done":
+		return true
+	case "starttls", "handshake":
+		return !couldNotCheck(p.Err)
+	}
+	return false
+}
+
+// couldNotCheck reports whether err is this side's, not the server's:
+// the run's deadline or a timeout, --offline, a local socket error (an
+// address not on this machine, no route, no file descriptors), a DNS
+// lookup without a usable answer. Such an error means "could not check
+// from here"; only a server's answer (a refusal, a certificate, an
+// HTTP status, a reply) counts against the domain.
+func couldNotCheck(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, ErrOffline) || errors.Is(err, ErrLoopbackOnly) {
+		return true
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return true
+	}
+	for _, e := range []syscall.Errno{syscall.EADDRNOTAVAIL, syscall.EADDRINUSE, syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.ENETDOWN, syscall.EACCES, syscall.EPERM, syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	if _, ok := errors.AsType[*resolver.LookupError](err); ok && !isNotFound(err) {
+		return true
+	}
+	return false
 }
 
 // subject names the address as postfix logs do: host[addr].
@@ -377,7 +420,7 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 	if p.Log != nil {
 		ev["transcript"] = p.Log.Strings()
 	}
-	if p.Step != "done" && p.Step != "handshake" && p.Step != "starttls" {
+	if !p.answered() {
 		if errors.Is(p.Err, ErrOffline) || errors.Is(p.Err, ErrLoopbackOnly) {
 			return []report.Finding{{
 				ID: "tls.not_checked", Severity: report.Info, Subject: subj,
@@ -528,7 +571,7 @@ func consistency(targets []tlsHost, probes []*Probe) []report.Finding {
 		var rows []string
 		kinds := map[string]bool{}
 		for _, p := range probes {
-			if p.Host != tg.host || p.Step != "done" && p.State == nil && p.Step != "handshake" {
+			if p.Host != tg.host || !p.answered() {
 				continue
 			}
 			k := "no STARTTLS"

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/mtasts"
 	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/tlsrpt"
 )
 
@@ -24,6 +26,7 @@ type stsResult struct {
 	published bool
 	early     []report.Finding // findings that need no probe
 	fetched   *mtasts.Fetched  // the policy, when it was fetched and parsed
+	why       string           // why the fetch could not be made from here
 }
 
 // fetchSTS reads _mta-sts.DOMAIN and, when it is one valid record,
@@ -79,16 +82,35 @@ func fetchSTS(ctx context.Context, env Env, domain string, roots *x509.CertPool)
 	}
 	r.published = true
 	client := env.HTTPClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
-	fetched, err := mtasts.Fetch(ctx, client, domain, env.TLS.HTTPSPort)
+	fctx, cancel := context.WithTimeout(ctx, stsFetchLimit(ctx))
+	defer cancel()
+	fetched, err := mtasts.Fetch(fctx, client, domain, env.TLS.HTTPSPort)
 	ev := map[string]any{"url": fetched.URL, "record": records[0], "id": rec.ID}
 	if fetched.ContentType != "" {
 		ev["content_type"] = fetched.ContentType
 	}
 	switch {
-	case errors.Is(err, ErrOffline) || errors.Is(err, ErrLoopbackOnly):
+	case errors.Is(err, ErrOffline) || errors.Is(err, ErrLoopbackOnly) || env.DNS.Offline() && isDNSTemporary(err):
+		// Not tried: --offline (an address, or a CNAME, outside the
+		// zone files), or the test suite's loopback-only dialer.
+		why := "--offline makes no connection outside this machine (nor DNS question outside the zone files)"
+		if !env.DNS.Offline() {
+			why = fetchReason(err)
+		}
 		r.early = append(r.early, report.Finding{
 			ID: "tls.not_checked", Severity: report.Info, Subject: fetched.URL,
-			Message: fmt.Sprintf("%s publishes an MTA-STS record (id %s); its policy was not fetched: %s.", domain, rec.ID, shortErr(err)),
+			Message:  fmt.Sprintf("%s publishes an MTA-STS record (id %s); its policy was not fetched from here: %s.", domain, rec.ID, why),
+			Evidence: map[string]any{"url": fetched.URL, "record": records[0], "error": err.Error()},
+		})
+		return r
+	case errors.Is(err, mtasts.ErrFetch) && couldNotCheck(err):
+		ev["error"] = err.Error()
+		r.why = fetchReason(err)
+		r.early = append(r.early, report.Finding{
+			ID: "tls.connect_failed", Severity: report.Error, Subject: fetched.URL,
+			Message:  fmt.Sprintf("Could not fetch the MTA-STS policy of %s from here: %s. This says nothing about the policy server.", domain, fetchReason(err)),
+			Fix:      "Run again with a longer --timeout, or from a machine that can make HTTPS connections to " + "mta-sts." + domain + ".",
+			Evidence: ev,
 		})
 		return r
 	case errors.Is(err, mtasts.ErrFetch):
@@ -113,6 +135,37 @@ func fetchSTS(ctx context.Context, env Env, domain string, roots *x509.CertPool)
 	}
 	r.fetched = &fetched
 	return r
+}
+
+// stsFetchTimeout bounds the policy fetch: RFC 8461 §3.3 leaves the
+// timeout to the sender, and a policy server that hangs must not eat
+// the run (the test send follows the fetch). Under a deadline the fetch
+// gets at most half of what is left.
+const stsFetchTimeout = 10 * time.Second
+
+func stsFetchLimit(ctx context.Context) time.Duration {
+	d := stsFetchTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl)/2)
+	}
+	return d
+}
+
+// isDNSTemporary: err has a lookup without a usable answer in it.
+func isDNSTemporary(err error) bool {
+	_, ok := errors.AsType[*resolver.LookupError](err)
+	return ok && !isNotFound(err)
+}
+
+// fetchReason is why a fetch failed on this side, for people.
+func fetchReason(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "the fetch timed out"
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return "the fetch timed out"
+	}
+	return strings.TrimPrefix(shortErr(err), "mtasts: policy fetch failed: ")
 }
 
 // findings words the MTA-STS results against the MX hosts and what the
@@ -185,7 +238,7 @@ func (r stsResult) findings(domain string, targets []tlsHost, probes []*Probe, n
 	}
 	var bad []string
 	for _, p := range probes {
-		if pol.Match(p.Host) == "" || p.State == nil && p.Step != "done" && p.Step != "handshake" {
+		if pol.Match(p.Host) == "" || !p.answered() {
 			continue // not covered (said above), or not checked
 		}
 		if !p.verified(now) {
@@ -301,6 +354,11 @@ func recipientSTS(ctx context.Context, env Env, s *delivery.Send) (*mtasts.Fetch
 		return r.fetched, ""
 	}
 	if len(r.early) > 0 {
+		if r.early[0].ID == "tls.connect_failed" {
+			// RFC 8461 §5: without a policy the sender delivers as
+			// without MTA-STS.
+			return nil, "no policy applied: the recipient's MTA-STS policy could not be fetched (" + r.why + ")"
+		}
 		return nil, r.early[0].Message
 	}
 	return nil, "no MTA-STS record"

@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -257,6 +259,15 @@ func TestTLSHostileServers(t *testing.T) {
 			}
 		}, "tls.connect_failed"},
 		{"silence", func(c net.Conn) { time.Sleep(3 * time.Second) }, "tls.connect_failed"},
+		{"silence after 220 to STARTTLS", func(c net.Conn) {
+			buf := make([]byte, 512)
+			c.Write([]byte("220 mx.example.test ESMTP\r\n"))
+			c.Read(buf)
+			c.Write([]byte("250-mx.example.test\r\n250 STARTTLS\r\n"))
+			c.Read(buf)
+			c.Write([]byte("220 go ahead\r\n"))
+			time.Sleep(3 * time.Second)
+		}, "tls.connect_failed"},
 		{"escape in banner, no STARTTLS", func(c net.Conn) {
 			buf := make([]byte, 512)
 			c.Write([]byte("220 evil\x1b[2J.example ESMTP\r\n"))
@@ -346,5 +357,113 @@ func TestSendAppliesMTASTS(t *testing.T) {
 				t.Errorf("%s at %s", tt.want, fs[i].Severity)
 			}
 		})
+	}
+}
+
+// Errors on this side — the run's deadline, a policy server or an MX
+// that stalls until it, a source address not on this machine — say
+// nothing about the domain: they are errors (could not check), never a
+// fail against it (review of #19, items 1 and 3). The policy fetch has
+// its own limit inside the deadline.
+func TestTLSThisSideErrorsAreNotFails(t *testing.T) {
+	bindErr := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)}
+	}
+	for _, tt := range []struct {
+		name string
+		sc   tlsScenario
+		dial func(ctx context.Context, network, addr string) (net.Conn, error)
+		want []string // "id severity subject" prefixes that must be there
+	}{
+		{"a policy server that never answers", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.41", "good"}}, sts: goodSTS, policy: ststest.Stalled("headers"), tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}, nil,
+			[]string{"tls.connect_failed error https://mta-sts.example.test", "tls.ok pass"}},
+		{"a policy server that stops mid-body", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.42", "good"}}, sts: goodSTS, policy: ststest.Stalled("body"), tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}, nil,
+			[]string{"tls.connect_failed error https://mta-sts.example.test", "tls.ok pass"}},
+		{"a source address not on this machine", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.43", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "mx1.example.test"), tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}, bindErr,
+			[]string{"tls.connect_failed error https://mta-sts.example.test", "tls.connect_failed error mx1.example.test[127.0.0.43]"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := tt.sc.start(t)
+			if tt.dial != nil {
+				env.Dial = tt.dial
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			start := time.Now()
+			fs := TLS(ctx, env, Target{Domain: "example.test"})
+			if d := time.Since(start); d > 2500*time.Millisecond {
+				t.Errorf("took %s: the policy fetch's own limit is half the time left", d)
+			}
+			var got []string
+			for _, f := range fs {
+				got = append(got, fmt.Sprintf("%s %s %s", f.ID, f.Severity, f.Subject))
+				if f.Severity >= report.Warn && f.Severity != report.Error {
+					t.Errorf("%s %s %s: %s", f.ID, f.Severity, f.Subject, f.Message)
+				}
+			}
+			for _, w := range tt.want {
+				if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w) }) {
+					t.Errorf("no %q in\n%s", w, strings.Join(got, "\n"))
+				}
+			}
+		})
+	}
+}
+
+// A policy server that hangs leaves the test send its time: the send
+// goes ahead as without MTA-STS and says why (RFC 8461 §5).
+func TestSendPolicyFetchTimeout(t *testing.T) {
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.44", "good"}}, sts: goodSTS, policy: ststest.Stalled("headers")}
+	env := sc.start(t)
+	s := delivery.Send{From: names.MustAddress("sender@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"),
+		Path: "direct", Port: env.TLS.Port, RootCAs: env.TLS.Roots}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	fs := SendCheck(ctx, env, Target{Send: &s})
+	i := slices.IndexFunc(fs, func(f report.Finding) bool { return f.ID == "send.accepted" })
+	if i < 0 {
+		t.Fatalf("no send.accepted in %v", ids(fs))
+	}
+	ev, _ := fs[i].Evidence["mta_sts"].(map[string]any)
+	if r, _ := ev["reason"].(string); ev["applied"] != false || !strings.Contains(r, "no policy applied") || !strings.Contains(r, "timed out") {
+		t.Errorf("mta_sts evidence %v", ev)
+	}
+}
+
+// A send that never started (the time was gone) is an error with a
+// reason, not a fail with an empty one.
+func TestSendNoAttemptIsError(t *testing.T) {
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.45", "good"}}}
+	env := sc.start(t)
+	s := delivery.Send{From: names.MustAddress("sender@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"),
+		Path: "direct", Port: env.TLS.Port, RootCAs: env.TLS.Roots}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, f := range SendCheck(ctx, env, Target{Send: &s}) {
+		if f.Severity == report.Fail || strings.Contains(f.Message, ": .") {
+			t.Errorf("%s %s: %q", f.ID, f.Severity, f.Message)
+		}
+	}
+}
+
+// --offline with the policy host a CNAME out of the zone files: the
+// policy was not fetched, which is not the domain's failure (review of
+// #19, item 2).
+func TestTLSOfflineCNAMEOutside(t *testing.T) {
+	env := zoneEnv(t, `$ORIGIN example.test.
+@ 3600 IN SOA ns. host. 1 3600 600 86400 60
+@ 3600 IN MX 10 mx
+mx 3600 IN A 203.0.113.9
+mta-sts 3600 IN CNAME mta-sts.outside.example.
+_mta-sts 3600 IN TXT "v=STSv1; id=1"
+_smtp._tls 3600 IN TXT "v=TLSRPTv1; rua=mailto:tls@example.test"
+`)
+	for _, f := range TLS(context.Background(), env, Target{Domain: "example.test"}) {
+		if f.Severity >= report.Warn {
+			t.Errorf("%s %s %s: %s", f.ID, f.Severity, f.Subject, f.Message)
+		}
+		if f.ID == "tls.not_checked" && strings.Contains(f.Subject, "mta-sts") && !strings.Contains(f.Message, "--offline") {
+			t.Errorf("not_checked does not say why: %s", f.Message)
+		}
 	}
 }

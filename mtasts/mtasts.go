@@ -327,9 +327,12 @@ func Fetch(ctx context.Context, client *http.Client, domain string, port int) (F
 	if err != nil || mt != "text/plain" {
 		return f, fmt.Errorf("%w: Content-Type %q, want text/plain (RFC 8461 §3.2)", ErrFetch, f.ContentType)
 	}
+	if resp.ContentLength > MaxPolicyBytes {
+		return f, fmt.Errorf("%w: the body is %d octets, over %d", ErrFetch, resp.ContentLength, MaxPolicyBytes)
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxPolicyBytes+1))
 	if err != nil {
-		return f, fmt.Errorf("%w: reading the body: %v", ErrFetch, err)
+		return f, fmt.Errorf("%w: reading the body: %w", ErrFetch, err)
 	}
 	if len(b) > MaxPolicyBytes {
 		return f, fmt.Errorf("%w: the body is over %d octets", ErrFetch, MaxPolicyBytes)
