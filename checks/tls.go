@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/preflight-mail/preflight/internal/words"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/smtp"
@@ -206,8 +207,12 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 	wg.Wait()
 
 	now := env.now()
-	for _, p := range probes {
-		out = append(out, tlsAddrFindings(ctx, env, p, now)...)
+	if f, ok := noneConnected(env, domain, probes); ok {
+		out = append(out, f)
+	} else {
+		for _, p := range probes {
+			out = append(out, tlsAddrFindings(ctx, env, p, now)...)
+		}
 	}
 	out = append(out, consistency(targets, probes)...)
 	out = append(out, sts.findings(domain, targets, probes, now)...)
@@ -221,6 +226,32 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 		}
 	}
 	return append(out, rptFindings...)
+}
+
+// noneConnected is the one finding for a run that connected to no MX
+// address at all because it may not (--offline, or the test suite's
+// loopback-only dialer): TLS was not checked, and the report says so
+// plainly rather than look like a pass (review of #19, item 4).
+func noneConnected(env Env, domain string, probes []*Probe) (report.Finding, bool) {
+	if len(probes) == 0 {
+		return report.Finding{}, false
+	}
+	var addrs []string
+	for _, p := range probes {
+		if !errors.Is(p.Err, ErrOffline) && !errors.Is(p.Err, ErrLoopbackOnly) {
+			return report.Finding{}, false
+		}
+		addrs = append(addrs, p.subject())
+	}
+	why, reason := "connections outside loopback are refused", "loopback_only"
+	if env.DNS.Offline() {
+		why, reason = "--offline connects to nothing outside this machine", "offline"
+	}
+	return report.Finding{
+		ID: "tls.not_checked", Severity: report.Info, Subject: domain,
+		Message:  fmt.Sprintf("TLS on the MX hosts of %s was not checked from here (%s): STARTTLS and certificates on its %d MX %s are unknown, not passed. Run without --offline to check them.", domain, why, len(addrs), words.Plural(len(addrs), "address", "addresses")),
+		Evidence: map[string]any{"reason": reason, "addresses": addrs},
+	}, true
 }
 
 // tlsTargets finds the MX hosts and their addresses: the MX records, or
