@@ -76,15 +76,21 @@ func fetchSTS(ctx context.Context, env Env, domain string, roots *x509.CertPool)
 			Fix:      "Publish the record as below: v=STSv1 first, id of 1 to 32 letters and digits, changed whenever the policy changes.",
 			Evidence: map[string]any{"record": records[0]},
 		}
-		f.FixRecords = []report.FixRecord{{Action: report.FixReplace, Name: name, Type: "TXT", Old: records[0], Value: "v=STSv1; id=" + env.now().UTC().Format("20060102T150405")}}
+		// Senders ignore the record, so nothing says whether a policy is
+		// served. A valid record over no policy would turn this warning
+		// into a fail: offer the record only over a policy that is
+		// served and valid (review of #19, item 5).
+		want := "v=STSv1; id=" + env.now().UTC().Format("20060102T150405")
+		if fetched, err := fetchPolicy(ctx, env, domain, roots); err == nil {
+			f.FixRecords = []report.FixRecord{{Action: report.FixReplace, Name: name, Type: "TXT", Old: records[0], Value: want}}
+		} else {
+			f.Fix = fmt.Sprintf("The policy at %s could not be fetched and read (%s), and a valid record over no policy makes senders fail to find it: serve the policy first (HTTPS, status 200, Content-Type text/plain), then publish TXT \"%s\" at %s. Or remove the record.", fetched.URL, strings.TrimPrefix(shortErr(err), "mtasts: "), want, name)
+		}
 		r.early = append(r.early, f)
 		return r
 	}
 	r.published = true
-	client := env.HTTPClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
-	fctx, cancel := context.WithTimeout(ctx, stsFetchLimit(ctx))
-	defer cancel()
-	fetched, err := mtasts.Fetch(fctx, client, domain, env.TLS.HTTPSPort)
+	fetched, err := fetchPolicy(ctx, env, domain, roots)
 	ev := map[string]any{"url": fetched.URL, "record": records[0], "id": rec.ID}
 	if fetched.ContentType != "" {
 		ev["content_type"] = fetched.ContentType
@@ -135,6 +141,15 @@ func fetchSTS(ctx context.Context, env Env, domain string, roots *x509.CertPool)
 	}
 	r.fetched = &fetched
 	return r
+}
+
+// fetchPolicy fetches and parses the policy of domain (RFC 8461 §3.3)
+// within its own limit.
+func fetchPolicy(ctx context.Context, env Env, domain string, roots *x509.CertPool) (mtasts.Fetched, error) {
+	client := env.HTTPClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
+	fctx, cancel := context.WithTimeout(ctx, stsFetchLimit(ctx))
+	defer cancel()
+	return mtasts.Fetch(fctx, client, domain, env.TLS.HTTPSPort)
 }
 
 // stsFetchTimeout bounds the policy fetch: RFC 8461 §3.3 leaves the

@@ -467,3 +467,34 @@ _smtp._tls 3600 IN TXT "v=TLSRPTv1; rua=mailto:tls@example.test"
 		}
 	}
 }
+
+// The fix of a malformed _mta-sts record is a record only over a policy
+// that is served and valid: pasted over no policy it would turn the
+// warning into a fail (review of #19, item 5).
+func TestTLSRecordFixOnlyOverAPolicy(t *testing.T) {
+	rpt := "v=TLSRPTv1; rua=mailto:tls@example.test"
+	for _, tt := range []struct {
+		name    string
+		policy  ststest.Response
+		records bool
+	}{
+		{"policy served", ststest.Good("enforce", "604800", "*.example.test"), true},
+		{"no policy", ststest.Response{Status: 404}, false},
+		{"a malformed policy", ststest.Malformed(), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.46", "good"}}, sts: "v=STSv1; id=\x1b[31mRED", policy: tt.policy, tlsrpt: rpt}
+			fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+			i := slices.IndexFunc(fs, func(f report.Finding) bool { return f.ID == "tls.mta_sts_record_invalid" })
+			if i < 0 {
+				t.Fatalf("no tls.mta_sts_record_invalid in %v", ids(fs))
+			}
+			if got := len(fs[i].FixRecords) > 0; got != tt.records {
+				t.Errorf("fix records %v, want some: %v; fix %q", fs[i].FixRecords, tt.records, fs[i].Fix)
+			}
+			if !tt.records && !strings.Contains(fs[i].Fix, "serve the policy first") {
+				t.Errorf("fix %q", fs[i].Fix)
+			}
+		})
+	}
+}
