@@ -312,15 +312,46 @@ func tlsTargets(ctx context.Context, env Env, domain string) ([]tlsHost, []repor
 			continue
 		}
 		if n := len(tg.addrs); n > maxTLSAddrs {
-			tg.addrs, tg.dropped = tg.addrs[:maxTLSAddrs], n-maxTLSAddrs
+			tg.addrs, tg.dropped = capAddrs(tg.addrs), n-maxTLSAddrs
 			out = append(out, report.Finding{
 				ID: "tls.not_checked", Severity: report.Info, Subject: tg.host,
-				Message: fmt.Sprintf("The MX host %s has %d addresses; the first %d were checked.", tg.host, n, maxTLSAddrs),
+				Message: fmt.Sprintf("The MX host %s has %d addresses; %d were checked (up to %d of each family).", tg.host, n, maxTLSAddrs, maxTLSAddrs/2),
 			})
 		}
 		kept = append(kept, tg)
 	}
 	return kept, out
+}
+
+// capAddrs keeps maxTLSAddrs of addrs: the first half of each family
+// (IPv4, IPv6), then the next of either to fill the rest, in the given
+// order. A v6 address without STARTTLS beside v4 addresses that have it
+// is the classic failure; six A records must not hide the AAAA.
+func capAddrs(addrs []netip.Addr) []netip.Addr {
+	perFamily := maxTLSAddrs / 2
+	keep := make([]bool, len(addrs))
+	n4, n6, kept := 0, 0, 0
+	for i, a := range addrs {
+		if a.Is4() || a.Is4In6() {
+			if n4 < perFamily {
+				keep[i], n4, kept = true, n4+1, kept+1
+			}
+		} else if n6 < perFamily {
+			keep[i], n6, kept = true, n6+1, kept+1
+		}
+	}
+	for i := range addrs {
+		if kept < maxTLSAddrs && !keep[i] {
+			keep[i], kept = true, kept+1
+		}
+	}
+	var out []netip.Addr
+	for i, a := range addrs {
+		if keep[i] {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // probeAll probes every address of every target, at most maxTLSConns

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -496,5 +497,39 @@ func TestTLSRecordFixOnlyOverAPolicy(t *testing.T) {
 				t.Errorf("fix %q", fs[i].Fix)
 			}
 		})
+	}
+}
+
+// The address cap keeps both families: six A records must not hide the
+// AAAA without STARTTLS (review of #19, item 6).
+func TestTLSAddrCapKeepsBothFamilies(t *testing.T) {
+	a := func(ss ...string) []netip.Addr {
+		var out []netip.Addr
+		for _, s := range ss {
+			out = append(out, netip.MustParseAddr(s))
+		}
+		return out
+	}
+	for _, tt := range []struct{ in, want []netip.Addr }{
+		{a("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "::1"), a("10.0.0.1", "10.0.0.2", "10.0.0.3", "::1")},
+		{a("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"), a("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4")},
+		{a("::1", "::2", "::3", "10.0.0.1", "::4", "10.0.0.2", "10.0.0.3"), a("::1", "::2", "10.0.0.1", "10.0.0.2")},
+		{a("::1", "::2", "::3", "::4", "::5"), a("::1", "::2", "::3", "::4")},
+	} {
+		if got := capAddrs(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("capAddrs(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	var mx []mxServer
+	for i := range 6 {
+		mx = append(mx, mxServer{"mx1", fmt.Sprintf("127.0.0.%d", 51+i), "good"})
+	}
+	mx = append(mx, mxServer{"mx1", "::1", "none"})
+	sc := tlsScenario{mx: mx, tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}
+	fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+	if !slices.ContainsFunc(fs, func(f report.Finding) bool {
+		return f.ID == "tls.no_starttls" && f.Subject == "mx1.example.test[::1]"
+	}) {
+		t.Errorf("no tls.no_starttls for ::1 in %v", ids(fs))
 	}
 }
