@@ -149,7 +149,13 @@ func fetchPolicy(ctx context.Context, env Env, domain string, roots *x509.CertPo
 	client := env.HTTPClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
 	fctx, cancel := context.WithTimeout(ctx, stsFetchLimit(ctx))
 	defer cancel()
-	return mtasts.Fetch(fctx, client, domain, env.TLS.HTTPSPort)
+	f, err := mtasts.Fetch(fctx, client, domain, env.TLS.HTTPSPort)
+	if err != nil && fctx.Err() != nil {
+		// The limit ran out: whatever was read is cut, not the server's
+		// policy.
+		err = fmt.Errorf("%w: %w", mtasts.ErrFetch, fctx.Err())
+	}
+	return f, err
 }
 
 // stsFetchTimeout bounds the policy fetch: RFC 8461 §3.3 leaves the
