@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/preflight-mail/preflight/internal/words"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
@@ -203,6 +205,8 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 
 	targets, fs := tlsTargets(ctx, env, domain)
 	out = append(out, fs...)
+	var dane []string
+	wg.Go(func() { dane = tlsaHosts(ctx, env, targets) })
 	probes := probeAll(ctx, env, targets)
 	wg.Wait()
 
@@ -215,17 +219,57 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 		}
 	}
 	out = append(out, consistency(targets, probes)...)
-	out = append(out, sts.findings(domain, targets, probes, now)...)
+	stsFindings := sts.findings(domain, targets, probes, now)
+	if len(dane) > 0 {
+		for i := range stsFindings {
+			if stsFindings[i].ID == "tls.mta_sts_missing" {
+				stsFindings[i].Message = fmt.Sprintf("%s publishes no MTA-STS record (_mta-sts.%s). Its MX %s TLSA records (DANE, RFC 7672), so senders that use DANE verify TLS to %s; the others use TLS when offered but accept any certificate, or none.", domain, domain, words.Plural(len(dane), "host publishes", "hosts publish"), strings.Join(dane, ", "))
+				stsFindings[i].Evidence = map[string]any{"tlsa": dane}
+			}
+		}
+	}
+	out = append(out, stsFindings...)
 	rptFindings := rpt
+	var published []string
 	if sts.published {
+		published = append(published, "MTA-STS")
+	}
+	if len(dane) > 0 {
+		published = append(published, "DANE (TLSA at "+strings.Join(dane, ", ")+")")
+	}
+	if len(published) > 0 {
 		for i := range rptFindings {
 			if rptFindings[i].ID == "tls.tlsrpt_missing" {
 				rptFindings[i].Severity = report.Warn
-				rptFindings[i].Message += " MTA-STS is published: without TLS-RPT, nobody tells the domain when senders cannot deliver over TLS (RFC 8460 §1)."
+				rptFindings[i].Message += " " + strings.Join(published, " and ") + " " + words.Plural(len(published), "is", "are") + " published: without TLS-RPT, nobody tells the domain when senders cannot deliver over TLS (RFC 8460 §1)."
 			}
 		}
 	}
 	return append(out, rptFindings...)
+}
+
+// tlsaHosts are the MX hosts with TLSA records at _25._tcp.HOST (RFC
+// 7672 §2.2): whether DANE is published, for the TLS-RPT and MTA-STS
+// wording. Matching the records against the certificates (and their
+// DNSSEC status) is the dnssec check's and tlsAddrFindings' (issue #20);
+// a lookup without an answer counts as none.
+func tlsaHosts(ctx context.Context, env Env, targets []tlsHost) []string {
+	found := make([]bool, len(targets))
+	var wg sync.WaitGroup
+	for i, tg := range targets {
+		wg.Go(func() {
+			_, err := env.DNS.Lookup(ctx, "_25._tcp."+tg.host, dns.TypeTLSA)
+			found[i] = err == nil
+		})
+	}
+	wg.Wait()
+	var out []string
+	for i, tg := range targets {
+		if found[i] {
+			out = append(out, tg.host)
+		}
+	}
+	return out
 }
 
 // noneConnected is the one finding for a run that connected to no MX

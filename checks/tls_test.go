@@ -39,6 +39,7 @@ type tlsScenario struct {
 	policy  ststest.Response // what mta-sts.example.test serves
 	tlsrpt  string           // the _smtp._tls TXT, "" for none
 	latency time.Duration    // added before each server write (benchmark)
+	zone    string           // more zone lines
 }
 
 // freePort is a port free on 127.0.0.1, for servers on other loopback
@@ -109,6 +110,7 @@ func (sc tlsScenario) start(tb testing.TB) Env {
 		}
 		tb.Cleanup(srv.Close)
 	}
+	z.WriteString(sc.zone)
 	env := zoneEnv(tb, z.String())
 	env.TLS = TLSSettings{Port: port, HTTPSPort: httpsPort, Roots: ca.Pool}
 	return env
@@ -531,5 +533,29 @@ func TestTLSAddrCapKeepsBothFamilies(t *testing.T) {
 		return f.ID == "tls.no_starttls" && f.Subject == "mx1.example.test[::1]"
 	}) {
 		t.Errorf("no tls.no_starttls for ::1 in %v", ids(fs))
+	}
+}
+
+// TLSA records on an MX host are DANE published: TLS-RPT is then
+// recommended (warn when missing), and no MTA-STS does not mean senders
+// accept any certificate (review of #19, item 7).
+func TestTLSDANEPublished(t *testing.T) {
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.47", "good"}},
+		zone: "_25._tcp.mx1 3600 IN TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"}
+	fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+	var rpt, sts *report.Finding
+	for i := range fs {
+		switch fs[i].ID {
+		case "tls.tlsrpt_missing":
+			rpt = &fs[i]
+		case "tls.mta_sts_missing":
+			sts = &fs[i]
+		}
+	}
+	if rpt == nil || rpt.Severity != report.Warn || !strings.Contains(rpt.Message, "DANE") {
+		t.Errorf("tlsrpt_missing: %+v", rpt)
+	}
+	if sts == nil || !strings.Contains(sts.Message, "TLSA") || strings.HasPrefix(strings.SplitN(sts.Message, ". ", 2)[1], "Senders use TLS when offered but accept any") {
+		t.Errorf("mta_sts_missing: %+v", sts)
 	}
 }
