@@ -92,7 +92,7 @@ func stsEvidence(s *delivery.Send, note string) map[string]any {
 	if s.STS == nil {
 		return map[string]any{"applied": false, "reason": note}
 	}
-	return map[string]any{"applied": true, "url": s.STSURL, "mode": string(s.STS.Mode), "mx": s.STS.MX}
+	return map[string]any{"applied": true, "url": s.STSURL, "mode": string(s.STS.Mode), "mx": s.STS.MX[:min(len(s.STS.MX), maxShownPatterns)], "mx_count": len(s.STS.MX)}
 }
 
 // sendFindings turns the attempts into findings: one for each relay

@@ -199,7 +199,7 @@ func (r stsResult) findings(domain string, targets []tlsHost, probes []*Probe, n
 	}
 	pol := r.fetched.Policy
 	subject := r.fetched.URL
-	ev := map[string]any{"url": r.fetched.URL, "mode": string(pol.Mode), "mx": pol.MX, "max_age": pol.MaxAge}
+	ev := map[string]any{"url": r.fetched.URL, "mode": string(pol.Mode), "mx": pol.MX[:min(len(pol.MX), maxShownPatterns)], "mx_count": len(pol.MX), "max_age": pol.MaxAge}
 	switch pol.Mode {
 	case mtasts.None:
 		return append(out, report.Finding{
@@ -236,7 +236,7 @@ func (r stsResult) findings(domain string, targets []tlsHost, probes []*Probe, n
 	for _, h := range uncovered {
 		f := report.Finding{
 			ID: "tls.mta_sts_mx_not_covered", Severity: stsSeverity(enforce), Subject: h,
-			Message:  fmt.Sprintf("The MX host %s matches no mx pattern of the MTA-STS policy (%s).", h, strings.Join(pol.MX, ", ")),
+			Message:  fmt.Sprintf("The MX host %s matches no mx pattern of the MTA-STS policy (%s).", h, pol.MXList(10)),
 			Fix:      fmt.Sprintf("Add \"mx: %s\" to the policy at %s, and publish a new id in the _mta-sts record so senders fetch it again.", h, r.fetched.URL),
 			Evidence: ev,
 		}
@@ -247,15 +247,30 @@ func (r stsResult) findings(domain string, targets []tlsHost, probes []*Probe, n
 		}
 		out = append(out, f)
 	}
+	var unused []string
 	for _, pat := range pol.MX {
 		if !slices.ContainsFunc(hosts, func(h string) bool { return mtasts.Matches(pat, h) }) && len(hosts) > 0 {
+			unused = append(unused, pat)
+		}
+	}
+	for i, pat := range unused {
+		if i == maxUnusedFindings-1 && len(unused) > maxUnusedFindings {
+			// A policy of thousands of lines: one finding for the rest.
+			rest := unused[i:]
 			out = append(out, report.Finding{
 				ID: "tls.mta_sts_pattern_unused", Severity: report.Warn, Subject: subject,
-				Message:  fmt.Sprintf("The MTA-STS policy's pattern %q matches none of the MX hosts (%s): a host removed from MX, or a typo.", pat, strings.Join(hosts, ", ")),
-				Fix:      "Remove the pattern, or correct it, and publish a new id in the _mta-sts record.",
+				Message:  fmt.Sprintf("%d more patterns of the MTA-STS policy match none of the MX hosts (%s): %s and more.", len(rest), strings.Join(hosts, ", "), strings.Join(rest[:min(len(rest), 5)], ", ")),
+				Fix:      "Keep one mx line per MX host (or a wildcard over them), and publish a new id in the _mta-sts record.",
 				Evidence: ev,
 			})
+			break
 		}
+		out = append(out, report.Finding{
+			ID: "tls.mta_sts_pattern_unused", Severity: report.Warn, Subject: subject,
+			Message:  fmt.Sprintf("The MTA-STS policy's pattern %q matches none of the MX hosts (%s): a host removed from MX, or a typo.", pat, strings.Join(hosts, ", ")),
+			Fix:      "Remove the pattern, or correct it, and publish a new id in the _mta-sts record.",
+			Evidence: ev,
+		})
 	}
 	var bad []string
 	for _, p := range probes {
@@ -287,6 +302,14 @@ func (r stsResult) findings(domain string, targets []tlsHost, probes []*Probe, n
 	}
 	return out
 }
+
+// Bounds of the MTA-STS findings: a policy may have thousands of mx
+// lines (RFC 8461 sets no limit; mtasts.MaxPolicyBytes bounds them).
+// All are matched; the report shows a few.
+const (
+	maxShownPatterns  = 100 // in the evidence (mx_count has them all)
+	maxUnusedFindings = 10  // pattern_unused findings; the last sums up the rest
+)
 
 // stsSeverity: in enforce mode a policy violation stops mail from
 // compliant senders (fail); in testing mode it is reported only (warn).

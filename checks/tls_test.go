@@ -559,3 +559,31 @@ func TestTLSDANEPublished(t *testing.T) {
 		t.Errorf("mta_sts_missing: %+v", sts)
 	}
 }
+
+// Thousands of mx lines under 64 KiB are a valid policy (RFC 8461 sets
+// no limit): every pattern is matched, and the report stays short
+// (review of #19, item 8).
+func TestTLSManyPatterns(t *testing.T) {
+	var pats []string
+	for i := range 2500 {
+		pats = append(pats, fmt.Sprintf("h%d.ex.net", i))
+	}
+	pats = append(pats, "mx1.example.test")
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.48", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "604800", pats...), tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}
+	fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+	unused := 0
+	for _, f := range fs {
+		switch f.ID {
+		case "tls.mta_sts_policy_invalid", "tls.mta_sts_mx_not_covered":
+			t.Errorf("%s: %s", f.ID, f.Message)
+		case "tls.mta_sts_pattern_unused":
+			unused++
+		}
+	}
+	if unused != maxUnusedFindings {
+		t.Errorf("%d pattern_unused findings, want %d", unused, maxUnusedFindings)
+	}
+	if !slices.ContainsFunc(fs, func(f report.Finding) bool { return f.ID == "tls.mta_sts_ok" }) {
+		t.Errorf("no tls.mta_sts_ok in %v", ids(fs))
+	}
+}

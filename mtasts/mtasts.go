@@ -36,9 +36,10 @@ const (
 	MaxPolicyBytes = 64 << 10
 	// MaxAge is the largest max_age (RFC 8461 §3.2: up to 31557600, a year).
 	MaxAge = 31557600
-	// MaxPatterns bounds the mx lines read from one policy: a domain has a
-	// few MX hosts; a file with thousands is not a policy.
-	MaxPatterns = 100
+	// MaxUnknown bounds the unknown keys kept for the report. The mx
+	// lines are all kept: RFC 8461 sets no limit, and MaxPolicyBytes
+	// bounds them (a policy with thousands is odd, not malformed).
+	MaxUnknown = 100
 )
 
 // Record is a parsed _mta-sts TXT record.
@@ -216,12 +217,9 @@ func ParsePolicy(body []byte) (Policy, error) {
 			if err := checkPattern(pat); err != nil {
 				return p, fmt.Errorf("%w: line %d: mx %q: %v", ErrPolicy, n+1, v, err)
 			}
-			if len(p.MX) >= MaxPatterns {
-				return p, fmt.Errorf("%w: more than %d mx lines", ErrPolicy, MaxPatterns)
-			}
 			p.MX = append(p.MX, pat)
 		default:
-			if len(p.Unknown) < MaxPatterns {
+			if len(p.Unknown) < MaxUnknown {
 				p.Unknown = append(p.Unknown, k)
 			}
 		}
@@ -271,6 +269,16 @@ func Matches(pattern, host string) bool {
 		return ok && first != "" && rest == suffix
 	}
 	return host == pattern
+}
+
+// MXList is the policy's mx patterns for a message: the first n,
+// comma-separated, and how many more there are.
+func (p Policy) MXList(n int) string {
+	s := strings.Join(p.MX[:min(len(p.MX), n)], ", ")
+	if len(p.MX) > n {
+		s += fmt.Sprintf(" and %d more", len(p.MX)-n)
+	}
+	return s
 }
 
 // Match returns the first pattern of the policy that host matches, or "".
