@@ -436,10 +436,9 @@ func TestSendPolicyFetchTimeout(t *testing.T) {
 // A send that never started (the time was gone) is an error with a
 // reason, not a fail with an empty one.
 func TestSendNoAttemptIsError(t *testing.T) {
-	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.45", "good"}}}
-	env := sc.start(t)
+	env := zoneEnv(t, "$ORIGIN example.test.\n@ 3600 IN SOA ns. host. 1 3600 600 86400 60\n@ 3600 IN MX 10 mx1\nmx1 3600 IN A 127.0.0.45\n")
 	s := delivery.Send{From: names.MustAddress("sender@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"),
-		Path: "direct", Port: env.TLS.Port, RootCAs: env.TLS.Roots}
+		Path: "direct", Port: freePort(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for _, f := range SendCheck(ctx, env, Target{Send: &s}) {
