@@ -129,7 +129,16 @@ func sendFindings(s *delivery.Send, atts, all []delivery.Attempt, fallback strin
 		if d.Addr != "" && d.Step != "greeting" {
 			// Refused or deferred at the greeting: no EHLO, so nothing
 			// is known about STARTTLS.
-			out = append(out, tlsFinding(d, where))
+			f := tlsFinding(d, where)
+			if d.TLS == nil && d.Path == report.PathDirect && s.TLS == delivery.TLSNone {
+				// The user's flag, not the server's doing.
+				f.Message = fmt.Sprintf("The session with %s was not encrypted: --tls none was given, so STARTTLS was not used.", where)
+				f.Fix = "Leave out --tls none to test the session as an MTA makes it (STARTTLS when offered)."
+				if s.STS != nil && s.STS.Mode == mtasts.Enforce {
+					f.Message += " The recipient's MTA-STS policy is in enforce mode: a compliant MTA would not deliver without verified TLS."
+				}
+			}
+			out = append(out, f)
 		}
 	}
 	return out

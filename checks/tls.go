@@ -230,6 +230,13 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 	}
 	out = append(out, stsFindings...)
 	rptFindings := rpt
+	if slices.ContainsFunc(out, func(f report.Finding) bool { return f.ID == "tls.no_mx" }) {
+		// A domain that receives no mail has nothing for MTA-STS or
+		// TLS-RPT to protect: no advice to publish them.
+		notMissing := func(f report.Finding) bool { return f.ID == "tls.mta_sts_missing" || f.ID == "tls.tlsrpt_missing" }
+		out = slices.DeleteFunc(out, notMissing)
+		rptFindings = slices.DeleteFunc(rptFindings, notMissing)
+	}
 	var published []string
 	if sts.published {
 		published = append(published, "MTA-STS")
@@ -534,12 +541,20 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 			}}
 		}
 		ev["error"] = p.Err.Error()
-		return []report.Finding{{
+		f := report.Finding{
 			ID: "tls.connect_failed", Severity: report.Error, Subject: subj,
 			Message:  fmt.Sprintf("Could not check TLS on %s: the session ended at %s: %s.", subj, p.Step, shortErr(p.Err)),
-			Fix:      "If this machine cannot connect out on port 25 (many networks block it), run the check from one that can, or give --skip tls.",
 			Evidence: ev,
-		}}
+		}
+		if couldNotCheck(p.Err) {
+			// This side's problem (a timeout, no route): the advice is
+			// about this machine. A refusal or a broken greeting is the
+			// server's, and the message says it.
+			f.Fix = "If this machine cannot connect out on port 25 (many networks block it), run the check from one that can, or give --skip tls."
+		} else {
+			f.Fix = "The server refused the connection or did not speak SMTP: check that it listens on port 25 on this address and answers with a 220 greeting."
+		}
+		return []report.Finding{f}
 	}
 	// The banner is known from here on: informational, beside the rest.
 	var out []report.Finding
@@ -598,7 +613,7 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 		problems++
 		out = append(out, report.Finding{
 			ID: "tls.cert_expiring", Severity: report.Warn, Subject: subj,
-			Message:  fmt.Sprintf("The certificate of %s expires on %s, in %d days.", subj, leaf.NotAfter.UTC().Format("2006-01-02"), int(left.Hours()/24)),
+			Message:  fmt.Sprintf("The certificate of %s expires on %s, in %s.", subj, leaf.NotAfter.UTC().Format("2006-01-02"), daysUntil(now, leaf.NotAfter)),
 			Fix:      "Renew the certificate before it expires, and check that renewal is automated and reloads the server.",
 			Evidence: ev,
 		})
@@ -634,7 +649,7 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 	if problems == 0 {
 		out = append(out, report.Finding{
 			ID: "tls.ok", Severity: report.Pass, Subject: subj,
-			Message:  fmt.Sprintf("%s: STARTTLS, %s, %s; the certificate verifies for %s until %s.", subj, tls.VersionName(p.State.Version), tls.CipherSuiteName(p.State.CipherSuite), p.Host, leaf.NotAfter.UTC().Format("2006-01-02")),
+			Message:  fmt.Sprintf("%s: STARTTLS, %s, %s%s; the certificate (%s) verifies for %s until %s.", subj, tls.VersionName(p.State.Version), tls.CipherSuiteName(p.State.CipherSuite), kexText(p.State), keyDesc(leaf), p.Host, leaf.NotAfter.UTC().Format("2006-01-02")),
 			Evidence: ev,
 		})
 	}
@@ -645,8 +660,9 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 // names and the MX name: informational, a mismatch breaks nothing, but
 // it shows a load balancer or a forgotten myhostname.
 func bannerFinding(ctx context.Context, env Env, p *Probe) (report.Finding, bool) {
-	name, _, _ := strings.Cut(p.Banner, " ")
-	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	shown, _, _ := strings.Cut(p.Banner, " ")
+	shown = strings.TrimSuffix(shown, ".")
+	name := strings.ToLower(shown) // compared without case; shown as sent
 	if name == "" {
 		return report.Finding{}, false
 	}
@@ -654,7 +670,7 @@ func bannerFinding(ctx context.Context, env Env, p *Probe) (report.Finding, bool
 	for i := range ptrs {
 		ptrs[i] = strings.ToLower(strings.TrimSuffix(ptrs[i], "."))
 	}
-	if name == p.Host && (len(ptrs) == 0 || slices.Contains(ptrs, name)) {
+	if name == strings.ToLower(p.Host) && (len(ptrs) == 0 || slices.Contains(ptrs, name)) {
 		return report.Finding{}, false
 	}
 	ptr := "none"
@@ -663,7 +679,7 @@ func bannerFinding(ctx context.Context, env Env, p *Probe) (report.Finding, bool
 	}
 	return report.Finding{
 		ID: "tls.banner_mismatch", Severity: report.Info, Subject: p.subject(),
-		Message:  fmt.Sprintf("%s greets as %s; its MX name is %s and its PTR %s.", p.subject(), name, p.Host, ptr),
+		Message:  fmt.Sprintf("%s greets as %s; its MX name is %s and its PTR %s.", p.subject(), shown, p.Host, ptr),
 		Evidence: map[string]any{"banner": p.Banner, "ptr": ptrs, "mx": p.Host},
 	}, true
 }
@@ -729,6 +745,28 @@ func weakKey(c *x509.Certificate) string {
 	return ""
 }
 
+// daysUntil counts calendar days (UTC) from now to t: a certificate
+// that ends on Dec 4 checked on Nov 29 expires "in 5 days".
+func daysUntil(now, t time.Time) string {
+	d := func(x time.Time) time.Time { y, m, dd := x.UTC().Date(); return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC) }
+	n := int(d(t).Sub(d(now)).Hours() / 24)
+	switch n {
+	case 0:
+		return "less than a day (" + t.UTC().Format("15:04 UTC") + ")"
+	case 1:
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+// kexText is ", key exchange X" when the session says, else "".
+func kexText(st *tls.ConnectionState) string {
+	if st.CurveID == 0 {
+		return ""
+	}
+	return ", key exchange " + st.CurveID.String()
+}
+
 func certHash(c *x509.Certificate) string {
 	h := sha256.Sum256(c.Raw)
 	return hex.EncodeToString(h[:])
@@ -754,9 +792,18 @@ func parentName(host string) string {
 	return rest
 }
 
-// shortErr is an error on one line, cut at 200 octets.
+// shortErr is an error on one line, cut at 200 octets. Certificate
+// errors are worded first, so the cut never takes their point (the
+// expiry date, the names the certificate has).
 func shortErr(err error) string {
 	s := strings.ReplaceAll(err.Error(), "\n", " ")
+	if he, ok := errors.AsType[x509.HostnameError](err); ok && he.Certificate != nil {
+		s = fmt.Sprintf("the certificate is not valid for %s (it names %s)", he.Host, certNames(he.Certificate))
+	} else if ce, ok := errors.AsType[x509.CertificateInvalidError](err); ok && ce.Reason == x509.Expired && ce.Cert != nil {
+		s = fmt.Sprintf("the certificate is valid only from %s to %s", ce.Cert.NotBefore.UTC().Format(time.RFC3339), ce.Cert.NotAfter.UTC().Format(time.RFC3339))
+	} else if ue, ok := errors.AsType[x509.UnknownAuthorityError](err); ok && ue.Cert != nil {
+		s = "the certificate is signed by an unknown authority (issuer " + ue.Cert.Issuer.String() + ")"
+	}
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}

@@ -27,6 +27,7 @@ type stsResult struct {
 	early     []report.Finding // findings that need no probe
 	fetched   *mtasts.Fetched  // the policy, when it was fetched and parsed
 	why       string           // why the fetch could not be made from here
+	id        string           // the record's id, when it is valid
 }
 
 // fetchSTS reads _mta-sts.DOMAIN and, when it is one valid record,
@@ -89,7 +90,7 @@ func fetchSTS(ctx context.Context, env Env, domain string, roots *x509.CertPool)
 		r.early = append(r.early, f)
 		return r
 	}
-	r.published = true
+	r.published, r.id = true, rec.ID
 	fetched, err := fetchPolicy(ctx, env, domain, roots)
 	ev := map[string]any{"url": fetched.URL, "record": records[0], "id": rec.ID}
 	if fetched.ContentType != "" {
@@ -199,7 +200,7 @@ func (r stsResult) findings(domain string, targets []tlsHost, probes []*Probe, n
 	}
 	pol := r.fetched.Policy
 	subject := r.fetched.URL
-	ev := map[string]any{"url": r.fetched.URL, "mode": string(pol.Mode), "mx": pol.MX[:min(len(pol.MX), maxShownPatterns)], "mx_count": len(pol.MX), "max_age": pol.MaxAge}
+	ev := map[string]any{"url": r.fetched.URL, "id": r.id, "mode": string(pol.Mode), "mx": pol.MX[:min(len(pol.MX), maxShownPatterns)], "mx_count": len(pol.MX), "max_age": pol.MaxAge}
 	switch pol.Mode {
 	case mtasts.None:
 		return append(out, report.Finding{
@@ -284,19 +285,21 @@ func (r stsResult) findings(domain string, targets []tlsHost, probes []*Probe, n
 	if len(bad) > 0 {
 		f := report.Finding{
 			ID: "tls.mta_sts_cert_invalid", Severity: stsSeverity(enforce), Subject: subject,
-			Message:  fmt.Sprintf("MX addresses where TLS does not verify for the MX name, as the %s-mode policy of %s requires: %s.", pol.Mode, domain, strings.Join(bad, "; ")),
-			Fix:      "Give every MX address STARTTLS with a certificate from a public CA that names its MX host (see the tls findings above), or set the policy to mode: testing until they do.",
 			Evidence: ev,
 		}
 		if enforce {
-			f.Message += " Compliant senders do not deliver there."
+			f.Message = fmt.Sprintf("MX addresses where TLS does not verify for the MX name, which the enforce-mode policy of %s requires: %s. Compliant senders do not deliver there.", domain, strings.Join(bad, "; "))
+			f.Fix = "Give every MX address STARTTLS with a certificate from a public CA that names its MX host (see the tls findings above), or set the policy to mode: testing until they do."
+		} else {
+			f.Message = fmt.Sprintf("MX addresses where TLS does not verify for the MX name: %s. The policy of %s is in testing mode, so senders still deliver and report it; in enforce mode they would not.", strings.Join(bad, "; "), domain)
+			f.Fix = "Give every MX address STARTTLS with a certificate from a public CA that names its MX host (see the tls findings above) before switching the policy to mode: enforce."
 		}
 		out = append(out, f)
 	}
 	if enforce && len(bad) == 0 && len(uncovered) == 0 {
 		out = append(out, report.Finding{
 			ID: "tls.mta_sts_ok", Severity: report.Pass, Subject: subject,
-			Message:  fmt.Sprintf("MTA-STS is enforced for %s: the policy covers every MX host, and each one's certificate verifies for its name.", domain),
+			Message:  fmt.Sprintf("MTA-STS is enforced for %s (record id %s): the policy covers every MX host, and each one's certificate verifies for its name.", domain, r.id),
 			Evidence: ev,
 		})
 	}

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/netip"
@@ -584,5 +585,107 @@ func TestTLSManyPatterns(t *testing.T) {
 	}
 	if !slices.ContainsFunc(fs, func(f report.Finding) bool { return f.ID == "tls.mta_sts_ok" }) {
 		t.Errorf("no tls.mta_sts_ok in %v", ids(fs))
+	}
+}
+
+// The review's minor points on wording (review of #19, MINOR): each
+// message says what is true for its case.
+func TestTLSWording(t *testing.T) {
+	rpt := "v=TLSRPTv1; rua=mailto:tls@example.test"
+	find := func(fs []report.Finding, id string) *report.Finding {
+		for i := range fs {
+			if fs[i].ID == id {
+				return &fs[i]
+			}
+		}
+		t.Fatalf("no %s in %v", id, ids(fs))
+		return nil
+	}
+	t.Run("testing mode: no advice to switch to testing", func(t *testing.T) {
+		sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.61", "wrong-name"}}, sts: goodSTS, policy: ststest.Good("testing", "604800", "*.example.test"), tlsrpt: rpt}
+		f := find(TLS(context.Background(), sc.start(t), Target{Domain: "example.test"}), "tls.mta_sts_cert_invalid")
+		if strings.Contains(f.Fix, "mode: testing") || strings.Contains(f.Message, "testing-mode policy") {
+			t.Errorf("%s / %s", f.Message, f.Fix)
+		}
+	})
+	t.Run("tls.ok names the key exchange, mta_sts_ok the record id", func(t *testing.T) {
+		sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.62", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "604800", "*.example.test"), tlsrpt: rpt}
+		fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+		if f := find(fs, "tls.ok"); !strings.Contains(f.Message, "key exchange ") {
+			t.Errorf("tls.ok: %s", f.Message)
+		}
+		if f := find(fs, "tls.mta_sts_ok"); !strings.Contains(f.Message, "id 20261129") {
+			t.Errorf("mta_sts_ok: %s", f.Message)
+		}
+	})
+	t.Run("a refused connection is the server's, not port 25 blocked", func(t *testing.T) {
+		env := zoneEnv(t, "$ORIGIN example.test.\n@ 3600 IN SOA ns. host. 1 3600 600 86400 60\n@ 3600 IN MX 10 mx\nmx 3600 IN A 127.0.0.63\n_smtp._tls 3600 IN TXT \""+rpt+"\"\n")
+		env.TLS.Port = freePort(t)
+		f := find(TLS(context.Background(), env, Target{Domain: "example.test"}), "tls.connect_failed")
+		if strings.Contains(f.Fix, "port 25 (many networks block it)") {
+			t.Errorf("fix %q", f.Fix)
+		}
+	})
+	t.Run("a null MX gets no advice to publish MTA-STS or TLS-RPT", func(t *testing.T) {
+		env := zoneEnv(t, "$ORIGIN example.test.\n@ 3600 IN SOA ns. host. 1 3600 600 86400 60\n@ 3600 IN MX 0 .\n")
+		for _, f := range TLS(context.Background(), env, Target{Domain: "example.test"}) {
+			if f.ID == "tls.mta_sts_missing" || f.ID == "tls.tlsrpt_missing" {
+				t.Errorf("%s: %s", f.ID, f.Message)
+			}
+		}
+	})
+	t.Run("the banner is shown as sent", func(t *testing.T) {
+		env := zoneEnv(t, "$ORIGIN example.test.\n@ 3600 IN SOA ns. host. 1 3600 600 86400 60\n")
+		p := &Probe{Host: "mx.example.test", Addr: netip.MustParseAddr("127.0.0.64"), Banner: "MiXeD.Example.NET ESMTP"}
+		f, ok := bannerFinding(context.Background(), env, p)
+		if !ok || !strings.Contains(f.Message, "greets as MiXeD.Example.NET;") {
+			t.Errorf("%v %s", ok, f.Message)
+		}
+		p.Banner = "MX.Example.Test ESMTP"
+		if f, ok := bannerFinding(context.Background(), env, p); ok {
+			t.Errorf("the MX name in other case: %s", f.Message)
+		}
+	})
+	t.Run("expiry counts calendar days", func(t *testing.T) {
+		now := time.Date(2026, 11, 29, 23, 45, 0, 0, time.UTC)
+		for _, tt := range []struct {
+			at   time.Time
+			want string
+		}{
+			{time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC), "5 days"},
+			{time.Date(2026, 11, 30, 0, 10, 0, 0, time.UTC), "1 day"},
+			{time.Date(2026, 11, 29, 23, 59, 0, 0, time.UTC), "less than a day (23:59 UTC)"},
+		} {
+			if got := daysUntil(now, tt.at); got != tt.want {
+				t.Errorf("daysUntil(%s) = %q, want %q", tt.at, got, tt.want)
+			}
+		}
+	})
+	t.Run("certificate errors keep their point when cut", func(t *testing.T) {
+		names := make([]string, 40)
+		for i := range names {
+			names[i] = fmt.Sprintf("a-rather-long-name-%d.example.net", i)
+		}
+		err := x509.HostnameError{Certificate: &x509.Certificate{DNSNames: names}, Host: "mx.example.test"}
+		if got := shortErr(fmt.Errorf("tls: %w", err)); !strings.HasPrefix(got, "the certificate is not valid for mx.example.test (it names a-rather") {
+			t.Errorf("shortErr = %q", got)
+		}
+	})
+}
+
+// send --tls none: the session in clear text is the flag's doing, and
+// the message says so rather than blame the server (review of #19).
+func TestSendTLSNoneWording(t *testing.T) {
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.65", "good"}}, sts: goodSTS, policy: ststest.Good("testing", "86400", "mx1.example.test")}
+	env := sc.start(t)
+	s := delivery.Send{From: names.MustAddress("sender@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"),
+		Path: "direct", Port: env.TLS.Port, RootCAs: env.TLS.Roots, TLS: delivery.TLSNone}
+	fs := SendCheck(context.Background(), env, Target{Send: &s})
+	i := slices.IndexFunc(fs, func(f report.Finding) bool { return f.ID == "send.no_starttls" })
+	if i < 0 {
+		t.Fatalf("no send.no_starttls in %v", ids(fs))
+	}
+	if m := fs[i].Message; strings.Contains(m, "did not offer") || !strings.Contains(m, "--tls none") {
+		t.Errorf("message %q", m)
 	}
 }
