@@ -748,7 +748,10 @@ func weakKey(c *x509.Certificate) string {
 // daysUntil counts calendar days (UTC) from now to t: a certificate
 // that ends on Dec 4 checked on Nov 29 expires "in 5 days".
 func daysUntil(now, t time.Time) string {
-	d := func(x time.Time) time.Time { y, m, dd := x.UTC().Date(); return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC) }
+	d := func(x time.Time) time.Time {
+		y, m, dd := x.UTC().Date()
+		return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+	}
 	n := int(d(t).Sub(d(now)).Hours() / 24)
 	switch n {
 	case 0:
