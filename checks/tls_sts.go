@@ -195,6 +195,22 @@ func fetchReason(err error) string {
 // certificate valid for its name (RFC 8461 §4.1, §4.2).
 func (r stsResult) findings(domain string, targets []tlsHost, probes []*Probe, now time.Time) []report.Finding {
 	out := slices.Clone(r.early)
+	for i := range out {
+		if out[i].ID == "tls.mta_sts_policy_invalid" {
+			// The template names the domain's own MX hosts: pasted, it
+			// covers them (review of #19).
+			var b strings.Builder
+			b.WriteString("Serve a policy of the form (RFC 8461 §3.2):\nversion: STSv1\nmode: testing\n")
+			for _, tg := range targets {
+				b.WriteString("mx: " + tg.host + "\n")
+			}
+			if len(targets) == 0 {
+				b.WriteString("mx: <each MX host of " + domain + ">\n")
+			}
+			b.WriteString("max_age: 604800\nthen mode: enforce once every MX host's certificate verifies (the tls findings say), with a new id in the _mta-sts record.")
+			out[i].Fix = b.String()
+		}
+	}
 	if r.fetched == nil {
 		return out
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/preflight-mail/preflight/delivery"
+	"github.com/preflight-mail/preflight/mtasts"
 	"github.com/preflight-mail/preflight/mtasts/ststest"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
@@ -687,5 +688,21 @@ func TestSendTLSNoneWording(t *testing.T) {
 	}
 	if m := fs[i].Message; strings.Contains(m, "did not offer") || !strings.Contains(m, "--tls none") {
 		t.Errorf("message %q", m)
+	}
+}
+
+// The fix of a malformed policy names the domain's own MX hosts, so the
+// pasted policy covers them (review of #19).
+func TestTLSPolicyFixNamesTheMX(t *testing.T) {
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.66", "good"}, {"mx2", "127.0.0.67", "good"}}, sts: goodSTS, policy: ststest.Malformed(), tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}
+	fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+	i := slices.IndexFunc(fs, func(f report.Finding) bool { return f.ID == "tls.mta_sts_policy_invalid" })
+	if i < 0 {
+		t.Fatalf("no policy_invalid in %v", ids(fs))
+	}
+	body, _, _ := strings.Cut(strings.SplitN(fs[i].Fix, "\n", 2)[1], "then ")
+	p, err := mtasts.ParsePolicy([]byte(body))
+	if err != nil || p.Match("mx1.example.test") == "" || p.Match("mx2.example.test") == "" || len(p.MX) != 2 {
+		t.Errorf("the fix's policy %q: %+v, %v", body, p, err)
 	}
 }
