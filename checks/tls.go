@@ -57,7 +57,9 @@ var tlsKinds = []report.Kind{
 	// it: RFC 8461 §3.3 makes them deliver as without MTA-STS, so the
 	// protection the domain published is gone.
 	{ID: "tls.mta_sts_policy_unavailable", Penalty: report.Penalty{Fail: 10}, Blocks: true},
-	{ID: "tls.mta_sts_policy_invalid", Penalty: report.Penalty{Fail: 10}, Blocks: true},
+	// warn: a policy that lenient parsers read (a blank line, a
+	// comment, a byte-order mark) and strict ones may not.
+	{ID: "tls.mta_sts_policy_invalid", Penalty: report.Penalty{Fail: 10, Warn: 5}, Blocks: true},
 	// fail in enforce mode: compliant senders do not deliver to that MX.
 	{ID: "tls.mta_sts_mx_not_covered", Penalty: report.Penalty{Fail: 20, Warn: 5}, Blocks: true},
 	{ID: "tls.mta_sts_pattern_unused", Penalty: minorPenalty},

@@ -231,6 +231,14 @@ func (r stsResult) findings(domain string, targets []tlsHost, probes []*Probe, n
 			Evidence: ev,
 		})
 	}
+	if len(pol.Quirks) > 0 {
+		out = append(out, report.Finding{
+			ID: "tls.mta_sts_policy_invalid", Severity: report.Warn, Subject: subject,
+			Message:  fmt.Sprintf("The MTA-STS policy at %s has what the RFC 8461 §3.2 grammar does not allow (%s): lenient senders skip it, strict ones may ignore the whole policy.", subject, strings.Join(pol.Quirks[:min(len(pol.Quirks), 5)], "; ")),
+			Fix:      "Serve the policy as key: value lines only, with no blank lines, comments or byte-order mark, and publish a new id in the _mta-sts record.",
+			Evidence: ev,
+		})
+	}
 	if pol.MaxAge < shortMaxAge {
 		out = append(out, report.Finding{
 			ID: "tls.mta_sts_short_max_age", Severity: report.Warn, Subject: subject,

@@ -706,3 +706,18 @@ func TestTLSPolicyFixNamesTheMX(t *testing.T) {
 		t.Errorf("the fix's policy %q: %+v, %v", body, p, err)
 	}
 }
+
+// A policy with a blank line or a comment is read as lenient senders
+// read it, with a warning, not a blocking fail (review of #19).
+func TestTLSLenientPolicy(t *testing.T) {
+	body := "# ours\nversion: STSv1\nmode: enforce\n\nmx: *.example.test\nmax_age: 604800\n"
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.68", "good"}}, sts: goodSTS, policy: ststest.Response{Body: body}, tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}
+	fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+	got := map[string]report.Severity{}
+	for _, f := range fs {
+		got[f.ID] = max(got[f.ID], f.Severity)
+	}
+	if got["tls.mta_sts_policy_invalid"] != report.Warn || got["tls.mta_sts_ok"] != report.Pass {
+		t.Errorf("got %v", got)
+	}
+}

@@ -157,6 +157,11 @@ type Policy struct {
 	MaxAge  int      // seconds
 	// Unknown are keys senders ignore (RFC 8461 §3.2), for the report.
 	Unknown []string
+	// Quirks are what the RFC 8461 §3.2 grammar does not allow but
+	// lenient parsers skip — a byte-order mark, blank or whitespace-only
+	// lines, "#" comment lines — for a warning: strict senders may
+	// ignore the policy.
+	Quirks []string
 }
 
 // ParsePolicy reads a policy file (RFC 8461 §3.2): lines of "key: value"
@@ -166,11 +171,27 @@ func ParsePolicy(body []byte) (Policy, error) {
 	var p Policy
 	seen := map[string]bool{}
 	text := strings.TrimRight(string(body), "\r\n")
-	if text == "" {
+	if t, ok := strings.CutPrefix(text, "\ufeff"); ok {
+		text = t
+		p.Quirks = append(p.Quirks, "a byte-order mark before the first line")
+	}
+	if strings.TrimSpace(text) == "" {
 		return p, fmt.Errorf("%w: the policy is empty", ErrPolicy)
 	}
 	for n, line := range strings.Split(text, "\n") {
 		line = strings.TrimSuffix(line, "\r")
+		switch {
+		case strings.TrimSpace(line) == "":
+			if len(p.Quirks) < MaxUnknown {
+				p.Quirks = append(p.Quirks, fmt.Sprintf("line %d is blank", n+1))
+			}
+			continue
+		case strings.HasPrefix(strings.TrimLeft(line, " \t"), "#"):
+			if len(p.Quirks) < MaxUnknown {
+				p.Quirks = append(p.Quirks, fmt.Sprintf("line %d is a comment", n+1))
+			}
+			continue
+		}
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			return p, fmt.Errorf("%w: line %d is not key: value", ErrPolicy, n+1)
