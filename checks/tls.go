@@ -225,7 +225,7 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 	if len(dane) > 0 {
 		for i := range stsFindings {
 			if stsFindings[i].ID == "tls.mta_sts_missing" {
-				stsFindings[i].Message = fmt.Sprintf("%s publishes no MTA-STS record (_mta-sts.%s). Its MX %s TLSA records (DANE, RFC 7672), so senders that use DANE verify TLS to %s; the others use TLS when offered but accept any certificate, or none.", domain, domain, words.Plural(len(dane), "host publishes", "hosts publish"), strings.Join(dane, ", "))
+				stsFindings[i].Message = fmt.Sprintf("%s publishes no MTA-STS record (_mta-sts.%s). Its MX %s TLSA records (DANE, RFC 7672), so senders that use DANE verify TLS to %s (when the records are DNSSEC-signed); the others use TLS when offered but accept any certificate, or none.", domain, domain, words.Plural(len(dane), "host publishes", "hosts publish"), strings.Join(dane, ", "))
 				stsFindings[i].Evidence = map[string]any{"tlsa": dane}
 			}
 		}
