@@ -537,9 +537,14 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 	}
 	if !p.answered() {
 		if errors.Is(p.Err, ErrOffline) || errors.Is(p.Err, ErrLoopbackOnly) {
+			why, reason := "connections outside loopback are refused", "loopback_only"
+			if errors.Is(p.Err, ErrOffline) {
+				why, reason = "--offline connects to nothing outside this machine", "offline"
+			}
 			return []report.Finding{{
 				ID: "tls.not_checked", Severity: report.Info, Subject: subj,
-				Message: fmt.Sprintf("Not connected to %s: %s.", subj, shortErr(p.Err)),
+				Message:  fmt.Sprintf("TLS on %s was not checked (%s): it is unknown, not passed.", subj, why),
+				Evidence: map[string]any{"reason": reason, "error": p.Err.Error()},
 			}}
 		}
 		ev["error"] = p.Err.Error()

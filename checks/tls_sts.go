@@ -100,7 +100,7 @@ func fetchSTS(ctx context.Context, env Env, domain string, roots *x509.CertPool)
 	case errors.Is(err, ErrOffline) || errors.Is(err, ErrLoopbackOnly) || env.DNS.Offline() && isDNSTemporary(err):
 		// Not tried: --offline (an address, or a CNAME, outside the
 		// zone files), or the test suite's loopback-only dialer.
-		why := "--offline makes no connection outside this machine (nor DNS question outside the zone files)"
+		why := "--offline connects to nothing outside this machine, nor asks DNS outside the zone files"
 		if !env.DNS.Offline() {
 			why = fetchReason(err)
 		}

@@ -239,6 +239,9 @@ _mta-sts 3600 IN TXT "v=STSv1; id=1"
 		if f.ID == "tls.mta_sts_policy_unavailable" {
 			t.Errorf("policy fetch offline is not a failure of the domain: %s", f.Message)
 		}
+		if f.ID == "tls.not_checked" && !strings.Contains(f.Message, "--offline connects to nothing outside this machine") {
+			t.Errorf("not_checked in raw words: %s", f.Message)
+		}
 	}
 	if len(want) > 0 {
 		t.Errorf("missing %v in %v", want, ids(fs))
