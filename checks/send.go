@@ -81,6 +81,11 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 		for i := range fs {
 			if fs[i].Path != report.PathRelay && fs[i].Evidence != nil {
 				fs[i].Evidence["mta_sts"] = stsEvidence(s, stsNote)
+				if strings.HasPrefix(stsNote, "no policy applied") && !strings.Contains(fs[i].Message, stsNote) {
+					// Said where it is read: a policy the send could
+					// not fetch changes what was tested.
+					fs[i].Message += " MTA-STS: " + stsNote + "."
+				}
 			}
 		}
 	}

@@ -436,6 +436,9 @@ func TestSendPolicyFetchTimeout(t *testing.T) {
 	if r, _ := ev["reason"].(string); ev["applied"] != false || !strings.Contains(r, "no policy applied") || !strings.Contains(r, "timed out") {
 		t.Errorf("mta_sts evidence %v", ev)
 	}
+	if !strings.Contains(fs[i].Message, "MTA-STS: no policy applied") {
+		t.Errorf("message %q does not say no policy was applied", fs[i].Message)
+	}
 }
 
 // A send that never started (the time was gone) is an error with a
