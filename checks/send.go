@@ -103,6 +103,11 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 			if fs[i].Path != report.PathRelay && fs[i].Evidence != nil {
 				fs[i].Evidence["mta_sts"] = stsEvidence(s, stsNote)
 				fs[i].Evidence["dane"] = daneEvidence(s, daneNote)
+				if strings.HasPrefix(stsNote, "no policy applied") && !strings.Contains(fs[i].Message, stsNote) {
+					// Said where it is read: a policy the send could
+					// not fetch changes what was tested.
+					fs[i].Message += " MTA-STS: " + stsNote + "."
+				}
 			}
 		}
 	}
@@ -114,7 +119,7 @@ func stsEvidence(s *delivery.Send, note string) map[string]any {
 	if s.STS == nil {
 		return map[string]any{"applied": false, "reason": note}
 	}
-	return map[string]any{"applied": true, "url": s.STSURL, "mode": string(s.STS.Mode), "mx": s.STS.MX}
+	return map[string]any{"applied": true, "url": s.STSURL, "mode": string(s.STS.Mode), "mx": s.STS.MX[:min(len(s.STS.MX), maxShownPatterns)], "mx_count": len(s.STS.MX)}
 }
 
 // sendFindings turns the attempts into findings: one for each relay
@@ -151,7 +156,16 @@ func sendFindings(s *delivery.Send, atts, all []delivery.Attempt, fallback strin
 		if d.Addr != "" && d.Step != "greeting" {
 			// Refused or deferred at the greeting: no EHLO, so nothing
 			// is known about STARTTLS.
-			out = append(out, tlsFinding(d, where))
+			f := tlsFinding(d, where)
+			if d.TLS == nil && d.Path == report.PathDirect && s.TLS == delivery.TLSNone {
+				// The user's flag, not the server's doing.
+				f.Message = fmt.Sprintf("The session with %s was not encrypted: --tls none was given, so STARTTLS was not used.", where)
+				f.Fix = "Leave out --tls none to test the session as an MTA makes it (STARTTLS when offered)."
+				if s.STS != nil && s.STS.Mode == mtasts.Enforce {
+					f.Message += " The recipient's MTA-STS policy is in enforce mode: a compliant MTA would not deliver without verified TLS."
+				}
+			}
+			out = append(out, f)
 		}
 	}
 	return out
@@ -276,6 +290,13 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		f.ID, f.Severity = "send.connect_failed", report.Fail
 		f.Message = fmt.Sprintf("The test send to %s did not get through: %s.", s.To, attemptSummary(atts))
 		f.Fix = "Check that the hosts are reachable from here and that the relay settings are right."
+		if len(atts) == 0 {
+			// Nothing was tried (the run's time was gone): that says
+			// nothing about the sender or the recipient.
+			f.Severity = report.Error
+			f.Message = fmt.Sprintf("The test send to %s was not attempted: the run's time (--timeout) ran out before the first connection.", s.To)
+			f.Fix = "Run again with a longer --timeout."
+		}
 		if d.Path == "direct" && delivery.Port25Blocked(s, atts) {
 			f.ID = "send.port25_blocked"
 			f.Message = fmt.Sprintf("Every connection to port 25 timed out (%s): outbound port 25 looks blocked, as many ISPs and cloud providers do.", attemptSummary(atts))

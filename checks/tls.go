@@ -12,12 +12,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/miekg/dns"
+
+	"github.com/preflight-mail/preflight/internal/words"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/smtp"
@@ -52,7 +57,9 @@ var tlsKinds = []report.Kind{
 	// it: RFC 8461 §3.3 makes them deliver as without MTA-STS, so the
 	// protection the domain published is gone.
 	{ID: "tls.mta_sts_policy_unavailable", Penalty: report.Penalty{Fail: 10}, Blocks: true},
-	{ID: "tls.mta_sts_policy_invalid", Penalty: report.Penalty{Fail: 10}, Blocks: true},
+	// warn: a policy that lenient parsers read (a blank line, a
+	// comment, a byte-order mark) and strict ones may not.
+	{ID: "tls.mta_sts_policy_invalid", Penalty: report.Penalty{Fail: 10, Warn: 5}, Blocks: true},
 	// fail in enforce mode: compliant senders do not deliver to that MX.
 	{ID: "tls.mta_sts_mx_not_covered", Penalty: report.Penalty{Fail: 20, Warn: 5}, Blocks: true},
 	{ID: "tls.mta_sts_pattern_unused", Penalty: minorPenalty},
@@ -129,6 +136,47 @@ func (p *Probe) verified(now time.Time) bool {
 	return p.State != nil && p.ChainErr == nil && p.NameErr == nil && !p.Chain[0].NotAfter.Before(now)
 }
 
+// answered reports whether the server's answers decide the probe's
+// findings: it went through EHLO, and a STARTTLS or handshake that
+// failed failed on the server's word, not on a timeout or a local error
+// (those say nothing about the domain: couldNotCheck).
+func (p *Probe) answered() bool {
+	switch p.Step {
+	case "done":
+		return true
+	case "starttls", "handshake":
+		return !couldNotCheck(p.Err)
+	}
+	return false
+}
+
+// couldNotCheck reports whether err is this side's, not the server's:
+// the run's deadline or a timeout, --offline, a local socket error (an
+// address not on this machine, no route, no file descriptors), a DNS
+// lookup without a usable answer. Such an error means "could not check
+// from here"; only a server's answer (a refusal, a certificate, an
+// HTTP status, a reply) counts against the domain.
+func couldNotCheck(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, ErrOffline) || errors.Is(err, ErrLoopbackOnly) {
+		return true
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return true
+	}
+	for _, e := range []syscall.Errno{syscall.EADDRNOTAVAIL, syscall.EADDRINUSE, syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.ENETDOWN, syscall.EACCES, syscall.EPERM, syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	if _, ok := errors.AsType[*resolver.LookupError](err); ok && !isNotFound(err) {
+		return true
+	}
+	return false
+}
+
 // subject names the address as postfix logs do: host[addr].
 func (p *Probe) subject() string { return p.Host + "[" + p.Addr.String() + "]" }
 
@@ -161,26 +209,105 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 	wg.Go(func() { dl = lookupDANE(ctx, env, domain) })
 	targets, fs := tlsTargets(ctx, env, domain)
 	out = append(out, fs...)
+	var dane []string
+	wg.Go(func() { dane = tlsaHosts(ctx, env, targets) })
 	probes := probeAll(ctx, env, targets)
 	wg.Wait()
 
 	now := env.now()
-	for _, p := range probes {
-		out = append(out, tlsAddrFindings(ctx, env, p, now)...)
+	if f, ok := noneConnected(env, domain, probes); ok {
+		out = append(out, f)
+	} else {
+		for _, p := range probes {
+			out = append(out, tlsAddrFindings(ctx, env, p, now)...)
+		}
 	}
 	out = append(out, dl.findings(probes, now)...)
 	out = append(out, consistency(targets, probes)...)
-	out = append(out, sts.findings(domain, targets, probes, now)...)
+	stsFindings := sts.findings(domain, targets, probes, now)
+	if len(dane) > 0 {
+		for i := range stsFindings {
+			if stsFindings[i].ID == "tls.mta_sts_missing" {
+				stsFindings[i].Message = fmt.Sprintf("%s publishes no MTA-STS record (_mta-sts.%s). Its MX %s TLSA records (DANE, RFC 7672), so senders that use DANE verify TLS to %s (when the records are DNSSEC-signed); the others use TLS when offered but accept any certificate, or none.", domain, domain, words.Plural(len(dane), "host publishes", "hosts publish"), strings.Join(dane, ", "))
+				stsFindings[i].Evidence = map[string]any{"tlsa": dane}
+			}
+		}
+	}
+	out = append(out, stsFindings...)
 	rptFindings := rpt
+	if slices.ContainsFunc(out, func(f report.Finding) bool { return f.ID == "tls.no_mx" }) {
+		// A domain that receives no mail has nothing for MTA-STS or
+		// TLS-RPT to protect: no advice to publish them.
+		notMissing := func(f report.Finding) bool { return f.ID == "tls.mta_sts_missing" || f.ID == "tls.tlsrpt_missing" }
+		out = slices.DeleteFunc(out, notMissing)
+		rptFindings = slices.DeleteFunc(rptFindings, notMissing)
+	}
+	var published []string
 	if sts.published {
+		published = append(published, "MTA-STS")
+	}
+	if len(dane) > 0 {
+		published = append(published, "DANE (TLSA at "+strings.Join(dane, ", ")+")")
+	}
+	if len(published) > 0 {
 		for i := range rptFindings {
 			if rptFindings[i].ID == "tls.tlsrpt_missing" {
 				rptFindings[i].Severity = report.Warn
-				rptFindings[i].Message += " MTA-STS is published: without TLS-RPT, nobody tells the domain when senders cannot deliver over TLS (RFC 8460 §1)."
+				rptFindings[i].Message += " " + strings.Join(published, " and ") + " " + words.Plural(len(published), "is", "are") + " published: without TLS-RPT, nobody tells the domain when senders cannot deliver over TLS (RFC 8460 §1)."
 			}
 		}
 	}
 	return append(out, rptFindings...)
+}
+
+// tlsaHosts are the MX hosts with TLSA records at _25._tcp.HOST (RFC
+// 7672 §2.2): whether DANE is published, for the TLS-RPT and MTA-STS
+// wording. Matching the records against the certificates (and their
+// DNSSEC status) is the dnssec check's and tlsAddrFindings' (issue #20);
+// a lookup without an answer counts as none.
+func tlsaHosts(ctx context.Context, env Env, targets []tlsHost) []string {
+	found := make([]bool, len(targets))
+	var wg sync.WaitGroup
+	for i, tg := range targets {
+		wg.Go(func() {
+			_, err := env.DNS.Lookup(ctx, "_25._tcp."+tg.host, dns.TypeTLSA)
+			found[i] = err == nil
+		})
+	}
+	wg.Wait()
+	var out []string
+	for i, tg := range targets {
+		if found[i] {
+			out = append(out, tg.host)
+		}
+	}
+	return out
+}
+
+// noneConnected is the one finding for a run that connected to no MX
+// address at all because it may not (--offline, or the test suite's
+// loopback-only dialer): TLS was not checked, and the report says so
+// plainly rather than look like a pass (review of #19, item 4).
+func noneConnected(env Env, domain string, probes []*Probe) (report.Finding, bool) {
+	if len(probes) == 0 {
+		return report.Finding{}, false
+	}
+	var addrs []string
+	for _, p := range probes {
+		if !errors.Is(p.Err, ErrOffline) && !errors.Is(p.Err, ErrLoopbackOnly) {
+			return report.Finding{}, false
+		}
+		addrs = append(addrs, p.subject())
+	}
+	why, reason := "connections outside loopback are refused", "loopback_only"
+	if env.DNS.Offline() {
+		why, reason = "--offline connects to nothing outside this machine", "offline"
+	}
+	return report.Finding{
+		ID: "tls.not_checked", Severity: report.Info, Subject: domain,
+		Message:  fmt.Sprintf("TLS on the MX hosts of %s was not checked from here (%s): STARTTLS and certificates on its %d MX %s are unknown, not passed. Run without --offline to check them.", domain, why, len(addrs), words.Plural(len(addrs), "address", "addresses")),
+		Evidence: map[string]any{"reason": reason, "addresses": addrs},
+	}, true
 }
 
 // tlsTargets finds the MX hosts and their addresses: the MX records, or
@@ -241,15 +368,46 @@ func tlsTargets(ctx context.Context, env Env, domain string) ([]tlsHost, []repor
 			continue
 		}
 		if n := len(tg.addrs); n > maxTLSAddrs {
-			tg.addrs, tg.dropped = tg.addrs[:maxTLSAddrs], n-maxTLSAddrs
+			tg.addrs, tg.dropped = capAddrs(tg.addrs), n-maxTLSAddrs
 			out = append(out, report.Finding{
 				ID: "tls.not_checked", Severity: report.Info, Subject: tg.host,
-				Message: fmt.Sprintf("The MX host %s has %d addresses; the first %d were checked.", tg.host, n, maxTLSAddrs),
+				Message: fmt.Sprintf("The MX host %s has %d addresses; %d were checked (up to %d of each family).", tg.host, n, maxTLSAddrs, maxTLSAddrs/2),
 			})
 		}
 		kept = append(kept, tg)
 	}
 	return kept, out
+}
+
+// capAddrs keeps maxTLSAddrs of addrs: the first half of each family
+// (IPv4, IPv6), then the next of either to fill the rest, in the given
+// order. A v6 address without STARTTLS beside v4 addresses that have it
+// is the classic failure; six A records must not hide the AAAA.
+func capAddrs(addrs []netip.Addr) []netip.Addr {
+	perFamily := maxTLSAddrs / 2
+	keep := make([]bool, len(addrs))
+	n4, n6, kept := 0, 0, 0
+	for i, a := range addrs {
+		if a.Is4() || a.Is4In6() {
+			if n4 < perFamily {
+				keep[i], n4, kept = true, n4+1, kept+1
+			}
+		} else if n6 < perFamily {
+			keep[i], n6, kept = true, n6+1, kept+1
+		}
+	}
+	for i := range addrs {
+		if kept < maxTLSAddrs && !keep[i] {
+			keep[i], kept = true, kept+1
+		}
+	}
+	var out []netip.Addr
+	for i, a := range addrs {
+		if keep[i] {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // probeAll probes every address of every target, at most maxTLSConns
@@ -380,20 +538,33 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 	if p.Log != nil {
 		ev["transcript"] = p.Log.Strings()
 	}
-	if p.Step != "done" && p.Step != "handshake" && p.Step != "starttls" {
+	if !p.answered() {
 		if errors.Is(p.Err, ErrOffline) || errors.Is(p.Err, ErrLoopbackOnly) {
+			why, reason := "connections outside loopback are refused", "loopback_only"
+			if errors.Is(p.Err, ErrOffline) {
+				why, reason = "--offline connects to nothing outside this machine", "offline"
+			}
 			return []report.Finding{{
 				ID: "tls.not_checked", Severity: report.Info, Subject: subj,
-				Message: fmt.Sprintf("Not connected to %s: %s.", subj, shortErr(p.Err)),
+				Message:  fmt.Sprintf("TLS on %s was not checked (%s): it is unknown, not passed.", subj, why),
+				Evidence: map[string]any{"reason": reason, "error": p.Err.Error()},
 			}}
 		}
 		ev["error"] = p.Err.Error()
-		return []report.Finding{{
+		f := report.Finding{
 			ID: "tls.connect_failed", Severity: report.Error, Subject: subj,
 			Message:  fmt.Sprintf("Could not check TLS on %s: the session ended at %s: %s.", subj, p.Step, shortErr(p.Err)),
-			Fix:      "If this machine cannot connect out on port 25 (many networks block it), run the check from one that can, or give --skip tls.",
 			Evidence: ev,
-		}}
+		}
+		if couldNotCheck(p.Err) {
+			// This side's problem (a timeout, no route): the advice is
+			// about this machine. A refusal or a broken greeting is the
+			// server's, and the message says it.
+			f.Fix = "If this machine cannot connect out on port 25 (many networks block it), run the check from one that can, or give --skip tls."
+		} else {
+			f.Fix = "The server refused the connection or did not speak SMTP: check that it listens on port 25 on this address and answers with a 220 greeting."
+		}
+		return []report.Finding{f}
 	}
 	// The banner is known from here on: informational, beside the rest.
 	var out []report.Finding
@@ -452,7 +623,7 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 		problems++
 		out = append(out, report.Finding{
 			ID: "tls.cert_expiring", Severity: report.Warn, Subject: subj,
-			Message:  fmt.Sprintf("The certificate of %s expires on %s, in %d days.", subj, leaf.NotAfter.UTC().Format("2006-01-02"), int(left.Hours()/24)),
+			Message:  fmt.Sprintf("The certificate of %s expires on %s, in %s.", subj, leaf.NotAfter.UTC().Format("2006-01-02"), daysUntil(now, leaf.NotAfter)),
 			Fix:      "Renew the certificate before it expires, and check that renewal is automated and reloads the server.",
 			Evidence: ev,
 		})
@@ -488,7 +659,7 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 	if problems == 0 {
 		out = append(out, report.Finding{
 			ID: "tls.ok", Severity: report.Pass, Subject: subj,
-			Message:  fmt.Sprintf("%s: STARTTLS, %s, %s; the certificate verifies for %s until %s.", subj, tls.VersionName(p.State.Version), tls.CipherSuiteName(p.State.CipherSuite), p.Host, leaf.NotAfter.UTC().Format("2006-01-02")),
+			Message:  fmt.Sprintf("%s: STARTTLS, %s, %s%s; the certificate (%s) verifies for %s until %s.", subj, tls.VersionName(p.State.Version), tls.CipherSuiteName(p.State.CipherSuite), kexText(p.State), keyDesc(leaf), p.Host, leaf.NotAfter.UTC().Format("2006-01-02")),
 			Evidence: ev,
 		})
 	}
@@ -499,8 +670,9 @@ func tlsAddrFindings(ctx context.Context, env Env, p *Probe, now time.Time) []re
 // names and the MX name: informational, a mismatch breaks nothing, but
 // it shows a load balancer or a forgotten myhostname.
 func bannerFinding(ctx context.Context, env Env, p *Probe) (report.Finding, bool) {
-	name, _, _ := strings.Cut(p.Banner, " ")
-	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	shown, _, _ := strings.Cut(p.Banner, " ")
+	shown = strings.TrimSuffix(shown, ".")
+	name := strings.ToLower(shown) // compared without case; shown as sent
 	if name == "" {
 		return report.Finding{}, false
 	}
@@ -508,7 +680,7 @@ func bannerFinding(ctx context.Context, env Env, p *Probe) (report.Finding, bool
 	for i := range ptrs {
 		ptrs[i] = strings.ToLower(strings.TrimSuffix(ptrs[i], "."))
 	}
-	if name == p.Host && (len(ptrs) == 0 || slices.Contains(ptrs, name)) {
+	if name == strings.ToLower(p.Host) && (len(ptrs) == 0 || slices.Contains(ptrs, name)) {
 		return report.Finding{}, false
 	}
 	ptr := "none"
@@ -517,7 +689,7 @@ func bannerFinding(ctx context.Context, env Env, p *Probe) (report.Finding, bool
 	}
 	return report.Finding{
 		ID: "tls.banner_mismatch", Severity: report.Info, Subject: p.subject(),
-		Message:  fmt.Sprintf("%s greets as %s; its MX name is %s and its PTR %s.", p.subject(), name, p.Host, ptr),
+		Message:  fmt.Sprintf("%s greets as %s; its MX name is %s and its PTR %s.", p.subject(), shown, p.Host, ptr),
 		Evidence: map[string]any{"banner": p.Banner, "ptr": ptrs, "mx": p.Host},
 	}, true
 }
@@ -531,7 +703,7 @@ func consistency(targets []tlsHost, probes []*Probe) []report.Finding {
 		var rows []string
 		kinds := map[string]bool{}
 		for _, p := range probes {
-			if p.Host != tg.host || p.Step != "done" && p.State == nil && p.Step != "handshake" {
+			if p.Host != tg.host || !p.answered() {
 				continue
 			}
 			k := "no STARTTLS"
@@ -583,6 +755,31 @@ func weakKey(c *x509.Certificate) string {
 	return ""
 }
 
+// daysUntil counts calendar days (UTC) from now to t: a certificate
+// that ends on Dec 4 checked on Nov 29 expires "in 5 days".
+func daysUntil(now, t time.Time) string {
+	d := func(x time.Time) time.Time {
+		y, m, dd := x.UTC().Date()
+		return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+	}
+	n := int(d(t).Sub(d(now)).Hours() / 24)
+	switch n {
+	case 0:
+		return "less than a day (" + t.UTC().Format("15:04 UTC") + ")"
+	case 1:
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+// kexText is ", key exchange X" when the session says, else "".
+func kexText(st *tls.ConnectionState) string {
+	if st.CurveID == 0 {
+		return ""
+	}
+	return ", key exchange " + st.CurveID.String()
+}
+
 func certHash(c *x509.Certificate) string {
 	h := sha256.Sum256(c.Raw)
 	return hex.EncodeToString(h[:])
@@ -608,9 +805,18 @@ func parentName(host string) string {
 	return rest
 }
 
-// shortErr is an error on one line, cut at 200 octets.
+// shortErr is an error on one line, cut at 200 octets. Certificate
+// errors are worded first, so the cut never takes their point (the
+// expiry date, the names the certificate has).
 func shortErr(err error) string {
 	s := strings.ReplaceAll(err.Error(), "\n", " ")
+	if he, ok := errors.AsType[x509.HostnameError](err); ok && he.Certificate != nil {
+		s = fmt.Sprintf("the certificate is not valid for %s (it names %s)", he.Host, certNames(he.Certificate))
+	} else if ce, ok := errors.AsType[x509.CertificateInvalidError](err); ok && ce.Reason == x509.Expired && ce.Cert != nil {
+		s = fmt.Sprintf("the certificate is valid only from %s to %s", ce.Cert.NotBefore.UTC().Format(time.RFC3339), ce.Cert.NotAfter.UTC().Format(time.RFC3339))
+	} else if ue, ok := errors.AsType[x509.UnknownAuthorityError](err); ok && ue.Cert != nil {
+		s = "the certificate is signed by an unknown authority (issuer " + ue.Cert.Issuer.String() + ")"
+	}
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}

@@ -3,16 +3,21 @@ package checks
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/preflight-mail/preflight/delivery"
+	"github.com/preflight-mail/preflight/mtasts"
 	"github.com/preflight-mail/preflight/mtasts/ststest"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
@@ -36,6 +41,7 @@ type tlsScenario struct {
 	policy  ststest.Response // what mta-sts.example.test serves
 	tlsrpt  string           // the _smtp._tls TXT, "" for none
 	latency time.Duration    // added before each server write (benchmark)
+	zone    string           // more zone lines
 }
 
 // freePort is a port free on 127.0.0.1, for servers on other loopback
@@ -106,6 +112,7 @@ func (sc tlsScenario) start(tb testing.TB) Env {
 		}
 		tb.Cleanup(srv.Close)
 	}
+	z.WriteString(sc.zone)
 	env := zoneEnv(tb, z.String())
 	env.TLS = TLSSettings{Port: port, HTTPSPort: httpsPort, Roots: ca.Pool}
 	return env
@@ -232,6 +239,9 @@ _mta-sts 3600 IN TXT "v=STSv1; id=1"
 		if f.ID == "tls.mta_sts_policy_unavailable" {
 			t.Errorf("policy fetch offline is not a failure of the domain: %s", f.Message)
 		}
+		if f.ID == "tls.not_checked" && !strings.Contains(f.Message, "--offline connects to nothing outside this machine") {
+			t.Errorf("not_checked in raw words: %s", f.Message)
+		}
 	}
 	if len(want) > 0 {
 		t.Errorf("missing %v in %v", want, ids(fs))
@@ -257,6 +267,15 @@ func TestTLSHostileServers(t *testing.T) {
 			}
 		}, "tls.connect_failed"},
 		{"silence", func(c net.Conn) { time.Sleep(3 * time.Second) }, "tls.connect_failed"},
+		{"silence after 220 to STARTTLS", func(c net.Conn) {
+			buf := make([]byte, 512)
+			c.Write([]byte("220 mx.example.test ESMTP\r\n"))
+			c.Read(buf)
+			c.Write([]byte("250-mx.example.test\r\n250 STARTTLS\r\n"))
+			c.Read(buf)
+			c.Write([]byte("220 go ahead\r\n"))
+			time.Sleep(3 * time.Second)
+		}, "tls.connect_failed"},
 		{"escape in banner, no STARTTLS", func(c net.Conn) {
 			buf := make([]byte, 512)
 			c.Write([]byte("220 evil\x1b[2J.example ESMTP\r\n"))
@@ -346,5 +365,365 @@ func TestSendAppliesMTASTS(t *testing.T) {
 				t.Errorf("%s at %s", tt.want, fs[i].Severity)
 			}
 		})
+	}
+}
+
+// Errors on this side — the run's deadline, a policy server or an MX
+// that stalls until it, a source address not on this machine — say
+// nothing about the domain: they are errors (could not check), never a
+// fail against it (review of #19, items 1 and 3). The policy fetch has
+// its own limit inside the deadline.
+func TestTLSThisSideErrorsAreNotFails(t *testing.T) {
+	bindErr := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)}
+	}
+	for _, tt := range []struct {
+		name string
+		sc   tlsScenario
+		dial func(ctx context.Context, network, addr string) (net.Conn, error)
+		want []string // "id severity subject" prefixes that must be there
+	}{
+		{"a policy server that never answers", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.41", "good"}}, sts: goodSTS, policy: ststest.Stalled("headers"), tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}, nil,
+			[]string{"tls.connect_failed error https://mta-sts.example.test", "tls.ok pass"}},
+		{"a policy server that stops mid-body", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.42", "good"}}, sts: goodSTS, policy: ststest.Stalled("body"), tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}, nil,
+			[]string{"tls.connect_failed error https://mta-sts.example.test", "tls.ok pass"}},
+		{"a source address not on this machine", tlsScenario{mx: []mxServer{{"mx1", "127.0.0.43", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "mx1.example.test"), tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}, bindErr,
+			[]string{"tls.connect_failed error https://mta-sts.example.test", "tls.connect_failed error mx1.example.test[127.0.0.43]"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := tt.sc.start(t)
+			if tt.dial != nil {
+				env.Dial = tt.dial
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			start := time.Now()
+			fs := TLS(ctx, env, Target{Domain: "example.test"})
+			if d := time.Since(start); d > 2500*time.Millisecond {
+				t.Errorf("took %s: the policy fetch's own limit is half the time left", d)
+			}
+			var got []string
+			for _, f := range fs {
+				got = append(got, fmt.Sprintf("%s %s %s", f.ID, f.Severity, f.Subject))
+				if f.Severity >= report.Warn && f.Severity != report.Error {
+					t.Errorf("%s %s %s: %s", f.ID, f.Severity, f.Subject, f.Message)
+				}
+			}
+			for _, w := range tt.want {
+				if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w) }) {
+					t.Errorf("no %q in\n%s", w, strings.Join(got, "\n"))
+				}
+			}
+		})
+	}
+}
+
+// A policy server that hangs leaves the test send its time: the send
+// goes ahead as without MTA-STS and says why (RFC 8461 §5).
+func TestSendPolicyFetchTimeout(t *testing.T) {
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.44", "good"}}, sts: goodSTS, policy: ststest.Stalled("headers")}
+	env := sc.start(t)
+	s := delivery.Send{From: names.MustAddress("sender@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"),
+		Path: "direct", Port: env.TLS.Port, RootCAs: env.TLS.Roots}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	fs := SendCheck(ctx, env, Target{Send: &s})
+	i := slices.IndexFunc(fs, func(f report.Finding) bool { return f.ID == "send.accepted" })
+	if i < 0 {
+		t.Fatalf("no send.accepted in %v", ids(fs))
+	}
+	ev, _ := fs[i].Evidence["mta_sts"].(map[string]any)
+	if r, _ := ev["reason"].(string); ev["applied"] != false || !strings.Contains(r, "no policy applied") || !strings.Contains(r, "timed out") {
+		t.Errorf("mta_sts evidence %v", ev)
+	}
+	if !strings.Contains(fs[i].Message, "MTA-STS: no policy applied") {
+		t.Errorf("message %q does not say no policy was applied", fs[i].Message)
+	}
+}
+
+// A send that never started (the time was gone) is an error with a
+// reason, not a fail with an empty one.
+func TestSendNoAttemptIsError(t *testing.T) {
+	env := zoneEnv(t, "$ORIGIN example.test.\n@ 3600 IN SOA ns. host. 1 3600 600 86400 60\n@ 3600 IN MX 10 mx1\nmx1 3600 IN A 127.0.0.45\n")
+	s := delivery.Send{From: names.MustAddress("sender@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"),
+		Path: "direct", Port: freePort(t)}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, f := range SendCheck(ctx, env, Target{Send: &s}) {
+		if f.Severity == report.Fail || strings.Contains(f.Message, ": .") {
+			t.Errorf("%s %s: %q", f.ID, f.Severity, f.Message)
+		}
+	}
+}
+
+// --offline with the policy host a CNAME out of the zone files: the
+// policy was not fetched, which is not the domain's failure (review of
+// #19, item 2).
+func TestTLSOfflineCNAMEOutside(t *testing.T) {
+	env := zoneEnv(t, `$ORIGIN example.test.
+@ 3600 IN SOA ns. host. 1 3600 600 86400 60
+@ 3600 IN MX 10 mx
+mx 3600 IN A 203.0.113.9
+mta-sts 3600 IN CNAME mta-sts.outside.example.
+_mta-sts 3600 IN TXT "v=STSv1; id=1"
+_smtp._tls 3600 IN TXT "v=TLSRPTv1; rua=mailto:tls@example.test"
+`)
+	for _, f := range TLS(context.Background(), env, Target{Domain: "example.test"}) {
+		if f.Severity >= report.Warn {
+			t.Errorf("%s %s %s: %s", f.ID, f.Severity, f.Subject, f.Message)
+		}
+		if f.ID == "tls.not_checked" && strings.Contains(f.Subject, "mta-sts") && !strings.Contains(f.Message, "--offline") {
+			t.Errorf("not_checked does not say why: %s", f.Message)
+		}
+	}
+}
+
+// The fix of a malformed _mta-sts record is a record only over a policy
+// that is served and valid: pasted over no policy it would turn the
+// warning into a fail (review of #19, item 5).
+func TestTLSRecordFixOnlyOverAPolicy(t *testing.T) {
+	rpt := "v=TLSRPTv1; rua=mailto:tls@example.test"
+	for _, tt := range []struct {
+		name    string
+		policy  ststest.Response
+		records bool
+	}{
+		{"policy served", ststest.Good("enforce", "604800", "*.example.test"), true},
+		{"no policy", ststest.Response{Status: 404}, false},
+		{"a malformed policy", ststest.Malformed(), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.46", "good"}}, sts: "v=STSv1; id=\x1b[31mRED", policy: tt.policy, tlsrpt: rpt}
+			fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+			i := slices.IndexFunc(fs, func(f report.Finding) bool { return f.ID == "tls.mta_sts_record_invalid" })
+			if i < 0 {
+				t.Fatalf("no tls.mta_sts_record_invalid in %v", ids(fs))
+			}
+			if got := len(fs[i].FixRecords) > 0; got != tt.records {
+				t.Errorf("fix records %v, want some: %v; fix %q", fs[i].FixRecords, tt.records, fs[i].Fix)
+			}
+			if !tt.records && !strings.Contains(fs[i].Fix, "serve the policy first") {
+				t.Errorf("fix %q", fs[i].Fix)
+			}
+		})
+	}
+}
+
+// The address cap keeps both families: six A records must not hide the
+// AAAA without STARTTLS (review of #19, item 6).
+func TestTLSAddrCapKeepsBothFamilies(t *testing.T) {
+	a := func(ss ...string) []netip.Addr {
+		var out []netip.Addr
+		for _, s := range ss {
+			out = append(out, netip.MustParseAddr(s))
+		}
+		return out
+	}
+	for _, tt := range []struct{ in, want []netip.Addr }{
+		{a("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "::1"), a("10.0.0.1", "10.0.0.2", "10.0.0.3", "::1")},
+		{a("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"), a("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4")},
+		{a("::1", "::2", "::3", "10.0.0.1", "::4", "10.0.0.2", "10.0.0.3"), a("::1", "::2", "10.0.0.1", "10.0.0.2")},
+		{a("::1", "::2", "::3", "::4", "::5"), a("::1", "::2", "::3", "::4")},
+	} {
+		if got := capAddrs(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("capAddrs(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	var mx []mxServer
+	for i := range 6 {
+		mx = append(mx, mxServer{"mx1", fmt.Sprintf("127.0.0.%d", 51+i), "good"})
+	}
+	mx = append(mx, mxServer{"mx1", "::1", "none"})
+	sc := tlsScenario{mx: mx, tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}
+	fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+	if !slices.ContainsFunc(fs, func(f report.Finding) bool {
+		return f.ID == "tls.no_starttls" && f.Subject == "mx1.example.test[::1]"
+	}) {
+		t.Errorf("no tls.no_starttls for ::1 in %v", ids(fs))
+	}
+}
+
+// TLSA records on an MX host are DANE published: TLS-RPT is then
+// recommended (warn when missing), and no MTA-STS does not mean senders
+// accept any certificate (review of #19, item 7).
+func TestTLSDANEPublished(t *testing.T) {
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.47", "good"}},
+		zone: "_25._tcp.mx1 3600 IN TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"}
+	fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+	var rpt, sts *report.Finding
+	for i := range fs {
+		switch fs[i].ID {
+		case "tls.tlsrpt_missing":
+			rpt = &fs[i]
+		case "tls.mta_sts_missing":
+			sts = &fs[i]
+		}
+	}
+	if rpt == nil || rpt.Severity != report.Warn || !strings.Contains(rpt.Message, "DANE") {
+		t.Errorf("tlsrpt_missing: %+v", rpt)
+	}
+	if sts == nil || !strings.Contains(sts.Message, "TLSA") || strings.HasPrefix(strings.SplitN(sts.Message, ". ", 2)[1], "Senders use TLS when offered but accept any") {
+		t.Errorf("mta_sts_missing: %+v", sts)
+	}
+}
+
+// Thousands of mx lines under 64 KiB are a valid policy (RFC 8461 sets
+// no limit): every pattern is matched, and the report stays short
+// (review of #19, item 8).
+func TestTLSManyPatterns(t *testing.T) {
+	var pats []string
+	for i := range 2500 {
+		pats = append(pats, fmt.Sprintf("h%d.ex.net", i))
+	}
+	pats = append(pats, "mx1.example.test")
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.48", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "604800", pats...), tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}
+	fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+	unused := 0
+	for _, f := range fs {
+		switch f.ID {
+		case "tls.mta_sts_policy_invalid", "tls.mta_sts_mx_not_covered":
+			t.Errorf("%s: %s", f.ID, f.Message)
+		case "tls.mta_sts_pattern_unused":
+			unused++
+		}
+	}
+	if unused != maxUnusedFindings {
+		t.Errorf("%d pattern_unused findings, want %d", unused, maxUnusedFindings)
+	}
+	if !slices.ContainsFunc(fs, func(f report.Finding) bool { return f.ID == "tls.mta_sts_ok" }) {
+		t.Errorf("no tls.mta_sts_ok in %v", ids(fs))
+	}
+}
+
+// The review's minor points on wording (review of #19, MINOR): each
+// message says what is true for its case.
+func TestTLSWording(t *testing.T) {
+	rpt := "v=TLSRPTv1; rua=mailto:tls@example.test"
+	find := func(fs []report.Finding, id string) *report.Finding {
+		for i := range fs {
+			if fs[i].ID == id {
+				return &fs[i]
+			}
+		}
+		t.Fatalf("no %s in %v", id, ids(fs))
+		return nil
+	}
+	t.Run("testing mode: no advice to switch to testing", func(t *testing.T) {
+		sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.61", "wrong-name"}}, sts: goodSTS, policy: ststest.Good("testing", "604800", "*.example.test"), tlsrpt: rpt}
+		f := find(TLS(context.Background(), sc.start(t), Target{Domain: "example.test"}), "tls.mta_sts_cert_invalid")
+		if strings.Contains(f.Fix, "mode: testing") || strings.Contains(f.Message, "testing-mode policy") {
+			t.Errorf("%s / %s", f.Message, f.Fix)
+		}
+	})
+	t.Run("tls.ok names the key exchange, mta_sts_ok the record id", func(t *testing.T) {
+		sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.62", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "604800", "*.example.test"), tlsrpt: rpt}
+		fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+		if f := find(fs, "tls.ok"); !strings.Contains(f.Message, "key exchange ") {
+			t.Errorf("tls.ok: %s", f.Message)
+		}
+		if f := find(fs, "tls.mta_sts_ok"); !strings.Contains(f.Message, "id 20261129") {
+			t.Errorf("mta_sts_ok: %s", f.Message)
+		}
+	})
+	t.Run("a refused connection is the server's, not port 25 blocked", func(t *testing.T) {
+		env := zoneEnv(t, "$ORIGIN example.test.\n@ 3600 IN SOA ns. host. 1 3600 600 86400 60\n@ 3600 IN MX 10 mx\nmx 3600 IN A 127.0.0.63\n_smtp._tls 3600 IN TXT \""+rpt+"\"\n")
+		env.TLS.Port = freePort(t)
+		f := find(TLS(context.Background(), env, Target{Domain: "example.test"}), "tls.connect_failed")
+		if strings.Contains(f.Fix, "port 25 (many networks block it)") {
+			t.Errorf("fix %q", f.Fix)
+		}
+	})
+	t.Run("a null MX gets no advice to publish MTA-STS or TLS-RPT", func(t *testing.T) {
+		env := zoneEnv(t, "$ORIGIN example.test.\n@ 3600 IN SOA ns. host. 1 3600 600 86400 60\n@ 3600 IN MX 0 .\n")
+		for _, f := range TLS(context.Background(), env, Target{Domain: "example.test"}) {
+			if f.ID == "tls.mta_sts_missing" || f.ID == "tls.tlsrpt_missing" {
+				t.Errorf("%s: %s", f.ID, f.Message)
+			}
+		}
+	})
+	t.Run("the banner is shown as sent", func(t *testing.T) {
+		env := zoneEnv(t, "$ORIGIN example.test.\n@ 3600 IN SOA ns. host. 1 3600 600 86400 60\n")
+		p := &Probe{Host: "mx.example.test", Addr: netip.MustParseAddr("127.0.0.64"), Banner: "MiXeD.Example.NET ESMTP"}
+		f, ok := bannerFinding(context.Background(), env, p)
+		if !ok || !strings.Contains(f.Message, "greets as MiXeD.Example.NET;") {
+			t.Errorf("%v %s", ok, f.Message)
+		}
+		p.Banner = "MX.Example.Test ESMTP"
+		if f, ok := bannerFinding(context.Background(), env, p); ok {
+			t.Errorf("the MX name in other case: %s", f.Message)
+		}
+	})
+	t.Run("expiry counts calendar days", func(t *testing.T) {
+		now := time.Date(2026, 11, 29, 23, 45, 0, 0, time.UTC)
+		for _, tt := range []struct {
+			at   time.Time
+			want string
+		}{
+			{time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC), "5 days"},
+			{time.Date(2026, 11, 30, 0, 10, 0, 0, time.UTC), "1 day"},
+			{time.Date(2026, 11, 29, 23, 59, 0, 0, time.UTC), "less than a day (23:59 UTC)"},
+		} {
+			if got := daysUntil(now, tt.at); got != tt.want {
+				t.Errorf("daysUntil(%s) = %q, want %q", tt.at, got, tt.want)
+			}
+		}
+	})
+	t.Run("certificate errors keep their point when cut", func(t *testing.T) {
+		names := make([]string, 40)
+		for i := range names {
+			names[i] = fmt.Sprintf("a-rather-long-name-%d.example.net", i)
+		}
+		err := x509.HostnameError{Certificate: &x509.Certificate{DNSNames: names}, Host: "mx.example.test"}
+		if got := shortErr(fmt.Errorf("tls: %w", err)); !strings.HasPrefix(got, "the certificate is not valid for mx.example.test (it names a-rather") {
+			t.Errorf("shortErr = %q", got)
+		}
+	})
+}
+
+// send --tls none: the session in clear text is the flag's doing, and
+// the message says so rather than blame the server (review of #19).
+func TestSendTLSNoneWording(t *testing.T) {
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.65", "good"}}, sts: goodSTS, policy: ststest.Good("testing", "86400", "mx1.example.test")}
+	env := sc.start(t)
+	s := delivery.Send{From: names.MustAddress("sender@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"),
+		Path: "direct", Port: env.TLS.Port, RootCAs: env.TLS.Roots, TLS: delivery.TLSNone}
+	fs := SendCheck(context.Background(), env, Target{Send: &s})
+	i := slices.IndexFunc(fs, func(f report.Finding) bool { return f.ID == "send.no_starttls" })
+	if i < 0 {
+		t.Fatalf("no send.no_starttls in %v", ids(fs))
+	}
+	if m := fs[i].Message; strings.Contains(m, "did not offer") || !strings.Contains(m, "--tls none") {
+		t.Errorf("message %q", m)
+	}
+}
+
+// The fix of a malformed policy names the domain's own MX hosts, so the
+// pasted policy covers them (review of #19).
+func TestTLSPolicyFixNamesTheMX(t *testing.T) {
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.66", "good"}, {"mx2", "127.0.0.67", "good"}}, sts: goodSTS, policy: ststest.Malformed(), tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}
+	fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+	i := slices.IndexFunc(fs, func(f report.Finding) bool { return f.ID == "tls.mta_sts_policy_invalid" })
+	if i < 0 {
+		t.Fatalf("no policy_invalid in %v", ids(fs))
+	}
+	body, _, _ := strings.Cut(strings.SplitN(fs[i].Fix, "\n", 2)[1], "then ")
+	p, err := mtasts.ParsePolicy([]byte(body))
+	if err != nil || p.Match("mx1.example.test") == "" || p.Match("mx2.example.test") == "" || len(p.MX) != 2 {
+		t.Errorf("the fix's policy %q: %+v, %v", body, p, err)
+	}
+}
+
+// A policy with a blank line or a comment is read as lenient senders
+// read it, with a warning, not a blocking fail (review of #19).
+func TestTLSLenientPolicy(t *testing.T) {
+	body := "# ours\nversion: STSv1\nmode: enforce\n\nmx: *.example.test\nmax_age: 604800\n"
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.68", "good"}}, sts: goodSTS, policy: ststest.Response{Body: body}, tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test"}
+	fs := TLS(context.Background(), sc.start(t), Target{Domain: "example.test"})
+	got := map[string]report.Severity{}
+	for _, f := range fs {
+		got[f.ID] = max(got[f.ID], f.Severity)
+	}
+	if got["tls.mta_sts_policy_invalid"] != report.Warn || got["tls.mta_sts_ok"] != report.Pass {
+		t.Errorf("got %v", got)
 	}
 }

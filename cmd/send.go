@@ -720,6 +720,15 @@ and AUTH PLAIN/LOGIN goes over TLS only. A TLS/plain mismatch is reported
 within a second. Relay names resolve through --resolver/--zone (not
 /etc/hosts); --offline connects to loopback only.
 
+MTA-STS: the direct path applies the recipient domain's MTA-STS policy
+(RFC 8461) as a compliant MTA does. In enforce mode only the MX hosts the
+policy names are tried, and only over TLS whose certificate verifies for
+the MX name (else send.mta_sts_refused); testing mode delivers as usual.
+The policy is fetched from https://mta-sts.DOMAIN (--https-port for labs)
+within its own time limit; when it cannot be fetched the send goes ahead
+without a policy. The report's mta_sts evidence says which policy was
+applied, or why none was.
+
 By default this is a probe: QUIT after RCPT TO, nothing is delivered.
 --deliver sends a generated test message, DKIM-signed with --dkim-key and
 --selector. --dkim-key is the same as in check and dkim: the private key is

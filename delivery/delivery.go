@@ -236,7 +236,7 @@ func sendDirect(ctx context.Context, d Deps, s *Send, after int) []Attempt {
 			// RFC 8461 §4.1: in enforce mode an MX host the policy does
 			// not name is not a candidate.
 			atts = append(atts, Attempt{Path: "direct", Host: host, Result: STSRefused, Step: "MTA-STS",
-				Error: fmt.Sprintf("%s matches no mx pattern of the MTA-STS policy (%s) in enforce mode", host, strings.Join(s.STS.MX, ", "))})
+				Error: fmt.Sprintf("%s matches no mx pattern of the MTA-STS policy (%s) in enforce mode", host, s.STS.MXList(10))})
 			continue
 		}
 		addrs, err := d.DNS.LookupIP(ctx, "ip", host)

@@ -36,9 +36,10 @@ const (
 	MaxPolicyBytes = 64 << 10
 	// MaxAge is the largest max_age (RFC 8461 §3.2: up to 31557600, a year).
 	MaxAge = 31557600
-	// MaxPatterns bounds the mx lines read from one policy: a domain has a
-	// few MX hosts; a file with thousands is not a policy.
-	MaxPatterns = 100
+	// MaxUnknown bounds the unknown keys kept for the report. The mx
+	// lines are all kept: RFC 8461 sets no limit, and MaxPolicyBytes
+	// bounds them (a policy with thousands is odd, not malformed).
+	MaxUnknown = 100
 )
 
 // Record is a parsed _mta-sts TXT record.
@@ -156,6 +157,11 @@ type Policy struct {
 	MaxAge  int      // seconds
 	// Unknown are keys senders ignore (RFC 8461 §3.2), for the report.
 	Unknown []string
+	// Quirks are what the RFC 8461 §3.2 grammar does not allow but
+	// lenient parsers skip — a byte-order mark, blank or whitespace-only
+	// lines, "#" comment lines — for a warning: strict senders may
+	// ignore the policy.
+	Quirks []string
 }
 
 // ParsePolicy reads a policy file (RFC 8461 §3.2): lines of "key: value"
@@ -165,11 +171,27 @@ func ParsePolicy(body []byte) (Policy, error) {
 	var p Policy
 	seen := map[string]bool{}
 	text := strings.TrimRight(string(body), "\r\n")
-	if text == "" {
+	if t, ok := strings.CutPrefix(text, "\ufeff"); ok {
+		text = t
+		p.Quirks = append(p.Quirks, "a byte-order mark before the first line")
+	}
+	if strings.TrimSpace(text) == "" {
 		return p, fmt.Errorf("%w: the policy is empty", ErrPolicy)
 	}
 	for n, line := range strings.Split(text, "\n") {
 		line = strings.TrimSuffix(line, "\r")
+		switch {
+		case strings.TrimSpace(line) == "":
+			if len(p.Quirks) < MaxUnknown {
+				p.Quirks = append(p.Quirks, fmt.Sprintf("line %d is blank", n+1))
+			}
+			continue
+		case strings.HasPrefix(strings.TrimLeft(line, " \t"), "#"):
+			if len(p.Quirks) < MaxUnknown {
+				p.Quirks = append(p.Quirks, fmt.Sprintf("line %d is a comment", n+1))
+			}
+			continue
+		}
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			return p, fmt.Errorf("%w: line %d is not key: value", ErrPolicy, n+1)
@@ -216,12 +238,9 @@ func ParsePolicy(body []byte) (Policy, error) {
 			if err := checkPattern(pat); err != nil {
 				return p, fmt.Errorf("%w: line %d: mx %q: %v", ErrPolicy, n+1, v, err)
 			}
-			if len(p.MX) >= MaxPatterns {
-				return p, fmt.Errorf("%w: more than %d mx lines", ErrPolicy, MaxPatterns)
-			}
 			p.MX = append(p.MX, pat)
 		default:
-			if len(p.Unknown) < MaxPatterns {
+			if len(p.Unknown) < MaxUnknown {
 				p.Unknown = append(p.Unknown, k)
 			}
 		}
@@ -271,6 +290,16 @@ func Matches(pattern, host string) bool {
 		return ok && first != "" && rest == suffix
 	}
 	return host == pattern
+}
+
+// MXList is the policy's mx patterns for a message: the first n,
+// comma-separated, and how many more there are.
+func (p Policy) MXList(n int) string {
+	s := strings.Join(p.MX[:min(len(p.MX), n)], ", ")
+	if len(p.MX) > n {
+		s += fmt.Sprintf(" and %d more", len(p.MX)-n)
+	}
+	return s
 }
 
 // Match returns the first pattern of the policy that host matches, or "".
@@ -327,9 +356,12 @@ func Fetch(ctx context.Context, client *http.Client, domain string, port int) (F
 	if err != nil || mt != "text/plain" {
 		return f, fmt.Errorf("%w: Content-Type %q, want text/plain (RFC 8461 §3.2)", ErrFetch, f.ContentType)
 	}
+	if resp.ContentLength > MaxPolicyBytes {
+		return f, fmt.Errorf("%w: the body is %d octets, over %d", ErrFetch, resp.ContentLength, MaxPolicyBytes)
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxPolicyBytes+1))
 	if err != nil {
-		return f, fmt.Errorf("%w: reading the body: %v", ErrFetch, err)
+		return f, fmt.Errorf("%w: reading the body: %w", ErrFetch, err)
 	}
 	if len(b) > MaxPolicyBytes {
 		return f, fmt.Errorf("%w: the body is over %d octets", ErrFetch, MaxPolicyBytes)

@@ -55,6 +55,14 @@ func TestParsePolicy(t *testing.T) {
 		{"double wildcard", "version: STSv1\nmode: enforce\nmx: *.*.example\nmax_age: 1\n", ErrPolicy},
 		{"wildcard inside", "version: STSv1\nmode: enforce\nmx: mail*.example\nmax_age: 1\n", ErrPolicy},
 		{"HTML", "<html><body>Not found</body></html>", ErrPolicy},
+		{"only blank lines", "\n  \n\t\n", ErrPolicy},
+		{"only a comment", "# nothing\n", ErrPolicy},
+		// Lenient parsers skip these; Quirks names them for a warning
+		// (TestParsePolicyQuirks).
+		{"a blank line", "version: STSv1\nmode: enforce\n\nmx: a.example\nmax_age: 1\n", nil},
+		{"a comment", "# ours\nversion: STSv1\nmode: enforce\nmx: a.example\nmax_age: 1\n", nil},
+		{"a BOM", "\ufeffversion: STSv1\nmode: enforce\nmx: a.example\nmax_age: 1\n", nil},
+		{"a trailing whitespace-only line", "version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 1\n \n", nil},
 	} {
 		_, err := ParsePolicy([]byte(tt.in))
 		if !errors.Is(err, tt.err) {
@@ -94,6 +102,19 @@ func FuzzParseRecord(f *testing.F) {
 	})
 }
 
+// What the RFC 8461 grammar does not allow but lenient parsers skip is
+// named in Quirks, each once; a clean policy has none (review of #19).
+func TestParsePolicyQuirks(t *testing.T) {
+	p, err := ParsePolicy([]byte("\ufeff# ours\r\nversion: STSv1\r\n\r\nmode: enforce\r\nmx: a.example\r\nmax_age: 1\r\n \r\n"))
+	want := []string{"a byte-order mark before the first line", "line 1 is a comment", "line 3 is blank", "line 7 is blank"}
+	if err != nil || !slices.Equal(p.Quirks, want) {
+		t.Errorf("Quirks %q, %v; want %q", p.Quirks, err, want)
+	}
+	if p, _ := ParsePolicy([]byte("version: STSv1\nmode: none\nmax_age: 1\n")); p.Quirks != nil {
+		t.Errorf("clean policy: Quirks %q", p.Quirks)
+	}
+}
+
 func FuzzParsePolicy(f *testing.F) {
 	f.Add([]byte("version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmax_age: 604800\r\n"))
 	f.Add([]byte("version: STSv1\nmode: none\nmax_age: 0\n"))
@@ -102,7 +123,7 @@ func FuzzParsePolicy(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if p.MaxAge < 0 || p.MaxAge > MaxAge || p.Mode == "" || len(p.MX) > MaxPatterns {
+		if p.MaxAge < 0 || p.MaxAge > MaxAge || p.Mode == "" || len(p.MX)*4 > len(b) {
 			t.Errorf("ParsePolicy(%q) = %+v", b, p)
 		}
 		for _, m := range p.MX {

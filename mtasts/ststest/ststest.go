@@ -21,6 +21,9 @@ type Response struct {
 	ContentType string // "" is text/plain
 	Status      int    // 0 is 200
 	Location    string // with a 3xx Status
+	// Stall: "headers" answers nothing, "body" sends the headers and
+	// half the body; either then waits until the client goes away.
+	Stall string
 }
 
 // Kinds of answers, for the lab and the tests.
@@ -46,6 +49,14 @@ func Oversize() Response {
 func WrongType(mx ...string) Response {
 	r := Good("enforce", "86400", mx...)
 	r.ContentType = "text/html"
+	return r
+}
+
+// Stalled is a server that accepts the request and never answers
+// ("headers") or stops halfway through a good policy ("body").
+func Stalled(where string) Response {
+	r := Good("enforce", "86400", "mail.example")
+	r.Stall = where
 	return r
 }
 
@@ -95,6 +106,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if !ok || r.URL.Path != "/.well-known/mta-sts.txt" {
 		http.NotFound(w, r)
+		return
+	}
+	switch resp.Stall {
+	case "headers":
+		<-r.Context().Done()
+		return
+	case "body":
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, resp.Body[:len(resp.Body)/2])
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
 		return
 	}
 	if resp.Location != "" {
