@@ -413,11 +413,15 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 		// The targets in flight ran to their end (a signal) or to
 		// --batch-timeout's; the others were never started.
 		why := "--batch-timeout " + o.batchTimeout.String() + " passed"
-		if errors.Is(cmd.Context().Err(), context.Canceled) {
+		interrupted := errors.Is(cmd.Context().Err(), context.Canceled)
+		if interrupted {
 			why = "interrupted"
 		}
 		fmt.Fprintf(o.streams.Err, "stopped: %s; %d of %d %s not checked\n", why, total-stats.n, total, words.Plural(total, "target", "targets"))
-		if stats.code == report.ExitOK {
+		// An interrupted batch exits 3 whatever its finished targets
+		// gave, so a script tells it from a whole run that failed a
+		// gate (issue #21); --batch-timeout's cut keeps a failed gate.
+		if interrupted || stats.code == report.ExitOK {
 			stats.code = report.ExitIncomplete
 		}
 	}
