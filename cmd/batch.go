@@ -347,30 +347,45 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	reports := make(chan report.Report, min(o.jobs, total))
 	start := time.Now()
 
-	var stats batchStats
-	bar := o.progress(total)
-	var writer sync.WaitGroup
-	writer.Go(func() {
-		enc := json.NewEncoder(o.streams.Out)
-		enc.SetEscapeHTML(false)
-		for rep := range reports {
-			bar.beforeOut()
-			enc.Encode(rep)
-			stats.add(rep, o.gate)
-			bar.draw(stats.n)
-		}
-		bar.clear()
-	})
-	// A signal (SIGINT, SIGTERM) cancels cmd.Context(): no target starts
-	// after it, and those running end within their own --timeout, not
-	// at once (their reports are whole). --batch-timeout's deadline
-	// still bounds them.
+	// A signal (SIGINT, SIGTERM) cancels cmd.Context(), and so ctx: no
+	// target starts after it, and those running end within their own
+	// --timeout, not at once (their reports are whole). --batch-timeout's
+	// deadline still bounds them. A report that cannot be written
+	// (a full disk, a closed pipe) cancels ctx and runCtx: the others
+	// could not be written either.
+	ctx, stop := context.WithCancel(cmd.Context())
+	defer stop()
 	runCtx := context.WithoutCancel(cmd.Context())
 	if d, ok := cmd.Context().Deadline(); ok {
 		var cancel context.CancelFunc
 		runCtx, cancel = context.WithDeadline(runCtx, d)
 		defer cancel()
 	}
+	runCtx, stopRun := context.WithCancel(runCtx)
+	defer stopRun()
+
+	var stats batchStats // of the reports written
+	var writeErr error
+	bar := o.progress(total)
+	var writer sync.WaitGroup
+	writer.Go(func() {
+		enc := json.NewEncoder(o.streams.Out)
+		enc.SetEscapeHTML(false)
+		for rep := range reports {
+			if writeErr != nil {
+				continue // the workers' last reports, not written
+			}
+			bar.beforeOut()
+			if writeErr = enc.Encode(rep); writeErr != nil {
+				stop()
+				stopRun()
+				continue
+			}
+			stats.add(rep, o.gate)
+			bar.draw(stats.n)
+		}
+		bar.clear()
+	})
 	// --jobs workers, each checking one target after another.
 	targets := make(chan checks.Target)
 	var workers sync.WaitGroup
@@ -378,23 +393,23 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	for range min(o.jobs, total) {
 		workers.Go(func() {
 			for t := range targets {
-				if !o.canStart(cmd.Context()) {
+				if !o.canStart(ctx) {
 					late.Store(true)
 					continue
 				}
-				ctx, cancel := context.WithTimeout(runCtx, o.timeout)
-				reports <- rn.report(ctx, "check", t, checks.For(t))
+				tctx, cancel := context.WithTimeout(runCtx, o.timeout)
+				reports <- rn.report(tctx, "check", t, checks.For(t))
 				cancel()
 			}
 		})
 	}
-	stopped := false // by --batch-timeout or a signal
+	stopped := false // by --batch-timeout, a signal or a write error
 	err = source(func(t checks.Target) error {
-		if o.canStart(cmd.Context()) {
+		if o.canStart(ctx) {
 			select {
 			case targets <- t:
 				return nil
-			case <-cmd.Context().Done():
+			case <-ctx.Done():
 			}
 		}
 		stopped = true
@@ -402,9 +417,9 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	})
 	close(targets)
 	workers.Wait()
-	stopped = stopped || late.Load()
 	close(reports)
 	writer.Wait()
+	stopped = stopped || late.Load() || writeErr != nil
 	if err != nil && !stopped {
 		return err
 	}
@@ -412,12 +427,18 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	if stopped {
 		// The targets in flight ran to their end (a signal) or to
 		// --batch-timeout's; the others were never started.
-		why := "--batch-timeout " + o.batchTimeout.String() + " passed"
+		why, notDone := "--batch-timeout "+o.batchTimeout.String()+" passed", "not checked"
 		interrupted := errors.Is(cmd.Context().Err(), context.Canceled)
-		if interrupted {
+		switch {
+		case writeErr != nil:
+			// Exit 3 like a single check's unwritten report: the
+			// gate's outcome is in no report anyone can read.
+			why, notDone = "the reports could not be written: "+writeErr.Error(), "not written"
+			interrupted = true
+		case interrupted:
 			why = "interrupted"
 		}
-		fmt.Fprintf(o.streams.Err, "stopped: %s; %d of %d %s not checked\n", why, total-stats.n, total, words.Plural(total, "target", "targets"))
+		fmt.Fprintf(o.streams.Err, "stopped: %s; %d of %d %s %s\n", why, total-stats.n, total, words.Plural(total, "target", "targets"), notDone)
 		// An interrupted batch exits 3 whatever its finished targets
 		// gave, so a script tells it from a whole run that failed a
 		// gate (issue #21); --batch-timeout's cut keeps a failed gate.
