@@ -1,15 +1,20 @@
 package cmd
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver/dnstest"
@@ -87,5 +92,48 @@ func TestBatchWriteFailureStops(t *testing.T) {
 	// The batch stopped: only the targets running at the failure ran.
 	if c := checkedTargets(srv); c > 5+1+4+4 {
 		t.Errorf("%d of %d targets checked after the 6th report could not be written", c, n)
+	}
+}
+
+// TestBatchBrokenPipe: a batch of the binary whose stdout's reader goes
+// away (`| head -1`) stops, says on stderr that the reports could not
+// be written, and exits 3; SIGPIPE does not kill it silently (review of
+// #21: exit 141, no summary).
+func TestBatchBrokenPipe(t *testing.T) {
+	const n = 2000
+	srv := dnstest.New(t, benchZones(250)...)
+	srv.SetLatency(20 * time.Millisecond)
+	file := benchTargets(t, n)
+	bin := preflightBinary(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "check", "--targets", file, "--resolver", srv.Addr, "--list", "bl.test",
+		"--treat-as-public", "203.0.113.0/24")
+	cmd.Env = append(os.Environ(), loopbackOnlyEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	if !sc.Scan() {
+		t.Fatalf("no first report: %v", sc.Err())
+	}
+	r.Close() // head -1 has its line
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("exit: %v, want 3; stderr:\n%s", err, stderr.String())
+	}
+	m := regexp.MustCompile(`\nstopped: the reports could not be written: write /dev/stdout: broken pipe; (\d+) of 2000 targets not written\n$`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("stderr does not end with the stop line:\n%s", stderr.String())
+	}
+	if notWritten, _ := strconv.Atoi(m[1]); notWritten < n/2 {
+		t.Errorf("%d targets not written: the batch went on after the pipe closed", notWritten)
 	}
 }

@@ -35,6 +35,11 @@ func Main() int {
 	// After the first signal, which stops a batch gently (running
 	// targets finish within --timeout), a second one ends the process.
 	context.AfterFunc(ctx, stop)
+	// A write to a pipe whose reader has gone (`| head`) fails with
+	// EPIPE, and the command says the report could not be written
+	// (exit 3), instead of SIGPIPE killing the process silently (exit
+	// 141, no summary of a batch). See os/signal, "SIGPIPE".
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	return Run(ctx, os.Args[1:], Streams{Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
 }
 
