@@ -50,6 +50,13 @@ const maxBadLines = 20
 // the file is.
 func (o *checkOptions) batch(cmd *cobra.Command, env envOptions, sh shard) error {
 	spool, n, err := o.spoolTargets(cmd.Context(), sh)
+	if err != nil && cmd.Context().Err() != nil {
+		// A signal or --batch-timeout while the file (a pipe) was
+		// still being read: no usage error (exit 2 tells CI the
+		// arguments were wrong), but a stopped batch, exit 3.
+		fmt.Fprintf(o.streams.Err, "stopped: %s while %s was read; nothing was checked\n", o.stopReason(cmd.Context()), o.targetsFile)
+		return exitError{report.ExitIncomplete}
+	}
 	if err != nil {
 		return err
 	}
@@ -427,16 +434,13 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	if stopped {
 		// The targets in flight ran to their end (a signal) or to
 		// --batch-timeout's; the others were never started.
-		why, notDone := "--batch-timeout "+o.batchTimeout.String()+" passed", "not checked"
+		why, notDone := o.stopReason(cmd.Context()), "not checked"
 		interrupted := errors.Is(cmd.Context().Err(), context.Canceled)
-		switch {
-		case writeErr != nil:
+		if writeErr != nil {
 			// Exit 3 like a single check's unwritten report: the
 			// gate's outcome is in no report anyone can read.
 			why, notDone = "the reports could not be written: "+writeErr.Error(), "not written"
 			interrupted = true
-		case interrupted:
-			why = "interrupted"
 		}
 		fmt.Fprintf(o.streams.Err, "stopped: %s; %d of %d %s %s\n", why, total-stats.n, total, words.Plural(total, "target", "targets"), notDone)
 		// An interrupted batch exits 3 whatever its finished targets
@@ -447,6 +451,15 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 		}
 	}
 	return o.exit(report.Outcome{Code: stats.code})
+}
+
+// stopReason says why a batch stopped, once ctx (the run's) is done: a
+// signal, or --batch-timeout.
+func (o *checkOptions) stopReason(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return "interrupted"
+	}
+	return "--batch-timeout " + o.batchTimeout.String() + " passed"
 }
 
 // errBatchStopped ends the targets' source when no more may start.
