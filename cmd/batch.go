@@ -33,9 +33,15 @@ const maxTargetLine = 64 << 10
 // 64 at once keep a batch of 20 to 64 domains in one wave, and the
 // questions of all of them on the wire at once are bounded apart, so a
 // large batch cannot flood the resolver.
+//
+// maxJobs bounds --jobs: more targets at once only wait on
+// --max-inflight's questions while holding their memory (--jobs 1000000
+// took 1.28 GB, and a target's --timeout ran out while it waited); a
+// larger scan is sharded (--shard).
 const (
 	defaultJobs        = 64
 	defaultMaxInflight = 256
+	maxJobs            = 1024
 )
 
 // maxBadLines bounds the bad lines of a targets file (or targets of a
