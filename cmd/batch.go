@@ -376,6 +376,11 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	}
 	runCtx, stopRun := context.WithCancel(runCtx)
 	defer stopRun()
+	if second := takeSecondSignal(cmd.Context()); second != nil {
+		// A second signal cuts the running targets short: their
+		// reports and the summary are still written.
+		defer context.AfterFunc(second, stopRun)()
+	}
 
 	var stats batchStats // of the reports written
 	var writeErr error
