@@ -344,7 +344,12 @@ func notDomainChar(r rune) bool {
 // the others.
 func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env envOptions, source func(yield func(checks.Target) error) error) error {
 	if o.changed("format") && o.format != "json" {
-		return conflict("--format "+o.format, o.batchName(), "batch mode writes one JSON report per line: --format must be json")
+		why := "batch mode writes one JSON report per line: --format must be json"
+		if o.format == "github" {
+			// The GitHub Action always adds --format github.
+			why += " (the GitHub Action adds --format github: run a batch in a step of its own, docs/scale.md)"
+		}
+		return conflict("--format "+o.format, o.batchName(), why)
 	}
 	total := n.inShard
 	// The zone files load within --timeout, as in a single run.
