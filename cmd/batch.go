@@ -33,9 +33,15 @@ const maxTargetLine = 64 << 10
 // 64 at once keep a batch of 20 to 64 domains in one wave, and the
 // questions of all of them on the wire at once are bounded apart, so a
 // large batch cannot flood the resolver.
+//
+// maxJobs bounds --jobs: more targets at once only wait on
+// --max-inflight's questions while holding their memory (--jobs 1000000
+// took 1.28 GB, and a target's --timeout ran out while it waited); a
+// larger scan is sharded (--shard).
 const (
 	defaultJobs        = 64
 	defaultMaxInflight = 256
+	maxJobs            = 1024
 )
 
 // maxBadLines bounds the bad lines of a targets file (or targets of a
@@ -50,6 +56,13 @@ const maxBadLines = 20
 // the file is.
 func (o *checkOptions) batch(cmd *cobra.Command, env envOptions, sh shard) error {
 	spool, n, err := o.spoolTargets(cmd.Context(), sh)
+	if err != nil && cmd.Context().Err() != nil {
+		// A signal or --batch-timeout while the file (a pipe) was
+		// still being read: no usage error (exit 2 tells CI the
+		// arguments were wrong), but a stopped batch, exit 3.
+		fmt.Fprintf(o.streams.Err, "stopped: %s while %s was read; nothing was checked\n", o.stopReason(cmd.Context()), o.targetsFile)
+		return exitError{report.ExitIncomplete}
+	}
 	if err != nil {
 		return err
 	}
@@ -331,7 +344,12 @@ func notDomainChar(r rune) bool {
 // the others.
 func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env envOptions, source func(yield func(checks.Target) error) error) error {
 	if o.changed("format") && o.format != "json" {
-		return conflict("--format "+o.format, o.batchName(), "batch mode writes one JSON report per line: --format must be json")
+		why := "batch mode writes one JSON report per line: --format must be json"
+		if o.format == "github" {
+			// The GitHub Action always adds --format github.
+			why += " (the GitHub Action adds --format github: run a batch in a step of its own, docs/scale.md)"
+		}
+		return conflict("--format "+o.format, o.batchName(), why)
 	}
 	total := n.inShard
 	// The zone files load within --timeout, as in a single run.
@@ -347,30 +365,50 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	reports := make(chan report.Report, min(o.jobs, total))
 	start := time.Now()
 
-	var stats batchStats
-	bar := o.progress(total)
-	var writer sync.WaitGroup
-	writer.Go(func() {
-		enc := json.NewEncoder(o.streams.Out)
-		enc.SetEscapeHTML(false)
-		for rep := range reports {
-			bar.beforeOut()
-			enc.Encode(rep)
-			stats.add(rep, o.gate)
-			bar.draw(stats.n)
-		}
-		bar.clear()
-	})
-	// A signal (SIGINT, SIGTERM) cancels cmd.Context(): no target starts
-	// after it, and those running end within their own --timeout, not
-	// at once (their reports are whole). --batch-timeout's deadline
-	// still bounds them.
+	// A signal (SIGINT, SIGTERM) cancels cmd.Context(), and so ctx: no
+	// target starts after it, and those running end within their own
+	// --timeout, not at once (their reports are whole). --batch-timeout's
+	// deadline still bounds them. A report that cannot be written
+	// (a full disk, a closed pipe) cancels ctx and runCtx: the others
+	// could not be written either.
+	ctx, stop := context.WithCancel(cmd.Context())
+	defer stop()
 	runCtx := context.WithoutCancel(cmd.Context())
 	if d, ok := cmd.Context().Deadline(); ok {
 		var cancel context.CancelFunc
 		runCtx, cancel = context.WithDeadline(runCtx, d)
 		defer cancel()
 	}
+	runCtx, stopRun := context.WithCancel(runCtx)
+	defer stopRun()
+	if second := takeSecondSignal(cmd.Context()); second != nil {
+		// A second signal cuts the running targets short: their
+		// reports and the summary are still written.
+		defer context.AfterFunc(second, stopRun)()
+	}
+
+	var stats batchStats // of the reports written
+	var writeErr error
+	bar := o.progress(total)
+	var writer sync.WaitGroup
+	writer.Go(func() {
+		enc := json.NewEncoder(o.streams.Out)
+		enc.SetEscapeHTML(false)
+		for rep := range reports {
+			if writeErr != nil {
+				continue // the workers' last reports, not written
+			}
+			bar.beforeOut()
+			if writeErr = enc.Encode(rep); writeErr != nil {
+				stop()
+				stopRun()
+				continue
+			}
+			stats.add(rep, o.gate)
+			bar.draw(stats.n)
+		}
+		bar.clear()
+	})
 	// --jobs workers, each checking one target after another.
 	targets := make(chan checks.Target)
 	var workers sync.WaitGroup
@@ -378,23 +416,23 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	for range min(o.jobs, total) {
 		workers.Go(func() {
 			for t := range targets {
-				if !o.canStart(cmd.Context()) {
+				if !o.canStart(ctx) {
 					late.Store(true)
 					continue
 				}
-				ctx, cancel := context.WithTimeout(runCtx, o.timeout)
-				reports <- rn.report(ctx, "check", t, o.checksFor(t))
+				tctx, cancel := context.WithTimeout(runCtx, o.timeout)
+				reports <- rn.report(tctx, "check", t, o.checksFor(t))
 				cancel()
 			}
 		})
 	}
-	stopped := false // by --batch-timeout or a signal
+	stopped := false // by --batch-timeout, a signal or a write error
 	err = source(func(t checks.Target) error {
-		if o.canStart(cmd.Context()) {
+		if o.canStart(ctx) {
 			select {
 			case targets <- t:
 				return nil
-			case <-cmd.Context().Done():
+			case <-ctx.Done():
 			}
 		}
 		stopped = true
@@ -402,9 +440,9 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	})
 	close(targets)
 	workers.Wait()
-	stopped = stopped || late.Load()
 	close(reports)
 	writer.Wait()
+	stopped = stopped || late.Load() || writeErr != nil
 	if err != nil && !stopped {
 		return err
 	}
@@ -412,16 +450,32 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	if stopped {
 		// The targets in flight ran to their end (a signal) or to
 		// --batch-timeout's; the others were never started.
-		why := "--batch-timeout " + o.batchTimeout.String() + " passed"
-		if errors.Is(cmd.Context().Err(), context.Canceled) {
-			why = "interrupted"
+		why, notDone := o.stopReason(cmd.Context()), "not checked"
+		interrupted := errors.Is(cmd.Context().Err(), context.Canceled)
+		if writeErr != nil {
+			// Exit 3 like a single check's unwritten report: the
+			// gate's outcome is in no report anyone can read.
+			why, notDone = "the reports could not be written: "+writeErr.Error(), "not written"
+			interrupted = true
 		}
-		fmt.Fprintf(o.streams.Err, "stopped: %s; %d of %d %s not checked\n", why, total-stats.n, total, words.Plural(total, "target", "targets"))
-		if stats.code == report.ExitOK {
+		fmt.Fprintf(o.streams.Err, "stopped: %s; %d of %d %s %s\n", why, total-stats.n, total, words.Plural(total, "target", "targets"), notDone)
+		// An interrupted batch exits 3 whatever its finished targets
+		// gave, so a script tells it from a whole run that failed a
+		// gate (issue #21); --batch-timeout's cut keeps a failed gate.
+		if interrupted || stats.code == report.ExitOK {
 			stats.code = report.ExitIncomplete
 		}
 	}
 	return o.exit(report.Outcome{Code: stats.code})
+}
+
+// stopReason says why a batch stopped, once ctx (the run's) is done: a
+// signal, or --batch-timeout.
+func (o *checkOptions) stopReason(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return "interrupted"
+	}
+	return "--batch-timeout " + o.batchTimeout.String() + " passed"
 }
 
 // errBatchStopped ends the targets' source when no more may start.

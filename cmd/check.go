@@ -114,7 +114,7 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
 	f.BoolVar(&o.baselineAny, "baseline-any", false, "with --baseline: accept a report of another command or domain")
 	f.IntVar(&o.maxDrop, "max-drop", 0, "with --baseline: score drop allowed before the gate fails")
 	f.StringVar(&o.targetsFile, "targets", "", "FILE of targets to check in batch (NDJSON out)")
-	f.IntVar(&o.jobs, "jobs", defaultJobs, "targets checked at once in batch mode")
+	f.IntVar(&o.jobs, "jobs", defaultJobs, fmt.Sprintf("targets checked at once in batch mode (at most %d)", maxJobs))
 	f.IntVar(&o.maxInflight, "max-inflight", defaultMaxInflight, "in batch mode, DNS questions on the wire at once, all targets together (docs/scale.md)")
 	f.DurationVar(&o.batchTimeout, "batch-timeout", 0, "time limit for the whole batch (default: none; --timeout bounds each target)")
 	f.StringVar(&o.shard, "shard", "", "I/N: in batch mode, check every N-th target from the I-th (0 to N-1) only")
@@ -191,6 +191,8 @@ func (o *checkOptions) checkUse(args []string) error {
 		return conflict("DOMAIN", "--targets", "check one DOMAIN, or the targets of the file")
 	case o.jobs < 1:
 		return fmt.Errorf("--jobs %d: want 1 or more", o.jobs)
+	case o.jobs > maxJobs:
+		return fmt.Errorf("--jobs %d: at most %d; more targets at once only wait for --max-inflight's questions (for a larger scan, --shard I/N over processes: docs/scale.md)", o.jobs, maxJobs)
 	case o.maxInflight < 1:
 		return fmt.Errorf("--max-inflight %d: want 1 or more", o.maxInflight)
 	case o.maxDrop < 0:

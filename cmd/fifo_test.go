@@ -1,6 +1,11 @@
 package cmd
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -29,5 +34,39 @@ func TestFileFlagFIFOEndsInTime(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, "nothing to read within the time limit") || took > slack(1500*time.Millisecond) {
 			t.Errorf("%s FIFO: exit %d in %v, %q", flag, code, took.Round(time.Millisecond), stderr)
 		}
+	}
+}
+
+// TestBatchInterruptedWhileReading: SIGINT while the targets file, a
+// named pipe whose writer stays open, is still being read stops the
+// batch with exit 3 and "interrupted", not a usage error (exit 2, "ff:4:
+// reading stopped", found by the review of #21).
+func TestBatchInterruptedWhileReading(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "targets")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip(err)
+	}
+	bin := preflightBinary(t)
+	cmd := exec.Command(bin, "check", "--targets", fifo, "--resolver", "127.0.0.1:9", "--timeout", "5s")
+	cmd.Env = append(os.Environ(), loopbackOnlyEnv+"=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // waits for preflight to open it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	fmt.Fprintln(w, "example.test 203.0.113.5\nexample.test 203.0.113.6")
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("exit: %v, want 3; stderr:\n%s", err, stderr.String())
+	}
+	if want := "stopped: interrupted while " + fifo + " was read; nothing was checked\n"; stderr.String() != want || stdout.Len() != 0 {
+		t.Errorf("stdout %q, stderr %q; want no report, stderr %q", stdout.String(), stderr.String(), want)
 	}
 }

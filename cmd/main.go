@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -33,9 +34,62 @@ func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// After the first signal, which stops a batch gently (running
-	// targets finish within --timeout), a second one ends the process.
-	context.AfterFunc(ctx, stop)
+	// targets finish within --timeout), a second one ends the targets
+	// running at once, and the batch its run with its summary; a third
+	// (or a second, outside a batch) ends the process.
+	sec := &secondSignal{}
+	sec.ctx, sec.cancel = context.WithCancel(context.Background())
+	context.AfterFunc(ctx, func() {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, os.Interrupt, syscall.SIGTERM) // before stop: no signal unseen
+		stop()
+		go sec.wait(c)
+	})
+	ctx = context.WithValue(ctx, secondSignalKey{}, sec)
+	// A write to a pipe whose reader has gone (`| head`) fails with
+	// EPIPE, and the command says the report could not be written
+	// (exit 3), instead of SIGPIPE killing the process silently (exit
+	// 141, no summary of a batch). See os/signal, "SIGPIPE".
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	return Run(ctx, os.Args[1:], Streams{Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
+}
+
+// secondSignal is how a second SIGINT or SIGTERM reaches a batch.
+type secondSignal struct {
+	ctx    context.Context // done at the second signal, if taken
+	cancel context.CancelFunc
+	taken  atomic.Bool // a batch ends at ctx's end
+}
+
+type secondSignalKey struct{}
+
+// wait waits for the second signal. A batch that took it ends its
+// targets at once and writes its summary (review of #21: the second
+// signal killed the process without one); a third ends the process.
+// Outside a batch, the second signal does what it would without
+// preflight's handler.
+func (s *secondSignal) wait(c chan os.Signal) {
+	sig := <-c
+	signal.Stop(c)
+	if s.taken.Load() {
+		s.cancel()
+		return
+	}
+	if p, err := os.FindProcess(os.Getpid()); err != nil || p.Signal(sig) != nil {
+		os.Exit(report.ExitIncomplete)
+	}
+}
+
+// takeSecondSignal returns a context that a second signal ends, for a
+// batch to end its running targets at once; nil without a signal
+// handler (Run in tests).
+func takeSecondSignal(ctx context.Context) context.Context {
+	s, ok := ctx.Value(secondSignalKey{}).(*secondSignal)
+	if !ok {
+		return nil
+	}
+	s.taken.Store(true)
+	return s.ctx
 }
 
 // Run runs preflight with args and returns the exit code.
