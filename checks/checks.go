@@ -37,6 +37,9 @@ type Target struct {
 	Names []string
 	// Send, when set, is the test send to make.
 	Send *delivery.Send
+	// Message, when set, is a received message to judge (preflight
+	// message, check --message).
+	Message *Message
 }
 
 // Bounds on a Target, enforced where one is made (the command line, a
@@ -123,10 +126,24 @@ var All = []Check{
 	{ID: "rdns", Run: RDNS, Kinds: rdnsKinds},
 	{ID: "rbl", Run: RBL, Kinds: rblKinds},
 	{ID: "spf", Run: SPF, Kinds: spfKinds},
-	{ID: "dkim", Run: DKIM, Kinds: dkimKinds},
-	{ID: "dmarc", Run: DMARC, Kinds: dmarcKinds},
+	{ID: "dkim", Run: DKIM, Kinds: slices.Concat(dkimKinds, messageDKIMKinds)},
+	{ID: "dmarc", Run: DMARC, Kinds: slices.Concat(dmarcKinds, messageDMARCKinds)},
 	{ID: "mx", Run: MX, Kinds: mxKinds},
 	{ID: "send", Run: SendCheck, Kinds: sendKinds},
+	// A received message's checks (issue #18).
+	{ID: "format", Run: Format, Kinds: formatKinds},
+	{ID: "unsubscribe", Run: Unsubscribe, Kinds: unsubscribeKinds},
+	{ID: "arc", Run: ARC, Kinds: arcKinds},
+	{ID: "received", Run: Received, Kinds: receivedKinds},
+}
+
+// MessageChecks are the checks of a received message, in report order
+// (preflight message).
+var MessageChecks = []string{"spf", "dkim", "dmarc", "format", "unsubscribe", "arc", "received"}
+
+// messageOnly reports whether a check judges a message only.
+func messageOnly(id string) bool {
+	return id == "format" || id == "unsubscribe" || id == "arc" || id == "received"
 }
 
 // For returns the checks that apply to t: all, but the test send only
@@ -134,7 +151,7 @@ var All = []Check{
 func For(t Target) []Check {
 	var out []Check
 	for _, c := range All {
-		if c.ID == "send" && t.Send == nil {
+		if c.ID == "send" && t.Send == nil || messageOnly(c.ID) && t.Message == nil {
 			continue
 		}
 		out = append(out, c)

@@ -78,6 +78,9 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	const label = "            " // under "  Delivery  "
 	out.line("  Score     ", label, scoreLine(p, r, t.barWidth()))
 	out.line("  Delivery  ", label, verdictLine(p, r))
+	if m := r.Verdict.Message; m != "" {
+		out.line("  Message   ", label, messageLine(p, m))
+	}
 	if r.Verdict.Relay != "" {
 		out.line("  Relay     ", label, relayLine(p, r.Verdict))
 	}
@@ -258,6 +261,17 @@ func verdictLine(p palette, r Report) string {
 		s += " — not known from this run: " + Sanitize(strings.Join(v.Unchecked, ", "))
 	}
 	return s
+}
+
+// messageLine is a received message's DMARC verdict.
+func messageLine(p palette, m string) string {
+	switch m {
+	case MessagePass:
+		return p.ready.Sprint("PASS") + " — DMARC passes: receivers take the message as from its From domain"
+	case MessageFail:
+		return p.blocked.Sprint("FAIL") + " — DMARC fails: the From domain's policy decides what receivers do"
+	}
+	return p.unknown.Sprint("UNKNOWN") + " — DMARC could not be evaluated"
 }
 
 // relayLine is the relay's verdict.

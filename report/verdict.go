@@ -52,6 +52,31 @@ type Verdict struct {
 	Relay string `json:"relay,omitempty"`
 	// RelayBlocking lists the finding IDs that make the relay not_ready.
 	RelayBlocking []string `json:"relay_blocking,omitempty"`
+	// Message is a received message's DMARC result (pass, fail or
+	// unknown); empty when no message was checked (issue #18).
+	Message string `json:"message,omitempty"`
+}
+
+// Message verdicts.
+const (
+	MessagePass = "pass"
+	MessageFail = "fail"
+)
+
+// MessageVerdict is a message's verdict from its dmarc findings:
+// pass or fail as DMARC judged it, unknown when it could not.
+func MessageVerdict(r Report) string {
+	for _, c := range r.Checks {
+		for _, f := range c.Findings {
+			switch f.ID {
+			case "dmarc.message_pass":
+				return MessagePass
+			case "dmarc.message_fail":
+				return MessageFail
+			}
+		}
+	}
+	return Unknown
 }
 
 // judgement is a verdict with the checks that ran and could not

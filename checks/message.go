@@ -1,0 +1,664 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/preflight-mail/preflight/dkim"
+	"github.com/preflight-mail/preflight/dmarc"
+	"github.com/preflight-mail/preflight/message"
+	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/spf"
+)
+
+// Message is a received message to judge as receivers did (preflight
+// message, check --message): what its signatures, its envelope and its
+// headers prove. The DKIM verification is made once per run and shared
+// by the dkim, dmarc and unsubscribe checks.
+type Message struct {
+	*message.Message
+	// Name is the file it was read from ("-": standard input).
+	Name string
+	// ReceivedBy is the receiver whose Received and
+	// Authentication-Results fields are trusted (--received-by); empty:
+	// the topmost that names a client address.
+	ReceivedBy string
+	// ClientIP overrides the connecting address (--ip).
+	ClientIP netip.Addr
+
+	once sync.Once
+	sigs []message.Verified
+	cut  int
+}
+
+// Signatures returns the message's DKIM signatures verified through the
+// run's resolver (--zone and --offline apply).
+func (m *Message) Signatures(ctx context.Context, env Env) ([]message.Verified, int) {
+	m.once.Do(func() { m.sigs, m.cut = m.Verify(env.DNS.TXTFunc(ctx)) })
+	return m.sigs, m.cut
+}
+
+// Envelope is what the message says of its SMTP session: the client
+// address and HELO from the trusted Received field (or --ip), and the
+// envelope sender from Return-Path ("" for the null sender <>).
+type Envelope struct {
+	IP         netip.Addr
+	HELO       string
+	MailFrom   string // the address as in Return-Path, without <>
+	NullSender bool
+	Hop        *message.Hop
+}
+
+// Envelope reads the session's facts from the message.
+func (m *Message) Envelope() Envelope {
+	var e Envelope
+	if h, ok := m.Trusted(m.ReceivedBy); ok {
+		e.IP, e.HELO, e.Hop = h.IP, h.HELO, &h
+	}
+	if m.ClientIP.IsValid() {
+		e.IP = m.ClientIP
+	}
+	if rp, ok := m.First("Return-Path"); ok {
+		rp = strings.TrimSpace(rp)
+		rp = strings.TrimSuffix(strings.TrimPrefix(rp, "<"), ">")
+		e.MailFrom, e.NullSender = rp, rp == ""
+	}
+	return e
+}
+
+// messageDKIMKinds are the findings about a message's DKIM signatures
+// (the dkim check's, with a message). Like every DKIM finding they are
+// warnings: DKIM is no required fact of direct delivery.
+var messageDKIMKinds = []report.Kind{
+	{ID: "dkim.signature_pass"},
+	{ID: "dkim.aligned"},
+	{ID: "dkim.not_aligned", Penalty: report.Penalty{Warn: 15}},
+	{ID: "dkim.no_signature", Penalty: report.Penalty{Warn: 15}},
+	{ID: "dkim.body_hash_mismatch", Penalty: report.Penalty{Warn: 10}},
+	{ID: "dkim.signature_invalid", Penalty: report.Penalty{Warn: 10}},
+	{ID: "dkim.signature_error", Penalty: report.Penalty{Warn: 10}},
+	{ID: "dkim.signature_expired", Penalty: report.Penalty{Warn: 10}},
+	{ID: "dkim.from_not_signed", Penalty: report.Penalty{Warn: 10}},
+	{ID: "dkim.body_length", Penalty: report.Penalty{Warn: 5}},
+	{ID: "dkim.weak_algorithm", Penalty: report.Penalty{Warn: 10}},
+	{ID: "dkim.too_many_signatures", Penalty: minorPenalty},
+	{ID: "dkim.not_oversigned"},
+}
+
+// messageDKIM reports each signature of the message: verified or why
+// not, what it covers, and whether one that verifies aligns with From.
+func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
+	m := t.Message
+	sigs, cut := m.Signatures(ctx, env)
+	_, fromDomain, _ := m.FromAddress()
+	if len(sigs) == 0 {
+		return []report.Finding{{ID: "dkim.no_signature", Severity: report.Warn, Subject: fromDomain,
+			Message: "The message has no DKIM-Signature: DMARC rests on SPF alone, which breaks on forwarding.",
+			Fix:     "Sign outgoing mail with DKIM (d= the From domain, or its organizational domain)."}}
+	}
+	var out []report.Finding
+	if cut > 0 {
+		out = append(out, report.Finding{ID: "dkim.too_many_signatures", Severity: report.Warn, Subject: fromDomain,
+			Message:  fmt.Sprintf("The message has %d DKIM signatures; the first %d were verified and %d were not (receivers stop after a few too).", len(sigs)+cut, len(sigs), cut),
+			Fix:      "Sign once or twice (for example RSA and Ed25519); remove stale signatures before re-signing.",
+			Evidence: map[string]any{"verified": len(sigs), "not_verified": cut}})
+	}
+	org := orgOf(ctx, env, fromDomain)
+	aligned := ""
+	for i, s := range sigs {
+		subj := fmt.Sprintf("%s/%s", s.Selector, s.Domain)
+		ev := signatureEvidence(ctx, env, s, i)
+		ev["aligned"] = fromDomain != "" && aligns(ctx, env, s.Domain, fromDomain, org, "r")
+		switch s.Result {
+		case message.DKIMPass:
+			out = append(out, report.Finding{ID: "dkim.signature_pass", Severity: report.Pass, Subject: subj,
+				Message:  fmt.Sprintf("DKIM signature %d (d=%s, s=%s, %s) verifies.", i+1, s.Domain, s.Selector, ev["algorithm"]),
+				Evidence: ev})
+			if ev["aligned"] == true && aligned == "" {
+				aligned = s.Domain
+			}
+		case message.DKIMTempError:
+			out = append(out, dnsError("dkim", subj, fmt.Sprintf("DKIM signature %d (the key at %s._domainkey.%s)", i+1, s.Selector, s.Domain), s.Err))
+		default:
+			out = append(out, signatureFailure(i, s, ev))
+		}
+		if s.Length >= 0 && s.Reason != message.ReasonLength {
+			out = append(out, bodyLength(i, s, ev))
+		}
+		if s.Reason == message.ReasonLength {
+			out = append(out, bodyLength(i, s, ev))
+		}
+		if s.Result == message.DKIMPass && s.Signs("From") && s.SignCount("From") <= len(m.Get("From")) {
+			out = append(out, report.Finding{ID: "dkim.not_oversigned", Severity: report.Info, Subject: subj,
+				Message: fmt.Sprintf("DKIM signature %d signs From once: a second From field added in transit would not break it, and some clients show that one (RFC 6376 §8.15).", i+1),
+				Fix:     "Name From (and Subject, To) one more time in h= than it appears (over-signing): most signers have an option for it."})
+		}
+	}
+	switch {
+	case fromDomain == "":
+	case aligned != "":
+		out = append(out, report.Finding{ID: "dkim.aligned", Severity: report.Pass, Subject: fromDomain,
+			Message:  fmt.Sprintf("A DKIM signature that verifies (d=%s) aligns with the From domain %s: DMARC passes on DKIM.", aligned, fromDomain),
+			Evidence: map[string]any{"d": aligned, "from_domain": fromDomain, "org_domain": org}})
+	default:
+		out = append(out, report.Finding{ID: "dkim.not_aligned", Severity: report.Warn, Subject: fromDomain,
+			Message:  fmt.Sprintf("No DKIM signature that verifies aligns with the From domain %s (organizational domain %s): DMARC can pass on SPF alone, and forwarding breaks that.", fromDomain, org),
+			Fix:      fmt.Sprintf("Sign with d=%s (or a domain under %s), and make sure the signature verifies.", fromDomain, org),
+			Evidence: map[string]any{"from_domain": fromDomain, "org_domain": org}})
+	}
+	return out
+}
+
+// signatureEvidence is what a signature says of itself, with its key's
+// size from the key record (looked up by go-msgauth already: cached).
+func signatureEvidence(ctx context.Context, env Env, s message.Verified, i int) map[string]any {
+	ev := map[string]any{"index": i + 1, "d": s.Domain, "s": s.Selector, "algorithm": s.Algorithm, "canonicalization": s.Canon,
+		"headers": s.Headers, "result": s.Result}
+	if s.Identity != "" {
+		ev["i"] = s.Identity
+	}
+	if s.Length >= 0 {
+		ev["l"] = s.Length
+	}
+	if !s.Expires.IsZero() {
+		ev["x"] = s.Expires.Format("2006-01-02T15:04:05Z")
+	}
+	if s.Err != nil {
+		ev["error"] = s.Err.Error()
+	}
+	if s.Domain != "" && s.Selector != "" {
+		if txts, err := env.DNS.LookupTXT(ctx, s.Selector+"._domainkey."+s.Domain); err == nil {
+			for _, txt := range txts {
+				if !dkim.IsKeyRecord(txt) {
+					continue
+				}
+				if k, _ := dkim.ParseKey(txt); k.Public != nil {
+					ev["key"] = k.Describe()
+					ev["key_bits"] = k.Bits
+					break
+				}
+			}
+		}
+	}
+	return ev
+}
+
+// signatureFailure is the finding for a signature that does not verify.
+func signatureFailure(i int, s message.Verified, ev map[string]any) report.Finding {
+	subj := fmt.Sprintf("%s/%s", s.Selector, s.Domain)
+	f := report.Finding{Severity: report.Warn, Subject: subj, Evidence: ev}
+	what := fmt.Sprintf("DKIM signature %d (d=%s, s=%s)", i+1, s.Domain, s.Selector)
+	switch s.Reason {
+	case message.ReasonBodyHash:
+		f.ID = "dkim.body_hash_mismatch"
+		f.Message = what + " fails: the body hash does not match: the body was changed after signing (a footer added by a list or a gateway, a line-ending or encoding change)."
+		f.Fix = "Sign after every step that changes the body (footers, disclaimers, MIME conversion), or have that step re-sign."
+	case message.ReasonSignature:
+		f.ID = "dkim.signature_invalid"
+		f.Message = what + " fails: the signature does not verify with the published key: a signed header field was changed in transit, or the key published is not the signing key."
+		f.Fix = fmt.Sprintf("Compare the key at %s._domainkey.%s with the signer's (preflight dkim %s --selector %s --dkim-key FILE); sign after header rewriting.", s.Selector, s.Domain, s.Domain, s.Selector)
+	case message.ReasonExpired:
+		f.ID = "dkim.signature_expired"
+		f.Message = fmt.Sprintf("%s has expired (x=%s): receivers treat it as failing.", what, s.Expires.Format("2006-01-02 15:04 UTC"))
+		f.Fix = "Give signatures an expiry of days, not hours (x=), or none: a message can wait in queues."
+	case message.ReasonFromUnsig:
+		f.ID = "dkim.from_not_signed"
+		f.Message = what + " does not sign the From field (RFC 6376 §5.4 requires it): verifiers reject it."
+		f.Fix = "Add From to the signer's header list (h=)."
+	case message.ReasonWeakHash:
+		f.ID = "dkim.weak_algorithm"
+		f.Message = fmt.Sprintf("%s uses %s: verifiers no longer accept SHA-1 (RFC 8301 §3.1).", what, s.Algorithm)
+		f.Fix = "Sign with rsa-sha256 (or ed25519-sha256 beside it)."
+	default:
+		f.ID = "dkim.signature_error"
+		f.Message = fmt.Sprintf("%s cannot be verified: %s.", what, s.Err)
+		f.Fix = fmt.Sprintf("Publish a usable key at %s._domainkey.%s (preflight dkim %s --selector %s), and check the signature's tags.", s.Selector, s.Domain, s.Domain, s.Selector)
+	}
+	return f
+}
+
+// bodyLength is the warning for l=: the body after l octets is unsigned.
+func bodyLength(i int, s message.Verified, ev map[string]any) report.Finding {
+	msg := fmt.Sprintf("DKIM signature %d (d=%s) covers only the first %d octets of the body (l=): anyone can append text that still verifies, and many receivers ignore such signatures", i+1, s.Domain, s.Length)
+	if s.Reason == message.ReasonLength {
+		msg += "; go-msgauth, like them, refuses it"
+	}
+	return report.Finding{ID: "dkim.body_length", Severity: report.Warn, Subject: fmt.Sprintf("%s/%s", s.Selector, s.Domain),
+		Message: msg + ".", Fix: "Turn off the body length limit (l=) in the signer.", Evidence: ev}
+}
+
+// orgOf is the organizational domain of domain by RFC 9989's tree walk
+// (answers cached for the run).
+func orgOf(ctx context.Context, env Env, domain string) string {
+	if domain == "" {
+		return ""
+	}
+	return dmarc.TreeWalk(ctx, env.DNS, domain).OrgDomain()
+}
+
+// messageDMARCKinds are the findings of a message's DMARC evaluation.
+// A message that fails DMARC under a quarantine or reject policy is not
+// delivered as sent: that blocks.
+var messageDMARCKinds = []report.Kind{
+	{ID: "dmarc.message_pass"},
+	{ID: "dmarc.message_fail", Penalty: report.Penalty{Fail: 30, Warn: 15}, Blocks: true},
+	{ID: "dmarc.no_author_domain", Penalty: report.Penalty{Warn: 15}},
+	// No policy applies: DMARC's result is none (dmarc.missing costs).
+	{ID: "dmarc.message_none"},
+}
+
+// dmarcResult is a message's DMARC result.
+type dmarcResult struct {
+	spfDomain, spfResult string
+	spfAligned           bool
+	dkimAligned          []string // d= of verified, aligned signatures
+	pass                 bool
+}
+
+// messageDMARC evaluates DMARC (RFC 9989 §4.4) for the message: an
+// SPF pass for an aligned envelope domain, or a verified DKIM signature
+// with an aligned d=, and what the policy makes a receiver do otherwise.
+func messageDMARC(ctx context.Context, env Env, t Target) []report.Finding {
+	m := t.Message
+	_, from, why := m.FromAddress()
+	if from == "" {
+		return []report.Finding{{ID: "dmarc.no_author_domain", Severity: report.Warn,
+			Message: "DMARC cannot be evaluated: " + why + " (RFC 9989 §4.4 needs exactly one author domain); receivers reject or junk such mail.",
+			Fix:     "Send with exactly one From field holding one address."}}
+	}
+	disc := dmarc.Discover(ctx, env.DNS, from)
+	if s := disc.Walk.Steps[0]; s.Err != nil {
+		return []report.Finding{dnsError("dmarc", from, "the DMARC policy of "+from, s.Err)}
+	}
+	var rec dmarc.Record
+	if disc.Step != nil && disc.Step.Record != nil {
+		rec = *disc.Step.Record
+	}
+	adkim, aspf := cmpOr(rec.ADKIM, "r"), cmpOr(rec.ASPF, "r")
+	var r dmarcResult
+	sigs, _ := m.Signatures(ctx, env)
+	for _, s := range sigs {
+		if s.Result == message.DKIMPass && aligns(ctx, env, s.Domain, from, disc.Org, adkim) {
+			r.dkimAligned = append(r.dkimAligned, s.Domain)
+		}
+	}
+	e := m.Envelope()
+	r.spfDomain = mailDomain(e)
+	if r.spfDomain != "" && e.IP.IsValid() {
+		sender := e.MailFrom
+		if e.NullSender || sender == "" {
+			sender = "postmaster@" + r.spfDomain
+		}
+		res := spf.CheckHost(ctx, env.DNS, spf.Args{IP: e.IP, Sender: sender, HELO: cmpOr(e.HELO, r.spfDomain), Now: env.now()})
+		r.spfResult = res.Result
+		r.spfAligned = res.Result == spf.Pass && aligns(ctx, env, r.spfDomain, from, disc.Org, aspf)
+	}
+	r.pass = r.spfAligned || len(r.dkimAligned) > 0
+	ev := map[string]any{"from_domain": from, "org_domain": disc.Org, "adkim": adkim, "aspf": aspf,
+		"spf_domain": r.spfDomain, "spf_result": r.spfResult, "spf_aligned": r.spfAligned, "dkim_aligned": r.dkimAligned}
+	if e.IP.IsValid() {
+		ev["client_ip"] = e.IP.String()
+	}
+	if disc.Applies() {
+		ev["policy"], ev["applied"] = disc.Policy, disc.Applied
+	}
+	if !disc.Applies() {
+		would := "would fail: neither an aligned SPF pass nor an aligned DKIM pass"
+		if r.pass {
+			would = "would pass: it is aligned"
+		}
+		return []report.Finding{{ID: "dmarc.message_none", Severity: report.Info, Subject: from,
+			Message:  fmt.Sprintf("No DMARC policy applies to %s, so the message's DMARC result is none; with a policy it %s.", from, would),
+			Evidence: ev}}
+	}
+	if r.pass {
+		how := []string{}
+		if r.spfAligned {
+			how = append(how, fmt.Sprintf("SPF pass for %s", r.spfDomain))
+		}
+		if len(r.dkimAligned) > 0 {
+			how = append(how, fmt.Sprintf("DKIM pass for d=%s", strings.Join(r.dkimAligned, ", d=")))
+		}
+		return []report.Finding{{ID: "dmarc.message_pass", Severity: report.Pass, Subject: from,
+			Message:  fmt.Sprintf("The message passes DMARC for %s: %s, aligned with From.", from, strings.Join(how, " and ")),
+			Evidence: ev}}
+	}
+	sev, action := report.Warn, "no policy applies to "+from+", so receivers judge the message on its own"
+	switch disc.Applied {
+	case dmarc.Reject:
+		sev, action = report.Fail, "the policy is reject: receivers that follow DMARC refuse it"
+	case dmarc.Quarantine:
+		sev, action = report.Fail, "the policy is quarantine: receivers that follow DMARC put it in spam"
+	case dmarc.None:
+		action = "the policy is none: receivers deliver it as they judge, and report it"
+	}
+	spfWhy := "SPF was not evaluated (no client address)"
+	switch {
+	case r.spfDomain == "":
+		spfWhy = "no envelope domain to check SPF for"
+	case r.spfResult == spf.Pass:
+		spfWhy = fmt.Sprintf("SPF passes for %s, which does not align with %s", r.spfDomain, from)
+	case r.spfResult != "":
+		spfWhy = fmt.Sprintf("SPF is %s for %s", r.spfResult, r.spfDomain)
+	}
+	return []report.Finding{{ID: "dmarc.message_fail", Severity: sev, Subject: from,
+		Message:  fmt.Sprintf("The message fails DMARC for %s: %s, and no verified DKIM signature aligns with From; %s.", from, spfWhy, action),
+		Fix:      fmt.Sprintf("Sign with an aligned DKIM key (d=%s) — it survives forwarding — and send with a bounce address at %s whose SPF allows the sending IP.", from, from),
+		Evidence: ev}}
+}
+
+// mailDomain is the domain SPF is checked for: the envelope sender's,
+// or the HELO name's for the null sender (RFC 7208 §2.4).
+func mailDomain(e Envelope) string {
+	if !e.NullSender && e.MailFrom != "" {
+		if _, d, ok := strings.Cut(e.MailFrom, "@"); ok {
+			return strings.ToLower(strings.TrimSuffix(d, "."))
+		}
+		return ""
+	}
+	if e.HELO != "" && !strings.HasPrefix(e.HELO, "[") && strings.Contains(e.HELO, ".") {
+		return strings.ToLower(strings.TrimSuffix(e.HELO, "."))
+	}
+	return ""
+}
+
+// aligns reports identifier alignment (RFC 9989 §4.4.1): the same
+// domain in strict mode, the same organizational domain in relaxed.
+func aligns(ctx context.Context, env Env, domain, from, fromOrg, mode string) bool {
+	domain = strings.ToLower(domain)
+	if domain == from {
+		return true
+	}
+	if mode == "s" || domain == "" {
+		return false
+	}
+	// Relaxed: the same organizational domain by RFC 9989's tree walk,
+	// or by the Public Suffix List that RFC 7489 receivers still use.
+	return orgOf(ctx, env, domain) == fromOrg || dmarc.PSLOrgDomain(env.PSL, domain) == dmarc.PSLOrgDomain(env.PSL, from)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// formatKinds are the format check's findings: RFC 5322 and the rules
+// large receivers add (Gmail's bulk sender guidelines ask for RFC 5322
+// compliance; a message without Message-ID or with two From fields is
+// refused or junked). Warnings: they judge one message, not the setup.
+var formatKinds = []report.Kind{
+	{ID: "format.ok"},
+	{ID: "format.from_count", Penalty: report.Penalty{Warn: 15}},
+	{ID: "format.from_addresses", Penalty: report.Penalty{Warn: 10}},
+	{ID: "format.no_date", Penalty: report.Penalty{Warn: 5}},
+	{ID: "format.no_message_id", Penalty: report.Penalty{Warn: 5}},
+	{ID: "format.duplicate_field", Penalty: report.Penalty{Warn: 5}},
+	{ID: "format.long_line", Penalty: minorPenalty},
+	{ID: "format.bad_encoded_word", Penalty: minorPenalty},
+	{ID: "format.control_chars", Penalty: report.Penalty{Warn: 5}},
+	{ID: "format.not_a_field", Penalty: report.Penalty{Warn: 5}},
+	{ID: "format.too_many_fields", Penalty: minorPenalty},
+	{ID: "format.bare_lf"},
+}
+
+// Format checks the message against RFC 5322's rules (one finding per
+// rule broken; format.ok when none is).
+func Format(ctx context.Context, env Env, t Target) []report.Finding {
+	if t.Message == nil {
+		return nil
+	}
+	probs := t.Message.Lint()
+	var out []report.Finding
+	for _, p := range probs {
+		f := report.Finding{ID: "format." + p.Rule, Severity: report.Warn, Message: p.Detail + ".", Fix: formatFix[p.Rule]}
+		switch p.Rule {
+		case message.RuleBareLF:
+			f.ID, f.Severity = "format.bare_lf", report.Info
+		case message.RuleFromCount:
+			f.ID = "format.from_count"
+		case message.RuleFromAddresses:
+			f.ID = "format.from_addresses"
+		}
+		out = append(out, f)
+	}
+	if !slices.ContainsFunc(out, func(f report.Finding) bool { return f.Severity == report.Warn }) {
+		out = append(out, report.Finding{ID: "format.ok", Severity: report.Pass,
+			Message: fmt.Sprintf("The header follows RFC 5322: one From with one address, Date, Message-ID, no repeated single fields, lines within %d octets.", message.MaxLine)})
+	}
+	return out
+}
+
+var formatFix = map[string]string{
+	message.RuleFromCount:     "Send with exactly one From field.",
+	message.RuleFromAddresses: "Put exactly one address in From (several authors go in From only with a Sender field, which receivers dislike).",
+	message.RuleNoDate:        "Add a Date field in RFC 5322 form (Mon, 02 Jan 2006 15:04:05 -0700).",
+	message.RuleNoMessageID:   "Add a Message-ID such as <unique@your-domain>.",
+	message.RuleDuplicate:     "Send each of these fields once.",
+	message.RuleLongLine:      "Encode long lines (quoted-printable or base64) instead of sending them raw.",
+	message.RuleEncodedWord:   "Encode non-ASCII header text as valid RFC 2047 words (=?utf-8?B?...?=).",
+	message.RuleControl:       "Remove control characters from header fields.",
+	message.RuleNotField:      "Fix the header line: every line is Name: value, or a continuation starting with a space.",
+	message.RuleTooManyFields: "Send fewer header fields.",
+}
+
+// unsubscribeKinds are the bulk-mail header findings (RFC 2369, RFC
+// 8058; Gmail and Yahoo require one-click unsubscribe of bulk senders,
+// Outlook.com uses the mailto: URI). Warnings: they matter to bulk mail
+// only, which one message cannot tell.
+var unsubscribeKinds = []report.Kind{
+	{ID: "unsubscribe.none"},
+	{ID: "unsubscribe.one_click"},
+	{ID: "unsubscribe.one_click_missing", Penalty: report.Penalty{Warn: 10}},
+	{ID: "unsubscribe.not_signed", Penalty: report.Penalty{Warn: 10}},
+	{ID: "unsubscribe.mailto"},
+	{ID: "unsubscribe.no_mailto", Penalty: minorPenalty},
+	{ID: "unsubscribe.insecure_uri", Penalty: minorPenalty},
+	{ID: "unsubscribe.feedback_id"},
+	{ID: "unsubscribe.feedback_id_malformed", Penalty: minorPenalty},
+	{ID: "unsubscribe.feedback_id_not_signed", Penalty: minorPenalty},
+}
+
+// feedbackID is Gmail's Feedback-ID shape: up to four colon-separated
+// parameters, the last the sender's ID ("campaign:customer:type:sender").
+var feedbackID = regexp.MustCompile(`^[^:\s]+(:[^:\s]*){0,3}$`)
+
+// Unsubscribe checks the bulk-mail headers: one-click unsubscribe (an
+// https URI and List-Unsubscribe-Post, both signed by a verified DKIM
+// signature aligned with From), a mailto: URI, and Feedback-ID.
+func Unsubscribe(ctx context.Context, env Env, t Target) []report.Finding {
+	m := t.Message
+	if m == nil {
+		return nil
+	}
+	var out []report.Finding
+	signedBy := func(fields ...string) string {
+		_, from, _ := m.FromAddress()
+		sigs, _ := m.Signatures(ctx, env)
+		for _, s := range sigs {
+			if s.Result != message.DKIMPass || from == "" || !aligns(ctx, env, s.Domain, from, orgOf(ctx, env, from), "r") {
+				continue
+			}
+			if !slices.ContainsFunc(fields, func(f string) bool { return !s.Signs(f) }) {
+				return s.Domain
+			}
+		}
+		return ""
+	}
+	u, ok := m.ListUnsubscribe()
+	switch {
+	case !ok:
+		out = append(out, report.Finding{ID: "unsubscribe.none", Severity: report.Info,
+			Message: "No List-Unsubscribe field. Gmail and Yahoo require one-click unsubscribe (RFC 8058) of bulk and marketing mail; personal and transactional mail needs none.",
+			Fix:     "For bulk mail add List-Unsubscribe: <https://...>, <mailto:...> and List-Unsubscribe-Post: List-Unsubscribe=One-Click, and sign both with DKIM."})
+	case len(u.HTTPS) > 0 && u.OneClick:
+		ev := map[string]any{"https": u.HTTPS, "post": u.Post}
+		if d := signedBy("List-Unsubscribe", "List-Unsubscribe-Post"); d != "" {
+			ev["signed_by"] = d
+			out = append(out, report.Finding{ID: "unsubscribe.one_click", Severity: report.Pass,
+				Message:  fmt.Sprintf("One-click unsubscribe (RFC 8058): an https URI and List-Unsubscribe-Post, both signed by a verified DKIM signature aligned with From (d=%s).", d),
+				Evidence: ev})
+		} else {
+			out = append(out, report.Finding{ID: "unsubscribe.not_signed", Severity: report.Warn,
+				Message:  "List-Unsubscribe and List-Unsubscribe-Post are there, but no verified DKIM signature aligned with From covers both (RFC 8058 §4): receivers ignore one-click unsubscribe then.",
+				Fix:      "Add List-Unsubscribe and List-Unsubscribe-Post to the signer's header list (h=), with a key aligned with From.",
+				Evidence: ev})
+		}
+	default:
+		why := "no List-Unsubscribe-Post: List-Unsubscribe=One-Click"
+		if len(u.HTTPS) == 0 {
+			why = "no https URI in List-Unsubscribe"
+		}
+		if u.Post != "" && !u.OneClick {
+			why += fmt.Sprintf("; List-Unsubscribe-Post is %q, not List-Unsubscribe=One-Click", u.Post)
+		}
+		out = append(out, report.Finding{ID: "unsubscribe.one_click_missing", Severity: report.Warn,
+			Message:  "List-Unsubscribe is there, but not one-click (RFC 8058): " + why + ". Gmail and Yahoo require one-click of bulk senders.",
+			Fix:      "Add an https URI that unsubscribes on a POST, and List-Unsubscribe-Post: List-Unsubscribe=One-Click; sign both with DKIM.",
+			Evidence: map[string]any{"https": u.HTTPS, "mailto": u.Mailto, "post": u.Post}})
+	}
+	if ok && u.Fields > 0 {
+		if len(u.Mailto) > 0 {
+			out = append(out, report.Finding{ID: "unsubscribe.mailto", Severity: report.Pass,
+				Message: "List-Unsubscribe has a mailto: URI (Outlook.com uses only that).", Evidence: map[string]any{"mailto": u.Mailto}})
+		} else {
+			out = append(out, report.Finding{ID: "unsubscribe.no_mailto", Severity: report.Warn,
+				Message: "List-Unsubscribe has no mailto: URI: Outlook.com offers unsubscribe through mailto: only.",
+				Fix:     "Add <mailto:unsubscribe@your-domain?subject=unsubscribe> beside the https URI."})
+		}
+		if len(u.Other) > 0 {
+			out = append(out, report.Finding{ID: "unsubscribe.insecure_uri", Severity: report.Warn,
+				Message:  fmt.Sprintf("List-Unsubscribe has URIs receivers do not use for one-click: %s (http: or unknown schemes).", strings.Join(u.Other, ", ")),
+				Fix:      "Use https: and mailto: URIs only.",
+				Evidence: map[string]any{"uris": u.Other}})
+		}
+	}
+	if fb, ok := m.First("Feedback-ID"); ok {
+		ev := map[string]any{"feedback_id": fb}
+		switch {
+		case !feedbackID.MatchString(fb):
+			out = append(out, report.Finding{ID: "unsubscribe.feedback_id_malformed", Severity: report.Warn,
+				Message:  fmt.Sprintf("Feedback-ID %q is not Gmail's form a:b:c:SenderId (at most four colon-separated fields, no spaces).", fb),
+				Fix:      "Write Feedback-ID as CampaignId:CustomerId:MailType:SenderId (fewer fields are fine; the last is the sender).",
+				Evidence: ev})
+		case signedBy("Feedback-ID") == "":
+			out = append(out, report.Finding{ID: "unsubscribe.feedback_id_not_signed", Severity: report.Warn,
+				Message:  "Feedback-ID is not covered by a verified DKIM signature aligned with From: Gmail's Feedback Loop ignores it then.",
+				Fix:      "Add Feedback-ID to the signer's header list (h=).",
+				Evidence: ev})
+		default:
+			out = append(out, report.Finding{ID: "unsubscribe.feedback_id", Severity: report.Pass,
+				Message: fmt.Sprintf("Feedback-ID %q is well formed and signed.", fb), Evidence: ev})
+		}
+	}
+	return out
+}
+
+// arcKinds: ARC chains are reported as present, not validated: no
+// maintained Go library validates them (DESIGN, Changes 28).
+var arcKinds = []report.Kind{
+	{ID: "arc.present"},
+	{ID: "arc.none"},
+	{ID: "arc.incomplete", Penalty: minorPenalty},
+}
+
+// ARC reports the message's ARC sets (RFC 8617) as present.
+func ARC(ctx context.Context, env Env, t Target) []report.Finding {
+	if t.Message == nil {
+		return nil
+	}
+	a, ok := t.Message.ARCSets()
+	if !ok {
+		return []report.Finding{{ID: "arc.none", Severity: report.Info, Message: "No ARC sets: the message was not forwarded through an ARC sealer (mailing lists and forwarders add them)."}}
+	}
+	ev := map[string]any{"instances": len(a.Instances), "sealers": a.Sealers, "cv": a.Validation}
+	if !a.Complete {
+		return []report.Finding{{ID: "arc.incomplete", Severity: report.Warn,
+			Message:  fmt.Sprintf("ARC fields are present but the chain is incomplete (instances %v): receivers treat it as failing.", a.Instances),
+			Evidence: ev}}
+	}
+	return []report.Finding{{ID: "arc.present", Severity: report.Info,
+		Message:  fmt.Sprintf("An ARC chain of %d sets, sealed by %s (newest cv=%s); not validated: preflight reports ARC as present only.", len(a.Instances), strings.Join(a.Sealers, ", "), a.Validation),
+		Evidence: ev}}
+}
+
+// receivedKinds: the path the message took (TLS on the trusted hop) and
+// the receiver's own Authentication-Results compared with ours.
+var receivedKinds = []report.Kind{
+	{ID: "received.tls"},
+	{ID: "received.no_tls", Penalty: report.Penalty{Warn: 5}},
+	{ID: "received.no_trusted_hop", Penalty: minorPenalty},
+	{ID: "received.authres_agrees"},
+	{ID: "received.authres_differs", Penalty: minorPenalty},
+	{ID: "received.no_authres"},
+}
+
+// Received reads the trusted hop (TLS) and compares the receiver's
+// Authentication-Results with what preflight finds now.
+func Received(ctx context.Context, env Env, t Target) []report.Finding {
+	m := t.Message
+	if m == nil {
+		return nil
+	}
+	var out []report.Finding
+	e := m.Envelope()
+	if h := e.Hop; h == nil {
+		by := "any receiver"
+		if m.ReceivedBy != "" {
+			by = m.ReceivedBy
+		}
+		out = append(out, report.Finding{ID: "received.no_trusted_hop", Severity: report.Warn,
+			Message: fmt.Sprintf("No Received field by %s names the connecting client's address, so the path and TLS are unknown.", by),
+			Fix:     "Check the message as the receiver saved it (Gmail: Show original, Download original), or give --received-by HOST / --ip."})
+	} else {
+		ev := map[string]any{"by": h.By, "from": h.HELO, "ip": h.IP.String(), "with": h.With, "hop": h.Index + 1}
+		if h.TLS != "" {
+			ev["tls"] = h.TLS
+		}
+		if h.Encrypted() {
+			out = append(out, report.Finding{ID: "received.tls", Severity: report.Pass, Subject: h.IP.String(),
+				Message:  fmt.Sprintf("%s received the message from %s over TLS (%s).", h.By, h.IP, cmpOr(h.TLS, h.With)),
+				Evidence: ev})
+		} else {
+			out = append(out, report.Finding{ID: "received.no_tls", Severity: report.Warn, Subject: h.IP.String(),
+				Message:  fmt.Sprintf("%s recorded no TLS for the connection from %s (with %s): the message crossed the network in clear text.", h.By, h.IP, cmpOr(h.With, "unknown")),
+				Fix:      "Use STARTTLS when sending (preflight send --tls required shows whether the receiver offers it).",
+				Evidence: ev})
+		}
+	}
+	servID := m.ReceivedBy
+	v, ok := m.AuthResults(servID)
+	if !ok {
+		return append(out, report.Finding{ID: "received.no_authres", Severity: report.Info,
+			Message: "No Authentication-Results field to compare with (the receiver adds one; a message saved before delivery has none)."})
+	}
+	sigs, _ := m.Signatures(ctx, env)
+	var diffs []string
+	for _, d := range v.DKIM {
+		for _, s := range sigs {
+			if s.Domain == d.Domain && d.Result != "" && d.Result != s.Result {
+				diffs = append(diffs, fmt.Sprintf("%s saw dkim=%s for d=%s, preflight sees %s now (the key may have rotated, or the message was changed after it arrived)", v.ServID, d.Result, d.Domain, s.Result))
+				break
+			}
+		}
+	}
+	ev := map[string]any{"authserv_id": v.ServID, "spf": v.SPF, "dmarc": v.DMARC, "arc": v.ARC}
+	var dk []string
+	for _, d := range v.DKIM {
+		dk = append(dk, d.Result+" d="+d.Domain)
+	}
+	ev["dkim"] = dk
+	if len(diffs) > 0 {
+		return append(out, report.Finding{ID: "received.authres_differs", Severity: report.Warn,
+			Message: strings.Join(diffs, "; ") + ".", Evidence: ev})
+	}
+	return append(out, report.Finding{ID: "received.authres_agrees", Severity: report.Pass,
+		Message:  fmt.Sprintf("%s's Authentication-Results agree with preflight's DKIM results (spf=%s, dmarc=%s as it recorded).", v.ServID, cmpOr(v.SPF, "none"), cmpOr(v.DMARC, "none")),
+		Evidence: ev})
+}
