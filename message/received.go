@@ -33,10 +33,10 @@ func ParseReceived(v string) Received {
 		v = v[:i] // the date
 	}
 	toks := tokens(v)
-	key := ""
+	key, clause := "", "" // the keyword awaiting its word; the clause we are in
 	for _, t := range toks {
 		if t.comment {
-			if key == "from" && !r.IP.IsValid() {
+			if clause == "from" && !r.IP.IsValid() {
 				r.IP = bracketIP(t.text)
 			}
 			if r.TLS == "" {
@@ -47,7 +47,7 @@ func ParseReceived(v string) Received {
 		w := strings.ToLower(t.text)
 		switch w {
 		case "from", "by", "via", "with", "id", "for":
-			key = w
+			key, clause = w, w
 			continue
 		}
 		switch key {
