@@ -125,6 +125,27 @@ func labCmds(env map[string]string) map[string]func(*testscript.TestScript, bool
 		}
 		ts.Logf("DKIM signature of %s verifies (d=%s)", newest.Name(), vs[0].Domain)
 	}
+	// newestmail DOMAIN FILE: copy the newest message of DOMAIN's
+	// Maildir to FILE (under $WORK), as delivered.
+	cmds["newestmail"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: newestmail DOMAIN FILE")
+		}
+		dir := filepath.Join(env["LAB_MAILDIR"], args[0], "new")
+		entries, err := os.ReadDir(dir)
+		if err != nil || len(entries) == 0 {
+			ts.Fatalf("no message in %s", dir)
+		}
+		newest, newestAt := "", time.Time{}
+		for _, e := range entries {
+			if fi, err := e.Info(); err == nil && !fi.ModTime().Before(newestAt) {
+				newest, newestAt = e.Name(), fi.ModTime()
+			}
+		}
+		b, err := os.ReadFile(filepath.Join(dir, newest))
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o644))
+	}
 	// forward LISTEN TARGET: pass TCP connections from LISTEN
 	// ("127.0.0.1:465") to TARGET until the script ends. The lab's
 	// daemons use high ports; this gives the smtps one port 465, which

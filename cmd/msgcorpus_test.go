@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"flag"
 	"maps"
-	"slices"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,9 +38,9 @@ type corpusMessage struct {
 
 type corpusSig struct {
 	domain, selector, key string // key: a file of testdata/lab/keys
-	headers                   []string
-	hash                      crypto.Hash
-	expires                   time.Time
+	headers               []string
+	hash                  crypto.Hash
+	expires               time.Time
 }
 
 // rx is the receiver's trace for a client at ip with HELO helo, over TLS.
@@ -71,7 +71,9 @@ var corpus = []corpusMessage{
 	{file: "body-modified.eml", header: hdr, body: bdy, sign: []corpusSig{s2048}, prepend: goodRX,
 		after: func(b []byte) []byte { return append(b, "-- \r\nSent through a gateway that adds footers\r\n"...) }},
 	{file: "header-modified.eml", header: hdr, body: bdy, sign: []corpusSig{s2048}, prepend: goodRX,
-		after: func(b []byte) []byte { return bytes.Replace(b, []byte("The November issue"), []byte("[EXTERNAL] The November issue"), 1) }},
+		after: func(b []byte) []byte {
+			return bytes.Replace(b, []byte("The November issue"), []byte("[EXTERNAL] The November issue"), 1)
+		}},
 	{file: "body-length.eml", header: hdr, body: bdy, sign: []corpusSig{s2048}, prepend: goodRX,
 		after: func(b []byte) []byte {
 			b = bytes.Replace(b, []byte("DKIM-Signature: "), []byte("DKIM-Signature: l=26; "), 1)

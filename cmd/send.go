@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -18,6 +20,7 @@ import (
 	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/names"
+	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/smtp"
 )
@@ -469,7 +472,8 @@ func (o *sendOptions) dialer(getenv func(string) string) (func(context.Context, 
 type sendCmdOptions struct {
 	*globalOptions
 	sendOptions
-	helo string
+	helo        string
+	saveMessage string
 }
 
 func newCmdSend(g *globalOptions) *cobra.Command {
@@ -530,6 +534,7 @@ Passwords come from --password-env VAR or --password-file FILE, never a flag.` +
 	f.StringVar(&o.dkimKey, "dkim-key", "", "private key FILE of --selector: checked against the published key, and with --deliver it signs the message")
 	f.StringVarP(&o.dkimSelector, "selector", "s", "", "DKIM selector of --dkim-key")
 	f.StringVar(&o.relayCheck, "relay-check", "", "HOST:PORT to probe for open relaying instead of sending")
+	f.StringVar(&o.saveMessage, "save-message", "", "with --deliver: write the message a server accepted, exactly as sent, to FILE (then: preflight message FILE)")
 	o.register(f)
 	alias(f, "from", "mail-from")
 	alias(f, "dkim-selector", "selector")
@@ -554,6 +559,9 @@ func (o *sendCmdOptions) run(cmd *cobra.Command) error {
 	changed := func(name string) bool { return changedFlag(cmd, name) }
 	if err := o.checkUse(changed, o.user != ""); err != nil {
 		return err
+	}
+	if o.saveMessage != "" && !o.deliver {
+		return needs("--save-message", "--deliver", "without it nothing is sent")
 	}
 	if o.relayCheck == "" {
 		// What to send, then how: a send with no flags is told
@@ -580,13 +588,35 @@ func (o *sendCmdOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	t := checks.Target{HELO: helo, MailFrom: s.From, Send: s}
-	if s.DKIMKey == nil {
-		return o.runCheck(cmd, "send", t, envOptions{dial: dial})
+	var (
+		mu   sync.Mutex
+		sent []byte
+	)
+	if o.saveMessage != "" {
+		s.Delivered = func(msg []byte) { mu.Lock(); sent = msg; mu.Unlock() }
 	}
-	// --dkim-key is what it is in every command: the key is
-	// checked against the one published at --selector for the
-	// sender's domain, and with --deliver it signs.
-	t.Domain, t.Selectors, t.DKIMKey = s.From.Domain, []names.Selector{names.Selector(s.DKIMSelector)}, s.DKIMKey
-	return o.runChecks(cmd, t, envOptions{dial: dial}, "dkim", "send")
+	t := checks.Target{HELO: helo, MailFrom: s.From, Send: s}
+	ids := []string{"send"}
+	if s.DKIMKey != nil {
+		// --dkim-key is what it is in every command: the key is
+		// checked against the one published at --selector for the
+		// sender's domain, and with --deliver it signs.
+		t.Domain, t.Selectors, t.DKIMKey = s.From.Domain, []names.Selector{names.Selector(s.DKIMSelector)}, s.DKIMKey
+		ids = []string{"dkim", "send"}
+	}
+	err = o.runChecks(cmd, t, envOptions{dial: dial}, ids...)
+	if o.saveMessage != "" {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case sent == nil:
+			fmt.Fprintf(o.streams.Err, "preflight: --save-message: no server accepted the message; %s not written\n", o.saveMessage)
+		default:
+			if werr := os.WriteFile(o.saveMessage, sent, 0o644); werr != nil {
+				fmt.Fprintf(o.streams.Err, "preflight: --save-message: %v\n", werr)
+				return cmp.Or(err, error(exitError{report.ExitIncomplete}))
+			}
+		}
+	}
+	return err
 }

@@ -47,6 +47,9 @@ type Send struct {
 	// against it instead of a send.
 	RelayCheck string
 	Timeouts   smtp.Timeouts
+	// Delivered, when set, is given the message a server accepted at
+	// DATA, exactly as sent (send --save-message).
+	Delivered func(msg []byte)
 }
 
 // Relay is one smarthost.
