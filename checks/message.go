@@ -328,14 +328,12 @@ func messageDMARC(ctx context.Context, env Env, t Target) []report.Finding {
 			Message:  fmt.Sprintf("The message passes DMARC for %s: %s, aligned with From.", from, strings.Join(how, " and ")),
 			Evidence: ev}}
 	}
-	sev, action := report.Warn, "no policy applies to "+from+", so receivers judge the message on its own"
+	action := "the policy is none: receivers deliver it as they judge, and report it"
 	switch disc.Applied {
 	case dmarc.Reject:
-		sev, action = report.Fail, "the policy is reject: receivers that follow DMARC refuse it"
+		action = "the policy is reject: receivers that follow DMARC refuse it"
 	case dmarc.Quarantine:
-		sev, action = report.Fail, "the policy is quarantine: receivers that follow DMARC put it in spam"
-	case dmarc.None:
-		action = "the policy is none: receivers deliver it as they judge, and report it"
+		action = "the policy is quarantine: receivers that follow DMARC put it in spam"
 	}
 	spfWhy := "SPF was not evaluated (no client address)"
 	switch {
@@ -346,10 +344,19 @@ func messageDMARC(ctx context.Context, env Env, t Target) []report.Finding {
 	case r.spfResult != "":
 		spfWhy = fmt.Sprintf("SPF is %s for %s", r.spfResult, r.spfDomain)
 	}
-	return []report.Finding{{ID: "dmarc.message_fail", Severity: sev, Subject: from,
+	return []report.Finding{{ID: "dmarc.message_fail", Severity: dmarcFailSeverity(disc.Applied), Subject: from,
 		Message:  fmt.Sprintf("The message fails DMARC for %s: %s, and no verified DKIM signature aligns with From; %s.", from, spfWhy, action),
 		Fix:      fmt.Sprintf("Sign with an aligned DKIM key (d=%s) — it survives forwarding — and send with a bounce address at %s whose SPF allows the sending IP.", from, from),
 		Evidence: ev}}
+}
+
+// dmarcFailSeverity: a DMARC failure blocks where the policy receivers
+// apply keeps the message from the inbox (quarantine, reject).
+func dmarcFailSeverity(applied string) report.Severity {
+	if applied == dmarc.Reject || applied == dmarc.Quarantine {
+		return report.Fail
+	}
+	return report.Warn
 }
 
 // mailDomain is the domain SPF is checked for: the envelope sender's,
