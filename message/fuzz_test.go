@@ -41,7 +41,7 @@ func FuzzParse(f *testing.F) {
 func TestParseReceived(t *testing.T) {
 	for _, c := range []struct {
 		in, helo, ip, by, tls string
-		enc               bool
+		enc                   bool
 	}{
 		{"from mail.example (mail.example [203.0.113.5]) (using TLSv1.3 with cipher X) by mx.r.example (Postfix) with ESMTPS id 1; date", "mail.example", "203.0.113.5", "mx.r.example", "TLSv1.3", true},
 		{"from mail.example (mail.example. [2001:db8::5]) by mx.google.com with ESMTPS id x (version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384 bits=256/256); date", "mail.example", "2001:db8::5", "mx.google.com", "TLS1_3", true},
