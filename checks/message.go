@@ -124,13 +124,11 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 			}
 		case message.DKIMTempError:
 			out = append(out, dnsError("dkim", subj, fmt.Sprintf("DKIM signature %d (the key at %s._domainkey.%s)", i+1, s.Selector, s.Domain), s.Err))
+		case message.DKIMPolicy: // l=: dkim.body_length below says so
 		default:
 			out = append(out, signatureFailure(i, s, ev))
 		}
-		if s.Length >= 0 && s.Reason != message.ReasonLength {
-			out = append(out, bodyLength(i, s, ev))
-		}
-		if s.Reason == message.ReasonLength {
+		if s.Length >= 0 || s.Reason == message.ReasonLength {
 			out = append(out, bodyLength(i, s, ev))
 		}
 		if s.Result == message.DKIMPass && s.Signs("From") && s.SignCount("From") <= len(m.Get("From")) {
