@@ -141,8 +141,8 @@ var All = []Check{
 // (preflight message).
 var MessageChecks = []string{"spf", "dkim", "dmarc", "format", "unsubscribe", "arc", "received"}
 
-// messageOnly reports whether a check judges a message only.
-func messageOnly(id string) bool {
+// MessageOnly reports whether a check judges a message only.
+func MessageOnly(id string) bool {
 	return id == "format" || id == "unsubscribe" || id == "arc" || id == "received"
 }
 
@@ -151,7 +151,7 @@ func messageOnly(id string) bool {
 func For(t Target) []Check {
 	var out []Check
 	for _, c := range All {
-		if c.ID == "send" && t.Send == nil || messageOnly(c.ID) && t.Message == nil {
+		if c.ID == "send" && t.Send == nil || MessageOnly(c.ID) && t.Message == nil {
 			continue
 		}
 		out = append(out, c)
