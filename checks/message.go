@@ -252,6 +252,7 @@ var messageDMARCKinds = []report.Kind{
 
 // dmarcResult is a message's DMARC result.
 type dmarcResult struct {
+	adkim, aspf          string
 	spfDomain, spfResult string
 	spfAligned           bool
 	dkimAligned          []string // d= of verified, aligned signatures
@@ -269,34 +270,11 @@ func messageDMARC(ctx context.Context, env Env, t Target) []report.Finding {
 			Message: "DMARC cannot be evaluated: " + why + " (RFC 9989 §4.4 needs exactly one author domain); receivers reject or junk such mail.",
 			Fix:     "Send with exactly one From field holding one address."}}
 	}
-	disc := dmarc.Discover(ctx, env.DNS, from)
-	if s := disc.Walk.Steps[0]; s.Err != nil {
-		return []report.Finding{dnsError("dmarc", from, "the DMARC policy of "+from, s.Err)}
+	r, disc, err := evalDMARC(ctx, env, m, from)
+	if err != nil {
+		return []report.Finding{dnsError("dmarc", from, "the DMARC policy of "+from, err)}
 	}
-	var rec dmarc.Record
-	if disc.Step != nil && disc.Step.Record != nil {
-		rec = *disc.Step.Record
-	}
-	adkim, aspf := cmpOr(rec.ADKIM, "r"), cmpOr(rec.ASPF, "r")
-	var r dmarcResult
-	sigs, _ := m.Signatures(ctx, env)
-	for _, s := range sigs {
-		if s.Result == message.DKIMPass && aligns(ctx, env, s.Domain, from, disc.Org, adkim) {
-			r.dkimAligned = append(r.dkimAligned, s.Domain)
-		}
-	}
-	e := m.Envelope()
-	r.spfDomain = mailDomain(e)
-	if r.spfDomain != "" && e.IP.IsValid() {
-		sender := e.MailFrom
-		if e.NullSender || sender == "" {
-			sender = "postmaster@" + r.spfDomain
-		}
-		res := spf.CheckHost(ctx, env.DNS, spf.Args{IP: e.IP, Sender: sender, HELO: cmpOr(e.HELO, r.spfDomain), Now: env.now()})
-		r.spfResult = res.Result
-		r.spfAligned = res.Result == spf.Pass && aligns(ctx, env, r.spfDomain, from, disc.Org, aspf)
-	}
-	r.pass = r.spfAligned || len(r.dkimAligned) > 0
+	adkim, aspf, e := r.adkim, r.aspf, m.Envelope()
 	ev := map[string]any{"from_domain": from, "org_domain": disc.Org, "adkim": adkim, "aspf": aspf,
 		"spf_domain": r.spfDomain, "spf_result": r.spfResult, "spf_aligned": r.spfAligned, "dkim_aligned": r.dkimAligned}
 	if e.IP.IsValid() {
@@ -355,6 +333,46 @@ func dmarcFailSeverity(applied string) report.Severity {
 		return report.Fail
 	}
 	return report.Warn
+}
+
+// evalDMARC is the message's DMARC evaluation for the author domain
+// from: the policy found, and the aligned results. err is the lookup
+// error of _dmarc.FROM, when it had no usable answer.
+func evalDMARC(ctx context.Context, env Env, m *Message, from string) (r dmarcResult, disc dmarc.Discovery, err error) {
+	disc = dmarc.Discover(ctx, env.DNS, from)
+	if s := disc.Walk.Steps[0]; s.Err != nil {
+		return r, disc, s.Err
+	}
+	var rec dmarc.Record
+	if disc.Step != nil && disc.Step.Record != nil {
+		rec = *disc.Step.Record
+	}
+	r.adkim, r.aspf = cmpOr(rec.ADKIM, "r"), cmpOr(rec.ASPF, "r")
+	sigs, _ := m.Signatures(ctx, env)
+	for _, s := range sigs {
+		if s.Result == message.DKIMPass && aligns(ctx, env, s.Domain, from, disc.Org, r.adkim) {
+			r.dkimAligned = append(r.dkimAligned, s.Domain)
+		}
+	}
+	r.spfDomain, r.spfResult = messageSPF(ctx, env, m)
+	r.spfAligned = r.spfResult == spf.Pass && aligns(ctx, env, r.spfDomain, from, disc.Org, r.aspf)
+	r.pass = r.spfAligned || len(r.dkimAligned) > 0
+	return r, disc, nil
+}
+
+// messageSPF is check_host() for the message's envelope: the domain
+// checked and the result ("" when there is no domain or no client).
+func messageSPF(ctx context.Context, env Env, m *Message) (domain, result string) {
+	e := m.Envelope()
+	domain = mailDomain(e)
+	if domain == "" || !e.IP.IsValid() {
+		return domain, ""
+	}
+	sender := e.MailFrom
+	if e.NullSender || sender == "" {
+		sender = "postmaster@" + domain
+	}
+	return domain, spf.CheckHost(ctx, env.DNS, spf.Args{IP: e.IP, Sender: sender, HELO: cmpOr(e.HELO, domain), Now: env.now()}).Result
 }
 
 // mailDomain is the domain SPF is checked for: the envelope sender's,
@@ -653,6 +671,19 @@ func Received(ctx context.Context, env Env, t Target) []report.Finding {
 			}
 		}
 	}
+	if v.SPF != "" {
+		if d, res := messageSPF(ctx, env, m); res != "" && res != v.SPF {
+			diffs = append(diffs, fmt.Sprintf("%s saw spf=%s, preflight sees %s for %s now (the SPF record changed since, or --ip/--received-by name another client)", v.ServID, v.SPF, res, d))
+		}
+	}
+	if _, from, _ := m.FromAddress(); v.DMARC != "" && from != "" {
+		if r, disc, err := evalDMARC(ctx, env, m, from); err == nil && disc.Applies() {
+			ours := map[bool]string{true: "pass", false: "fail"}[r.pass]
+			if v.DMARC != ours {
+				diffs = append(diffs, fmt.Sprintf("%s saw dmarc=%s, preflight sees %s now", v.ServID, v.DMARC, ours))
+			}
+		}
+	}
 	ev := map[string]any{"authserv_id": v.ServID, "spf": v.SPF, "dmarc": v.DMARC, "arc": v.ARC}
 	var dk []string
 	for _, d := range v.DKIM {
@@ -664,6 +695,6 @@ func Received(ctx context.Context, env Env, t Target) []report.Finding {
 			Message: strings.Join(diffs, "; ") + ".", Evidence: ev})
 	}
 	return append(out, report.Finding{ID: "received.authres_agrees", Severity: report.Pass,
-		Message:  fmt.Sprintf("%s's Authentication-Results agree with preflight's DKIM results (spf=%s, dmarc=%s as it recorded).", v.ServID, cmpOr(v.SPF, "none"), cmpOr(v.DMARC, "none")),
+		Message:  fmt.Sprintf("%s's Authentication-Results agree with what preflight finds now (as it recorded: spf=%s, dmarc=%s, %d DKIM results).", v.ServID, cmpOr(v.SPF, "none"), cmpOr(v.DMARC, "none"), len(v.DKIM)),
 		Evidence: ev})
 }

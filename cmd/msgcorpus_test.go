@@ -125,6 +125,20 @@ var corpus = []corpusMessage{
 			"ARC-Authentication-Results: i=1; mx.lists.example; dkim=pass header.d=news.example; spf=pass smtp.mailfrom=news.example; dmarc=pass\n"},
 	{file: "authres-differs.eml", header: hdr, body: bdy, sign: []corpusSig{s2048},
 		prepend: goodRX + "Authentication-Results: mx.receiver.example; dkim=fail header.d=news.example; spf=pass smtp.mailfrom=news.example\n"},
+	// As Gmail's "Download original" saves it: its internal hop on top
+	// (no client address), ARC sealed by google.com, the trusted hop with
+	// version=TLS1_3, and Authentication-Results naming header.i=.
+	{file: "gmail-original.eml", header: hdr, body: bdy, sign: []corpusSig{s2048},
+		prepend: "Delivered-To: user@gmail.com\n" +
+			"Received: by 2002:a05:6402:1234:b0:5c9:abcd:1234 with SMTP id x12csp123456edb;\n        Sun, 29 Nov 2026 02:00:02 -0800 (PST)\n" +
+			"X-Received: by 2002:a17:906:1234:b0:a9a:1234:5678 with SMTP id a1mr1234567ejb.12.1764410402123;\n        Sun, 29 Nov 2026 02:00:02 -0800 (PST)\n" +
+			"ARC-Seal: i=1; a=rsa-sha256; t=1764410402; cv=none; d=google.com; s=arc-20240605; b=AAAA\n" +
+			"ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed; d=google.com; s=arc-20240605; h=from:to:subject; bh=AAAA; b=AAAA\n" +
+			"ARC-Authentication-Results: i=1; mx.google.com;\n       dkim=pass header.i=@news.example header.s=s2048 header.b=X8eV4wgf;\n       spf=pass smtp.mailfrom=bounces@news.example;\n       dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=news.example\n" +
+			"Return-Path: <bounces@news.example>\n" +
+			"Received: from mail.news.example (mail.news.example. [203.0.113.10])\n        by mx.google.com with ESMTPS id a1si1234567ejb.123.2026.11.29.02.00.01\n        for <user@gmail.com>\n        (version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384 bits=256/256);\n        Sun, 29 Nov 2026 02:00:02 -0800 (PST)\n" +
+			"Received-SPF: pass (google.com: domain of bounces@news.example designates 203.0.113.10 as permitted sender) client-ip=203.0.113.10;\n" +
+			"Authentication-Results: mx.google.com;\n       dkim=pass header.i=@news.example header.s=s2048 header.b=X8eV4wgf;\n       spf=pass (google.com: domain of bounces@news.example designates 203.0.113.10 as permitted sender) smtp.mailfrom=bounces@news.example;\n       dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=news.example\n"},
 	{file: "many-signatures.eml", header: hdr, body: bdy, prepend: goodRX, sign: manySigs(14)},
 	{file: "control-chars.eml", header: hdr + "X-Junk: a\x01b\x1bc\n", body: bdy, prepend: goodRX},
 }

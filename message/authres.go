@@ -16,9 +16,10 @@ type Verdicts struct {
 	ARC    string
 }
 
-// DKIMVerdict is one dkim= result with its header.d= (and header.s=).
+// DKIMVerdict is one dkim= result with its domain (header.d=, or the
+// domain of header.i=).
 type DKIMVerdict struct {
-	Result, Domain, Selector string
+	Result, Domain string
 }
 
 // AuthResults reads the Authentication-Results fields of the receiver
@@ -41,7 +42,14 @@ func (m *Message) AuthResults(servID string) (v Verdicts, ok bool) {
 		for _, r := range results {
 			switch r := r.(type) {
 			case *authres.DKIMResult:
-				v.DKIM = append(v.DKIM, DKIMVerdict{strings.ToLower(string(r.Value)), strings.ToLower(r.Domain), ""})
+				d := r.Domain
+				if d == "" {
+					// Gmail writes header.i=@domain, not header.d.
+					_, d, _ = strings.Cut(r.Identifier, "@")
+				}
+				if len(v.DKIM) < MaxSignatures {
+					v.DKIM = append(v.DKIM, DKIMVerdict{strings.ToLower(string(r.Value)), strings.ToLower(d)})
+				}
 			case *authres.SPFResult:
 				if v.SPF == "" {
 					v.SPF = strings.ToLower(string(r.Value))

@@ -99,6 +99,8 @@ type ARC struct {
 	Complete bool
 	// Validation is the cv= of the newest seal.
 	Validation string
+	// Duplicate: an instance has two seals (RFC 8617 §5.1.1: the chain fails).
+	Duplicate bool
 }
 
 // ARCSets reads the ARC fields present. ok is false when there are none.
@@ -125,6 +127,10 @@ func (m *Message) ARCSets() (a ARC, ok bool) {
 			if i == 0 {
 				continue
 			}
+			if sets[i].seal {
+				a.Duplicate = true
+				continue
+			}
 			sets[i].seal = true
 			d, _ := tags.Get("d")
 			a.Sealers = append(a.Sealers, strings.ToLower(strings.TrimSpace(d)))
@@ -147,7 +153,7 @@ func (m *Message) ARCSets() (a ARC, ok bool) {
 			}
 		}
 	}
-	a.Complete = newest > 0 && len(sets) == newest
+	a.Complete = newest > 0 && len(sets) == newest && !a.Duplicate
 	for i := 1; i <= newest && a.Complete; i++ {
 		s := sets[i]
 		a.Complete = s != nil && s.seal && s.ams && s.aar

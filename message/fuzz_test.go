@@ -1,6 +1,7 @@
 package message
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -34,6 +35,12 @@ func FuzzParse(f *testing.F) {
 		m.AuthResults("")
 		for _, f := range m.Get("DKIM-Signature") {
 			ParseSignature(f.Value)
+		}
+		vs, _ := m.Verify(func(name string) ([]string, error) {
+			return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+		})
+		if len(vs) > MaxSignatures {
+			t.Fatalf("%d signatures verified", len(vs))
 		}
 	})
 }
