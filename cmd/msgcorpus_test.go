@@ -249,3 +249,64 @@ func cmdMsgCorpus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Logf("%d messages", n)
 }
+
+// TestMessageHostile feeds preflight message what an attacker controls:
+// every case ends in a report or a one-line usage error naming the
+// input, within the time limit, and nothing of the message reaches the
+// terminal unescaped.
+func TestMessageHostile(t *testing.T) {
+	dir := t.TempDir()
+	good, err := os.ReadFile(filepath.Join(messagesDir, "good.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, j := bytes.Index(good, []byte("DKIM-Signature:")), bytes.Index(good, []byte("From: News"))
+	manySigs := slices.Concat(good[:i], bytes.Repeat(good[i:j], 1500), good[j:])
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	zones := filepath.Join(messagesDir, "zones")
+	for _, c := range []struct {
+		name   string
+		msg    []byte
+		code   int
+		output string // in stdout for a report, stderr for an error
+	}{
+		{"huge-header", append([]byte("X-Big: "), bytes.Repeat([]byte("a"), 2<<20)...), 2, "header section over 1048576 octets"},
+		{"binary", bytes.Repeat([]byte{0, 1, 2, 0xff, '\n'}, 1000), 2, "no header fields"},
+		{"empty", nil, 2, "empty"},
+		{"many-signatures", manySigs, 0, "first 10 were verified and 1490 were not"},
+		{"many-fields", slices.Concat(bytes.Repeat([]byte("X-A: b\r\n"), 5000), good), 0, "format.too_many_fields"},
+		{"escape-in-from", []byte("From: \x1b]0;pwned\x07 <a@news.example>\r\nSubject: \x1b[2J\r\n\r\nbody\r\n"), 0, "format.control_chars"},
+		{"bad-base64-signature", []byte("DKIM-Signature: v=1; a=rsa-sha256; d=news.example; s=s2048; h=from; bh=!!!; b=@@@\r\nFrom: a@news.example\r\n\r\nx\r\n"), 0, "dkim.signature_error"},
+		{"deep-comments", append(append([]byte("Received: from x "), bytes.Repeat([]byte("("), 100000)...), "\r\nFrom: a@news.example\r\n\r\n"...), 0, "received.no_trusted_hop"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			code, stdout, stderr := run(t, "message", write(c.name+".eml", c.msg), "--zone", zones, "--offline", "--timeout", "10s")
+			if time.Since(start) > 10*time.Second {
+				t.Errorf("took %s", time.Since(start))
+			}
+			if code != c.code && !(c.code == 0 && code == 1) {
+				t.Fatalf("exit %d, want %d; stderr %s", code, c.code, stderr)
+			}
+			got := stdout
+			if c.code == 2 {
+				got = stderr
+				if strings.Count(stderr, "\n") != 1 {
+					t.Errorf("the error is not one line: %q", stderr)
+				}
+			}
+			if !strings.Contains(got, c.output) {
+				t.Errorf("output lacks %q:\n%s", c.output, got)
+			}
+			if strings.ContainsAny(stdout+stderr, "\x1b\x07\x00") {
+				t.Errorf("a control character reached the output")
+			}
+		})
+	}
+}
