@@ -50,7 +50,9 @@ original", "Download original") and judge it as the receiver did:
   received     TLS on the trusted hop; the receiver's Authentication-Results
                compared with preflight's results now
 
-verdict.message is pass or fail (DMARC), or unknown. The message is untrusted
+verdict.message is pass or fail (DMARC), or unknown. Exit 1 when a finding is
+at fail: the message fails DMARC under quarantine or reject, or SPF fails for
+the client (as for every command, --fail-on warn is stricter). The message is untrusted
 input: at most 64 MiB, a header of 1 MiB and 2,000 fields, the first 10 DKIM
 signatures verified. FILE "-" reads standard input.` + "\n\n" + messageFindingsHelp(),
 		Example: `  preflight message original.eml
