@@ -364,12 +364,13 @@ func evalDMARC(ctx context.Context, env Env, m *Message, from string) (r dmarcRe
 // checked and the result ("" when there is no domain or no client).
 func messageSPF(ctx context.Context, env Env, m *Message) (domain, result string) {
 	e := m.Envelope()
-	domain = mailDomain(e)
+	_, from, _ := m.FromAddress()
+	domain = mailDomain(e, from)
 	if domain == "" || !e.IP.IsValid() {
 		return domain, ""
 	}
 	sender := e.MailFrom
-	if e.NullSender || sender == "" {
+	if e.NullSender || !strings.Contains(sender, "@") {
 		sender = "postmaster@" + domain
 	}
 	return domain, spf.CheckHost(ctx, env.DNS, spf.Args{IP: e.IP, Sender: sender, HELO: cmpOr(e.HELO, domain), Now: env.now()}).Result
@@ -377,15 +378,22 @@ func messageSPF(ctx context.Context, env Env, m *Message) (domain, result string
 
 // mailDomain is the domain SPF is checked for: the envelope sender's,
 // or the HELO name's for the null sender (RFC 7208 §2.4).
-func mailDomain(e Envelope) string {
-	if !e.NullSender && e.MailFrom != "" {
-		if _, d, ok := strings.Cut(e.MailFrom, "@"); ok {
-			return strings.ToLower(strings.TrimSuffix(d, "."))
+//
+// A message without Return-Path was saved before delivery (send
+// --save-message, a Sent folder): MAIL FROM is not recorded, and the
+// From domain stands in for it, as the spf check assumes too.
+func mailDomain(e Envelope, from string) string {
+	switch {
+	case e.NullSender:
+		if e.HELO != "" && !strings.HasPrefix(e.HELO, "[") && strings.Contains(e.HELO, ".") {
+			return strings.ToLower(strings.TrimSuffix(e.HELO, "."))
 		}
 		return ""
+	case e.MailFrom == "":
+		return from
 	}
-	if e.HELO != "" && !strings.HasPrefix(e.HELO, "[") && strings.Contains(e.HELO, ".") {
-		return strings.ToLower(strings.TrimSuffix(e.HELO, "."))
+	if _, d, ok := strings.Cut(e.MailFrom, "@"); ok {
+		return strings.ToLower(strings.TrimSuffix(d, "."))
 	}
 	return ""
 }
@@ -486,6 +494,7 @@ var unsubscribeKinds = []report.Kind{
 	{ID: "unsubscribe.feedback_id"},
 	{ID: "unsubscribe.feedback_id_malformed", Penalty: minorPenalty},
 	{ID: "unsubscribe.feedback_id_not_signed", Penalty: minorPenalty},
+	{ID: "unsubscribe.no_feedback_id"},
 }
 
 // feedbackID is Gmail's Feedback-ID shape: up to four colon-separated
@@ -562,7 +571,12 @@ func Unsubscribe(ctx context.Context, env Env, t Target) []report.Finding {
 				Evidence: map[string]any{"uris": u.Other}})
 		}
 	}
-	if fb, ok := m.First("Feedback-ID"); ok {
+	fb, ok := m.First("Feedback-ID")
+	if !ok {
+		return append(out, report.Finding{ID: "unsubscribe.no_feedback_id", Severity: report.Info,
+			Message: "No Feedback-ID field: Gmail's Feedback Loop reports spam rates per Feedback-ID to bulk senders who add one (optional)."})
+	}
+	{
 		ev := map[string]any{"feedback_id": fb}
 		switch {
 		case !feedbackID.MatchString(fb):

@@ -117,8 +117,11 @@ func TestMessageUnsubscribe(t *testing.T) {
 func TestMessageEnvelope(t *testing.T) {
 	m := signedMessage(t, "MAILER-DAEMON@mail.good.example", "", "", "")
 	e := m.Envelope()
-	if !e.NullSender || mailDomain(e) != "mail.good.example" || e.IP.String() != "203.0.113.10" {
-		t.Errorf("envelope %+v, SPF domain %q", e, mailDomain(e))
+	if !e.NullSender || mailDomain(e, "") != "mail.good.example" || e.IP.String() != "203.0.113.10" {
+		t.Errorf("envelope %+v, SPF domain %q", e, mailDomain(e, ""))
+	}
+	if d := mailDomain(Envelope{}, "good.example"); d != "good.example" {
+		t.Errorf("without Return-Path: SPF domain %q, want the From domain", d)
 	}
 	env := labZones(t)
 	m = signedMessage(t, "a@good.example", "b@good.example", "good.example", "", "From")
