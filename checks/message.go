@@ -117,7 +117,7 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 		switch s.Result {
 		case message.DKIMPass:
 			out = append(out, report.Finding{ID: "dkim.signature_pass", Severity: report.Pass, Subject: subj,
-				Message:  fmt.Sprintf("DKIM signature %d (d=%s, s=%s, %s) verifies.", i+1, s.Domain, s.Selector, ev["algorithm"]),
+				Message:  fmt.Sprintf("DKIM signature %d (d=%s, s=%s, %s%s) verifies.", i+1, s.Domain, s.Selector, ev["algorithm"], keyNote(ev)),
 				Evidence: ev})
 			if ev["aligned"] == true && aligned == "" {
 				aligned = s.Domain
@@ -184,6 +184,18 @@ func signatureEvidence(ctx context.Context, env Env, s message.Verified, i int) 
 		}
 	}
 	return ev
+}
+
+// keyNote names the signing key's size when a 1024-bit RSA key signed:
+// it still verifies, but signers should use 2048 bits (RFC 8301 §3.2).
+func keyNote(ev map[string]any) string {
+	if bits, ok := ev["key_bits"].(int); ok && bits < goodRSABits && ev["key"] != "Ed25519 key" {
+		return fmt.Sprintf(", a %d-bit RSA key: rotate to 2048 bits", bits)
+	}
+	if k, ok := ev["key"].(string); ok {
+		return ", " + article(k)
+	}
+	return ""
 }
 
 // signatureFailure is the finding for a signature that does not verify.
@@ -625,6 +637,37 @@ func ARC(ctx context.Context, env Env, t Target) []report.Finding {
 		Evidence: ev}}
 }
 
+// maxPathHops bounds the hops the evidence lists.
+const maxPathHops = 20
+
+// pathEvidence lists the Received hops, newest first: who received the
+// message from whom, with what, over which TLS version.
+func pathEvidence(m *Message) []string {
+	var out []string
+	for _, h := range m.Hops() {
+		if len(out) == maxPathHops {
+			out = append(out, "…")
+			break
+		}
+		line := "by " + cmpOr(h.By, "?")
+		if h.HELO != "" || h.IP.IsValid() {
+			line = "from " + cmpOr(h.HELO, "?")
+			if h.IP.IsValid() {
+				line += " [" + h.IP.String() + "]"
+			}
+			line += " by " + cmpOr(h.By, "?")
+		}
+		if h.With != "" {
+			line += " with " + h.With
+		}
+		if h.TLS != "" {
+			line += " " + h.TLS
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
 // receivedKinds: the path the message took (TLS on the trusted hop) and
 // the receiver's own Authentication-Results compared with ours.
 var receivedKinds = []report.Kind{
@@ -654,7 +697,7 @@ func Received(ctx context.Context, env Env, t Target) []report.Finding {
 			Message: fmt.Sprintf("No Received field by %s names the connecting client's address, so the path and TLS are unknown.", by),
 			Fix:     "Check the message as the receiver saved it (Gmail: Show original, Download original), or give --received-by HOST / --ip."})
 	} else {
-		ev := map[string]any{"by": h.By, "from": h.HELO, "ip": h.IP.String(), "with": h.With, "hop": h.Index + 1}
+		ev := map[string]any{"by": h.By, "from": h.HELO, "ip": h.IP.String(), "with": h.With, "hop": h.Index + 1, "path": pathEvidence(m)}
 		if h.TLS != "" {
 			ev["tls"] = h.TLS
 		}
