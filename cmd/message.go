@@ -52,9 +52,9 @@ original", "Download original") and judge it as the receiver did:
 
 verdict.message is pass or fail (DMARC), or unknown. Exit 1 when a finding is
 at fail: the message fails DMARC under quarantine or reject, or SPF fails for
-the client (as for every command, --fail-on warn is stricter). The message is untrusted
-input: at most 64 MiB, a header of 1 MiB and 2,000 fields, the first 10 DKIM
-signatures verified. FILE "-" reads standard input.` + "\n\n" + messageFindingsHelp(),
+the client (as for every command, --fail-on warn is stricter). The message is
+untrusted input: at most 64 MiB, a header of 1 MiB and 2,000 fields, the
+first 10 DKIM signatures verified. FILE "-" reads standard input.` + "\n\n" + messageFindingsHelp(),
 		Example: `  preflight message original.eml
   preflight message original.eml --received-by mx.google.com --format json
   cat original.eml | preflight message -
@@ -86,13 +86,14 @@ signatures verified. FILE "-" reads standard input.` + "\n\n" + messageFindingsH
 	return c
 }
 
+// messageFindingsHelp is findingsHelp for each check of a message,
+// under one heading.
 func messageFindingsHelp() string {
+	const intro = "Finding IDs (a finding at fail makes a required fact false and blocks the\nverdict; README lists the weights):"
 	var b strings.Builder
-	for i, id := range []string{"dkim", "dmarc", "format", "unsubscribe", "arc", "received"} {
-		if i > 0 {
-			b.WriteString("\n\n")
-		}
-		b.WriteString(strings.Replace(findingsHelp(id), "Finding IDs", "Finding IDs of "+id, 1))
+	b.WriteString(intro)
+	for _, id := range checks.MessageChecks {
+		b.WriteString("\n" + id + ":" + strings.TrimPrefix(findingsHelp(id), intro))
 	}
 	return b.String()
 }
