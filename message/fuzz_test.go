@@ -45,6 +45,21 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// A file saved by a mail client may begin with an mbox "From " line and
+// have LF line endings: the message is what follows, in CRLF.
+func TestParseMboxLF(t *testing.T) {
+	m, err := Parse([]byte("From sender@example.com Sun Nov 29 10:00:00 2026\nFrom: a@example.com\nSubject: x\n\nbody\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Mbox || !m.BareLF || len(m.Fields) != 2 || m.Fields[0].Value != "a@example.com" || string(m.Body) != "body\r\n" {
+		t.Errorf("%+v", m)
+	}
+	if _, d, why := m.FromAddress(); d != "example.com" {
+		t.Errorf("From domain %q (%s)", d, why)
+	}
+}
+
 func TestParseReceived(t *testing.T) {
 	for _, c := range []struct {
 		in, helo, ip, by, tls string

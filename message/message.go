@@ -39,8 +39,9 @@ type Message struct {
 	Raw    []byte
 	Fields []Field
 	Body   []byte
-	// BareLF is set when the file had bare LF line endings.
-	BareLF bool
+	// BareLF is set when the file had bare LF line endings; Mbox when
+	// it began with an mbox "From " line, which was dropped.
+	BareLF, Mbox bool
 	// LongLines counts lines over MaxLine octets, in the header and
 	// the body; Control the control characters (other than tab) in
 	// header fields; NonASCII the header octets over 0x7f.
@@ -65,6 +66,13 @@ func Parse(b []byte) (*Message, error) {
 		return nil, ErrEmpty
 	}
 	m := &Message{}
+	if bytes.HasPrefix(b, []byte("From ")) {
+		// An mbox separator ("From sender date"), as mail clients save
+		// a message: the file's, not the message's.
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b, m.Mbox = b[i+1:], true
+		}
+	}
 	b, m.BareLF = toCRLF(b)
 	m.Raw = b
 	end := bytes.Index(b, []byte("\r\n\r\n"))
