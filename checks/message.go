@@ -51,14 +51,22 @@ type Envelope struct {
 	HELO       string
 	MailFrom   string // the address as in Return-Path, without <>
 	NullSender bool
-	Hop        *message.Hop
+	// Hop is the trusted hop, where the message entered the receiver;
+	// nil when there is none (Why says why).
+	Hop *message.Entry
+	Why string
+	// NoReturnPath is set when the message has no Return-Path: it was
+	// saved before delivery, and MAIL FROM is not known.
+	NoReturnPath bool
 }
 
 // Envelope reads the session's facts from the message.
 func (m *Message) Envelope() Envelope {
 	var e Envelope
-	if h, ok := m.Trusted(m.ReceivedBy); ok {
+	if h, why := m.Trusted(m.ReceivedBy); why == "" {
 		e.IP, e.HELO, e.Hop = h.IP, h.HELO, &h
+	} else {
+		e.Why = why
 	}
 	if m.ClientIP.IsValid() {
 		e.IP = m.ClientIP
@@ -67,6 +75,8 @@ func (m *Message) Envelope() Envelope {
 		rp = strings.TrimSpace(rp)
 		rp = strings.TrimSuffix(strings.TrimPrefix(rp, "<"), ">")
 		e.MailFrom, e.NullSender = rp, rp == ""
+	} else {
+		e.NoReturnPath = true
 	}
 	return e
 }
@@ -260,6 +270,9 @@ var messageDMARCKinds = []report.Kind{
 	{ID: "dmarc.no_author_domain", Penalty: report.Penalty{Warn: 15}},
 	// No policy applies: DMARC's result is none (dmarc.missing costs).
 	{ID: "dmarc.message_none"},
+	// SPF or an aligned DKIM key could not be looked up and nothing
+	// else passes: receivers answer temperror (RFC 9989), never fail.
+	{ID: "dmarc.message_unknown"},
 }
 
 // dmarcResult is a message's DMARC result.
@@ -268,6 +281,7 @@ type dmarcResult struct {
 	spfDomain, spfResult string
 	spfAligned           bool
 	dkimAligned          []string // d= of verified, aligned signatures
+	dkimTemp             []string // d= of aligned signatures whose key lookup failed
 	pass                 bool
 }
 
@@ -316,6 +330,22 @@ func messageDMARC(ctx context.Context, env Env, t Target) []report.Finding {
 			Message:  fmt.Sprintf("The message passes DMARC for %s: %s, aligned with From.", from, strings.Join(how, " and ")),
 			Evidence: ev}}
 	}
+	if r.spfResult == spf.TempError || len(r.dkimTemp) > 0 || r.spfDomain != "" && !e.IP.IsValid() {
+		var what []string
+		switch {
+		case r.spfResult == spf.TempError:
+			what = append(what, "SPF for "+r.spfDomain+" could not be evaluated (a lookup failed)")
+		case r.spfResult == "":
+			what = append(what, "SPF for "+r.spfDomain+" could not be evaluated (no trusted client address: --received-by, --ip)")
+		}
+		if len(r.dkimTemp) > 0 {
+			what = append(what, "the DKIM key of d="+strings.Join(r.dkimTemp, ", d=")+" could not be looked up")
+		}
+		return []report.Finding{{ID: "dmarc.message_unknown", Severity: report.Error, Subject: from,
+			Message:  fmt.Sprintf("The message's DMARC result for %s is unknown: %s, and nothing else passes aligned; a receiver that could evaluate it would pass or fail it (on a lookup failure it answers temperror), so preflight says neither.", from, strings.Join(what, " and ")),
+			Fix:      dnsFix,
+			Evidence: ev}}
+	}
 	action := "the policy is none: receivers deliver it as they judge, and report it"
 	switch disc.Applied {
 	case dmarc.Reject:
@@ -362,8 +392,12 @@ func evalDMARC(ctx context.Context, env Env, m *Message, from string) (r dmarcRe
 	r.adkim, r.aspf = cmpOr(rec.ADKIM, "r"), cmpOr(rec.ASPF, "r")
 	sigs, _ := m.Signatures(ctx, env)
 	for _, s := range sigs {
-		if s.Result == message.DKIMPass && aligns(ctx, env, s.Domain, from, disc.Org, r.adkim) {
+		switch {
+		case !aligns(ctx, env, s.Domain, from, disc.Org, r.adkim):
+		case s.Result == message.DKIMPass:
 			r.dkimAligned = append(r.dkimAligned, s.Domain)
+		case s.Result == message.DKIMTempError:
+			r.dkimTemp = append(r.dkimTemp, s.Domain)
 		}
 	}
 	r.spfDomain, r.spfResult = messageSPF(ctx, env, m)
@@ -689,17 +723,20 @@ func Received(ctx context.Context, env Env, t Target) []report.Finding {
 	var out []report.Finding
 	e := m.Envelope()
 	if h := e.Hop; h == nil {
-		by := "any receiver"
-		if m.ReceivedBy != "" {
-			by = m.ReceivedBy
-		}
 		out = append(out, report.Finding{ID: "received.no_trusted_hop", Severity: report.Warn,
-			Message: fmt.Sprintf("No Received field by %s names the connecting client's address, so the path and TLS are unknown.", by),
-			Fix:     "Check the message as the receiver saved it (Gmail: Show original, Download original), or give --received-by HOST / --ip."})
+			Message:  "The connecting client is unknown: " + e.Why + ", so SPF, the path and TLS cannot be judged.",
+			Fix:      "Check the message as the receiver saved it (Gmail: Show original, Download original), or give --received-by HOST / --ip.",
+			Evidence: map[string]any{"path": pathEvidence(m)}})
 	} else {
 		ev := map[string]any{"by": h.By, "from": h.HELO, "ip": h.IP.String(), "with": h.With, "hop": h.Index + 1, "path": pathEvidence(m)}
 		if h.TLS != "" {
 			ev["tls"] = h.TLS
+		}
+		if len(h.Internal) > 0 {
+			ev["internal_hops"] = len(h.Internal)
+		}
+		if h.Unverified {
+			ev["local_client"] = true
 		}
 		if h.Encrypted() {
 			out = append(out, report.Finding{ID: "received.tls", Severity: report.Pass, Subject: h.IP.String(),
@@ -712,20 +749,30 @@ func Received(ctx context.Context, env Env, t Target) []report.Finding {
 				Evidence: ev})
 		}
 	}
-	servID := m.ReceivedBy
-	v, ok := m.AuthResults(servID)
+	if e.Hop == nil {
+		return append(out, report.Finding{ID: "received.no_authres", Severity: report.Info,
+			Message: "No Authentication-Results field is compared: without a trusted hop, any of them may be the sender's."})
+	}
+	v, ok := m.AuthResults(*e.Hop, m.ReceivedBy)
 	if !ok {
 		return append(out, report.Finding{ID: "received.no_authres", Severity: report.Info,
-			Message: "No Authentication-Results field to compare with (the receiver adds one; a message saved before delivery has none)."})
+			Message: fmt.Sprintf("No Authentication-Results field of %s to compare with (the receiver adds one above or right below its Received field; a message saved before delivery has none; fields from other hosts or further down may be the sender's and are not read).", e.Hop.By)})
+	}
+	if len(v.DKIM) == 0 && v.SPF == "" && v.DMARC == "" && v.ARC == "" {
+		return append(out, report.Finding{ID: "received.no_authres", Severity: report.Info,
+			Message:  fmt.Sprintf("%s's Authentication-Results record no results (none): it evaluated nothing to compare with.", v.ServID),
+			Evidence: map[string]any{"authserv_id": v.ServID}})
 	}
 	sigs, _ := m.Signatures(ctx, env)
 	var diffs []string
 	for _, d := range v.DKIM {
-		for _, s := range sigs {
-			if s.Domain == d.Domain && d.Result != "" && d.Result != s.Result {
-				diffs = append(diffs, fmt.Sprintf("%s saw dkim=%s for d=%s, preflight sees %s now (the key may have rotated, or the message was changed after it arrived)", v.ServID, d.Result, d.Domain, s.Result))
-				break
-			}
+		i := slices.IndexFunc(sigs, func(s message.Verified) bool { return strings.EqualFold(s.Domain, d.Domain) })
+		switch {
+		case d.Result == "" || d.Result == "none" && len(sigs) == 0:
+		case i < 0:
+			diffs = append(diffs, fmt.Sprintf("%s saw dkim=%s for d=%s, but the message has no signature with d=%s (the field is not about this message, or a signature was removed)", v.ServID, d.Result, d.Domain, d.Domain))
+		case d.Result != sigs[i].Result:
+			diffs = append(diffs, fmt.Sprintf("%s saw dkim=%s for d=%s, preflight sees %s now (the key may have rotated, or the message was changed after it arrived)", v.ServID, d.Result, d.Domain, sigs[i].Result))
 		}
 	}
 	if v.SPF != "" {
@@ -741,7 +788,7 @@ func Received(ctx context.Context, env Env, t Target) []report.Finding {
 			}
 		}
 	}
-	ev := map[string]any{"authserv_id": v.ServID, "spf": v.SPF, "dmarc": v.DMARC, "arc": v.ARC}
+	ev := map[string]any{"authserv_id": v.ServID, "spf": v.SPF, "dmarc": v.DMARC, "arc": v.ARC, "below_hop": v.Below}
 	var dk []string
 	for _, d := range v.DKIM {
 		dk = append(dk, d.Result+" d="+d.Domain)

@@ -29,10 +29,12 @@ func FuzzParse(f *testing.F) {
 		m.Lint()
 		m.FromAddress()
 		m.Hops()
-		m.Trusted("")
+		e, _ := m.Trusted("")
+		m.Trusted("mx.example")
 		m.ListUnsubscribe()
 		m.ARCSets()
-		m.AuthResults("")
+		m.AuthResults(e, "")
+		m.AuthResults(e, "mx.example")
 		for _, f := range m.Get("DKIM-Signature") {
 			ParseSignature(f.Value)
 		}
@@ -70,6 +72,14 @@ func TestParseReceived(t *testing.T) {
 		{"by 2002:a05:6402::1 with SMTP id x; date", "", "", "2002:a05:6402::1", "", false},
 		{"from [198.51.100.7] by mx with SMTP; d", "[198.51.100.7]", "198.51.100.7", "mx", "", false},
 		{"((((", "", "", "", "", false},
+		// Microsoft 365: the address in plain parentheses.
+		{"from mta.example.org (192.0.2.1) by DB5PEPF00014B8F.mail.protection.outlook.com (10.167.8.203) with Microsoft SMTP Server (version=TLS1_3, cipher=TLS_AES_256_GCM_SHA384) id 15.20.7472.11 via Frontend Transport; date", "mta.example.org", "192.0.2.1", "DB5PEPF00014B8F.mail.protection.outlook.com", "TLS1_3", true},
+		{"from AM0PR01MB1234.eurprd01.prod.exchangelabs.com (2603:10a6:208:1::1) by AM0PR01MB5678.eurprd01.prod.exchangelabs.com with HTTPS; date", "AM0PR01MB1234.eurprd01.prod.exchangelabs.com", "2603:10a6:208:1::1", "AM0PR01MB5678.eurprd01.prod.exchangelabs.com", "", false},
+		// qmail: reverse DNS name first, then (HELO name) (address).
+		{"from evil.test (HELO mta.example.org) (203.0.113.66) by mx.rcv.test with ESMTPS; date", "mta.example.org", "203.0.113.66", "mx.rcv.test", "", true},
+		// Exim: helo= in the comment.
+		{"from [192.0.2.9] (helo=mta.example.org) by mx.rcv.test with esmtps (TLS1.3) tls TLS_AES_256_GCM_SHA384; date", "mta.example.org", "192.0.2.9", "mx.rcv.test", "TLS1.3", true},
+		{"from mta.example.org ([192.0.2.9] port=4711 helo=mta.example.org) by mx.rcv.test with esmtp; date", "mta.example.org", "192.0.2.9", "mx.rcv.test", "", false},
 	} {
 		r := ParseReceived(c.in)
 		ip := ""
@@ -78,6 +88,51 @@ func TestParseReceived(t *testing.T) {
 		}
 		if r.HELO != c.helo || ip != c.ip || r.By != c.by || r.TLS != c.tls || r.Encrypted() != c.enc {
 			t.Errorf("%q: got %+v", c.in, r)
+		}
+	}
+}
+
+// The trusted hop is where the mail entered the receiver: internal
+// hops above it are passed over, and a hop whose client cannot be read
+// ends the search (a lower hop may be forged).
+func TestTrusted(t *testing.T) {
+	const (
+		entry  = "Received: from mta.example.org (mta.example.org [192.0.2.1]) by mx.rcv.test (Postfix) with ESMTPS id A; date\r\n"
+		amavis = "Received: from localhost (localhost [127.0.0.1]) by mx.rcv.test (Postfix) with ESMTP id Y; date\r\nReceived: from mx.rcv.test ([127.0.0.1]) by localhost (amavisd-new, port 10024) with ESMTP id Z; date\r\n"
+		gmail  = "Received: by 2002:a05:6402::1 with SMTP id x; date\r\n"
+		forged = "Received: from mta.example.org (mta.example.org [192.0.2.7]) by mx.rcv.test (Postfix) with ESMTPS id F; date\r\n"
+		m365   = "Received: from AM0PR01MB1234.eurprd01.prod.exchangelabs.com (2603:10a6:208:1::1) by AM0PR01MB5678.eurprd01.prod.exchangelabs.com with HTTPS; date\r\n" +
+			"Received: from DB5PEPF00014B8F.eurprd02.prod.outlook.com (2603:10a6:10:2cd::4) by AM0PR01MB1234.eurprd01.prod.exchangelabs.com (2603:10a6:208:1::1) with Microsoft SMTP Server; date\r\n" +
+			"Received: from mta.example.org (192.0.2.1) by DB5PEPF00014B8F.mail.protection.outlook.com (10.167.8.203) with Microsoft SMTP Server; date\r\n" +
+			"Received: from [10.1.1.5] (laptop.lan [10.1.1.5]) by mta.example.org (Postfix) with ESMTPSA id 4AB; date\r\n"
+	)
+	for _, c := range []struct {
+		name, head, by, ip string
+		internal           int
+	}{
+		{"postfix", entry, "", "192.0.2.1", 0},
+		{"gmail internal hop", gmail + entry, "", "192.0.2.1", 0},
+		{"amavis", amavis + entry, "", "192.0.2.1", 2},
+		{"amavis by", amavis + entry, "mx.rcv.test", "192.0.2.1", 2},
+		{"m365", m365, "", "192.0.2.1", 2},
+		{"m365 by", m365, "DB5PEPF00014B8F.mail.protection.outlook.com", "192.0.2.1", 0},
+		{"unreadable top", "Received: from evil.test by mx.rcv.test with ESMTPS; date\r\n" + forged, "", "", 0},
+		{"unreadable by", "Received: from evil.test by mx.rcv.test with ESMTPS; date\r\n" + forged, "mx.rcv.test", "", 0},
+		{"qmail over a forged hop", "Received: from evil.test (HELO mta.example.org) (203.0.113.66) by mx.rcv.test with ESMTPS; date\r\n" + forged, "mx.rcv.test", "203.0.113.66", 0},
+		{"local submission only", "Received: from [10.1.1.5] (laptop.lan [10.1.1.5]) by mta.example.org with ESMTPSA; date\r\n", "", "10.1.1.5", 0},
+		{"no such receiver", entry, "mx.other.test", "", 0},
+	} {
+		m, err := Parse([]byte(c.head + "From: a@example.org\r\n\r\nx\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, why := m.Trusted(c.by)
+		ip := ""
+		if why == "" {
+			ip = e.IP.String()
+		}
+		if ip != c.ip || len(e.Internal) != c.internal || (why == "") != (c.ip != "") {
+			t.Errorf("%s: hop %+v, %d internal, why %q; want %q, %d", c.name, e.Hop, len(e.Internal), why, c.ip, c.internal)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package message
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 )
@@ -12,6 +13,9 @@ import (
 // the TLS version where the receiver wrote one (Postfix: "using
 // TLSv1.3"; Gmail: "version=TLS1_3").
 type Received struct {
+	// From is set when the field has a from clause: the receiver
+	// recorded a client (hops without one are a receiver's internal).
+	From bool
 	HELO string
 	IP   netip.Addr
 	By   string
@@ -34,10 +38,11 @@ func ParseReceived(v string) Received {
 	}
 	toks := tokens(v)
 	key, clause := "", "" // the keyword awaiting its word; the clause we are in
+	helo := ""            // the HELO name a comment names (qmail, Exim)
 	for _, t := range toks {
 		if t.comment {
-			if clause == "from" && !r.IP.IsValid() {
-				r.IP = bracketIP(t.text)
+			if clause == "from" {
+				fromComment(&r, t.text, &helo)
 			}
 			if r.TLS == "" {
 				r.TLS = tlsVersion(t.text)
@@ -48,6 +53,7 @@ func ParseReceived(v string) Received {
 		switch w {
 		case "from", "by", "via", "with", "id", "for":
 			key, clause = w, w
+			r.From = r.From || w == "from"
 			continue
 		}
 		switch key {
@@ -70,7 +76,40 @@ func ParseReceived(v string) Received {
 		// "from [203.0.113.5]": the address literal as HELO, no comment.
 		r.IP = bracketIP(r.HELO)
 	}
+	if helo != "" {
+		r.HELO = helo
+	}
 	return r
+}
+
+// fromComment reads a comment of the from clause: the client's address
+// as Postfix and Sendmail write it ("(rdns [203.0.113.5])"), as
+// Microsoft 365 and qmail write it (a bare "(203.0.113.5)"), and the
+// HELO name where the first word is the client's reverse DNS name
+// (qmail's "(HELO name)", Exim's "(helo=name)" and "([IP] port=N
+// helo=name)").
+func fromComment(r *Received, c string, helo *string) {
+	words := strings.Fields(c)
+	for i, w := range words {
+		switch lw := strings.ToLower(w); {
+		case lw == "helo" && i+1 < len(words) && *helo == "":
+			*helo = strings.Trim(words[i+1], "\"'")
+		case strings.HasPrefix(lw, "helo=") && *helo == "":
+			*helo = strings.Trim(w[5:], "\"'")
+		}
+	}
+	if r.IP.IsValid() {
+		return
+	}
+	if ip := bracketIP(c); ip.IsValid() {
+		r.IP = ip
+		return
+	}
+	if len(words) == 1 {
+		if ip, err := netip.ParseAddr(strings.TrimPrefix(strings.TrimPrefix(words[0], "IPv6:"), "ipv6:")); err == nil && ip.Zone() == "" {
+			r.IP = ip.Unmap()
+		}
+	}
 }
 
 type token struct {
@@ -152,34 +191,104 @@ func tlsVersion(c string) string {
 }
 
 // Hop is one Received field, parsed, with its position from the top (0
-// is the last hop, added by the final receiver).
+// is the last hop, added by the final receiver) and in the header.
 type Hop struct {
 	Received
-	Index int
+	Index int // among the Received fields
+	Pos   int // among all header fields
 }
 
 // Hops returns the Received fields, topmost (most recent) first.
 func (m *Message) Hops() []Hop {
 	var out []Hop
-	for i, f := range m.Get("Received") {
-		out = append(out, Hop{ParseReceived(f.Value), i})
+	for pos, f := range m.Fields {
+		if strings.EqualFold(f.Name, "Received") {
+			out = append(out, Hop{ParseReceived(f.Value), len(out), pos})
+		}
 	}
 	return out
 }
 
-// Trusted returns the hop the receiver recorded the connecting client
-// in: the topmost Received field that names a client address, added by
-// a host named by (case-insensitive, also a subdomain of it) when by is
-// given. Receivers' internal hops above it (Gmail's "by 2002:a05:...
-// with SMTP id") name no client address and are passed over.
-func (m *Message) Trusted(by string) (Hop, bool) {
-	for _, h := range m.Hops() {
-		if by != "" && !hostMatches(h.By, by) || !h.IP.IsValid() {
-			continue
+// Entry is where the message entered the receiver's systems: the hop
+// whose client address SPF is evaluated for, and the receiver's
+// internal hops above it that were passed over.
+type Entry struct {
+	Hop
+	// Internal are the hops above it from the receiver's own systems
+	// (content filters, LMTP, Exchange Online's mailbox servers),
+	// topmost first.
+	Internal []Hop
+	// Unverified is set when the entry hop's client is itself a
+	// loopback or private address with no hop below it: a message
+	// submitted or re-injected locally.
+	Unverified bool
+}
+
+// Trusted returns the hop where the message entered the receiver: the
+// topmost Received field with a from clause (the topmost added by a
+// host named by, case-insensitive, also a subdomain of it, when by is
+// given); receivers' internal hops that record no client (Gmail's "by
+// 2002:a05:... with SMTP id") are passed over. From there it goes down
+// past the receiver's internal re-injection hops: a client at a
+// loopback or private address (amavis, LMTP from the MX), and Exchange
+// Online's mailbox servers (by *.prod.outlook.com,
+// *.prod.exchangelabs.com), which external mail reaches only through
+// *.mail.protection.outlook.com.
+//
+// It never falls through to a lower hop otherwise: when the hop it
+// stops at names no client address it can read, there is no trusted
+// hop (why says which), since every field below it may be the sender's
+// own invention.
+func (m *Message) Trusted(by string) (e Entry, why string) {
+	hops := m.Hops()
+	start := -1
+	for i, h := range hops {
+		if by != "" && hostMatches(h.By, by) || by == "" && h.From {
+			start = i
+			break
 		}
-		return h, true
 	}
-	return Hop{}, false
+	switch {
+	case start < 0 && by != "":
+		return e, "no Received field was added by " + by
+	case start < 0:
+		return e, "no Received field names the connecting client"
+	}
+	for i := start; i < len(hops); i++ {
+		h := hops[i]
+		if !h.IP.IsValid() {
+			return Entry{}, fmt.Sprintf("the Received field %d (by %s) names no client address preflight can read, and the fields below it are not trusted", h.Index+1, cmpOr(h.By, "?"))
+		}
+		if internalHop(h) {
+			if i+1 < len(hops) {
+				e.Internal = append(e.Internal, h)
+				continue
+			}
+			e.Unverified = true
+		}
+		e.Hop = h
+		return e, ""
+	}
+	return Entry{}, "no Received field names the connecting client"
+}
+
+// internalHop reports whether a hop is a receiver's own relay: its
+// client is a loopback, private or link-local address, or it is
+// Exchange Online passing mail between its mailbox servers.
+func internalHop(h Hop) bool {
+	ip := h.IP
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
+		return true
+	}
+	by := strings.ToLower(strings.TrimSuffix(h.By, "."))
+	return strings.HasSuffix(by, ".prod.outlook.com") || strings.HasSuffix(by, ".prod.exchangelabs.com")
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func hostMatches(host, want string) bool {
