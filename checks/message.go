@@ -246,7 +246,7 @@ func signatureFailure(i int, s message.Verified, ev map[string]any) report.Findi
 func bodyLength(i int, s message.Verified, ev map[string]any) report.Finding {
 	msg := fmt.Sprintf("DKIM signature %d (d=%s) covers only the first %d octets of the body (l=): anyone can append text that still verifies, and many receivers ignore such signatures", i+1, s.Domain, s.Length)
 	if s.Reason == message.ReasonLength {
-		msg += "; go-msgauth, like them, refuses it"
+		msg += "; not verified by preflight: l= (go-msgauth refuses such signatures), so its result is unknown, neither pass nor fail"
 	}
 	return report.Finding{ID: "dkim.body_length", Severity: report.Warn, Subject: fmt.Sprintf("%s/%s", s.Selector, s.Domain),
 		Message: msg + ".", Fix: "Turn off the body length limit (l=) in the signer.", Evidence: ev}
@@ -282,6 +282,7 @@ type dmarcResult struct {
 	spfAligned           bool
 	dkimAligned          []string // d= of verified, aligned signatures
 	dkimTemp             []string // d= of aligned signatures whose key lookup failed
+	dkimUnverified       []string // d= of aligned signatures with l=, not verified
 	pass                 bool
 }
 
@@ -330,7 +331,7 @@ func messageDMARC(ctx context.Context, env Env, t Target) []report.Finding {
 			Message:  fmt.Sprintf("The message passes DMARC for %s: %s, aligned with From.", from, strings.Join(how, " and ")),
 			Evidence: ev}}
 	}
-	if r.spfResult == spf.TempError || len(r.dkimTemp) > 0 || r.spfDomain != "" && !e.IP.IsValid() {
+	if r.spfResult == spf.TempError || len(r.dkimTemp) > 0 || len(r.dkimUnverified) > 0 || r.spfDomain != "" && !e.IP.IsValid() {
 		var what []string
 		switch {
 		case r.spfResult == spf.TempError:
@@ -340,6 +341,9 @@ func messageDMARC(ctx context.Context, env Env, t Target) []report.Finding {
 		}
 		if len(r.dkimTemp) > 0 {
 			what = append(what, "the DKIM key of d="+strings.Join(r.dkimTemp, ", d=")+" could not be looked up")
+		}
+		if len(r.dkimUnverified) > 0 {
+			what = append(what, "the aligned DKIM signature of d="+strings.Join(r.dkimUnverified, ", d=")+" has l= and is not verified by preflight (receivers differ: many ignore l= signatures, some verify them)")
 		}
 		return []report.Finding{{ID: "dmarc.message_unknown", Severity: report.Error, Subject: from,
 			Message:  fmt.Sprintf("The message's DMARC result for %s is unknown: %s, and nothing else passes aligned; a receiver that could evaluate it would pass or fail it (on a lookup failure it answers temperror), so preflight says neither.", from, strings.Join(what, " and ")),
@@ -398,6 +402,8 @@ func evalDMARC(ctx context.Context, env Env, m *Message, from string) (r dmarcRe
 			r.dkimAligned = append(r.dkimAligned, s.Domain)
 		case s.Result == message.DKIMTempError:
 			r.dkimTemp = append(r.dkimTemp, s.Domain)
+		case s.Result == message.DKIMPolicy:
+			r.dkimUnverified = append(r.dkimUnverified, s.Domain)
 		}
 	}
 	r.spfDomain, r.spfResult = messageSPF(ctx, env, m)
