@@ -119,11 +119,12 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 			Evidence: map[string]any{"verified": len(sigs), "not_verified": cut}})
 	}
 	org := orgOf(ctx, env, fromDomain)
+	adkim := adkimOf(ctx, env, fromDomain)
 	aligned := ""
 	for i, s := range sigs {
 		subj := fmt.Sprintf("%s/%s", s.Selector, s.Domain)
 		ev := signatureEvidence(ctx, env, s, i)
-		ev["aligned"] = fromDomain != "" && aligns(ctx, env, s.Domain, fromDomain, org, "r")
+		ev["aligned"] = fromDomain != "" && aligns(ctx, env, s.Domain, fromDomain, org, adkim)
 		switch s.Result {
 		case message.DKIMPass:
 			out = append(out, report.Finding{ID: "dkim.signature_pass", Severity: report.Pass, Subject: subj,
@@ -151,13 +152,13 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 	case fromDomain == "":
 	case aligned != "":
 		out = append(out, report.Finding{ID: "dkim.aligned", Severity: report.Pass, Subject: fromDomain,
-			Message:  fmt.Sprintf("A DKIM signature that verifies (d=%s) aligns with the From domain %s: DMARC passes on DKIM.", aligned, fromDomain),
-			Evidence: map[string]any{"d": aligned, "from_domain": fromDomain, "org_domain": org}})
+			Message:  fmt.Sprintf("A DKIM signature that verifies (d=%s) aligns with the From domain %s (adkim=%s): DMARC passes on DKIM.", aligned, fromDomain, adkim),
+			Evidence: map[string]any{"d": aligned, "from_domain": fromDomain, "org_domain": org, "adkim": adkim}})
 	default:
 		out = append(out, report.Finding{ID: "dkim.not_aligned", Severity: report.Warn, Subject: fromDomain,
-			Message:  fmt.Sprintf("No DKIM signature that verifies aligns with the From domain %s (organizational domain %s): DMARC can pass on SPF alone, and forwarding breaks that.", fromDomain, org),
-			Fix:      fmt.Sprintf("Sign with d=%s (or a domain under %s), and make sure the signature verifies.", fromDomain, org),
-			Evidence: map[string]any{"from_domain": fromDomain, "org_domain": org}})
+			Message:  fmt.Sprintf("No DKIM signature that verifies aligns with the From domain %s (organizational domain %s, adkim=%s): DMARC can pass on SPF alone, and forwarding breaks that.", fromDomain, org, adkim),
+			Fix:      fmt.Sprintf("Sign with d=%s%s, and make sure the signature verifies.", fromDomain, map[bool]string{true: " (strict alignment: exactly that domain)", false: " (or a domain under " + org + ")"}[adkim == "s"]),
+			Evidence: map[string]any{"from_domain": fromDomain, "org_domain": org, "adkim": adkim}})
 	}
 	return out
 }
@@ -250,6 +251,18 @@ func bodyLength(i int, s message.Verified, ev map[string]any) report.Finding {
 	}
 	return report.Finding{ID: "dkim.body_length", Severity: report.Warn, Subject: fmt.Sprintf("%s/%s", s.Selector, s.Domain),
 		Message: msg + ".", Fix: "Turn off the body length limit (l=) in the signer.", Evidence: ev}
+}
+
+// adkimOf is the DKIM alignment mode of the From domain's DMARC policy
+// ("s" strict, else "r"; relaxed when there is none).
+func adkimOf(ctx context.Context, env Env, from string) string {
+	if from == "" {
+		return "r"
+	}
+	if d := dmarc.Discover(ctx, env.DNS, from); d.Step != nil && d.Step.Record != nil && d.Step.Record.ADKIM == "s" {
+		return "s"
+	}
+	return "r"
 }
 
 // orgOf is the organizational domain of domain by RFC 9989's tree walk
@@ -566,7 +579,7 @@ func Unsubscribe(ctx context.Context, env Env, t Target) []report.Finding {
 		_, from, _ := m.FromAddress()
 		sigs, _ := m.Signatures(ctx, env)
 		for _, s := range sigs {
-			if s.Result != message.DKIMPass || from == "" || !aligns(ctx, env, s.Domain, from, orgOf(ctx, env, from), "r") {
+			if s.Result != message.DKIMPass || from == "" || !aligns(ctx, env, s.Domain, from, orgOf(ctx, env, from), adkimOf(ctx, env, from)) {
 				continue
 			}
 			if !slices.ContainsFunc(fields, func(f string) bool { return !s.Signs(f) }) {
