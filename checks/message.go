@@ -280,7 +280,12 @@ func orgOf(ctx context.Context, env Env, domain string) string {
 var messageDMARCKinds = []report.Kind{
 	{ID: "dmarc.message_pass"},
 	{ID: "dmarc.message_fail", Penalty: report.Penalty{Fail: 30, Warn: 15}, Blocks: true},
-	{ID: "dmarc.no_author_domain", Penalty: report.Penalty{Warn: 15}},
+	// Several From fields: receivers reject the message (Gmail, and
+	// DMARC verifiers such as dkimpy and mailauth fail it), and a From
+	// added on top of a signed one is how a signature is replayed for
+	// another author: at fail, blocking. Otherwise (no From, one From
+	// that cannot be read) a warning.
+	{ID: "dmarc.no_author_domain", Penalty: report.Penalty{Fail: 30, Warn: 15}, Blocks: true},
 	// No policy applies: DMARC's result is none (dmarc.missing costs).
 	{ID: "dmarc.message_none"},
 	// SPF or an aligned DKIM key could not be looked up and nothing
@@ -306,6 +311,12 @@ func messageDMARC(ctx context.Context, env Env, t Target) []report.Finding {
 	m := t.Message
 	_, from, why := m.FromAddress()
 	if from == "" {
+		if n := len(m.Get("From")); n > 1 {
+			return []report.Finding{{ID: "dmarc.no_author_domain", Severity: report.Fail,
+				Message:  fmt.Sprintf("The message has %d From fields: receivers reject it (RFC 5322 allows one; RFC 9989 §4.4 needs exactly one author domain), and a From added above a signed one is how a DKIM signature is replayed for another author.", n),
+				Fix:      "Send with exactly one From field, and sign From once more than it appears (over-signing), so that an added From breaks the signature.",
+				Evidence: map[string]any{"from_fields": n}}}
+		}
 		return []report.Finding{{ID: "dmarc.no_author_domain", Severity: report.Warn,
 			Message: "DMARC cannot be evaluated: " + why + " (RFC 9989 §4.4 needs exactly one author domain); receivers reject or junk such mail.",
 			Fix:     "Send with exactly one From field holding one address."}}

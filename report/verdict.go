@@ -64,14 +64,16 @@ const (
 )
 
 // MessageVerdict is a message's verdict from its dmarc findings:
-// pass or fail as DMARC judged it, unknown when it could not.
+// pass or fail as DMARC judged it, unknown when it could not; several
+// From fields (dmarc.no_author_domain at fail) are a fail: receivers
+// reject such mail.
 func MessageVerdict(r Report) string {
 	for _, c := range r.Checks {
 		for _, f := range c.Findings {
-			switch f.ID {
-			case "dmarc.message_pass":
+			switch {
+			case f.ID == "dmarc.message_pass":
 				return MessagePass
-			case "dmarc.message_fail":
+			case f.ID == "dmarc.message_fail", f.ID == "dmarc.no_author_domain" && f.Severity == Fail:
 				return MessageFail
 			}
 		}
