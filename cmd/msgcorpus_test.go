@@ -18,6 +18,7 @@ import (
 
 	"github.com/preflight-mail/preflight/dkim"
 	"github.com/preflight-mail/preflight/report"
+	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
 
 var updateMessages = flag.Bool("update-messages", false, "rewrite the generated messages of testdata/messages")
@@ -308,5 +309,23 @@ func TestMessageHostile(t *testing.T) {
 				t.Errorf("a control character reached the output")
 			}
 		})
+	}
+}
+
+// send --save-message checks its path before anything is sent: a
+// directory or a missing one is a usage error, and the server gets
+// nothing.
+func TestSaveMessageCheckedFirst(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	dir := t.TempDir()
+	for _, path := range []string{filepath.Join(dir, "missing", "x.eml"), dir} {
+		code, _, stderr := run(t, "send", "--mail-from", "a@example.org", "--to", "b@example.net", "--helo", "client.example.org",
+			"--path", "relay", "--relay", srv.Addr, "--relay-tls", "none", "--deliver", "--save-message", path, "--offline")
+		if code != 2 || !strings.Contains(stderr, "--save-message") {
+			t.Errorf("%s: exit %d, want 2; stderr %s", path, code, stderr)
+		}
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("%d messages sent before the path was found unwritable", n)
 	}
 }

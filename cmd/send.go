@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -563,6 +565,13 @@ func (o *sendCmdOptions) run(cmd *cobra.Command) error {
 	if o.saveMessage != "" && !o.deliver {
 		return needs("--save-message", "--deliver", "without it nothing is sent")
 	}
+	if o.saveMessage != "" {
+		// Before anything is sent: a message delivered and then not
+		// saved is a send the user cannot check.
+		if err := writable(o.saveMessage); err != nil {
+			return fmt.Errorf("--save-message: %w", err)
+		}
+	}
 	if o.relayCheck == "" {
 		// What to send, then how: a send with no flags is told
 		// about its addresses first.
@@ -610,13 +619,46 @@ func (o *sendCmdOptions) run(cmd *cobra.Command) error {
 		defer mu.Unlock()
 		switch {
 		case sent == nil:
-			fmt.Fprintf(o.streams.Err, "preflight: --save-message: no server accepted the message; %s not written\n", o.saveMessage)
+			fmt.Fprintf(o.streams.Err, "preflight send: --save-message: no server accepted the message; %s not written\n", o.saveMessage)
 		default:
 			if werr := os.WriteFile(o.saveMessage, sent, 0o644); werr != nil {
-				fmt.Fprintf(o.streams.Err, "preflight: --save-message: %v\n", werr)
+				fmt.Fprintf(o.streams.Err, "preflight send: --save-message: %v\n", werr)
 				return cmp.Or(err, error(exitError{report.ExitIncomplete}))
 			}
 		}
 	}
 	return err
+}
+
+// writable reports whether a message can be saved at path: a regular
+// file or a new one in an existing directory that can be written (a
+// temporary file tried there is removed). It does not open a FIFO,
+// which would wait for a reader.
+func writable(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file", path)
+	case err == nil:
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".preflight-save-*")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("cannot create %s: no directory %s", path, dir)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("cannot create %s: permission denied in %s", path, dir)
+	case err != nil:
+		return fmt.Errorf("cannot create %s: %w", path, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
