@@ -284,11 +284,12 @@ func TestMessageHostile(t *testing.T) {
 		{"many-fields", slices.Concat(bytes.Repeat([]byte("X-A: b\r\n"), 5000), good), 0, "format.too_many_fields"},
 		{"escape-in-from", []byte("From: \x1b]0;pwned\x07 <a@news.example>\r\nSubject: \x1b[2J\r\n\r\nbody\r\n"), 0, "format.control_chars"},
 		{"bad-base64-signature", []byte("DKIM-Signature: v=1; a=rsa-sha256; d=news.example; s=s2048; h=from; bh=!!!; b=@@@\r\nFrom: a@news.example\r\n\r\nx\r\n"), 0, "dkim.signature_error"},
+		{"bidi", []byte("Received: from x (x [192.0.2.1]) by mx (\u202eusing TLSv1.3\u202e) with ESMTPS; d\r\nAuthentication-Results: mx; dkim=fail header.d=ex\u202eample.org\r\nFrom: a@news.example\r\nList-Unsubscribe: <http://ex\u202eample.org/u>\r\nFeedback-ID: a:b\u202ec\r\nARC-Seal: i=1; d=ex\u202eample.org; cv=none; b=AA\r\n\r\nx\r\n"), 0, "unsubscribe.insecure_uri"},
 		{"deep-comments", append(append([]byte("Received: from x "), bytes.Repeat([]byte("("), 100000)...), "\r\nFrom: a@news.example\r\n\r\n"...), 0, "received.no_trusted_hop"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			start := time.Now()
-			code, stdout, stderr := run(t, "message", write(c.name+".eml", c.msg), "--zone", zones, "--offline", "--timeout", "10s")
+			code, stdout, stderr := run(t, "message", write(c.name+".eml", c.msg), "--zone", zones, "--offline", "--timeout", "10s", "-v")
 			if time.Since(start) > 10*time.Second {
 				t.Errorf("took %s", time.Since(start))
 			}
@@ -305,8 +306,14 @@ func TestMessageHostile(t *testing.T) {
 			if !strings.Contains(got, c.output) {
 				t.Errorf("output lacks %q:\n%s", c.output, got)
 			}
-			if strings.ContainsAny(stdout+stderr, "\x1b\x07\x00") {
+			if strings.ContainsAny(stdout+stderr, "\x1b\x07\x00\u202e") {
 				t.Errorf("a control character reached the output")
+			}
+			for _, format := range []string{"json", "github"} {
+				_, out, _ := run(t, "message", write(c.name+".eml", c.msg), "--zone", zones, "--offline", "--timeout", "10s", "--format", format)
+				if strings.ContainsAny(out, "\x1b\x07\x00\u202e") {
+					t.Errorf("--format %s: a control character reached the output", format)
+				}
 			}
 		})
 	}

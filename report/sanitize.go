@@ -40,6 +40,9 @@ import (
 //   - C0 controls and DEL as \n, \r, \t or \xHH (ESC is \x1b);
 //   - C1 controls (U+0080 to U+009F) as \u00HH: terminals read U+009B as
 //     CSI, like ESC [;
+//   - bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE and the
+//     others isBidi names) as \uHHHH: they reorder what a reader sees
+//     ("ex\u202eelpmaxe.org" shows as another domain);
 //   - an octet that is not part of valid UTF-8 as \xHH;
 //   - "##[" as "##\x5b": the runner's legacy command form, which it finds
 //     anywhere in a line.
@@ -64,7 +67,7 @@ func Sanitize(s string) string {
 			b.WriteString(`\t`)
 		case r < 0x20 || r == 0x7f:
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case r >= 0x80 && r <= 0x9f:
+		case r >= 0x80 && r <= 0x9f || isBidi(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		case r == '[' && strings.HasSuffix(s[:i], "##"):
 			b.WriteString(`\x5b`)
@@ -76,10 +79,16 @@ func Sanitize(s string) string {
 	return b.String()
 }
 
+// isBidi reports whether r is a bidirectional formatting control
+// (Unicode TR9: LRM, RLM, ALM, the embeddings, overrides and isolates).
+func isBidi(r rune) bool {
+	return r == 0x200e || r == 0x200f || r == 0x061c || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
+}
+
 // clean reports whether s needs no escaping, the usual case.
 func clean(s string) bool {
 	for _, r := range s {
-		if r < 0x20 || r >= 0x7f && r <= 0x9f || r == utf8.RuneError {
+		if r < 0x20 || r >= 0x7f && r <= 0x9f || r == utf8.RuneError || isBidi(r) {
 			return false
 		}
 	}
