@@ -511,7 +511,6 @@ var formatKinds = []report.Kind{
 	{ID: "format.bad_encoded_word", Penalty: minorPenalty},
 	{ID: "format.control_chars", Penalty: report.Penalty{Warn: 5}},
 	{ID: "format.not_a_field", Penalty: report.Penalty{Warn: 5}},
-	{ID: "format.too_many_fields", Penalty: minorPenalty},
 	{ID: "format.bare_lf"},
 }
 
@@ -552,7 +551,6 @@ var formatFix = map[string]string{
 	message.RuleEncodedWord:   "Encode non-ASCII header text as valid RFC 2047 words (=?utf-8?B?...?=).",
 	message.RuleControl:       "Remove control characters from header fields.",
 	message.RuleNotField:      "Fix the header line: every line is Name: value, or a continuation starting with a space.",
-	message.RuleTooManyFields: "Send fewer header fields.",
 }
 
 // unsubscribeKinds are the bulk-mail header findings (RFC 2369, RFC

@@ -281,7 +281,7 @@ func TestMessageHostile(t *testing.T) {
 		{"binary", bytes.Repeat([]byte{0, 1, 2, 0xff, '\n'}, 1000), 2, "no header fields"},
 		{"empty", nil, 2, "empty"},
 		{"many-signatures", manySigs, 0, "first 10 were verified and 1490 were not"},
-		{"many-fields", slices.Concat(bytes.Repeat([]byte("X-A: b\r\n"), 5000), good), 0, "format.too_many_fields"},
+		{"many-fields", slices.Concat(bytes.Repeat([]byte("X-A: b\r\n"), 5000), good), 2, "more than 2000 header fields"},
 		{"escape-in-from", []byte("From: \x1b]0;pwned\x07 <a@news.example>\r\nSubject: \x1b[2J\r\n\r\nbody\r\n"), 0, "format.control_chars"},
 		{"bad-base64-signature", []byte("DKIM-Signature: v=1; a=rsa-sha256; d=news.example; s=s2048; h=from; bh=!!!; b=@@@\r\nFrom: a@news.example\r\n\r\nx\r\n"), 0, "dkim.signature_error"},
 		{"bidi", []byte("Received: from x (x [192.0.2.1]) by mx (\u202eusing TLSv1.3\u202e) with ESMTPS; d\r\nAuthentication-Results: mx; dkim=fail header.d=ex\u202eample.org\r\nFrom: a@news.example\r\nList-Unsubscribe: <http://ex\u202eample.org/u>\r\nFeedback-ID: a:b\u202ec\r\nARC-Seal: i=1; d=ex\u202eample.org; cv=none; b=AA\r\n\r\nx\r\n"), 0, "unsubscribe.insecure_uri"},

@@ -28,7 +28,6 @@ const (
 	RuleControl       = "control_chars" // control characters in the header
 	RuleNotField      = "not_a_field"   // a header line that is no field
 	RuleBareLF        = "bare_lf"       // LF line endings (the file, not necessarily the mail)
-	RuleTooManyFields = "too_many_fields"
 )
 
 // singleInstance are the fields RFC 5322 §3.6 allows at most once.
@@ -110,9 +109,6 @@ func (m *Message) Lint() []Problem {
 	}
 	if m.Control > 0 {
 		out = append(out, Problem{RuleControl, fmt.Sprintf("%d control characters in the header fields", m.Control)})
-	}
-	if m.FieldsCut > 0 {
-		out = append(out, Problem{RuleTooManyFields, fmt.Sprintf("%d header fields beyond the first %d were not read", m.FieldsCut, MaxFields)})
 	}
 	for _, f := range m.Fields {
 		if bad := badEncodedWord(f.Value); bad != "" {

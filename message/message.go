@@ -46,9 +46,6 @@ type Message struct {
 	// the body; Control the control characters (other than tab) in
 	// header fields; NonASCII the header octets over 0x7f.
 	LongLines, Control, NonASCII int
-	// FieldsCut is the number of header fields beyond MaxFields that
-	// were not read.
-	FieldsCut int
 }
 
 // Errors of Parse.
@@ -56,6 +53,10 @@ var (
 	ErrEmpty      = errors.New("empty")
 	ErrNoHeader   = errors.New("no header fields: not an RFC 5322 message")
 	ErrHeaderSize = fmt.Errorf("header section over %d octets", MaxHeaderBytes)
+	// ErrTooManyFields: a header of more fields than MaxFields is
+	// refused, not read in part: the fields left out (a From, the
+	// Received trace) would be reported missing.
+	ErrTooManyFields = fmt.Errorf("more than %d header fields", MaxFields)
 )
 
 // Parse reads a message. It fails only when there is nothing that can
@@ -90,6 +91,7 @@ func Parse(b []byte) (*Message, error) {
 	}
 	lines := strings.Split(strings.TrimSuffix(string(head), "\r\n"), "\r\n")
 	var cur []string
+	cut := 0
 	flush := func() {
 		if len(cur) == 0 {
 			return
@@ -97,7 +99,7 @@ func Parse(b []byte) (*Message, error) {
 		raw := strings.Join(cur, "\r\n")
 		cur = nil
 		if len(m.Fields) >= MaxFields {
-			m.FieldsCut++
+			cut++
 			return
 		}
 		name, value, ok := strings.Cut(raw, ":")
@@ -131,6 +133,9 @@ func Parse(b []byte) (*Message, error) {
 		cur = append(cur, l)
 	}
 	flush()
+	if cut > 0 {
+		return nil, fmt.Errorf("%w (%d)", ErrTooManyFields, len(m.Fields)+cut)
+	}
 	if len(m.Fields) == 0 || m.Fields[0].Name == "" && len(m.Fields) == 1 {
 		return nil, ErrNoHeader
 	}
