@@ -291,6 +291,9 @@ var messageDMARCKinds = []report.Kind{
 	// SPF or an aligned DKIM key could not be looked up and nothing
 	// else passes: receivers answer temperror (RFC 9989), never fail.
 	{ID: "dmarc.message_unknown"},
+	// No Return-Path: MAIL FROM is not recorded, so SPF alignment
+	// cannot be judged (an ESP's bounce domain would not show).
+	{ID: "dmarc.no_return_path", Penalty: report.Penalty{Warn: 5}},
 }
 
 // dmarcResult is a message's DMARC result.
@@ -308,6 +311,17 @@ type dmarcResult struct {
 // SPF pass for an aligned envelope domain, or a verified DKIM signature
 // with an aligned d=, and what the policy makes a receiver do otherwise.
 func messageDMARC(ctx context.Context, env Env, t Target) []report.Finding {
+	out := messageDMARCResult(ctx, env, t)
+	if e := t.Message.Envelope(); e.NoReturnPath {
+		out = append(out, report.Finding{ID: "dmarc.no_return_path", Severity: report.Warn,
+			Message: "The message has no Return-Path field: the envelope sender (MAIL FROM) is not recorded (the message was saved before delivery, or by a client), so SPF and its alignment with From cannot be judged; a bounce domain that does not align would not show.",
+			Fix:     "Check the message as the receiver saved it (Gmail: Show original, Download original), where Return-Path holds MAIL FROM."})
+	}
+	return out
+}
+
+// messageDMARCResult is the message's DMARC result finding.
+func messageDMARCResult(ctx context.Context, env Env, t Target) []report.Finding {
 	m := t.Message
 	_, from, why := m.FromAddress()
 	if from == "" {
@@ -355,9 +369,11 @@ func messageDMARC(ctx context.Context, env Env, t Target) []report.Finding {
 			Message:  fmt.Sprintf("The message passes DMARC for %s: %s, aligned with From.", from, strings.Join(how, " and ")),
 			Evidence: ev}}
 	}
-	if r.spfResult == spf.TempError || len(r.dkimTemp) > 0 || len(r.dkimUnverified) > 0 || r.spfDomain != "" && !e.IP.IsValid() {
+	if r.spfResult == spf.TempError || len(r.dkimTemp) > 0 || len(r.dkimUnverified) > 0 || r.spfDomain != "" && !e.IP.IsValid() || e.NoReturnPath {
 		var what []string
 		switch {
+		case e.NoReturnPath:
+			what = append(what, "SPF could not be evaluated (no Return-Path: MAIL FROM is not recorded)")
 		case r.spfResult == spf.TempError:
 			what = append(what, "SPF for "+r.spfDomain+" could not be evaluated (a lookup failed)")
 		case r.spfResult == "":
@@ -456,10 +472,13 @@ func messageSPF(ctx context.Context, env Env, m *Message) (domain, result string
 // or the HELO name's for the null sender (RFC 7208 §2.4).
 //
 // A message without Return-Path was saved before delivery (send
-// --save-message, a Sent folder): MAIL FROM is not recorded, and the
-// From domain stands in for it, as the spf check assumes too.
+// --save-message, a Sent folder): MAIL FROM is not recorded, and there
+// is no domain (dmarc.no_return_path says so; the From domain standing
+// in would be aligned by construction).
 func mailDomain(e Envelope, from string) string {
 	switch {
+	case e.NoReturnPath:
+		return ""
 	case e.NullSender:
 		if e.HELO != "" && !strings.HasPrefix(e.HELO, "[") && strings.Contains(e.HELO, ".") {
 			return strings.ToLower(strings.TrimSuffix(e.HELO, "."))

@@ -120,8 +120,8 @@ func TestMessageEnvelope(t *testing.T) {
 	if !e.NullSender || mailDomain(e, "") != "mail.good.example" || e.IP.String() != "203.0.113.10" {
 		t.Errorf("envelope %+v, SPF domain %q", e, mailDomain(e, ""))
 	}
-	if d := mailDomain(Envelope{}, "good.example"); d != "good.example" {
-		t.Errorf("without Return-Path: SPF domain %q, want the From domain", d)
+	if d := mailDomain(Envelope{NoReturnPath: true}, "good.example"); d != "" {
+		t.Errorf("without Return-Path: SPF domain %q, want none (not the From domain)", d)
 	}
 	env := labZones(t)
 	m = signedMessage(t, "a@good.example", "b@good.example", "good.example", "", "From")
