@@ -758,6 +758,30 @@ var receivedKinds = []report.Kind{
 	{ID: "received.authres_agrees"},
 	{ID: "received.authres_differs", Penalty: minorPenalty},
 	{ID: "received.no_authres"},
+	// check DOMAIN --ip IP --message FILE with a message from another
+	// domain or client: its findings are about another sender.
+	{ID: "received.other_target", Penalty: report.Penalty{Warn: 5}},
+}
+
+// otherTarget warns when the message is not the target's: check DOMAIN
+// --ip IP --message FILE with a message from another domain (other than
+// DOMAIN or a name under it) or another client address.
+func otherTarget(m *Message, e Envelope, t Target) []report.Finding {
+	_, from, _ := m.FromAddress()
+	var diffs []string
+	if t.Domain != "" && from != "" && from != t.Domain && !strings.HasSuffix(from, "."+t.Domain) {
+		diffs = append(diffs, fmt.Sprintf("its From domain is %s, not %s", from, t.Domain))
+	}
+	if e.IP.IsValid() && len(t.IPs) > 0 && !slices.Contains(t.IPs, e.IP) {
+		diffs = append(diffs, fmt.Sprintf("it came from %s, not %s", e.IP, t.IPs[0]))
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	return []report.Finding{{ID: "received.other_target", Severity: report.Warn,
+		Message:  "The message is not the checked target's: " + strings.Join(diffs, ", and ") + "; its findings (dkim, dmarc, received) are about that sender, beside the target's.",
+		Fix:      "Check a message sent by the target (preflight send --deliver --save-message FILE), or run preflight message FILE alone.",
+		Evidence: map[string]any{"from_domain": from, "client_ip": e.IP.String(), "target_domain": t.Domain}}}
 }
 
 // Received reads the trusted hop (TLS) and compares the receiver's
@@ -769,6 +793,7 @@ func Received(ctx context.Context, env Env, t Target) []report.Finding {
 	}
 	var out []report.Finding
 	e := m.Envelope()
+	out = append(out, otherTarget(m, e, t)...)
 	if h := e.Hop; h == nil {
 		out = append(out, report.Finding{ID: "received.no_trusted_hop", Severity: report.Warn,
 			Message:  "The connecting client is unknown: " + e.Why + ", so SPF, the path and TLS cannot be judged.",

@@ -336,3 +336,27 @@ func TestSaveMessageCheckedFirst(t *testing.T) {
 		t.Errorf("%d messages sent before the path was found unwritable", n)
 	}
 }
+
+// check --message with a message of another domain or client says so
+// (received.other_target); with the target's own message it does not.
+func TestCheckMessageOtherTarget(t *testing.T) {
+	zones := filepath.Join(messagesDir, "zones")
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"news.example", "--ip", "203.0.113.10", "--message", filepath.Join(messagesDir, "good.eml")}, false},
+		{[]string{"news.example", "--ip", "203.0.113.10", "--message", filepath.Join(messagesDir, "misaligned.eml")}, true},
+		{[]string{"esp.example", "--ip", "203.0.113.10", "--message", filepath.Join(messagesDir, "good.eml")}, true},
+	} {
+		_, stdout, stderr := run(t, append(append([]string{"check"}, c.args...), "--zone", zones, "--offline", "--format", "json")...)
+		var r report.Report
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatalf("%v: %v; stderr %s", c.args, err, stderr)
+		}
+		got := slices.ContainsFunc(r.Findings(), func(f report.Finding) bool { return f.ID == "received.other_target" })
+		if got != c.want {
+			t.Errorf("%v: received.other_target %v, want %v", c.args, got, c.want)
+		}
+	}
+}
