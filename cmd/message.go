@@ -35,10 +35,12 @@ original", "Download original") and judge it as the receiver did:
   dkim         every DKIM-Signature verified (keys through --zone/--resolver),
                d=, s=, algorithm, key size, l=, expiry, From signed, and
                whether one that verifies aligns with From
-  spf          the client address and HELO from the topmost Received field
-               that names one (--received-by HOST: that receiver's; --ip IP
-               overrides), evaluated for the Return-Path domain (the HELO
-               name for the null sender <>)
+  spf          the client address and HELO of the hop where the mail entered
+               the receiver: the topmost Received field with a from clause
+               (--received-by HOST: the topmost by HOST), past the
+               receiver's own loopback/private hops; never a lower hop when
+               that one cannot be read (--ip IP overrides), evaluated for
+               the Return-Path domain (the HELO name for the null sender <>)
   dmarc        the From domain's policy (RFC 9989) and this message's result:
                pass on an aligned SPF pass or DKIM pass, else what a receiver
                does under the policy
@@ -47,14 +49,19 @@ original", "Download original") and judge it as the receiver did:
   unsubscribe  RFC 8058 one-click (https URI + List-Unsubscribe-Post, signed
                by an aligned DKIM signature), a mailto: URI, Feedback-ID
   arc          ARC sets present (not validated)
-  received     TLS on the trusted hop; the receiver's Authentication-Results
-               compared with preflight's results now
+  received     TLS on the trusted hop; that receiver's Authentication-Results
+               (its authserv-id, above its hop or right below it) compared
+               with preflight's results now
 
-verdict.message is pass or fail (DMARC), or unknown. Exit 1 when a finding is
-at fail: the message fails DMARC under quarantine or reject, or SPF fails for
-the client (as for every command, --fail-on warn is stricter). The message is
-untrusted input: at most 64 MiB, a header of 1 MiB and 2,000 fields, the
-first 10 DKIM signatures verified. FILE "-" reads standard input.` + "\n\n" + messageFindingsHelp(),
+verdict.message is pass or fail (DMARC; several From fields fail), or unknown
+(SPF or an aligned key could not be evaluated, an l= signature, no
+Return-Path). Exit 1 when a finding is at fail: the message fails DMARC under
+quarantine or reject, has several From fields, or SPF fails for the client
+(as for every command, --fail-on warn is stricter); exit 3 when something
+could not be evaluated (dmarc.message_unknown, a lookup). The message is
+untrusted input: at most 64 MiB, a header of 1 MiB and 2,000
+fields (more is refused), the first 10 DKIM signatures verified. FILE "-"
+reads standard input.` + "\n\n" + messageFindingsHelp(),
 		Example: `  preflight message original.eml
   preflight message original.eml --received-by mx.google.com --format json
   cat original.eml | preflight message -
