@@ -33,6 +33,7 @@ type corpusMessage struct {
 	header  string // fields, one per line, LF
 	body    string
 	sign    []corpusSig
+	raw     *rawSig               // a signature go-msgauth will not make (dkimsign_test.go)
 	after   func(b []byte) []byte // a change in transit, after signing
 	prepend string                // fields the receiver adds on top (Received, Authentication-Results)
 }
@@ -75,11 +76,11 @@ var corpus = []corpusMessage{
 		after: func(b []byte) []byte {
 			return bytes.Replace(b, []byte("The November issue"), []byte("[EXTERNAL] The November issue"), 1)
 		}},
-	{file: "body-length.eml", header: hdr, body: bdy, sign: []corpusSig{s2048}, prepend: goodRX,
-		after: func(b []byte) []byte {
-			b = bytes.Replace(b, []byte("DKIM-Signature: "), []byte("DKIM-Signature: l=26; "), 1)
-			return append(b, "Appended by someone else: click here\r\n"...)
-		}},
+	// l= over the whole body as signed, then text appended: the
+	// signature still verifies for what it covers.
+	{file: "body-length.eml", header: hdr, body: bdy, prepend: goodRX,
+		raw:   &rawSig{domain: "news.example", selector: "s2048", headers: std, hash: crypto.SHA256, length: true},
+		after: func(b []byte) []byte { return append(b, "Appended by someone else: click here\r\n"...) }},
 	// go-msgauth will not sign without From: the h= list loses it after.
 	{file: "from-unsigned.eml", header: hdr, body: bdy, prepend: goodRX,
 		sign:  []corpusSig{{domain: "news.example", selector: "s2048", key: "rsa2048.pem", headers: []string{"From", "To", "Subject", "Date"}}},
@@ -88,12 +89,13 @@ var corpus = []corpusMessage{
 		sign: []corpusSig{s2048, {domain: "esp.example", selector: "missing", key: "rsa2048.pem", headers: std}}},
 	{file: "misaligned.eml", header: hdr, body: bdy, prepend: rp + rx("out.esp.example", "203.0.113.20"),
 		sign: []corpusSig{{domain: "esp.example", selector: "s1", key: "rsa2048.pem", headers: std}}},
+	// Signed on 1 December 2025, expired on 1 January 2026.
 	{file: "expired.eml", header: hdr, body: bdy, prepend: goodRX,
-		sign: []corpusSig{{domain: "news.example", selector: "s2048", key: "rsa2048.pem", headers: std, expires: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}},
-	// go-msgauth will not sign with SHA-1 either: a= says so after.
+		raw: &rawSig{domain: "news.example", selector: "s2048", headers: std, hash: crypto.SHA256,
+			signed: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC), expires: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}},
+	// A real rsa-sha1 signature (body hash SHA-1 too).
 	{file: "sha1.eml", header: hdr, body: bdy, prepend: goodRX,
-		sign:  []corpusSig{{domain: "news.example", selector: "sha1", key: "rsa2048.pem", headers: std}},
-		after: func(b []byte) []byte { return bytes.Replace(b, []byte("a=rsa-sha256"), []byte("a=rsa-sha1"), 1) }},
+		raw: &rawSig{domain: "news.example", selector: "sha1", headers: std, hash: crypto.SHA1}},
 	{file: "unsigned-spf-pass.eml", header: hdr, body: bdy, prepend: goodRX},
 	{file: "unsigned-spf-fail.eml", header: hdr, body: bdy, prepend: rp + rx("spammer.invalid", "198.51.100.99")},
 	{file: "bulk-one-click.eml", body: bdy, prepend: goodRX,
@@ -167,6 +169,9 @@ func TestMessageCorpusFiles(t *testing.T) {
 		b := crlf(m.header + "\n" + m.body)
 		for _, s := range m.sign {
 			b = signCorpus(t, b, s)
+		}
+		if m.raw != nil {
+			b = signRaw(t, b, "rsa2048.pem", *m.raw)
 		}
 		if m.after != nil {
 			b = m.after(b)
