@@ -376,7 +376,7 @@ func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOption
 	if o.messageFile != "" {
 		m, err := readMessage(cmd.Context(), o.streams, o.messageFile)
 		if err != nil {
-			return fmt.Errorf("--%w", err)
+			return fmt.Errorf("--message: %w", err)
 		}
 		t.Message = m
 		if len(t.Selectors) == 0 {

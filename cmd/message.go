@@ -160,11 +160,14 @@ func readMessage(ctx context.Context, s Streams, path string) (*checks.Message, 
 		b, _, err = inputfile.ReadFile(ctx, path, inputfile.Mail)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("message %s: %w", path, err)
+		if !strings.Contains(err.Error(), path) {
+			err = fmt.Errorf("%s: %w", path, err)
+		}
+		return nil, err
 	}
 	m, err := message.Parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("message %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &checks.Message{Message: m, Name: path}, nil
 }
@@ -189,7 +192,7 @@ func readStdin(ctx context.Context, s Streams) ([]byte, error) {
 	select {
 	case r := <-done:
 		if r.err == nil && int64(len(r.b)) > max {
-			r.err = fmt.Errorf("%w: more than %d octets", inputfile.ErrTooLarge, max)
+			r.err = fmt.Errorf("%w: more than %s, the limit for a message", inputfile.ErrTooLarge, inputfile.Size(max))
 		}
 		return r.b, r.err
 	case <-ctx.Done():
