@@ -180,11 +180,13 @@ func unfold(v string) string {
 	return strings.Trim(v, " \t")
 }
 
-// toCRLF turns bare LF (and bare CR) line endings into CRLF.
+// toCRLF turns bare LF line endings into CRLF. A bare CR is no line
+// break (RFC 5322 §2.3; DKIM verifiers such as dkimpy read it so too):
+// it stays, and the format rules count it as a control character.
 func toCRLF(b []byte) ([]byte, bool) {
 	bare := false
 	for i, c := range b {
-		if c == '\n' && (i == 0 || b[i-1] != '\r') || c == '\r' && (i+1 == len(b) || b[i+1] != '\n') {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
 			bare = true
 			break
 		}
@@ -193,16 +195,11 @@ func toCRLF(b []byte) ([]byte, bool) {
 		return b, false
 	}
 	out := make([]byte, 0, len(b)+len(b)/20)
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '\r' && i+1 < len(b) && b[i+1] == '\n':
-			out = append(out, '\r', '\n')
-			i++
-		case c == '\r' || c == '\n':
-			out = append(out, '\r', '\n')
-		default:
-			out = append(out, c)
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
 		}
+		out = append(out, c)
 	}
 	return out, true
 }
