@@ -114,7 +114,7 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 	var out []report.Finding
 	if cut > 0 {
 		out = append(out, report.Finding{ID: "dkim.too_many_signatures", Severity: report.Warn, Subject: fromDomain,
-			Message:  fmt.Sprintf("The message has %d DKIM signatures; the first %d were verified and %d were not (receivers stop after a few too).", len(sigs)+cut, len(sigs), cut),
+			Message:  fmt.Sprintf("The message has %d DKIM signatures; %d were verified (those whose d= relates to the From domain first, then in header order) and %d were not (receivers stop after a few too).", len(sigs)+cut, len(sigs), cut),
 			Fix:      "Sign once or twice (for example RSA and Ed25519); remove stale signatures before re-signing.",
 			Evidence: map[string]any{"verified": len(sigs), "not_verified": cut}})
 	}

@@ -60,8 +60,8 @@ quarantine or reject, has several From fields, or SPF fails for the client
 (as for every command, --fail-on warn is stricter); exit 3 when something
 could not be evaluated (dmarc.message_unknown, a lookup). The message is
 untrusted input: at most 64 MiB, a header of 1 MiB and 2,000
-fields (more is refused), the first 10 DKIM signatures verified. FILE "-"
-reads standard input.` + "\n\n" + messageFindingsHelp(),
+fields (more is refused), 10 DKIM signatures verified (those of the From
+domain first). FILE "-" reads standard input.` + "\n\n" + messageFindingsHelp(),
 		Example: `  preflight message original.eml
   preflight message original.eml --received-by mx.google.com --format json
   cat original.eml | preflight message -

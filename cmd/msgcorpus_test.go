@@ -143,6 +143,9 @@ var corpus = []corpusMessage{
 			"Received-SPF: pass (google.com: domain of bounces@news.example designates 203.0.113.10 as permitted sender) client-ip=203.0.113.10;\n" +
 			"Authentication-Results: mx.google.com;\n       dkim=pass header.i=@news.example header.s=s2048 header.b=X8eV4wgf;\n       spf=pass (google.com: domain of bounces@news.example designates 203.0.113.10 as permitted sender) smtp.mailfrom=bounces@news.example;\n       dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=news.example\n"},
 	{file: "many-signatures.eml", header: hdr, body: bdy, prepend: goodRX, sign: manySigs(14)},
+	// The aligned signature below 11 of an ESP's: it is verified first.
+	{file: "aligned-signature-last.eml", header: hdr, body: bdy, prepend: rp + rx("out.esp.example", "203.0.113.20"),
+		sign: append([]corpusSig{s2048}, slices.Repeat([]corpusSig{{domain: "esp.example", selector: "s1", key: "rsa2048.pem", headers: std}}, 11)...)},
 	{file: "control-chars.eml", header: hdr + "X-Junk: a\x01b\x1bc\n", body: bdy, prepend: goodRX},
 }
 
@@ -285,7 +288,7 @@ func TestMessageHostile(t *testing.T) {
 		{"huge-header", append([]byte("X-Big: "), bytes.Repeat([]byte("a"), 2<<20)...), 2, "header section over 1048576 octets"},
 		{"binary", bytes.Repeat([]byte{0, 1, 2, 0xff, '\n'}, 1000), 2, "no header fields"},
 		{"empty", nil, 2, "empty"},
-		{"many-signatures", manySigs, 0, "first 10 were verified and 1490 were not"},
+		{"many-signatures", manySigs, 0, "10 were verified (those whose d= relates to the From domain first, then in header order) and 1490 were not"},
 		{"many-fields", slices.Concat(bytes.Repeat([]byte("X-A: b\r\n"), 5000), good), 2, "more than 2000 header fields"},
 		{"escape-in-from", []byte("From: \x1b]0;pwned\x07 <a@news.example>\r\nSubject: \x1b[2J\r\n\r\nbody\r\n"), 0, "format.control_chars"},
 		{"bad-base64-signature", []byte("DKIM-Signature: v=1; a=rsa-sha256; d=news.example; s=s2048; h=from; bh=!!!; b=@@@\r\nFrom: a@news.example\r\n\r\nx\r\n"), 0, "dkim.signature_error"},

@@ -37,21 +37,41 @@ type Verified struct {
 	Err    error  // go-msgauth's error, nil on pass
 }
 
-// Verify verifies the first MaxSignatures DKIM signatures of the
-// message with go-msgauth, looking keys up with lookupTXT. More than
-// that many are not verified: cut says how many were left.
+// Verify verifies at most MaxSignatures DKIM signatures of the
+// message with go-msgauth, looking keys up with lookupTXT: those whose
+// d= is the From domain, under it or above it first (the ones DMARC can
+// use), then the others, in header order. cut says how many were left.
 func (m *Message) Verify(lookupTXT func(string) ([]string, error)) (out []Verified, cut int) {
-	fields := m.Get("DKIM-Signature")
-	if len(fields) == 0 {
+	all := m.Get("DKIM-Signature")
+	if len(all) == 0 {
 		return nil, 0
 	}
-	if len(fields) > MaxSignatures {
-		cut = len(fields) - MaxSignatures
-		fields = fields[:MaxSignatures]
+	fields := all
+	if len(all) > MaxSignatures {
+		_, from, _ := m.FromAddress()
+		related := func(f Field) bool {
+			d := strings.ToLower(strings.TrimSuffix(ParseSignature(f.Value).Domain, "."))
+			return from != "" && d != "" && (d == from || strings.HasSuffix(from, "."+d) || strings.HasSuffix(d, "."+from))
+		}
+		chosen := make([]bool, len(all))
+		n := 0
+		for _, first := range []bool{true, false} {
+			for i, f := range all {
+				if n < MaxSignatures && !chosen[i] && related(f) == first {
+					chosen[i], n = true, n+1
+				}
+			}
+		}
+		fields, cut = nil, len(all)-n
+		for i, f := range all { // header order among those chosen
+			if chosen[i] {
+				fields = append(fields, f)
+			}
+		}
 	}
-	// go-msgauth reads the header itself: hand it the fields read (at
-	// most MaxFields) and the body.
-	raw := append(m.Header(), m.Body...)
+	// go-msgauth reads the header itself: hand it the fields read, with
+	// only the signatures chosen, and the body.
+	raw := append(m.headerWith(fields), m.Body...)
 	vs, err := msgdkim.VerifyWithOptions(bytes.NewReader(raw), &msgdkim.VerifyOptions{LookupTXT: lookupTXT, MaxVerifications: MaxSignatures})
 	if err != nil && !errors.Is(err, msgdkim.ErrTooManySignatures) && len(vs) == 0 {
 		for _, f := range fields {
@@ -97,4 +117,22 @@ func classify(err error) (result, reason string) {
 		return DKIMPermError, ReasonNoKey
 	}
 	return DKIMPermError, ReasonOther
+}
+
+// headerWith is Header with, of the DKIM-Signature fields, only sigs
+// (a subsequence of them, as Verify chose).
+func (m *Message) headerWith(sigs []Field) []byte {
+	var b bytes.Buffer
+	for _, f := range m.Fields {
+		if strings.EqualFold(f.Name, "DKIM-Signature") {
+			if len(sigs) == 0 || sigs[0].Raw != f.Raw {
+				continue
+			}
+			sigs = sigs[1:]
+		}
+		b.WriteString(f.Raw)
+		b.WriteString("\r\n")
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
 }
