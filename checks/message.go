@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/preflight-mail/preflight/dkim"
 	"github.com/preflight-mail/preflight/dmarc"
@@ -39,8 +40,45 @@ type Message struct {
 // Signatures returns the message's DKIM signatures verified through the
 // run's resolver (--zone and --offline apply).
 func (m *Message) Signatures(ctx context.Context, env Env) ([]message.Verified, int) {
-	m.once.Do(func() { m.sigs, m.cut = m.Verify(env.DNS.TXTFunc(ctx)) })
+	m.once.Do(func() {
+		m.sigs, m.cut = m.Verify(env.DNS.TXTFunc(ctx))
+		for i := range m.sigs {
+			if s := &m.sigs[i]; s.Result == message.DKIMPass {
+				if err := afterVerify(ctx, env, s.Signature); err != nil {
+					s.Result, s.Reason, s.Err = message.DKIMPermError, message.ReasonOther, err
+				}
+			}
+		}
+	})
 	return m.sigs, m.cut
+}
+
+// futureSlack is how far ahead of the clock a signature's t= may be
+// (clocks differ by minutes at most).
+const futureSlack = 15 * time.Minute
+
+// afterVerify is what go-msgauth does not check of a signature that
+// verifies: a signing time t= in the future (RFC 6376 §3.5 lets
+// verifiers ignore it; dkimpy does), and a key with t=s (strict) used
+// for an i= in a subdomain of d= (§3.6.1: then the signature fails).
+func afterVerify(ctx context.Context, env Env, s message.Signature) error {
+	if !s.Signed.IsZero() && s.Signed.After(env.now().Add(futureSlack)) {
+		return fmt.Errorf("its signing time t=%s is in the future", s.Signed.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	_, id, ok := strings.Cut(s.Identity, "@")
+	if !ok || strings.EqualFold(strings.TrimSuffix(id, "."), s.Domain) || s.Selector == "" {
+		return nil
+	}
+	txts, err := env.DNS.LookupTXT(ctx, s.Selector+"._domainkey."+s.Domain)
+	if err != nil {
+		return nil
+	}
+	for _, txt := range txts {
+		if k, _ := dkim.ParseKey(txt); dkim.IsKeyRecord(txt) && slices.Contains(k.Flags, "s") {
+			return fmt.Errorf("its key has t=s (strict): i=%s must be in d=%s itself, not a subdomain (RFC 6376 §3.6.1)", s.Identity, s.Domain)
+		}
+	}
+	return nil
 }
 
 // Envelope is what the message says of its SMTP session: the client

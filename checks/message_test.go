@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	msgdkim "github.com/emersion/go-msgauth/dkim"
 
@@ -132,5 +133,20 @@ func TestMessageEnvelope(t *testing.T) {
 	}
 	if !strings.Contains(a[0].Canon, "relaxed") {
 		t.Errorf("canonicalization %q", a[0].Canon)
+	}
+}
+
+// A signature whose t= is ahead of the clock is not a pass (RFC 6376
+// §3.5; dkimpy refuses it too): go-msgauth does not check t=.
+func TestMessageFutureSignature(t *testing.T) {
+	env := labZones(t)
+	env.Now = func() time.Time { return time.Now().Add(-24 * time.Hour) } // the signer's clock runs a day ahead
+	m := signedMessage(t, "a@good.example", "b@good.example", "good.example", "", "From", "To", "Subject")
+	sigs, _ := m.Signatures(context.Background(), env)
+	if len(sigs) != 1 || sigs[0].Result == message.DKIMPass || sigs[0].Err == nil || !strings.Contains(sigs[0].Err.Error(), "in the future") {
+		t.Fatalf("%+v", sigs)
+	}
+	if _, ok := find(DKIM(context.Background(), env, Target{Message: m}), "dkim.signature_error"); !ok {
+		t.Error("no dkim.signature_error")
 	}
 }
