@@ -567,6 +567,7 @@ var formatKinds = []report.Kind{
 	{ID: "format.long_line", Penalty: minorPenalty},
 	{ID: "format.bad_encoded_word", Penalty: minorPenalty},
 	{ID: "format.control_chars", Penalty: report.Penalty{Warn: 5}},
+	{ID: "format.not_utf8", Penalty: minorPenalty},
 	{ID: "format.not_a_field", Penalty: report.Penalty{Warn: 5}},
 	{ID: "format.bare_lf"},
 }
@@ -607,6 +608,7 @@ var formatFix = map[string]string{
 	message.RuleLongLine:      "Encode long lines (quoted-printable or base64) instead of sending them raw.",
 	message.RuleEncodedWord:   "Encode non-ASCII header text as valid RFC 2047 words (=?utf-8?B?...?=).",
 	message.RuleControl:       "Remove control characters from header fields.",
+	message.RuleNotUTF8:       "Encode non-ASCII header text as RFC 2047 encoded-words (=?utf-8?B?...?=), or send it as UTF-8 (SMTPUTF8).",
 	message.RuleNotField:      "Fix the header line: every line is Name: value, or a continuation starting with a space.",
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Problem is one format rule a message breaks (RFC 5322, and the
@@ -26,6 +27,7 @@ const (
 	RuleLongLine      = "long_line"       // a line over 998 octets
 	RuleEncodedWord   = "bad_encoded_word"
 	RuleControl       = "control_chars" // control characters in the header
+	RuleNotUTF8       = "not_utf8"      // 8-bit header text that is not UTF-8
 	RuleNotField      = "not_a_field"   // a header line that is no field
 	RuleBareLF        = "bare_lf"       // LF line endings (the file, not necessarily the mail)
 )
@@ -110,6 +112,14 @@ func (m *Message) Lint() []Problem {
 	if m.Control > 0 {
 		out = append(out, Problem{RuleControl, fmt.Sprintf("%d control characters in the header fields", m.Control)})
 	}
+	if m.NonASCII > 0 {
+		for _, f := range m.Fields {
+			if !utf8.ValidString(f.Raw) {
+				out = append(out, Problem{RuleNotUTF8, fmt.Sprintf("%s holds 8-bit text that is not UTF-8 (RFC 5322 wants ASCII, RFC 6532 allows UTF-8; other charsets go in encoded-words)", clip(cmpOr(f.Name, "a header line")))})
+				break
+			}
+		}
+	}
 	for _, f := range m.Fields {
 		if bad := badEncodedWord(f.Value); bad != "" {
 			out = append(out, Problem{RuleEncodedWord, fmt.Sprintf("%s: %q is not a valid RFC 2047 encoded-word", f.Name, clip(bad))})
@@ -127,14 +137,27 @@ func (m *Message) Lint() []Problem {
 func badEncodedWord(v string) string {
 	for _, w := range encodedWord.FindAllString(v, 20) {
 		parts := strings.Split(w[2:len(w)-2], "?")
-		if len(parts) != 3 || parts[0] == "" {
+		if len(parts) != 3 || parts[0] == "" || len(w) > 75 { // RFC 2047 §2: at most 75 characters
 			return w
 		}
 		if e := strings.ToUpper(parts[1]); e != "B" && e != "Q" {
 			return w
 		}
-		if _, err := wordDecoder.Decode(w); err != nil {
+		text, err := wordDecoder.Decode(w)
+		if err != nil {
 			return w
+		}
+		// The decoder passes every charset through: what claims to be
+		// UTF-8 or ASCII must be.
+		switch cs, _, _ := strings.Cut(strings.ToLower(parts[0]), "*"); cs {
+		case "utf-8", "utf8":
+			if !utf8.ValidString(text) {
+				return w
+			}
+		case "us-ascii":
+			if strings.IndexFunc(text, func(r rune) bool { return r >= 0x80 }) >= 0 {
+				return w
+			}
 		}
 	}
 	// "=?" that starts no complete encoded-word is left alone: it may

@@ -4,6 +4,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -133,6 +135,33 @@ func TestTrusted(t *testing.T) {
 		}
 		if ip != c.ip || len(e.Internal) != c.internal || (why == "") != (c.ip != "") {
 			t.Errorf("%s: hop %+v, %d internal, why %q; want %q, %d", c.name, e.Hop, len(e.Internal), why, c.ip, c.internal)
+		}
+	}
+}
+
+// Encoded-words must be RFC 2047's (75 characters at most, a payload
+// that is what its charset says), and raw 8-bit text must be UTF-8.
+func TestLintWords(t *testing.T) {
+	for _, c := range []struct {
+		subject, want string
+	}{
+		{"=?utf-8?B?" + strings.Repeat("YWFh", 20) + "?=", RuleEncodedWord}, // 91 characters
+		{"=?utf-8?B?/w==?=", RuleEncodedWord},                               // 0xFF: not UTF-8
+		{"=?us-ascii?Q?caf=E9?=", RuleEncodedWord},
+		{"caf\xe9", RuleNotUTF8}, // Latin-1 sent raw
+		{"=?utf-8?Q?caf=C3=A9?= and café", ""},
+		{"=?iso-8859-1?Q?caf=E9?=", ""},
+	} {
+		m, err := Parse([]byte("From: a@example.org\r\nDate: Sun, 29 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@example.org>\r\nSubject: " + c.subject + "\r\n\r\nx\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range m.Lint() {
+			got = append(got, p.Rule)
+		}
+		if c.want == "" && len(got) > 0 || c.want != "" && !slices.Contains(got, c.want) {
+			t.Errorf("%q: %v, want %q", c.subject, got, c.want)
 		}
 	}
 }
