@@ -21,7 +21,7 @@ type emission struct {
 }
 
 // findingID is what a finding ID literal looks like.
-var findingID = regexp.MustCompile(`^(ip|rdns|rbl|spf|dkim|dmarc|mx|tls|dnssec|dane|send|route)\.[a-z0-9_]+$`)
+var findingID = regexp.MustCompile(`^(ip|rdns|rbl|spf|dkim|dmarc|mx|tls|dnssec|dane|send|route|format|unsubscribe|arc|received)\.[a-z0-9_]+$`)
 
 // emissions reads the checks' source and returns every finding ID
 // literal paired with the severity written beside it: in a

@@ -40,6 +40,9 @@ type Target struct {
 	// Routes are the sends preflight route plans, one per recipient,
 	// and never makes (the route check); nil for every other command.
 	Routes []*delivery.Send
+	// Message, when set, is a received message to judge (preflight
+	// message, check --message).
+	Message *Message
 }
 
 // Bounds on a Target, enforced where one is made (the command line, a
@@ -128,13 +131,27 @@ var All = []Check{
 	{ID: "rdns", Run: RDNS, Kinds: rdnsKinds},
 	{ID: "rbl", Run: RBL, Kinds: rblKinds},
 	{ID: "spf", Run: SPF, Kinds: spfKinds},
-	{ID: "dkim", Run: DKIM, Kinds: dkimKinds},
-	{ID: "dmarc", Run: DMARC, Kinds: dmarcKinds},
+	{ID: "dkim", Run: DKIM, Kinds: slices.Concat(dkimKinds, messageDKIMKinds)},
+	{ID: "dmarc", Run: DMARC, Kinds: slices.Concat(dmarcKinds, messageDMARCKinds)},
 	{ID: "mx", Run: MX, Kinds: mxKinds},
 	{ID: "dnssec", Run: DNSSEC, Kinds: dnssecKinds},
 	{ID: "tls", Run: TLS, Kinds: append(tlsKinds, daneKinds...)},
 	{ID: "send", Run: SendCheck, Kinds: sendKinds},
 	{ID: "route", Run: Route, Kinds: routeKinds},
+	// A received message's checks (issue #18).
+	{ID: "format", Run: Format, Kinds: formatKinds},
+	{ID: "unsubscribe", Run: Unsubscribe, Kinds: unsubscribeKinds},
+	{ID: "arc", Run: ARC, Kinds: arcKinds},
+	{ID: "received", Run: Received, Kinds: receivedKinds},
+}
+
+// MessageChecks are the checks of a received message, in report order
+// (preflight message).
+var MessageChecks = []string{"spf", "dkim", "dmarc", "format", "unsubscribe", "arc", "received"}
+
+// MessageOnly reports whether a check judges a message only.
+func MessageOnly(id string) bool {
+	return id == "format" || id == "unsubscribe" || id == "arc" || id == "received"
 }
 
 // For returns the checks that apply to t: all, but the test send only
@@ -142,7 +159,7 @@ var All = []Check{
 func For(t Target) []Check {
 	var out []Check
 	for _, c := range All {
-		if c.ID == "send" && t.Send == nil || c.ID == "route" && len(t.Routes) == 0 {
+		if c.ID == "send" && t.Send == nil || c.ID == "route" && len(t.Routes) == 0 || MessageOnly(c.ID) && t.Message == nil {
 			continue
 		}
 		out = append(out, c)

@@ -66,7 +66,22 @@ const goodRSABits = 2048
 // DKIM checks the DKIM key records of the selectors (or common ones):
 // present, well formed, key type and size, flags, and, with a private
 // key, that it matches the published one.
+//
+// With a message, its signatures are verified too (messageDKIM); the
+// key records are then checked only for the selectors given.
 func DKIM(ctx context.Context, env Env, t Target) []report.Finding {
+	if t.Message == nil {
+		return dkimKeys(ctx, env, t)
+	}
+	out := messageDKIM(ctx, env, t)
+	if len(t.Selectors) > 0 {
+		out = append(dkimKeys(ctx, env, t), out...)
+	}
+	return out
+}
+
+// dkimKeys checks the key records of the selectors.
+func dkimKeys(ctx context.Context, env Env, t Target) []report.Finding {
 	if t.Domain == "" {
 		return nil
 	}

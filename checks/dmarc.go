@@ -43,7 +43,17 @@ var dmarcKinds = []report.Kind{
 // report addresses accept reports (RFC 9990 §3), and with a MAIL FROM,
 // SPF alignment. The findings that a DNS change mends carry it as
 // fix_records: one final record per run (dmarcPlan).
+//
+// With a message, the message's DMARC result follows (messageDMARC).
 func DMARC(ctx context.Context, env Env, t Target) []report.Finding {
+	if t.Message == nil {
+		return dmarcPolicy(ctx, env, t)
+	}
+	return append(dmarcPolicy(ctx, env, t), messageDMARC(ctx, env, t)...)
+}
+
+// dmarcPolicy is the DMARC check of the domain's policy.
+func dmarcPolicy(ctx context.Context, env Env, t Target) []report.Finding {
 	domain := t.Domain
 	if domain == "" {
 		return nil

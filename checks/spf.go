@@ -49,6 +49,8 @@ var spfKinds = []report.Kind{
 	{ID: "spf.helo_none"},
 	{ID: "spf.temperror"},
 	{ID: "spf.mx_limit", Penalty: report.Penalty{Warn: 15}},
+	// A message whose Received fields name no client address (issue #18).
+	{ID: "spf.no_client_ip"},
 }
 
 // SPF checks the envelope domain's SPF: the result for each sending IP
@@ -58,6 +60,11 @@ func SPF(ctx context.Context, env Env, t Target) []report.Finding {
 	domain, sender := envelope(t)
 	if domain == "" {
 		return nil
+	}
+	if t.Message != nil && len(t.IPs) == 0 {
+		return []report.Finding{{ID: "spf.no_client_ip", Severity: report.Error, Subject: domain,
+			Message: "The message names no connecting client (no Received field with an address), so SPF for " + domain + " cannot be evaluated.",
+			Fix:     "Give the address with --ip, or the receiver whose Received field to read with --received-by HOST."}}
 	}
 	// The HELO identity is independent of the domain's tree: evaluate it
 	// while the walk runs, not after.

@@ -16,6 +16,8 @@ import (
 	"github.com/preflight-mail/preflight/checks"
 	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/internal/inputfile"
+	"github.com/preflight-mail/preflight/message"
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -42,6 +44,7 @@ type checkOptions struct {
 	shard         string
 	skip          []string // --skip: check IDs left out
 	send          sendOptions
+	messageFile   string // --message: a received message's findings join the check
 	cfgRelays     []configRelay
 	cfg           *config        // the config file, nil without one
 	sendBase      *delivery.Send // the test send from the flags, made once (testSend)
@@ -119,6 +122,7 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
 	f.DurationVar(&o.batchTimeout, "batch-timeout", 0, "time limit for the whole batch (default: none; --timeout bounds each target)")
 	f.StringVar(&o.shard, "shard", "", "I/N: in batch mode, check every N-th target from the I-th (0 to N-1) only")
 	f.StringArrayVar(&o.skip, "skip", nil, "leave out the check ID (repeatable, or comma-separated): e.g. --skip tls where port 25 is blocked")
+	f.StringVar(&o.messageFile, "message", "", "a received message FILE (- for standard input): its DKIM, DMARC, format, unsubscribe, ARC and path findings join the check (preflight message)")
 	o.register(f)
 	o.send.register(f)
 	alias(f, "send-to", "to")
@@ -201,6 +205,8 @@ func (o *checkOptions) checkUse(args []string) error {
 		return fmt.Errorf("--batch-timeout %s: want a positive duration such as 10m", o.batchTimeout)
 	case o.batchTimeout > 0 && !batch:
 		return errors.New("--batch-timeout is for batch mode (--targets FILE, or a config with several targets); --timeout bounds a single run")
+	case batch && o.messageFile != "":
+		return conflict("--message", o.batchName(), "a message belongs to one target")
 	case batch && o.baseline != "":
 		return conflict("--baseline", o.batchName(), "a baseline is one earlier report of one target; a batch writes one report per target")
 	case changed("max-drop") && o.baseline == "":
@@ -394,11 +400,34 @@ func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOption
 			return err
 		}
 	}
+	if o.messageFile != "" {
+		m, err := readMessage(cmd.Context(), o.streams, o.messageFile)
+		if err != nil {
+			return fmt.Errorf("--message: %w", err)
+		}
+		t.Message = m
+		if len(t.Selectors) == 0 {
+			// The selectors the message was signed with for DOMAIN,
+			// rather than guesses.
+			sigs := m.Get("DKIM-Signature")
+			for _, f := range sigs[:min(len(sigs), message.MaxSignatures)] {
+				if s := message.ParseSignature(f.Value); s.Domain == t.Domain {
+					if sel, err := names.ParseSelector(s.Selector); err == nil && !slices.Contains(t.Selectors, sel) {
+						t.Selectors = append(t.Selectors, sel)
+					}
+				}
+			}
+		}
+	}
 	rn, err := o.newRunner(cmd.Context(), env)
 	if err != nil {
 		return err
 	}
-	return o.finish(rn.report(cmd.Context(), "check", t, o.checksFor(t)), baseline, o.maxDrop)
+	rep := rn.report(cmd.Context(), "check", t, o.checksFor(t))
+	if t.Message != nil {
+		rep.Verdict.Message = report.MessageVerdict(rep)
+	}
+	return o.finish(rep, baseline, o.maxDrop)
 }
 
 // checkSkip refuses a --skip value that is no check's ID.

@@ -125,6 +125,35 @@ func labCmds(env map[string]string) map[string]func(*testscript.TestScript, bool
 		}
 		ts.Logf("DKIM signature of %s verifies (d=%s)", newest.Name(), vs[0].Domain)
 	}
+	// delivered DOMAIN SENT FILE: wait up to 10 s for the message whose
+	// Message-ID is SENT's to arrive in DOMAIN's Maildir, and copy it to
+	// FILE (under $WORK) as delivered. Other scripts deliver to the same
+	// Maildirs at the same time: the Message-ID tells ours.
+	cmds["delivered"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 3 {
+			ts.Fatalf("usage: delivered DOMAIN SENT FILE")
+		}
+		id := textproto.MIMEHeader{}
+		if r, err := textproto.NewReader(bufio.NewReader(strings.NewReader(ts.ReadFile(args[1])))).ReadMIMEHeader(); err == nil {
+			id = r
+		}
+		want := id.Get("Message-Id")
+		if want == "" {
+			ts.Fatalf("%s has no Message-ID", args[1])
+		}
+		dir := filepath.Join(env["LAB_MAILDIR"], args[0], "new")
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				if err == nil && bytes.Contains(b, []byte("Message-ID: "+want)) {
+					ts.Check(os.WriteFile(ts.MkAbs(args[2]), b, 0o644))
+					return
+				}
+			}
+		}
+		ts.Fatalf("no message with Message-ID %s in %s within 10 s", want, dir)
+	}
 	// forward LISTEN TARGET: pass TCP connections from LISTEN
 	// ("127.0.0.1:465") to TARGET until the script ends. The lab's
 	// daemons use high ports; this gives the smtps one port 465, which

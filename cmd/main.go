@@ -23,6 +23,8 @@ import (
 // Streams are the program's outside world: where output goes and the
 // environment it reads.
 type Streams struct {
+	// In is standard input (preflight message -); nil reads os.Stdin.
+	In     io.Reader
 	Out    io.Writer
 	Err    io.Writer
 	Getenv func(string) string

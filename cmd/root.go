@@ -120,6 +120,7 @@ usage error naming both.`,
 		newCmdCheck(g),
 		newCmdSend(g),
 		newCmdRoute(g),
+		newCmdMessage(g),
 		newCmdVersion(g),
 		newCmdMan(g),
 	)

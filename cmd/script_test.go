@@ -90,6 +90,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"demo":        cmdDemo,
 	"dmarccorpus": cmdDMARCCorpus,
 	"dnsserver":   cmdDNSServer,
+	"msgcorpus":   cmdMsgCorpus,
 	"smtpserver":  cmdSMTPServer,
 	"tlsmx":       cmdTLSMX,
 	"danemx":      cmdDANEMX,

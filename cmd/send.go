@@ -1,16 +1,20 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -20,6 +24,7 @@ import (
 	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/names"
+	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/smtp"
 )
@@ -697,7 +702,8 @@ func (o *sendOptions) dialer(getenv func(string) string) (func(context.Context, 
 type sendCmdOptions struct {
 	*globalOptions
 	sendOptions
-	helo string
+	helo        string
+	saveMessage string
 }
 
 func newCmdSend(g *globalOptions) *cobra.Command {
@@ -780,6 +786,7 @@ Passwords come from --password-env VAR or --password-file FILE, never a flag.` +
 	f.StringVar(&o.dkimKey, "dkim-key", "", "private key FILE of --selector: checked against the published key, and with --deliver it signs the message")
 	f.StringVarP(&o.dkimSelector, "selector", "s", "", "DKIM selector of --dkim-key")
 	f.StringVar(&o.relayCheck, "relay-check", "", "HOST:PORT to probe for open relaying instead of sending")
+	f.StringVar(&o.saveMessage, "save-message", "", "with --deliver: write the message a server accepted, exactly as sent, to FILE (then: preflight message FILE)")
 	o.register(f)
 	alias(f, "from", "mail-from")
 	alias(f, "dkim-selector", "selector")
@@ -804,6 +811,16 @@ func (o *sendCmdOptions) run(cmd *cobra.Command) error {
 	changed := func(name string) bool { return changedFlag(cmd, name) }
 	if err := o.checkUse(changed, o.user != ""); err != nil {
 		return err
+	}
+	if o.saveMessage != "" && !o.deliver {
+		return needs("--save-message", "--deliver", "without it nothing is sent")
+	}
+	if o.saveMessage != "" {
+		// Before anything is sent: a message delivered and then not
+		// saved is a send the user cannot check.
+		if err := writable(o.saveMessage); err != nil {
+			return fmt.Errorf("--save-message: %w", err)
+		}
 	}
 	if o.relayCheck == "" {
 		// What to send, then how: a send with no flags is told
@@ -830,13 +847,68 @@ func (o *sendCmdOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	t := checks.Target{HELO: helo, MailFrom: s.From, Send: s}
-	if s.DKIMKey == nil {
-		return o.runCheck(cmd, "send", t, envOptions{dial: dial, tls: checks.TLSSettings{HTTPSPort: o.httpsPort}})
+	var (
+		mu   sync.Mutex
+		sent []byte
+	)
+	if o.saveMessage != "" {
+		s.Delivered = func(msg []byte) { mu.Lock(); sent = msg; mu.Unlock() }
 	}
-	// --dkim-key is what it is in every command: the key is
-	// checked against the one published at --selector for the
-	// sender's domain, and with --deliver it signs.
-	t.Domain, t.Selectors, t.DKIMKey = s.From.Domain, []names.Selector{names.Selector(s.DKIMSelector)}, s.DKIMKey
-	return o.runChecks(cmd, t, envOptions{dial: dial, tls: checks.TLSSettings{HTTPSPort: o.httpsPort}}, "dkim", "send")
+	t := checks.Target{HELO: helo, MailFrom: s.From, Send: s}
+	ids := []string{"send"}
+	if s.DKIMKey != nil {
+		// --dkim-key is what it is in every command: the key is
+		// checked against the one published at --selector for the
+		// sender's domain, and with --deliver it signs.
+		t.Domain, t.Selectors, t.DKIMKey = s.From.Domain, []names.Selector{names.Selector(s.DKIMSelector)}, s.DKIMKey
+		ids = []string{"dkim", "send"}
+	}
+	err = o.runChecks(cmd, t, envOptions{dial: dial, tls: checks.TLSSettings{HTTPSPort: o.httpsPort}}, ids...)
+	if o.saveMessage != "" {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case sent == nil:
+			fmt.Fprintf(o.streams.Err, "preflight send: --save-message: no server accepted the message; %s not written\n", o.saveMessage)
+		default:
+			if werr := os.WriteFile(o.saveMessage, sent, 0o644); werr != nil {
+				fmt.Fprintf(o.streams.Err, "preflight send: --save-message: %v\n", werr)
+				return cmp.Or(err, error(exitError{report.ExitIncomplete}))
+			}
+		}
+	}
+	return err
+}
+
+// writable reports whether a message can be saved at path: a regular
+// file or a new one in an existing directory that can be written (a
+// temporary file tried there is removed). It does not open a FIFO,
+// which would wait for a reader.
+func writable(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file", path)
+	case err == nil:
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".preflight-save-*")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("cannot create %s: no directory %s", path, dir)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("cannot create %s: permission denied in %s", path, dir)
+	case err != nil:
+		return fmt.Errorf("cannot create %s: %w", path, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }

@@ -374,6 +374,9 @@ func (ss *session) transact(d Deps) (*smtp.Reply, *failure) {
 	if err != nil {
 		return nil, replyFailure("DATA", err)
 	}
+	if s.Delivered != nil {
+		s.Delivered(msg)
+	}
 	return &r, nil
 }
 

@@ -67,6 +67,9 @@ type Send struct {
 	// path as a DANE-aware MTA does: TLS required, the chain matched
 	// against them. Nil: not looked up.
 	DANE map[string]DANEHost
+	// Delivered, when set, is given the message a server accepted at
+	// DATA, exactly as sent (send --save-message).
+	Delivered func(msg []byte)
 }
 
 // enforced reports whether s applies an MTA-STS policy in enforce mode.

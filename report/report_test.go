@@ -498,3 +498,19 @@ func TestWrapText(t *testing.T) {
 		}
 	}
 }
+
+// A message's report has no Delivery line (ip, rdns and rbl do not run
+// for it), and a fix repeated by several findings is listed once.
+func TestTextMessageReport(t *testing.T) {
+	same := Finding{ID: "dkim.body_hash_mismatch", Severity: Warn, Subject: "s/news.example", Message: "It fails.", Fix: "Sign after footers."}
+	r := Build(Report{Command: "message", Target: Target{Domain: "news.example"}}, []CheckResult{
+		{ID: "dkim", Findings: []Finding{same, same, same}},
+	}, testCatalog)
+	r.Verdict.Message = MessagePass
+	var buf bytes.Buffer
+	TextWriter{}.Write(&buf, r)
+	fix, _, _ := strings.Cut(buf.String(), "Checks")
+	if strings.Contains(buf.String(), "Delivery") || strings.Count(fix, "dkim.body_hash_mismatch") != 1 || !strings.Contains(fix, "and 2 more findings with this fix below") {
+		t.Errorf("text:\n%s", buf.String())
+	}
+}

@@ -217,3 +217,15 @@ func TestFixLinesIndented(t *testing.T) {
 		t.Errorf("the fix's own record line is not indented:\n%s", buf.String())
 	}
 }
+
+// Bidirectional controls reorder what a reader sees: escaped in text
+// and in JSON alike.
+func TestSanitizeBidi(t *testing.T) {
+	in := "d=ex\u202eelpmaxe.org \u2066x\u2069 \u200f"
+	if got, want := Sanitize(in), `d=ex\u202eelpmaxe.org \u2066x\u2069 \u200f`; got != want {
+		t.Errorf("Sanitize: %q, want %q", got, want)
+	}
+	if got, want := string(jsonSafe([]byte(`"`+in+` é ‘’"`))), `"d=ex\u202eelpmaxe.org \u2066x\u2069 \u200f é ‘’"`; got != want {
+		t.Errorf("jsonSafe: %q, want %q", got, want)
+	}
+}

@@ -77,13 +77,20 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	// Score and verdicts.
 	const label = "            " // under "  Delivery  "
 	out.line("  Score     ", label, scoreLine(p, r, t.barWidth()))
-	out.line("  Delivery  ", label, verdictLine(p, r))
+	if r.Command != "message" {
+		// A message's report judges the message, not direct delivery
+		// from its client (the ip, rdns and rbl checks do not run).
+		out.line("  Delivery  ", label, verdictLine(p, r))
+	}
+	if m := r.Verdict.Message; m != "" {
+		out.line("  Message   ", label, messageLine(p, m))
+	}
 	if r.Verdict.Relay != "" {
 		out.line("  Relay     ", label, relayLine(p, r.Verdict))
 	}
 
 	// The fixes that matter most.
-	if fixes := TopFixes(r); len(fixes) > 0 {
+	if fixes, same := distinctFixes(TopFixes(r)); len(fixes) > 0 {
 		b.WriteString("\n" + p.bold.Sprint("Fix first") + "\n")
 		for i, f := range fixes {
 			if i == maxTopFixes {
@@ -91,7 +98,11 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 				break
 			}
 			first := fmt.Sprintf("  %d. %s %s  ", i+1, p.sev[f.Severity].Sprint(symbols[f.Severity]), p.bold.Sprint(Sanitize(f.ID)))
-			out.line(first, "       ", Sanitize(f.Message))
+			msg := Sanitize(f.Message)
+			if n := same[i]; n > 0 {
+				msg += fmt.Sprintf(" (and %d more %s with this fix below)", n, words.Plural(int64(n), "finding", "findings"))
+			}
+			out.line(first, "       ", msg)
 			if fix := fixText(f); fix != "" {
 				writeIndented(out, "     → ", "       ", fix)
 			}
@@ -114,6 +125,23 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	}
 	_, err := io.WriteString(w, guardLines(b.String()))
 	return err
+}
+
+// distinctFixes drops the fixes that repeat an earlier one (the same ID
+// and fix text: ten signatures of one key, say), counting them in same.
+func distinctFixes(fixes []Finding) (out []Finding, same []int) {
+	seen := map[string]int{}
+	for _, f := range fixes {
+		k := f.ID + "\x00" + fixText(f)
+		if i, ok := seen[k]; ok {
+			same[i]++
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, f)
+		same = append(same, 0)
+	}
+	return out, same
 }
 
 // writeChecks writes every check with its findings, their fixes and
@@ -258,6 +286,17 @@ func verdictLine(p palette, r Report) string {
 		s += " — not known from this run: " + Sanitize(strings.Join(v.Unchecked, ", "))
 	}
 	return s
+}
+
+// messageLine is a received message's DMARC verdict.
+func messageLine(p palette, m string) string {
+	switch m {
+	case MessagePass:
+		return p.ready.Sprint("PASS") + " — DMARC passes: receivers take the message as from its From domain"
+	case MessageFail:
+		return p.blocked.Sprint("FAIL") + " — DMARC fails: the From domain's policy decides what receivers do"
+	}
+	return p.unknown.Sprint("UNKNOWN") + " — DMARC could not be evaluated"
 }
 
 // relayLine is the relay's verdict.

@@ -54,6 +54,33 @@ type Verdict struct {
 	Relay string `json:"relay,omitempty"`
 	// RelayBlocking lists the finding IDs that make the relay not_ready.
 	RelayBlocking []string `json:"relay_blocking,omitempty"`
+	// Message is a received message's DMARC result (pass, fail or
+	// unknown); empty when no message was checked (issue #18).
+	Message string `json:"message,omitempty"`
+}
+
+// Message verdicts.
+const (
+	MessagePass = "pass"
+	MessageFail = "fail"
+)
+
+// MessageVerdict is a message's verdict from its dmarc findings:
+// pass or fail as DMARC judged it, unknown when it could not; several
+// From fields (dmarc.no_author_domain at fail) are a fail: receivers
+// reject such mail.
+func MessageVerdict(r Report) string {
+	for _, c := range r.Checks {
+		for _, f := range c.Findings {
+			switch {
+			case f.ID == "dmarc.message_pass":
+				return MessagePass
+			case f.ID == "dmarc.message_fail", f.ID == "dmarc.no_author_domain" && f.Severity == Fail:
+				return MessageFail
+			}
+		}
+	}
+	return Unknown
 }
 
 // judgement is a verdict with the checks that ran and could not

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // Writer writes a report in one format.
@@ -56,11 +57,12 @@ func (JSONWriter) Write(w io.Writer, r Report) error {
 
 // jsonSafe escapes what encoding/json leaves raw and a terminal or the
 // Actions runner acts on when a report is printed (sanitize.go): DEL, the
-// C1 controls (U+0080 to U+009F) and the "[" of "##[". All three occur
+// C1 controls (U+0080 to U+009F), the bidirectional controls (bidi)
+// and the "[" of "##[". All three occur
 // only inside strings, and encoding/json writes valid UTF-8, where 0xC2
 // 0x80..0x9F is exactly U+0080..U+009F. The decoded strings are unchanged.
 func jsonSafe(b []byte) []byte {
-	if !bytes.ContainsRune(b, 0x7f) && !bytes.Contains(b, []byte{0xc2}) && !bytes.Contains(b, []byte("##[")) {
+	if !bytes.ContainsRune(b, 0x7f) && !bytes.Contains(b, []byte{0xc2}) && !bytes.Contains(b, []byte("##[")) && !bytes.Contains(b, []byte{0xe2}) && !bytes.Contains(b, []byte{0xd8}) {
 		return b
 	}
 	out := make([]byte, 0, len(b))
@@ -73,6 +75,15 @@ func jsonSafe(b []byte) []byte {
 			i++
 		case b[i] == '[' && bytes.HasSuffix(out, []byte("##")):
 			out = append(out, `\u005b`...)
+		case (b[i] == 0xe2 || b[i] == 0xd8) && i+1 < len(b):
+			// Bidirectional controls, escaped as Sanitize does.
+			r, size := utf8.DecodeRune(b[i:])
+			if !bidi(r) {
+				out = append(out, b[i])
+				continue
+			}
+			out = fmt.Appendf(out, `\u%04x`, r)
+			i += size - 1
 		default:
 			out = append(out, b[i])
 		}

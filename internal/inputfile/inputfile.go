@@ -34,6 +34,7 @@ const (
 	Zone                // --zone
 	Targets             // --targets
 	PSL                 // --psl
+	Mail                // preflight message FILE, check --message
 )
 
 // limits are each kind's. A secret or a key fits in a few KB (an 8192-bit
@@ -58,6 +59,9 @@ var limits = [...]struct {
 	Zone:    {"zone file", 64 << 20, false},
 	Targets: {"targets file", 64 << 20, false},
 	PSL:     {"Public Suffix List file", 4 << 20, false},
+	// A received message: Gmail takes 25 MB of attachments, about 35 MB
+	// once encoded; 64 MiB is more than any provider delivers.
+	Mail: {"message file", 64 << 20, false},
 }
 
 // Max is the most octets a file of kind k may hold.
