@@ -180,7 +180,7 @@ func TestRelayFlagsAfterTheFile(t *testing.T) {
 	file := filepath.Join(dir, "relays.yaml")
 	os.WriteFile(file, []byte("policy: always\n"+routeGateways), 0o644)
 	_, stdout, stderr := run(t, "route", "--relays", file, "--relay", "flag.gw.test:587", "--relay", "High.GW.test:587", "--to", "u@example.test", "--zone", zone, "--offline")
-	want := "1. high.gw.test:587 (gateway, high); 2. normal.gw.test:25 (gateway, normal); 3. low.gw.test:587 (gateway, low); 4. flag.gw.test:587 (gateway, low)"
+	want := "1. high.gw.test:587 (gateway, high; TLS starttls); 2. normal.gw.test:25 (gateway, normal; TLS starttls); 3. low.gw.test:587 (gateway, low; TLS starttls); 4. flag.gw.test:587 (gateway, low; TLS starttls)"
 	if !strings.Contains(stdout, want) {
 		t.Errorf("order: %s\nwant %s (stderr %s)", stdout, want, stderr)
 	}
