@@ -226,6 +226,7 @@ func TestRelaysFileValues(t *testing.T) {
 		"policy: for-domains\n" + relays:                                    ":1: domains: policy: for-domains needs the list",
 		"policy: always\n" + relays + "---\npolicy: never\n":                ":4: a second YAML document",
 		"policy: always\nrelays:\n  - {host: \"a.test:25\", priority: 3}\n": `:3: relays.priority: relay a.test:25: priority "3": a name, not a number`,
+		"policy: always\n# caf\xe9\n" + relays:                              ":2:6: octet 0xe9 is not UTF-8 (a file saved as Latin-1?)",
 	} {
 		file := filepath.Join(dir, "relays.yaml")
 		os.WriteFile(file, []byte(content), 0o644)
