@@ -245,6 +245,14 @@ func TestRouteOnce(t *testing.T) {
 	file := filepath.Join(dir, "relays.yaml")
 	os.WriteFile(file, []byte("policy: always\n"+routeGateways), 0o644)
 	_, stdout, _ := run(t, "route", "--relays", file, "--to", "u@example.test", "--to", "u@EXAMPLE.test", "--zone", zone, "--offline")
+	if !strings.HasPrefix(stdout, "preflight route  route to u@example.test\n") {
+		t.Errorf("the headline does not name the recipients:\n%s", stdout)
+	}
+	_, js, _ := run(t, "route", "--relays", file, "--to", "b@example.test", "--to", "a@example.test", "--zone", zone, "--offline", "--format", "json")
+	var rep report.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil || strings.Join(rep.Target.RouteTo, " ") != "b@example.test a@example.test" {
+		t.Errorf("JSON target %+v (%v), want route_to in --to order", rep.Target, err)
+	}
 	if n := strings.Count(stdout, "Mail to u@example.test"); n != 1 {
 		t.Errorf("planned %d times:\n%s", n, stdout)
 	}

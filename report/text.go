@@ -205,6 +205,9 @@ func targetParts(t Target) []string {
 	if t.RelayCheck != "" {
 		parts = append(parts, "relay check "+t.RelayCheck)
 	}
+	if len(t.RouteTo) > 0 {
+		parts = append(parts, "route to "+strings.Join(t.RouteTo, ", "))
+	}
 	for i, p := range parts {
 		parts[i] = Sanitize(p)
 	}
