@@ -248,6 +248,9 @@ func TestRouteOnce(t *testing.T) {
 	if !strings.HasPrefix(stdout, "preflight route  route to u@example.test\n") {
 		t.Errorf("the headline does not name the recipients:\n%s", stdout)
 	}
+	if strings.Contains(stdout, "Score") || strings.Contains(stdout, "Delivery") || !strings.Contains(stdout, "Plan      a dry run from DNS only") {
+		t.Errorf("route shows a score or a verdict:\n%s", stdout)
+	}
 	_, js, _ := run(t, "route", "--relays", file, "--to", "b@example.test", "--to", "a@example.test", "--zone", zone, "--offline", "--format", "json")
 	var rep report.Report
 	if err := json.Unmarshal([]byte(js), &rep); err != nil || strings.Join(rep.Target.RouteTo, " ") != "b@example.test a@example.test" {

@@ -76,10 +76,16 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 
 	// Score and verdicts.
 	const label = "            " // under "  Delivery  "
-	out.line("  Score     ", label, scoreLine(p, r, t.barWidth()))
-	out.line("  Delivery  ", label, verdictLine(p, r))
-	if r.Verdict.Relay != "" {
-		out.line("  Relay     ", label, relayLine(p, r.Verdict))
+	if len(r.Target.RouteTo) > 0 {
+		// preflight route plans and tests nothing: a score of its
+		// info findings, or "Delivery UNKNOWN", would read as a result.
+		out.line("  Plan      ", label, "a dry run from DNS only: nothing was sent, so no score and no verdict")
+	} else {
+		out.line("  Score     ", label, scoreLine(p, r, t.barWidth()))
+		out.line("  Delivery  ", label, verdictLine(p, r))
+		if r.Verdict.Relay != "" {
+			out.line("  Relay     ", label, relayLine(p, r.Verdict))
+		}
 	}
 
 	// The fixes that matter most.
