@@ -251,6 +251,10 @@ func TestRouteOnce(t *testing.T) {
 	if strings.Contains(stdout, "Score") || strings.Contains(stdout, "Delivery") || !strings.Contains(stdout, "Plan      a dry run from DNS only") {
 		t.Errorf("route shows a score or a verdict:\n%s", stdout)
 	}
+	_, gh, _ := run(t, "route", "--relays", file, "--to", "u@example.test", "--zone", zone, "--offline", "--format", "github")
+	if !strings.Contains(gh, "::notice title=route.path::u@example.test: Mail to u@example.test goes through the gateways") || strings.Contains(gh, "score") {
+		t.Errorf("github format of route:\n%s", gh)
+	}
 	_, js, _ := run(t, "route", "--relays", file, "--to", "b@example.test", "--to", "a@example.test", "--zone", zone, "--offline", "--format", "json")
 	var rep report.Report
 	if err := json.Unmarshal([]byte(js), &rep); err != nil || strings.Join(rep.Target.RouteTo, " ") != "b@example.test a@example.test" {
