@@ -72,6 +72,9 @@ func (t Target) Report() report.Target {
 	for _, ip := range t.IPs {
 		rt.IPs = append(rt.IPs, ip.String())
 	}
+	for _, s := range t.Routes {
+		rt.RouteTo = append(rt.RouteTo, s.To.String())
+	}
 	return rt
 }
 

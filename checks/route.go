@@ -17,7 +17,7 @@ var routeKinds = []report.Kind{
 	// The recipient domain does not exist or has a null MX: nothing
 	// would be tried, and no gateway either.
 	{ID: "route.recipient_cannot_receive"},
-	{ID: "route.policy_dns_fallback"},
+	{ID: "route.policy_dns_fallback", Penalty: report.Penalty{Warn: 2}},
 }
 
 // Route plans the sends of t.Routes (one per recipient) without making

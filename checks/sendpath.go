@@ -58,8 +58,8 @@ func directFailed(s *delivery.Send, direct []delivery.Attempt, fb *delivery.Fall
 	fallback := fb.String()
 	f := report.Finding{
 		ID: "send.direct_failed", Severity: report.Fail, Subject: s.To.String(), Path: report.PathDirect,
-		Message: fmt.Sprintf("Direct delivery to %s failed with %s error (%s), so the test send fell back to the relays, as %s allows: what a relay does says nothing about direct delivery.",
-			s.To.Domain, fb.Class.Article(), attemptSummary(direct), fb.Rule),
+		Message: fmt.Sprintf("Direct delivery to %s failed (%s); the last attempt failed with %s error, so the test send fell back to the relays, as %s allows: what a relay does says nothing about direct delivery.",
+			s.To.Domain, attemptSummary(direct), fb.Class.Article(), fb.Rule),
 		Fix:      "Until the recipient's servers take mail from this server directly, keep sending through the relays. Read the replies below: a 5.7.x refusal usually names the reason (IP reputation, reverse DNS, SPF, a blocklist).",
 		Evidence: map[string]any{"fallback_reason": fallback, "fallback": fb},
 		Attempts: attemptLines(direct),
@@ -164,7 +164,7 @@ func routeFindings(s *delivery.Send, o delivery.Outcome) []report.Finding {
 	if fb := o.Fallback; fb != nil && !fb.Allowed {
 		out = append(out, report.Finding{ID: "send.fallback_refused", Severity: report.Info, Subject: s.To.String(), Path: report.PathDirect,
 			Evidence: map[string]any{"fallback": fb},
-			Message:  fmt.Sprintf("No fallback to the gateways for %s: the direct path failed with %s error (%s), and %s.", s.To, fb.Class.Article(), fb.Reason, fb.Rule)})
+			Message:  fmt.Sprintf("No fallback to the gateways for %s: the direct path failed, its last attempt with %s error (%s), and %s.", s.To, fb.Class.Article(), fb.Reason, fb.Rule)})
 	}
 	if pl.Overrides == "" && s.Policy.FallsBackOnDNS() {
 		msg, fix := s.Policy.DNSWarning()

@@ -180,7 +180,7 @@ func TestRelayFlagsAfterTheFile(t *testing.T) {
 	file := filepath.Join(dir, "relays.yaml")
 	os.WriteFile(file, []byte("policy: always\n"+routeGateways), 0o644)
 	_, stdout, stderr := run(t, "route", "--relays", file, "--relay", "flag.gw.test:587", "--relay", "High.GW.test:587", "--to", "u@example.test", "--zone", zone, "--offline")
-	want := "1. high.gw.test:587 (gateway, high); 2. normal.gw.test:25 (gateway, normal); 3. low.gw.test:587 (gateway, low); 4. flag.gw.test:587 (gateway, low)"
+	want := "1. high.gw.test:587 (gateway, high; TLS starttls); 2. normal.gw.test:25 (gateway, normal; TLS starttls); 3. low.gw.test:587 (gateway, low; TLS starttls); 4. flag.gw.test:587 (gateway, low; TLS starttls)"
 	if !strings.Contains(stdout, want) {
 		t.Errorf("order: %s\nwant %s (stderr %s)", stdout, want, stderr)
 	}
@@ -226,6 +226,7 @@ func TestRelaysFileValues(t *testing.T) {
 		"policy: for-domains\n" + relays:                                    ":1: domains: policy: for-domains needs the list",
 		"policy: always\n" + relays + "---\npolicy: never\n":                ":4: a second YAML document",
 		"policy: always\nrelays:\n  - {host: \"a.test:25\", priority: 3}\n": `:3: relays.priority: relay a.test:25: priority "3": a name, not a number`,
+		"policy: always\n# caf\xe9\n" + relays:                              ":2:6: octet 0xe9 is not UTF-8 (a file saved as Latin-1?)",
 	} {
 		file := filepath.Join(dir, "relays.yaml")
 		os.WriteFile(file, []byte(content), 0o644)
@@ -244,6 +245,21 @@ func TestRouteOnce(t *testing.T) {
 	file := filepath.Join(dir, "relays.yaml")
 	os.WriteFile(file, []byte("policy: always\n"+routeGateways), 0o644)
 	_, stdout, _ := run(t, "route", "--relays", file, "--to", "u@example.test", "--to", "u@EXAMPLE.test", "--zone", zone, "--offline")
+	if !strings.HasPrefix(stdout, "preflight route  route to u@example.test\n") {
+		t.Errorf("the headline does not name the recipients:\n%s", stdout)
+	}
+	if strings.Contains(stdout, "Score") || strings.Contains(stdout, "Delivery") || !strings.Contains(stdout, "Plan      a dry run from DNS only") {
+		t.Errorf("route shows a score or a verdict:\n%s", stdout)
+	}
+	_, gh, _ := run(t, "route", "--relays", file, "--to", "u@example.test", "--zone", zone, "--offline", "--format", "github")
+	if !strings.Contains(gh, "::notice title=route.path::u@example.test: Mail to u@example.test goes through the gateways") || strings.Contains(gh, "score") {
+		t.Errorf("github format of route:\n%s", gh)
+	}
+	_, js, _ := run(t, "route", "--relays", file, "--to", "b@example.test", "--to", "a@example.test", "--zone", zone, "--offline", "--format", "json")
+	var rep report.Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil || strings.Join(rep.Target.RouteTo, " ") != "b@example.test a@example.test" {
+		t.Errorf("JSON target %+v (%v), want route_to in --to order", rep.Target, err)
+	}
 	if n := strings.Count(stdout, "Mail to u@example.test"); n != 1 {
 		t.Errorf("planned %d times:\n%s", n, stdout)
 	}

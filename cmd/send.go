@@ -69,7 +69,7 @@ type sendOptions struct {
 
 func (o *sendOptions) register(f *pflag.FlagSet) {
 	f.Var(&onceString{p: &o.to}, "to", "recipient ADDR of the test send (one; preflight route takes several)")
-	f.StringVar(&o.path, "path", "direct", "direct (the recipient's MX), relay (--relay/--relays), or auto (direct, then the relays); overrides a --relays file's policy, which otherwise chooses")
+	f.StringVar(&o.path, "path", "", "direct (the recipient's MX; the default), relay (--relay/--relays), or auto (direct, then the relays); overrides a --relays file's policy, which otherwise chooses")
 	f.StringArrayVar(&o.relays, "relay", nil, "relay HOST:PORT for --path relay or auto, repeatable, tried in the order given, after a relays file's")
 	f.StringVar(&o.relaysFile, "relays", "", "relay FILE (YAML: a list of {host, priority, enabled, tls}, or that list under relays: with a gateway policy: never, on-error, for-domains or always; README)")
 	f.StringVar(&o.tls, "tls", "", "TLS on the direct path: opportunistic (default: STARTTLS when offered), required or none")
@@ -132,6 +132,11 @@ var (
 // not use, or that need another; changed reports whether the command line
 // gave a flag. hasUser says an AUTH user is set (flag or config).
 func (o *sendOptions) checkUse(changed func(string) bool, hasUser bool) error {
+	if o.path == "" {
+		// No default in the flag: a relays file's policy chooses when
+		// --path is absent, and help must not say "direct".
+		o.path = "direct"
+	}
 	if o.relayCheck != "" {
 		for _, f := range relayCheckUnused {
 			if changed(f) {

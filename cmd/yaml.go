@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -43,6 +44,12 @@ func decodeYAML(path string, b []byte, v any) (*yamlDoc, error) {
 	if err := inputfile.CheckText(path, b, inputfile.YAML); err != nil {
 		return d, err
 	}
+	if i := invalidUTF8(b); i >= 0 {
+		// The YAML parser says "invalid leading UTF-8 octet" with no
+		// line: a file saved as Latin-1 is found here, at its place.
+		line, col := inputfile.LineCol(b, int64(i))
+		return d, fmt.Errorf("%s:%d:%d: octet 0x%02x is not UTF-8 (a file saved as Latin-1?): YAML files are UTF-8", path, line, col, b[i])
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return d, d.syntaxError(err)
@@ -60,6 +67,19 @@ func decodeYAML(path string, b []byte, v any) (*yamlDoc, error) {
 	}
 	d.decode(top, rv, "")
 	return d, d.err()
+}
+
+// invalidUTF8 is the offset of the first octet of b that is not UTF-8,
+// -1 when all of it is.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // secondDocument is the line of a second YAML document in b, 0 when

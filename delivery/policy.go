@@ -240,9 +240,9 @@ type Fallback struct {
 // String says the decision in words.
 func (f *Fallback) String() string {
 	if f.Allowed {
-		return fmt.Sprintf("the direct path failed with %s error (%s); %s allows a fallback on %s errors", f.Class.Article(), f.Reason, f.Rule, f.Class)
+		return fmt.Sprintf("the direct path failed, its last attempt with %s error (%s); %s allows a fallback on %s errors", f.Class.Article(), f.Reason, f.Rule, f.Class)
 	}
-	return fmt.Sprintf("the direct path failed with %s error (%s); no fallback: %s", f.Class.Article(), f.Reason, f.Rule)
+	return fmt.Sprintf("the direct path failed, its last attempt with %s error (%s); no fallback: %s", f.Class.Article(), f.Reason, f.Rule)
 }
 
 // Article is the class with its indefinite article: "a dns", "an smtp".
@@ -256,7 +256,10 @@ func (c ErrorClass) Article() string {
 // decideFallback decides whether the failed direct attempt d goes on to
 // the gateways under pl.
 func decideFallback(pl Plan, d Attempt) *Fallback {
-	f := &Fallback{Class: classOf(d), Reason: fmt.Sprintf("%s: %s", d.Result, d.Error), Rule: pl.Rule}
+	// The last attempt decides (Decisive): the one that says most of
+	// how the direct path ended; Reason names its host, since the
+	// attempts before it may have failed otherwise.
+	f := &Fallback{Class: classOf(d), Reason: fmt.Sprintf("%s: %s: %s", cmp.Or(d.Addr, d.Host), d.Result, d.Error), Rule: pl.Rule}
 	if d.Error == "" {
 		f.Reason = string(d.Result)
 	}

@@ -10,18 +10,21 @@ import (
 
 // GitHubWriter writes GitHub Actions workflow commands: one annotation
 // per failing, warning or error finding, then a notice with the score
-// and verdict (docs.github.com, "Workflow commands for GitHub Actions").
+// and verdict (for preflight route, a notice per route and no score) (docs.github.com, "Workflow commands for GitHub Actions").
 type GitHubWriter struct{}
 
 func (GitHubWriter) Write(w io.Writer, r Report) error {
 	var b strings.Builder
+	plan := len(r.Target.RouteTo) > 0 // preflight route: the routes are the result
 	for _, f := range r.Findings() {
 		level := ""
-		switch f.Severity {
-		case Fail:
+		switch {
+		case f.Severity == Fail:
 			level = "error"
-		case Warn, Error:
+		case f.Severity == Warn || f.Severity == Error:
 			level = "warning"
+		case plan && f.Severity == Info:
+			level = "notice"
 		default:
 			continue
 		}
@@ -71,8 +74,13 @@ func (GitHubWriter) Write(w io.Writer, r Report) error {
 	if r.Score != nil && r.Grade != nil {
 		score = fmt.Sprintf("score %d/100 (%s)", *r.Score, *r.Grade)
 	}
-	fmt.Fprintf(&b, "::notice title=preflight %s::%s %s, direct delivery %s\n",
-		escapeProperty(Sanitize(r.Command)), escapeData(targetLine(r.Target)), escapeData(score), escapeData(verdict))
+	if plan {
+		fmt.Fprintf(&b, "::notice title=preflight %s::%s: a dry run from DNS only, nothing was sent\n",
+			escapeProperty(Sanitize(r.Command)), escapeData(targetLine(r.Target)))
+	} else {
+		fmt.Fprintf(&b, "::notice title=preflight %s::%s %s, direct delivery %s\n",
+			escapeProperty(Sanitize(r.Command)), escapeData(targetLine(r.Target)), escapeData(score), escapeData(verdict))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

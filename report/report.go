@@ -159,6 +159,8 @@ type Target struct {
 	// RelayCheck is the server probed for open relaying (send
 	// --relay-check), HOST:PORT.
 	RelayCheck string `json:"relay_check,omitempty"`
+	// RouteTo are the recipients preflight route planned (issue #22).
+	RouteTo []string `json:"route_to,omitempty"`
 }
 
 // Resolver describes the DNS the run used, and the config file the

@@ -76,17 +76,23 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 
 	// Score and verdicts.
 	const label = "            " // under "  Delivery  "
-	out.line("  Score     ", label, scoreLine(p, r, t.barWidth()))
-	if r.Command != "message" {
-		// A message's report judges the message, not direct delivery
-		// from its client (the ip, rdns and rbl checks do not run).
-		out.line("  Delivery  ", label, verdictLine(p, r))
-	}
-	if m := r.Verdict.Message; m != "" {
-		out.line("  Message   ", label, messageLine(p, m))
-	}
-	if r.Verdict.Relay != "" {
-		out.line("  Relay     ", label, relayLine(p, r.Verdict))
+	if len(r.Target.RouteTo) > 0 {
+		// preflight route plans and tests nothing: a score of its
+		// info findings, or "Delivery UNKNOWN", would read as a result.
+		out.line("  Plan      ", label, "a dry run from DNS only: nothing was sent, so no score and no verdict")
+	} else {
+		out.line("  Score     ", label, scoreLine(p, r, t.barWidth()))
+		if r.Command != "message" {
+			// A message's report judges the message, not direct delivery
+			// from its client (the ip, rdns and rbl checks do not run).
+			out.line("  Delivery  ", label, verdictLine(p, r))
+		}
+		if m := r.Verdict.Message; m != "" {
+			out.line("  Message   ", label, messageLine(p, m))
+		}
+		if r.Verdict.Relay != "" {
+			out.line("  Relay     ", label, relayLine(p, r.Verdict))
+		}
 	}
 
 	// The fixes that matter most.
@@ -232,6 +238,9 @@ func targetParts(t Target) []string {
 	}
 	if t.RelayCheck != "" {
 		parts = append(parts, "relay check "+t.RelayCheck)
+	}
+	if len(t.RouteTo) > 0 {
+		parts = append(parts, "route to "+strings.Join(t.RouteTo, ", "))
 	}
 	for i, p := range parts {
 		parts[i] = Sanitize(p)

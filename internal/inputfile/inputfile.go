@@ -154,6 +154,10 @@ func openWaiting(ctx context.Context, path string) (*os.File, error) {
 				o.f.Close()
 			}
 		}()
+		if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeNamedPipe == 0 {
+			// Not a pipe: the run's time was up before the open.
+			return nil, fmt.Errorf("%s: the time limit (--timeout) ran out before it was read: %w", path, context.Cause(ctx))
+		}
 		return nil, fmt.Errorf("%s: nothing to read within the time limit (a named pipe without a writer?): %w", path, context.Cause(ctx))
 	}
 }

@@ -128,3 +128,18 @@ func TestExcerpt(t *testing.T) {
 		}
 	}
 }
+
+// A regular file opened after the time is up is not taken for a named
+// pipe without a writer (review of #22: --timeout 1ms).
+func TestTimeUpIsNotAPipe(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "relays.yaml")
+	os.WriteFile(file, []byte("- {host: a.test:25}\n"), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 20 { // the open races the done context: either way is fine
+		_, err := Open(ctx, file, YAML)
+		if err != nil && strings.Contains(err.Error(), "named pipe") {
+			t.Fatalf("a regular file after the time limit: %v", err)
+		}
+	}
+}
