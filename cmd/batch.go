@@ -369,7 +369,7 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 			defer func() { <-sem }()
 			ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
 			defer cancel()
-			reports <- rn.report(ctx, "check", t, checks.For(t))
+			reports <- o.judgeProviders(rn.report(ctx, "check", t, checks.For(t)))
 		})
 		return nil
 	})

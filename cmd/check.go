@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +16,7 @@ import (
 	"github.com/preflight-mail/preflight/checks"
 	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/internal/inputfile"
+	"github.com/preflight-mail/preflight/profiles"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -37,6 +40,9 @@ type checkOptions struct {
 	jobs          int
 	batchTimeout  time.Duration
 	shard         string
+	profiles      []string // --profile, as given
+	failOnProfile []string // --fail-on-profile, as given
+	profileIDs    []string // the profiles to judge, checked (applyProfiles)
 	send          sendOptions
 	cfgRelays     []configRelay
 	cfg           *config        // the config file, nil without one
@@ -109,6 +115,8 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
 	f.IntVar(&o.jobs, "jobs", 8, "targets checked at once in batch mode")
 	f.DurationVar(&o.batchTimeout, "batch-timeout", 0, "time limit for the whole batch (default: none; --timeout bounds each target)")
 	f.StringVar(&o.shard, "shard", "", "I/N: in batch mode, check every N-th target from the I-th (0 to N-1) only")
+	f.StringArrayVar(&o.profiles, "profile", nil, "provider profiles to judge the run by: "+strings.Join(profiles.MustLoad().ProfileIDs(), ", ")+" or all (comma-separated or repeated)")
+	f.StringArrayVar(&o.failOnProfile, "fail-on-profile", nil, "provider profiles whose verdict gates the exit code: rejects fails (exit 1), unknown is exit 3 (implies --profile)")
 	o.register(f)
 	o.send.register(f)
 	alias(f, "send-to", "to")
@@ -143,6 +151,12 @@ func (o *checkOptions) mergeConfig(cmd *cobra.Command) error {
 		o.batchTimeout, _ = time.ParseDuration(cfg.BatchTimeout)
 	}
 	cfg.applySend(&o.send, changed)
+	if !changed("profile") {
+		o.profiles = cfg.Profiles
+	}
+	if !changed("fail-on-profile") {
+		o.failOnProfile = cfg.Thresholds.FailOnProfile
+	}
 	o.cfgRelays = cfg.Relays
 	o.cfg = cfg
 	return nil
@@ -214,6 +228,9 @@ func (o *checkOptions) checkUse(args []string) error {
 // command line, a targets file, or the config.
 func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	if err := o.checkUse(args); err != nil {
+		return err
+	}
+	if err := o.applyProfiles(); err != nil {
 		return err
 	}
 	shard, err := parseShard(o.shard)
@@ -370,7 +387,43 @@ func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOption
 	if err != nil {
 		return err
 	}
-	return o.finish(rn.report(cmd.Context(), "check", t, checks.For(t)), baseline, o.maxDrop)
+	return o.finish(o.judgeProviders(rn.report(cmd.Context(), "check", t, checks.For(t))), baseline, o.maxDrop)
+}
+
+// applyProfiles checks --profile and --fail-on-profile (or the config's
+// profiles and thresholds.fail_on_profile): a gated profile is judged
+// too, and the gate learns which verdicts decide the exit code.
+func (o *checkOptions) applyProfiles() error {
+	table := profiles.MustLoad()
+	ids, err := table.ParseList(o.profiles)
+	if err != nil {
+		return fmt.Errorf("--profile: %w", err)
+	}
+	gated, err := table.ParseList(o.failOnProfile)
+	if err != nil {
+		return fmt.Errorf("--fail-on-profile: %w", err)
+	}
+	for _, id := range gated {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	o.profileIDs = ids
+	o.gate.Profiles = gated
+	return nil
+}
+
+// judgeProviders adds the providers' verdicts to a report: the profiles
+// asked for, or else a one-line summary of the major providers for the
+// text report.
+func (o *checkOptions) judgeProviders(rep report.Report) report.Report {
+	table := profiles.MustLoad()
+	if len(o.profileIDs) > 0 {
+		rep.Providers = table.Evaluate(o.profileIDs, rep)
+	} else {
+		rep.SetProviderSummary(table.Evaluate(table.Major(), rep))
+	}
+	return rep
 }
 
 // readBaseline reads an earlier JSON report of this schema version. Its

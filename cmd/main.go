@@ -25,6 +25,9 @@ type Streams struct {
 	Out    io.Writer
 	Err    io.Writer
 	Getenv func(string) string
+	// In is standard input (preflight explain reads replies from it);
+	// nil reads nothing.
+	In io.Reader
 }
 
 // Main runs preflight with the process's arguments and returns the exit
@@ -32,7 +35,7 @@ type Streams struct {
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Run(ctx, os.Args[1:], Streams{Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
+	return Run(ctx, os.Args[1:], Streams{Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv, In: os.Stdin})
 }
 
 // Run runs preflight with args and returns the exit code.

@@ -113,6 +113,7 @@ usage error naming both.`,
 		newCmdMX(g),
 		newCmdCheck(g),
 		newCmdSend(g),
+		newCmdExplain(g),
 		newCmdVersion(g),
 		newCmdMan(g),
 	)

@@ -81,6 +81,8 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	if r.Verdict.Relay != "" {
 		out.line("  Relay     ", label, relayLine(p, r.Verdict))
 	}
+	narrow := wrapper{b: &b, width: min(cmp.Or(t.Width, providerWidth), providerWidth)}
+	writeProviderSummary(narrow, p, r.summary)
 
 	// The fixes that matter most.
 	if fixes := TopFixes(r); len(fixes) > 0 {
@@ -101,6 +103,9 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	// Every check.
 	b.WriteString("\n" + p.bold.Sprint("Checks") + "\n")
 	t.writeChecks(out, p, r)
+	if len(r.Providers) > 0 {
+		writeProviders(narrow, p, r.Providers)
+	}
 
 	// Where the answers came from, and what was not known.
 	if r.Resolver != nil {

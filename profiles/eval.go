@@ -1,0 +1,225 @@
+package profiles
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/preflight-mail/preflight/report"
+)
+
+// state is a test's outcome: holds, does not hold, or not known.
+type state int
+
+const (
+	unknown state = iota
+	holds
+	broken
+)
+
+// run is what a report says that the tests read.
+type run struct {
+	findings []report.Finding
+	ips      []netip.Addr
+	met      map[string]bool // Rule.Needs kinds the run includes
+}
+
+func newRun(rep report.Report) run {
+	r := run{findings: rep.Findings(), met: map[string]bool{}}
+	for _, s := range rep.Target.IPs {
+		if ip, err := netip.ParseAddr(s); err == nil {
+			r.ips = append(r.ips, ip)
+		}
+	}
+	r.met[NeedsHELO] = rep.Target.HELO != ""
+	r.met[NeedsRelayCheck] = rep.Target.RelayCheck != ""
+	for _, f := range r.findings {
+		if f.Path != "" {
+			r.met[NeedsSend] = true
+		}
+	}
+	for _, c := range rep.Checks {
+		if c.ID == "message" { // preflight message (issue #18)
+			r.met[NeedsMessage] = true
+		}
+	}
+	return r
+}
+
+// Evaluate judges the report's findings by each named profile's rules,
+// in the order given; an ID that names no profile is skipped (the caller
+// checked them with ParseList).
+func (t *Table) Evaluate(ids []string, rep report.Report) []report.Provider {
+	r := newRun(rep)
+	var out []report.Provider
+	for _, id := range ids {
+		p, ok := t.Profile(id)
+		if !ok {
+			continue
+		}
+		out = append(out, t.judge(p, r))
+	}
+	return out
+}
+
+// judge is one provider's verdict: rejects when a required rule fails,
+// unknown when one could not be established, else accepts. Rules not
+// checked from this run, or not checkable at all, are listed and decide
+// nothing: "accepts" means every rule that could be checked holds.
+func (t *Table) judge(p Provider, r run) report.Provider {
+	out := report.Provider{ID: p.ID, Name: p.Name, Verdict: report.Accepts, Rules: []report.ProviderRule{}}
+	var failed, unsure bool
+	for _, rule := range t.RulesOf(p) {
+		rr := judgeRule(rule, r)
+		if rule.Required() {
+			failed = failed || rr.Status == report.RuleFail
+			unsure = unsure || rr.Status == report.RuleUnknown
+		}
+		out.Rules = append(out.Rules, rr)
+	}
+	switch {
+	case failed:
+		out.Verdict = report.Rejects
+	case unsure:
+		out.Verdict = report.Unknown
+	}
+	return out
+}
+
+func judgeRule(rule Rule, r run) report.ProviderRule {
+	rr := report.ProviderRule{ID: rule.ID, Required: rule.Required(), Codes: slices.Clone(rule.Codes), Findings: []string{}, Summary: rule.Summary, Fix: rule.Fix}
+	if rr.Codes == nil {
+		rr.Codes = []string{}
+	}
+	switch {
+	case rule.NotCheckable != "" && rule.Needs != "":
+		rr.Status, rr.Needs = report.RuleNotChecked, rule.Needs
+	case rule.NotCheckable != "":
+		rr.Status, rr.Reason = report.RuleNotCheckable, rule.NotCheckable
+	case rule.Applies == "ipv6" && !slices.ContainsFunc(r.ips, func(ip netip.Addr) bool { return ip.Is6() && !ip.Is4In6() }):
+		rr.Status = report.RuleNotApplicable
+	case rule.Needs != "" && !r.met[rule.Needs]:
+		rr.Status, rr.Needs = report.RuleNotChecked, rule.Needs
+	case rule.Establish == nil:
+		rr.Status, rr.Reason = report.RuleNotCheckable, "no finding establishes it"
+	default:
+		st, ids := r.eval(*rule.Establish)
+		rr.Status = map[state]string{holds: report.RulePass, broken: report.RuleFail, unknown: report.RuleUnknown}[st]
+		rr.Findings = ids
+		if rr.Findings == nil {
+			rr.Findings = []string{}
+		}
+	}
+	return rr
+}
+
+// eval runs a test over the run's findings and returns the finding IDs
+// that decided it.
+func (r run) eval(t Test) (state, []string) {
+	switch {
+	case len(t.All) > 0:
+		return r.combine(t.All, broken, holds)
+	case len(t.Any) > 0:
+		return r.combine(t.Any, holds, broken)
+	}
+	return r.leaf(t)
+}
+
+// combine is all (decisive = broken, otherwise = holds) and any
+// (decisive = holds, otherwise = broken): one decisive part decides;
+// every part the other way decides the other way; else unknown.
+func (r run) combine(parts []Test, decisive, otherwise state) (state, []string) {
+	var dec, oth []string
+	nDec, nOth := 0, 0
+	for _, p := range parts {
+		st, ids := r.eval(p)
+		switch st {
+		case decisive:
+			nDec++
+			dec = addIDs(dec, ids)
+		case otherwise:
+			nOth++
+			oth = addIDs(oth, ids)
+		}
+	}
+	switch {
+	case nDec > 0:
+		return decisive, dec
+	case nOth == len(parts):
+		return otherwise, oth
+	}
+	return unknown, nil
+}
+
+func addIDs(to, ids []string) []string {
+	for _, id := range ids {
+		if !slices.Contains(to, id) {
+			to = append(to, id)
+		}
+	}
+	return to
+}
+
+// leaf judges a test of finding IDs. A finding counts when it is of the
+// test's path and, for a per-IP test, about one of the IPs judged or
+// about something that is not an IP (a domain, a list: it concerns
+// every IP). A finding of a fail ID (not an error) breaks the test, unless
+// pass_wins and one of a pass ID is there; it holds when a pass ID is
+// found (for each IP judged, per IP) and no error finding of the checks
+// it names leaves that in doubt.
+func (r run) leaf(t Test) (state, []string) {
+	ips := r.ips
+	if t.Family != 0 {
+		ips = slices.DeleteFunc(slices.Clone(ips), func(ip netip.Addr) bool { return (t.Family == 6) != (ip.Is6() && !ip.Is4In6()) })
+	}
+	about := func(f report.Finding) bool {
+		if t.Path != "" && f.Path != t.Path {
+			return false
+		}
+		if !t.PerIP {
+			return true
+		}
+		ip, err := netip.ParseAddr(f.Subject)
+		return err != nil || slices.Contains(ips, ip)
+	}
+	checks := map[string]bool{}
+	for _, id := range append(slices.Clone(t.Pass), t.Fail...) {
+		c, _, _ := strings.Cut(id, ".")
+		checks[c] = true
+	}
+	var passIDs, failIDs []string
+	passedIP := map[string]bool{}
+	doubt := false
+	for _, f := range r.findings {
+		if !about(f) {
+			continue
+		}
+		switch {
+		case f.Severity == report.Error:
+			doubt = doubt || checks[f.Check()]
+		case slices.Contains(t.Fail, f.ID):
+			failIDs = addIDs(failIDs, []string{f.ID})
+		case slices.Contains(t.Pass, f.ID):
+			passIDs = addIDs(passIDs, []string{f.ID})
+			passedIP[f.Subject] = true
+		}
+	}
+	switch {
+	case t.PassWins && len(passIDs) > 0 && !t.PerIP:
+		return holds, passIDs
+	case len(failIDs) > 0:
+		return broken, failIDs
+	case doubt || len(passIDs) == 0:
+		return unknown, nil
+	case t.PerIP:
+		if len(ips) == 0 {
+			return unknown, nil
+		}
+		for _, ip := range ips {
+			if !passedIP[ip.String()] {
+				return unknown, nil
+			}
+		}
+	}
+	return holds, passIDs
+}
