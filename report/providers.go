@@ -113,7 +113,7 @@ func providerLine(p palette, pr Provider) string {
 		s += " — every rule checked holds"
 	}
 	if n := len(unchecked); n > 0 {
-		s += fmt.Sprintf(" (%d not checkable from here)", n)
+		s += fmt.Sprintf(" (%d not checked here)", n)
 	}
 	return s
 }

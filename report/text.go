@@ -82,7 +82,11 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 		out.line("  Relay     ", label, relayLine(p, r.Verdict))
 	}
 	narrow := wrapper{b: &b, width: min(cmp.Or(t.Width, providerWidth), providerWidth)}
-	writeProviderSummary(narrow, p, r.summary)
+	summary := r.summary
+	if len(r.Providers) > 0 {
+		summary = r.Providers
+	}
+	writeProviderSummary(narrow, p, summary)
 
 	// The fixes that matter most.
 	if fixes := TopFixes(r); len(fixes) > 0 {
