@@ -261,3 +261,34 @@ func TestSendOutcomes(t *testing.T) {
 		}
 	}
 }
+
+// TestSendRejectionExplained: a refusal the provider table knows names
+// the provider and rule in the finding, with the rule's fix (issue #17);
+// one it does not know keeps the generic advice.
+func TestSendRejectionExplained(t *testing.T) {
+	gmail := smtptest.Start(t, smtptest.Options{RcptError: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 25},
+		Message: "The IP address sending this message does not have a PTR record setup. https://support.google.com/mail/answer/81126 - gsmtp"}})
+	other := smtptest.Start(t, smtptest.Options{RcptError: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 25}, Message: "no PTR"}})
+	env := recipientEnv(t)
+	for _, c := range []struct {
+		addr, rule, msg string
+	}{
+		{gmail.Addr, "gmail.ptr", "Gmail: Every sending IP has a PTR record"},
+		{other.Addr, "", ""},
+	} {
+		s := delivery.Send{To: names.MustAddress("user@example.test"), Port: port(c.addr), Path: "direct",
+			From: names.MustAddress("sender@example.org"), HELO: names.MustHost("client.example.org")}
+		for _, f := range SendCheck(context.Background(), env, Target{Send: &s}) {
+			if f.ID != "send.rejected" {
+				continue
+			}
+			rule, _ := f.Evidence["provider_rule"].(string)
+			if rule != c.rule || !strings.Contains(f.Message, c.msg) {
+				t.Errorf("%s: rule %q, message %q; want %q and %q", c.addr, rule, f.Message, c.rule, c.msg)
+			}
+			if c.rule != "" && !strings.Contains(f.Fix, "preflight rdns") {
+				t.Errorf("fix %q does not name the command", f.Fix)
+			}
+		}
+	}
+}

@@ -1,0 +1,121 @@
+package cmd
+
+import (
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/preflight-mail/preflight/report"
+)
+
+// runIn runs preflight with stdin in.
+func runIn(t *testing.T, in io.Reader, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb strings.Builder
+	code := Run(context.Background(), args, Streams{Out: &out, Err: &errb, Getenv: func(string) string { return "" }, In: in})
+	return code, out.String(), errb.String()
+}
+
+func explainSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	f, err := os.Open("../docs/explain.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource("explain.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("explain.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestExplainCommand(t *testing.T) {
+	gmail := "550-5.7.26 This mail has been blocked because the sender is unauthenticated.\n550 5.7.26 Gmail requires all senders to authenticate with either SPF or DKIM. - gsmtp"
+	code, out, stderr := runIn(t, nil, "explain", gmail, "550 5.1.1 no such user")
+	if code != 0 || !strings.Contains(out, "gmail.auth (required)") || !strings.Contains(out, "not in the table") || !strings.Contains(out, "5.1.1 (RFC 3463)") {
+		t.Errorf("exit %d\n%s%s", code, out, stderr)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if len(line) > 80 {
+			t.Errorf("a line of %d octets: %q", len(line), line)
+		}
+	}
+
+	// Standard input: paragraphs are replies; JSON validates.
+	in := "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred\n\n\n550 5.7.515 Access denied, sending domain example.com does not meet the required authentication level.\n"
+	code, out, stderr = runIn(t, strings.NewReader(in), "explain", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	v, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := explainSchema(t).Validate(v); err != nil {
+		t.Errorf("output does not match docs/explain.schema.json: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, `"rule": "yahoo.complaints"`) || !strings.Contains(out, `"rule": "outlook-bulk.dmarc"`) {
+		t.Errorf("stdin replies not both explained:\n%s", out)
+	}
+}
+
+func TestExplainHostileInput(t *testing.T) {
+	for name, c := range map[string]struct {
+		args []string
+		in   io.Reader
+		code int
+	}{
+		"no reply":             {[]string{"explain"}, nil, report.ExitUsage},
+		"empty stdin":          {[]string{"explain"}, strings.NewReader("\n\n"), report.ExitUsage},
+		"github format":        {[]string{"explain", "--format", "github", "550 5.7.1 x"}, nil, report.ExitUsage},
+		"escape sequences":     {[]string{"explain", "550 5.7.1 \x1b]0;owned\x07\x1b[2J gsmtp\u202e\r\n::error::x"}, nil, 0},
+		"invalid UTF-8":        {[]string{"explain", "550 5.7.25 \xff\xfe\x00 - gsmtp"}, nil, 0},
+		"huge stdin":           {[]string{"explain"}, strings.NewReader(strings.Repeat("550 5.7.1 x ", 200000)), report.ExitUsage},
+		"one huge reply":       {[]string{"explain"}, strings.NewReader(strings.Repeat("x", 500000)), 0},
+		"too many replies":     {[]string{"explain"}, strings.NewReader(strings.Repeat("550 5.7.1 x\n\n", 1001)), report.ExitUsage},
+		"many code lookalikes": {[]string{"explain", strings.Repeat("5.7.1.", 3000) + " 999 0.0.0 5.999.1"}, nil, 0},
+	} {
+		code, out, stderr := runIn(t, c.in, c.args...)
+		if code != c.code {
+			t.Errorf("%s: exit %d, want %d (%s)", name, code, c.code, stderr)
+		}
+		for _, bad := range []string{"\x1b", "\x07", "\x00", "\r", "\u202e"} {
+			if strings.Contains(out+stderr, bad) {
+				t.Errorf("%s: %q in the output", name, bad)
+			}
+		}
+		if strings.Contains(out, "\n::") {
+			t.Errorf("%s: a line starts with ::", name)
+		}
+		if len(out) > 64<<10 {
+			t.Errorf("%s: %d octets of output", name, len(out))
+		}
+	}
+}
+
+// TestExplainStdinNeverClosed: a pipe whose writer never closes it ends
+// with --timeout, as a usage error naming standard input.
+func TestExplainStdinNeverClosed(t *testing.T) {
+	r, w := io.Pipe()
+	defer w.Close()
+	start := time.Now()
+	code, _, stderr := runIn(t, r, "explain", "--timeout", "200ms")
+	if code != report.ExitUsage || !strings.Contains(stderr, "standard input") || time.Since(start) > 5*time.Second {
+		t.Errorf("exit %d after %v: %s", code, time.Since(start), stderr)
+	}
+}

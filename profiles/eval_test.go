@@ -1,0 +1,112 @@
+package profiles_test
+
+import (
+	"testing"
+
+	"github.com/preflight-mail/preflight/profiles"
+	"github.com/preflight-mail/preflight/report"
+)
+
+// rep is a report with the given findings, as check would build it.
+func rep(target report.Target, fs ...report.Finding) report.Report {
+	byCheck := map[string][]report.Finding{}
+	var order []string
+	for _, f := range fs {
+		if _, ok := byCheck[f.Check()]; !ok {
+			order = append(order, f.Check())
+		}
+		byCheck[f.Check()] = append(byCheck[f.Check()], f)
+	}
+	r := report.Report{Target: target}
+	for _, c := range order {
+		r.Checks = append(r.Checks, report.CheckResult{ID: c, Findings: byCheck[c]})
+	}
+	return r
+}
+
+func ruleStatus(t *testing.T, r report.Report, profile, rule string) report.ProviderRule {
+	t.Helper()
+	for _, p := range profiles.MustLoad().Evaluate([]string{profile}, r) {
+		for _, rr := range p.Rules {
+			if rr.ID == rule {
+				return rr
+			}
+		}
+	}
+	t.Fatalf("no rule %s in %s", rule, profile)
+	return report.ProviderRule{}
+}
+
+// TestProfileRulesFromSends: the rules a test send, a relay check or
+// --helo establish are "not checked" without them (never a guess), and
+// judged by their findings with them; an IPv6 rule does not apply to an
+// IPv4 sender.
+func TestProfileRulesFromSends(t *testing.T) {
+	v4 := report.Target{Domain: "example.com", IPs: []string{"192.0.2.1"}}
+	tlsOK := report.Finding{ID: "send.tls_ok", Severity: report.Pass, Path: report.PathDirect}
+	noTLS := report.Finding{ID: "send.no_starttls", Severity: report.Warn, Path: report.PathDirect}
+	relayTLS := report.Finding{ID: "send.no_starttls", Severity: report.Warn, Path: report.PathRelay}
+	for _, c := range []struct {
+		name          string
+		r             report.Report
+		profile, rule string
+		status, needs string
+	}{
+		{"no test send", rep(v4), "gmail", "gmail.tls", report.RuleNotChecked, "send"},
+		{"TLS to the MX", rep(v4, tlsOK), "gmail", "gmail.tls", report.RulePass, ""},
+		{"no STARTTLS at the MX", rep(v4, noTLS), "gmail", "gmail.tls", report.RuleFail, ""},
+		{"a relay's TLS says nothing of the MX's", rep(v4, relayTLS), "gmail", "gmail.tls", report.RuleUnknown, ""},
+		{"no relay check", rep(v4), "outlook", "outlook.not_open_relay", report.RuleNotChecked, "relay_check"},
+		{"an open relay", rep(report.Target{RelayCheck: "192.0.2.1:25"}, report.Finding{ID: "send.open_relay", Severity: report.Fail}),
+			"outlook", "outlook.not_open_relay", report.RuleFail, ""},
+		{"relaying refused", rep(report.Target{RelayCheck: "192.0.2.1:25"}, report.Finding{ID: "send.relay_refused", Severity: report.Pass}),
+			"outlook", "outlook.not_open_relay", report.RulePass, ""},
+		{"no HELO name", rep(v4), "gmx", "gmx.helo", report.RuleNotChecked, "helo"},
+		{"a message rule", rep(v4), "gmail-bulk", "gmail-bulk.unsubscribe", report.RuleNotChecked, "message"},
+		{"not checkable", rep(v4), "gmail", "gmail.spam_rate", report.RuleNotCheckable, ""},
+		{"IPv6 rule, IPv4 sender", rep(v4), "gmail", "gmail.ipv6", report.RuleNotApplicable, ""},
+		{"PTR for one IP of two", rep(report.Target{IPs: []string{"192.0.2.1", "192.0.2.2"}},
+			report.Finding{ID: "rdns.fcrdns_ok", Severity: report.Pass, Subject: "192.0.2.1"}), "gmail", "gmail.ptr", report.RuleUnknown, ""},
+		{"PTR, then an error about the same IP", rep(v4,
+			report.Finding{ID: "rdns.fcrdns_ok", Severity: report.Pass, Subject: "192.0.2.1"},
+			report.Finding{ID: "rdns.dns_error", Severity: report.Error, Subject: "192.0.2.1"}), "gmail", "gmail.ptr", report.RuleUnknown, ""},
+		{"a listing of the domain counts for every IP", rep(v4,
+			report.Finding{ID: "rbl.clean", Severity: report.Pass, Subject: "192.0.2.1"},
+			report.Finding{ID: "rbl.listed", Severity: report.Fail, Subject: "example.com"}), "yahoo", "yahoo.not_listed", report.RuleFail, ""},
+		{"a list that could not be asked", rep(v4,
+			report.Finding{ID: "rbl.clean", Severity: report.Pass, Subject: "192.0.2.1"},
+			report.Finding{ID: "rbl.list_unusable", Severity: report.Error, Subject: "bl.example"}), "yahoo", "yahoo.not_listed", report.RuleUnknown, ""},
+		{"one good DKIM selector of two", rep(v4,
+			report.Finding{ID: "dkim.key_ok", Severity: report.Pass, Subject: "s1"},
+			report.Finding{ID: "dkim.missing", Severity: report.Warn, Subject: "s2"}), "gmx", "gmx.dkim_aligned", report.RulePass, ""},
+	} {
+		got := ruleStatus(t, c.r, c.profile, c.rule)
+		if got.Status != c.status || got.Needs != c.needs {
+			t.Errorf("%s: %s is %s (needs %q), want %s (needs %q)", c.name, c.rule, got.Status, got.Needs, c.status, c.needs)
+		}
+	}
+}
+
+// TestVerdictIgnoresUncheckedRules: rules not checked from this run and
+// recommended rules that fail decide no verdict; a required failure does.
+func TestVerdictIgnoresUncheckedRules(t *testing.T) {
+	v4 := report.Target{Domain: "example.com", IPs: []string{"192.0.2.1"}, HELO: "mail.example.com"}
+	good := []report.Finding{
+		{ID: "rdns.fcrdns_ok", Severity: report.Pass, Subject: "192.0.2.1"},
+		{ID: "rdns.ptr_in_domain", Severity: report.Pass, Subject: "192.0.2.1"},
+		{ID: "rdns.helo_ok", Severity: report.Pass, Subject: "192.0.2.1"},
+		{ID: "ip.static_likely", Severity: report.Pass, Subject: "192.0.2.1"},
+		{ID: "rbl.clean", Severity: report.Pass, Subject: "192.0.2.1"},
+		{ID: "dkim.key_ok", Severity: report.Pass, Subject: "s1"},
+		{ID: "mx.ok", Severity: report.Pass, Subject: "example.com"},
+	}
+	p := profiles.MustLoad().Evaluate([]string{"gmx"}, rep(v4, good...))[0]
+	if p.Verdict != report.Accepts {
+		t.Errorf("gmx: %s, want accepts: %+v", p.Verdict, p.Rules)
+	}
+	bad := append(good[:len(good)-1:len(good)-1], report.Finding{ID: "mx.null", Severity: report.Warn, Subject: "example.com"})
+	p = profiles.MustLoad().Evaluate([]string{"gmx"}, rep(v4, bad...))[0]
+	if p.Verdict != report.Rejects {
+		t.Errorf("gmx with a null MX: %s, want rejects", p.Verdict)
+	}
+}
