@@ -117,6 +117,20 @@ func (t Test) IDs() []string {
 	return out
 }
 
+// PassIDs returns the finding IDs that show the test holds, in order,
+// once each.
+func (t Test) PassIDs() []string {
+	out := slices.Clone(t.Pass)
+	for _, s := range append(slices.Clone(t.All), t.Any...) {
+		for _, id := range s.PassIDs() {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
 // Matcher recognises a reply: its enhanced status code (or the basic
 // code, for providers that send none) and words it must contain.
 type Matcher struct {
