@@ -60,6 +60,16 @@ func (GitHubWriter) Write(w io.Writer, r Report) error {
 			verdict += " (" + Sanitize(strings.Join(r.Verdict.RelayBlocking, ", ")) + ")"
 		}
 	}
+	for _, p := range r.Providers {
+		failed, unknown, _ := p.counts()
+		verdict += "; " + Sanitize(p.ID) + " " + Sanitize(p.Verdict)
+		switch {
+		case len(failed) > 0:
+			verdict += " (" + Sanitize(strings.Join(failed, ", ")) + ")"
+		case len(unknown) > 0:
+			verdict += " (not known: " + Sanitize(strings.Join(unknown, ", ")) + ")"
+		}
+	}
 	omitted := 0
 	for _, c := range r.Checks {
 		omitted += c.OmittedFindings
