@@ -106,16 +106,24 @@ func providerLine(p palette, pr Provider) string {
 	s := providerWord(p, pr.Verdict)
 	switch {
 	case len(failed) > 0:
-		s += " — fails " + Sanitize(strings.Join(failed, ", "))
+		s += " — fails " + Sanitize(firstFew(failed))
 	case len(unknown) > 0:
-		s += " — not known: " + Sanitize(strings.Join(unknown, ", "))
+		s += " — not known: " + Sanitize(firstFew(unknown))
 	default:
-		s += " — every rule checked holds"
+		s += " — rules checked hold"
 	}
 	if n := len(unchecked); n > 0 {
 		s += fmt.Sprintf(" (%d not checked here)", n)
 	}
 	return s
+}
+
+// firstFew lists up to three IDs, and how many more there are.
+func firstFew(ids []string) string {
+	if len(ids) <= 3 {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:3], ", "), len(ids)-3)
 }
 
 // writeProviderSummary writes one line per provider under the verdict.
@@ -125,7 +133,7 @@ func writeProviderSummary(out wrapper, p palette, ps []Provider) {
 		if i == 0 {
 			label = "  Providers "
 		}
-		out.line(label+fmt.Sprintf("%-8s ", Sanitize(pr.ID)), "                       ", providerLine(p, pr))
+		out.line(label+fmt.Sprintf("%-12s ", Sanitize(pr.ID)), strings.Repeat(" ", 25), providerLine(p, pr))
 	}
 }
 
