@@ -70,6 +70,13 @@ directory): a flag given on the command line wins over the file, which wins
 over the defaults, for every key; --zone files add to the file's zones
 (--no-config-zones leaves those out). The report's last line names the file.
 
+--profile gmail-bulk,outlook-bulk (or all; profiles: in the config) judges
+the run by those mail providers' published rules: per provider accepts,
+rejects or unknown, the rules that fail with the provider's reply codes, and
+the rules not checkable from here. Without --profile, one line per major
+provider follows the verdict. --fail-on-profile makes the exit code follow a
+provider's verdict (rejects: 1, unknown: 3).
+
 For CI: --fail-on and --min-score gate the exit code; --baseline
 previous.json gates on regressions only, against a report of check for the
 same domain (--baseline-any: any report).
@@ -87,6 +94,9 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
 
   # Plus a test send to the recipient's MX (a probe: nothing is delivered)
   preflight check example.com --ip 203.0.113.5 --helo mail.example.com --to someone@example.net
+
+  # Would Gmail's and Outlook's bulk-sender rules take the mail? Exit 1 if Gmail's would not
+  preflight check example.com --ip 203.0.113.5 --selector s1 --profile outlook-bulk --fail-on-profile gmail-bulk
 
   # The second of four jobs of a large batch
   preflight check --targets targets.txt --format json --shard 1/4 > part1.ndjson
