@@ -162,10 +162,20 @@ func (t *Table) Explain(s string) Explanation {
 	r := ParseReply(s)
 	e := Explanation{Reply: r, Generic: Generic(r)}
 	lower := strings.ToLower(r.Text)
+	// Marks are looked for outside addresses: the recipient's own
+	// address (<bob@outlook.com>) in another server's reply names no
+	// provider.
+	var servers []string
+	for _, w := range strings.Fields(lower) {
+		if !strings.Contains(w, "@") {
+			servers = append(servers, w)
+		}
+	}
+	unaddressed := " " + strings.Join(servers, " ") + " "
 	for i, p := range append(append([]Provider{}, t.Providers...), t.Receivers...) {
 		marked := false
 		for _, m := range t.marksOf(p) {
-			marked = marked || strings.Contains(lower, strings.ToLower(m))
+			marked = marked || hasWord(unaddressed, strings.ToLower(m))
 		}
 		for _, rule := range p.Rules {
 			if matches(rule, r, lower, marked) {
@@ -176,6 +186,25 @@ func (t *Table) Explain(s string) Explanation {
 	}
 	return e
 }
+
+// hasWord reports whether mark is in s as a word of its own: not inside a
+// longer name ("me.com" is not in "awesome.com", "gmx.de" not in
+// "xgmx.de").
+func hasWord(s, mark string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], mark)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(mark)
+		if (start == 0 || !nameByte(s[start-1])) && (end == len(s) || !nameByte(s[end])) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+func nameByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' }
 
 func matches(rule Rule, r Reply, lower string, marked bool) bool {
 	for _, m := range rule.Replies {

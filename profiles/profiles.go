@@ -236,6 +236,12 @@ func (t *Table) Check() error {
 				if !validCode(m.Code) {
 					rbad("reply code %q: want a basic code (550) or an enhanced one (5.7.1)", m.Code)
 				}
+				if m.Alone && len(m.Words) == 0 {
+					rbad("a reply matcher alone (without the provider's mark) needs words: a code alone is shared")
+				}
+			}
+			if len(r.Replies) > 0 && len(p.Marks) == 0 && p.Extends == "" && !slices.ContainsFunc(r.Replies, func(m Matcher) bool { return m.Alone }) {
+				rbad("reply matchers, but the provider has no marks to recognise its replies by")
 			}
 		}
 	}
