@@ -418,6 +418,9 @@ func (o *checkOptions) applyProfiles() error {
 			ids = append(ids, id)
 		}
 	}
+	if len(gated) > 0 && o.baseline != "" {
+		return conflict("--fail-on-profile", "--baseline", "with a baseline the gate is regressions only; compare the providers' verdicts in the two reports instead")
+	}
 	o.profileIDs = ids
 	o.gate.Profiles = gated
 	return nil

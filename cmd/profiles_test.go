@@ -323,7 +323,7 @@ func TestFailOnProfile(t *testing.T) {
 			t.Errorf("%v: no providers in the text report", c.args)
 		}
 	}
-	for _, bad := range [][]string{{"--profile", "hotmail"}, {"--fail-on-profile", "gmail,,x"}, {"--profile", "gmail\x1b[31m"}} {
+	for _, bad := range [][]string{{"--profile", "hotmail"}, {"--fail-on-profile", "gmail,,x"}, {"--profile", "gmail\x1b[31m"}, {"--fail-on-profile", "gmail", "--baseline", "none.json"}, {"--profile", ""}} {
 		code, _, stderr := run(t, append(slices.Clone(base), bad...)...)
 		if code != report.ExitUsage || strings.Contains(stderr, "\x1b") {
 			t.Errorf("%q: exit %d, stderr %q; want a usage error without escapes", bad, code, stderr)
