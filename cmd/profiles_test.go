@@ -155,6 +155,14 @@ var profileCases = []profileCase{
 		fails: map[string][]string{"gmx": {"gmx.domain_receives"}}},
 }
 
+// noPublishedCode are the rules whose provider documents no reply code
+// for them (profiles/rules.yaml makes none up).
+var noPublishedCode = map[string]bool{
+	"yahoo.ptr": true, "yahoo.dkim_key": true, "outlook.ptr": true,
+	"apple.spf_and_dkim": true, "apple.dmarc": true, "apple.ptr": true, "apple.ptr_own_domain": true,
+	"gmx.dkim_aligned": true, "gmx.helo": true, "gmx.domain_receives": true,
+}
+
 // writeZones copies the compliant sender's zones to a new directory with
 // the case's edits made.
 func writeZones(t *testing.T, edits map[string][][2]string) string {
@@ -228,7 +236,7 @@ func TestProfilesTable(t *testing.T) {
 				for _, r := range p.Rules {
 					if r.Status == report.RuleFail && r.Required {
 						got = append(got, r.ID)
-						if len(r.Codes) == 0 && r.ID != "yahoo.dkim_key" {
+						if len(r.Codes) == 0 && !noPublishedCode[r.ID] {
 							t.Errorf("%s %s: failed with no reply codes", p.ID, r.ID)
 						}
 						if len(r.Findings) == 0 {
