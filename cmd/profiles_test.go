@@ -41,6 +41,7 @@ var (
 	softfail   = [2]string{spfLine, `@          TXT   "v=spf1 ~all"`}
 	hardfail   = [2]string{spfLine, `@          TXT   "v=spf1 -all"`}
 	noDMARC    = [2]string{`_dmarc     TXT`, ""}
+	dmarcNone  = [2]string{`_dmarc     TXT   "v=DMARC1; p=reject;`, `_dmarc     TXT   "v=DMARC1; p=none;`}
 	dmarcNoP   = [2]string{`_dmarc     TXT   "v=DMARC1; p=reject;`, `_dmarc     TXT   "v=DMARC1;`}
 	noPTRv4    = [2]string{`10   PTR  mail.sender.example.`, ""}
 	noPTRv6    = [2]string{`0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 PTR mail.sender.example.`, ""}
@@ -110,6 +111,14 @@ var profileCases = []profileCase{
 			"yahoo":        {"yahoo.dkim_key"},
 			"yahoo-bulk":   {"yahoo.dkim_key", "yahoo-bulk.spf_and_dkim"},
 			"outlook-bulk": {"outlook-bulk.dkim"},
+			"apple":        {"apple.spf_and_dkim"},
+			"gmx":          {"gmx.dkim_aligned"},
+		}},
+	{name: "unaligned MAIL FROM, no DKIM, DMARC p=none", edits: map[string][][2]string{fwd: {noDKIM, dmarcNone}}, flags: []string{"--mail-from", "bounces@other.example"},
+		fails: map[string][]string{
+			"gmail-bulk":   {"gmail-bulk.dmarc_aligned", "gmail-bulk.dkim"},
+			"yahoo-bulk":   {"yahoo-bulk.dmarc", "yahoo-bulk.spf_and_dkim"},
+			"outlook-bulk": {"outlook-bulk.dmarc", "outlook-bulk.dkim"},
 			"apple":        {"apple.spf_and_dkim"},
 			"gmx":          {"gmx.dkim_aligned"},
 		}},
