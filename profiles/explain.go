@@ -204,7 +204,9 @@ func hasWord(s, mark string) bool {
 	}
 }
 
-func nameByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' }
+func nameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}
 
 func matches(rule Rule, r Reply, lower string, marked bool) bool {
 	for _, m := range rule.Replies {
