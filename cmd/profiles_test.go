@@ -373,3 +373,37 @@ func TestProfilesText80(t *testing.T) {
 		}
 	}
 }
+
+// TestProfilesFromConfig: profiles: and thresholds.fail_on_profile in
+// preflight.yaml do what --profile and --fail-on-profile do; a flag wins.
+func TestProfilesFromConfig(t *testing.T) {
+	dir := writeZones(t, map[string][][2]string{fwd: {dmarcNoP}})
+	cfg := filepath.Join(dir, "preflight.yaml")
+	os.WriteFile(cfg, []byte(`target: {domain: sender.example, ips: [192.0.2.10], helo: mail.sender.example, selectors: [s1]}
+zones: ["."]
+offline: true
+lists: [bl.test]
+treat_as_public: [192.0.2.0/24]
+profiles: [apple]
+thresholds: {fail_on_profile: [gmail-bulk]}
+`), 0o644)
+	code, stdout, stderr := run(t, "check", "--config", cfg, "--format", "json")
+	var rep report.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("exit %d: %v\n%s", code, err, stderr)
+	}
+	var ids []string
+	for _, p := range rep.Providers {
+		ids = append(ids, p.ID+"="+p.Verdict)
+	}
+	if code != report.ExitGateFailed || !slices.Equal(ids, []string{"apple=accepts", "gmail-bulk=rejects"}) {
+		t.Errorf("exit %d, providers %v; want 1 and apple accepts, gmail-bulk rejects", code, ids)
+	}
+	if code, _, _ := run(t, "check", "--config", cfg, "--fail-on-profile", "apple", "--format", "json"); code != report.ExitOK {
+		t.Errorf("--fail-on-profile apple over the file's gmail-bulk: exit %d, want 0", code)
+	}
+	os.WriteFile(cfg, []byte("target: {domain: sender.example, ips: [192.0.2.10]}\nprofiles: [hotmail]\n"), 0o644)
+	if code, _, stderr := run(t, "check", "--config", cfg); code != report.ExitUsage || !strings.Contains(stderr, "preflight.yaml:2: profiles") {
+		t.Errorf("a bad profile in the file: exit %d, %s", code, stderr)
+	}
+}
