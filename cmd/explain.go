@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -59,6 +60,9 @@ func runExplain(ctx context.Context, g *globalOptions, args []string) error {
 	}
 	replies := args
 	if len(args) == 0 {
+		if f, ok := g.streams.In.(*os.File); ok && isTerminal(f) {
+			fmt.Fprintln(g.streams.Err, "preflight explain: paste the reply (replies apart by a blank line), then Ctrl-D")
+		}
 		var err error
 		if replies, err = readReplies(ctx, g.streams.In); err != nil {
 			return err
