@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -144,7 +145,22 @@ func writeProviders(out wrapper, p palette, ps []Provider) {
 	out.b.WriteString("\n" + p.bold.Sprint("Providers") + "\n")
 	for _, pr := range ps {
 		out.line("  "+p.bold.Sprint(Sanitize(pr.ID))+"  ", "      ", providerWord(p, pr.Verdict)+"  "+Sanitize(pr.Name))
-		for _, r := range pr.Rules {
+		// What fails first, then what is not known, then what this run
+		// could not check; each group in the table's order.
+		rules := slices.Clone(pr.Rules)
+		rank := map[string]int{RuleFail: 0, RuleUnknown: 1}
+		slices.SortStableFunc(rules, func(a, b ProviderRule) int {
+			ra, oka := rank[a.Status]
+			rb, okb := rank[b.Status]
+			if !oka {
+				ra = 2
+			}
+			if !okb {
+				rb = 2
+			}
+			return ra - rb
+		})
+		for _, r := range rules {
 			var sym, what string
 			switch r.Status {
 			case RulePass, RuleNotApplicable:
