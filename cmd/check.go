@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -125,7 +124,7 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
 	f.IntVar(&o.jobs, "jobs", 8, "targets checked at once in batch mode")
 	f.DurationVar(&o.batchTimeout, "batch-timeout", 0, "time limit for the whole batch (default: none; --timeout bounds each target)")
 	f.StringVar(&o.shard, "shard", "", "I/N: in batch mode, check every N-th target from the I-th (0 to N-1) only")
-	f.StringArrayVar(&o.profiles, "profile", nil, "provider profiles to judge the run by: "+strings.Join(profiles.MustLoad().ProfileIDs(), ", ")+" or all (comma-separated or repeated)")
+	f.StringArrayVar(&o.profiles, "profile", nil, "provider profiles to judge the run by: gmail, gmail-bulk, yahoo, yahoo-bulk, outlook, outlook-bulk, apple, gmx, or all (comma-separated or repeated)")
 	f.StringArrayVar(&o.failOnProfile, "fail-on-profile", nil, "provider profiles whose verdict gates the exit code: rejects fails (exit 1), unknown is exit 3 (implies --profile)")
 	o.register(f)
 	o.send.register(f)

@@ -407,3 +407,14 @@ thresholds: {fail_on_profile: [gmail-bulk]}
 		t.Errorf("a bad profile in the file: exit %d, %s", code, stderr)
 	}
 }
+
+// TestProfileFlagNamesEveryProfile: --profile's help lists the table's
+// profiles (written out, so that commands other than check do not read
+// the table to start).
+func TestProfileFlagNamesEveryProfile(t *testing.T) {
+	_, out, _ := run(t, "check", "--help")
+	want := "provider profiles to judge the run by: " + strings.Join(profiles.MustLoad().ProfileIDs(), ", ") + ", or all"
+	if !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+		t.Errorf("check --help does not say %q", want)
+	}
+}

@@ -34,7 +34,8 @@ func newRun(rep report.Report) run {
 	r.met[NeedsHELO] = rep.Target.HELO != ""
 	r.met[NeedsRelayCheck] = rep.Target.RelayCheck != ""
 	for _, f := range r.findings {
-		if f.Path != "" {
+		// A send through relays says nothing of the provider's MX.
+		if f.Path == report.PathDirect {
 			r.met[NeedsSend] = true
 		}
 	}

@@ -30,7 +30,7 @@ const (
 
 // What a rule needs from the run to be judged (Rule.Needs).
 const (
-	NeedsSend       = "send"        // a test send (--to)
+	NeedsSend       = "send"        // a test send (--to) on the direct path
 	NeedsRelayCheck = "relay_check" // send --relay-check
 	NeedsMessage    = "message"     // a sample message
 	NeedsHELO       = "helo"        // --helo

@@ -60,7 +60,7 @@ const providerWidth = 80
 
 // needsText says what a rule that was not checked needs.
 var needsText = map[string]string{
-	"send":        "a test send (--to)",
+	"send":        "a test send on the direct path (--to)",
 	"relay_check": "a relay check (preflight send --relay-check)",
 	"message":     "a sample message",
 	"helo":        "the HELO name (--helo)",
