@@ -15,6 +15,7 @@ const (
 	unknown state = iota
 	holds
 	broken
+	skipped // a part whose When the run does not include
 )
 
 // run is what a report says that the tests read.
@@ -105,7 +106,7 @@ func judgeRule(rule Rule, r run) report.ProviderRule {
 		rr.Status, rr.Reason = report.RuleNotCheckable, "no finding establishes it"
 	default:
 		st, ids := r.eval(*rule.Establish)
-		rr.Status = map[state]string{holds: report.RulePass, broken: report.RuleFail, unknown: report.RuleUnknown}[st]
+		rr.Status = map[state]string{holds: report.RulePass, broken: report.RuleFail, unknown: report.RuleUnknown, skipped: report.RuleUnknown}[st]
 		rr.Findings = ids
 		if rr.Findings == nil {
 			rr.Findings = []string{}
@@ -118,6 +119,8 @@ func judgeRule(rule Rule, r run) report.ProviderRule {
 // that decided it.
 func (r run) eval(t Test) (state, []string) {
 	switch {
+	case t.When != "" && !r.met[t.When]:
+		return skipped, nil
 	case len(t.All) > 0:
 		return r.combine(t.All, broken, holds)
 	case len(t.Any) > 0:
@@ -131,9 +134,12 @@ func (r run) eval(t Test) (state, []string) {
 // every part the other way decides the other way; else unknown.
 func (r run) combine(parts []Test, decisive, otherwise state) (state, []string) {
 	var dec, oth []string
-	nDec, nOth := 0, 0
+	nDec, nOth, n := 0, 0, 0
 	for _, p := range parts {
 		st, ids := r.eval(p)
+		if st != skipped {
+			n++
+		}
 		switch st {
 		case decisive:
 			nDec++
@@ -146,7 +152,9 @@ func (r run) combine(parts []Test, decisive, otherwise state) (state, []string) 
 	switch {
 	case nDec > 0:
 		return decisive, dec
-	case nOth == len(parts):
+	case n == 0:
+		return skipped, nil
+	case nOth == n:
 		return otherwise, oth
 	}
 	return unknown, nil

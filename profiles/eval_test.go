@@ -112,3 +112,46 @@ func TestVerdictIgnoresUncheckedRules(t *testing.T) {
 		t.Errorf("gmx with a null MX: %s, want rejects", p.Verdict)
 	}
 }
+
+// TestWhenJoinsMessageFindings: a part with when: message counts only in
+// a run with a message (a check "message"), so wiring a message's
+// findings into a DNS rule is a change to rules.yaml alone: without a
+// message the DNS part decides; with one, both must hold.
+func TestWhenJoinsMessageFindings(t *testing.T) {
+	table, err := profiles.Parse([]byte(`
+providers:
+  - id: x
+    name: X
+    source: https://example.com/
+    read: 2026-11-29
+    rules:
+      - id: x.dkim
+        level: required
+        summary: s
+        fix: f
+        establish:
+          all:
+            - {pass: [dkim.key_ok], fail: [dkim.missing]}
+            - {when: message, pass: [message.dkim_aligned], fail: [message.dkim_failed]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v4 := report.Target{IPs: []string{"192.0.2.1"}}
+	key := report.Finding{ID: "dkim.key_ok", Severity: report.Pass, Subject: "s1"}
+	for _, c := range []struct {
+		name string
+		r    report.Report
+		want string
+	}{
+		{"no message: DNS decides", rep(v4, key), report.RulePass},
+		{"a message signed and aligned", rep(v4, key, report.Finding{ID: "message.dkim_aligned", Severity: report.Pass}), report.RulePass},
+		{"a message whose signature fails", rep(v4, key, report.Finding{ID: "message.dkim_failed", Severity: report.Fail}), report.RuleFail},
+		{"a message check with nothing to say", rep(v4, key, report.Finding{ID: "message.other", Severity: report.Info}), report.RuleUnknown},
+	} {
+		got := table.Evaluate([]string{"x"}, c.r)[0].Rules[0].Status
+		if got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}

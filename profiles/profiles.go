@@ -95,8 +95,12 @@ type Test struct {
 	Family   int      `yaml:"family"`
 	Path     string   `yaml:"path"`
 	PassWins bool     `yaml:"pass_wins"`
-	All      []Test   `yaml:"all"`
-	Any      []Test   `yaml:"any"`
+	// When names what the run must include for this part to count
+	// (a Needs kind): without it the part is left out of its all/any,
+	// so a message's findings can join DNS's where there is a message.
+	When string `yaml:"when"`
+	All  []Test `yaml:"all"`
+	Any  []Test `yaml:"any"`
 }
 
 // IDs returns every finding ID the test names, in order, once each.
@@ -263,6 +267,8 @@ func (t Test) check() error {
 		return fmt.Errorf("family %d: want 4 or 6", t.Family)
 	case t.Family != 0 && !t.PerIP:
 		return errors.New("family without per_ip")
+	case t.When != "" && !slices.Contains(needsKinds, t.When):
+		return fmt.Errorf("when %q: want one of %s", t.When, strings.Join(needsKinds, ", "))
 	}
 	for _, s := range append(slices.Clone(t.All), t.Any...) {
 		if err := s.check(); err != nil {
