@@ -52,6 +52,9 @@ var (
 	// weakKey moves the 512-bit key to s1.
 	weakKey = [2]string{`s1._domainkey TXT`, ""}
 	weakTo  = [2]string{`weak._domainkey TXT`, `s1._domainkey TXT`}
+	edTo    = [2]string{`ed._domainkey TXT`, `s1._domainkey TXT`}
+	policy  = [2]string{`2.0.0.127 A 127.0.0.2`, "2.0.0.127 A 127.0.0.2\n10.2.0.192 A 127.0.0.10"}
+	monitor = [2]string{`_dmarc     TXT   "v=DMARC1; p=reject;`, `_dmarc     TXT   "v=DMARC1; p=monitor;`}
 )
 
 const (
@@ -148,11 +151,36 @@ var profileCases = []profileCase{
 			"outlook": {"outlook.not_dynamic"}, "outlook-bulk": {"outlook.not_dynamic"},
 			"apple": {"apple.ptr_own_domain"}, "gmx": {"gmx.not_dynamic", "gmx.ptr"},
 		}},
-	{name: "listed on a blocklist", edits: map[string][][2]string{bl: {listed}},
+	// The providers' blocklist rules are about Spamhaus' IP lists: a
+	// listing elsewhere breaks none of them (review of #17, item 5).
+	{name: "listed on a blocklist other than Spamhaus'", edits: map[string][][2]string{bl: {listed}}},
+	{name: "listed on a Spamhaus list", flags: []string{"--list", "zen.spamhaus.test"},
 		fails: map[string][]string{
 			"yahoo": {"yahoo.not_listed"}, "yahoo-bulk": {"yahoo.not_listed"},
 			"outlook": {"outlook.not_listed"}, "outlook-bulk": {"outlook.not_listed"}, "gmx": {"gmx.not_listed"},
 		}},
+	// End-user space (PBL-style): the dynamic-space rules fail, the
+	// blocklist rules are established (not unknown).
+	{name: "policy listing (end-user space)", edits: map[string][][2]string{bl: {policy}},
+		fails: map[string][]string{
+			"outlook": {"outlook.not_dynamic"}, "outlook-bulk": {"outlook.not_dynamic"}, "gmx": {"gmx.not_dynamic"},
+		}},
+	// A leftover weak key at a selector not signed with: the best usable
+	// key is judged (review of #17, item 6).
+	{name: "leftover weak key at a second selector", flags: []string{"--selector", "weak"}},
+	// Ed25519 alone: Gmail and others verify RSA only (item 2).
+	{name: "Ed25519 key only", edits: map[string][][2]string{fwd: {noDKIM, edTo}},
+		fails: map[string][]string{
+			"gmail-bulk":   {"gmail-bulk.dkim"},
+			"yahoo-bulk":   {"yahoo-bulk.spf_and_dkim"},
+			"outlook-bulk": {"outlook-bulk.dkim"},
+			"apple":        {"apple.spf_and_dkim"},
+			"gmx":          {"gmx.dkim_aligned"},
+		}},
+	// An invalid p= with a valid rua= is p=none to receivers; only
+	// Gmail's bulk rule wants an explicit policy (item 14).
+	{name: "DMARC p=monitor", edits: map[string][][2]string{fwd: {monitor}},
+		fails: map[string][]string{"gmail-bulk": {"gmail-bulk.dmarc_policy"}}},
 	{name: "MAIL FROM domain does not exist", flags: []string{"--mail-from", "bounces@gone.sender.example"},
 		fails: map[string][]string{
 			"yahoo": {"yahoo.domains_exist"}, "yahoo-bulk": {"yahoo.domains_exist", "yahoo-bulk.spf_and_dkim"},

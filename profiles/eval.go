@@ -15,7 +15,8 @@ const (
 	unknown state = iota
 	holds
 	broken
-	skipped // a part whose When the run does not include
+	skipped       // a part whose When the run does not include
+	notApplicable // only the test's NA findings: nothing to judge
 )
 
 // run is what a report says that the tests read.
@@ -106,7 +107,7 @@ func judgeRule(rule Rule, r run) report.ProviderRule {
 		rr.Status, rr.Reason = report.RuleNotCheckable, "no finding establishes it"
 	default:
 		st, ids := r.eval(*rule.Establish)
-		rr.Status = map[state]string{holds: report.RulePass, broken: report.RuleFail, unknown: report.RuleUnknown, skipped: report.RuleUnknown}[st]
+		rr.Status = map[state]string{holds: report.RulePass, broken: report.RuleFail, unknown: report.RuleUnknown, skipped: report.RuleUnknown, notApplicable: report.RuleNotApplicable}[st]
 		rr.Findings = ids
 		if rr.Findings == nil {
 			rr.Findings = []string{}
@@ -137,6 +138,9 @@ func (r run) combine(parts []Test, decisive, otherwise state) (state, []string) 
 	nDec, nOth, n := 0, 0, 0
 	for _, p := range parts {
 		st, ids := r.eval(p)
+		if st == notApplicable {
+			st = skipped
+		}
 		if st != skipped {
 			n++
 		}
@@ -192,28 +196,41 @@ func (r run) leaf(t Test) (state, []string) {
 		return err != nil || slices.Contains(ips, ip)
 	}
 	checks := map[string]bool{}
-	for _, id := range append(slices.Clone(t.Pass), t.Fail...) {
+	for _, id := range baseIDs(append(slices.Clone(t.Pass), t.Fail...)) {
 		c, _, _ := strings.Cut(id, ".")
 		checks[c] = true
 	}
+	named := func(specs []string, f report.Finding) bool {
+		return slices.ContainsFunc(specs, func(s string) bool {
+			q, _ := parseQualifier(s) // checked when the table was loaded
+			return q.matches(f.ID, f.Evidence)
+		})
+	}
 	var passIDs, failIDs []string
 	passedIP := map[string]bool{}
-	doubt := false
+	doubt, na := false, false
 	for _, f := range r.findings {
 		if !about(f) {
+			continue
+		}
+		if _, err := netip.ParseAddr(f.Subject); t.IPsOnly && err != nil && f.Severity != report.Error {
 			continue
 		}
 		switch {
 		case f.Severity == report.Error:
 			doubt = doubt || checks[f.Check()]
-		case slices.Contains(t.Fail, f.ID):
+		case named(t.Fail, f):
 			failIDs = addIDs(failIDs, []string{f.ID})
-		case slices.Contains(t.Pass, f.ID):
+		case named(t.Pass, f):
 			passIDs = addIDs(passIDs, []string{f.ID})
 			passedIP[f.Subject] = true
+		case named(t.NA, f):
+			na = true
 		}
 	}
 	switch {
+	case na && len(passIDs) == 0 && len(failIDs) == 0 && !doubt:
+		return notApplicable, nil
 	case t.PassWins && len(passIDs) > 0 && !t.PerIP:
 		return holds, passIDs
 	case len(failIDs) > 0:

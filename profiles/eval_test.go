@@ -72,14 +72,32 @@ func TestProfileRulesFromSends(t *testing.T) {
 		{"PTR, then an error about the same IP", rep(v4,
 			report.Finding{ID: "rdns.fcrdns_ok", Severity: report.Pass, Subject: "192.0.2.1"},
 			report.Finding{ID: "rdns.dns_error", Severity: report.Error, Subject: "192.0.2.1"}), "gmail", "gmail.ptr", report.RuleUnknown, ""},
-		{"a listing of the domain counts for every IP", rep(v4,
+		{"a domain on a domain list is not the IP on Spamhaus' lists", rep(v4,
 			report.Finding{ID: "rbl.clean", Severity: report.Pass, Subject: "192.0.2.1"},
-			report.Finding{ID: "rbl.listed", Severity: report.Fail, Subject: "example.com"}), "yahoo", "yahoo.not_listed", report.RuleFail, ""},
+			report.Finding{ID: "rbl.listed", Severity: report.Fail, Subject: "example.com", Evidence: map[string]any{"zone": "dbl.spamhaus.org"}}), "yahoo", "yahoo.not_listed", report.RulePass, ""},
+		{"the IP on a list other than Spamhaus'", rep(v4,
+			report.Finding{ID: "rbl.listed", Severity: report.Fail, Subject: "192.0.2.1", Evidence: map[string]any{"zone": "psbl.surriel.com"}}), "outlook", "outlook.not_listed", report.RulePass, ""},
+		{"the IP on Spamhaus' list", rep(v4,
+			report.Finding{ID: "rbl.clean", Severity: report.Pass, Subject: "192.0.2.1"},
+			report.Finding{ID: "rbl.listed", Severity: report.Fail, Subject: "192.0.2.1", Evidence: map[string]any{"zone": "zen.spamhaus.org"}}), "yahoo", "yahoo.not_listed", report.RuleFail, ""},
+		{"end-user space only (PBL): established, not unknown", rep(v4,
+			report.Finding{ID: "rbl.policy_listed", Severity: report.Fail, Subject: "192.0.2.1", Evidence: map[string]any{"zone": "zen.spamhaus.org"}}), "yahoo", "yahoo.not_listed", report.RulePass, ""},
+		{"a leftover weak key beside a good one", rep(v4,
+			report.Finding{ID: "dkim.key_ok", Severity: report.Pass, Subject: "s1", Evidence: map[string]any{"key_type": "rsa"}},
+			report.Finding{ID: "dkim.key_unusable", Severity: report.Warn, Subject: "old"}), "gmail", "gmail.dkim_key", report.RulePass, ""},
+		{"no DKIM key: no key size to judge", rep(v4,
+			report.Finding{ID: "dkim.missing", Severity: report.Warn, Subject: "s1"}), "gmail", "gmail.dkim_key", report.RuleNotApplicable, ""},
+		{"an Ed25519 key alone is no DKIM pass", rep(v4,
+			report.Finding{ID: "dkim.key_ok", Severity: report.Pass, Subject: "ed", Evidence: map[string]any{"key_type": "ed25519"}}), "gmx", "gmx.dkim_aligned", report.RuleFail, ""},
+		{"DMARC p=monitor with rua: p=none to receivers", rep(v4,
+			report.Finding{ID: "dmarc.syntax_error", Severity: report.Warn, Subject: "example.com", Evidence: map[string]any{"policy": "none"}}), "apple", "apple.dmarc", report.RulePass, ""},
+		{"DMARC record with no policy and no rua: no DMARC", rep(v4,
+			report.Finding{ID: "dmarc.syntax_error", Severity: report.Warn, Subject: "example.com"}), "apple", "apple.dmarc", report.RuleFail, ""},
 		{"a list that could not be asked", rep(v4,
 			report.Finding{ID: "rbl.clean", Severity: report.Pass, Subject: "192.0.2.1"},
 			report.Finding{ID: "rbl.list_unusable", Severity: report.Error, Subject: "bl.example"}), "yahoo", "yahoo.not_listed", report.RuleUnknown, ""},
 		{"one good DKIM selector of two", rep(v4,
-			report.Finding{ID: "dkim.key_ok", Severity: report.Pass, Subject: "s1"},
+			report.Finding{ID: "dkim.key_ok", Severity: report.Pass, Subject: "s1", Evidence: map[string]any{"key_type": "rsa"}},
 			report.Finding{ID: "dkim.missing", Severity: report.Warn, Subject: "s2"}), "gmx", "gmx.dkim_aligned", report.RulePass, ""},
 	} {
 		got := ruleStatus(t, c.r, c.profile, c.rule)
@@ -99,7 +117,7 @@ func TestVerdictIgnoresUncheckedRules(t *testing.T) {
 		{ID: "rdns.helo_ok", Severity: report.Pass, Subject: "192.0.2.1"},
 		{ID: "ip.static_likely", Severity: report.Pass, Subject: "192.0.2.1"},
 		{ID: "rbl.clean", Severity: report.Pass, Subject: "192.0.2.1"},
-		{ID: "dkim.key_ok", Severity: report.Pass, Subject: "s1"},
+		{ID: "dkim.key_ok", Severity: report.Pass, Subject: "s1", Evidence: map[string]any{"key_type": "rsa"}},
 		{ID: "mx.ok", Severity: report.Pass, Subject: "example.com"},
 	}
 	p := profiles.MustLoad().Evaluate([]string{"gmx"}, rep(v4, good...))[0]
@@ -152,6 +170,25 @@ providers:
 		got := table.Evaluate([]string{"x"}, c.r)[0].Rules[0].Status
 		if got != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+// TestQualifiedIDs: a finding ID with a condition on its evidence in
+// brackets is checked when the table is read.
+func TestQualifiedIDs(t *testing.T) {
+	for _, bad := range []string{"dkim.key_ok[", "dkim.key_ok[]", "dkim.key_ok[key_type=]", "dkim.key_ok[~x]"} {
+		_, err := profiles.Parse([]byte(`
+providers:
+  - id: x
+    name: X
+    source: https://example.com/
+    read: 2026-11-29
+    rules:
+      - {id: x.r, level: required, summary: s, fix: f, establish: {pass: ["` + bad + `"]}}
+`))
+		if err == nil {
+			t.Errorf("%q: no error", bad)
 		}
 	}
 }

@@ -95,6 +95,12 @@ type Test struct {
 	Family   int      `yaml:"family"`
 	Path     string   `yaml:"path"`
 	PassWins bool     `yaml:"pass_wins"`
+	// IPsOnly: only findings about an IP count (a domain on a domain
+	// list is not the sending IP on an IP list).
+	IPsOnly bool `yaml:"ips_only"`
+	// NA are findings that make the rule not applicable when no pass or
+	// fail finding is there (no DKIM key: no key size to judge).
+	NA []string `yaml:"na"`
 	// When names what the run must include for this part to count
 	// (a Needs kind): without it the part is left out of its all/any,
 	// so a message's findings can join DNS's where there is a message.
@@ -113,8 +119,9 @@ func (t Test) IDs() []string {
 			}
 		}
 	}
-	add(t.Pass)
-	add(t.Fail)
+	add(baseIDs(t.Pass))
+	add(baseIDs(t.Fail))
+	add(baseIDs(t.NA))
 	for _, s := range append(slices.Clone(t.All), t.Any...) {
 		add(s.IDs())
 	}
@@ -124,7 +131,7 @@ func (t Test) IDs() []string {
 // PassIDs returns the finding IDs that show the test holds, in order,
 // once each.
 func (t Test) PassIDs() []string {
-	out := slices.Clone(t.Pass)
+	out := baseIDs(t.Pass)
 	for _, s := range append(slices.Clone(t.All), t.Any...) {
 		for _, id := range s.PassIDs() {
 			if !slices.Contains(out, id) {
@@ -270,12 +277,99 @@ func (t Test) check() error {
 	case t.When != "" && !slices.Contains(needsKinds, t.When):
 		return fmt.Errorf("when %q: want one of %s", t.When, strings.Join(needsKinds, ", "))
 	}
+	for _, id := range slices.Concat(t.Pass, t.Fail, t.NA) {
+		if _, err := parseQualifier(id); err != nil {
+			return err
+		}
+	}
 	for _, s := range append(slices.Clone(t.All), t.Any...) {
 		if err := s.check(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// baseIDs strips the qualifiers from finding IDs (see qualifier).
+func baseIDs(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		b, _, _ := strings.Cut(id, "[")
+		if !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// qualifier is a finding ID as a test names it: the ID, and optionally
+// a condition on the finding's evidence in brackets: [key] (present and
+// not empty), [key=value] (equal, or an element of a list), [key~word]
+// (contains the word, in any case, or an element does), [!key] (absent
+// or empty). So
+// dkim.key_ok[key_type=rsa] is an RSA key only, rbl.listed[zone~spamhaus]
+// a listing on one of Spamhaus' lists.
+type qualifier struct {
+	id, key, op, value string
+}
+
+func parseQualifier(s string) (qualifier, error) {
+	id, rest, ok := strings.Cut(s, "[")
+	q := qualifier{id: id}
+	if !ok {
+		return q, nil
+	}
+	cond, ok := strings.CutSuffix(rest, "]")
+	if !ok || cond == "" {
+		return q, fmt.Errorf("finding %q: want ID[key], ID[key=value] or ID[key~word]", s)
+	}
+	q.key = cond
+	if k, ok := strings.CutPrefix(cond, "!"); ok {
+		q.key, q.op = k, "!"
+	} else if i := strings.IndexAny(cond, "=~"); i >= 0 {
+		q.key, q.op, q.value = cond[:i], cond[i:i+1], cond[i+1:]
+	}
+	if q.key == "" || (q.op == "=" || q.op == "~") && q.value == "" {
+		return q, fmt.Errorf("finding %q: want ID[key], ID[key=value] or ID[key~word]", s)
+	}
+	return q, nil
+}
+
+// matches reports whether a finding of this ID and evidence is one the
+// qualifier names.
+func (q qualifier) matches(id string, ev map[string]any) bool {
+	if id != q.id {
+		return false
+	}
+	if q.key == "" {
+		return true
+	}
+	var vals []string
+	switch v := ev[q.key].(type) {
+	case string:
+		vals = []string{v}
+	case []string:
+		vals = v
+	case []any:
+		for _, e := range v {
+			vals = append(vals, fmt.Sprint(e))
+		}
+	case nil:
+	default:
+		vals = []string{fmt.Sprint(v)}
+	}
+	if q.op == "!" {
+		return !slices.ContainsFunc(vals, func(v string) bool { return v != "" })
+	}
+	return slices.ContainsFunc(vals, func(v string) bool {
+		switch q.op {
+		case "=":
+			return v == q.value
+		case "~":
+			return strings.Contains(strings.ToLower(v), strings.ToLower(q.value))
+		}
+		return v != ""
+	})
 }
 
 func validDate(s string) bool {
