@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,9 +33,11 @@ func newCmdExplain(g *globalOptions) *cobra.Command {
 and rule it is about (from the same table as check --profile), what it
 means, which preflight command shows the cause, and the likely fix.
 
-Each argument is one reply; with none, standard input is read, and each
-paragraph (replies apart by a blank line) is one reply. A multi-line reply
-("550-5.7.26 ..." lines) is one reply.
+Each argument is read, or with none standard input, as replies: a line
+with a reply code of its own ("550 5.1.1 ...", a log's "said: 553 5.7.2
+...") starts a new reply, and so does a blank line; the lines of a
+multi-line reply ("550-5.7.26 ..." up to "550 5.7.26 ...") and lines
+without a code are one reply with the line before.
 
 A reply is attributed to a provider only when it carries the provider's
 mark (Gmail's "gsmtp", Outlook's server names) or words only that provider
@@ -58,7 +61,12 @@ func runExplain(ctx context.Context, g *globalOptions, args []string) error {
 	if g.format == "github" {
 		return errors.New("--format github: explain writes text or json")
 	}
-	replies := args
+	var replies []string
+	for _, a := range args {
+		for _, p := range strings.Split(strings.ReplaceAll(a, "\r\n", "\n"), "\n\n") {
+			replies = append(replies, splitReplies(p)...)
+		}
+	}
 	if len(args) == 0 {
 		if f, ok := g.streams.In.(*os.File); ok && isTerminal(f) {
 			fmt.Fprintln(g.streams.Err, "preflight explain: paste the reply (replies apart by a blank line), then Ctrl-D")
@@ -122,11 +130,78 @@ func readReplies(ctx context.Context, in io.Reader) ([]string, error) {
 	text := strings.ReplaceAll(string(res.b), "\r\n", "\n")
 	var out []string
 	for _, p := range strings.Split(text, "\n\n") {
-		if strings.TrimSpace(p) != "" {
-			out = append(out, p)
-		}
+		out = append(out, splitReplies(p)...)
 	}
 	return out, nil
+}
+
+// splitReplies cuts a paragraph into replies: a line with a reply code
+// of its own ("550 5.1.1 ...", "... said: 553 5.7.2 [TSS09] ...") starts
+// a new reply, unless the reply so far ended in a continuation of the
+// same code ("550-5.7.26 ..." lines, RFC 5321 §4.2.1); a line without a
+// code goes on the reply before it (a wrapped bounce line).
+func splitReplies(p string) []string {
+	var out []string
+	var cur []string
+	open := "" // the code of a continuation line ending the current reply: "550"
+	for _, line := range strings.Split(p, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		code, cont := lineCode(line)
+		if code != "" && len(cur) > 0 && code != open {
+			out = append(out, strings.Join(cur, "\n"))
+			cur = nil
+		}
+		cur = append(cur, line)
+		switch {
+		case cont:
+			open = code
+		case code != "":
+			open = ""
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, strings.Join(cur, "\n"))
+	}
+	return out
+}
+
+// lineCode finds the reply code a line carries: a token "550-" or
+// "550" followed by an enhanced status code, or "550" opening the line.
+// cont says the line's last code is a continuation ("550-"): a log line
+// that joined a multi-line reply ends with the last line's "550 ".
+func lineCode(line string) (code string, cont bool) {
+	f := strings.Fields(line)
+	for i, w := range f {
+		c, rest, dash := strings.Cut(w, "-")
+		if len(c) != 3 || c[0] < '4' || c[0] > '5' || strings.Trim(c, "0123456789") != "" {
+			continue
+		}
+		switch {
+		case dash && (rest == "" || isEnhanced(rest)):
+			code = cmp.Or(code, c)
+			cont = true
+		case !dash && (i == 0 || i+1 < len(f) && isEnhanced(strings.TrimRight(f[i+1], ".,;:"))):
+			code = cmp.Or(code, c)
+			cont = false
+		}
+	}
+	return code, cont
+}
+
+// isEnhanced reports whether s looks like an enhanced status code (5.7.1).
+func isEnhanced(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || len(parts[0]) != 1 || !strings.Contains("245", parts[0]) {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if p == "" || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // explainJSON is explain's JSON document (docs/explain.schema.json).

@@ -2,8 +2,10 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +119,48 @@ func TestExplainStdinNeverClosed(t *testing.T) {
 	code, _, stderr := runIn(t, r, "explain", "--timeout", "200ms")
 	if code != report.ExitUsage || !strings.Contains(stderr, "standard input") || time.Since(start) > 5*time.Second {
 		t.Errorf("exit %d after %v: %s", code, time.Since(start), stderr)
+	}
+}
+
+// TestExplainSplitsReplies: lines with reply codes of their own are
+// replies of their own, even without a blank line between (a log's
+// "said:" lines, a pasted pair); the lines of one multi-line reply join;
+// an empty argument is no reply (review of #17, item 3).
+func TestExplainSplitsReplies(t *testing.T) {
+	log := strings.Join([]string{
+		"Nov 29 10:00:00 mx postfix/smtp[1]: A1: to=<a@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.1.27]:25, dsn=5.7.25, status=bounced (host gmail-smtp-in.l.google.com[142.250.1.27] said: 550-5.7.25 [203.0.113.5] The IP address sending this message does not have a 550-5.7.25 PTR record setup, or the corresponding forward DNS entry does not 550 5.7.25 point to the sending IP. a1si1 - gsmtp (in reply to end of DATA command))",
+		"Nov 29 10:00:01 mx postfix/smtp[2]: A2: to=<b@yahoo.com>, relay=mta5.am0.yahoodns.net[67.195.1.1]:25, dsn=5.7.2, status=bounced (host mta5.am0.yahoodns.net[67.195.1.1] said: 553 5.7.2 [TSS09] All messages from 203.0.113.5 will be permanently deferred; Retrying will NOT succeed. (in reply to MAIL FROM command))",
+		"Nov 29 10:00:03 mx postfix/smtp[1]: A4: to=<d@gmail.com>, relay=gmail-smtp-in.l.google.com[142.250.1.27]:25, dsn=5.7.25, status=bounced (host gmail-smtp-in.l.google.com[142.250.1.27] said: 550-5.7.25 [203.0.113.5] The IP address sending this message does not have a 550 5.7.25 PTR record setup. - gsmtp (in reply to end of DATA command))",
+	}, "\n")
+	for _, c := range []struct {
+		in   string
+		want []string
+	}{
+		{log, []string{"gmail.ptr", "yahoo.complaints", "gmail.ptr"}},
+		{"550 5.1.1 <x@example.org>: User unknown\n550-5.7.26 This mail has been blocked because the sender is unauthenticated.\n550-5.7.26 To learn more\n550 5.7.26 see the page. - gsmtp\n", []string{"", "gmail.auth"}},
+	} {
+		code, stdout, stderr := runIn(t, strings.NewReader(c.in), "explain", "--format", "json")
+		var got struct {
+			Replies []struct {
+				Matches []struct{ Rule string }
+			}
+		}
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil || code != 0 {
+			t.Fatalf("exit %d: %v\n%s", code, err, stderr)
+		}
+		var rules []string
+		for _, r := range got.Replies {
+			rule := ""
+			if len(r.Matches) > 0 {
+				rule = r.Matches[0].Rule
+			}
+			rules = append(rules, rule)
+		}
+		if !slices.Equal(rules, c.want) {
+			t.Errorf("%.60q...: replies %q, want %q", c.in, rules, c.want)
+		}
+	}
+	if code, _, _ := runIn(t, nil, "explain", ""); code != report.ExitUsage {
+		t.Errorf("explain '': exit %d, want %d", code, report.ExitUsage)
 	}
 }
