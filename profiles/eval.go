@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -49,6 +50,33 @@ func newRun(rep report.Report) run {
 	return r
 }
 
+// to keeps, of the direct test send's findings, those of a send that
+// went to one of the MX domains (the host sent to, or the recipient's
+// domain): Gmail's TLS rule is not judged by a send elsewhere. No
+// domains: the run as it is.
+func (r run) to(mx []string) run {
+	if len(mx) == 0 {
+		return r
+	}
+	out := run{ips: r.ips, met: maps.Clone(r.met)}
+	out.met[NeedsSend] = false
+	for _, f := range r.findings {
+		if f.Path == report.PathDirect {
+			host := strings.ToLower(f.Subject)
+			if _, domain, ok := strings.Cut(host, "@"); ok {
+				host = domain
+			}
+			host = strings.TrimSuffix(host, ".")
+			if !slices.ContainsFunc(mx, func(d string) bool { return host == d || strings.HasSuffix(host, "."+d) }) {
+				continue
+			}
+			out.met[NeedsSend] = true
+		}
+		out.findings = append(out.findings, f)
+	}
+	return out
+}
+
 // Evaluate judges the report's findings by each named profile's rules,
 // in the order given; an ID that names no profile is skipped (the caller
 // checked them with ParseList).
@@ -60,7 +88,7 @@ func (t *Table) Evaluate(ids []string, rep report.Report) []report.Provider {
 		if !ok {
 			continue
 		}
-		out = append(out, t.judge(p, r))
+		out = append(out, t.judge(p, r.to(t.mxOf(p))))
 	}
 	return out
 }

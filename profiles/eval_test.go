@@ -43,9 +43,10 @@ func ruleStatus(t *testing.T, r report.Report, profile, rule string) report.Prov
 // IPv4 sender.
 func TestProfileRulesFromSends(t *testing.T) {
 	v4 := report.Target{Domain: "example.com", IPs: []string{"192.0.2.1"}}
-	tlsOK := report.Finding{ID: "send.tls_ok", Severity: report.Pass, Path: report.PathDirect}
-	noTLS := report.Finding{ID: "send.no_starttls", Severity: report.Warn, Path: report.PathDirect}
-	relayTLS := report.Finding{ID: "send.no_starttls", Severity: report.Warn, Path: report.PathRelay}
+	tlsOK := report.Finding{ID: "send.tls_ok", Severity: report.Pass, Path: report.PathDirect, Subject: "gmail-smtp-in.l.google.com"}
+	noTLS := report.Finding{ID: "send.no_starttls", Severity: report.Warn, Path: report.PathDirect, Subject: "gmail-smtp-in.l.google.com"}
+	relayTLS := report.Finding{ID: "send.no_starttls", Severity: report.Warn, Path: report.PathRelay, Subject: "gmail-smtp-in.l.google.com"}
+	elsewhere := report.Finding{ID: "send.no_starttls", Severity: report.Warn, Path: report.PathDirect, Subject: "mx.example.net"}
 	for _, c := range []struct {
 		name          string
 		r             report.Report
@@ -56,7 +57,8 @@ func TestProfileRulesFromSends(t *testing.T) {
 		{"TLS to the MX", rep(v4, tlsOK), "gmail", "gmail.tls", report.RulePass, ""},
 		{"no STARTTLS at the MX", rep(v4, noTLS), "gmail", "gmail.tls", report.RuleFail, ""},
 		{"a relay's TLS says nothing of the MX's", rep(v4, relayTLS), "gmail", "gmail.tls", report.RuleNotChecked, "send"},
-		{"a direct send that ended before TLS", rep(v4, report.Finding{ID: "send.connect_failed", Severity: report.Fail, Path: report.PathDirect}),
+		{"no STARTTLS at another receiver's MX says nothing of Gmail", rep(v4, elsewhere), "gmail", "gmail.tls", report.RuleNotChecked, "send"},
+		{"a direct send that ended before TLS", rep(v4, report.Finding{ID: "send.connect_failed", Severity: report.Fail, Path: report.PathDirect, Subject: "someone@gmail.com"}),
 			"gmail", "gmail.tls", report.RuleUnknown, ""},
 		{"no relay check", rep(v4), "outlook", "outlook.not_open_relay", report.RuleNotChecked, "relay_check"},
 		{"an open relay", rep(report.Target{RelayCheck: "192.0.2.1:25"}, report.Finding{ID: "send.open_relay", Severity: report.Fail}),

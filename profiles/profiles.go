@@ -59,6 +59,10 @@ type Provider struct {
 	// Marks are words in a reply that show it came from this provider
 	// (gsmtp): without one, the explainer names no provider.
 	Marks []string `yaml:"marks"`
+	// MX are the provider's MX host domains and recipient domains
+	// (google.com, gmail.com): a test send counts for the provider's
+	// rules only when it went there. Empty: any direct send counts.
+	MX    []string `yaml:"mx"`
 	Rules []Rule   `yaml:"rules"`
 }
 
@@ -433,6 +437,17 @@ func (t *Table) marksOf(p Provider) []string {
 	if p.Extends != "" {
 		if base, ok := t.Profile(p.Extends); ok {
 			out = append(out, t.marksOf(base)...)
+		}
+	}
+	return out
+}
+
+// mxOf returns a provider's MX domains with those of what it extends.
+func (t *Table) mxOf(p Provider) []string {
+	out := slices.Clone(p.MX)
+	if p.Extends != "" {
+		if base, ok := t.Profile(p.Extends); ok {
+			out = append(out, t.mxOf(base)...)
 		}
 	}
 	return out
