@@ -77,30 +77,42 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	// Score and verdicts.
 	const label = "            " // under "  Delivery  "
 	out.line("  Score     ", label, scoreLine(p, r, t.barWidth()))
-	out.line("  Delivery  ", label, verdictLine(p, r))
-	if r.Verdict.Relay != "" {
-		out.line("  Relay     ", label, relayLine(p, r.Verdict))
-	}
-	narrow := wrapper{b: &b, width: min(cmp.Or(t.Width, providerWidth), providerWidth)}
 	summary := r.summary
 	if len(r.Providers) > 0 {
 		summary = r.Providers
 	}
+	refusals := providerRefusals(summary)
+	out.line("  Delivery  ", label, verdictLine(p, r)+refusingNote(r.Verdict, refusals))
+	if r.Verdict.Relay != "" {
+		out.line("  Relay     ", label, relayLine(p, r.Verdict))
+	}
+	narrow := wrapper{b: &b, width: min(cmp.Or(t.Width, providerWidth), providerWidth)}
 	writeProviderSummary(narrow, p, summary)
 
-	// The fixes that matter most.
-	if fixes := TopFixes(r); len(fixes) > 0 {
+	// The fixes that matter most: a provider's refusal first (READY says
+	// nothing of a provider's own rules), then the findings.
+	fixes := TopFixes(r)
+	if len(fixes) > 0 || len(refusals) > 0 {
 		b.WriteString("\n" + p.bold.Sprint("Fix first") + "\n")
-		for i, f := range fixes {
-			if i == maxTopFixes {
-				fmt.Fprintf(&b, "  … and %d more below\n", len(fixes)-maxTopFixes)
-				break
-			}
-			first := fmt.Sprintf("  %d. %s %s  ", i+1, p.sev[f.Severity].Sprint(symbols[f.Severity]), p.bold.Sprint(Sanitize(f.ID)))
-			out.line(first, "       ", Sanitize(f.Message))
-			if fix := fixText(f); fix != "" {
-				writeIndented(out, "     → ", "       ", fix)
-			}
+	}
+	n := 0
+	for _, rf := range refusals {
+		n++
+		first := fmt.Sprintf("  %d. %s %s  ", n, p.sev[Fail].Sprint(symbols[Fail]), p.bold.Sprint(Sanitize(rf.rule.ID)))
+		out.line(first, "       ", Sanitize(strings.Join(rf.providers, ", "))+" would refuse: "+Sanitize(rf.rule.Summary)+codesNote(rf.rule.Codes))
+		if rf.rule.Fix != "" {
+			writeIndented(out, "     → ", "       ", Sanitize(rf.rule.Fix))
+		}
+	}
+	for i, f := range fixes {
+		if n+i >= maxTopFixes {
+			fmt.Fprintf(&b, "  … and %d more below\n", len(fixes)-i)
+			break
+		}
+		first := fmt.Sprintf("  %d. %s %s  ", n+i+1, p.sev[f.Severity].Sprint(symbols[f.Severity]), p.bold.Sprint(Sanitize(f.ID)))
+		out.line(first, "       ", Sanitize(f.Message))
+		if fix := fixText(f); fix != "" {
+			writeIndented(out, "     → ", "       ", fix)
 		}
 	}
 
@@ -267,6 +279,62 @@ func verdictLine(p palette, r Report) string {
 		s += " — not known from this run: " + Sanitize(strings.Join(v.Unchecked, ", "))
 	}
 	return s
+}
+
+// refusal is a required rule that fails, and the providers it fails for.
+type refusal struct {
+	rule      ProviderRule
+	providers []string
+}
+
+// providerRefusals lists the required rules that fail, each once with the
+// providers that refuse for it (gmail-bulk repeats gmail's rules), in the
+// providers' order.
+func providerRefusals(ps []Provider) []refusal {
+	var out []refusal
+	for _, pr := range ps {
+		if pr.Verdict != Rejects {
+			continue
+		}
+		for _, r := range pr.Rules {
+			if r.Status != RuleFail || !r.Required {
+				continue
+			}
+			i := slices.IndexFunc(out, func(x refusal) bool { return x.rule.ID == r.ID })
+			if i < 0 {
+				out = append(out, refusal{rule: r})
+				i = len(out) - 1
+			}
+			out[i].providers = append(out[i].providers, pr.ID)
+		}
+	}
+	return out
+}
+
+// refusingNote qualifies a READY verdict when a provider would refuse:
+// direct delivery in general is not delivery to that provider.
+func refusingNote(v Verdict, rs []refusal) string {
+	if v.DirectDelivery != Ready || len(rs) == 0 {
+		return ""
+	}
+	var who, rules []string
+	for _, r := range rs {
+		rules = append(rules, r.rule.ID)
+		for _, p := range r.providers {
+			if !slices.Contains(who, p) {
+				who = append(who, p)
+			}
+		}
+	}
+	return " — but " + Sanitize(strings.Join(who, ", ")) + " would refuse: " + Sanitize(strings.Join(rules, ", "))
+}
+
+// codesNote is a rule's reply codes, for a line about it.
+func codesNote(codes []string) string {
+	if len(codes) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(codes, ", ") + ")"
 }
 
 // relayLine is the relay's verdict.
