@@ -175,7 +175,7 @@ func (t *Table) Explain(s string) Explanation {
 	for i, p := range append(append([]Provider{}, t.Providers...), t.Receivers...) {
 		marked := false
 		for _, m := range t.marksOf(p) {
-			marked = marked || hasWord(unaddressed, strings.ToLower(m))
+			marked = marked || hasMark(unaddressed, strings.ToLower(m))
 		}
 		for _, rule := range p.Rules {
 			if matches(rule, r, lower, marked) {
@@ -185,6 +185,29 @@ func (t *Table) Explain(s string) Explanation {
 		}
 	}
 	return e
+}
+
+// hasMark reports whether a provider's mark is in s as its server would
+// put it there: a mark with a dot (yahoodns.net, outlook.com) as the
+// domain of a longer host name (mta5.am0.yahoodns.net) or of a URL
+// (https://postmaster.yahooinc.com/...), never as a word in the text
+// ("as Outlook.com would say"); a mark without one (Gmail's gsmtp) as a
+// word of its own.
+func hasMark(s, mark string) bool {
+	if !strings.Contains(mark, ".") {
+		return hasWord(s, mark)
+	}
+	for i := 0; ; {
+		j := strings.Index(s[i:], mark)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(mark)
+		if start > 0 && (s[start-1] == '.' || s[start-1] == '/') && (end == len(s) || !nameByte(s[end])) {
+			return true
+		}
+		i = start + 1
+	}
 }
 
 // hasWord reports whether mark is in s as a word of its own: not inside a
