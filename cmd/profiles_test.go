@@ -148,6 +148,7 @@ var profileCases = []profileCase{
 		fails: map[string][]string{"apple": {"apple.ptr_own_domain"}, "gmx": {"gmx.ptr"}}},
 	{name: "generic dynamic PTR", edits: map[string][][2]string{rev4: {dynamicPTR}},
 		fails: map[string][]string{
+			"gmail": {"gmail.not_dynamic"}, "gmail-bulk": {"gmail.not_dynamic"},
 			"outlook": {"outlook.not_dynamic"}, "outlook-bulk": {"outlook.not_dynamic"},
 			"apple": {"apple.ptr_own_domain"}, "gmx": {"gmx.not_dynamic", "gmx.ptr"},
 		}},
@@ -163,6 +164,7 @@ var profileCases = []profileCase{
 	// blocklist rules are established (not unknown).
 	{name: "policy listing (end-user space)", edits: map[string][][2]string{bl: {policy}},
 		fails: map[string][]string{
+			"gmail": {"gmail.not_dynamic"}, "gmail-bulk": {"gmail.not_dynamic"},
 			"outlook": {"outlook.not_dynamic"}, "outlook-bulk": {"outlook.not_dynamic"}, "gmx": {"gmx.not_dynamic"},
 		}},
 	// A leftover weak key at a selector not signed with: the best usable
