@@ -122,6 +122,12 @@ func judgeRule(rule Rule, r run) report.ProviderRule {
 	if rr.Codes == nil {
 		rr.Codes = []string{}
 	}
+	if ids := r.refusedFor(rule.ID); len(ids) > 0 {
+		// The provider itself refused the test send for this rule: that
+		// decides it, checkable from DNS or not.
+		rr.Status, rr.Findings = report.RuleFail, ids
+		return rr
+	}
 	switch {
 	case rule.NotCheckable != "" && rule.Needs != "":
 		rr.Status, rr.Needs = report.RuleNotChecked, rule.Needs
@@ -142,6 +148,21 @@ func judgeRule(rule Rule, r run) report.ProviderRule {
 		}
 	}
 	return rr
+}
+
+// refusedFor returns the IDs of the direct test send's refusals that the
+// explainer attributed to the rule (send.rejected's provider_rule).
+func (r run) refusedFor(rule string) []string {
+	var out []string
+	for _, f := range r.findings {
+		if f.Path != report.PathDirect || f.Severity == report.Pass {
+			continue
+		}
+		if id, _ := f.Evidence["provider_rule"].(string); id == rule {
+			out = addIDs(out, []string{f.ID})
+		}
+	}
+	return out
 }
 
 // eval runs a test over the run's findings and returns the finding IDs

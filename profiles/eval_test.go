@@ -1,6 +1,7 @@
 package profiles_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/preflight-mail/preflight/profiles"
@@ -192,5 +193,50 @@ providers:
 		if err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+// TestSendRefusalFailsRule: a direct test send the provider refused, with
+// the explainer's rule in its evidence, fails that rule for the provider
+// (and a profile that extends it), a not-checkable rule too; a relay's
+// refusal does not (review of #17, item 11).
+func TestSendRefusalFailsRule(t *testing.T) {
+	v4 := report.Target{Domain: "example.com", IPs: []string{"192.0.2.1"}}
+	refused := func(path, rule string) report.Finding {
+		return report.Finding{ID: "send.rejected", Severity: report.Fail, Path: path, Subject: "someone@gmail.com", Evidence: map[string]any{"provider_rule": rule}}
+	}
+	spf := report.Finding{ID: "spf.ip_pass", Severity: report.Pass, Subject: "192.0.2.1"}
+	for _, c := range []struct {
+		name          string
+		r             report.Report
+		profile, rule string
+		status        string
+	}{
+		{"Gmail refused as unauthenticated", rep(v4, spf, refused(report.PathDirect, "gmail.auth")), "gmail", "gmail.auth", report.RuleFail},
+		{"the bulk profile too", rep(v4, spf, refused(report.PathDirect, "gmail.auth")), "gmail-bulk", "gmail.auth", report.RuleFail},
+		{"through a relay: not Gmail's word", rep(v4, spf, refused(report.PathRelay, "gmail.auth")), "gmail", "gmail.auth", report.RulePass},
+		{"Yahoo's TSS09 fails its complaints rule", rep(v4, report.Finding{ID: "send.rejected", Severity: report.Fail, Path: report.PathDirect, Subject: "someone@yahoo.com", Evidence: map[string]any{"provider_rule": "yahoo.complaints"}}), "yahoo", "yahoo.complaints", report.RuleFail},
+	} {
+		got := ruleStatus(t, c.r, c.profile, c.rule)
+		if got.Status != c.status {
+			t.Errorf("%s: %s is %s, want %s", c.name, c.rule, got.Status, c.status)
+		}
+	}
+	p := profiles.MustLoad().Evaluate([]string{"yahoo"}, rep(v4, report.Finding{ID: "send.rejected", Severity: report.Fail, Path: report.PathDirect, Evidence: map[string]any{"provider_rule": "yahoo.complaints"}}))[0]
+	if p.Verdict != report.Rejects {
+		t.Errorf("yahoo after a TSS09 refusal: %s, want rejects", p.Verdict)
+	}
+}
+
+// TestExplainThroughEscapes: a reply with terminal escapes around the
+// provider's mark is still attributed (matching is on the text without
+// them).
+func TestExplainThroughEscapes(t *testing.T) {
+	e := profiles.MustLoad().Explain("550-5.7.26 This mail has been blocked because the sender is unauthenticated. \x1b[31m\x1b]0;x\x07- gsmtp\x1b[0m")
+	if len(e.Matches) == 0 || e.Matches[0].Rule.ID != "gmail.auth" {
+		t.Errorf("matches %+v, want gmail.auth", e.Matches)
+	}
+	if strings.ContainsRune(e.Reply.Text, 0x1b) || strings.Contains(e.Reply.Text, "[31m") {
+		t.Errorf("escapes left in %q", e.Reply.Text)
 	}
 }

@@ -34,7 +34,7 @@ func ParseReply(s string) Reply {
 	if len(s) > MaxReply {
 		s = s[:MaxReply]
 	}
-	s = strings.ToValidUTF8(s, " ")
+	s = strings.ToValidUTF8(stripEscapes(s), " ")
 	var b strings.Builder
 	space := true
 	for _, c := range s {
@@ -71,6 +71,47 @@ func ParseReply(s string) Reply {
 		r.Enhanced = ""
 	}
 	return r
+}
+
+// stripEscapes removes terminal escape sequences (ESC [ ... m, ESC ] ...
+// BEL) a hostile server puts in its reply: left in, their letters would
+// stick to the words the matchers and marks look for ("\x1b[0mgsmtp").
+func stripEscapes(s string) string {
+	if !strings.ContainsAny(s, "\x1b\u009b") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		csi := c == 0x1b && i+1 < len(s) && s[i+1] == '['
+		if c == 0xc2 && i+1 < len(s) && s[i+1] == 0x9b { // U+009B, the one-character CSI
+			csi, i = true, i+1
+		}
+		switch {
+		case csi:
+			if c == 0x1b {
+				i++
+			}
+			for i+1 < len(s) && (s[i+1] < 0x40 || s[i+1] > 0x7e) {
+				i++
+			}
+			i++ // the final byte
+		case c == 0x1b && i+1 < len(s) && s[i+1] == ']': // OSC, to BEL or ESC \
+			i++
+			for i+1 < len(s) && s[i+1] != 0x07 && s[i+1] != 0x1b {
+				i++
+			}
+			i++
+			if i < len(s) && s[i] == 0x1b {
+				i++
+			}
+		case c == 0x1b:
+			i++ // ESC and the one character after it
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // dropContinuations removes the code prefixes a multi-line reply repeats

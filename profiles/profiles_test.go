@@ -170,7 +170,7 @@ func TestParseReply(t *testing.T) {
 		{"550 4.7.1 classes disagree", 550, "", "550 4.7.1 classes disagree"},
 		{"5.7.1 alone", 0, "5.7.1", "5.7.1 alone"},
 		{"192.0.2.55 is not a code", 0, "", "192.0.2.55 is not a code"},
-		{"550\x1b[31m 5.7.1\x00 red\u202e", 550, "5.7.1", "550 [31m 5.7.1 red"},
+		{"550\x1b[31m 5.7.1\x00 red\u202e", 550, "5.7.1", "550 5.7.1 red"},
 		{"", 0, "", ""},
 	} {
 		r := profiles.ParseReply(c.in)
