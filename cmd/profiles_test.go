@@ -370,6 +370,12 @@ func TestFailOnProfile(t *testing.T) {
 			t.Errorf("%v: no providers in the text report", c.args)
 		}
 	}
+	// --format github: the failed provider gate is an ::error annotation
+	// (review of #17, item 13).
+	code, stdout, _ := run(t, append(slices.Clone(base), "--fail-on-profile", "gmail-bulk", "--format", "github")...)
+	if code != report.ExitGateFailed || !strings.Contains(stdout, "::error title=preflight --fail-on-profile::provider gmail-bulk rejects (gmail-bulk.dmarc_policy)") {
+		t.Errorf("--format github: exit %d, no ::error for the provider gate:\n%s", code, stdout)
+	}
 	for _, bad := range [][]string{{"--profile", "hotmail"}, {"--fail-on-profile", "gmail,,x"}, {"--profile", "gmail\x1b[31m"}, {"--fail-on-profile", "gmail", "--baseline", "none.json"}, {"--profile", ""}} {
 		code, _, stderr := run(t, append(slices.Clone(base), bad...)...)
 		if code != report.ExitUsage || strings.Contains(stderr, "\x1b") {

@@ -87,6 +87,21 @@ func (GitHubWriter) Write(w io.Writer, r Report) error {
 	return err
 }
 
+// GitHubGateErrors writes an ::error annotation for each reason a gate
+// failed on a provider's verdict ("provider gmail-bulk rejects (...)"):
+// the findings' annotations do not show a provider's rule, so without it
+// a job failed by --fail-on-profile had no error to point at.
+func GitHubGateErrors(w io.Writer, reasons []string) error {
+	var b strings.Builder
+	for _, r := range reasons {
+		if strings.HasPrefix(r, "provider ") {
+			fmt.Fprintf(&b, "::error title=preflight --fail-on-profile::%s\n", escapeData(Sanitize(r)))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
 // escapeData escapes a workflow command's message.
 func escapeData(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
