@@ -42,8 +42,9 @@ without a code are one reply with the line before.
 A reply is attributed to a provider only when it carries the provider's
 mark (Gmail's "gsmtp", Outlook's server names) or words only that provider
 uses ("[TSS09]"), and the code and words of one of its rules: receivers
-share codes. Any other reply gets the meaning of its codes by RFC 3463 and
-RFC 5321, and "not in the table".
+share codes. Any other reply gets the meaning of its codes by the RFC that
+defines them (RFC 3463 and those after it) and RFC 5321, and "not in the
+table".
 
 Exit codes: 0 every reply was read, 2 usage error (no reply, bad format).
 --format text or json.`,

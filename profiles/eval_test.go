@@ -240,3 +240,23 @@ func TestExplainThroughEscapes(t *testing.T) {
 		t.Errorf("escapes left in %q", e.Reply.Text)
 	}
 }
+
+// TestGenericNamesTheDefiningRFC: an enhanced code is labelled by the
+// RFC that defines it, a class mismatch is said as such, and a subject
+// no RFC defines reads as that (review of #17, minor items).
+func TestGenericNamesTheDefiningRFC(t *testing.T) {
+	for in, want := range map[string]string{
+		"550 5.7.27 null MX": "5.7.27 (RFC 7505): ",
+		"550 5.7.29 ARC":     "5.7.29 (RFC 8617): ",
+		"535 5.7.8 bad":      "5.7.8 (RFC 4954): ",
+		"550 5.7.1 no":       "5.7.1 (RFC 3463): ",
+		"550 5.7.10 tls":     "5.7.10 (RFC 5248 registry): ",
+		"450 5.7.1 x":        "its enhanced status code 5.7.1 is of another class than 450",
+		"550 5.9.9 whatever": "(no such subject)",
+		"550 user unknown":   "the reply has no enhanced status code",
+	} {
+		if got := profiles.Generic(profiles.ParseReply(in)); !strings.Contains(got, want) {
+			t.Errorf("Generic(%q) = %q, want %q in it", in, got, want)
+		}
+	}
+}

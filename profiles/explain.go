@@ -18,6 +18,9 @@ type Reply struct {
 	Basic    int    // 550; 0 when there is none
 	Enhanced string // "5.7.26"; empty when there is none
 	Text     string // the reply on one line: control characters gone, space runs one space
+	// otherClass is an enhanced code found of another class than the
+	// basic code ("450 5.7.1"), and so not taken as the reply's.
+	otherClass string
 }
 
 // Temporary reports whether the reply says "try again later" (4xx).
@@ -68,7 +71,7 @@ func ParseReply(s string) Reply {
 		// "550 ... 4.16.55" or an enhanced code of another reply: the
 		// classes must agree (RFC 3463 §2), else the code is not this
 		// reply's.
-		r.Enhanced = ""
+		r.otherClass, r.Enhanced = r.Enhanced, ""
 	}
 	return r
 }

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -70,6 +71,15 @@ var (
 		"7.28": "the mail was flooding: too many messages of its kind", "7.29": "ARC validation failed",
 		"7.30": "REQUIRETLS support is required",
 	}
+	// definedIn names the RFC that defines a detail code RFC 3463 does
+	// not; one not here and not RFC 3463's is labelled by its registry.
+	definedIn = map[string]string{
+		"1.10": "RFC 7505", "4.8": "RFC 7505", "7.27": "RFC 7505",
+		"5.6": "RFC 4954", "7.8": "RFC 4954", "7.9": "RFC 4954", "7.11": "RFC 4954", "7.12": "RFC 4954",
+		"6.6":  "RFC 4468",
+		"7.20": "RFC 7372", "7.21": "RFC 7372", "7.22": "RFC 7372", "7.23": "RFC 7372", "7.24": "RFC 7372", "7.25": "RFC 7372", "7.26": "RFC 7372",
+		"7.29": "RFC 8617", "7.30": "RFC 8689",
+	}
 	basics = map[byte]string{
 		'2': "the command succeeded",
 		'4': "a temporary refusal (RFC 5321 §4.2.1): the sender should try again later",
@@ -84,14 +94,36 @@ func Generic(r Reply) string {
 	if r.Enhanced != "" {
 		class, rest, _ := strings.Cut(r.Enhanced, ".")
 		subject, _, _ := strings.Cut(rest, ".")
-		meaning := details[rest]
-		if meaning == "" {
-			meaning = "a code RFC 3463 and its registry do not define, about " + subjects[subject]
+		meaning, source := details[rest], rfc3463Source(rest)
+		switch {
+		case meaning == "" && subjects[subject] != "":
+			meaning, source = "a code RFC 3463 and its registry do not define, about "+subjects[subject], "RFC 3463"
+		case meaning == "":
+			meaning, source = "a code RFC 3463 and its registry do not define (no such subject)", "RFC 3463"
 		}
-		return fmt.Sprintf("%s (RFC 3463): %s; %s.", r.Enhanced, meaning, classes[class[0]])
+		return fmt.Sprintf("%s (%s): %s; %s.", r.Enhanced, source, meaning, classes[class[0]])
 	}
 	if r.Basic != 0 {
-		return fmt.Sprintf("%d (RFC 5321): %s; the reply has no enhanced status code.", r.Basic, basics[byte('0'+r.Basic/100)])
+		none := "the reply has no enhanced status code"
+		if r.otherClass != "" {
+			none = fmt.Sprintf("its enhanced status code %s is of another class than %d, so it is not this reply's (RFC 3463 §2)", r.otherClass, r.Basic)
+		}
+		return fmt.Sprintf("%d (RFC 5321): %s; %s.", r.Basic, basics[byte('0'+r.Basic/100)], none)
 	}
 	return "No SMTP reply code found: paste the server's reply line, such as \"550 5.7.1 ...\"."
+}
+
+// rfc3463Source names where a detail code ("7.26") is defined: RFC 3463
+// for its own, the later RFC for one registered since, else the IANA
+// registry (RFC 5248).
+func rfc3463Source(detail string) string {
+	if rfc, ok := definedIn[detail]; ok {
+		return rfc
+	}
+	subject, d, _ := strings.Cut(detail, ".")
+	last, ok := map[string]int{"0": 0, "1": 8, "2": 4, "3": 5, "4": 7, "5": 5, "6": 5, "7": 7}[subject] // RFC 3463 §3's last detail per subject
+	if n, err := strconv.Atoi(d); ok && err == nil && n <= last {
+		return "RFC 3463"
+	}
+	return "RFC 5248 registry"
 }
