@@ -454,3 +454,20 @@ func TestProfileFlagNamesEveryProfile(t *testing.T) {
 		t.Errorf("check --help does not say %q", want)
 	}
 }
+
+// TestProfilesConfigErrorsHaveExamples: a single value where preflight.yaml
+// wants a list of profiles says so with an example, as other keys do.
+func TestProfilesConfigErrorsHaveExamples(t *testing.T) {
+	dir := t.TempDir()
+	for body, want := range map[string]string{
+		"profiles: gmail\n":                           "for example: profiles: [gmail-bulk, outlook-bulk]",
+		"thresholds: {fail_on_profile: gmail-bulk}\n": "for example: fail_on_profile: [gmail-bulk]",
+	} {
+		cfg := filepath.Join(dir, "preflight.yaml")
+		os.WriteFile(cfg, []byte("target: {domain: sender.example}\n"+body), 0o644)
+		code, _, stderr := run(t, "check", "--config", cfg, "--offline")
+		if code != report.ExitUsage || !strings.Contains(stderr, want) {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", body, code, stderr, report.ExitUsage, want)
+		}
+	}
+}
