@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -88,6 +89,11 @@ func runExplain(ctx context.Context, g *globalOptions, args []string) error {
 	for _, r := range replies {
 		out = append(out, table.Explain(r))
 	}
+	// A whole bounce pasted: its paragraphs without a reply code (the
+	// apology, the DSN's headers) are not replies; say only the replies.
+	if slices.ContainsFunc(out, hasCode) {
+		out = slices.DeleteFunc(out, func(e profiles.Explanation) bool { return !hasCode(e) })
+	}
 	var b bytes.Buffer
 	if g.format == "json" {
 		writeExplainJSON(&b, out)
@@ -100,6 +106,10 @@ func runExplain(ctx context.Context, g *globalOptions, args []string) error {
 	}
 	return nil
 }
+
+// hasCode reports whether an explained reply had a reply code, basic
+// or enhanced.
+func hasCode(e profiles.Explanation) bool { return e.Reply.Basic != 0 || e.Reply.Enhanced != "" }
 
 // readReplies reads standard input, within ctx (a pipe whose writer never
 // closes it ends with the run's deadline), into paragraphs.
@@ -139,22 +149,25 @@ func readReplies(ctx context.Context, in io.Reader) ([]string, error) {
 // splitReplies cuts a paragraph into replies: a line with a reply code
 // of its own ("550 5.1.1 ...", "... said: 553 5.7.2 [TSS09] ...") starts
 // a new reply, unless the reply so far ended in a continuation of the
-// same code ("550-5.7.26 ..." lines, RFC 5321 §4.2.1); a line without a
-// code goes on the reply before it (a wrapped bounce line).
+// same code ("550-5.7.26 ..." lines, RFC 5321 §4.2.1) or has no code yet
+// (a bounce's "host ... said:" line); a line without a code goes on the
+// reply before it (a wrapped bounce line).
 func splitReplies(p string) []string {
 	var out []string
 	var cur []string
-	open := "" // the code of a continuation line ending the current reply: "550"
+	open := ""     // the code of a continuation line ending the current reply: "550"
+	coded := false // the current reply has a line with a code
 	for _, line := range strings.Split(p, "\n") {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
 		code, cont := lineCode(line)
-		if code != "" && len(cur) > 0 && code != open {
+		if code != "" && coded && code != open {
 			out = append(out, strings.Join(cur, "\n"))
-			cur = nil
+			cur, coded = nil, false
 		}
 		cur = append(cur, line)
+		coded = coded || code != ""
 		switch {
 		case cont:
 			open = code

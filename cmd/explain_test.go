@@ -137,6 +137,9 @@ func TestExplainSplitsReplies(t *testing.T) {
 		want []string
 	}{
 		{log, []string{"gmail.ptr", "yahoo.complaints", "gmail.ptr"}},
+		// A whole bounce: the paragraphs without a code are not replies,
+		// and the "said:" line goes with the reply it introduces.
+		{"This is the mail system at host mx.example.org.\n\nI'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n<bob@gmail.com>: host gmail-smtp-in.l.google.com[192.0.2.27] said:\n    550-5.7.26 This mail has been blocked because the sender is unauthenticated.\n    550 5.7.26 a1si1 - gsmtp (in reply to end of DATA command)\n\nReporting-MTA: dns; mx.example.org\n", []string{"gmail.auth"}},
 		{"550 5.1.1 <x@example.org>: User unknown\n550-5.7.26 This mail has been blocked because the sender is unauthenticated.\n550-5.7.26 To learn more\n550 5.7.26 see the page. - gsmtp\n", []string{"", "gmail.auth"}},
 	} {
 		code, stdout, stderr := runIn(t, strings.NewReader(c.in), "explain", "--format", "json")
