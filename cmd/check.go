@@ -432,8 +432,17 @@ func (o *checkOptions) judgeProviders(rep report.Report) report.Report {
 	table := profiles.MustLoad()
 	if len(o.profileIDs) > 0 {
 		rep.Providers = table.Evaluate(o.profileIDs, rep)
-	} else {
-		rep.SetProviderSummary(table.Evaluate(table.Major(), rep))
+	}
+	if len(o.profiles) == 0 {
+		// No --profile, perhaps a --fail-on-profile: the summary under
+		// the verdict is still the major providers', the gated ones too.
+		ids := table.Major()
+		for _, id := range o.profileIDs {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+		rep.SetProviderSummary(table.Evaluate(ids, rep))
 	}
 	return rep
 }

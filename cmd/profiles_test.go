@@ -369,6 +369,11 @@ func TestFailOnProfile(t *testing.T) {
 		if !strings.Contains(stdout, "Providers") {
 			t.Errorf("%v: no providers in the text report", c.args)
 		}
+		// Without --profile the summary under the verdict keeps the
+		// major providers, the gated one added.
+		if c.args[0] == "--fail-on-profile" && (!strings.Contains(stdout, "  Providers gmail ") || !strings.Contains(stdout, "            yahoo ") || !strings.Contains(stdout, " "+c.args[1]+"  ")) {
+			t.Errorf("%v: the summary lost the major providers or the gated one:\n%s", c.args, stdout)
+		}
 	}
 	// --format github: the failed provider gate is an ::error annotation
 	// (review of #17, item 13).

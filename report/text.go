@@ -78,7 +78,7 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	const label = "            " // under "  Delivery  "
 	out.line("  Score     ", label, scoreLine(p, r, t.barWidth()))
 	summary := r.summary
-	if len(r.Providers) > 0 {
+	if len(summary) == 0 {
 		summary = r.Providers
 	}
 	refusals := providerRefusals(summary)
