@@ -54,7 +54,16 @@ Exit codes: 0 every reply was read, 2 usage error (no reply, bad format).
 
   # A reply from a log, on standard input
   grep 'said: 5' /var/log/mail.log | tail -1 | preflight explain --format json`,
-		RunE: func(cmd *cobra.Command, args []string) error { return runExplain(cmd.Context(), g, args) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// explain asks no DNS and gates nothing: a flag that would do
+			// either is a mistake to say, not to ignore.
+			for _, name := range []string{"resolver", "zone", "offline", "fail-on", "min-score"} {
+				if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+					return fmt.Errorf("--%s: explain reads replies only (no DNS, no gate); leave it out", name)
+				}
+			}
+			return runExplain(cmd.Context(), g, args)
+		},
 	}
 }
 

@@ -163,6 +163,11 @@ func TestExplainSplitsReplies(t *testing.T) {
 			t.Errorf("%.60q...: replies %q, want %q", c.in, rules, c.want)
 		}
 	}
+	for _, flag := range [][]string{{"--min-score", "90"}, {"--fail-on", "warn"}, {"--zone", "x.zone"}, {"--offline"}} {
+		if code, _, stderr := runIn(t, nil, append([]string{"explain", "550 5.7.1 x"}, flag...)...); code != report.ExitUsage || !strings.Contains(stderr, flag[0]) {
+			t.Errorf("explain %v: exit %d, %q; want a usage error naming the flag", flag, code, stderr)
+		}
+	}
 	if code, _, _ := runIn(t, nil, "explain", ""); code != report.ExitUsage {
 		t.Errorf("explain '': exit %d, want %d", code, report.ExitUsage)
 	}
