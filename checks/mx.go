@@ -53,10 +53,16 @@ func MX(ctx context.Context, env Env, t Target) []report.Finding {
 func domainExists(ctx context.Context, env Env, name string) []report.Finding {
 	_, err := env.DNS.Lookup(ctx, name, dns.TypeSOA)
 	switch {
-	case err == nil || errors.Is(err, resolver.ErrNoData):
+	case err == nil:
 		return []report.Finding{{
 			ID: "mx.domain_exists", Severity: report.Pass, Subject: name,
-			Message: fmt.Sprintf("%s exists: its SOA query was answered.", name),
+			Message: fmt.Sprintf("%s exists: it has an SOA record of its own.", name),
+		}}
+	case errors.Is(err, resolver.ErrNoData):
+		return []report.Finding{{
+			ID: "mx.domain_exists", Severity: report.Pass, Subject: name,
+			Message:  fmt.Sprintf("%s exists, without an SOA record of its own (NOERROR and no answer: a name inside its parent's zone); a receiver that wants the SOA at the exact name would not find one.", name),
+			Evidence: map[string]any{"soa": false},
 		}}
 	case errors.Is(err, resolver.ErrNXDomain):
 		return []report.Finding{{
