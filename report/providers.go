@@ -138,10 +138,44 @@ func writeProviderSummary(out wrapper, p palette, ps []Provider) {
 	}
 }
 
+// findingsAbout names each finding ID with what its findings in the
+// report are about ("rbl.listed 192.0.2.10 on zen.spamhaus.org"), the
+// passing ones left out when others are there: the ID alone does not say
+// which IP or list.
+func findingsAbout(ids []string, fs []Finding) []string {
+	var out []string
+	for _, id := range ids {
+		var about []string
+		for _, f := range fs {
+			if f.ID != id || f.Subject == "" {
+				continue
+			}
+			a := f.Subject
+			if z, ok := f.Evidence["zone"].(string); ok && z != "" && z != f.Subject {
+				a += " on " + z
+			}
+			if k, ok := f.Evidence["key_type"].(string); ok && k != "" {
+				a += ", k=" + k
+			}
+			if !slices.Contains(about, a) {
+				about = append(about, a)
+			}
+		}
+		if len(about) > 3 {
+			about = append(about[:3], "…")
+		}
+		if len(about) > 0 {
+			id += " (" + strings.Join(about, ", ") + ")"
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
 // writeProviders writes the providers section: per provider its verdict,
 // the rules that fail with the provider's codes and our fix, the rules
 // not known, and those not checkable from here.
-func writeProviders(out wrapper, p palette, ps []Provider) {
+func writeProviders(out wrapper, p palette, ps []Provider, fs []Finding) {
 	out.b.WriteString("\n" + p.bold.Sprint("Providers") + "\n")
 	for _, pr := range ps {
 		out.line("  "+p.bold.Sprint(Sanitize(pr.ID))+"  ", "      ", providerWord(p, pr.Verdict)+"  "+Sanitize(pr.Name))
@@ -185,7 +219,7 @@ func writeProviders(out wrapper, p palette, ps []Provider) {
 				out.line("        replies  ", "                 ", Sanitize(strings.Join(r.Codes, ", ")))
 			}
 			if len(r.Findings) > 0 {
-				out.line("        because  ", "                 ", Sanitize(strings.Join(r.Findings, ", ")))
+				out.line("        because  ", "                 ", Sanitize(strings.Join(findingsAbout(r.Findings, fs), ", ")))
 			}
 			if r.Fix != "" {
 				out.line("        fix      ", "                 ", Sanitize(r.Fix))

@@ -120,7 +120,7 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 	b.WriteString("\n" + p.bold.Sprint("Checks") + "\n")
 	t.writeChecks(out, p, r)
 	if len(r.Providers) > 0 {
-		writeProviders(narrow, p, r.Providers)
+		writeProviders(narrow, p, r.Providers, r.Findings())
 	}
 
 	// Where the answers came from, and what was not known.
