@@ -171,6 +171,12 @@ func explainReply(f *report.Finding, reply string) {
 // decisiveFinding reports how the send ended.
 func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []delivery.Attempt, evidence map[string]any) report.Finding {
 	f := report.Finding{Subject: s.To.String(), Evidence: evidence}
+	if d.Host != "" {
+		// The host the send ended at: a provider profile counts the send
+		// for the provider whose MX it was (Google Workspace behind any
+		// recipient domain).
+		evidence["host"] = d.Host
+	}
 	switch d.Result {
 	case delivery.Accepted:
 		f.ID, f.Severity = "send.accepted", report.Pass

@@ -14,6 +14,7 @@ import (
 
 	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/names"
+	"github.com/preflight-mail/preflight/profiles"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
@@ -288,6 +289,18 @@ func TestSendRejectionExplained(t *testing.T) {
 			}
 			if c.rule != "" && !strings.Contains(f.Fix, "preflight rdns") {
 				t.Errorf("fix %q does not name the command", f.Fix)
+			}
+			// The providers section follows the refusal (review of #17,
+			// item 11): Gmail's PTR rule fails from it, though DNS
+			// said nothing of PTRs here.
+			if c.rule != "" {
+				f.Evidence["host"] = "gmail-smtp-in.l.google.com" // as the MX lookup would have named it
+				rep := report.Report{Checks: []report.CheckResult{{ID: "send", Findings: []report.Finding{f}}}}
+				for _, p := range profiles.MustLoad().Evaluate([]string{"gmail"}, rep) {
+					if p.Verdict != report.Rejects {
+						t.Errorf("gmail after a %s refusal: %s, want rejects", c.rule, p.Verdict)
+					}
+				}
 			}
 		}
 	}

@@ -51,8 +51,8 @@ func newRun(rep report.Report) run {
 }
 
 // to keeps, of the direct test send's findings, those of a send that
-// went to one of the MX domains (the host sent to, or the recipient's
-// domain): Gmail's TLS rule is not judged by a send elsewhere. No
+// went to one of the MX domains (the host sent to, its evidence's host,
+// or the recipient's domain): Gmail's TLS rule is not judged by a send elsewhere. No
 // domains: the run as it is.
 func (r run) to(mx []string) run {
 	if len(mx) == 0 {
@@ -62,12 +62,17 @@ func (r run) to(mx []string) run {
 	out.met[NeedsSend] = false
 	for _, f := range r.findings {
 		if f.Path == report.PathDirect {
-			host := strings.ToLower(f.Subject)
-			if _, domain, ok := strings.Cut(host, "@"); ok {
-				host = domain
+			hosts := []string{strings.ToLower(f.Subject)}
+			if h, ok := f.Evidence["host"].(string); ok {
+				hosts = append(hosts, strings.ToLower(h))
 			}
-			host = strings.TrimSuffix(host, ".")
-			if !slices.ContainsFunc(mx, func(d string) bool { return host == d || strings.HasSuffix(host, "."+d) }) {
+			if !slices.ContainsFunc(hosts, func(host string) bool {
+				if _, domain, ok := strings.Cut(host, "@"); ok {
+					host = domain
+				}
+				host = strings.TrimSuffix(host, ".")
+				return slices.ContainsFunc(mx, func(d string) bool { return host == d || strings.HasSuffix(host, "."+d) })
+			}) {
 				continue
 			}
 			out.met[NeedsSend] = true

@@ -214,6 +214,8 @@ func TestSendRefusalFailsRule(t *testing.T) {
 	}{
 		{"Gmail refused as unauthenticated", rep(v4, spf, refused(report.PathDirect, "gmail.auth")), "gmail", "gmail.auth", report.RuleFail},
 		{"the bulk profile too", rep(v4, spf, refused(report.PathDirect, "gmail.auth")), "gmail-bulk", "gmail.auth", report.RuleFail},
+		{"Google's MX behind another recipient domain", rep(v4, spf, report.Finding{ID: "send.rejected", Severity: report.Fail, Path: report.PathDirect, Subject: "bob@company.example", Evidence: map[string]any{"provider_rule": "gmail.auth", "host": "aspmx.l.google.com"}}), "gmail", "gmail.auth", report.RuleFail},
+		{"another receiver's refusal is not Gmail's", rep(v4, spf, report.Finding{ID: "send.rejected", Severity: report.Fail, Path: report.PathDirect, Subject: "bob@company.example", Evidence: map[string]any{"provider_rule": "gmail.auth", "host": "mx.company.example"}}), "gmail", "gmail.auth", report.RulePass},
 		{"through a relay: not Gmail's word", rep(v4, spf, refused(report.PathRelay, "gmail.auth")), "gmail", "gmail.auth", report.RulePass},
 		{"Yahoo's TSS09 fails its complaints rule", rep(v4, report.Finding{ID: "send.rejected", Severity: report.Fail, Path: report.PathDirect, Subject: "someone@yahoo.com", Evidence: map[string]any{"provider_rule": "yahoo.complaints"}}), "yahoo", "yahoo.complaints", report.RuleFail},
 	} {
