@@ -257,7 +257,7 @@ func (r run) leaf(t Test) (state, []string) {
 	named := func(specs []string, f report.Finding) bool {
 		return slices.ContainsFunc(specs, func(s string) bool {
 			q, _ := parseQualifier(s) // checked when the table was loaded
-			return q.matches(f.ID, f.Evidence)
+			return q.matches(f.ID, f.Subject, f.Evidence)
 		})
 	}
 	var passIDs, failIDs []string
@@ -271,6 +271,8 @@ func (r run) leaf(t Test) (state, []string) {
 			continue
 		}
 		switch {
+		case f.Severity == report.Error && len(t.Doubt) > 0:
+			doubt = doubt || named(t.Doubt, f)
 		case f.Severity == report.Error:
 			doubt = doubt || checks[f.Check()]
 		case named(t.Fail, f):

@@ -105,6 +105,9 @@ type Test struct {
 	// NA are findings that make the rule not applicable when no pass or
 	// fail finding is there (no DKIM key: no key size to judge).
 	NA []string `yaml:"na"`
+	// Doubt are the error findings that leave the test in doubt; empty,
+	// any error finding of the checks its IDs name.
+	Doubt []string `yaml:"doubt"`
 	// When names what the run must include for this part to count
 	// (a Needs kind): without it the part is left out of its all/any,
 	// so a message's findings can join DNS's where there is a message.
@@ -126,6 +129,7 @@ func (t Test) IDs() []string {
 	add(baseIDs(t.Pass))
 	add(baseIDs(t.Fail))
 	add(baseIDs(t.NA))
+	add(baseIDs(t.Doubt))
 	for _, s := range append(slices.Clone(t.All), t.Any...) {
 		add(s.IDs())
 	}
@@ -281,7 +285,7 @@ func (t Test) check() error {
 	case t.When != "" && !slices.Contains(needsKinds, t.When):
 		return fmt.Errorf("when %q: want one of %s", t.When, strings.Join(needsKinds, ", "))
 	}
-	for _, id := range slices.Concat(t.Pass, t.Fail, t.NA) {
+	for _, id := range slices.Concat(t.Pass, t.Fail, t.NA, t.Doubt) {
 		if _, err := parseQualifier(id); err != nil {
 			return err
 		}
@@ -310,7 +314,7 @@ func baseIDs(ids []string) []string {
 // a condition on the finding's evidence in brackets: [key] (present and
 // not empty), [key=value] (equal, or an element of a list), [key~word]
 // (contains the word, in any case, or an element does), [!key] (absent
-// or empty). So
+// or empty); the key subject is the finding's subject. So
 // dkim.key_ok[key_type=rsa] is an RSA key only, rbl.listed[zone~spamhaus]
 // a listing on one of Spamhaus' lists.
 type qualifier struct {
@@ -341,7 +345,7 @@ func parseQualifier(s string) (qualifier, error) {
 
 // matches reports whether a finding of this ID and evidence is one the
 // qualifier names.
-func (q qualifier) matches(id string, ev map[string]any) bool {
+func (q qualifier) matches(id, subject string, ev map[string]any) bool {
 	if id != q.id {
 		return false
 	}
@@ -349,7 +353,11 @@ func (q qualifier) matches(id string, ev map[string]any) bool {
 		return true
 	}
 	var vals []string
-	switch v := ev[q.key].(type) {
+	var v any = ev[q.key]
+	if q.key == "subject" {
+		v = subject
+	}
+	switch v := v.(type) {
 	case string:
 		vals = []string{v}
 	case []string:
