@@ -140,7 +140,7 @@ func TestSendFindingEvidence(t *testing.T) {
 	json.Unmarshal([]byte(fmtAny(f.Evidence)), &ev)
 	var atts []map[string]any
 	json.Unmarshal(ev["attempts"], &atts)
-	if len(atts) != 2 || len(ev) != 5 || atts[1]["result"] != "accepted" || atts[1]["tls"] == nil || atts[0]["path"] != "direct" {
+	if len(atts) != 2 || len(ev) != 6 || string(ev["host"]) != `"`+relay.Addr+`"` || atts[1]["result"] != "accepted" || atts[1]["tls"] == nil || atts[0]["path"] != "direct" {
 		t.Errorf("evidence %s", fmtAny(f.Evidence))
 	}
 }
