@@ -280,7 +280,7 @@ func keyUnusable(name, selector, txt string, key dkim.Key, via string, evidence 
 	f := report.Finding{
 		ID: "dkim.key_unusable", Severity: report.Warn, Subject: selector,
 		Message: fmt.Sprintf("No signature can verify with the DKIM key at %s: %s. Receivers treat signatures with selector %q as failed.", name, strings.Join(key.Unusable, "; "), selector),
-		Fix: fmt.Sprintf("Generate a %d-bit RSA or an Ed25519 key, publish it under a new selector as verifiers read it, values in lower case, without h= (or with h=sha256) and without s= (or with s=email), and switch signing to it. No record alone mends this: the signer must change keys. The record looks like:\n%s. TXT \"v=DKIM1; k=%s; p=<base64 public key>\"",
+		Fix: fmt.Sprintf("Generate a %d-bit RSA key (an Ed25519 key only beside it: Gmail and others verify RSA signatures only), publish it under a new selector as verifiers read it, values in lower case, without h= (or with h=sha256) and without s= (or with s=email), and switch signing to it. No record alone mends this: the signer must change keys. The record looks like:\n%s. TXT \"v=DKIM1; k=%s; p=<base64 public key>\"",
 			goodRSABits, name, unusableFixType(key)),
 		Evidence: evidence,
 	}

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -25,16 +26,57 @@ var mxKinds = []report.Kind{
 	{ID: "mx.target_ip", Penalty: minorPenalty},
 	{ID: "mx.ok"},
 	{ID: "mx.implicit"},
+	// Whether the From and MAIL FROM domains exist as Yahoo checks it,
+	// with an SOA query (issue #17): NXDOMAIN is a rejection there.
+	{ID: "mx.domain_exists"},
+	{ID: "mx.no_such_domain", Penalty: report.Penalty{Warn: 5}},
 }
 
 // MX checks that the domain can receive mail, bounces above all: MX
 // records whose hosts resolve, or an implicit MX; a null MX (RFC 7505)
 // says it receives none.
 func MX(ctx context.Context, env Env, t Target) []report.Finding {
-	domain := t.Domain
-	if domain == "" {
+	if t.Domain == "" {
 		return nil
 	}
+	out := domainExists(ctx, env, t.Domain)
+	if from, _ := envelope(t); from != t.Domain {
+		out = append(out, domainExists(ctx, env, from)...)
+	}
+	return append(out, mxRecords(ctx, env, t)...)
+}
+
+// domainExists asks for the SOA record of name, as Yahoo does for the
+// MAIL FROM and From domains ("Unresolvable RFC.5321 or RFC.5322 from
+// domain"): an answer, or NODATA, means the name exists; NXDOMAIN means
+// it does not.
+func domainExists(ctx context.Context, env Env, name string) []report.Finding {
+	_, err := env.DNS.Lookup(ctx, name, dns.TypeSOA)
+	switch {
+	case err == nil:
+		return []report.Finding{{
+			ID: "mx.domain_exists", Severity: report.Pass, Subject: name,
+			Message: fmt.Sprintf("%s exists: it has an SOA record of its own.", name),
+		}}
+	case errors.Is(err, resolver.ErrNoData):
+		return []report.Finding{{
+			ID: "mx.domain_exists", Severity: report.Pass, Subject: name,
+			Message:  fmt.Sprintf("%s exists, without an SOA record of its own (NOERROR and no answer: a name inside its parent's zone); a receiver that wants the SOA at the exact name would not find one.", name),
+			Evidence: map[string]any{"soa": false},
+		}}
+	case errors.Is(err, resolver.ErrNXDomain):
+		return []report.Finding{{
+			ID: "mx.no_such_domain", Severity: report.Warn, Subject: name,
+			Message: fmt.Sprintf("%s does not exist (NXDOMAIN to an SOA query): receivers that check the sender's domains, Yahoo among them, refuse mail from it.", name),
+			Fix:     fmt.Sprintf("Use a domain that exists in MAIL FROM and From, or publish records for %s (an MX or A record makes the name exist).", name),
+		}}
+	}
+	return []report.Finding{dnsError("mx", name, "whether "+name+" exists (its SOA record)", err)}
+}
+
+// mxRecords checks the domain's MX records.
+func mxRecords(ctx context.Context, env Env, t Target) []report.Finding {
+	domain := t.Domain
 	mxs, err := env.DNS.LookupMX(ctx, domain)
 	switch {
 	case isNotFound(err) || err == nil && len(mxs) == 0:

@@ -7,21 +7,53 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 )
 
 func TestMX(t *testing.T) {
 	env := labZones(t)
 	tests := []struct{ domain, want string }{
-		{"good.example", "mx.ok good.example"},
-		{"nullmx.example", "mx.null nullmx.example"},
-		{"nomx.example", "mx.implicit nomx.example"},
-		{"isp.example", "mx.missing isp.example"},
-		{"stale.example", "mx.ok stale.example"},
+		{"good.example", "mx.domain_exists good.example;mx.ok good.example"},
+		{"nullmx.example", "mx.domain_exists nullmx.example;mx.null nullmx.example"},
+		{"nomx.example", "mx.domain_exists nomx.example;mx.implicit nomx.example"},
+		{"isp.example", "mx.domain_exists isp.example;mx.missing isp.example"},
+		{"stale.example", "mx.domain_exists stale.example;mx.ok stale.example"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(ids(MX(context.Background(), env, Target{Domain: tt.domain})), ";"); got != tt.want {
 			t.Errorf("mx %s = %s, want %s", tt.domain, got, tt.want)
+		}
+	}
+}
+
+// TestDomainExists: Yahoo's SOA query for the From and MAIL FROM domains
+// (issue #17): NXDOMAIN is mx.no_such_domain, NODATA is a name that exists.
+func TestDomainExists(t *testing.T) {
+	env := zoneEnv(t, `
+$ORIGIN soa.test.
+@        SOA  ns hm 1 1 1 1 1
+@        MX   10 mx
+mx       A    203.0.113.5
+bounces  TXT  "v=spf1 -all"
+`)
+	for _, tt := range []struct{ from, want string }{
+		{"", "mx.domain_exists soa.test"},
+		{"bounces.soa.test", "mx.domain_exists soa.test;mx.domain_exists bounces.soa.test"},
+		{"gone.soa.test", "mx.domain_exists soa.test;mx.no_such_domain gone.soa.test"},
+	} {
+		tg := Target{Domain: "soa.test"}
+		if tt.from != "" {
+			tg.MailFrom = mustSender(t, tt.from)
+		}
+		var got []string
+		for _, f := range MX(context.Background(), env, tg) {
+			if f.ID == "mx.domain_exists" || f.ID == "mx.no_such_domain" {
+				got = append(got, f.ID+" "+f.Subject)
+			}
+		}
+		if g := strings.Join(got, ";"); g != tt.want {
+			t.Errorf("mail from %q: %s, want %s", tt.from, g, tt.want)
 		}
 	}
 }
@@ -38,7 +70,7 @@ alias  CNAME real
 real   A    203.0.113.5
 `)
 	got := strings.Join(ids(MX(context.Background(), env, Target{Domain: "odd.test"})), ";")
-	want := "mx.host_no_address gone.odd.test;mx.ok odd.test;mx.target_cname alias.odd.test;mx.target_ip 203.0.113.9.odd.test"
+	want := "mx.domain_exists odd.test;mx.host_no_address gone.odd.test;mx.ok odd.test;mx.target_cname alias.odd.test;mx.target_ip 203.0.113.9.odd.test"
 	if got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
@@ -96,4 +128,13 @@ implicit    A    192.0.2.30
 	for _, tt := range tests {
 		hasFixRecords(t, fmt.Sprintf("%s (ips %v)", tt.domain, tt.ips), MX(context.Background(), env, Target{Domain: tt.domain, IPs: tt.ips}), tt.id, tt.want)
 	}
+}
+
+func mustSender(t *testing.T, s string) names.Address {
+	t.Helper()
+	a, err := names.ParseSender(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

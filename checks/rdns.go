@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/preflight-mail/preflight/dmarc"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
@@ -21,6 +22,11 @@ var rdnsKinds = []report.Kind{
 	{ID: "rdns.fcrdns_ok", Establishes: []report.Fact{report.FCrDNS}},
 	{ID: "rdns.helo_ok"},
 	{ID: "rdns.helo_not_ptr"},
+	// Whether the confirmed PTR name is in the sender's own domain:
+	// Apple and GMX ask for that, most receivers do not, so neither
+	// costs anything here (issue #17, profiles/rules.yaml).
+	{ID: "rdns.ptr_in_domain"},
+	{ID: "rdns.ptr_other_domain"},
 }
 
 // badHELOSuffixes are names only a local network knows (RFC 6762 .local,
@@ -37,6 +43,9 @@ func RDNS(ctx context.Context, env Env, t Target) []report.Finding {
 	for _, ip := range t.IPs {
 		ptrs, fs := fcrdns(ctx, env, t, ip)
 		out = append(out, fs...)
+		if len(ptrs) > 0 && t.Domain != "" {
+			out = append(out, ptrDomain(env, t.Domain, ip, ptrs[0]))
+		}
 		if heloName != "" {
 			out = append(out, heloMatches(ctx, env, heloName, ip, ptrs)...)
 		}
@@ -120,6 +129,28 @@ func fcrdns(ctx context.Context, env Env, t Target, ip netip.Addr) ([]string, []
 		FixRecords: addressRecords(follow[0], []netip.Addr{ip}),
 		Evidence:   evidence,
 	}}
+}
+
+// ptrDomain says whether the forward-confirmed PTR name of ip is in the
+// sender's organizational domain (by the Public Suffix List, as the
+// providers that ask for it describe it: "a PTR with your domain").
+func ptrDomain(env Env, domain string, ip netip.Addr, name string) report.Finding {
+	org, ptrOrg := dmarc.PSLOrgDomain(env.PSL, domain), dmarc.PSLOrgDomain(env.PSL, name)
+	ev := map[string]any{"ptr": name, "org_domain": org, "ptr_org_domain": ptrOrg}
+	if org == ptrOrg {
+		return report.Finding{
+			ID: "rdns.ptr_in_domain", Severity: report.Pass, Subject: ip.String(),
+			Message:  fmt.Sprintf("The PTR name of %s, %s, is in the sender's own domain %s.", ip, name, org),
+			Evidence: ev,
+		}
+	}
+	return report.Finding{
+		ID: "rdns.ptr_other_domain", Severity: report.Info, Subject: ip.String(),
+		Message: fmt.Sprintf("The PTR name of %s, %s, is not in the sender's domain %s (it is in %s): Apple iCloud and GMX/WEB.DE want the PTR in the sender's own domain.", ip, name, org, ptrOrg),
+		Fix: fmt.Sprintf("Ask whoever runs the reverse zone of %s to set its PTR to a host name under %s (for example mail.%s), with an %s record pointing back to %s.",
+			ip, org, org, addrType(ip), ip),
+		Evidence: ev,
+	}
 }
 
 // resolvesTo returns what makes name resolve to ip: nothing when it does

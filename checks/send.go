@@ -11,6 +11,7 @@ import (
 	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/mtasts"
 	"github.com/preflight-mail/preflight/names"
+	"github.com/preflight-mail/preflight/profiles"
 	"github.com/preflight-mail/preflight/report"
 )
 
@@ -211,9 +212,40 @@ func attemptWhere(a delivery.Attempt) string {
 	return a.Host
 }
 
+// explainReply adds what the provider table (profiles/rules.yaml, the
+// same as preflight explain's) says of a refusal: the provider and rule
+// in the message, the rule's fix and the command that shows the cause.
+// A reply the table does not know is left as it is.
+func explainReply(f *report.Finding, reply string) {
+	if reply == "" {
+		return
+	}
+	table, err := profiles.Load()
+	if err != nil {
+		return
+	}
+	e := table.Explain(reply)
+	if len(e.Matches) == 0 {
+		return
+	}
+	m := e.Matches[0]
+	f.Message += fmt.Sprintf(" %s: %s (%s).", m.Provider.Name, strings.TrimSuffix(m.Rule.Summary, "."), m.Rule.ID)
+	f.Fix = m.Rule.Fix
+	if m.Rule.Command != "" {
+		f.Fix += " The cause shows in: " + m.Rule.Command + "."
+	}
+	f.Evidence["provider_rule"] = m.Rule.ID
+}
+
 // decisiveFinding reports how the send ended.
 func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []delivery.Attempt, evidence map[string]any) report.Finding {
 	f := report.Finding{Subject: s.To.String(), Evidence: evidence}
+	if d.Host != "" {
+		// The host the send ended at: a provider profile counts the send
+		// for the provider whose MX it was (Google Workspace behind any
+		// recipient domain).
+		evidence["host"] = d.Host
+	}
 	switch d.Result {
 	case delivery.Accepted:
 		f.ID, f.Severity = "send.accepted", report.Pass
@@ -236,10 +268,14 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		case d.Path == report.PathDirect:
 			f.Fix += fmt.Sprintf(" For this receiver only, a relays file with policy: for-domains and domains: [%s]; for all mail, policy: always (README, Gateway policy).", s.To.Domain)
 		}
+		if f.ID == "send.rejected" {
+			explainReply(&f, d.Reply)
+		}
 	case delivery.Deferred:
 		f.ID, f.Severity = "send.deferred", report.Warn
 		f.Message = fmt.Sprintf("%s deferred the mail for %s %s (a temporary refusal, perhaps greylisting): %s.", where, s.To, atStep(d.Step), cmp.Or(d.Reply, d.Error))
 		f.Fix = "Try again in a few minutes; if it persists, read the reply."
+		explainReply(&f, d.Reply)
 	case delivery.NoTLS:
 		f.ID, f.Severity = "send.no_starttls", report.Fail
 		f.Message = fmt.Sprintf("%s does not offer STARTTLS, and TLS was required: nothing was sent.", where)

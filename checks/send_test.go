@@ -14,6 +14,7 @@ import (
 
 	"github.com/preflight-mail/preflight/delivery"
 	"github.com/preflight-mail/preflight/names"
+	"github.com/preflight-mail/preflight/profiles"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
@@ -143,7 +144,7 @@ func TestSendFindingEvidence(t *testing.T) {
 	json.Unmarshal([]byte(fmtAny(f.Evidence)), &ev)
 	var atts []map[string]any
 	json.Unmarshal(ev["attempts"], &atts)
-	if len(atts) != 2 || len(ev) != 5 || atts[1]["result"] != "accepted" || atts[1]["tls"] == nil || atts[0]["path"] != "direct" {
+	if len(atts) != 2 || len(ev) != 6 || string(ev["host"]) != `"`+relay.Addr+`"` || atts[1]["result"] != "accepted" || atts[1]["tls"] == nil || atts[0]["path"] != "direct" {
 		t.Errorf("evidence %s", fmtAny(f.Evidence))
 	}
 }
@@ -262,6 +263,49 @@ func TestSendOutcomes(t *testing.T) {
 		}
 		if !maps.Equal(got, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestSendRejectionExplained: a refusal the provider table knows names
+// the provider and rule in the finding, with the rule's fix (issue #17);
+// one it does not know keeps the generic advice.
+func TestSendRejectionExplained(t *testing.T) {
+	gmail := smtptest.Start(t, smtptest.Options{RcptError: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 25},
+		Message: "The IP address sending this message does not have a PTR record setup. https://support.google.com/mail/answer/81126 - gsmtp"}})
+	other := smtptest.Start(t, smtptest.Options{RcptError: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 25}, Message: "no PTR"}})
+	env := recipientEnv(t)
+	for _, c := range []struct {
+		addr, rule, msg string
+	}{
+		{gmail.Addr, "gmail.ptr", "Gmail: Every sending IP has a PTR record"},
+		{other.Addr, "", ""},
+	} {
+		s := delivery.Send{To: names.MustAddress("user@example.test"), Port: port(c.addr), Path: "direct",
+			From: names.MustAddress("sender@example.org"), HELO: names.MustHost("client.example.org")}
+		for _, f := range SendCheck(context.Background(), env, Target{Send: &s}) {
+			if f.ID != "send.rejected" {
+				continue
+			}
+			rule, _ := f.Evidence["provider_rule"].(string)
+			if rule != c.rule || !strings.Contains(f.Message, c.msg) {
+				t.Errorf("%s: rule %q, message %q; want %q and %q", c.addr, rule, f.Message, c.rule, c.msg)
+			}
+			if c.rule != "" && !strings.Contains(f.Fix, "preflight rdns") {
+				t.Errorf("fix %q does not name the command", f.Fix)
+			}
+			// The providers section follows the refusal (review of #17,
+			// item 11): Gmail's PTR rule fails from it, though DNS
+			// said nothing of PTRs here.
+			if c.rule != "" {
+				f.Evidence["host"] = "gmail-smtp-in.l.google.com" // as the MX lookup would have named it
+				rep := report.Report{Checks: []report.CheckResult{{ID: "send", Findings: []report.Finding{f}}}}
+				for _, p := range profiles.MustLoad().Evaluate([]string{"gmail"}, rep) {
+					if p.Verdict != report.Rejects {
+						t.Errorf("gmail after a %s refusal: %s, want rejects", c.rule, p.Verdict)
+					}
+				}
+			}
 		}
 	}
 }

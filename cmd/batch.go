@@ -421,7 +421,7 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 					continue
 				}
 				tctx, cancel := context.WithTimeout(runCtx, o.timeout)
-				reports <- rn.report(tctx, "check", t, o.checksFor(t))
+				reports <- o.judgeProviders(rn.report(tctx, "check", t, o.checksFor(t)))
 				cancel()
 			}
 		})

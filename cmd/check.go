@@ -18,6 +18,7 @@ import (
 	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/message"
 	"github.com/preflight-mail/preflight/names"
+	"github.com/preflight-mail/preflight/profiles"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 )
@@ -43,6 +44,9 @@ type checkOptions struct {
 	batchTimeout  time.Duration
 	shard         string
 	skip          []string // --skip: check IDs left out
+	profiles      []string // --profile, as given
+	failOnProfile []string // --fail-on-profile, as given
+	profileIDs    []string // the profiles to judge, checked (applyProfiles)
 	send          sendOptions
 	messageFile   string // --message: a received message's findings join the check
 	cfgRelays     []configRelay
@@ -72,6 +76,13 @@ directory): a flag given on the command line wins over the file, which wins
 over the defaults, for every key; --zone files add to the file's zones
 (--no-config-zones leaves those out). The report's last line names the file.
 
+--profile gmail-bulk,outlook-bulk (or all; profiles: in the config) judges
+the run by those mail providers' published rules: per provider accepts,
+rejects or unknown, the rules that fail with the provider's reply codes, and
+the rules not checkable from here. Without --profile, one line per major
+provider follows the verdict. --fail-on-profile makes the exit code follow a
+provider's verdict (rejects: 1, unknown: 3).
+
 For CI: --fail-on and --min-score gate the exit code; --baseline
 previous.json gates on regressions only, against a report of check for the
 same domain (--baseline-any: any report).
@@ -92,6 +103,9 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
 
   # A batch through a local caching resolver, 128 targets at once
   preflight check --targets targets.txt --resolver 127.0.0.1 --jobs 128 --max-inflight 512 > reports.ndjson
+
+  # Would Gmail's and Outlook's bulk-sender rules take the mail? Exit 1 if Gmail's would not
+  preflight check example.com --ip 203.0.113.5 --selector s1 --profile outlook-bulk --fail-on-profile gmail-bulk
 
   # The second of four jobs of a large batch
   preflight check --targets targets.txt --format json --shard 1/4 > part1.ndjson
@@ -123,6 +137,8 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
 	f.StringVar(&o.shard, "shard", "", "I/N: in batch mode, check every N-th target from the I-th (0 to N-1) only")
 	f.StringArrayVar(&o.skip, "skip", nil, "leave out the check ID (repeatable, or comma-separated): e.g. --skip tls where port 25 is blocked")
 	f.StringVar(&o.messageFile, "message", "", "a received message FILE (- for standard input): its DKIM, DMARC, format, unsubscribe, ARC and path findings join the check (preflight message)")
+	f.StringArrayVar(&o.profiles, "profile", nil, "provider profiles to judge the run by: gmail, gmail-bulk, yahoo, yahoo-bulk, outlook, outlook-bulk, apple, gmx, or all (comma-separated or repeated)")
+	f.StringArrayVar(&o.failOnProfile, "fail-on-profile", nil, "provider profiles whose verdict gates the exit code: rejects fails (exit 1), unknown is exit 3 (implies --profile)")
 	o.register(f)
 	o.send.register(f)
 	alias(f, "send-to", "to")
@@ -157,6 +173,12 @@ func (o *checkOptions) mergeConfig(cmd *cobra.Command) error {
 		o.batchTimeout, _ = time.ParseDuration(cfg.BatchTimeout)
 	}
 	cfg.applySend(&o.send, changed)
+	if !changed("profile") {
+		o.profiles = cfg.Profiles
+	}
+	if !changed("fail-on-profile") {
+		o.failOnProfile = cfg.Thresholds.FailOnProfile
+	}
 	o.cfgRelays = cfg.Relays
 	o.cfg = cfg
 	return nil
@@ -243,6 +265,9 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	if err := o.checkSkip(); err != nil {
+		return err
+	}
+	if err := o.applyProfiles(); err != nil {
 		return err
 	}
 	shard, err := parseShard(o.shard)
@@ -427,7 +452,7 @@ func (o *checkOptions) single(cmd *cobra.Command, t checks.Target, env envOption
 	if t.Message != nil {
 		rep.Verdict.Message = report.MessageVerdict(rep)
 	}
-	return o.finish(rep, baseline, o.maxDrop)
+	return o.finish(o.judgeProviders(rep), baseline, o.maxDrop)
 }
 
 // checkSkip refuses a --skip value that is no check's ID.
@@ -453,6 +478,54 @@ func (o *checkOptions) checkSkip() error {
 // checksFor is checks.For(t) without the checks of --skip.
 func (o *checkOptions) checksFor(t checks.Target) []checks.Check {
 	return slices.DeleteFunc(checks.For(t), func(c checks.Check) bool { return slices.Contains(o.skip, c.ID) })
+}
+
+// applyProfiles checks --profile and --fail-on-profile (or the config's
+// profiles and thresholds.fail_on_profile): a gated profile is judged
+// too, and the gate learns which verdicts decide the exit code.
+func (o *checkOptions) applyProfiles() error {
+	table := profiles.MustLoad()
+	ids, err := table.ParseList(o.profiles)
+	if err != nil {
+		return fmt.Errorf("--profile: %w", err)
+	}
+	gated, err := table.ParseList(o.failOnProfile)
+	if err != nil {
+		return fmt.Errorf("--fail-on-profile: %w", err)
+	}
+	for _, id := range gated {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(gated) > 0 && o.baseline != "" {
+		return conflict("--fail-on-profile", "--baseline", "with a baseline the gate is regressions only; compare the providers' verdicts in the two reports instead")
+	}
+	o.profileIDs = ids
+	o.gate.Profiles = gated
+	return nil
+}
+
+// judgeProviders adds the providers' verdicts to a report: the profiles
+// asked for, or else a one-line summary of the major providers for the
+// text report.
+func (o *checkOptions) judgeProviders(rep report.Report) report.Report {
+	table := profiles.MustLoad()
+	if len(o.profileIDs) > 0 {
+		rep.Providers = table.Evaluate(o.profileIDs, rep)
+	}
+	if len(o.profiles) == 0 {
+		// No --profile, perhaps a --fail-on-profile: the summary under
+		// the verdict is still the major providers', the gated ones too.
+		ids := table.Major()
+		for _, id := range o.profileIDs {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+		rep.SetProviderSummary(table.Evaluate(ids, rep))
+	}
+	return rep
 }
 
 // readBaseline reads an earlier JSON report of this schema version. Its

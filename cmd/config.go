@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/preflight-mail/preflight/internal/inputfile"
+	"github.com/preflight-mail/preflight/profiles"
 	"github.com/preflight-mail/preflight/rbl"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
@@ -39,6 +40,7 @@ type config struct {
 	Thresholds      configThreshold `yaml:"thresholds"`
 	Send            *configSend     `yaml:"send"`
 	Relays          []configRelay   `yaml:"relays"`
+	Profiles        []string        `yaml:"profiles"`
 
 	file string   // the file's path, as given
 	dir  string   // the file's directory
@@ -58,6 +60,8 @@ type configThreshold struct {
 	FailOn   string `yaml:"fail_on"`
 	MinScore *int   `yaml:"min_score"`
 	MaxDrop  *int   `yaml:"max_drop"`
+	// FailOnProfile: providers whose verdict gates the exit code.
+	FailOnProfile []string `yaml:"fail_on_profile"`
 }
 
 // configSend is the test send of check (see preflight send).
@@ -142,6 +146,12 @@ func (c *config) validate() error {
 	}
 	if t.MaxDrop != nil && *t.MaxDrop < 0 {
 		return fail("thresholds.max_drop", "%d: want 0 or more", *t.MaxDrop)
+	}
+	if _, err := profiles.MustLoad().ParseList(c.Profiles); err != nil {
+		return d.keyError("profiles", err)
+	}
+	if _, err := profiles.MustLoad().ParseList(t.FailOnProfile); err != nil {
+		return d.keyError("thresholds.fail_on_profile", err)
 	}
 	for _, s := range c.Resolvers {
 		if _, err := resolver.ParseServer(s); err != nil {

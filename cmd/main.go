@@ -23,11 +23,12 @@ import (
 // Streams are the program's outside world: where output goes and the
 // environment it reads.
 type Streams struct {
-	// In is standard input (preflight message -); nil reads os.Stdin.
-	In     io.Reader
 	Out    io.Writer
 	Err    io.Writer
 	Getenv func(string) string
+	// In is standard input (preflight message -, preflight explain);
+	// Main sets os.Stdin, nil reads nothing.
+	In io.Reader
 }
 
 // Main runs preflight with the process's arguments and returns the exit
@@ -53,7 +54,7 @@ func Main() int {
 	// (exit 3), instead of SIGPIPE killing the process silently (exit
 	// 141, no summary of a batch). See os/signal, "SIGPIPE".
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	return Run(ctx, os.Args[1:], Streams{Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv})
+	return Run(ctx, os.Args[1:], Streams{Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv, In: os.Stdin})
 }
 
 // secondSignal is how a second SIGINT or SIGTERM reaches a batch.

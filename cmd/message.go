@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -177,7 +176,7 @@ func readMessage(ctx context.Context, s Streams, path string) (*checks.Message, 
 func readStdin(ctx context.Context, s Streams) ([]byte, error) {
 	in := s.In
 	if in == nil {
-		in = os.Stdin
+		in = strings.NewReader("")
 	}
 	max := inputfile.Mail.Max()
 	type result struct {

@@ -121,6 +121,7 @@ usage error naming both.`,
 		newCmdSend(g),
 		newCmdRoute(g),
 		newCmdMessage(g),
+		newCmdExplain(g),
 		newCmdVersion(g),
 		newCmdMan(g),
 	)

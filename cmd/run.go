@@ -253,6 +253,9 @@ func (g *globalOptions) exit(outcome report.Outcome) error {
 	case len(outcome.Reasons) == 0:
 	case outcome.Code == report.ExitGateFailed:
 		fmt.Fprintf(g.streams.Err, "gate: %s\n", strings.Join(outcome.Reasons, "; "))
+		if g.format == "github" {
+			report.GitHubGateErrors(g.streams.Out, outcome.Reasons)
+		}
 	case g.verbose:
 		fmt.Fprintf(g.streams.Err, "exit %d: %s\n", outcome.Code, strings.Join(outcome.Reasons, "; "))
 	}

@@ -20,6 +20,9 @@ const (
 type Gate struct {
 	FailOn   Severity // Warn or Fail
 	MinScore int      // 0 = no minimum
+	// Profiles are the providers whose verdict gates the exit code
+	// (--fail-on-profile): rejects fails the gate, unknown is exit 3.
+	Profiles []string
 }
 
 // ParseFailOn reads --fail-on.
@@ -57,7 +60,34 @@ func (g Gate) Apply(r Report) Outcome {
 	if g.MinScore > 0 && r.Score != nil && *r.Score < g.MinScore {
 		reasons = append(reasons, fmt.Sprintf("score %d < --min-score %d", *r.Score, g.MinScore))
 	}
-	return decide(r, reasons)
+	failed, unknown := g.profileReasons(r)
+	out := decide(r, append(reasons, failed...))
+	if out.Code == ExitOK && len(unknown) > 0 {
+		out = Outcome{Code: ExitIncomplete, Reasons: unknown}
+	}
+	return out
+}
+
+// profileReasons are the gated providers that reject (gate failures) and
+// those whose verdict is unknown (an incomplete outcome, never a pass).
+func (g Gate) profileReasons(r Report) (failed, unknown []string) {
+	for _, id := range g.Profiles {
+		i := slices.IndexFunc(r.Providers, func(p Provider) bool { return p.ID == id })
+		if i < 0 {
+			unknown = append(unknown, fmt.Sprintf("--fail-on-profile %s: no verdict in this report", Sanitize(id)))
+			continue
+		}
+		p := r.Providers[i]
+		rules, unsure, _ := p.counts()
+		switch p.Verdict {
+		case Rejects:
+			failed = append(failed, fmt.Sprintf("provider %s rejects (%s)", Sanitize(id), Sanitize(strings.Join(rules, ", "))))
+		case Accepts:
+		default:
+			unknown = append(unknown, fmt.Sprintf("provider %s unknown (%s)", Sanitize(id), Sanitize(strings.Join(unsure, ", "))))
+		}
+	}
+	return failed, unknown
 }
 
 // verdictReasons are the gate failures a verdict makes by itself.

@@ -63,6 +63,16 @@ func (GitHubWriter) Write(w io.Writer, r Report) error {
 			verdict += " (" + Sanitize(strings.Join(r.Verdict.RelayBlocking, ", ")) + ")"
 		}
 	}
+	for _, p := range r.Providers {
+		failed, unknown, _ := p.counts()
+		verdict += "; " + Sanitize(p.ID) + " " + Sanitize(p.Verdict)
+		switch {
+		case len(failed) > 0:
+			verdict += " (" + Sanitize(strings.Join(failed, ", ")) + ")"
+		case len(unknown) > 0:
+			verdict += " (not known: " + Sanitize(strings.Join(unknown, ", ")) + ")"
+		}
+	}
 	omitted := 0
 	for _, c := range r.Checks {
 		omitted += c.OmittedFindings
@@ -80,6 +90,21 @@ func (GitHubWriter) Write(w io.Writer, r Report) error {
 	} else {
 		fmt.Fprintf(&b, "::notice title=preflight %s::%s %s, direct delivery %s\n",
 			escapeProperty(Sanitize(r.Command)), escapeData(targetLine(r.Target)), escapeData(score), escapeData(verdict))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// GitHubGateErrors writes an ::error annotation for each reason a gate
+// failed on a provider's verdict ("provider gmail-bulk rejects (...)"):
+// the findings' annotations do not show a provider's rule, so without it
+// a job failed by --fail-on-profile had no error to point at.
+func GitHubGateErrors(w io.Writer, reasons []string) error {
+	var b strings.Builder
+	for _, r := range reasons {
+		if strings.HasPrefix(r, "provider ") {
+			fmt.Fprintf(&b, "::error title=preflight --fail-on-profile::%s\n", escapeData(Sanitize(r)))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -190,9 +190,15 @@ type Report struct {
 	Incomplete []string      `json:"incomplete,omitempty"`
 	Resolver   *Resolver     `json:"resolver,omitempty"`
 	Checks     []CheckResult `json:"checks"`
+	// Providers are the verdicts of the provider profiles asked for
+	// (check --profile; package profiles), in the order asked.
+	Providers []Provider `json:"providers,omitempty"`
 
 	// catalog is what Build judged the findings by; TopFixes orders by it.
 	catalog Catalog
+	// summary is the major providers' verdicts, one line each in the
+	// text under the verdict when no profile was asked for.
+	summary []Provider
 }
 
 // Build assembles a report from check results: statuses, sorted findings,

@@ -27,6 +27,17 @@ func WriteSummary(w io.Writer, r Report) error {
 	if r.Verdict.Relay != "" {
 		fmt.Fprintf(&b, "| Relay | %s |\n", mdText(verdictSummary(r.Verdict.Relay, r.Verdict.RelayBlocking)))
 	}
+	for _, p := range r.Providers {
+		failed, unknown, _ := p.counts()
+		why := ""
+		switch {
+		case len(failed) > 0:
+			why = " (" + strings.Join(failed, ", ") + ")"
+		case len(unknown) > 0:
+			why = " (not known: " + strings.Join(unknown, ", ") + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s |\n", mdText(p.Name), mdText(p.Verdict+why))
+	}
 	fixes := TopFixes(r)
 	if len(fixes) > 0 {
 		b.WriteString("\n**Fix first**\n\n")

@@ -76,16 +76,23 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 
 	// Score and verdicts.
 	const label = "            " // under "  Delivery  "
+	var summary []Provider
+	var refusals []refusal
 	if len(r.Target.RouteTo) > 0 {
 		// preflight route plans and tests nothing: a score of its
 		// info findings, or "Delivery UNKNOWN", would read as a result.
 		out.line("  Plan      ", label, "a dry run from DNS only: nothing was sent, so no score and no verdict")
 	} else {
 		out.line("  Score     ", label, scoreLine(p, r, t.barWidth()))
+		summary = r.summary
+		if len(summary) == 0 {
+			summary = r.Providers
+		}
+		refusals = providerRefusals(summary)
 		if r.Command != "message" {
 			// A message's report judges the message, not direct delivery
 			// from its client (the ip, rdns and rbl checks do not run).
-			out.line("  Delivery  ", label, verdictLine(p, r))
+			out.line("  Delivery  ", label, verdictLine(p, r)+refusingNote(r.Verdict, refusals))
 		}
 		if m := r.Verdict.Message; m != "" {
 			out.line("  Message   ", label, messageLine(p, m))
@@ -94,30 +101,46 @@ func (t TextWriter) Write(w io.Writer, r Report) error {
 			out.line("  Relay     ", label, relayLine(p, r.Verdict))
 		}
 	}
+	narrow := wrapper{b: &b, width: min(cmp.Or(t.Width, providerWidth), providerWidth)}
+	writeProviderSummary(narrow, p, summary)
 
-	// The fixes that matter most.
-	if fixes, same := distinctFixes(TopFixes(r)); len(fixes) > 0 {
+	// The fixes that matter most: a provider's refusal first (READY says
+	// nothing of a provider's own rules), then the findings, each fix once.
+	fixes, same := distinctFixes(TopFixes(r))
+	if len(fixes) > 0 || len(refusals) > 0 {
 		b.WriteString("\n" + p.bold.Sprint("Fix first") + "\n")
-		for i, f := range fixes {
-			if i == maxTopFixes {
-				fmt.Fprintf(&b, "  … and %d more below\n", len(fixes)-maxTopFixes)
-				break
-			}
-			first := fmt.Sprintf("  %d. %s %s  ", i+1, p.sev[f.Severity].Sprint(symbols[f.Severity]), p.bold.Sprint(Sanitize(f.ID)))
-			msg := Sanitize(f.Message)
-			if n := same[i]; n > 0 {
-				msg += fmt.Sprintf(" (and %d more %s with this fix below)", n, words.Plural(int64(n), "finding", "findings"))
-			}
-			out.line(first, "       ", msg)
-			if fix := fixText(f); fix != "" {
-				writeIndented(out, "     → ", "       ", fix)
-			}
+	}
+	n := 0
+	for _, rf := range refusals {
+		n++
+		first := fmt.Sprintf("  %d. %s %s  ", n, p.sev[Fail].Sprint(symbols[Fail]), p.bold.Sprint(Sanitize(rf.rule.ID)))
+		out.line(first, "       ", Sanitize(strings.Join(rf.providers, ", "))+" would refuse: "+Sanitize(rf.rule.Summary)+codesNote(rf.rule.Codes))
+		if rf.rule.Fix != "" {
+			writeIndented(out, "     → ", "       ", Sanitize(rf.rule.Fix))
+		}
+	}
+	for i, f := range fixes {
+		if n+i >= maxTopFixes {
+			fmt.Fprintf(&b, "  … and %d more below\n", len(fixes)-i)
+			break
+		}
+		first := fmt.Sprintf("  %d. %s %s  ", n+i+1, p.sev[f.Severity].Sprint(symbols[f.Severity]), p.bold.Sprint(Sanitize(f.ID)))
+		msg := Sanitize(f.Message)
+		if c := same[i]; c > 0 {
+			msg += fmt.Sprintf(" (and %d more %s with this fix below)", c, words.Plural(int64(c), "finding", "findings"))
+		}
+		out.line(first, "       ", msg)
+		if fix := fixText(f); fix != "" {
+			writeIndented(out, "     → ", "       ", fix)
 		}
 	}
 
 	// Every check.
 	b.WriteString("\n" + p.bold.Sprint("Checks") + "\n")
 	t.writeChecks(out, p, r)
+	if len(r.Providers) > 0 {
+		writeProviders(narrow, p, r.Providers, r.Findings())
+	}
 
 	// Where the answers came from, and what was not known.
 	if r.Resolver != nil {
@@ -306,6 +329,62 @@ func messageLine(p palette, m string) string {
 		return p.blocked.Sprint("FAIL") + " — DMARC fails: the From domain's policy decides what receivers do"
 	}
 	return p.unknown.Sprint("UNKNOWN") + " — DMARC could not be evaluated"
+}
+
+// refusal is a required rule that fails, and the providers it fails for.
+type refusal struct {
+	rule      ProviderRule
+	providers []string
+}
+
+// providerRefusals lists the required rules that fail, each once with the
+// providers that refuse for it (gmail-bulk repeats gmail's rules), in the
+// providers' order.
+func providerRefusals(ps []Provider) []refusal {
+	var out []refusal
+	for _, pr := range ps {
+		if pr.Verdict != Rejects {
+			continue
+		}
+		for _, r := range pr.Rules {
+			if r.Status != RuleFail || !r.Required {
+				continue
+			}
+			i := slices.IndexFunc(out, func(x refusal) bool { return x.rule.ID == r.ID })
+			if i < 0 {
+				out = append(out, refusal{rule: r})
+				i = len(out) - 1
+			}
+			out[i].providers = append(out[i].providers, pr.ID)
+		}
+	}
+	return out
+}
+
+// refusingNote qualifies a READY verdict when a provider would refuse:
+// direct delivery in general is not delivery to that provider.
+func refusingNote(v Verdict, rs []refusal) string {
+	if v.DirectDelivery != Ready || len(rs) == 0 {
+		return ""
+	}
+	var who, rules []string
+	for _, r := range rs {
+		rules = append(rules, r.rule.ID)
+		for _, p := range r.providers {
+			if !slices.Contains(who, p) {
+				who = append(who, p)
+			}
+		}
+	}
+	return " — but " + Sanitize(strings.Join(who, ", ")) + " would refuse: " + Sanitize(strings.Join(rules, ", "))
+}
+
+// codesNote is a rule's reply codes, for a line about it.
+func codesNote(codes []string) string {
+	if len(codes) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(codes, ", ") + ")"
 }
 
 // relayLine is the relay's verdict.

@@ -53,6 +53,15 @@ func (w wrapper) line(first, rest, text string) {
 	}
 }
 
+// Wrap is the text writer's wrapping for the text of other commands
+// (explain): text after first, its continuation lines after rest, at
+// width (0: not at all), each line ending in a newline.
+func Wrap(first, rest, text string, width int) string {
+	var b strings.Builder
+	wrapper{b: &b, width: width}.line(first, rest, text)
+	return b.String()
+}
+
 // fitPrefix takes spaces off the front of prefix p until it leaves
 // minWrapText of width for text, or has none left.
 func fitPrefix(p string, width int) string {

@@ -43,7 +43,12 @@ func NewWriter(format string, opts Options) (Writer, error) {
 // JSONWriter writes the JSON document (SchemaVersion, docs/schema.json).
 type JSONWriter struct{}
 
-func (JSONWriter) Write(w io.Writer, r Report) error {
+func (j JSONWriter) Write(w io.Writer, r Report) error { return j.WriteValue(w, r) }
+
+// WriteValue writes any JSON document as reports are written: indented,
+// HTML left alone, and what a terminal or the Actions runner would act on
+// escaped (jsonSafe).
+func (JSONWriter) WriteValue(w io.Writer, r any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
