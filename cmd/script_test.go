@@ -42,7 +42,7 @@ func captureMain() int {
 		return Main()
 	}
 	var buf bytes.Buffer
-	code := Run(context.Background(), os.Args[1:], Streams{Out: io.MultiWriter(os.Stdout, &buf), Err: os.Stderr, Getenv: os.Getenv})
+	code := Run(context.Background(), os.Args[1:], Streams{Out: io.MultiWriter(os.Stdout, &buf), Err: os.Stderr, Getenv: os.Getenv, In: os.Stdin})
 	if buf.Len() > 0 {
 		f, err := os.CreateTemp(dir, "out-*.txt")
 		if err == nil {
