@@ -144,6 +144,23 @@ type chain struct {
 	zone    string // fqdn
 	keys    []*dns.DNSKEY
 	expires time.Time
+	// costly is why a name on the way down was taken to be inside zone
+	// without a proof: the proof of its DS's absence is NSEC3 with more
+	// iterations than a validator computes (RFC 9276). What the zone's
+	// keys sign still validates; what they do not sign (a delegation the
+	// proof would have shown) is insecure for that reason, not bogus.
+	costly string
+}
+
+// signedBy reports whether any RRSIG of m's answer or authority section
+// is by zone: m comes from that zone, not from one delegated below it.
+func signedBy(m *dns.Msg, zone string) bool {
+	for _, rr := range append(slices.Clip(m.Answer), m.Ns...) {
+		if sig, ok := rr.(*dns.RRSIG); ok && strings.EqualFold(sig.SignerName, zone) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *chain) expire(t time.Time) {
@@ -241,6 +258,11 @@ func (r *Resolver) lookupSecure(ctx context.Context, name string, qtype uint16, 
 		a.Security, a.Reason, a.Err, a.Zone = Indeterminate, errorReason(err), err, bare(c.zone)
 		return a
 	}
+	if c.costly != "" && !signedBy(m, c.zone) {
+		a.Security, a.Reason, a.Zone = Insecure, c.costly, bare(c.zone)
+		r.plain(ctx, a, m, nil, name, qtype, depth)
+		return a
+	}
 	r.judge(ctx, a, m, c, name, qtype, depth)
 	return a
 }
@@ -336,6 +358,11 @@ func (r *Resolver) descend(c *chain, cut string, dsF, keyF *future, a *SecureAns
 	if err != nil {
 		return Indeterminate, errorReason(err), err
 	}
+	if c.costly != "" && !signedBy(m, c.zone) {
+		// Below a name the costly proof did not place: no longer c's zone.
+		a.Zone = bare(c.zone)
+		return Insecure, c.costly, nil
+	}
 	ds, sigs := rrset(m.Answer, cut, dns.TypeDS)
 	if len(ds) == 0 {
 		if cn, cs := rrset(m.Answer, cut, dns.TypeCNAME); len(cn) > 0 {
@@ -361,9 +388,16 @@ func (r *Resolver) descend(c *chain, cut string, dsF, keyF *future, a *SecureAns
 				return Insecure, bare(cut) + " is delegated without a DS record: its zone is not signed", nil
 			}
 			return Secure, "", nil
-		case optOut, tooCostly:
+		case optOut:
 			a.Zone = bare(cut)
 			return Insecure, why, nil
+		case tooCostly:
+			// RFC 9276 §3.2 makes insecure what depends on such a proof,
+			// and only that: most names on the way are no zone cut, and
+			// the answer signed by c's keys validates as usual (delv
+			// agrees). Stay in c's zone; see chain.costly.
+			c.costly = bare(c.zone) + " proves the absence of a DS record at " + bare(cut) + " with " + why
+			return Secure, "", nil
 		}
 		a.Zone = bare(c.zone)
 		return Bogus, "no valid proof that " + bare(cut) + " has no DS record: " + p.explain(why), nil
@@ -401,7 +435,7 @@ func (r *Resolver) descend(c *chain, cut string, dsF, keyF *future, a *SecureAns
 	if why != "" {
 		return Bogus, bare(cut) + " DNSKEY: " + why, nil
 	}
-	c.zone, c.keys = cut, zoneKeys(keys)
+	c.zone, c.keys, c.costly = cut, zoneKeys(keys), ""
 	c.expire(exp)
 	a.Algorithms = nil
 	return Secure, "", nil

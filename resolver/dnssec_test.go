@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,7 @@ func edit(s *dnstest.Signed, t uint16, f func(dns.RR)) {
 
 func TestLookupSecure(t *testing.T) {
 	nsec3 := dnstest.SignOptions{NSEC3: true, Iterations: 0, Salt: "aabb"}
+	costly := dnstest.SignOptions{NSEC3: true, Iterations: 500, Salt: "abcd"}
 	cases := []struct {
 		name  string
 		w     world
@@ -267,6 +269,20 @@ func TestLookupSecure(t *testing.T) {
 			})
 		}}}, qname: "nope.example", qtype: dns.TypeA, want: resolver.Bogus, why: "does not verify"},
 		{name: "NSEC3 iterations over the limit", w: world{opts: map[string]dnstest.SignOptions{"example.": {NSEC3: true, Iterations: 200}}}, qname: "nope.example", qtype: dns.TypeA, want: resolver.Insecure, why: "iterations"},
+		// RFC 9276 makes insecure only what depends on the costly proof:
+		// the names on the way to a signed answer are no zone cuts.
+		{name: "NSEC3 iterations over the limit: signed A validates", w: world{opts: map[string]dnstest.SignOptions{"example.": costly}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Secure, zone: "example"},
+		{name: "NSEC3 iterations over the limit: signed TLSA validates", w: world{opts: map[string]dnstest.SignOptions{"example.": costly}}, qname: "_25._tcp.mx.example", qtype: dns.TypeTLSA, want: resolver.Secure, zone: "example"},
+		{name: "NSEC3 iterations over the limit: bad signature still bogus", w: world{opts: map[string]dnstest.SignOptions{"example.": costly}, change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
+			edit(s, dns.TypeA, func(rr dns.RR) {
+				if a := rr.(*dns.A); a.Hdr.Name == "mx.example." {
+					a.A = net.IPv4(192, 0, 2, 66)
+				}
+			})
+		}}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Bogus, why: "does not verify"},
+		{name: "NSEC3 iterations over the limit: signed child via DS", w: world{opts: map[string]dnstest.SignOptions{"example.": costly}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Secure, zone: "sub.example"},
+		{name: "NSEC3 iterations over the limit: unsigned child insecure", w: world{opts: map[string]dnstest.SignOptions{"example.": costly}}, qname: "www.plain.example", qtype: dns.TypeA, want: resolver.Insecure, why: "iterations"},
+		{name: "NSEC3 iterations over the limit: NODATA insecure", w: world{opts: map[string]dnstest.SignOptions{"example.": costly}}, qname: "mx.example", qtype: dns.TypeTXT, want: resolver.Insecure, why: "iterations", kind: resolver.ErrNoData},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
