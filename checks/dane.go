@@ -197,27 +197,31 @@ func rollover(name string, p *Probe) string {
 // and its MX hosts' TLSA records, for the direct path to apply as a
 // DANE-aware MTA does: only when the MX RRset is secure (RFC 7672
 // §2.2.1), only secure TLSA records, and bogus ones as a refusal. nil
-// and why when DANE does not apply.
-func recipientDANE(ctx context.Context, env Env, s *delivery.Send) (map[string]delivery.DANEHost, string) {
+// and why when DANE does not apply; mxBogus says why the MX records
+// themselves are bogus (a validating MTA then defers without connecting).
+func recipientDANE(ctx context.Context, env Env, s *delivery.Send) (hosts map[string]delivery.DANEHost, note, mxBogus string) {
 	domain := s.To.Domain
 	mx := env.DNS.LookupSecure(ctx, domain, dns.TypeMX)
-	if mx.Security != resolver.Secure {
-		return nil, fmt.Sprintf("the MX records of %s are %s (%s): DANE does not apply", domain, mx.Security, mx.Reason)
+	if mx.Security == resolver.Bogus {
+		return nil, fmt.Sprintf("the MX records of %s are bogus (%s): a validating MTA defers without connecting", domain, mx.Reason), mx.Reason
 	}
-	hosts := []string{domain}
+	if mx.Security != resolver.Secure {
+		return nil, fmt.Sprintf("the MX records of %s are %s (%s): DANE does not apply", domain, mx.Security, mx.Reason), ""
+	}
+	names := []string{domain}
 	if mx.Kind == nil {
-		hosts = hosts[:0]
+		names = names[:0]
 		for _, rr := range mx.Records {
 			if m, ok := rr.(*dns.MX); ok && m.Mx != "." {
-				hosts = append(hosts, strings.ToLower(strings.TrimSuffix(m.Mx, ".")))
+				names = append(names, strings.ToLower(strings.TrimSuffix(m.Mx, ".")))
 			}
 		}
 	}
-	hosts = hosts[:min(len(hosts), resolver.MaxNames)]
+	names = names[:min(len(names), resolver.MaxNames)]
 	out := map[string]delivery.DANEHost{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, h := range hosts {
+	for _, h := range names {
 		wg.Go(func() {
 			a := env.DNS.LookupSecure(ctx, "_25._tcp."+h, dns.TypeTLSA)
 			var d delivery.DANEHost
@@ -240,9 +244,9 @@ func recipientDANE(ctx context.Context, env Env, s *delivery.Send) (map[string]d
 	}
 	wg.Wait()
 	if len(out) == 0 {
-		return nil, "no MX host of " + domain + " has DNSSEC-secure TLSA records"
+		return nil, "no MX host of " + domain + " has DNSSEC-secure TLSA records", ""
 	}
-	return out, ""
+	return out, "", ""
 }
 
 // daneEvidence says whether the direct path applied DANE, and where.

@@ -75,10 +75,11 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 	daneNote := ""
 	if s.Path != "relay" {
 		// And its DANE TLSA records, as a DANE-aware MTA does (RFC 7672).
-		var hosts map[string]delivery.DANEHost
-		if hosts, daneNote = recipientDANE(ctx, env, s); hosts != nil {
+		hosts, note, mxBogus := recipientDANE(ctx, env, s)
+		daneNote = note
+		if hosts != nil || mxBogus != "" {
 			applied := *s
-			applied.DANE = hosts
+			applied.DANE, applied.MXBogus = hosts, mxBogus
 			s = &applied
 		}
 	}
@@ -210,8 +211,8 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		f.Message = fmt.Sprintf("%s does not offer STARTTLS, and TLS was required: nothing was sent.", where)
 	case delivery.DANERefused:
 		f.ID, f.Severity = "send.dane_refused", report.Fail
-		f.Message = fmt.Sprintf("%s publishes DNSSEC-secure DANE TLSA records, and a DANE-aware MTA would not deliver to it: %s. Nothing was sent.", where, d.Error)
-		f.Fix = "This is the recipient's setup (its TLSA records, certificates or DNSSEC), not the sender's: try another recipient, or tell the recipient's postmaster; preflight tls " + s.To.Domain + " shows the details and the records that would match."
+		f.Message = fmt.Sprintf("A DNSSEC-validating, DANE-aware MTA would not deliver to %s: %s. Nothing was sent.", where, d.Error)
+		f.Fix = "This is the recipient's setup (its TLSA records, certificates or DNSSEC), not the sender's: try another recipient, or tell the recipient's postmaster; preflight dnssec " + s.To.Domain + " and preflight tls " + s.To.Domain + " show the details and the records that would match."
 	case delivery.STSRefused:
 		f.ID, f.Severity = "send.mta_sts_refused", report.Fail
 		f.Message = fmt.Sprintf("The recipient's MTA-STS policy (%s, mode %s) allows no delivery to %s: %s. A compliant MTA would not deliver; nothing was sent.", s.STSURL, s.STS.Mode, where, d.Error)

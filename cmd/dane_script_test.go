@@ -29,7 +29,7 @@ import (
 // key, pkix.SUFFIX's is mx1 with only a usage 1 record, and
 // broken.SUFFIX's is mx.broken.SUFFIX (127.0.0.81), in the zone
 // broken.SUFFIX, delegated with a DS and signed with signatures that
-// expired (bogus); unsigned.SUFFIX (its own unsigned zone, delegated
+// expired (bogus; its own MX is that host too); unsigned.SUFFIX (its own unsigned zone, delegated
 // without DS) has mx1's TLSA record too. dane/anchor.ds is the trust
 // anchor (the DS of SUFFIX).
 func cmdDANEMX(ts *testscript.TestScript, neg bool, args []string) {
@@ -67,7 +67,7 @@ func cmdDANEMX(ts *testscript.TestScript, neg bool, args []string) {
 		return fmt.Sprintf("$ORIGIN %s.\n@ 3600 IN SOA ns.%s. host.%s. 1 3600 600 86400 60\n@ 3600 IN NS ns.%s.\n", apex, suffix, suffix, suffix)
 	}
 	broken, err := dnstest.SignText(soa("broken."+suffix)+
-		"mx 3600 IN A 127.0.0.81\n_25._tcp.mx 3600 IN TLSA "+ee1+"\n",
+		"@ 3600 IN MX 10 mx\nmx 3600 IN A 127.0.0.81\n_25._tcp.mx 3600 IN TLSA "+ee1+"\n",
 		dnstest.SignOptions{Inception: time.Now().Add(-10 * 24 * time.Hour), Expiration: time.Now().Add(-24 * time.Hour)})
 	ts.Check(err)
 	var z strings.Builder

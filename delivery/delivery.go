@@ -60,6 +60,11 @@ type Send struct {
 	// path as a DANE-aware MTA does: TLS required, the chain matched
 	// against them. Nil: not looked up.
 	DANE map[string]DANEHost
+	// MXBogus, when set, says why the recipient domain's MX records fail
+	// DNSSEC validation: a validating MTA gets SERVFAIL for them and
+	// defers without connecting (RFC 7672 §2.2), so the direct path
+	// makes no connection either.
+	MXBogus string
 }
 
 // enforced reports whether s applies an MTA-STS policy in enforce mode.
@@ -144,6 +149,10 @@ func Run(ctx context.Context, d Deps, s *Send) (atts []Attempt, fallback string)
 // resolver.MaxNames of them), every address of each, until one gives a
 // final answer.
 func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
+	if s.MXBogus != "" {
+		return []Attempt{{Path: "direct", Host: s.To.Domain, Result: DANERefused, Step: "DNSSEC",
+			Error: fmt.Sprintf("the MX records of %s fail DNSSEC validation (%s): a validating MTA gets SERVFAIL for them and defers the mail without connecting (RFC 7672 §2.2)", s.To.Domain, s.MXBogus)}}
+	}
 	hosts, end := mxHosts(ctx, d, s.To.Domain)
 	if end != nil {
 		return []Attempt{*end}
