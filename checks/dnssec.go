@@ -136,6 +136,17 @@ func dnssecFindings(env Env, subject string, a *resolver.SecureAnswer) []report.
 			Evidence: ev,
 		}}
 	}
+	if a.Err != nil && resolver.IsTemporary(a.Err) && !env.DNS.Offline() {
+		// A question on the way got no answer (timeout, SERVFAIL,
+		// REFUSED): nothing is known, which is not the same as a zone
+		// that validates or is unsigned. An error, as other checks' DNS
+		// failures (STYLE 6); offline, names outside the zone files are
+		// expected and stay not_validated.
+		f := dnsError("dnssec", subject, "DNSSEC for "+subject, a.Err)
+		f.Evidence = ev
+		ev["error"] = a.Reason
+		return []report.Finding{f}
+	}
 	ev["error"] = a.Reason
 	return []report.Finding{{
 		ID: "dnssec.not_validated", Severity: report.Info, Subject: subject,

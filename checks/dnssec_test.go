@@ -83,3 +83,47 @@ func TestDNSSEC(t *testing.T) {
 		})
 	}
 }
+
+// A DNS server that never answers, or refuses, leaves DNSSEC unknown:
+// dnssec.dns_error (error, the run incomplete), never the information
+// that the zone could not be validated, which reads as a clean result.
+func TestDNSSECDNSFailure(t *testing.T) {
+	s, err := dnstest.SignText(dnssecZone, dnstest.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := s.Zone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		break_ func(*dnstest.Server)
+		why    string
+	}{
+		{"no answer", func(srv *dnstest.Server) { srv.DropAll(true) }, "timeout"},
+		{"refused", func(srv *dnstest.Server) { srv.SetRcode("", dns.RcodeRefused) }, "REFUSED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := dnstest.StartZones(z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(srv.Close)
+			tc.break_(srv)
+			env := Env{DNS: resolver.New(resolver.Config{Servers: []string{srv.Addr}, TrustAnchors: s.DS, AttemptTimeout: 100 * time.Millisecond, Attempts: 1}), Now: time.Now}
+			fs := DNSSEC(context.Background(), env, Target{Domain: "mail.test"})
+			if len(fs) == 0 {
+				t.Fatal("no findings")
+			}
+			for _, f := range fs {
+				if f.ID != "dnssec.dns_error" || f.Severity != report.Error {
+					t.Errorf("%s:%s %s, want dnssec.dns_error:error", f.ID, f.Severity, f.Message)
+				}
+				if !strings.Contains(f.Message, tc.why) {
+					t.Errorf("message %q does not say %q", f.Message, tc.why)
+				}
+			}
+		})
+	}
+}
