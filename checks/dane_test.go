@@ -80,7 +80,10 @@ func TestDANE(t *testing.T) {
 		{"PKIX beside DANE-EE", signed, func(leaf, _ *x509.Certificate) []string {
 			return []string{dane.Record(1, 1, 1, leaf), dane.Record(3, 1, 1, leaf)}
 		}, []string{"dane.unusable_records warn", "dane.ok pass"}},
-		{"insecure zone: ignored by senders", &dnstest.SignOptions{Algorithm: dns.RSASHA1}, ee, []string{"dane.insecure warn"}},
+		// RSA/SHA-1 is insecure to preflight, but validators that accept
+		// it (most) make their senders enforce the records: matched.
+		{"RSA/SHA-1 zone: matched, with a warning", &dnstest.SignOptions{Algorithm: dns.RSASHA1}, ee, []string{"dane.insecure warn", "dane.ok pass"}},
+		{"RSA/SHA-1 zone: mismatch fails", &dnstest.SignOptions{Algorithm: dns.RSASHA1}, func(_, _ *x509.Certificate) []string { return []string{"3 1 1 " + strings.Repeat("ab", 32)} }, []string{"dane.insecure warn", "dane.mismatch fail"}},
 		{"bogus", &dnstest.SignOptions{Inception: time.Now().Add(-9 * 24 * time.Hour), Expiration: time.Now().Add(-time.Hour)}, ee, []string{"dane.bogus fail"}},
 		{"no anchor", nil, ee, []string{"dane.not_validated info"}},
 	} {

@@ -108,7 +108,7 @@ func dnssecFindings(env Env, subject string, a *resolver.SecureAnswer) []report.
 		if weak := slices.ContainsFunc(a.Algorithms, func(alg uint8) bool { return alg == dns.RSASHA1 || alg == dns.RSASHA1NSEC3SHA1 }); weak {
 			return []report.Finding{{
 				ID: "dnssec.weak_algorithm", Severity: report.Warn, Subject: subject,
-				Message:  fmt.Sprintf("%s is signed with RSA/SHA-1 (algorithm 5 or 7), which RFC 8624 says not to sign with any more and which validators are dropping (they then treat the zone as unsigned): %s.", zone, a.Reason),
+				Message:  fmt.Sprintf("%s is signed with RSA/SHA-1 (algorithm 5 or 7), which RFC 8624 says not to sign with any more (%s). Most validators still accept it and treat the zone as signed (DANE senders behind them enforce its TLSA records), but those that dropped SHA-1 treat it as unsigned, as preflight does: its records are not checked for DNSSEC here.", zone, a.Reason),
 				Fix:      fmt.Sprintf("Roll the zone %s to algorithm 13 (ECDSA P-256) or 8 (RSA/SHA-256): sign with the new algorithm, publish its DS at the registrar, then remove the old DS and keys.", zone),
 				Evidence: ev,
 			}}
