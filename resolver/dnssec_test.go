@@ -402,3 +402,58 @@ func TestLookupSecureBoundsSignatures(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+// A signed root zone file (SOA at ".", with or without $ORIGIN) loads
+// for --zone, the private-root case: validation from the root's DS runs
+// offline, and names below a delegation of the root without a zone file
+// are not the root file's to answer (no false NXDOMAIN for the world).
+func TestLookupSecureRootZoneFile(t *testing.T) {
+	example, err := dnstest.SignText(exampleZoneText, dnstest.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(rootZoneText + "org. IN NS a.root.\n")
+	for _, rr := range example.DS {
+		b.WriteString(rr.String() + "\n")
+	}
+	root, err := dnstest.SignText(b.String(), dnstest.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prefix := range []string{"", "$ORIGIN .\n"} {
+		rz, err := resolver.ParseZone(strings.NewReader(prefix+root.Text()), "root.zone")
+		if err != nil {
+			t.Fatalf("%q: %v", prefix, err)
+		}
+		ez, err := resolver.ParseZone(strings.NewReader(example.Text()), "example.zone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := resolver.NewOverlay(rz, ez)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := resolver.New(resolver.Config{Overlay: o, Offline: true, TrustAnchors: root.DS})
+		for _, tc := range []struct {
+			name  string
+			qtype uint16
+			want  resolver.Security
+			kind  error
+		}{
+			{"mx.example", dns.TypeA, resolver.Secure, nil},
+			{"_25._tcp.mx.example", dns.TypeTLSA, resolver.Secure, nil},
+			{"nope", dns.TypeA, resolver.Secure, resolver.ErrNXDomain},
+			{"org", dns.TypeDS, resolver.Secure, resolver.ErrNoData},
+			{"example.org", dns.TypeA, resolver.Indeterminate, nil}, // delegated, no file: offline
+		} {
+			a := r.LookupSecure(context.Background(), tc.name, tc.qtype)
+			if a.Security != tc.want || a.Kind != tc.kind {
+				t.Errorf("%q %s %s = %s %v (%s), want %s %v", prefix, tc.name, dns.TypeToString[tc.qtype], a.Security, a.Kind, a.Reason, tc.want, tc.kind)
+			}
+		}
+	}
+	if _, err := resolver.ParseZone(strings.NewReader("www IN A 192.0.2.1\n"), "noapex.zone"); err == nil || !strings.Contains(err.Error(), "apex is unknown") {
+		t.Errorf("a file without SOA or $ORIGIN: %v", err)
+	}
+}
