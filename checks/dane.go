@@ -297,5 +297,11 @@ func daneEvidence(s *delivery.Send, note string) map[string]any {
 		hosts = append(hosts, h)
 	}
 	slices.Sort(hosts)
+	if s.TLS == delivery.TLSNone {
+		// --tls none sends in clear text as asked: DANE was not applied,
+		// though a DANE-aware MTA would have required TLS there.
+		return map[string]any{"applied": false, "overridden_by": "--tls none", "hosts": hosts,
+			"reason": "--tls none overrode DANE: the session was in clear text as asked, where a DANE-aware MTA requires TLS and a certificate the TLSA records match (RFC 7672 §2.2)"}
+	}
 	return map[string]any{"applied": true, "hosts": hosts}
 }
