@@ -164,6 +164,53 @@ func (d *daneLookups) findings(probes []*Probe, now time.Time) []report.Finding 
 	return out
 }
 
+// authenticated softens an address's certificate findings when its
+// DNSSEC-validated TLSA records authenticate it, as DANE senders judge
+// it: DANE-EE (3) binds the key, and senders ignore the certificate's
+// names, expiry and issuer (RFC 7672 §3.1.1); DANE-TA (2) checks name
+// and expiry itself (dane.Verify), so only the chain's trust in the
+// public roots does not matter (§3.1.2). Such findings become
+// information: only senders without DANE that verify (MTA-STS, whose
+// own findings say so) would mind.
+func (d *daneLookups) authenticated(p *Probe, fs []report.Finding, now time.Time) []report.Finding {
+	if d == nil || len(p.Chain) == 0 || d.mx == nil {
+		return fs
+	}
+	for _, h := range d.hosts {
+		a := h.tlsa
+		if h.host != p.Host || a == nil || !(a.Security == resolver.Secure && d.mx.Security == resolver.Secure || sha1Signed(a, d.mx)) {
+			continue
+		}
+		var records []*dns.TLSA
+		for _, rr := range a.Records {
+			if t, ok := rr.(*dns.TLSA); ok {
+				records = append(records, t)
+			}
+		}
+		r := dane.Verify(records, p.Chain, []string{p.Host}, now)
+		if r.Outcome != dane.Matched {
+			return fs
+		}
+		ignored := map[string]bool{"tls.cert_unverified": true}
+		why := "DANE senders authenticate it by its TLSA record " + r.Record + " (DANE-TA), not by the public roots (RFC 7672 §3.1.2)"
+		if strings.HasPrefix(r.Record, "3 ") {
+			ignored["tls.name_mismatch"], ignored["tls.cert_expired"], ignored["tls.cert_expiring"] = true, true, true
+			why = "DANE senders authenticate its key by the TLSA record " + r.Record + " (DANE-EE) and ignore the certificate's names, expiry and issuer (RFC 7672 §3.1.1)"
+		}
+		for i := range fs {
+			if ignored[fs[i].ID] && fs[i].Severity != report.Info {
+				fs[i].Severity = report.Info
+				fs[i].Message += " " + strings.ToUpper(why[:1]) + why[1:] + ": this matters only to senders without DANE that verify certificates."
+				if fs[i].Evidence != nil {
+					fs[i].Evidence["dane_authenticated"] = r.Record
+				}
+			}
+		}
+		return fs
+	}
+	return fs
+}
+
 // daneProbe matches the TLSA records against the chain one address
 // presented.
 func daneProbe(p *Probe, name string, records []*dns.TLSA, now time.Time, weak bool) report.Finding {

@@ -293,6 +293,23 @@ func tlsFinding(a delivery.Attempt, where string) report.Finding {
 		}
 	}
 	ev := map[string]any{"tls": a.TLS}
+	if a.TLS.DANE != "" {
+		// Authenticated by the recipient's TLSA records (RFC 7672): a
+		// DANE-EE match ignores the certificate's names and expiry, a
+		// DANE-TA match the public roots, so a failed PKIX check is
+		// no warning.
+		msg := fmt.Sprintf("%s with %s (%s), the server authenticated by its DNSSEC-validated %s", a.TLS.Version, where, a.TLS.Cipher, a.TLS.DANE)
+		switch {
+		case strings.HasPrefix(a.TLS.DANE, "TLSA 3 "):
+			msg += " (DANE-EE: the certificate's names and expiry do not apply, RFC 7672 §3.1.1)"
+		case !a.TLS.Verified:
+			msg += " (DANE-TA: the chain need not lead to a public root, RFC 7672 §3.1.2)"
+		}
+		if !a.TLS.Verified {
+			msg += "; against the public roots it does not verify: " + a.TLS.VerifyError
+		}
+		return report.Finding{ID: "send.tls_ok", Severity: report.Pass, Subject: a.Host, Evidence: ev, Message: msg + "."}
+	}
 	if !a.TLS.Verified {
 		fix := "Normal for many MX hosts (opportunistic TLS); for your own server, install a certificate for its name."
 		if a.Path != "direct" {

@@ -166,7 +166,7 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 
 	now := env.now()
 	for _, p := range probes {
-		out = append(out, tlsAddrFindings(ctx, env, p, now)...)
+		out = append(out, dl.authenticated(p, tlsAddrFindings(ctx, env, p, now), now)...)
 	}
 	out = append(out, dl.findings(probes, now)...)
 	out = append(out, consistency(targets, probes)...)
