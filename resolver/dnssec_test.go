@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/resolver/dnstest"
 )
@@ -455,5 +457,20 @@ func TestLookupSecureRootZoneFile(t *testing.T) {
 	}
 	if _, err := resolver.ParseZone(strings.NewReader("www IN A 192.0.2.1\n"), "noapex.zone"); err == nil || !strings.Contains(err.Error(), "apex is unknown") {
 		t.Errorf("a file without SOA or $ORIGIN: %v", err)
+	}
+}
+
+// --trust-anchor reads at most 1 MiB (64 records are a few KB): an
+// endless or huge file is refused once past that, named once.
+func TestLoadTrustAnchorsTooLarge(t *testing.T) {
+	big := t.TempDir() + "/big.ds"
+	if err := os.WriteFile(big, []byte(strings.Repeat("; comment\n", 110_000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/zero", big} {
+		_, err := resolver.LoadTrustAnchors(context.Background(), path)
+		if !errors.Is(err, inputfile.ErrTooLarge) || strings.Count(err.Error(), path) != 1 || !strings.Contains(err.Error(), "1 MiB") {
+			t.Errorf("%s: %v, want too large (1 MiB), the path named once", path, err)
+		}
 	}
 }
