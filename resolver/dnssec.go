@@ -342,7 +342,7 @@ func (r *Resolver) anchorChain(f *future, zone string, anchors []dns.RR, a *Secu
 	}
 	exp, why := r.verify(keys, sigs, &chain{zone: zone, keys: trusted})
 	if why != "" {
-		return nil, Bogus, bare(zone) + " DNSKEY: " + why, nil
+		return nil, Bogus, bare(zone) + " DNSKEY: " + keySetWhy(sigs, trusted, why), nil
 	}
 	c := &chain{zone: zone, keys: zoneKeys(keys)}
 	c.expire(exp)
@@ -433,7 +433,7 @@ func (r *Resolver) descend(c *chain, cut string, dsF, keyF *future, a *SecureAns
 	}
 	exp, why = r.verify(keys, ksigs, &chain{zone: cut, keys: matched})
 	if why != "" {
-		return Bogus, bare(cut) + " DNSKEY: " + why, nil
+		return Bogus, bare(cut) + " DNSKEY: " + keySetWhy(ksigs, matched, why), nil
 	}
 	c.zone, c.keys, c.costly = cut, zoneKeys(keys), ""
 	c.expire(exp)
@@ -715,6 +715,34 @@ func (r *Resolver) verify(rrset []dns.RR, sigs []*dns.RRSIG, c *chain) (time.Tim
 		}
 	}
 	return time.Time{}, why
+}
+
+// keySetWhy says why a DNSKEY set did not validate with the keys the DS
+// or the anchor names (trusted): when none of them made any of its
+// RRSIGs (a key-signing key's signature missing), that, with the key
+// tags on both sides; else verify's reason.
+func keySetWhy(sigs []*dns.RRSIG, trusted []*dns.DNSKEY, why string) string {
+	var want, have []string
+	for _, k := range trusted {
+		t := fmt.Sprint(k.KeyTag())
+		for _, s := range sigs {
+			if s.KeyTag == k.KeyTag() && s.Algorithm == k.Algorithm {
+				return why
+			}
+		}
+		if !slices.Contains(want, t) {
+			want = append(want, t)
+		}
+	}
+	for _, s := range sigs {
+		if t := fmt.Sprint(s.KeyTag); !slices.Contains(have, t) {
+			have = append(have, t)
+		}
+	}
+	if len(sigs) == 0 || len(want) == 0 {
+		return why
+	}
+	return fmt.Sprintf("not signed by the key its DS or trust anchor names (key tag %s), only by key tag %s", strings.Join(want, ", "), strings.Join(have, ", "))
 }
 
 // rrset splits the records of type t at owner from msg section rrs, and

@@ -2,6 +2,7 @@ package resolver_test
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"net"
@@ -202,6 +203,23 @@ func TestLookupSecure(t *testing.T) {
 		{name: "bogus: missing DNSKEY", w: world{change: map[string]func(*dnstest.Signed){"sub.example.": func(s *dnstest.Signed) {
 			remove(s, "sub.example.", dns.TypeDNSKEY)
 		}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Bogus, why: "no DNSKEY"},
+		{name: "bogus: the DS's key does not sign the DNSKEY set", w: world{change: map[string]func(*dnstest.Signed){"sub.example.": func(s *dnstest.Signed) {
+			// A key split whose key-signing key's RRSIG over the DNSKEY
+			// set is gone: only a second key (a ZSK) signs it.
+			zsk := &dns.DNSKEY{Hdr: dns.RR_Header{Name: s.Apex, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600}, Flags: 256, Protocol: 3, Algorithm: dns.ECDSAP256SHA256}
+			priv, err := zsk.Generate(256)
+			if err != nil {
+				t.Fatal(err)
+			}
+			remove(s, s.Apex, dns.TypeDNSKEY)
+			keys := []dns.RR{s.Key, zsk}
+			sig := &dns.RRSIG{Hdr: dns.RR_Header{Name: s.Apex, Rrtype: dns.TypeRRSIG, Class: dns.ClassINET, Ttl: 3600}, TypeCovered: dns.TypeDNSKEY, Algorithm: zsk.Algorithm,
+				Labels: uint8(dns.CountLabel(s.Apex)), OrigTtl: 3600, Inception: uint32(time.Now().Add(-time.Hour).Unix()), Expiration: uint32(time.Now().Add(24 * time.Hour).Unix()), KeyTag: zsk.KeyTag(), SignerName: s.Apex}
+			if err := sig.Sign(priv.(crypto.Signer), keys); err != nil {
+				t.Fatal(err)
+			}
+			s.Records = append(s.Records, s.Key, zsk, sig)
+		}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Bogus, why: "not signed by the key its DS or trust anchor names"},
 		{name: "bogus: signed zone answers unsigned", w: world{change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
 			remove(s, "mx.example.", dns.TypeRRSIG)
 			var out []dns.RR
