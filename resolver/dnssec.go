@@ -324,12 +324,23 @@ func (r *Resolver) anchorChain(f *future, zone string, anchors []dns.RR, a *Secu
 	if len(ds) > 0 {
 		usable := supportedDS(ds)
 		if len(usable) == 0 && len(trusted) == 0 {
+			sha1 := !slices.ContainsFunc(ds, func(d *dns.DS) bool {
+				return d.Algorithm != dns.RSASHA1 && d.Algorithm != dns.RSASHA1NSEC3SHA1 || !supportedDigest(d.DigestType)
+			})
+			if !sha1 {
+				// An anchor preflight cannot use is no anchor (RFC 4035
+				// §5): nothing proves the zone unsigned, so
+				// indeterminate, not insecure.
+				return nil, Indeterminate, fmt.Sprintf("no trust anchor of %s is usable: %s", bare(zone), unsupportedDS(ds)), nil
+			}
+			// RSA/SHA-1 anchors: insecure to preflight, as a zone signed
+			// so below an anchor is (the dnssec check warns).
 			for _, d := range ds {
 				if !slices.Contains(a.Algorithms, d.Algorithm) {
 					a.Algorithms = append(a.Algorithms, d.Algorithm)
 				}
 			}
-			return nil, Insecure, fmt.Sprintf("the trust anchors of %s use only algorithms preflight does not support (%s)", bare(zone), algNames(a.Algorithms)), nil
+			return nil, Insecure, fmt.Sprintf("the trust anchors of %s use only what preflight does not support (%s)", bare(zone), unsupportedDS(ds)), nil
 		}
 		matched, why := matchDS(zone, dnskeys(keys), usable)
 		if len(matched) == 0 && len(trusted) == 0 {
@@ -416,7 +427,7 @@ func (r *Resolver) descend(c *chain, cut string, dsF, keyF *future, a *SecureAns
 				a.Algorithms = append(a.Algorithms, d.Algorithm)
 			}
 		}
-		return Insecure, fmt.Sprintf("the DS records of %s use only algorithms preflight does not support (%s)", bare(cut), algNames(a.Algorithms)), nil
+		return Insecure, fmt.Sprintf("the DS records of %s use only what preflight does not support (%s)", bare(cut), unsupportedDS(dsRecords(ds))), nil
 	}
 	km, err := keyF.wait()
 	if err != nil {
@@ -806,6 +817,22 @@ func dsRecords(rrs []dns.RR) []*dns.DS {
 		}
 	}
 	return out
+}
+
+// unsupportedDS says why each DS record cannot be used: its algorithm,
+// else its digest type.
+func unsupportedDS(ds []*dns.DS) string {
+	var out []string
+	for _, d := range ds {
+		why := "algorithm " + algNames([]uint8{d.Algorithm})
+		if supportedAlgorithm(d.Algorithm) {
+			why = fmt.Sprintf("digest type %d", d.DigestType)
+		}
+		if !slices.Contains(out, why) {
+			out = append(out, why)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func supportedDS(ds []*dns.DS) []*dns.DS {

@@ -172,7 +172,17 @@ func TestLookupSecure(t *testing.T) {
 		{name: "anchor is a DNSKEY", w: world{anchors: func(root *dnstest.Signed) []dns.RR { return []dns.RR{root.Key} }}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Secure},
 
 		{name: "insecure: delegation without DS", qname: "www.plain.example", qtype: dns.TypeA, want: resolver.Insecure, why: "delegated without a DS", zone: "plain.example"},
-		{name: "insecure: unsupported algorithm 5", w: world{opts: map[string]dnstest.SignOptions{"sub.example.": {Algorithm: dns.RSASHA1}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Insecure, why: "preflight does not support (5 RSASHA1)"},
+		{name: "insecure: unsupported algorithm 5", w: world{opts: map[string]dnstest.SignOptions{"sub.example.": {Algorithm: dns.RSASHA1}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Insecure, why: "preflight does not support (algorithm 5 RSASHA1)"},
+		{name: "insecure: unsupported DS digest type", w: world{change: map[string]func(*dnstest.Signed){"sub.example.": func(s *dnstest.Signed) {
+			for _, rr := range s.DS {
+				rr.(*dns.DS).DigestType = 9
+			}
+		}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Insecure, why: "does not support (digest type 9)"},
+		{name: "indeterminate: the only anchor has an unsupported digest type", w: world{anchors: func(root *dnstest.Signed) []dns.RR {
+			ds := dns.Copy(root.DS[0]).(*dns.DS)
+			ds.DigestType = 9
+			return []dns.RR{ds}
+		}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Indeterminate, why: "no trust anchor of . is usable: digest type 9"},
 		{name: "insecure: NSEC3 opt-out", w: world{opts: map[string]dnstest.SignOptions{"example.": {NSEC3: true, OptOut: true}}}, qname: "www.plain.example", qtype: dns.TypeA, want: resolver.Insecure, why: "opt-out"},
 		{name: "indeterminate: no anchor", w: world{anchors: func(*dnstest.Signed) []dns.RR {
 			return []dns.RR{mustRR(t, "other. IN DS 1 13 2 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20")}
