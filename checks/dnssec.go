@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -113,9 +114,13 @@ func dnssecFindings(env Env, subject string, a *resolver.SecureAnswer) []report.
 				Evidence: ev,
 			}}
 		}
+		msg := fmt.Sprintf("%s is not DNSSEC-signed (%s): its records are not authenticated, and DANE (TLSA) cannot protect mail to its MX hosts.", subject, a.Reason)
+		if errors.Is(a.Kind, resolver.ErrNXDomain) {
+			msg = fmt.Sprintf("%s does not exist, and that is not DNSSEC-proven (%s).", subject, a.Reason)
+		}
 		return []report.Finding{{
 			ID: "dnssec.insecure", Severity: report.Info, Subject: subject,
-			Message:  fmt.Sprintf("%s is not DNSSEC-signed (%s): its records are not authenticated, and DANE (TLSA) cannot protect mail to its MX hosts.", subject, a.Reason),
+			Message:  msg,
 			Fix:      fmt.Sprintf("Optional: sign the zone %s at its DNS host and publish the DS record at the registrar; DANE for the MX hosts needs it.", zone),
 			Evidence: ev,
 		}}
@@ -130,9 +135,15 @@ func dnssecFindings(env Env, subject string, a *resolver.SecureAnswer) []report.
 				Evidence: ev,
 			}}
 		}
+		msg := fmt.Sprintf("%s validates with DNSSEC from the trust anchor (zone %s, algorithm %s; signatures valid until %s).", subject, zone, algList(a.Algorithms), a.Expires.UTC().Format("2006-01-02"))
+		if errors.Is(a.Kind, resolver.ErrNXDomain) {
+			// Proven not to exist: the zone is sound, the name is not
+			// there (the mx check says what that means for mail).
+			msg = fmt.Sprintf("%s does not exist: the zone %s proves it with DNSSEC from the trust anchor (algorithm %s; signatures valid until %s).", subject, zone, algList(a.Algorithms), a.Expires.UTC().Format("2006-01-02"))
+		}
 		return []report.Finding{{
 			ID: "dnssec.secure", Severity: report.Pass, Subject: subject,
-			Message:  fmt.Sprintf("%s validates with DNSSEC from the trust anchor (zone %s, algorithm %s; signatures valid until %s).", subject, zone, algList(a.Algorithms), a.Expires.UTC().Format("2006-01-02")),
+			Message:  msg,
 			Evidence: ev,
 		}}
 	}

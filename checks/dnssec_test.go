@@ -127,3 +127,25 @@ func TestDNSSECDNSFailure(t *testing.T) {
 		})
 	}
 }
+
+// A name the zone proves not to exist is not said to "validate": the
+// finding says it does not exist, and that the proof is (or is not)
+// DNSSEC's.
+func TestDNSSECNonexistent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  dnstest.SignOptions
+		want string
+	}{
+		{"proven", dnstest.SignOptions{}, "dnssec.secure:pass nope.mail.test does not exist: the zone mail.test proves it"},
+		{"opt-out span", dnstest.SignOptions{NSEC3: true, OptOut: true}, "dnssec.insecure:info nope.mail.test does not exist, and that is not DNSSEC-proven"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := signedEnv(t, tc.opt, true)
+			fs := DNSSEC(context.Background(), env, Target{Domain: "nope.mail.test"})
+			if len(fs) != 1 || !strings.HasPrefix(fs[0].ID+":"+fs[0].Severity.String()+" "+fs[0].Message, tc.want) {
+				t.Errorf("got %+v, want %s", fs, tc.want)
+			}
+		})
+	}
+}
