@@ -147,12 +147,13 @@ func dnssecFindings(env Env, subject string, a *resolver.SecureAnswer) []report.
 			Evidence: ev,
 		}}
 	}
-	if a.Err != nil && resolver.IsTemporary(a.Err) && !env.DNS.Offline() {
-		// A question on the way got no answer (timeout, SERVFAIL,
+	if a.Err != nil && resolver.IsTemporary(a.Err) && a.Records == nil && a.Kind == nil && !env.DNS.Offline() {
+		// The name's own question got no answer (timeout, SERVFAIL,
 		// REFUSED): nothing is known, which is not the same as a zone
 		// that validates or is unsigned. An error, as other checks' DNS
-		// failures (STYLE 6); offline, names outside the zone files are
-		// expected and stay not_validated.
+		// failures (STYLE 6). A server that answers the name but not the
+		// anchor's zone (a lab's, a test's: the root not served) stays
+		// not_validated, and so do names outside the zone files offline.
 		f := dnsError("dnssec", subject, "DNSSEC for "+subject, a.Err)
 		f.Evidence = ev
 		ev["error"] = a.Reason
