@@ -149,3 +149,29 @@ func TestDNSSECNonexistent(t *testing.T) {
 		})
 	}
 }
+
+// A server that answers the name but not the anchor's zone (a lab's
+// authoritative server, no root): not validated, information, as before.
+func TestDNSSECAnchorZoneNotServed(t *testing.T) {
+	s, err := dnstest.SignText(dnssecZone, dnstest.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := s.Zone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := dnstest.StartZones(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	srv.SetRcode(".", dns.RcodeRefused)
+	root := dns.Copy(s.DS[0]).(*dns.DS)
+	root.Hdr.Name = "."
+	env := Env{DNS: resolver.New(resolver.Config{Servers: []string{srv.Addr}, TrustAnchors: []dns.RR{root}, AttemptTimeout: time.Second, Attempts: 1}), Now: time.Now}
+	fs := DNSSEC(context.Background(), env, Target{Domain: "mail.test"})
+	if len(fs) == 0 || fs[0].ID != "dnssec.not_validated" || fs[0].Severity != report.Info {
+		t.Errorf("got %+v, want dnssec.not_validated info", fs)
+	}
+}
