@@ -183,6 +183,13 @@ func sendDirect(ctx context.Context, d Deps, s *Send) []Attempt {
 				Error: fmt.Sprintf("%s matches no mx pattern of the MTA-STS policy (%s) in enforce mode", host, strings.Join(s.STS.MX, ", "))})
 			continue
 		}
+		if dh := s.DANE[strings.ToLower(strings.TrimSuffix(host, "."))]; dh.Bogus != "" && s.TLS != TLSNone {
+			// RFC 7672 §2.2: a bogus TLSA lookup makes the host unusable;
+			// a DANE-aware MTA does not connect to it.
+			atts = append(atts, Attempt{Path: "direct", Host: host, Result: DANERefused, Step: "DNSSEC",
+				Error: fmt.Sprintf("the TLSA records of %s fail DNSSEC validation (%s): a DANE-aware MTA does not connect to it (RFC 7672 §2.2)", host, dh.Bogus)})
+			continue
+		}
 		addrs, err := d.DNS.LookupIP(ctx, "ip", host)
 		if err != nil {
 			a := Attempt{Path: "direct", Host: host, Result: DNSFailed, Step: "DNS", Error: "looking up the address of " + host + ": " + resolver.Reason(err)}
