@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -78,6 +79,7 @@ func (d *daneLookups) findings(probes []*Probe, now time.Time) []report.Finding 
 	}
 	var out []report.Finding
 	for _, h := range d.hosts {
+		weak := false
 		a := h.tlsa
 		name := "_25._tcp." + h.host
 		if a == nil || len(a.Records) == 0 && a.Security != resolver.Bogus {
@@ -114,6 +116,18 @@ func (d *daneLookups) findings(probes []*Probe, now time.Time) []report.Finding 
 				Evidence: ev,
 			})
 			continue
+		case sha1Signed(a, d.mx):
+			// Insecure to preflight (it does not validate SHA-1, as the
+			// issue and RFC 6840 §5.2 allow), but most validators still
+			// do (RFC 8624 keeps 5 and 7 MUST-validate), and DANE senders
+			// behind them enforce the records: match them anyway.
+			weak = true
+			out = append(out, report.Finding{
+				ID: "dane.insecure", Severity: report.Warn, Subject: h.host,
+				Message:  fmt.Sprintf("%s publishes TLSA records in a zone signed with RSA/SHA-1 (algorithm 5 or 7), which preflight does not validate (%s): validators that still accept SHA-1 (most do) treat them as secure, and DANE senders behind those enforce them, while validators that dropped SHA-1 treat the zone as unsigned and their senders ignore them. They are matched below without DNSSEC proof.", h.host, cmp.Or(a.Reason, d.mx.Reason)),
+				Fix:      "Roll the zones of the domain and of the MX host to algorithm 13 (ECDSA P-256) or 8 (RSA/SHA-256) so that every validator authenticates the TLSA records: sign with the new algorithm, publish its DS at the registrar, then remove the old DS and keys.",
+				Evidence: ev,
+			})
 		case a.Security == resolver.Insecure || d.mx.Security != resolver.Secure:
 			where := fmt.Sprintf("the zone of %s is not signed (%s)", name, a.Reason)
 			if a.Security == resolver.Secure {
@@ -144,23 +158,75 @@ func (d *daneLookups) findings(probes []*Probe, now time.Time) []report.Finding 
 			if p.Host != h.host || len(p.Chain) == 0 {
 				continue
 			}
-			out = append(out, daneProbe(p, name, records, now))
+			out = append(out, daneProbe(p, name, records, now, weak))
 		}
 	}
 	return out
 }
 
+// authenticated softens an address's certificate findings when its
+// DNSSEC-validated TLSA records authenticate it, as DANE senders judge
+// it: DANE-EE (3) binds the key, and senders ignore the certificate's
+// names, expiry and issuer (RFC 7672 §3.1.1); DANE-TA (2) checks name
+// and expiry itself (dane.Verify), so only the chain's trust in the
+// public roots does not matter (§3.1.2). Such findings become
+// information: only senders without DANE that verify (MTA-STS, whose
+// own findings say so) would mind.
+func (d *daneLookups) authenticated(p *Probe, fs []report.Finding, now time.Time) []report.Finding {
+	if d == nil || len(p.Chain) == 0 || d.mx == nil {
+		return fs
+	}
+	for _, h := range d.hosts {
+		a := h.tlsa
+		if h.host != p.Host || a == nil || !(a.Security == resolver.Secure && d.mx.Security == resolver.Secure || sha1Signed(a, d.mx)) {
+			continue
+		}
+		var records []*dns.TLSA
+		for _, rr := range a.Records {
+			if t, ok := rr.(*dns.TLSA); ok {
+				records = append(records, t)
+			}
+		}
+		r := dane.Verify(records, p.Chain, []string{p.Host}, now)
+		if r.Outcome != dane.Matched {
+			return fs
+		}
+		ignored := map[string]bool{"tls.cert_unverified": true}
+		why := "DANE senders authenticate it by its TLSA record " + r.Record + " (DANE-TA), not by the public roots (RFC 7672 §3.1.2)"
+		if strings.HasPrefix(r.Record, "3 ") {
+			ignored["tls.name_mismatch"], ignored["tls.cert_expired"], ignored["tls.cert_expiring"] = true, true, true
+			why = "DANE senders authenticate its key by the TLSA record " + r.Record + " (DANE-EE) and ignore the certificate's names, expiry and issuer (RFC 7672 §3.1.1)"
+		}
+		for i := range fs {
+			if ignored[fs[i].ID] && fs[i].Severity != report.Info {
+				fs[i].Severity = report.Info
+				fs[i].Message += " " + strings.ToUpper(why[:1]) + why[1:] + ": this matters only to senders without DANE that verify certificates."
+				if fs[i].Evidence != nil {
+					fs[i].Evidence["dane_authenticated"] = r.Record
+				}
+			}
+		}
+		return fs
+	}
+	return fs
+}
+
 // daneProbe matches the TLSA records against the chain one address
 // presented.
-func daneProbe(p *Probe, name string, records []*dns.TLSA, now time.Time) report.Finding {
+func daneProbe(p *Probe, name string, records []*dns.TLSA, now time.Time, weak bool) report.Finding {
 	r := dane.Verify(records, p.Chain, []string{p.Host}, now)
 	ev := map[string]any{"tlsa_name": name, "addr": p.Addr.String()}
+	senders, signed := "DANE senders", "DNSSEC-signed"
+	if weak {
+		senders, signed = "DANE senders whose validators accept RSA/SHA-1", "RSA/SHA-1-signed"
+		ev["sha1_zone"] = true
+	}
 	switch r.Outcome {
 	case dane.Matched:
 		ev["matched"], ev["depth"] = r.Record, r.Depth
 		return report.Finding{
 			ID: "dane.ok", Severity: report.Pass, Subject: p.subject(),
-			Message:  fmt.Sprintf("%s presents a certificate that its DNSSEC-signed TLSA record %s matches: DANE senders authenticate it.", p.subject(), r.Record),
+			Message:  fmt.Sprintf("%s presents a certificate that its %s TLSA record %s matches: %s authenticate it.", p.subject(), signed, r.Record, senders),
 			Evidence: ev,
 		}
 	case dane.NoUsable:
@@ -175,7 +241,7 @@ func daneProbe(p *Probe, name string, records []*dns.TLSA, now time.Time) report
 	ev["reasons"] = r.Reasons
 	return report.Finding{
 		ID: "dane.mismatch", Severity: report.Fail, Subject: p.subject(),
-		Message:  fmt.Sprintf("No TLSA record of %s matches the certificate %s presents (%s): DANE senders do not deliver to it (RFC 7672 §2.2).", p.Host, p.subject(), strings.Join(r.Reasons, "; ")),
+		Message:  fmt.Sprintf("No TLSA record of %s matches the certificate %s presents (%s): %s do not deliver to it (RFC 7672 §2.2).", p.Host, p.subject(), strings.Join(r.Reasons, "; "), senders),
 		Fix:      rollover(name, p),
 		Evidence: ev,
 	}
@@ -193,38 +259,61 @@ func rollover(name string, p *Probe) string {
 	return s + ". To change the key or certificate later without a gap, publish the next key's 3 1 1 record beside the current ones, wait two TTLs, then switch the server, then remove the old record; a 3 1 1 + 2 1 1 pair survives a certificate renewal with the same issuer."
 }
 
+// sha1Signed reports whether the TLSA lookup a and the domain's MX
+// lookup mx are secure or insecure only because their zones are signed
+// with RSA/SHA-1 (algorithms 5 and 7), which preflight does not validate
+// but most validators do; at least one of them is such.
+func sha1Signed(a, mx *resolver.SecureAnswer) bool {
+	only := func(x *resolver.SecureAnswer) bool {
+		return x.Security == resolver.Insecure && len(x.Algorithms) > 0 && !slices.ContainsFunc(x.Algorithms, func(alg uint8) bool {
+			return alg != dns.RSASHA1 && alg != dns.RSASHA1NSEC3SHA1
+		})
+	}
+	ok := func(x *resolver.SecureAnswer) bool { return x.Security == resolver.Secure || only(x) }
+	return ok(a) && ok(mx) && (only(a) || only(mx))
+}
+
 // recipientDANE looks up, with DNSSEC, the recipient domain's MX records
 // and its MX hosts' TLSA records, for the direct path to apply as a
 // DANE-aware MTA does: only when the MX RRset is secure (RFC 7672
 // §2.2.1), only secure TLSA records, and bogus ones as a refusal. nil
-// and why when DANE does not apply.
-func recipientDANE(ctx context.Context, env Env, s *delivery.Send) (map[string]delivery.DANEHost, string) {
+// and why when DANE does not apply; mxBogus says why the MX records
+// themselves are bogus (a validating MTA then defers without connecting).
+func recipientDANE(ctx context.Context, env Env, s *delivery.Send) (hosts map[string]delivery.DANEHost, note, mxBogus string) {
 	domain := s.To.Domain
 	mx := env.DNS.LookupSecure(ctx, domain, dns.TypeMX)
-	if mx.Security != resolver.Secure {
-		return nil, fmt.Sprintf("the MX records of %s are %s (%s): DANE does not apply", domain, mx.Security, mx.Reason)
+	if mx.Security == resolver.Bogus {
+		return nil, fmt.Sprintf("the MX records of %s are bogus (%s): a validating MTA defers without connecting", domain, mx.Reason), mx.Reason
 	}
-	hosts := []string{domain}
+	if mx.Security != resolver.Secure && !sha1Signed(mx, mx) {
+		return nil, fmt.Sprintf("the MX records of %s are %s (%s): DANE does not apply", domain, mx.Security, mx.Reason), ""
+	}
+	names := []string{domain}
 	if mx.Kind == nil {
-		hosts = hosts[:0]
+		names = names[:0]
 		for _, rr := range mx.Records {
 			if m, ok := rr.(*dns.MX); ok && m.Mx != "." {
-				hosts = append(hosts, strings.ToLower(strings.TrimSuffix(m.Mx, ".")))
+				names = append(names, strings.ToLower(strings.TrimSuffix(m.Mx, ".")))
 			}
 		}
 	}
-	hosts = hosts[:min(len(hosts), resolver.MaxNames)]
+	names = names[:min(len(names), resolver.MaxNames)]
 	out := map[string]delivery.DANEHost{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, h := range hosts {
+	for _, h := range names {
 		wg.Go(func() {
 			a := env.DNS.LookupSecure(ctx, "_25._tcp."+h, dns.TypeTLSA)
 			var d delivery.DANEHost
 			switch a.Security {
 			case resolver.Bogus:
 				d.Bogus = a.Reason
-			case resolver.Secure:
+			case resolver.Secure, resolver.Insecure:
+				if a.Security == resolver.Insecure && !sha1Signed(a, mx) {
+					break
+				}
+				// Secure, or RSA/SHA-1-signed: an MTA whose validator
+				// accepts SHA-1 (most do) applies these records.
 				for _, rr := range a.Records {
 					if t, ok := rr.(*dns.TLSA); ok {
 						d.TLSA = append(d.TLSA, t)
@@ -240,9 +329,9 @@ func recipientDANE(ctx context.Context, env Env, s *delivery.Send) (map[string]d
 	}
 	wg.Wait()
 	if len(out) == 0 {
-		return nil, "no MX host of " + domain + " has DNSSEC-secure TLSA records"
+		return nil, "no MX host of " + domain + " has DNSSEC-secure TLSA records", ""
 	}
-	return out, ""
+	return out, "", ""
 }
 
 // daneEvidence says whether the direct path applied DANE, and where.
@@ -255,5 +344,11 @@ func daneEvidence(s *delivery.Send, note string) map[string]any {
 		hosts = append(hosts, h)
 	}
 	slices.Sort(hosts)
+	if s.TLS == delivery.TLSNone {
+		// --tls none sends in clear text as asked: DANE was not applied,
+		// though a DANE-aware MTA would have required TLS there.
+		return map[string]any{"applied": false, "overridden_by": "--tls none", "hosts": hosts,
+			"reason": "--tls none overrode DANE: the session was in clear text as asked, where a DANE-aware MTA requires TLS and a certificate the TLSA records match (RFC 7672 §2.2)"}
+	}
 	return map[string]any{"applied": true, "hosts": hosts}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/preflight-mail/preflight/dane"
+	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/resolver/dnstest"
 	"github.com/preflight-mail/preflight/smtp/smtptest"
@@ -24,6 +25,11 @@ import (
 // with the TLSA records tlsa(leaf, ca) at _25._tcp.mx1, validated from
 // the zone's own DS.
 func daneEnv(t *testing.T, opt *dnstest.SignOptions, addr string, tlsa func(leaf, ca *x509.Certificate) []string) Env {
+	return daneEnvCert(t, opt, addr, "mx1.example.test", tlsa)
+}
+
+// daneEnvCert is daneEnv with the leaf certificate for certName.
+func daneEnvCert(t *testing.T, opt *dnstest.SignOptions, addr, certName string, tlsa func(leaf, ca *x509.Certificate) []string) Env {
 	t.Helper()
 	ca := smtptest.NewCA(t)
 	block, _ := pem.Decode(ca.PEM)
@@ -31,7 +37,7 @@ func daneEnv(t *testing.T, opt *dnstest.SignOptions, addr string, tlsa func(leaf
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := ca.ServerTLSUntil(t, time.Now().Add(90*24*time.Hour), "mx1.example.test")
+	cfg := ca.ServerTLSUntil(t, time.Now().Add(90*24*time.Hour), certName)
 	cfg.Certificates[0].Certificate = append(cfg.Certificates[0].Certificate, caCert.Raw)
 	leaf, _ := x509.ParseCertificate(cfg.Certificates[0].Certificate[0])
 	port := freePort(t)
@@ -80,7 +86,10 @@ func TestDANE(t *testing.T) {
 		{"PKIX beside DANE-EE", signed, func(leaf, _ *x509.Certificate) []string {
 			return []string{dane.Record(1, 1, 1, leaf), dane.Record(3, 1, 1, leaf)}
 		}, []string{"dane.unusable_records warn", "dane.ok pass"}},
-		{"insecure zone: ignored by senders", &dnstest.SignOptions{Algorithm: dns.RSASHA1}, ee, []string{"dane.insecure warn"}},
+		// RSA/SHA-1 is insecure to preflight, but validators that accept
+		// it (most) make their senders enforce the records: matched.
+		{"RSA/SHA-1 zone: matched, with a warning", &dnstest.SignOptions{Algorithm: dns.RSASHA1}, ee, []string{"dane.insecure warn", "dane.ok pass"}},
+		{"RSA/SHA-1 zone: mismatch fails", &dnstest.SignOptions{Algorithm: dns.RSASHA1}, func(_, _ *x509.Certificate) []string { return []string{"3 1 1 " + strings.Repeat("ab", 32)} }, []string{"dane.insecure warn", "dane.mismatch fail"}},
 		{"bogus", &dnstest.SignOptions{Inception: time.Now().Add(-9 * 24 * time.Hour), Expiration: time.Now().Add(-time.Hour)}, ee, []string{"dane.bogus fail"}},
 		{"no anchor", nil, ee, []string{"dane.not_validated info"}},
 	} {
@@ -98,6 +107,51 @@ func TestDANE(t *testing.T) {
 				}
 			}
 			if strings.Join(got, "; ") != strings.Join(tc.want, "; ") {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// An address that DANE authenticates is judged as DANE senders judge it:
+// with DANE-EE the certificate's name (and expiry, issuer) do not
+// matter, with DANE-TA its trust in the public roots does not; those
+// findings are information then, not warnings.
+func TestDANEAuthenticatedAddress(t *testing.T) {
+	signed := &dnstest.SignOptions{}
+	for i, tc := range []struct {
+		name     string
+		certName string
+		roots    bool // the run trusts the test CA
+		tlsa     func(leaf, ca *x509.Certificate) []string
+		want     map[string]string // finding ID → severity
+	}{
+		{"DANE-EE, wrong name", "other.example.test", true, func(leaf, _ *x509.Certificate) []string { return []string{dane.Record(3, 1, 1, leaf)} },
+			map[string]string{"tls.name_mismatch": "info", "dane.ok": "pass"}},
+		{"DANE-EE, private CA", "mx1.example.test", false, func(leaf, _ *x509.Certificate) []string { return []string{dane.Record(3, 1, 1, leaf)} },
+			map[string]string{"tls.cert_unverified": "info", "dane.ok": "pass"}},
+		{"DANE-TA, private CA", "mx1.example.test", false, func(_, ca *x509.Certificate) []string { return []string{dane.Record(2, 1, 1, ca)} },
+			map[string]string{"tls.cert_unverified": "info", "dane.ok": "pass"}},
+		{"no match: the warnings stand", "other.example.test", true, func(_, _ *x509.Certificate) []string { return []string{"3 1 1 " + strings.Repeat("ab", 32)} },
+			map[string]string{"tls.name_mismatch": "warn", "dane.mismatch": "fail"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := daneEnvCert(t, signed, fmt.Sprintf("127.0.4.%d", i+1), tc.certName, tc.tlsa)
+			if !tc.roots {
+				env.TLS.Roots = x509.NewCertPool()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			got := map[string]string{}
+			for _, f := range TLS(ctx, env, Target{Domain: "example.test"}) {
+				if _, ok := tc.want[f.ID]; ok {
+					got[f.ID] = f.Severity.String()
+					if f.Severity == report.Info && !strings.Contains(f.Message, "RFC 7672") {
+						t.Errorf("%s softened without saying why: %s", f.ID, f.Message)
+					}
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -108,14 +109,18 @@ func dnssecFindings(env Env, subject string, a *resolver.SecureAnswer) []report.
 		if weak := slices.ContainsFunc(a.Algorithms, func(alg uint8) bool { return alg == dns.RSASHA1 || alg == dns.RSASHA1NSEC3SHA1 }); weak {
 			return []report.Finding{{
 				ID: "dnssec.weak_algorithm", Severity: report.Warn, Subject: subject,
-				Message:  fmt.Sprintf("%s is signed with RSA/SHA-1 (algorithm 5 or 7), which RFC 8624 says not to sign with any more and which validators are dropping (they then treat the zone as unsigned): %s.", zone, a.Reason),
+				Message:  fmt.Sprintf("%s is signed with RSA/SHA-1 (algorithm 5 or 7), which RFC 8624 says not to sign with any more (%s). Most validators still accept it and treat the zone as signed (DANE senders behind them enforce its TLSA records), but those that dropped SHA-1 treat it as unsigned, as preflight does: its records are not checked for DNSSEC here.", zone, a.Reason),
 				Fix:      fmt.Sprintf("Roll the zone %s to algorithm 13 (ECDSA P-256) or 8 (RSA/SHA-256): sign with the new algorithm, publish its DS at the registrar, then remove the old DS and keys.", zone),
 				Evidence: ev,
 			}}
 		}
+		msg := fmt.Sprintf("%s is not DNSSEC-signed (%s): its records are not authenticated, and DANE (TLSA) cannot protect mail to its MX hosts.", subject, a.Reason)
+		if errors.Is(a.Kind, resolver.ErrNXDomain) {
+			msg = fmt.Sprintf("%s does not exist, and that is not DNSSEC-proven (%s).", subject, a.Reason)
+		}
 		return []report.Finding{{
 			ID: "dnssec.insecure", Severity: report.Info, Subject: subject,
-			Message:  fmt.Sprintf("%s is not DNSSEC-signed (%s): its records are not authenticated, and DANE (TLSA) cannot protect mail to its MX hosts.", subject, a.Reason),
+			Message:  msg,
 			Fix:      fmt.Sprintf("Optional: sign the zone %s at its DNS host and publish the DS record at the registrar; DANE for the MX hosts needs it.", zone),
 			Evidence: ev,
 		}}
@@ -130,11 +135,29 @@ func dnssecFindings(env Env, subject string, a *resolver.SecureAnswer) []report.
 				Evidence: ev,
 			}}
 		}
+		msg := fmt.Sprintf("%s validates with DNSSEC from the trust anchor (zone %s, algorithm %s; signatures valid until %s).", subject, zone, algList(a.Algorithms), a.Expires.UTC().Format("2006-01-02"))
+		if errors.Is(a.Kind, resolver.ErrNXDomain) {
+			// Proven not to exist: the zone is sound, the name is not
+			// there (the mx check says what that means for mail).
+			msg = fmt.Sprintf("%s does not exist: the zone %s proves it with DNSSEC from the trust anchor (algorithm %s; signatures valid until %s).", subject, zone, algList(a.Algorithms), a.Expires.UTC().Format("2006-01-02"))
+		}
 		return []report.Finding{{
 			ID: "dnssec.secure", Severity: report.Pass, Subject: subject,
-			Message:  fmt.Sprintf("%s validates with DNSSEC from the trust anchor (zone %s, algorithm %s; signatures valid until %s).", subject, zone, algList(a.Algorithms), a.Expires.UTC().Format("2006-01-02")),
+			Message:  msg,
 			Evidence: ev,
 		}}
+	}
+	if a.Err != nil && resolver.IsTemporary(a.Err) && a.Records == nil && a.Kind == nil && !env.DNS.Offline() {
+		// The name's own question got no answer (timeout, SERVFAIL,
+		// REFUSED): nothing is known, which is not the same as a zone
+		// that validates or is unsigned. An error, as other checks' DNS
+		// failures (STYLE 6). A server that answers the name but not the
+		// anchor's zone (a lab's, a test's: the root not served) stays
+		// not_validated, and so do names outside the zone files offline.
+		f := dnsError("dnssec", subject, "DNSSEC for "+subject, a.Err)
+		f.Evidence = ev
+		ev["error"] = a.Reason
+		return []report.Finding{f}
 	}
 	ev["error"] = a.Reason
 	return []report.Finding{{

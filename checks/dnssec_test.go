@@ -83,3 +83,95 @@ func TestDNSSEC(t *testing.T) {
 		})
 	}
 }
+
+// A DNS server that never answers, or refuses, leaves DNSSEC unknown:
+// dnssec.dns_error (error, the run incomplete), never the information
+// that the zone could not be validated, which reads as a clean result.
+func TestDNSSECDNSFailure(t *testing.T) {
+	s, err := dnstest.SignText(dnssecZone, dnstest.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := s.Zone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		break_ func(*dnstest.Server)
+		why    string
+	}{
+		{"no answer", func(srv *dnstest.Server) { srv.DropAll(true) }, "timeout"},
+		{"refused", func(srv *dnstest.Server) { srv.SetRcode("", dns.RcodeRefused) }, "REFUSED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := dnstest.StartZones(z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(srv.Close)
+			tc.break_(srv)
+			env := Env{DNS: resolver.New(resolver.Config{Servers: []string{srv.Addr}, TrustAnchors: s.DS, AttemptTimeout: 100 * time.Millisecond, Attempts: 1}), Now: time.Now}
+			fs := DNSSEC(context.Background(), env, Target{Domain: "mail.test"})
+			if len(fs) == 0 {
+				t.Fatal("no findings")
+			}
+			for _, f := range fs {
+				if f.ID != "dnssec.dns_error" || f.Severity != report.Error {
+					t.Errorf("%s:%s %s, want dnssec.dns_error:error", f.ID, f.Severity, f.Message)
+				}
+				if !strings.Contains(f.Message, tc.why) {
+					t.Errorf("message %q does not say %q", f.Message, tc.why)
+				}
+			}
+		})
+	}
+}
+
+// A name the zone proves not to exist is not said to "validate": the
+// finding says it does not exist, and that the proof is (or is not)
+// DNSSEC's.
+func TestDNSSECNonexistent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  dnstest.SignOptions
+		want string
+	}{
+		{"proven", dnstest.SignOptions{}, "dnssec.secure:pass nope.mail.test does not exist: the zone mail.test proves it"},
+		{"opt-out span", dnstest.SignOptions{NSEC3: true, OptOut: true}, "dnssec.insecure:info nope.mail.test does not exist, and that is not DNSSEC-proven"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := signedEnv(t, tc.opt, true)
+			fs := DNSSEC(context.Background(), env, Target{Domain: "nope.mail.test"})
+			if len(fs) != 1 || !strings.HasPrefix(fs[0].ID+":"+fs[0].Severity.String()+" "+fs[0].Message, tc.want) {
+				t.Errorf("got %+v, want %s", fs, tc.want)
+			}
+		})
+	}
+}
+
+// A server that answers the name but not the anchor's zone (a lab's
+// authoritative server, no root): not validated, information, as before.
+func TestDNSSECAnchorZoneNotServed(t *testing.T) {
+	s, err := dnstest.SignText(dnssecZone, dnstest.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := s.Zone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := dnstest.StartZones(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	srv.SetRcode(".", dns.RcodeRefused)
+	root := dns.Copy(s.DS[0]).(*dns.DS)
+	root.Hdr.Name = "."
+	env := Env{DNS: resolver.New(resolver.Config{Servers: []string{srv.Addr}, TrustAnchors: []dns.RR{root}, AttemptTimeout: time.Second, Attempts: 1}), Now: time.Now}
+	fs := DNSSEC(context.Background(), env, Target{Domain: "mail.test"})
+	if len(fs) == 0 || fs[0].ID != "dnssec.not_validated" || fs[0].Severity != report.Info {
+		t.Errorf("got %+v, want dnssec.not_validated info", fs)
+	}
+}

@@ -84,10 +84,11 @@ func SendCheck(ctx context.Context, env Env, t Target) []report.Finding {
 	daneNote := ""
 	if s.Path != "relay" {
 		// And its DANE TLSA records, as a DANE-aware MTA does (RFC 7672).
-		var hosts map[string]delivery.DANEHost
-		if hosts, daneNote = recipientDANE(ctx, env, s); hosts != nil {
+		hosts, note, mxBogus := recipientDANE(ctx, env, s)
+		daneNote = note
+		if hosts != nil || mxBogus != "" {
 			applied := *s
-			applied.DANE = hosts
+			applied.DANE, applied.MXBogus = hosts, mxBogus
 			s = &applied
 		}
 	}
@@ -281,8 +282,8 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 		f.Message = fmt.Sprintf("%s does not offer STARTTLS, and TLS was required: nothing was sent.", where)
 	case delivery.DANERefused:
 		f.ID, f.Severity = "send.dane_refused", report.Fail
-		f.Message = fmt.Sprintf("%s publishes DNSSEC-secure DANE TLSA records, and a DANE-aware MTA would not deliver to it: %s. Nothing was sent.", where, d.Error)
-		f.Fix = "This is the recipient's setup (its TLSA records, certificates or DNSSEC), not the sender's: try another recipient, or tell the recipient's postmaster; preflight tls " + s.To.Domain + " shows the details and the records that would match."
+		f.Message = fmt.Sprintf("A DNSSEC-validating, DANE-aware MTA would not deliver to %s: %s. Nothing was sent.", where, d.Error)
+		f.Fix = "This is the recipient's setup (its TLSA records, certificates or DNSSEC), not the sender's: try another recipient, or tell the recipient's postmaster; preflight dnssec " + s.To.Domain + " and preflight tls " + s.To.Domain + " show the details and the records that would match."
 	case delivery.STSRefused:
 		f.ID, f.Severity = "send.mta_sts_refused", report.Fail
 		f.Message = fmt.Sprintf("The recipient's MTA-STS policy (%s, mode %s) allows no delivery to %s: %s. A compliant MTA would not deliver; nothing was sent.", s.STSURL, s.STS.Mode, where, d.Error)
@@ -385,6 +386,23 @@ func tlsFinding(a delivery.Attempt, where string) report.Finding {
 		}
 	}
 	ev := map[string]any{"tls": a.TLS}
+	if a.TLS.DANE != "" {
+		// Authenticated by the recipient's TLSA records (RFC 7672): a
+		// DANE-EE match ignores the certificate's names and expiry, a
+		// DANE-TA match the public roots, so a failed PKIX check is
+		// no warning.
+		msg := fmt.Sprintf("%s with %s (%s), the server authenticated by its DNSSEC-validated %s", a.TLS.Version, where, a.TLS.Cipher, a.TLS.DANE)
+		switch {
+		case strings.HasPrefix(a.TLS.DANE, "TLSA 3 "):
+			msg += " (DANE-EE: the certificate's names and expiry do not apply, RFC 7672 §3.1.1)"
+		case !a.TLS.Verified:
+			msg += " (DANE-TA: the chain need not lead to a public root, RFC 7672 §3.1.2)"
+		}
+		if !a.TLS.Verified {
+			msg += "; against the public roots it does not verify: " + a.TLS.VerifyError
+		}
+		return report.Finding{ID: "send.tls_ok", Severity: report.Pass, Subject: a.Host, Evidence: ev, Message: msg + "."}
+	}
 	if !a.TLS.Verified {
 		fix := "Normal for many MX hosts (opportunistic TLS); for your own server, install a certificate for its name."
 		if a.Path != "direct" {

@@ -219,7 +219,7 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 		out = append(out, f)
 	} else {
 		for _, p := range probes {
-			out = append(out, tlsAddrFindings(ctx, env, p, now)...)
+			out = append(out, dl.authenticated(p, tlsAddrFindings(ctx, env, p, now), now)...)
 		}
 	}
 	out = append(out, dl.findings(probes, now)...)

@@ -14,7 +14,8 @@ import (
 // DANERefused is the end of a direct session that a DANE-aware MTA
 // would not continue (RFC 7672 §2.2): the MX host has DNSSEC-secure TLSA
 // records and no STARTTLS, or presents a chain none of them matches, or
-// its TLSA lookup was bogus.
+// its TLSA lookup was bogus; or the domain's MX lookup was bogus, and a
+// validating MTA makes no connection at all (Send.MXBogus).
 const DANERefused Result = "dane_refused"
 
 // DANEHost is what the direct path knows of one MX host's DANE TLSA

@@ -70,6 +70,11 @@ type Send struct {
 	// Delivered, when set, is given the message a server accepted at
 	// DATA, exactly as sent (send --save-message).
 	Delivered func(msg []byte)
+	// MXBogus, when set, says why the recipient domain's MX records fail
+	// DNSSEC validation: a validating MTA gets SERVFAIL for them and
+	// defers without connecting (RFC 7672 §2.2), so the direct path
+	// makes no connection either.
+	MXBogus string
 }
 
 // enforced reports whether s applies an MTA-STS policy in enforce mode.
@@ -206,6 +211,10 @@ func share(ctx context.Context, left int) (context.Context, context.CancelFunc) 
 // each host gets its share of the time left (share), and the hosts the
 // time limit leaves out are reported as not tried.
 func sendDirect(ctx context.Context, d Deps, s *Send, after int) []Attempt {
+	if s.MXBogus != "" {
+		return []Attempt{{Path: "direct", Host: s.To.Domain, Result: DANERefused, Step: "DNSSEC",
+			Error: fmt.Sprintf("the MX records of %s fail DNSSEC validation (%s): a validating MTA gets SERVFAIL for them and defers the mail without connecting (RFC 7672 §2.2)", s.To.Domain, s.MXBogus)}}
+	}
 	hosts, end := mxHosts(ctx, d, s.To.Domain)
 	if end != nil {
 		return []Attempt{*end}
@@ -240,6 +249,13 @@ func sendDirect(ctx context.Context, d Deps, s *Send, after int) []Attempt {
 			// not name is not a candidate.
 			atts = append(atts, Attempt{Path: "direct", Host: host, Result: STSRefused, Step: "MTA-STS",
 				Error: fmt.Sprintf("%s matches no mx pattern of the MTA-STS policy (%s) in enforce mode", host, s.STS.MXList(10))})
+			continue
+		}
+		if dh := s.DANE[strings.ToLower(strings.TrimSuffix(host, "."))]; dh.Bogus != "" && s.TLS != TLSNone {
+			// RFC 7672 §2.2: a bogus TLSA lookup makes the host unusable;
+			// a DANE-aware MTA does not connect to it.
+			atts = append(atts, Attempt{Path: "direct", Host: host, Result: DANERefused, Step: "DNSSEC",
+				Error: fmt.Sprintf("the TLSA records of %s fail DNSSEC validation (%s): a DANE-aware MTA does not connect to it (RFC 7672 §2.2)", host, dh.Bogus)})
 			continue
 		}
 		addrs, err := d.DNS.LookupIP(ctx, "ip", host)

@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -36,12 +37,31 @@ const MaxTrustAnchors = 64
 // LoadTrustAnchors reads a --trust-anchor file: DS or DNSKEY records in
 // zone-file syntax (origin "."), nothing else.
 func LoadTrustAnchors(ctx context.Context, path string) ([]dns.RR, error) {
-	f, err := inputfile.Open(ctx, path, inputfile.Zone)
+	f, err := inputfile.Open(ctx, path, inputfile.Anchors)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ParseTrustAnchors(f, path)
+	er := &readErr{r: f}
+	rrs, err := ParseTrustAnchors(er, path)
+	if err != nil && er.err != nil {
+		return nil, er.err // too large, unreadable: named once, not as syntax
+	}
+	return rrs, err
+}
+
+// readErr keeps the first read error other than EOF.
+type readErr struct {
+	r   interface{ Read([]byte) (int, error) }
+	err error
+}
+
+func (e *readErr) Read(b []byte) (int, error) {
+	n, err := e.r.Read(b)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // ParseTrustAnchors reads DS and DNSKEY records in zone-file syntax from

@@ -144,6 +144,23 @@ type chain struct {
 	zone    string // fqdn
 	keys    []*dns.DNSKEY
 	expires time.Time
+	// costly is why a name on the way down was taken to be inside zone
+	// without a proof: the proof of its DS's absence is NSEC3 with more
+	// iterations than a validator computes (RFC 9276). What the zone's
+	// keys sign still validates; what they do not sign (a delegation the
+	// proof would have shown) is insecure for that reason, not bogus.
+	costly string
+}
+
+// signedBy reports whether any RRSIG of m's answer or authority section
+// is by zone: m comes from that zone, not from one delegated below it.
+func signedBy(m *dns.Msg, zone string) bool {
+	for _, rr := range append(slices.Clip(m.Answer), m.Ns...) {
+		if sig, ok := rr.(*dns.RRSIG); ok && strings.EqualFold(sig.SignerName, zone) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *chain) expire(t time.Time) {
@@ -241,6 +258,11 @@ func (r *Resolver) lookupSecure(ctx context.Context, name string, qtype uint16, 
 		a.Security, a.Reason, a.Err, a.Zone = Indeterminate, errorReason(err), err, bare(c.zone)
 		return a
 	}
+	if c.costly != "" && !signedBy(m, c.zone) {
+		a.Security, a.Reason, a.Zone = Insecure, c.costly, bare(c.zone)
+		r.plain(ctx, a, m, nil, name, qtype, depth)
+		return a
+	}
 	r.judge(ctx, a, m, c, name, qtype, depth)
 	return a
 }
@@ -302,12 +324,23 @@ func (r *Resolver) anchorChain(f *future, zone string, anchors []dns.RR, a *Secu
 	if len(ds) > 0 {
 		usable := supportedDS(ds)
 		if len(usable) == 0 && len(trusted) == 0 {
+			sha1 := !slices.ContainsFunc(ds, func(d *dns.DS) bool {
+				return d.Algorithm != dns.RSASHA1 && d.Algorithm != dns.RSASHA1NSEC3SHA1 || !supportedDigest(d.DigestType)
+			})
+			if !sha1 {
+				// An anchor preflight cannot use is no anchor (RFC 4035
+				// §5): nothing proves the zone unsigned, so
+				// indeterminate, not insecure.
+				return nil, Indeterminate, fmt.Sprintf("no trust anchor of %s is usable: %s", bare(zone), unsupportedDS(ds)), nil
+			}
+			// RSA/SHA-1 anchors: insecure to preflight, as a zone signed
+			// so below an anchor is (the dnssec check warns).
 			for _, d := range ds {
 				if !slices.Contains(a.Algorithms, d.Algorithm) {
 					a.Algorithms = append(a.Algorithms, d.Algorithm)
 				}
 			}
-			return nil, Insecure, fmt.Sprintf("the trust anchors of %s use only algorithms preflight does not support (%s)", bare(zone), algNames(a.Algorithms)), nil
+			return nil, Insecure, fmt.Sprintf("the trust anchors of %s use only what preflight does not support (%s)", bare(zone), unsupportedDS(ds)), nil
 		}
 		matched, why := matchDS(zone, dnskeys(keys), usable)
 		if len(matched) == 0 && len(trusted) == 0 {
@@ -320,7 +353,7 @@ func (r *Resolver) anchorChain(f *future, zone string, anchors []dns.RR, a *Secu
 	}
 	exp, why := r.verify(keys, sigs, &chain{zone: zone, keys: trusted})
 	if why != "" {
-		return nil, Bogus, bare(zone) + " DNSKEY: " + why, nil
+		return nil, Bogus, bare(zone) + " DNSKEY: " + keySetWhy(sigs, trusted, why), nil
 	}
 	c := &chain{zone: zone, keys: zoneKeys(keys)}
 	c.expire(exp)
@@ -335,6 +368,11 @@ func (r *Resolver) descend(c *chain, cut string, dsF, keyF *future, a *SecureAns
 	m, err := dsF.wait()
 	if err != nil {
 		return Indeterminate, errorReason(err), err
+	}
+	if c.costly != "" && !signedBy(m, c.zone) {
+		// Below a name the costly proof did not place: no longer c's zone.
+		a.Zone = bare(c.zone)
+		return Insecure, c.costly, nil
 	}
 	ds, sigs := rrset(m.Answer, cut, dns.TypeDS)
 	if len(ds) == 0 {
@@ -361,9 +399,16 @@ func (r *Resolver) descend(c *chain, cut string, dsF, keyF *future, a *SecureAns
 				return Insecure, bare(cut) + " is delegated without a DS record: its zone is not signed", nil
 			}
 			return Secure, "", nil
-		case optOut, tooCostly:
+		case optOut:
 			a.Zone = bare(cut)
 			return Insecure, why, nil
+		case tooCostly:
+			// RFC 9276 §3.2 makes insecure what depends on such a proof,
+			// and only that: most names on the way are no zone cut, and
+			// the answer signed by c's keys validates as usual (delv
+			// agrees). Stay in c's zone; see chain.costly.
+			c.costly = bare(c.zone) + " proves the absence of a DS record at " + bare(cut) + " with " + why
+			return Secure, "", nil
 		}
 		a.Zone = bare(c.zone)
 		return Bogus, "no valid proof that " + bare(cut) + " has no DS record: " + p.explain(why), nil
@@ -382,7 +427,7 @@ func (r *Resolver) descend(c *chain, cut string, dsF, keyF *future, a *SecureAns
 				a.Algorithms = append(a.Algorithms, d.Algorithm)
 			}
 		}
-		return Insecure, fmt.Sprintf("the DS records of %s use only algorithms preflight does not support (%s)", bare(cut), algNames(a.Algorithms)), nil
+		return Insecure, fmt.Sprintf("the DS records of %s use only what preflight does not support (%s)", bare(cut), unsupportedDS(dsRecords(ds))), nil
 	}
 	km, err := keyF.wait()
 	if err != nil {
@@ -399,9 +444,9 @@ func (r *Resolver) descend(c *chain, cut string, dsF, keyF *future, a *SecureAns
 	}
 	exp, why = r.verify(keys, ksigs, &chain{zone: cut, keys: matched})
 	if why != "" {
-		return Bogus, bare(cut) + " DNSKEY: " + why, nil
+		return Bogus, bare(cut) + " DNSKEY: " + keySetWhy(ksigs, matched, why), nil
 	}
-	c.zone, c.keys = cut, zoneKeys(keys)
+	c.zone, c.keys, c.costly = cut, zoneKeys(keys), ""
 	c.expire(exp)
 	a.Algorithms = nil
 	return Secure, "", nil
@@ -683,6 +728,34 @@ func (r *Resolver) verify(rrset []dns.RR, sigs []*dns.RRSIG, c *chain) (time.Tim
 	return time.Time{}, why
 }
 
+// keySetWhy says why a DNSKEY set did not validate with the keys the DS
+// or the anchor names (trusted): when none of them made any of its
+// RRSIGs (a key-signing key's signature missing), that, with the key
+// tags on both sides; else verify's reason.
+func keySetWhy(sigs []*dns.RRSIG, trusted []*dns.DNSKEY, why string) string {
+	var want, have []string
+	for _, k := range trusted {
+		t := fmt.Sprint(k.KeyTag())
+		for _, s := range sigs {
+			if s.KeyTag == k.KeyTag() && s.Algorithm == k.Algorithm {
+				return why
+			}
+		}
+		if !slices.Contains(want, t) {
+			want = append(want, t)
+		}
+	}
+	for _, s := range sigs {
+		if t := fmt.Sprint(s.KeyTag); !slices.Contains(have, t) {
+			have = append(have, t)
+		}
+	}
+	if len(sigs) == 0 || len(want) == 0 {
+		return why
+	}
+	return fmt.Sprintf("not signed by the key its DS or trust anchor names (key tag %s), only by key tag %s", strings.Join(want, ", "), strings.Join(have, ", "))
+}
+
 // rrset splits the records of type t at owner from msg section rrs, and
 // the RRSIGs that cover them.
 func rrset(rrs []dns.RR, owner string, t uint16) ([]dns.RR, []*dns.RRSIG) {
@@ -744,6 +817,22 @@ func dsRecords(rrs []dns.RR) []*dns.DS {
 		}
 	}
 	return out
+}
+
+// unsupportedDS says why each DS record cannot be used: its algorithm,
+// else its digest type.
+func unsupportedDS(ds []*dns.DS) string {
+	var out []string
+	for _, d := range ds {
+		why := "algorithm " + algNames([]uint8{d.Algorithm})
+		if supportedAlgorithm(d.Algorithm) {
+			why = fmt.Sprintf("digest type %d", d.DigestType)
+		}
+		if !slices.Contains(out, why) {
+			out = append(out, why)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func supportedDS(ds []*dns.DS) []*dns.DS {

@@ -2,14 +2,18 @@ package resolver_test
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/preflight-mail/preflight/internal/inputfile"
 	"github.com/preflight-mail/preflight/resolver"
 	"github.com/preflight-mail/preflight/resolver/dnstest"
 )
@@ -145,6 +149,7 @@ func edit(s *dnstest.Signed, t uint16, f func(dns.RR)) {
 
 func TestLookupSecure(t *testing.T) {
 	nsec3 := dnstest.SignOptions{NSEC3: true, Iterations: 0, Salt: "aabb"}
+	costly := dnstest.SignOptions{NSEC3: true, Iterations: 500, Salt: "abcd"}
 	cases := []struct {
 		name  string
 		w     world
@@ -167,7 +172,17 @@ func TestLookupSecure(t *testing.T) {
 		{name: "anchor is a DNSKEY", w: world{anchors: func(root *dnstest.Signed) []dns.RR { return []dns.RR{root.Key} }}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Secure},
 
 		{name: "insecure: delegation without DS", qname: "www.plain.example", qtype: dns.TypeA, want: resolver.Insecure, why: "delegated without a DS", zone: "plain.example"},
-		{name: "insecure: unsupported algorithm 5", w: world{opts: map[string]dnstest.SignOptions{"sub.example.": {Algorithm: dns.RSASHA1}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Insecure, why: "preflight does not support (5 RSASHA1)"},
+		{name: "insecure: unsupported algorithm 5", w: world{opts: map[string]dnstest.SignOptions{"sub.example.": {Algorithm: dns.RSASHA1}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Insecure, why: "preflight does not support (algorithm 5 RSASHA1)"},
+		{name: "insecure: unsupported DS digest type", w: world{change: map[string]func(*dnstest.Signed){"sub.example.": func(s *dnstest.Signed) {
+			for _, rr := range s.DS {
+				rr.(*dns.DS).DigestType = 9
+			}
+		}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Insecure, why: "does not support (digest type 9)"},
+		{name: "indeterminate: the only anchor has an unsupported digest type", w: world{anchors: func(root *dnstest.Signed) []dns.RR {
+			ds := dns.Copy(root.DS[0]).(*dns.DS)
+			ds.DigestType = 9
+			return []dns.RR{ds}
+		}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Indeterminate, why: "no trust anchor of . is usable: digest type 9"},
 		{name: "insecure: NSEC3 opt-out", w: world{opts: map[string]dnstest.SignOptions{"example.": {NSEC3: true, OptOut: true}}}, qname: "www.plain.example", qtype: dns.TypeA, want: resolver.Insecure, why: "opt-out"},
 		{name: "indeterminate: no anchor", w: world{anchors: func(*dnstest.Signed) []dns.RR {
 			return []dns.RR{mustRR(t, "other. IN DS 1 13 2 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20")}
@@ -198,6 +213,23 @@ func TestLookupSecure(t *testing.T) {
 		{name: "bogus: missing DNSKEY", w: world{change: map[string]func(*dnstest.Signed){"sub.example.": func(s *dnstest.Signed) {
 			remove(s, "sub.example.", dns.TypeDNSKEY)
 		}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Bogus, why: "no DNSKEY"},
+		{name: "bogus: the DS's key does not sign the DNSKEY set", w: world{change: map[string]func(*dnstest.Signed){"sub.example.": func(s *dnstest.Signed) {
+			// A key split whose key-signing key's RRSIG over the DNSKEY
+			// set is gone: only a second key (a ZSK) signs it.
+			zsk := &dns.DNSKEY{Hdr: dns.RR_Header{Name: s.Apex, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600}, Flags: 256, Protocol: 3, Algorithm: dns.ECDSAP256SHA256}
+			priv, err := zsk.Generate(256)
+			if err != nil {
+				t.Fatal(err)
+			}
+			remove(s, s.Apex, dns.TypeDNSKEY)
+			keys := []dns.RR{s.Key, zsk}
+			sig := &dns.RRSIG{Hdr: dns.RR_Header{Name: s.Apex, Rrtype: dns.TypeRRSIG, Class: dns.ClassINET, Ttl: 3600}, TypeCovered: dns.TypeDNSKEY, Algorithm: zsk.Algorithm,
+				Labels: uint8(dns.CountLabel(s.Apex)), OrigTtl: 3600, Inception: uint32(time.Now().Add(-time.Hour).Unix()), Expiration: uint32(time.Now().Add(24 * time.Hour).Unix()), KeyTag: zsk.KeyTag(), SignerName: s.Apex}
+			if err := sig.Sign(priv.(crypto.Signer), keys); err != nil {
+				t.Fatal(err)
+			}
+			s.Records = append(s.Records, s.Key, zsk, sig)
+		}}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Bogus, why: "not signed by the key its DS or trust anchor names"},
 		{name: "bogus: signed zone answers unsigned", w: world{change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
 			remove(s, "mx.example.", dns.TypeRRSIG)
 			var out []dns.RR
@@ -267,6 +299,20 @@ func TestLookupSecure(t *testing.T) {
 			})
 		}}}, qname: "nope.example", qtype: dns.TypeA, want: resolver.Bogus, why: "does not verify"},
 		{name: "NSEC3 iterations over the limit", w: world{opts: map[string]dnstest.SignOptions{"example.": {NSEC3: true, Iterations: 200}}}, qname: "nope.example", qtype: dns.TypeA, want: resolver.Insecure, why: "iterations"},
+		// RFC 9276 makes insecure only what depends on the costly proof:
+		// the names on the way to a signed answer are no zone cuts.
+		{name: "NSEC3 iterations over the limit: signed A validates", w: world{opts: map[string]dnstest.SignOptions{"example.": costly}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Secure, zone: "example"},
+		{name: "NSEC3 iterations over the limit: signed TLSA validates", w: world{opts: map[string]dnstest.SignOptions{"example.": costly}}, qname: "_25._tcp.mx.example", qtype: dns.TypeTLSA, want: resolver.Secure, zone: "example"},
+		{name: "NSEC3 iterations over the limit: bad signature still bogus", w: world{opts: map[string]dnstest.SignOptions{"example.": costly}, change: map[string]func(*dnstest.Signed){"example.": func(s *dnstest.Signed) {
+			edit(s, dns.TypeA, func(rr dns.RR) {
+				if a := rr.(*dns.A); a.Hdr.Name == "mx.example." {
+					a.A = net.IPv4(192, 0, 2, 66)
+				}
+			})
+		}}}, qname: "mx.example", qtype: dns.TypeA, want: resolver.Bogus, why: "does not verify"},
+		{name: "NSEC3 iterations over the limit: signed child via DS", w: world{opts: map[string]dnstest.SignOptions{"example.": costly}}, qname: "www.sub.example", qtype: dns.TypeA, want: resolver.Secure, zone: "sub.example"},
+		{name: "NSEC3 iterations over the limit: unsigned child insecure", w: world{opts: map[string]dnstest.SignOptions{"example.": costly}}, qname: "www.plain.example", qtype: dns.TypeA, want: resolver.Insecure, why: "iterations"},
+		{name: "NSEC3 iterations over the limit: NODATA insecure", w: world{opts: map[string]dnstest.SignOptions{"example.": costly}}, qname: "mx.example", qtype: dns.TypeTXT, want: resolver.Insecure, why: "iterations", kind: resolver.ErrNoData},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -421,5 +467,75 @@ func TestBatchSharesSecureReplies(t *testing.T) {
 	}
 	if srv.Queries() != before+1 {
 		t.Errorf("the plain question was answered from a DO entry (server saw %d new queries, want 1)", srv.Queries()-before)
+	}
+}
+
+// A signed root zone file (SOA at ".", with or without $ORIGIN) loads
+// for --zone, the private-root case: validation from the root's DS runs
+// offline, and names below a delegation of the root without a zone file
+// are not the root file's to answer (no false NXDOMAIN for the world).
+func TestLookupSecureRootZoneFile(t *testing.T) {
+	example, err := dnstest.SignText(exampleZoneText, dnstest.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(rootZoneText + "org. IN NS a.root.\n")
+	for _, rr := range example.DS {
+		b.WriteString(rr.String() + "\n")
+	}
+	root, err := dnstest.SignText(b.String(), dnstest.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prefix := range []string{"", "$ORIGIN .\n"} {
+		rz, err := resolver.ParseZone(strings.NewReader(prefix+root.Text()), "root.zone")
+		if err != nil {
+			t.Fatalf("%q: %v", prefix, err)
+		}
+		ez, err := resolver.ParseZone(strings.NewReader(example.Text()), "example.zone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := resolver.NewOverlay(rz, ez)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := resolver.New(resolver.Config{Overlay: o, Offline: true, TrustAnchors: root.DS})
+		for _, tc := range []struct {
+			name  string
+			qtype uint16
+			want  resolver.Security
+			kind  error
+		}{
+			{"mx.example", dns.TypeA, resolver.Secure, nil},
+			{"_25._tcp.mx.example", dns.TypeTLSA, resolver.Secure, nil},
+			{"nope", dns.TypeA, resolver.Secure, resolver.ErrNXDomain},
+			{"org", dns.TypeDS, resolver.Secure, resolver.ErrNoData},
+			{"example.org", dns.TypeA, resolver.Indeterminate, nil}, // delegated, no file: offline
+		} {
+			a := r.LookupSecure(context.Background(), tc.name, tc.qtype)
+			if a.Security != tc.want || a.Kind != tc.kind {
+				t.Errorf("%q %s %s = %s %v (%s), want %s %v", prefix, tc.name, dns.TypeToString[tc.qtype], a.Security, a.Kind, a.Reason, tc.want, tc.kind)
+			}
+		}
+	}
+	if _, err := resolver.ParseZone(strings.NewReader("www IN A 192.0.2.1\n"), "noapex.zone"); err == nil || !strings.Contains(err.Error(), "apex is unknown") {
+		t.Errorf("a file without SOA or $ORIGIN: %v", err)
+	}
+}
+
+// --trust-anchor reads at most 1 MiB (64 records are a few KB): an
+// endless or huge file is refused once past that, named once.
+func TestLoadTrustAnchorsTooLarge(t *testing.T) {
+	big := t.TempDir() + "/big.ds"
+	if err := os.WriteFile(big, []byte(strings.Repeat("; comment\n", 110_000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/zero", big} {
+		_, err := resolver.LoadTrustAnchors(context.Background(), path)
+		if !errors.Is(err, inputfile.ErrTooLarge) || strings.Count(err.Error(), path) != 1 || !strings.Contains(err.Error(), "1 MiB") {
+			t.Errorf("%s: %v, want too large (1 MiB), the path named once", path, err)
+		}
 	}
 }

@@ -62,6 +62,9 @@ func (r *Resolver) secureResolve(ctx context.Context, name string, qtype uint16)
 	if z != nil && qtype == dns.TypeDS && z.Apex == name && name != "." {
 		z = r.cfg.Overlay.Zone(parent(name))
 	}
+	if z == nil && qtype == dns.TypeDS {
+		z = r.cfg.Overlay.parentOf(name) // a root zone file's delegation
+	}
 	if z != nil {
 		r.stats.overlay.Add(1)
 		m := z.SecureAnswer(name, qtype)

@@ -31,6 +31,10 @@ type Zone struct {
 	// lines holds the line of each record read from a file: the last
 	// line of a record written over several.
 	lines map[dns.RR]int
+	// cuts, for a root zone file, are its delegations (NS below the
+	// apex): the names at and below them are their own zones', served
+	// by their files when given, else not by this one (Overlay.Zone).
+	cuts map[string]bool
 }
 
 // ZoneResult is a Zone's answer to one question.
@@ -131,15 +135,26 @@ func parseZone(ctx context.Context, r io.Reader, file string, b *zoneBudget) (*Z
 			apex = fqdn(rr.Header().Name)
 		}
 	}
-	if apex == "" {
+	soa := apex != ""
+	if !soa {
 		apex = fqdn(zr.origin)
 	}
-	if apex == "." {
+	if apex == "." && !soa {
 		return nil, fmt.Errorf("%s: no SOA record and no $ORIGIN, so the zone's apex is unknown", file)
 	}
 	z, err := NewZone(apex, file, rrs)
 	if z != nil {
 		z.lines = lines
+		if apex == "." {
+			// A root zone (a private root, a lab's): it must not answer
+			// for every name of the Internet below its delegations.
+			z.cuts = map[string]bool{}
+			for name, byType := range z.names {
+				if name != "." && len(byType[dns.TypeNS]) > 0 {
+					z.cuts[name] = true
+				}
+			}
+		}
 	}
 	return z, err
 }
@@ -437,7 +452,36 @@ func (o *Overlay) Zone(name string) *Zone {
 	}
 	name = fqdn(name)
 	for _, z := range o.zones {
-		if dns.IsSubDomain(z.Apex, name) {
+		if dns.IsSubDomain(z.Apex, name) && !z.delegated(name) {
+			return z
+		}
+	}
+	return nil
+}
+
+// delegated reports whether name is at or below one of z's cuts (root
+// zone files only): another zone's name.
+func (z *Zone) delegated(name string) bool {
+	if z.cuts == nil {
+		return false
+	}
+	for n := name; n != "" && n != z.Apex; n = parent(n) {
+		if z.cuts[n] {
+			return true
+		}
+	}
+	return false
+}
+
+// parentOf returns the zone of the overlay that delegates name (a cut
+// of a root zone file), which answers DS questions for it.
+func (o *Overlay) parentOf(name string) *Zone {
+	if o == nil {
+		return nil
+	}
+	name = fqdn(name)
+	for _, z := range o.zones {
+		if z.cuts[name] && !z.delegated(parent(name)) {
 			return z
 		}
 	}

@@ -35,6 +35,7 @@ const (
 	Targets             // --targets
 	PSL                 // --psl
 	Mail                // preflight message FILE, check --message
+	Anchors             // --trust-anchor
 )
 
 // limits are each kind's. A secret or a key fits in a few KB (an 8192-bit
@@ -45,7 +46,8 @@ const (
 // preflights; the resolver bounds what all zone files of a run hold
 // together. A targets file is streamed and spooled, never held: 64 MiB
 // is a million targets. The Public Suffix List is about 330 KB, and
-// grows by a few KB a year: 4 MiB.
+// grows by a few KB a year: 4 MiB. A trust anchor file holds at most 64
+// DS or DNSKEY records (resolver.MaxTrustAnchors), a few KB: 1 MiB.
 var limits = [...]struct {
 	what    string
 	max     int64
@@ -61,7 +63,8 @@ var limits = [...]struct {
 	PSL:     {"Public Suffix List file", 4 << 20, false},
 	// A received message: Gmail takes 25 MB of attachments, about 35 MB
 	// once encoded; 64 MiB is more than any provider delivers.
-	Mail: {"message file", 64 << 20, false},
+	Mail:    {"message file", 64 << 20, false},
+	Anchors: {"trust anchor file", 1 << 20, false},
 }
 
 // Max is the most octets a file of kind k may hold.
