@@ -43,7 +43,7 @@ func newRun(rep report.Report) run {
 		}
 	}
 	for _, c := range rep.Checks {
-		if c.ID == "message" { // preflight message (issue #18)
+		if c.ID == "format" { // a received message was judged (preflight message, check --message)
 			r.met[NeedsMessage] = true
 		}
 	}

@@ -68,6 +68,23 @@ func TestProfileRulesFromSends(t *testing.T) {
 			"outlook", "outlook.not_open_relay", report.RulePass, ""},
 		{"no HELO name", rep(v4), "gmx", "gmx.helo", report.RuleNotChecked, "helo"},
 		{"a message rule", rep(v4), "gmail-bulk", "gmail-bulk.unsubscribe", report.RuleNotChecked, "message"},
+		// The message rules read preflight message's findings (issue #18).
+		{"one-click unsubscribe, signed", rep(v4, report.Finding{ID: "format.ok", Severity: report.Pass}, report.Finding{ID: "unsubscribe.one_click", Severity: report.Pass}),
+			"gmail-bulk", "gmail-bulk.unsubscribe", report.RulePass, ""},
+		{"one-click unsubscribe missing", rep(v4, report.Finding{ID: "format.ok", Severity: report.Pass}, report.Finding{ID: "unsubscribe.one_click_missing", Severity: report.Warn}),
+			"gmail-bulk", "gmail-bulk.unsubscribe", report.RuleFail, ""},
+		{"a mailto URI is Yahoo's way too", rep(v4, report.Finding{ID: "format.ok", Severity: report.Pass}, report.Finding{ID: "unsubscribe.mailto", Severity: report.Pass},
+			report.Finding{ID: "unsubscribe.one_click_missing", Severity: report.Warn}), "yahoo-bulk", "yahoo-bulk.unsubscribe", report.RulePass, ""},
+		{"no mailto for Outlook", rep(v4, report.Finding{ID: "format.ok", Severity: report.Pass}, report.Finding{ID: "unsubscribe.no_mailto", Severity: report.Warn}),
+			"outlook-bulk", "outlook-bulk.unsubscribe", report.RuleFail, ""},
+		{"RFC 5322 format", rep(v4, report.Finding{ID: "format.ok", Severity: report.Pass}), "yahoo", "yahoo.format", report.RulePass, ""},
+		{"two From fields", rep(v4, report.Finding{ID: "format.from_count", Severity: report.Warn}), "apple", "apple.format", report.RuleFail, ""},
+		{"no Feedback-ID", rep(v4, report.Finding{ID: "format.ok", Severity: report.Pass}, report.Finding{ID: "unsubscribe.no_feedback_id", Severity: report.Info}),
+			"gmail-bulk", "gmail-bulk.feedback_id", report.RuleFail, ""},
+		{"the domain's MX offers no STARTTLS", rep(v4, report.Finding{ID: "tls.no_starttls", Severity: report.Fail, Subject: "mx.example.com[192.0.2.25]"}),
+			"gmail", "gmail.mx_tls", report.RuleFail, ""},
+		{"the domain's MX does TLS", rep(v4, report.Finding{ID: "tls.ok", Severity: report.Pass, Subject: "mx.example.com[192.0.2.25]"}),
+			"gmail", "gmail.mx_tls", report.RulePass, ""},
 		{"not checkable", rep(v4), "gmail", "gmail.spam_rate", report.RuleNotCheckable, ""},
 		{"IPv6 rule, IPv4 sender", rep(v4), "gmail", "gmail.ipv6", report.RuleNotApplicable, ""},
 		{"PTR for one IP of two", rep(report.Target{IPs: []string{"192.0.2.1", "192.0.2.2"}},
@@ -141,7 +158,7 @@ func TestVerdictIgnoresUncheckedRules(t *testing.T) {
 }
 
 // TestWhenJoinsMessageFindings: a part with when: message counts only in
-// a run with a message (a check "message"), so wiring a message's
+// a run with a message (the check "format" ran), so wiring a message's
 // findings into a DNS rule is a change to rules.yaml alone: without a
 // message the DNS part decides; with one, both must hold.
 func TestWhenJoinsMessageFindings(t *testing.T) {
@@ -159,7 +176,7 @@ providers:
         establish:
           all:
             - {pass: [dkim.key_ok], fail: [dkim.missing]}
-            - {when: message, pass: [message.dkim_aligned], fail: [message.dkim_failed]}
+            - {when: message, pass: [format.dkim_aligned], fail: [format.dkim_failed]}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -172,9 +189,9 @@ providers:
 		want string
 	}{
 		{"no message: DNS decides", rep(v4, key), report.RulePass},
-		{"a message signed and aligned", rep(v4, key, report.Finding{ID: "message.dkim_aligned", Severity: report.Pass}), report.RulePass},
-		{"a message whose signature fails", rep(v4, key, report.Finding{ID: "message.dkim_failed", Severity: report.Fail}), report.RuleFail},
-		{"a message check with nothing to say", rep(v4, key, report.Finding{ID: "message.other", Severity: report.Info}), report.RuleUnknown},
+		{"a message signed and aligned", rep(v4, key, report.Finding{ID: "format.dkim_aligned", Severity: report.Pass}), report.RulePass},
+		{"a message whose signature fails", rep(v4, key, report.Finding{ID: "format.dkim_failed", Severity: report.Fail}), report.RuleFail},
+		{"a message check with nothing to say", rep(v4, key, report.Finding{ID: "format.other", Severity: report.Info}), report.RuleUnknown},
 	} {
 		got := table.Evaluate([]string{"x"}, c.r)[0].Rules[0].Status
 		if got != c.want {
