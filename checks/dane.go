@@ -71,6 +71,24 @@ func lookupDANE(ctx context.Context, env Env, domain string) *daneLookups {
 	return d
 }
 
+// published are the MX hosts with TLSA records at _25._tcp.HOST (RFC
+// 7672 §2.2), whatever their DNSSEC status: whether DANE is published, for
+// the TLS-RPT and MTA-STS wording. From the lookups above, which start
+// from the MX lookup: a plain TLSA lookup after the hosts' addresses was a
+// third round trip on the tls check's critical path.
+func (d *daneLookups) published() []string {
+	if d == nil {
+		return nil
+	}
+	var out []string
+	for _, h := range d.hosts {
+		if h.tlsa != nil && slices.ContainsFunc(h.tlsa.Records, func(rr dns.RR) bool { _, ok := rr.(*dns.TLSA); return ok }) {
+			out = append(out, h.host)
+		}
+	}
+	return out
+}
+
 // findings words DANE for every host that publishes TLSA records; hosts
 // without are not mentioned (DANE is optional).
 func (d *daneLookups) findings(probes []*Probe, now time.Time) []report.Finding {

@@ -20,8 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/preflight-mail/preflight/internal/words"
 	"github.com/preflight-mail/preflight/report"
 	"github.com/preflight-mail/preflight/resolver"
@@ -209,10 +207,9 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 	wg.Go(func() { dl = lookupDANE(ctx, env, domain) })
 	targets, fs := tlsTargets(ctx, env, domain)
 	out = append(out, fs...)
-	var dane []string
-	wg.Go(func() { dane = tlsaHosts(ctx, env, targets) })
 	probes := probeAll(ctx, env, targets)
 	wg.Wait()
+	dane := dl.published()
 
 	now := env.now()
 	if f, ok := noneConnected(env, domain, probes); ok {
@@ -258,30 +255,6 @@ func TLS(ctx context.Context, env Env, t Target) []report.Finding {
 		}
 	}
 	return append(out, rptFindings...)
-}
-
-// tlsaHosts are the MX hosts with TLSA records at _25._tcp.HOST (RFC
-// 7672 §2.2): whether DANE is published, for the TLS-RPT and MTA-STS
-// wording. Matching the records against the certificates (and their
-// DNSSEC status) is the dnssec check's and tlsAddrFindings' (issue #20);
-// a lookup without an answer counts as none.
-func tlsaHosts(ctx context.Context, env Env, targets []tlsHost) []string {
-	found := make([]bool, len(targets))
-	var wg sync.WaitGroup
-	for i, tg := range targets {
-		wg.Go(func() {
-			_, err := env.DNS.Lookup(ctx, "_25._tcp."+tg.host, dns.TypeTLSA)
-			found[i] = err == nil
-		})
-	}
-	wg.Wait()
-	var out []string
-	for i, tg := range targets {
-		if found[i] {
-			out = append(out, tg.host)
-		}
-	}
-	return out
 }
 
 // noneConnected is the one finding for a run that connected to no MX
