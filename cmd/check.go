@@ -61,12 +61,15 @@ func newCmdCheck(g *globalOptions) *cobra.Command {
 		Use:   "check [DOMAIN --ip IP...] [--helo NAME] [--selector S]... [--mail-from ADDR] [--to ADDR]",
 		Short: "Every check at once: the score, the direct-delivery verdict, the fixes",
 		Long: `Run every check concurrently over one resolver: ip, rdns, rbl, spf, dkim,
-dmarc, mx and tls (STARTTLS and certificates on every MX address, MTA-STS,
-TLS-RPT; --skip tls where port 25 is blocked outbound). Print a score (0-100, README explains the weights; none when
-something could not be checked), the verdict for direct delivery (ready only
-when every sending IP is public, does not look dynamic, has forward-confirmed
-reverse DNS, is on no abuse blocklist and passes SPF, and, with --to on the
-direct path, the recipient's MX accepted) and the fixes that matter most,
+dmarc, mx, dnssec and tls (STARTTLS and certificates on every MX address,
+MTA-STS, TLS-RPT, DANE; --skip tls where port 25 is blocked outbound). Print a
+score (0-100, README explains the weights; none when something could not be
+checked), the verdict for direct delivery (ready only when every sending IP is
+public, does not look dynamic, has forward-confirmed reverse DNS, is on no
+abuse blocklist and passes SPF, and, with --to on the direct path, the
+recipient's MX accepted; the domain's own hard failures block it too: a bogus
+DNSSEC zone, an MX without working TLS, an MTA-STS policy or DANE records its
+MX hosts break) and the fixes that matter most,
 with the exact records to publish. --to ADDR adds a test send (the flags of
 preflight send apply: --path, --relay, --deliver...); a test send through
 relays gets a verdict of its own.
@@ -225,7 +228,9 @@ func (o *checkOptions) checkUse(args []string) error {
 		return fmt.Errorf("--max-drop %d: want 0 or more", o.maxDrop)
 	case o.batchTimeout < 0:
 		return fmt.Errorf("--batch-timeout %s: want a positive duration such as 10m", o.batchTimeout)
-	case o.batchTimeout > 0 && !batch:
+	case o.batchTimeout > 0 && !batch && changed("batch-timeout"):
+		// (A config's batch_timeout serves its batch runs; one target
+		// checked from the same file leaves it unused.)
 		return errors.New("--batch-timeout is for batch mode (--targets FILE, or a config with several targets); --timeout bounds a single run")
 	case batch && o.messageFile != "":
 		return conflict("--message", o.batchName(), "a message belongs to one target")
@@ -499,7 +504,12 @@ func (o *checkOptions) applyProfiles() error {
 		}
 	}
 	if len(gated) > 0 && o.baseline != "" {
-		return conflict("--fail-on-profile", "--baseline", "with a baseline the gate is regressions only; compare the providers' verdicts in the two reports instead")
+		if o.changed("fail-on-profile") {
+			return conflict("--fail-on-profile", "--baseline", "with a baseline the gate is regressions only; compare the providers' verdicts in the two reports instead")
+		}
+		// The config's thresholds.fail_on_profile: with --baseline the
+		// gate is regressions only; the providers are still judged.
+		gated = nil
 	}
 	o.profileIDs = ids
 	o.gate.Profiles = gated

@@ -272,6 +272,13 @@ func decideFallback(pl Plan, d Attempt) *Fallback {
 		f.Rule = "the recipient domain cannot receive mail, and a gateway could only bounce it (whatever the policy says)"
 	case d.AboutAddress():
 		f.Rule = "the recipient's server refused the address itself (a 5.1.x reply: no such mailbox), and a gateway would get the same answer (whatever the policy says)"
+	case d.Result == DANERefused || d.Result == STSRefused:
+		// The recipient's DANE TLSA records or MTA-STS policy (enforce)
+		// forbid this delivery without verified TLS: a compliant MTA
+		// defers it. A gateway would carry it on with TLS preflight
+		// cannot vouch for (review of the merged round: an on-error
+		// policy handed such mail to a clear-text gateway).
+		f.Rule = "the recipient's DANE or MTA-STS policy forbids delivery without verified TLS, which a compliant MTA defers rather than hand to a gateway (whatever the policy says)"
 	case d.Result == NotTried:
 		f.Rule = "the time limit (--timeout) was reached before the direct path was tried, so nothing is known of it"
 	case slices.Contains(pl.FallbackOn, f.Class):

@@ -8,6 +8,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/preflight-mail/preflight/mtasts"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/smtp/smtptest"
 )
@@ -233,5 +234,23 @@ func TestNoFallbackOnAddressRefusal(t *testing.T) {
 	o := Run(context.Background(), recipientDeps(t), &s)
 	if d := Decisive(o.Attempts); !d.AboutAddress() || o.Fallback == nil || o.Fallback.Allowed || gw.Conns() != 0 {
 		t.Errorf("attempts %v, fallback %v, gateway connections %d", results(o.Attempts), o.Fallback, gw.Conns())
+	}
+}
+
+// A delivery the recipient's MTA-STS policy (enforce) or DANE records
+// forbid is deferred, never handed to a gateway, whatever fallback_on
+// says: the gateway might carry it without the TLS the recipient asks
+// for (review of the merged round: a clear-text gateway got it).
+func TestNoFallbackOnTLSPolicyRefusal(t *testing.T) {
+	mx := smtptest.Start(t, smtptest.Options{Open: true})
+	gw := smtptest.Start(t, smtptest.Options{Open: true})
+	s := sender()
+	s.To, s.Port = names.MustAddress("u@example.test"), port(mx.Addr)
+	s.STS = &mtasts.Policy{Version: "STSv1", Mode: mtasts.Enforce, MX: []string{"elsewhere.example.test"}, MaxAge: 86400}
+	s.Policy = &Policy{Name: PolicyOnError, FallbackOn: ErrorClasses, At: map[string]string{"policy": "r.yaml:1"}}
+	s.Relays = []Relay{{Addr: gw.Addr, TLS: TLSNone, Enabled: true}}
+	o := Run(context.Background(), recipientDeps(t), &s)
+	if d := Decisive(o.Attempts); d.Result != STSRefused || o.Fallback == nil || o.Fallback.Allowed || gw.Conns() != 0 || mx.Conns() != 0 {
+		t.Errorf("attempts %v, fallback %v, gateway connections %d, MX connections %d", results(o.Attempts), o.Fallback, gw.Conns(), mx.Conns())
 	}
 }
