@@ -373,9 +373,10 @@ func parseDualCIDR(s string, t *Term) error {
 	return nil
 }
 
-// cidrValue reads a prefix length: no leading zeros, at most max (§12).
+// cidrValue reads a prefix length: digits only (strconv.Atoi would take
+// "+0"), no leading zeros, at most max (§12).
 func cidrValue(s string, max int) (int, error) {
-	if s == "" || len(s) > 1 && s[0] == '0' {
+	if s == "" || len(s) > 1 && s[0] == '0' || strings.ContainsFunc(s, func(r rune) bool { return r < '0' || r > '9' }) {
 		return 0, fmt.Errorf("bad CIDR length %q", s)
 	}
 	n, err := strconv.Atoi(s)

@@ -34,6 +34,8 @@ func TestParse(t *testing.T) {
 		{"v=spf1 ip4 -all", 1, `"ip4": ip4 needs ":address"`, nil, 0},
 		{"v=spf1 a:x.example/24/ -all", 1, `"a:x.example/24/": "x.example/24/": top-level label "example/24/" has '/'`, nil, 0},
 		{"v=spf1 ip6:2001:db8::/ -all", 1, `"ip6:2001:db8::/": bad CIDR length ""`, nil, 0},
+		{"v=spf1 ip6:2021:178::/+0 -all", 1, `"ip6:2021:178::/+0": bad CIDR length "+0"`, nil, 0},
+		{"v=spf1 ip4:192.0.2.0/+24 -all", 1, `"ip4:192.0.2.0/+24": bad CIDR length "+24"`, nil, 0},
 		{"v=spf1 a:x.example//129 -all", 1, `"a:x.example//129": CIDR length "129" is not 0 to 128`, nil, 0},
 		{"v=spf1 1x=y -all", 1, `"1x=y": not a valid modifier name`, nil, 0},
 		{"v=spf1 redirect=a.example redirect=b.example", 1, `"redirect=b.example": redirect= appears twice (§6)`, ErrDuplicateModifier, 1},
