@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
@@ -471,7 +472,7 @@ func evalDMARC(ctx context.Context, env Env, m *Message, from string) (r dmarcRe
 	if disc.Step != nil && disc.Step.Record != nil {
 		rec = *disc.Step.Record
 	}
-	r.adkim, r.aspf = cmpOr(rec.ADKIM, "r"), cmpOr(rec.ASPF, "r")
+	r.adkim, r.aspf = cmp.Or(rec.ADKIM, "r"), cmp.Or(rec.ASPF, "r")
 	sigs, _ := m.Signatures(ctx, env)
 	for _, s := range sigs {
 		switch {
@@ -503,7 +504,7 @@ func messageSPF(ctx context.Context, env Env, m *Message) (domain, result string
 	if e.NullSender || !strings.Contains(sender, "@") {
 		sender = "postmaster@" + domain
 	}
-	return domain, spf.CheckHost(ctx, env.DNS, spf.Args{IP: e.IP, Sender: sender, HELO: cmpOr(e.HELO, domain), Now: env.now()}).Result
+	return domain, spf.CheckHost(ctx, env.DNS, spf.Args{IP: e.IP, Sender: sender, HELO: cmp.Or(e.HELO, domain), Now: env.now()}).Result
 }
 
 // mailDomain is the domain SPF is checked for: the envelope sender's,
@@ -544,13 +545,6 @@ func aligns(ctx context.Context, env Env, domain, from, fromOrg, mode string) bo
 	// Relaxed: the same organizational domain by RFC 9989's tree walk,
 	// or by the Public Suffix List that RFC 7489 receivers still use.
 	return orgOf(ctx, env, domain) == fromOrg || dmarc.PSLOrgDomain(env.PSL, domain) == dmarc.PSLOrgDomain(env.PSL, from)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // formatKinds are the format check's findings: RFC 5322 and the rules
@@ -770,13 +764,13 @@ func pathEvidence(m *Message) []string {
 			out = append(out, "…")
 			break
 		}
-		line := "by " + cmpOr(h.By, "?")
+		line := "by " + cmp.Or(h.By, "?")
 		if h.HELO != "" || h.IP.IsValid() {
-			line = "from " + cmpOr(h.HELO, "?")
+			line = "from " + cmp.Or(h.HELO, "?")
 			if h.IP.IsValid() {
 				line += " [" + h.IP.String() + "]"
 			}
-			line += " by " + cmpOr(h.By, "?")
+			line += " by " + cmp.Or(h.By, "?")
 		}
 		if h.With != "" {
 			line += " with " + h.With
@@ -852,11 +846,11 @@ func Received(ctx context.Context, env Env, t Target) []report.Finding {
 		}
 		if h.Encrypted() {
 			out = append(out, report.Finding{ID: "received.tls", Severity: report.Pass, Subject: h.IP.String(),
-				Message:  fmt.Sprintf("%s received the message from %s over TLS (%s).", h.By, h.IP, cmpOr(h.TLS, h.With)),
+				Message:  fmt.Sprintf("%s received the message from %s over TLS (%s).", h.By, h.IP, cmp.Or(h.TLS, h.With)),
 				Evidence: ev})
 		} else {
 			out = append(out, report.Finding{ID: "received.no_tls", Severity: report.Warn, Subject: h.IP.String(),
-				Message:  fmt.Sprintf("%s recorded no TLS for the connection from %s (with %s): the message crossed the network in clear text.", h.By, h.IP, cmpOr(h.With, "unknown")),
+				Message:  fmt.Sprintf("%s recorded no TLS for the connection from %s (with %s): the message crossed the network in clear text.", h.By, h.IP, cmp.Or(h.With, "unknown")),
 				Fix:      "Use STARTTLS when sending (preflight send --tls required shows whether the receiver offers it).",
 				Evidence: ev})
 		}
@@ -911,6 +905,6 @@ func Received(ctx context.Context, env Env, t Target) []report.Finding {
 			Message: strings.Join(diffs, "; ") + ".", Evidence: ev})
 	}
 	return append(out, report.Finding{ID: "received.authres_agrees", Severity: report.Pass,
-		Message:  fmt.Sprintf("%s's Authentication-Results agree with what preflight finds now (as it recorded: spf=%s, dmarc=%s, %d DKIM results).", v.ServID, cmpOr(v.SPF, "none"), cmpOr(v.DMARC, "none"), len(v.DKIM)),
+		Message:  fmt.Sprintf("%s's Authentication-Results agree with what preflight finds now (as it recorded: spf=%s, dmarc=%s, %d DKIM results).", v.ServID, cmp.Or(v.SPF, "none"), cmp.Or(v.DMARC, "none"), len(v.DKIM)),
 		Evidence: ev})
 }

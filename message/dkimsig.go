@@ -49,7 +49,7 @@ func ParseSignature(v string) Signature {
 		if n, err := strconv.ParseInt(l, 10, 64); err == nil && n >= 0 {
 			s.Length = n
 		} else {
-			s.Problems = append(s.Problems, "l="+clip(l)+" is not a number")
+			s.Problems = append(s.Problems, "l="+clipped(l)+" is not a number")
 		}
 	}
 	s.Signed = unixTag(get("t"))

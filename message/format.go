@@ -1,6 +1,7 @@
 package message
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"mime"
@@ -8,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/preflight-mail/preflight/internal/words"
 )
 
 // Problem is one format rule a message breaks (RFC 5322, and the
@@ -55,13 +58,13 @@ func (m *Message) FromAddress() (addr *mail.Address, domain string, why string) 
 	list, err := parseAddressList(from[0].Value)
 	switch {
 	case err != nil:
-		return nil, "", fmt.Sprintf("From %q: %v", clip(from[0].Value), err)
+		return nil, "", fmt.Sprintf("From %q: %v", clipped(from[0].Value), err)
 	case len(list) != 1:
 		return nil, "", fmt.Sprintf("From holds %d addresses", len(list))
 	}
 	_, d, ok := strings.Cut(list[0].Address, "@")
 	if !ok || d == "" {
-		return nil, "", fmt.Sprintf("From %q has no domain", clip(from[0].Value))
+		return nil, "", fmt.Sprintf("From %q has no domain", clipped(from[0].Value))
 	}
 	return list[0], strings.ToLower(strings.TrimSuffix(d, ".")), ""
 }
@@ -88,12 +91,12 @@ func (m *Message) Lint() []Problem {
 	if d, ok := m.First("Date"); !ok {
 		out = append(out, Problem{RuleNoDate, "no Date field (RFC 5322 §3.6: required)"})
 	} else if _, err := mail.ParseDate(d); err != nil {
-		out = append(out, Problem{RuleNoDate, fmt.Sprintf("Date %q is not an RFC 5322 date", clip(d))})
+		out = append(out, Problem{RuleNoDate, fmt.Sprintf("Date %q is not an RFC 5322 date", clipped(d))})
 	}
 	if id, ok := m.First("Message-ID"); !ok {
 		out = append(out, Problem{RuleNoMessageID, "no Message-ID field (RFC 5322 §3.6.4: SHOULD; Gmail requires it of bulk mail)"})
 	} else if !msgID.MatchString(id) {
-		out = append(out, Problem{RuleNoMessageID, fmt.Sprintf("Message-ID %q is not <left@right>", clip(id))})
+		out = append(out, Problem{RuleNoMessageID, fmt.Sprintf("Message-ID %q is not <left@right>", clipped(id))})
 	}
 	for _, name := range singleInstance {
 		if n := len(m.Get(name)); n > 1 && name != "From" {
@@ -105,7 +108,7 @@ func (m *Message) Lint() []Problem {
 	}
 	for _, f := range m.Fields {
 		if f.Name == "" {
-			out = append(out, Problem{RuleNotField, fmt.Sprintf("header line %q is no field (no name and colon)", clip(f.Raw))})
+			out = append(out, Problem{RuleNotField, fmt.Sprintf("header line %q is no field (no name and colon)", clipped(f.Raw))})
 			break
 		}
 	}
@@ -115,14 +118,14 @@ func (m *Message) Lint() []Problem {
 	if m.NonASCII > 0 {
 		for _, f := range m.Fields {
 			if !utf8.ValidString(f.Raw) {
-				out = append(out, Problem{RuleNotUTF8, fmt.Sprintf("%s holds 8-bit text that is not UTF-8 (RFC 5322 wants ASCII, RFC 6532 allows UTF-8; other charsets go in encoded-words)", clip(cmpOr(f.Name, "a header line")))})
+				out = append(out, Problem{RuleNotUTF8, fmt.Sprintf("%s holds 8-bit text that is not UTF-8 (RFC 5322 wants ASCII, RFC 6532 allows UTF-8; other charsets go in encoded-words)", clipped(cmp.Or(f.Name, "a header line")))})
 				break
 			}
 		}
 	}
 	for _, f := range m.Fields {
 		if bad := badEncodedWord(f.Value); bad != "" {
-			out = append(out, Problem{RuleEncodedWord, fmt.Sprintf("%s: %q is not a valid RFC 2047 encoded-word", f.Name, clip(bad))})
+			out = append(out, Problem{RuleEncodedWord, fmt.Sprintf("%s: %q is not a valid RFC 2047 encoded-word", f.Name, clipped(bad))})
 			break
 		}
 	}
@@ -165,11 +168,5 @@ func badEncodedWord(v string) string {
 	return ""
 }
 
-// clip shortens a value for a message.
-func clip(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "…"
-}
+// clipped is untrusted header text quoted in a problem: 80 octets at most.
+func clipped(s string) string { return words.Clip(s, 80) }

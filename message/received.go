@@ -1,6 +1,7 @@
 package message
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -257,7 +258,7 @@ func (m *Message) Trusted(by string) (e Entry, why string) {
 	for i := start; i < len(hops); i++ {
 		h := hops[i]
 		if !h.IP.IsValid() {
-			return Entry{}, fmt.Sprintf("the Received field %d (by %s) names no client address preflight can read, and the fields below it are not trusted", h.Index+1, cmpOr(h.By, "?"))
+			return Entry{}, fmt.Sprintf("the Received field %d (by %s) names no client address preflight can read, and the fields below it are not trusted", h.Index+1, cmp.Or(h.By, "?"))
 		}
 		if internalHop(h) {
 			if i+1 < len(hops) {
@@ -282,13 +283,6 @@ func internalHop(h Hop) bool {
 	}
 	by := strings.ToLower(strings.TrimSuffix(h.By, "."))
 	return strings.HasSuffix(by, ".prod.outlook.com") || strings.HasSuffix(by, ".prod.exchangelabs.com")
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func hostMatches(host, want string) bool {

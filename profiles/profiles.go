@@ -17,6 +17,8 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/preflight-mail/preflight/internal/words"
 )
 
 //go:embed rules.yaml
@@ -480,7 +482,7 @@ func (t *Table) ParseList(values []string) ([]string, error) {
 				return nil, fmt.Errorf("an empty profile name (want %s or all)", strings.Join(t.ProfileIDs(), ", "))
 			}
 			if _, ok := t.Profile(id); !ok {
-				return nil, fmt.Errorf("unknown profile %q (want %s or all)", clip(id, 40), strings.Join(t.ProfileIDs(), ", "))
+				return nil, fmt.Errorf("unknown profile %q (want %s or all)", words.Clip(id, 40), strings.Join(t.ProfileIDs(), ", "))
 			}
 			if !slices.Contains(out, id) {
 				out = append(out, id)
@@ -488,12 +490,4 @@ func (t *Table) ParseList(values []string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// clip shortens s for an error message.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
