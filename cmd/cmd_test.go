@@ -101,3 +101,31 @@ func TestConfigValidatedWithFlags(t *testing.T) {
 		}
 	}
 }
+
+// With loopbackOnlyEnv set (as the suite sets it), DNS servers outside
+// loopback are not asked, whether resolv.conf or --resolver names them:
+// the lookup says why, and no packet leaves the machine. A loopback
+// server beside them is asked.
+func TestLoopbackOnlyDNS(t *testing.T) {
+	srv := dnstest.New(t, "example.test. SOA ns hm 1 1 1 1 1\nexample.test. MX 10 mx.example.test.\nmx.example.test. A 192.0.2.25\n")
+	conf := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(conf, []byte("nameserver 192.0.2.53\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{loopbackOnlyEnv: "1", resolvConfEnv: conf}
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{nil, "192.0.2.53:53 not asked"},
+		{[]string{"--resolver", "192.0.2.54"}, "192.0.2.54:53 not asked"},
+		{[]string{"--resolver", "192.0.2.54", "--resolver", srv.Addr}, "mx.example.test"},
+	} {
+		var out, errb strings.Builder
+		args := append([]string{"mx", "example.test", "--format", "json", "--timeout", "3s"}, tc.flags...)
+		Run(context.Background(), args, Streams{Out: &out, Err: &errb, Getenv: func(k string) string { return env[k] }})
+		if !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%q: want %q in:\n%s%s", tc.flags, tc.want, out.String(), errb.String())
+		}
+	}
+}

@@ -40,12 +40,13 @@ func TestAuthEchoNeverPrinted(t *testing.T) {
 		}
 	})
 	env := map[string]string{"SMTP_PASSWORD": pass, loopbackOnlyEnv: "1"}
+	zone := recipientZone(t)
 	for _, user := range smtptest.EchoUsers {
 		forbidden := smtptest.PasswordForms(user, pass)
 		for _, format := range []string{"text", "json", "github"} {
 			args := []string{"send", "--mail-from", user, "--to", "friend@example.net", "--helo", "client.example.org",
 				"--path", "relay", "--relay", addr, "--relay-tls", "none", "--allow-plaintext-auth",
-				"--auth-user", user, "--password-env", "SMTP_PASSWORD", "--format", format, "--verbose"}
+				"--auth-user", user, "--password-env", "SMTP_PASSWORD", "--format", format, "--verbose", "--zone", zone}
 			var out, errb strings.Builder
 			Run(context.Background(), args, Streams{Out: &out, Err: &errb, Getenv: func(k string) string { return env[k] }})
 			all := out.String() + errb.String()

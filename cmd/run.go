@@ -92,10 +92,33 @@ func (g *globalOptions) newRunner(ctx context.Context, opts envOptions) (*runner
 		}
 		rn.cfg.Servers = servers
 	}
+	if g.streams.Getenv(loopbackOnlyEnv) == "1" {
+		rn.cfg.Servers, rn.cfg.NoServersReason = loopbackServers(rn.cfg.Servers, rn.cfg.NoServersReason)
+	}
 	for _, z := range overlay.Zones() {
 		rn.zones = append(rn.zones, z.File)
 	}
 	return rn, nil
+}
+
+// loopbackServers keeps the DNS servers on loopback, as the dialer of
+// loopbackOnlyEnv keeps SMTP and HTTPS there: a test that forgot --zone
+// or --resolver gets "no DNS server", not the answers of whatever
+// resolver the machine running the suite has (CI's answers NXDOMAIN
+// for everything). reason explains an emptied list.
+func loopbackServers(servers []string, reason string) ([]string, string) {
+	var kept, dropped []string
+	for _, s := range servers {
+		if ap, err := netip.ParseAddrPort(s); err == nil && ap.Addr().Unmap().IsLoopback() {
+			kept = append(kept, s)
+		} else {
+			dropped = append(dropped, s)
+		}
+	}
+	if len(kept) == 0 && len(dropped) > 0 {
+		reason = fmt.Sprintf("%s is set (tests stay on loopback): %s not asked", loopbackOnlyEnv, strings.Join(dropped, ", "))
+	}
+	return kept, reason
 }
 
 // env is a fresh Env (its own resolver and cache) for one run: the one
