@@ -362,6 +362,7 @@ func (o *checkOptions) runBatch(cmd *cobra.Command, n batchCount, sh shard, env 
 	// One cache of answers for all the targets, and one bound on their
 	// questions in flight (resolver.Batch).
 	rn.cfg.Batch = resolver.NewBatch(o.maxInflight)
+	defer rn.cfg.Batch.Close() // after the workers: questions of runs that gave up
 	reports := make(chan report.Report, min(o.jobs, total))
 	start := time.Now()
 

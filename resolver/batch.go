@@ -41,6 +41,13 @@ const (
 type Batch struct {
 	inflight chan struct{} // nil: no limit
 
+	// ctx ends the shared questions still on the wire when the batch
+	// is closed; asking counts them, so Close returns only when every
+	// goroutine the batch started has ended.
+	ctx    context.Context
+	cancel context.CancelFunc
+	asking sync.WaitGroup
+
 	mu      sync.Mutex
 	entries map[ledgerKey]*sharedEntry
 	bytes   int // the settled entries' sizes
@@ -62,10 +69,20 @@ type sharedEntry struct {
 // limit) bounds the questions of all its runs on the wire at once.
 func NewBatch(maxInflight int) *Batch {
 	b := &Batch{entries: map[ledgerKey]*sharedEntry{}}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
 	if maxInflight > 0 {
 		b.inflight = make(chan struct{}, maxInflight)
 	}
 	return b
+}
+
+// Close ends the batch: the questions still on the wire or waiting for
+// a place within --max-inflight (asked by runs that have since given
+// up) are cancelled, and Close returns when their goroutines have
+// ended. Questions asked after Close fail at once.
+func (b *Batch) Close() {
+	b.cancel()
+	b.asking.Wait()
 }
 
 // resolve answers one question of r's run from the batch's cache, or
@@ -126,6 +143,7 @@ func (b *Batch) shared(ctx context.Context, r *Resolver, k ledgerKey, name strin
 	}
 	b.mu.Unlock()
 	if first {
+		b.asking.Add(1)
 		go b.ask(r, k, e, fetch)
 	}
 	select {
@@ -151,22 +169,28 @@ func (b *Batch) shared(ctx context.Context, r *Resolver, k ledgerKey, name strin
 const maxSharedAsk = time.Minute
 
 // ask puts the question on the wire for the batch (within the in-flight
-// limit) and settles e.
+// limit) and settles e. When the batch is closed first, fetch runs
+// with the ended context and fails at once, without a packet.
 func (b *Batch) ask(r *Resolver, k ledgerKey, e *sharedEntry, fetch func(context.Context, *sharedEntry) time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), maxSharedAsk)
+	defer b.asking.Done()
+	ctx, cancel := context.WithTimeout(b.ctx, maxSharedAsk)
 	defer cancel()
-	var ttl time.Duration
+	slot := false
 	if b.inflight != nil {
 		b.mu.Lock()
 		e.queued = true
 		b.mu.Unlock()
-		b.inflight <- struct{}{}
+		select {
+		case b.inflight <- struct{}{}:
+			slot = true
+		case <-ctx.Done():
+		}
 		b.mu.Lock()
 		e.queued = false
 		b.mu.Unlock()
 	}
-	ttl = fetch(ctx, e)
-	if b.inflight != nil {
+	ttl := fetch(ctx, e)
+	if slot {
 		<-b.inflight
 	}
 	b.mu.Lock()

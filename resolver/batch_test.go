@@ -36,6 +36,7 @@ func TestBatchSharesAnswers(t *testing.T) {
 		return p
 	})
 	b := resolver.NewBatch(0)
+	t.Cleanup(b.Close)
 	newRun := func() *resolver.Resolver {
 		return resolver.New(resolver.Config{Servers: []string{srv.Addr}, Batch: b, Attempts: 1})
 	}
@@ -78,6 +79,7 @@ func TestBatchInFlight(t *testing.T) {
 	srv := dnstest.New(t, batchZone)
 	srv.SetLatency(100 * time.Millisecond)
 	b := resolver.NewBatch(0)
+	t.Cleanup(b.Close)
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Go(func() {
@@ -100,6 +102,7 @@ func TestBatchMaxInflight(t *testing.T) {
 	srv := dnstest.New(t, batchZone)
 	srv.DropAll(true)
 	b := resolver.NewBatch(1)
+	t.Cleanup(b.Close)
 	cfg := resolver.Config{Servers: []string{srv.Addr}, Batch: b, AttemptTimeout: time.Second, Attempts: 1}
 	done := make(chan struct{})
 	defer func() { <-done }() // its attempt times out after a second
@@ -129,6 +132,7 @@ func TestBatchAnswerOutlivesFirstAsker(t *testing.T) {
 	srv := dnstest.New(t, batchZone)
 	srv.SetLatency(300 * time.Millisecond)
 	b := resolver.NewBatch(0)
+	t.Cleanup(b.Close)
 	newRun := func() *resolver.Resolver {
 		return resolver.New(resolver.Config{Servers: []string{srv.Addr}, Batch: b, Attempts: 1})
 	}
@@ -158,6 +162,7 @@ func TestBatchAnswerOutlivesFirstAsker(t *testing.T) {
 func TestBatchTopBitTTL(t *testing.T) {
 	srv := dnstest.New(t, "$ORIGIN big.test.\n@ 300 SOA ns hm 1 3600 600 86400 300\nhuge 4294967295 A 203.0.113.9\n")
 	b := resolver.NewBatch(0)
+	t.Cleanup(b.Close)
 	for range 2 {
 		r := resolver.New(resolver.Config{Servers: []string{srv.Addr}, Batch: b, Attempts: 1})
 		if _, err := r.LookupIP(context.Background(), "ip4", "huge.big.test"); err != nil {
@@ -166,5 +171,33 @@ func TestBatchTopBitTTL(t *testing.T) {
 	}
 	if n := srv.Queries(); n != 2 {
 		t.Errorf("the server saw %d queries, want 2 (a TTL of 2^32-1 is 0)", n)
+	}
+}
+
+// Close ends the shared questions that runs gave up on: a question on the
+// wire to a server that never answers, asked with a 10 s attempt by a run
+// that waited 50 ms, does not outlive the batch (the package's goroutine
+// check fails otherwise; CI caught such a question still on the wire).
+func TestBatchCloseEndsQuestions(t *testing.T) {
+	srv := dnstest.New(t, batchZone)
+	srv.DropAll(true)
+	b := resolver.NewBatch(1)
+	r := resolver.New(resolver.Config{Servers: []string{srv.Addr}, Batch: b, AttemptTimeout: 10 * time.Second, Attempts: 1})
+	for _, name := range []string{"mail.batch.test", "other.batch.test"} { // on the wire, then queued
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		if _, err := r.LookupIP(ctx, "ip4", name); err == nil {
+			t.Fatalf("%s: an answer from a server that drops everything", name)
+		}
+		cancel()
+	}
+	closed := make(chan struct{})
+	go func() { b.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close still waits for a question its runs gave up on")
+	}
+	if n := srv.Queries(); n != 1 {
+		t.Errorf("the server saw %d queries, want 1 (the queued question never went out)", n)
 	}
 }

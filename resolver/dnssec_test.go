@@ -439,6 +439,7 @@ func TestLookupSecureBoundsSignatures(t *testing.T) {
 func TestBatchSharesSecureReplies(t *testing.T) {
 	r0, srv := world{}.build(t)
 	b := resolver.NewBatch(0)
+	t.Cleanup(b.Close)
 	newRun := func() *resolver.Resolver {
 		c := r0Config(r0, srv.Addr)
 		c.Batch = b
