@@ -159,11 +159,18 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 	}
 	org := orgOf(ctx, env, fromDomain)
 	adkim := adkimOf(ctx, env, fromDomain)
-	aligned := ""
+	aligned, half := "", ""
 	for i, s := range sigs {
 		subj := fmt.Sprintf("%s/%s", s.Selector, s.Domain)
 		ev := signatureEvidence(ctx, env, s, i)
-		ev["aligned"] = fromDomain != "" && aligns(ctx, env, s.Domain, fromDomain, org, adkim)
+		al := alignOf(ctx, env, s.Domain, fromDomain, adkim)
+		ev["aligned"] = fromDomain != "" && al.Aligned()
+		if h := halfAligned("d="+s.Domain, al); h != "" {
+			ev["alignment"] = h
+			if s.Result == message.DKIMPass && half == "" {
+				half = "; " + h + ", and receivers of the other kind fail it"
+			}
+		}
 		switch s.Result {
 		case message.DKIMPass:
 			out = append(out, report.Finding{ID: "dkim.signature_pass", Severity: report.Pass, Subject: subj,
@@ -195,7 +202,7 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 			Evidence: map[string]any{"d": aligned, "from_domain": fromDomain, "org_domain": org, "adkim": adkim}})
 	default:
 		out = append(out, report.Finding{ID: "dkim.not_aligned", Severity: report.Warn, Subject: fromDomain,
-			Message:  fmt.Sprintf("No DKIM signature that verifies aligns with the From domain %s (organizational domain %s, adkim=%s): DMARC can pass on SPF alone, and forwarding breaks that.", fromDomain, org, adkim),
+			Message:  fmt.Sprintf("No DKIM signature that verifies aligns with the From domain %s (organizational domain %s, adkim=%s) for every receiver%s: DMARC can pass on SPF alone, and forwarding breaks that.", fromDomain, org, adkim, half),
 			Fix:      fmt.Sprintf("Sign with d=%s%s, and make sure the signature verifies.", fromDomain, map[bool]string{true: " (strict alignment: exactly that domain)", false: " (or a domain under " + org + ")"}[adkim == "s"]),
 			Evidence: map[string]any{"from_domain": fromDomain, "org_domain": org, "adkim": adkim}})
 	}
@@ -343,6 +350,9 @@ type dmarcResult struct {
 	dkimAligned          []string // d= of verified, aligned signatures
 	dkimTemp             []string // d= of aligned signatures whose key lookup failed
 	dkimUnverified       []string // d= of aligned signatures with l=, not verified
+	// halfAligned: passes that align for one kind of receiver only
+	// (RFC 9989's tree walk or RFC 7489's Public Suffix List).
+	halfAligned []string
 	pass                 bool
 }
 
@@ -389,6 +399,9 @@ func messageDMARCResult(ctx context.Context, env Env, t Target) []report.Finding
 	}
 	if !disc.Applies() {
 		would := "would fail: neither an aligned SPF pass nor an aligned DKIM pass"
+		if len(r.halfAligned) > 0 {
+			would += " for every receiver (" + strings.Join(r.halfAligned, "; ") + ")"
+		}
 		if r.pass {
 			would = "would pass: it is aligned"
 		}
@@ -445,8 +458,13 @@ func messageDMARCResult(ctx context.Context, env Env, t Target) []report.Finding
 	case r.spfResult != "":
 		spfWhy = fmt.Sprintf("SPF is %s for %s", r.spfResult, r.spfDomain)
 	}
+	half := ""
+	if len(r.halfAligned) > 0 {
+		half = " (" + strings.Join(r.halfAligned, "; ") + ": receivers of the one kind pass it, the others fail it)"
+		ev["half_aligned"] = r.halfAligned
+	}
 	return []report.Finding{{ID: "dmarc.message_fail", Severity: dmarcFailSeverity(disc.Applied), Subject: from,
-		Message:  fmt.Sprintf("The message fails DMARC for %s: %s, and no verified DKIM signature aligns with From; %s.", from, spfWhy, action),
+		Message:  fmt.Sprintf("The message fails DMARC for %s: %s, and no verified DKIM signature aligns with From%s; %s.", from, spfWhy, half, action),
 		Fix:      fmt.Sprintf("Sign with an aligned DKIM key (d=%s) — it survives forwarding — and send with a bounce address at %s whose SPF allows the sending IP.", from, from),
 		Evidence: ev}}
 }
@@ -475,8 +493,12 @@ func evalDMARC(ctx context.Context, env Env, m *Message, from string) (r dmarcRe
 	r.adkim, r.aspf = cmp.Or(rec.ADKIM, "r"), cmp.Or(rec.ASPF, "r")
 	sigs, _ := m.Signatures(ctx, env)
 	for _, s := range sigs {
+		al := alignOf(ctx, env, s.Domain, from, r.adkim)
 		switch {
-		case !aligns(ctx, env, s.Domain, from, disc.Org, r.adkim):
+		case !al.Aligned():
+			if half := halfAligned("DKIM d="+s.Domain, al); half != "" && s.Result == message.DKIMPass {
+				r.halfAligned = append(r.halfAligned, half)
+			}
 		case s.Result == message.DKIMPass:
 			r.dkimAligned = append(r.dkimAligned, s.Domain)
 		case s.Result == message.DKIMTempError:
@@ -486,7 +508,13 @@ func evalDMARC(ctx context.Context, env Env, m *Message, from string) (r dmarcRe
 		}
 	}
 	r.spfDomain, r.spfResult = messageSPF(ctx, env, m)
-	r.spfAligned = r.spfResult == spf.Pass && aligns(ctx, env, r.spfDomain, from, disc.Org, r.aspf)
+	if r.spfResult == spf.Pass {
+		al := alignOf(ctx, env, r.spfDomain, from, r.aspf)
+		r.spfAligned = al.Aligned()
+		if half := halfAligned("the SPF domain "+r.spfDomain, al); half != "" {
+			r.halfAligned = append(r.halfAligned, half)
+		}
+	}
 	r.pass = r.spfAligned || len(r.dkimAligned) > 0
 	return r, disc, nil
 }
@@ -532,19 +560,23 @@ func mailDomain(e Envelope, from string) string {
 	return ""
 }
 
-// aligns reports identifier alignment (RFC 9989 §4.4.1): the same
-// domain in strict mode, the same organizational domain in relaxed.
-func aligns(ctx context.Context, env Env, domain, from, fromOrg, mode string) bool {
-	domain = strings.ToLower(domain)
-	if domain == from {
-		return true
+// alignOf is identifier alignment of domain with the From domain: the
+// dmarc check's predicate (dmarc.Align), so a message and the setup are
+// judged alike. Only alignment for every receiver counts as aligned.
+func alignOf(ctx context.Context, env Env, domain, from, mode string) dmarc.Alignment {
+	return dmarc.Align(ctx, env.DNS, env.PSL, domain, from, mode)
+}
+
+// halfAligned says which receivers a domain aligns for when it aligns
+// for one kind only ("" otherwise).
+func halfAligned(what string, a dmarc.Alignment) string {
+	switch {
+	case a.RFC9989 && !a.RFC7489:
+		return fmt.Sprintf("%s aligns for RFC 9989 receivers (organizational domain %s by the DNS tree walk) but not for RFC 7489 receivers (%s and %s by the Public Suffix List)", what, a.AuthorOrg, a.OrgPSL, a.AuthorOrgPSL)
+	case a.RFC7489 && !a.RFC9989:
+		return fmt.Sprintf("%s aligns for RFC 7489 receivers (organizational domain %s by the Public Suffix List) but not for RFC 9989 receivers (%s and %s by the DNS tree walk)", what, a.AuthorOrgPSL, a.Org, a.AuthorOrg)
 	}
-	if mode == "s" || domain == "" {
-		return false
-	}
-	// Relaxed: the same organizational domain by RFC 9989's tree walk,
-	// or by the Public Suffix List that RFC 7489 receivers still use.
-	return orgOf(ctx, env, domain) == fromOrg || dmarc.PSLOrgDomain(env.PSL, domain) == dmarc.PSLOrgDomain(env.PSL, from)
+	return ""
 }
 
 // formatKinds are the format check's findings: RFC 5322 and the rules
@@ -641,7 +673,7 @@ func Unsubscribe(ctx context.Context, env Env, t Target) []report.Finding {
 		_, from, _ := m.FromAddress()
 		sigs, _ := m.Signatures(ctx, env)
 		for _, s := range sigs {
-			if s.Result != message.DKIMPass || from == "" || !aligns(ctx, env, s.Domain, from, orgOf(ctx, env, from), adkimOf(ctx, env, from)) {
+			if s.Result != message.DKIMPass || from == "" || !alignOf(ctx, env, s.Domain, from, adkimOf(ctx, env, from)).Aligned() {
 				continue
 			}
 			if !slices.ContainsFunc(fields, func(f string) bool { return !s.Signs(f) }) {
