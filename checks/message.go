@@ -353,7 +353,7 @@ type dmarcResult struct {
 	// halfAligned: passes that align for one kind of receiver only
 	// (RFC 9989's tree walk or RFC 7489's Public Suffix List).
 	halfAligned []string
-	pass                 bool
+	pass        bool
 }
 
 // messageDMARC evaluates DMARC (RFC 9989 §4.4) for the message: an
