@@ -137,6 +137,9 @@ var messageDKIMKinds = []report.Kind{
 	{ID: "dkim.weak_algorithm", Penalty: report.Penalty{Warn: 10}},
 	{ID: "dkim.too_many_signatures", Penalty: minorPenalty},
 	{ID: "dkim.not_oversigned"},
+	// check --message --offline with another sender's message: its key
+	// is outside the zone files (foreignOffline).
+	{ID: "dkim.not_checked"},
 }
 
 // messageDKIM reports each signature of the message: verified or why
@@ -160,6 +163,7 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 	org := orgOf(ctx, env, fromDomain)
 	adkim := adkimOf(ctx, env, fromDomain)
 	aligned, half := "", ""
+	unknown := false // an aligned signature whose key could not be looked up
 	for i, s := range sigs {
 		subj := fmt.Sprintf("%s/%s", s.Selector, s.Domain)
 		ev := signatureEvidence(ctx, env, s, i)
@@ -180,7 +184,15 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 				aligned = s.Domain
 			}
 		case message.DKIMTempError:
-			out = append(out, dnsError("dkim", subj, fmt.Sprintf("DKIM signature %d (the key at %s._domainkey.%s)", i+1, s.Selector, s.Domain), s.Err))
+			what := fmt.Sprintf("DKIM signature %d (the key at %s._domainkey.%s)", i+1, s.Selector, s.Domain)
+			if ev["aligned"] == true {
+				unknown = true
+			}
+			if foreignOffline(env, t) {
+				out = append(out, notChecked("dkim", subj, what, t, s.Err))
+				break
+			}
+			out = append(out, dnsError("dkim", subj, what, s.Err))
 		case message.DKIMPolicy: // l=: dkim.body_length below says so
 		default:
 			out = append(out, signatureFailure(i, s, ev))
@@ -196,6 +208,9 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 	}
 	switch {
 	case fromDomain == "":
+	case aligned == "" && unknown:
+		// Whether it aligns and verifies is not known: the finding of
+		// the key lookup says so.
 	case aligned != "":
 		out = append(out, report.Finding{ID: "dkim.aligned", Severity: report.Pass, Subject: fromDomain,
 			Message:  fmt.Sprintf("A DKIM signature that verifies (d=%s) aligns with the From domain %s (adkim=%s): DMARC passes on DKIM.", aligned, fromDomain, adkim),
@@ -340,6 +355,9 @@ var messageDMARCKinds = []report.Kind{
 	// No Return-Path: MAIL FROM is not recorded, so SPF alignment
 	// cannot be judged (an ESP's bounce domain would not show).
 	{ID: "dmarc.no_return_path", Penalty: report.Penalty{Warn: 5}},
+	// check --message --offline with another sender's message: its
+	// policy, SPF or keys are outside the zone files (foreignOffline).
+	{ID: "dmarc.not_checked"},
 }
 
 // dmarcResult is a message's DMARC result.
@@ -386,6 +404,9 @@ func messageDMARCResult(ctx context.Context, env Env, t Target) []report.Finding
 	}
 	r, disc, err := evalDMARC(ctx, env, m, from)
 	if err != nil {
+		if foreignOffline(env, t) {
+			return []report.Finding{notChecked("dmarc", from, "the message's DMARC result (the policy of "+from+")", t, err)}
+		}
 		return []report.Finding{dnsError("dmarc", from, "the DMARC policy of "+from, err)}
 	}
 	adkim, aspf, e := r.adkim, r.aspf, m.Envelope()
@@ -420,6 +441,11 @@ func messageDMARCResult(ctx context.Context, env Env, t Target) []report.Finding
 		return []report.Finding{{ID: "dmarc.message_pass", Severity: report.Pass, Subject: from,
 			Message:  fmt.Sprintf("The message passes DMARC for %s: %s, aligned with From.", from, strings.Join(how, " and ")),
 			Evidence: ev}}
+	}
+	if (r.spfResult == spf.TempError || len(r.dkimTemp) > 0) && foreignOffline(env, t) {
+		f := notChecked("dmarc", from, "the message's DMARC result (SPF for "+cmp.Or(r.spfDomain, "its envelope")+" and its DKIM keys)", t, nil)
+		f.Evidence = ev
+		return []report.Finding{f}
 	}
 	if r.spfResult == spf.TempError || len(r.dkimTemp) > 0 || len(r.dkimUnverified) > 0 || r.spfDomain != "" && !e.IP.IsValid() || e.NoReturnPath {
 		var what []string
@@ -829,13 +855,43 @@ var receivedKinds = []report.Kind{
 	{ID: "received.other_target", Penalty: report.Penalty{Warn: 5}},
 }
 
+// otherSender reports whether the message's From domain is another
+// sender's than the target's (check DOMAIN --message FILE): neither
+// DOMAIN nor a name under it.
+func otherSender(m *Message, t Target) bool {
+	_, from, _ := m.FromAddress()
+	return t.Domain != "" && from != "" && from != t.Domain && !strings.HasSuffix(from, "."+t.Domain)
+}
+
+// foreignOffline: --offline, and the message is another sender's. Its
+// names are outside the zone files of the target, so a lookup the
+// zones cannot answer was not made: the message's part is not checked,
+// which says nothing of the target, and the target's run stays complete
+// (an error would make it incomplete, without score).
+func foreignOffline(env Env, t Target) bool {
+	return env.DNS != nil && env.DNS.Offline() && t.Message != nil && otherSender(t.Message, t)
+}
+
+// notChecked is the finding for a lookup of another sender's message
+// that --offline did not make (foreignOffline).
+func notChecked(check, subject, what string, t Target, err error) report.Finding {
+	_, from, _ := t.Message.FromAddress()
+	f := report.Finding{ID: check + ".not_checked", Severity: report.Info, Subject: subject,
+		Message: fmt.Sprintf("Not checked: %s; the message is another sender's (From domain %s, not %s), and --offline asks nothing outside the zone files.", what, from, t.Domain),
+		Fix:     fmt.Sprintf("Give zone files for %s too, run without --offline, or check the message alone (preflight message FILE).", from)}
+	if err != nil {
+		f.Evidence = map[string]any{"error": err.Error()}
+	}
+	return f
+}
+
 // otherTarget warns when the message is not the target's: check DOMAIN
 // --ip IP --message FILE with a message from another domain (other than
 // DOMAIN or a name under it) or another client address.
 func otherTarget(m *Message, e Envelope, t Target) []report.Finding {
 	_, from, _ := m.FromAddress()
 	var diffs []string
-	if t.Domain != "" && from != "" && from != t.Domain && !strings.HasSuffix(from, "."+t.Domain) {
+	if otherSender(m, t) {
 		diffs = append(diffs, fmt.Sprintf("its From domain is %s, not %s", from, t.Domain))
 	}
 	if e.IP.IsValid() && len(t.IPs) > 0 && !slices.Contains(t.IPs, e.IP) {

@@ -150,3 +150,18 @@ func TestMessageFutureSignature(t *testing.T) {
 		t.Error("no dkim.signature_error")
 	}
 }
+
+// An aligned signature whose key cannot be looked up is "could not
+// check" (dkim.dns_error), not also "no aligned signature verifies"
+// (dkim.not_aligned, which it once added).
+func TestMessageDKIMKeyUnknownIsNotUnaligned(t *testing.T) {
+	env := labZones(t)
+	m := signedMessage(t, "a@outside.example", "b@outside.example", "outside.example", "", "From", "To", "Subject", "Date", "Message-ID")
+	fs := DKIM(context.Background(), env, Target{Domain: "outside.example", Message: m})
+	if _, ok := find(fs, "dkim.dns_error"); !ok {
+		t.Fatalf("no dkim.dns_error: %v", ids(fs))
+	}
+	if _, ok := find(fs, "dkim.not_aligned"); ok {
+		t.Errorf("dkim.not_aligned beside the key's dns_error: %v", ids(fs))
+	}
+}
