@@ -2,9 +2,11 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"encoding/json"
 	"flag"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -395,5 +397,22 @@ func TestCheckMessageOtherSenderOffline(t *testing.T) {
 	}
 	if !slices.Contains(r.Incomplete, "dmarc") {
 		t.Errorf("own message, key and policy outside the zones: incomplete %v, want dmarc in it", r.Incomplete)
+	}
+}
+
+// A writer that stalls mid-message: the error says part of it came
+// (it once said no message arrived), within --timeout.
+func TestMessageStdinStalls(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write([]byte("From: a@news.example\r\nSubject: x\r\n"))
+	var out, errb bytes.Buffer
+	start := time.Now()
+	code := Run(context.Background(), []string{"message", "-", "--offline", "--timeout", "1s"}, Streams{Out: &out, Err: &errb, Getenv: func(string) string { return "" }, In: pr})
+	if code != 2 || !strings.Contains(errb.String(), "the message did not end within --timeout (34 octets read") {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s", d)
 	}
 }
