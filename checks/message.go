@@ -989,6 +989,10 @@ func Received(ctx context.Context, env Env, t Target) []report.Finding {
 	}
 	ev["dkim"] = dk
 	if len(diffs) > 0 {
+		// One sentence per difference: a receiver's field may name one
+		// d= for several selectors.
+		seen := map[string]bool{}
+		diffs = slices.DeleteFunc(diffs, func(d string) bool { dup := seen[d]; seen[d] = true; return dup })
 		return append(out, report.Finding{ID: "received.authres_differs", Severity: report.Warn,
 			Message: strings.Join(diffs, "; ") + ".", Evidence: ev})
 	}
