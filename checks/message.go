@@ -420,8 +420,10 @@ func messageDMARCResult(ctx context.Context, env Env, t Target) []report.Finding
 	}
 	if !disc.Applies() {
 		would := "would fail: neither an aligned SPF pass nor an aligned DKIM pass"
-		if len(r.halfAligned) > 0 {
-			would += " for every receiver (" + strings.Join(r.halfAligned, "; ") + ")"
+		if len(r.halfAligned) > 0 && !r.pass {
+			// Without records the tree walk makes every name its own
+			// organizational domain; the record published decides it.
+			would = "would pass for some receivers only (" + strings.Join(r.halfAligned, "; ") + "; RFC 9989 receivers find organizational domains by the DMARC records, so where the policy is published decides)"
 		}
 		if r.pass {
 			would = "would pass: it is aligned"
