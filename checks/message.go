@@ -296,6 +296,10 @@ func signatureFailure(i int, s message.Verified, ev map[string]any) report.Findi
 		f.ID = "dkim.weak_algorithm"
 		f.Message = fmt.Sprintf("%s uses %s: verifiers no longer accept SHA-1 (RFC 8301 §3.1).", what, s.Algorithm)
 		f.Fix = "Sign with rsa-sha256 (or ed25519-sha256 beside it)."
+	case message.ReasonMalformed:
+		f.ID = "dkim.signature_error"
+		f.Message = fmt.Sprintf("%s is malformed: %s; verifiers fail it.", what, s.Err)
+		f.Fix = "Fix the signer's configuration: a DKIM-Signature needs d= (the signing domain), s= (the selector) and, if any, a body length l= in octets (better none)."
 	default:
 		f.ID = "dkim.signature_error"
 		f.Message = fmt.Sprintf("%s cannot be verified: %s.", what, s.Err)
