@@ -99,6 +99,9 @@ type Env struct {
 	PSL dmarc.SuffixList
 	// TLS holds the tls check's settings (--port, --https-port, --ca-file).
 	TLS TLSSettings
+	// policies are the run's MTA-STS policy fetches, shared by the tls
+	// and send checks (Run makes them; nil: each fetch is made).
+	policies *policyFetches
 }
 
 // now is the clock, time.Now when unset.
@@ -213,6 +216,9 @@ func Run(ctx context.Context, env Env, t Target, list []Check) []report.CheckRes
 		took     time.Duration
 	}
 	outs := make([]chan outcome, len(list))
+	if env.policies == nil {
+		env.policies = &policyFetches{}
+	}
 	for i, c := range list {
 		outs[i] = make(chan outcome, 1) // never blocks a late check
 		cenv := env

@@ -107,7 +107,7 @@ func dmarcPolicy(ctx context.Context, env Env, t Target) []report.Finding {
 		out = append(out, reportAuthorization(ctx, env, disc.Step.Domain, *disc.Step.Record)...)
 	}
 	if disc.Applies() {
-		out = append(out, alignment(t, env.PSL, disc, *disc.Step.Record, envWalk)...)
+		out = append(out, alignment(ctx, env, t, disc, *disc.Step.Record, envWalk)...)
 	}
 	return out
 }
@@ -756,23 +756,20 @@ func reportAuthorization(ctx context.Context, env Env, domain string, rec dmarc.
 // RFC 9989 receivers (organizational domains by the tree walk) and for
 // RFC 7489 ones (by the Public Suffix List). DKIM's d= is the From
 // domain for the selectors checked here, so it aligns.
-func alignment(t Target, psl dmarc.SuffixList, disc dmarc.Discovery, rec dmarc.Record, envWalk *dmarc.Walk) []report.Finding {
+func alignment(ctx context.Context, env Env, t Target, disc dmarc.Discovery, rec dmarc.Record, envWalk *dmarc.Walk) []report.Finding {
 	if t.MailFrom.IsZero() {
 		return nil
 	}
 	envDomain, _ := envelope(t)
 	mode := map[string]string{"r": "relaxed", "s": "strict"}[rec.ASPF]
-	a9989, a7489 := envDomain == t.Domain, envDomain == t.Domain
+	al := dmarc.Align(ctx, env.DNS, env.PSL, envDomain, t.Domain, rec.ASPF)
+	a9989, a7489 := al.RFC9989, al.RFC7489
 	envOrg := envDomain
 	if envWalk != nil {
 		envOrg = envWalk.OrgDomain()
 	}
-	if !a9989 && rec.ASPF == "r" {
-		a9989 = envOrg == disc.Org
-		a7489 = dmarc.PSLOrgDomain(psl, envDomain) == dmarc.PSLOrgDomain(psl, t.Domain)
-	}
 	ev := map[string]any{"aspf": rec.ASPF, "org_domain": disc.Org, "envelope_org_domain": envOrg,
-		"org_domain_psl": dmarc.PSLOrgDomain(psl, t.Domain), "envelope_org_domain_psl": dmarc.PSLOrgDomain(psl, envDomain)}
+		"org_domain_psl": dmarc.PSLOrgDomain(env.PSL, t.Domain), "envelope_org_domain_psl": dmarc.PSLOrgDomain(env.PSL, envDomain)}
 	if a9989 && a7489 {
 		return []report.Finding{{
 			ID: "dmarc.spf_aligned", Severity: report.Pass, Subject: t.Domain,

@@ -137,6 +137,9 @@ var messageDKIMKinds = []report.Kind{
 	{ID: "dkim.weak_algorithm", Penalty: report.Penalty{Warn: 10}},
 	{ID: "dkim.too_many_signatures", Penalty: minorPenalty},
 	{ID: "dkim.not_oversigned"},
+	// check --message --offline with another sender's message: its key
+	// is outside the zone files (foreignOffline).
+	{ID: "dkim.not_checked"},
 }
 
 // messageDKIM reports each signature of the message: verified or why
@@ -159,11 +162,19 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 	}
 	org := orgOf(ctx, env, fromDomain)
 	adkim := adkimOf(ctx, env, fromDomain)
-	aligned := ""
+	aligned, half := "", ""
+	unknown := false // an aligned signature whose key could not be looked up
 	for i, s := range sigs {
 		subj := fmt.Sprintf("%s/%s", s.Selector, s.Domain)
 		ev := signatureEvidence(ctx, env, s, i)
-		ev["aligned"] = fromDomain != "" && aligns(ctx, env, s.Domain, fromDomain, org, adkim)
+		al := alignOf(ctx, env, s.Domain, fromDomain, adkim)
+		ev["aligned"] = fromDomain != "" && al.Aligned()
+		if h := halfAligned("d="+s.Domain, al); h != "" {
+			ev["alignment"] = h
+			if s.Result == message.DKIMPass && half == "" {
+				half = "; " + h + ", and receivers of the other kind fail it"
+			}
+		}
 		switch s.Result {
 		case message.DKIMPass:
 			out = append(out, report.Finding{ID: "dkim.signature_pass", Severity: report.Pass, Subject: subj,
@@ -173,7 +184,15 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 				aligned = s.Domain
 			}
 		case message.DKIMTempError:
-			out = append(out, dnsError("dkim", subj, fmt.Sprintf("DKIM signature %d (the key at %s._domainkey.%s)", i+1, s.Selector, s.Domain), s.Err))
+			what := fmt.Sprintf("DKIM signature %d (the key at %s._domainkey.%s)", i+1, s.Selector, s.Domain)
+			if ev["aligned"] == true {
+				unknown = true
+			}
+			if foreignOffline(env, t) {
+				out = append(out, notChecked("dkim", subj, what, t, s.Err))
+				break
+			}
+			out = append(out, dnsError("dkim", subj, what, s.Err))
 		case message.DKIMPolicy: // l=: dkim.body_length below says so
 		default:
 			out = append(out, signatureFailure(i, s, ev))
@@ -189,13 +208,16 @@ func messageDKIM(ctx context.Context, env Env, t Target) []report.Finding {
 	}
 	switch {
 	case fromDomain == "":
+	case aligned == "" && unknown:
+		// Whether it aligns and verifies is not known: the finding of
+		// the key lookup says so.
 	case aligned != "":
 		out = append(out, report.Finding{ID: "dkim.aligned", Severity: report.Pass, Subject: fromDomain,
 			Message:  fmt.Sprintf("A DKIM signature that verifies (d=%s) aligns with the From domain %s (adkim=%s): DMARC passes on DKIM.", aligned, fromDomain, adkim),
 			Evidence: map[string]any{"d": aligned, "from_domain": fromDomain, "org_domain": org, "adkim": adkim}})
 	default:
 		out = append(out, report.Finding{ID: "dkim.not_aligned", Severity: report.Warn, Subject: fromDomain,
-			Message:  fmt.Sprintf("No DKIM signature that verifies aligns with the From domain %s (organizational domain %s, adkim=%s): DMARC can pass on SPF alone, and forwarding breaks that.", fromDomain, org, adkim),
+			Message:  fmt.Sprintf("No DKIM signature that verifies aligns with the From domain %s (organizational domain %s, adkim=%s) for every receiver%s: DMARC can pass on SPF alone, and forwarding breaks that.", fromDomain, org, adkim, half),
 			Fix:      fmt.Sprintf("Sign with d=%s%s, and make sure the signature verifies.", fromDomain, map[bool]string{true: " (strict alignment: exactly that domain)", false: " (or a domain under " + org + ")"}[adkim == "s"]),
 			Evidence: map[string]any{"from_domain": fromDomain, "org_domain": org, "adkim": adkim}})
 	}
@@ -274,6 +296,10 @@ func signatureFailure(i int, s message.Verified, ev map[string]any) report.Findi
 		f.ID = "dkim.weak_algorithm"
 		f.Message = fmt.Sprintf("%s uses %s: verifiers no longer accept SHA-1 (RFC 8301 §3.1).", what, s.Algorithm)
 		f.Fix = "Sign with rsa-sha256 (or ed25519-sha256 beside it)."
+	case message.ReasonMalformed:
+		f.ID = "dkim.signature_error"
+		f.Message = fmt.Sprintf("%s is malformed: %s; verifiers fail it.", what, s.Err)
+		f.Fix = "Fix the signer's configuration: a DKIM-Signature needs d= (the signing domain), s= (the selector) and, if any, a body length l= in octets (better none)."
 	default:
 		f.ID = "dkim.signature_error"
 		f.Message = fmt.Sprintf("%s cannot be verified: %s.", what, s.Err)
@@ -333,6 +359,9 @@ var messageDMARCKinds = []report.Kind{
 	// No Return-Path: MAIL FROM is not recorded, so SPF alignment
 	// cannot be judged (an ESP's bounce domain would not show).
 	{ID: "dmarc.no_return_path", Penalty: report.Penalty{Warn: 5}},
+	// check --message --offline with another sender's message: its
+	// policy, SPF or keys are outside the zone files (foreignOffline).
+	{ID: "dmarc.not_checked"},
 }
 
 // dmarcResult is a message's DMARC result.
@@ -343,7 +372,10 @@ type dmarcResult struct {
 	dkimAligned          []string // d= of verified, aligned signatures
 	dkimTemp             []string // d= of aligned signatures whose key lookup failed
 	dkimUnverified       []string // d= of aligned signatures with l=, not verified
-	pass                 bool
+	// halfAligned: passes that align for one kind of receiver only
+	// (RFC 9989's tree walk or RFC 7489's Public Suffix List).
+	halfAligned []string
+	pass        bool
 }
 
 // messageDMARC evaluates DMARC (RFC 9989 §4.4) for the message: an
@@ -376,6 +408,9 @@ func messageDMARCResult(ctx context.Context, env Env, t Target) []report.Finding
 	}
 	r, disc, err := evalDMARC(ctx, env, m, from)
 	if err != nil {
+		if foreignOffline(env, t) {
+			return []report.Finding{notChecked("dmarc", from, "the message's DMARC result (the policy of "+from+")", t, err)}
+		}
 		return []report.Finding{dnsError("dmarc", from, "the DMARC policy of "+from, err)}
 	}
 	adkim, aspf, e := r.adkim, r.aspf, m.Envelope()
@@ -389,6 +424,11 @@ func messageDMARCResult(ctx context.Context, env Env, t Target) []report.Finding
 	}
 	if !disc.Applies() {
 		would := "would fail: neither an aligned SPF pass nor an aligned DKIM pass"
+		if len(r.halfAligned) > 0 && !r.pass {
+			// Without records the tree walk makes every name its own
+			// organizational domain; the record published decides it.
+			would = "would pass for some receivers only (" + strings.Join(r.halfAligned, "; ") + "; RFC 9989 receivers find organizational domains by the DMARC records, so where the policy is published decides)"
+		}
 		if r.pass {
 			would = "would pass: it is aligned"
 		}
@@ -407,6 +447,11 @@ func messageDMARCResult(ctx context.Context, env Env, t Target) []report.Finding
 		return []report.Finding{{ID: "dmarc.message_pass", Severity: report.Pass, Subject: from,
 			Message:  fmt.Sprintf("The message passes DMARC for %s: %s, aligned with From.", from, strings.Join(how, " and ")),
 			Evidence: ev}}
+	}
+	if (r.spfResult == spf.TempError || len(r.dkimTemp) > 0) && foreignOffline(env, t) {
+		f := notChecked("dmarc", from, "the message's DMARC result (SPF for "+cmp.Or(r.spfDomain, "its envelope")+" and its DKIM keys)", t, nil)
+		f.Evidence = ev
+		return []report.Finding{f}
 	}
 	if r.spfResult == spf.TempError || len(r.dkimTemp) > 0 || len(r.dkimUnverified) > 0 || r.spfDomain != "" && !e.IP.IsValid() || e.NoReturnPath {
 		var what []string
@@ -445,8 +490,13 @@ func messageDMARCResult(ctx context.Context, env Env, t Target) []report.Finding
 	case r.spfResult != "":
 		spfWhy = fmt.Sprintf("SPF is %s for %s", r.spfResult, r.spfDomain)
 	}
+	half := ""
+	if len(r.halfAligned) > 0 {
+		half = " (" + strings.Join(r.halfAligned, "; ") + ": receivers of the one kind pass it, the others fail it)"
+		ev["half_aligned"] = r.halfAligned
+	}
 	return []report.Finding{{ID: "dmarc.message_fail", Severity: dmarcFailSeverity(disc.Applied), Subject: from,
-		Message:  fmt.Sprintf("The message fails DMARC for %s: %s, and no verified DKIM signature aligns with From; %s.", from, spfWhy, action),
+		Message:  fmt.Sprintf("The message fails DMARC for %s: %s, and no verified DKIM signature aligns with From%s; %s.", from, spfWhy, half, action),
 		Fix:      fmt.Sprintf("Sign with an aligned DKIM key (d=%s) — it survives forwarding — and send with a bounce address at %s whose SPF allows the sending IP.", from, from),
 		Evidence: ev}}
 }
@@ -475,8 +525,12 @@ func evalDMARC(ctx context.Context, env Env, m *Message, from string) (r dmarcRe
 	r.adkim, r.aspf = cmp.Or(rec.ADKIM, "r"), cmp.Or(rec.ASPF, "r")
 	sigs, _ := m.Signatures(ctx, env)
 	for _, s := range sigs {
+		al := alignOf(ctx, env, s.Domain, from, r.adkim)
 		switch {
-		case !aligns(ctx, env, s.Domain, from, disc.Org, r.adkim):
+		case !al.Aligned():
+			if half := halfAligned("DKIM d="+s.Domain, al); half != "" && s.Result == message.DKIMPass {
+				r.halfAligned = append(r.halfAligned, half)
+			}
 		case s.Result == message.DKIMPass:
 			r.dkimAligned = append(r.dkimAligned, s.Domain)
 		case s.Result == message.DKIMTempError:
@@ -486,7 +540,13 @@ func evalDMARC(ctx context.Context, env Env, m *Message, from string) (r dmarcRe
 		}
 	}
 	r.spfDomain, r.spfResult = messageSPF(ctx, env, m)
-	r.spfAligned = r.spfResult == spf.Pass && aligns(ctx, env, r.spfDomain, from, disc.Org, r.aspf)
+	if r.spfResult == spf.Pass {
+		al := alignOf(ctx, env, r.spfDomain, from, r.aspf)
+		r.spfAligned = al.Aligned()
+		if half := halfAligned("the SPF domain "+r.spfDomain, al); half != "" {
+			r.halfAligned = append(r.halfAligned, half)
+		}
+	}
 	r.pass = r.spfAligned || len(r.dkimAligned) > 0
 	return r, disc, nil
 }
@@ -532,19 +592,23 @@ func mailDomain(e Envelope, from string) string {
 	return ""
 }
 
-// aligns reports identifier alignment (RFC 9989 §4.4.1): the same
-// domain in strict mode, the same organizational domain in relaxed.
-func aligns(ctx context.Context, env Env, domain, from, fromOrg, mode string) bool {
-	domain = strings.ToLower(domain)
-	if domain == from {
-		return true
+// alignOf is identifier alignment of domain with the From domain: the
+// dmarc check's predicate (dmarc.Align), so a message and the setup are
+// judged alike. Only alignment for every receiver counts as aligned.
+func alignOf(ctx context.Context, env Env, domain, from, mode string) dmarc.Alignment {
+	return dmarc.Align(ctx, env.DNS, env.PSL, domain, from, mode)
+}
+
+// halfAligned says which receivers a domain aligns for when it aligns
+// for one kind only ("" otherwise).
+func halfAligned(what string, a dmarc.Alignment) string {
+	switch {
+	case a.RFC9989 && !a.RFC7489:
+		return fmt.Sprintf("%s aligns for RFC 9989 receivers (organizational domain %s by the DNS tree walk) but not for RFC 7489 receivers (%s and %s by the Public Suffix List)", what, a.AuthorOrg, a.OrgPSL, a.AuthorOrgPSL)
+	case a.RFC7489 && !a.RFC9989:
+		return fmt.Sprintf("%s aligns for RFC 7489 receivers (organizational domain %s by the Public Suffix List) but not for RFC 9989 receivers (%s and %s by the DNS tree walk)", what, a.AuthorOrgPSL, a.Org, a.AuthorOrg)
 	}
-	if mode == "s" || domain == "" {
-		return false
-	}
-	// Relaxed: the same organizational domain by RFC 9989's tree walk,
-	// or by the Public Suffix List that RFC 7489 receivers still use.
-	return orgOf(ctx, env, domain) == fromOrg || dmarc.PSLOrgDomain(env.PSL, domain) == dmarc.PSLOrgDomain(env.PSL, from)
+	return ""
 }
 
 // formatKinds are the format check's findings: RFC 5322 and the rules
@@ -641,7 +705,7 @@ func Unsubscribe(ctx context.Context, env Env, t Target) []report.Finding {
 		_, from, _ := m.FromAddress()
 		sigs, _ := m.Signatures(ctx, env)
 		for _, s := range sigs {
-			if s.Result != message.DKIMPass || from == "" || !aligns(ctx, env, s.Domain, from, orgOf(ctx, env, from), adkimOf(ctx, env, from)) {
+			if s.Result != message.DKIMPass || from == "" || !alignOf(ctx, env, s.Domain, from, adkimOf(ctx, env, from)).Aligned() {
 				continue
 			}
 			if !slices.ContainsFunc(fields, func(f string) bool { return !s.Signs(f) }) {
@@ -797,13 +861,43 @@ var receivedKinds = []report.Kind{
 	{ID: "received.other_target", Penalty: report.Penalty{Warn: 5}},
 }
 
+// otherSender reports whether the message's From domain is another
+// sender's than the target's (check DOMAIN --message FILE): neither
+// DOMAIN nor a name under it.
+func otherSender(m *Message, t Target) bool {
+	_, from, _ := m.FromAddress()
+	return t.Domain != "" && from != "" && from != t.Domain && !strings.HasSuffix(from, "."+t.Domain)
+}
+
+// foreignOffline: --offline, and the message is another sender's. Its
+// names are outside the zone files of the target, so a lookup the
+// zones cannot answer was not made: the message's part is not checked,
+// which says nothing of the target, and the target's run stays complete
+// (an error would make it incomplete, without score).
+func foreignOffline(env Env, t Target) bool {
+	return env.DNS != nil && env.DNS.Offline() && t.Message != nil && otherSender(t.Message, t)
+}
+
+// notChecked is the finding for a lookup of another sender's message
+// that --offline did not make (foreignOffline).
+func notChecked(check, subject, what string, t Target, err error) report.Finding {
+	_, from, _ := t.Message.FromAddress()
+	f := report.Finding{ID: check + ".not_checked", Severity: report.Info, Subject: subject,
+		Message: fmt.Sprintf("Not checked: %s; the message is another sender's (From domain %s, not %s), and --offline asks nothing outside the zone files.", what, from, t.Domain),
+		Fix:     fmt.Sprintf("Give zone files for %s too, run without --offline, or check the message alone (preflight message FILE).", from)}
+	if err != nil {
+		f.Evidence = map[string]any{"error": err.Error()}
+	}
+	return f
+}
+
 // otherTarget warns when the message is not the target's: check DOMAIN
 // --ip IP --message FILE with a message from another domain (other than
 // DOMAIN or a name under it) or another client address.
 func otherTarget(m *Message, e Envelope, t Target) []report.Finding {
 	_, from, _ := m.FromAddress()
 	var diffs []string
-	if t.Domain != "" && from != "" && from != t.Domain && !strings.HasSuffix(from, "."+t.Domain) {
+	if otherSender(m, t) {
 		diffs = append(diffs, fmt.Sprintf("its From domain is %s, not %s", from, t.Domain))
 	}
 	if e.IP.IsValid() && len(t.IPs) > 0 && !slices.Contains(t.IPs, e.IP) {
@@ -901,6 +995,10 @@ func Received(ctx context.Context, env Env, t Target) []report.Finding {
 	}
 	ev["dkim"] = dk
 	if len(diffs) > 0 {
+		// One sentence per difference: a receiver's field may name one
+		// d= for several selectors.
+		seen := map[string]bool{}
+		diffs = slices.DeleteFunc(diffs, func(d string) bool { dup := seen[d]; seen[d] = true; return dup })
 		return append(out, report.Finding{ID: "received.authres_differs", Severity: report.Warn,
 			Message: strings.Join(diffs, "; ") + ".", Evidence: ev})
 	}

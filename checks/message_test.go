@@ -150,3 +150,37 @@ func TestMessageFutureSignature(t *testing.T) {
 		t.Error("no dkim.signature_error")
 	}
 }
+
+// An aligned signature whose key cannot be looked up is "could not
+// check" (dkim.dns_error), not also "no aligned signature verifies"
+// (dkim.not_aligned, which it once added).
+func TestMessageDKIMKeyUnknownIsNotUnaligned(t *testing.T) {
+	env := labZones(t)
+	m := signedMessage(t, "a@outside.example", "b@outside.example", "outside.example", "", "From", "To", "Subject", "Date", "Message-ID")
+	fs := DKIM(context.Background(), env, Target{Domain: "outside.example", Message: m})
+	if _, ok := find(fs, "dkim.dns_error"); !ok {
+		t.Fatalf("no dkim.dns_error: %v", ids(fs))
+	}
+	if _, ok := find(fs, "dkim.not_aligned"); ok {
+		t.Errorf("dkim.not_aligned beside the key's dns_error: %v", ids(fs))
+	}
+}
+
+// A receiver's field that names one d= for several selectors is one
+// difference, said once.
+func TestAuthResDifferenceOnce(t *testing.T) {
+	env := labZones(t)
+	ar := "Authentication-Results: mx.receiver.example; dkim=pass header.d=good.example header.s=a; dkim=pass header.d=good.example header.s=b\r\n"
+	m2, err := message.Parse([]byte(ar + "Return-Path: <b@good.example>\r\nReceived: from mail.good.example (mail.good.example [203.0.113.10]) by mx.receiver.example with ESMTPS; Sun, 29 Nov 2026 10:00:01 +0000\r\nFrom: <a@good.example>\r\n\r\nbody\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := Received(context.Background(), env, Target{Message: &Message{Message: m2}})
+	f, ok := find(fs, "received.authres_differs")
+	if !ok {
+		t.Fatalf("no received.authres_differs: %v", ids(fs))
+	}
+	if n := strings.Count(f.Message, "saw dkim=pass for d=good.example"); n != 1 {
+		t.Errorf("the difference is said %d times: %s", n, f.Message)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/preflight-mail/preflight/delivery"
@@ -144,9 +145,54 @@ func fetchSTS(ctx context.Context, env Env, domain string, roots *x509.CertPool)
 	return r
 }
 
+// policyFetches are the MTA-STS policy fetches of one run: check DOMAIN
+// --to x@DOMAIN wants the policy of DOMAIN in the tls check and in the
+// test send, and fetches it once. A fetch is shared when the domain,
+// the port and the roots are the same; a second caller waits for the
+// first's result (or its own context).
+type policyFetches struct {
+	mu   sync.Mutex
+	list []*policyFetch
+}
+
+type policyFetch struct {
+	domain string
+	port   int
+	roots  *x509.CertPool
+	done   chan struct{}
+	f      mtasts.Fetched
+	err    error
+}
+
 // fetchPolicy fetches and parses the policy of domain (RFC 8461 §3.3)
-// within its own limit.
+// within its own limit, once per run.
 func fetchPolicy(ctx context.Context, env Env, domain string, roots *x509.CertPool) (mtasts.Fetched, error) {
+	p := env.policies
+	if p == nil {
+		return fetchPolicyOnce(ctx, env, domain, roots)
+	}
+	p.mu.Lock()
+	for _, pf := range p.list {
+		if pf.domain == domain && pf.port == env.TLS.HTTPSPort && pf.roots.Equal(roots) {
+			p.mu.Unlock()
+			select {
+			case <-pf.done:
+				return pf.f, pf.err
+			case <-ctx.Done():
+				return mtasts.Fetched{URL: mtasts.PolicyURL(domain)}, fmt.Errorf("%w: %w", mtasts.ErrFetch, ctx.Err())
+			}
+		}
+	}
+	pf := &policyFetch{domain: domain, port: env.TLS.HTTPSPort, roots: roots, done: make(chan struct{})}
+	p.list = append(p.list, pf)
+	p.mu.Unlock()
+	pf.f, pf.err = fetchPolicyOnce(ctx, env, domain, roots)
+	close(pf.done)
+	return pf.f, pf.err
+}
+
+// fetchPolicyOnce is one fetch of the policy.
+func fetchPolicyOnce(ctx context.Context, env Env, domain string, roots *x509.CertPool) (mtasts.Fetched, error) {
 	client := env.HTTPClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
 	fctx, cancel := context.WithTimeout(ctx, stsFetchLimit(ctx))
 	defer cancel()

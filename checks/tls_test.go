@@ -42,6 +42,8 @@ type tlsScenario struct {
 	tlsrpt  string           // the _smtp._tls TXT, "" for none
 	latency time.Duration    // added before each server write (benchmark)
 	zone    string           // more zone lines
+	// policyServer, when set, is given the policy server.
+	policyServer func(*ststest.Server)
 }
 
 // freePort is a port free on 127.0.0.1, for servers on other loopback
@@ -111,6 +113,9 @@ func (sc tlsScenario) start(tb testing.TB) Env {
 			tb.Fatal(err)
 		}
 		tb.Cleanup(srv.Close)
+		if sc.policyServer != nil {
+			sc.policyServer(srv)
+		}
 	}
 	z.WriteString(sc.zone)
 	env := zoneEnv(tb, z.String())
@@ -365,6 +370,34 @@ func TestSendAppliesMTASTS(t *testing.T) {
 				t.Errorf("%s at %s", tt.want, fs[i].Severity)
 			}
 		})
+	}
+}
+
+// check DOMAIN --to x@DOMAIN fetches DOMAIN's MTA-STS policy once: the
+// tls check and the test send share the fetch (each once made its own).
+// Separate runs do not share.
+func TestPolicyFetchedOncePerRun(t *testing.T) {
+	var srv *ststest.Server
+	sc := tlsScenario{mx: []mxServer{{"mx1", "127.0.0.89", "good"}}, sts: goodSTS, policy: ststest.Good("enforce", "86400", "mx1.example.test"),
+		tlsrpt: "v=TLSRPTv1; rua=mailto:tls@example.test", policyServer: func(s *ststest.Server) { srv = s }}
+	env := sc.start(t)
+	s := delivery.Send{From: names.MustAddress("sender@example.org"), To: names.MustAddress("user@example.test"), HELO: names.MustHost("client.example.org"),
+		Path: "direct", Port: env.TLS.Port,
+		RootCAs: env.TLS.Roots.Clone()} // another pool of the same roots, as check's --ca-file makes
+	list := slices.DeleteFunc(slices.Clone(All), func(c Check) bool { return c.ID != "tls" && c.ID != "send" })
+	for run := 1; run <= 2; run++ {
+		var fs []report.Finding
+		for _, r := range Run(context.Background(), env, Target{Domain: "example.test", Send: &s}, list) {
+			fs = append(fs, r.Findings...)
+		}
+		for _, id := range []string{"tls.mta_sts_ok", "send.accepted"} {
+			if _, ok := find(fs, id); !ok {
+				t.Fatalf("run %d: no %s in %v", run, id, ids(fs))
+			}
+		}
+		if n := len(srv.Hits()); n != run {
+			t.Errorf("after run %d: the policy was fetched %d times, want %d", run, n, run)
+		}
 	}
 }
 

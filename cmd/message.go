@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
 	"github.com/preflight-mail/preflight/checks"
 	"github.com/preflight-mail/preflight/internal/inputfile"
+	"github.com/preflight-mail/preflight/internal/words"
 	"github.com/preflight-mail/preflight/message"
 	"github.com/preflight-mail/preflight/names"
 	"github.com/preflight-mail/preflight/report"
@@ -184,8 +186,9 @@ func readStdin(ctx context.Context, s Streams) ([]byte, error) {
 		err error
 	}
 	done := make(chan result, 1)
+	cr := &countingReader{r: io.LimitReader(in, max+1)}
 	go func() {
-		b, err := io.ReadAll(io.LimitReader(in, max+1))
+		b, err := io.ReadAll(cr)
 		done <- result{b, err}
 	}()
 	select {
@@ -195,6 +198,22 @@ func readStdin(ctx context.Context, s Streams) ([]byte, error) {
 		}
 		return r.b, r.err
 	case <-ctx.Done():
+		if n := cr.n.Load(); n > 0 {
+			// A writer that stalls mid-message: what came is no message.
+			return nil, fmt.Errorf("the message did not end within --timeout (%s read, then nothing; standard input stayed open)", words.Plural(n, "1 octet", fmt.Sprintf("%d octets", n)))
+		}
 		return nil, errors.New("no message arrived within --timeout")
 	}
+}
+
+// countingReader counts what it has read, for readStdin's error.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }

@@ -2,9 +2,11 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"encoding/json"
 	"flag"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -366,5 +368,51 @@ func TestCheckMessageOtherTarget(t *testing.T) {
 		if got != c.want {
 			t.Errorf("%v: received.other_target %v, want %v", c.args, got, c.want)
 		}
+	}
+}
+
+// check DOMAIN --offline --message FILE with another sender's message:
+// that sender's key and policy are outside the zone files, which is
+// "not checked" (info), not an error that made the target's run
+// incomplete (no score, exit 3).
+func TestCheckMessageOtherSenderOffline(t *testing.T) {
+	code, stdout, stderr := run(t, "check", "--config", "../testdata/demo/preflight.yaml", "--message", filepath.Join(messagesDir, "good.eml"), "--format", "json")
+	var r report.Report
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("%v; stderr %s", err, stderr)
+	}
+	if code != 0 || len(r.Incomplete) != 0 || r.Score == nil {
+		t.Errorf("exit %d, incomplete %v, score %v; want 0, complete, scored", code, r.Incomplete, r.Score)
+	}
+	for _, id := range []string{"dkim.not_checked", "dmarc.not_checked", "received.other_target"} {
+		if !slices.ContainsFunc(r.Findings(), func(f report.Finding) bool { return f.ID == id }) {
+			t.Errorf("no %s", id)
+		}
+	}
+	// The target's own message is judged as before: its lookups are
+	// errors when the zones cannot answer them.
+	_, stdout, _ = run(t, "check", "news.example", "--ip", "203.0.113.10", "--message", filepath.Join(messagesDir, "good.eml"), "--zone", "../testdata/demo", "--offline", "--format", "json")
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(r.Incomplete, "dmarc") {
+		t.Errorf("own message, key and policy outside the zones: incomplete %v, want dmarc in it", r.Incomplete)
+	}
+}
+
+// A writer that stalls mid-message: the error says part of it came
+// (it once said no message arrived), within --timeout.
+func TestMessageStdinStalls(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write([]byte("From: a@news.example\r\nSubject: x\r\n"))
+	var out, errb bytes.Buffer
+	start := time.Now()
+	code := Run(context.Background(), []string{"message", "-", "--offline", "--timeout", "1s"}, Streams{Out: &out, Err: &errb, Getenv: func(string) string { return "" }, In: pr})
+	if code != 2 || !strings.Contains(errb.String(), "the message did not end within --timeout (34 octets read") {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s", d)
 	}
 }

@@ -48,6 +48,8 @@ func ParseSignature(v string) Signature {
 	if l := get("l"); l != "" {
 		if n, err := strconv.ParseInt(l, 10, 64); err == nil && n >= 0 {
 			s.Length = n
+		} else if strings.Trim(l, "0123456789") == "" {
+			s.Problems = append(s.Problems, "l="+clipped(l)+" is more octets than any message has")
 		} else {
 			s.Problems = append(s.Problems, "l="+clipped(l)+" is not a number")
 		}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/preflight-mail/preflight/internal/words"
+	"github.com/preflight-mail/preflight/resolver"
 )
 
 // Problem is one format rule a message breaks (RFC 5322, and the
@@ -65,6 +66,12 @@ func (m *Message) FromAddress() (addr *mail.Address, domain string, why string) 
 	_, d, ok := strings.Cut(list[0].Address, "@")
 	if !ok || d == "" {
 		return nil, "", fmt.Sprintf("From %q has no domain", clipped(from[0].Value))
+	}
+	// The domain as DNS and the comparisons want it: an internationalised
+	// From (RFC 6532) may write it in U-labels, whose policy and keys are
+	// at the A-label names.
+	if ascii, err := resolver.NormalizeDomain(d); err == nil {
+		return list[0], ascii, ""
 	}
 	return list[0], strings.ToLower(strings.TrimSuffix(d, ".")), ""
 }

@@ -26,6 +26,7 @@ const (
 	ReasonFromUnsig = "from_not_signed"
 	ReasonLength    = "body_length"
 	ReasonWeakHash  = "weak_hash"
+	ReasonMalformed = "malformed" // a required tag missing or unreadable
 	ReasonOther     = "other"
 )
 
@@ -87,9 +88,33 @@ func (m *Message) Verify(lookupTXT func(string) ([]string, error)) (out []Verifi
 			v.Err = errors.New("not verified")
 		}
 		v.Result, v.Reason = classify(v.Err)
+		if err := malformed(v.Signature); err != nil && v.Result != DKIMPass {
+			// A tag RFC 6376 requires is missing or unreadable: the
+			// signature is broken (PERMFAIL, §6.1.1), whatever go-msgauth
+			// tried with it (a key lookup for "s._domainkey." without
+			// d= is no DNS failure, an l=-1 no body length).
+			v.Result, v.Reason, v.Err = DKIMPermError, ReasonMalformed, err
+		}
 		out = append(out, v)
 	}
 	return out, cut
+}
+
+// malformed says why a signature is not one RFC 6376 §3.5 can verify:
+// no d= or s=, or an l= that is no number of octets.
+func malformed(s Signature) error {
+	switch {
+	case s.Domain == "":
+		return errors.New("the signature has no d= (signing domain), which RFC 6376 §3.5 requires")
+	case s.Selector == "":
+		return errors.New("the signature has no s= (selector), which RFC 6376 §3.5 requires")
+	}
+	for _, p := range s.Problems {
+		if strings.HasPrefix(p, "l=") {
+			return errors.New("the signature's " + p + " (RFC 6376 §3.5: the body length in octets)")
+		}
+	}
+	return nil
 }
 
 // classify names go-msgauth's error as RFC 8601 does.
