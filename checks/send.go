@@ -217,7 +217,13 @@ func attemptWhere(a delivery.Attempt) string {
 // same as preflight explain's) says of a refusal: the provider and rule
 // in the message, the rule's fix and the command that shows the cause.
 // A reply the table does not know is left as it is.
-func explainReply(f *report.Finding, reply string) {
+//
+// A reply worded like a provider with MX domains of its own (Gmail's
+// "- gsmtp") from a host that is not one of them is not that provider's
+// refusal: the message says so, the fix (what the words mean) stays, and
+// no provider_rule is set, so no profile counts it (profiles.Evaluate
+// judges a provider by the send to its own MX only).
+func explainReply(f *report.Finding, reply, host string) {
 	if reply == "" {
 		return
 	}
@@ -230,11 +236,16 @@ func explainReply(f *report.Finding, reply string) {
 		return
 	}
 	m := e.Matches[0]
-	f.Message += fmt.Sprintf(" %s: %s (%s).", m.Provider.Name, strings.TrimSuffix(m.Rule.Summary, "."), m.Rule.ID)
 	f.Fix = m.Rule.Fix
 	if m.Rule.Command != "" {
 		f.Fix += " The cause shows in: " + m.Rule.Command + "."
 	}
+	if m.Profile && host != "" && !table.FromProvider(m.Provider, host) {
+		f.Message += fmt.Sprintf(" The reply is worded like %s's rule %s (%s), but %s is not one of %s's MX hosts: the %s profile does not count it.",
+			m.Provider.Name, m.Rule.ID, strings.TrimSuffix(m.Rule.Summary, "."), host, m.Provider.Name, m.Provider.ID)
+		return
+	}
+	f.Message += fmt.Sprintf(" %s: %s (%s).", m.Provider.Name, strings.TrimSuffix(m.Rule.Summary, "."), m.Rule.ID)
 	f.Evidence["provider_rule"] = m.Rule.ID
 }
 
@@ -270,13 +281,13 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 			f.Fix += fmt.Sprintf(" For this receiver only, a relays file with policy: for-domains and domains: [%s]; for all mail, policy: always (README, Gateway policy).", s.To.Domain)
 		}
 		if f.ID == "send.rejected" {
-			explainReply(&f, d.Reply)
+			explainReply(&f, d.Reply, d.Host)
 		}
 	case delivery.Deferred:
 		f.ID, f.Severity = "send.deferred", report.Warn
 		f.Message = fmt.Sprintf("%s deferred the mail for %s %s (a temporary refusal, perhaps greylisting): %s.", where, s.To, atStep(d.Step), cmp.Or(d.Reply, d.Error))
 		f.Fix = "Try again in a few minutes; if it persists, read the reply."
-		explainReply(&f, d.Reply)
+		explainReply(&f, d.Reply, d.Host)
 	case delivery.NoTLS:
 		f.ID, f.Severity = "send.no_starttls", report.Fail
 		f.Message = fmt.Sprintf("%s does not offer STARTTLS, and TLS was required: nothing was sent.", where)
