@@ -260,6 +260,14 @@ func TestRouteOnce(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &rep); err != nil || strings.Join(rep.Target.RouteTo, " ") != "b@example.test a@example.test" {
 		t.Errorf("JSON target %+v (%v), want route_to in --to order", rep.Target, err)
 	}
+	// Nor in JSON (acceptance pass of #22): a plan has no score, and
+	// --min-score, which could not be decided, is refused.
+	if rep.Score != nil || rep.Grade != nil {
+		t.Errorf("route JSON has score %v, grade %v; want null", *rep.Score, *rep.Grade)
+	}
+	if code, _, stderr := run(t, "route", "--relays", file, "--to", "a@example.test", "--zone", zone, "--offline", "--min-score", "90"); code != 2 || !strings.Contains(stderr, "--min-score: route is a dry run") {
+		t.Errorf("route --min-score: exit %d, %q; want a usage error", code, stderr)
+	}
 	if n := strings.Count(stdout, "Mail to u@example.test"); n != 1 {
 		t.Errorf("planned %d times:\n%s", n, stdout)
 	}
