@@ -48,7 +48,7 @@ defines them (RFC 3463 and those after it) and RFC 5321, and "not in the
 table".
 
 Exit codes: 0 every reply was read, 2 usage error (no reply, bad format).
---format text or json.`,
+--format text, json, or github (a notice per reply: explain gates nothing).`,
 		Example: `  preflight explain '550-5.7.26 This mail has been blocked because the sender is unauthenticated. - gsmtp'
   preflight explain "553 5.7.2 [TSS09] All messages from 203.0.113.5 will be permanently deferred"
 
@@ -69,9 +69,6 @@ Exit codes: 0 every reply was read, 2 usage error (no reply, bad format).
 
 // runExplain reads the replies and writes what the table says of each.
 func runExplain(ctx context.Context, g *globalOptions, args []string) error {
-	if g.format == "github" {
-		return errors.New("--format github: explain writes text or json")
-	}
 	var replies []string
 	for _, a := range args {
 		for _, p := range strings.Split(strings.ReplaceAll(a, "\r\n", "\n"), "\n\n") {
@@ -104,9 +101,12 @@ func runExplain(ctx context.Context, g *globalOptions, args []string) error {
 		out = slices.DeleteFunc(out, func(e profiles.Explanation) bool { return !hasCode(e) })
 	}
 	var b bytes.Buffer
-	if g.format == "json" {
+	switch g.format {
+	case "json":
 		writeExplainJSON(&b, out)
-	} else {
+	case "github":
+		writeExplainGitHub(&b, out)
+	default:
 		writeExplainText(&b, out, min(g.width(), 100))
 	}
 	if _, err := g.streams.Out.Write(b.Bytes()); err != nil {
@@ -285,6 +285,42 @@ func readOf(m profiles.Match) string {
 		return m.Rule.Read
 	}
 	return m.Provider.Read
+}
+
+// writeExplainGitHub writes a ::notice per reply (GitHub Actions
+// workflow commands), titled by the rule or the code: explain gates
+// nothing, so nothing is an error or a warning.
+func writeExplainGitHub(w io.Writer, es []profiles.Explanation) {
+	var b strings.Builder
+	for _, e := range es {
+		title := "preflight explain"
+		var lines []string
+		lines = append(lines, clipText(e.Reply.Text, replyExcerpt))
+		if len(e.Matches) == 0 {
+			title += ": " + strings.TrimSpace(fmt.Sprintf("%s %s", codeOf(e), e.Reply.Enhanced)) + " not in the table"
+		}
+		for i, m := range e.Matches {
+			if i == 0 {
+				title += ": " + m.Rule.ID
+			}
+			lines = append(lines, fmt.Sprintf("%s (%s): %s (%s): %s", m.Provider.Name, m.Provider.ID, m.Rule.ID, m.Rule.Level, m.Rule.Summary))
+			if m.Rule.Command != "" {
+				lines = append(lines, "Check: "+m.Rule.Command)
+			}
+			lines = append(lines, "Fix: "+m.Rule.Fix, "Source: "+sourceOf(m)+" (read "+readOf(m)+")")
+		}
+		lines = append(lines, "Means: "+e.Generic)
+		b.WriteString(report.GitHubNotice(title, strings.Join(lines, "\n")))
+	}
+	io.WriteString(w, b.String())
+}
+
+// codeOf is a reply's basic code as text, or "" when it has none.
+func codeOf(e profiles.Explanation) string {
+	if e.Reply.Basic == 0 {
+		return ""
+	}
+	return fmt.Sprint(e.Reply.Basic)
 }
 
 // writeExplainText writes each reply, quoted (sanitised and cut), then
