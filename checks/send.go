@@ -161,6 +161,13 @@ func sendFindings(s *delivery.Send, atts, all []delivery.Attempt, fallback strin
 			// Refused or deferred at the greeting: no EHLO, so nothing
 			// is known about STARTTLS.
 			f := tlsFinding(d, where)
+			if d.TLS == nil && d.Path == report.PathRelay && relayTLSOff(s.Relays, d.Host) {
+				// The admin's choice for this gateway (a relay on the
+				// local network): said, at no cost.
+				f.Severity = report.Info
+				f.Message = fmt.Sprintf("The session with the gateway %s was not encrypted: its TLS is off (tls: none in the relays file, or --relay-tls none), so STARTTLS was not used.", where)
+				f.Fix = "Fine on a network you control; a gateway reached over the Internet should have tls: starttls (587) or implicit (465), so that mail and credentials are not sent in clear text."
+			}
 			if d.TLS == nil && d.Path == report.PathDirect && s.TLS == delivery.TLSNone {
 				// The user's flag, not the server's doing.
 				f.Message = fmt.Sprintf("The session with %s was not encrypted: --tls none was given, so STARTTLS was not used.", where)
@@ -385,6 +392,12 @@ func gatewayHopOnly(d delivery.Attempt) string {
 		return ""
 	}
 	return " This proves the gateway hop only: the gateway took the message, and whether the recipient's servers accept it from the gateway is not tested."
+}
+
+// relayTLSOff reports whether the relay at addr was given TLS mode none.
+func relayTLSOff(relays []delivery.Relay, addr string) bool {
+	i := slices.IndexFunc(relays, func(r delivery.Relay) bool { return r.Addr == addr })
+	return i >= 0 && relays[i].TLS == delivery.TLSNone
 }
 
 // tlsFinding reports the TLS of the decisive session.
