@@ -254,6 +254,13 @@ func explainReply(f *report.Finding, reply, host string) {
 	}
 	f.Message += fmt.Sprintf(" %s: %s (%s).", m.Provider.Name, strings.TrimSuffix(m.Rule.Summary, "."), m.Rule.ID)
 	f.Evidence["provider_rule"] = m.Rule.ID
+	if m.Rule.ReceiverSide && f.Severity == report.Fail {
+		// The receiver refuses every sender this way (Spamhaus answered
+		// its queries with an error code): could not check, like a
+		// 5.1.x refusal, never a verdict on the sender.
+		f.Severity = report.Error
+		f.Message += " This is the receiver's setup and says nothing about the sender: test with another recipient."
+	}
 }
 
 // decisiveFinding reports how the send ended.

@@ -334,3 +334,27 @@ aspmx.l  A   127.0.0.1
 		}
 	}
 }
+
+// TestSendSpamhausQueryRefused: a receiver whose Spamhaus queries are
+// refused (an open or public resolver: 127.255.255.254) refuses every
+// sender "as listed". The test send says so, as could-not-check, never a
+// verdict on the sender (acceptance pass of #17).
+func TestSendSpamhausQueryRefused(t *testing.T) {
+	for _, msg := range []string{
+		"Rejected: 127.0.0.1 listed at zen.spamhaus.org (127.255.255.254)",
+		"Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org; Error: open resolver; https://check.spamhaus.org/returnc/pub/172.16.0.1/",
+	} {
+		srv := smtptest.Start(t, smtptest.Options{RcptError: &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: msg}})
+		s := delivery.Send{To: names.MustAddress("user@example.test"), Port: port(srv.Addr), Path: "direct",
+			From: names.MustAddress("sender@example.org"), HELO: names.MustHost("client.example.org")}
+		fs := SendCheck(context.Background(), recipientEnv(t), Target{Send: &s})
+		i := slices.IndexFunc(fs, func(f report.Finding) bool { return f.ID == "send.rejected" })
+		if i < 0 {
+			t.Fatalf("%s: no send.rejected in %v", msg, sendIDs(fs))
+		}
+		f := fs[i]
+		if f.Severity != report.Error || f.Evidence["provider_rule"] != "spamhaus.query_refused" || !strings.Contains(f.Message, "says nothing about the sender") || !strings.Contains(f.Fix, "receiver's postmaster") {
+			t.Errorf("%s: %s %s %v: %s / %s", msg, f.ID, f.Severity, f.Evidence["provider_rule"], f.Message, f.Fix)
+		}
+	}
+}
