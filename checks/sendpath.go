@@ -157,6 +157,12 @@ func routeFindings(s *delivery.Send, o delivery.Outcome) []report.Finding {
 	switch {
 	case pl.Overrides != "":
 		f.Message = fmt.Sprintf("The test send to %s went %s because %s overrides the gateway policy at %s.", s.To, pathWords(pl.Path), pl.Rule, pl.Overrides)
+	case pl.Path == "relay" && len(o.Attempts) > 0 && slices.ContainsFunc(o.Attempts, func(a delivery.Attempt) bool {
+		return a.Result == delivery.CannotReceive || a.Result == delivery.NoAddress
+	}):
+		// Looked up first, the recipient cannot receive: no gateway
+		// was contacted, and "went through the gateways" would say one was.
+		f.Message = fmt.Sprintf("The test send to %s would go %s, as the gateway policy says: %s; it was not sent, since the recipient domain cannot receive mail.", s.To, pathWords(pl.Path), pl.Rule)
 	default:
 		f.Message = fmt.Sprintf("The test send to %s went %s, as the gateway policy says: %s.", s.To, pathWords(pl.Path), pl.Rule)
 	}
