@@ -263,6 +263,21 @@ func explainReply(f *report.Finding, reply, host string) {
 	}
 }
 
+// receiverSide returns the table's rule for a reply about the
+// receiver's own setup (profiles.Rule.ReceiverSide), if it is one.
+func receiverSide(reply string) (profiles.Match, bool) {
+	table, err := profiles.Load()
+	if reply == "" || err != nil {
+		return profiles.Match{}, false
+	}
+	for _, m := range table.Explain(reply).Matches {
+		if m.Rule.ReceiverSide {
+			return m, true
+		}
+	}
+	return profiles.Match{}, false
+}
+
 // decisiveFinding reports how the send ended.
 func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []delivery.Attempt, evidence map[string]any) report.Finding {
 	f := report.Finding{Subject: s.To.String(), Evidence: evidence}

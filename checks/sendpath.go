@@ -82,6 +82,14 @@ func directFailed(s *delivery.Send, direct []delivery.Attempt, fb *delivery.Fall
 		f.Fix = "Run again with a longer --timeout; --verbose shows which server was slow."
 		return f
 	}
+	if m, ok := receiverSide(delivery.Decisive(direct).Reply); ok {
+		// The receiver refuses every sender so (its Spamhaus queries
+		// refused): the direct path was not judged, as without a fallback.
+		f.Severity = report.Error
+		f.Message += fmt.Sprintf(" The refusal is the receiver's setup (%s: %s), not a verdict on this server.", m.Rule.ID, strings.TrimSuffix(m.Rule.Summary, "."))
+		f.Fix = m.Rule.Fix
+		return f
+	}
 	if delivery.Port25Blocked(s, direct) {
 		f.ID, f.Severity = "send.port25_blocked", report.Fail
 		f.Message = fmt.Sprintf("Every connection to port 25 timed out (%s): outbound port 25 looks blocked, as many ISPs and cloud providers do. The test send fell back to the relays.", attemptSummary(direct))
