@@ -34,11 +34,12 @@ func newCmdExplain(g *globalOptions) *cobra.Command {
 and rule it is about (from the same table as check --profile), what it
 means, which preflight command shows the cause, and the likely fix.
 
-Each argument is read, or with none standard input, as replies: a line
-with a reply code of its own ("550 5.1.1 ...", a log's "said: 553 5.7.2
-...") starts a new reply, and so does a blank line; the lines of a
-multi-line reply ("550-5.7.26 ..." up to "550 5.7.26 ...") and lines
-without a code are one reply with the line before.
+The arguments, each a line (or with none, standard input), are read as
+replies: a line with a reply code of its own ("550 5.1.1 ...", a log's
+"said: 553 5.7.2 ...") starts a new reply, and so does a blank line; the
+lines of a multi-line reply ("550-5.7.26 ..." up to "550 5.7.26 ...") and
+lines without a code are one reply with the line before. So a reply typed
+without quotes is one reply, and so is each quoted reply of its own code.
 
 A reply is attributed to a provider only when it carries the provider's
 mark (Gmail's "gsmtp", Outlook's server names) or words only that provider
@@ -69,9 +70,13 @@ Exit codes: 0 every reply was read, 2 usage error (no reply, bad format).
 
 // runExplain reads the replies and writes what the table says of each.
 func runExplain(ctx context.Context, g *globalOptions, args []string) error {
+	// The arguments are lines of one text, cut into replies as standard
+	// input is: a reply typed without quotes (explain 550 5.7.26 This
+	// mail ...), or split at white space by the GitHub Action, is one
+	// reply again, and each quoted reply with its own code is its own.
 	var replies []string
-	for _, a := range args {
-		for _, p := range strings.Split(strings.ReplaceAll(a, "\r\n", "\n"), "\n\n") {
+	if len(args) > 0 {
+		for _, p := range strings.Split(strings.ReplaceAll(strings.Join(args, "\n"), "\r\n", "\n"), "\n\n") {
 			replies = append(replies, splitReplies(p)...)
 		}
 	}

@@ -90,6 +90,26 @@ func TestExplainGitHub(t *testing.T) {
 	}
 }
 
+// TestExplainUnquoted: a reply typed without quotes (or split at white
+// space by the GitHub Action) is one reply, attributed as when quoted;
+// quoted replies of their own codes stay apart (acceptance pass of #17).
+func TestExplainUnquoted(t *testing.T) {
+	words := strings.Fields("550-5.7.26 This mail has been blocked because the sender is unauthenticated. - gsmtp")
+	code, out, stderr := runIn(t, nil, append([]string{"explain", "--format", "json"}, words...)...)
+	var doc struct {
+		Replies []struct {
+			Matches []struct{ Rule string } `json:"matches"`
+		} `json:"replies"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil || len(doc.Replies) != 1 || len(doc.Replies[0].Matches) == 0 || doc.Replies[0].Matches[0].Rule != "gmail.auth" {
+		t.Errorf("unquoted: exit %d, %v: %s%s", code, err, out, stderr)
+	}
+	code, out, _ = runIn(t, nil, "explain", "--format", "json", "550 5.1.1 no such user", "please check the address", "553 5.7.2 [TSS09] All messages from 203.0.113.5 will be permanently deferred")
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil || len(doc.Replies) != 2 || len(doc.Replies[1].Matches) == 0 || doc.Replies[1].Matches[0].Rule != "yahoo.complaints" {
+		t.Errorf("quoted replies: exit %d, %v: %s", code, err, out)
+	}
+}
+
 func TestExplainHostileInput(t *testing.T) {
 	for name, c := range map[string]struct {
 		args []string
