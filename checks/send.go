@@ -161,6 +161,13 @@ func sendFindings(s *delivery.Send, atts, all []delivery.Attempt, fallback strin
 			// Refused or deferred at the greeting: no EHLO, so nothing
 			// is known about STARTTLS.
 			f := tlsFinding(d, where)
+			if d.TLS == nil && d.Path == report.PathRelay && relayTLSOff(s.Relays, d.Host) {
+				// The admin's choice for this gateway (a relay on the
+				// local network): said, at no cost.
+				f.Severity = report.Info
+				f.Message = fmt.Sprintf("The session with the gateway %s was not encrypted: its TLS is off (tls: none in the relays file, or --relay-tls none), so STARTTLS was not used.", where)
+				f.Fix = "Fine on a network you control; a gateway reached over the Internet should have tls: starttls (587) or implicit (465), so that mail and credentials are not sent in clear text."
+			}
 			if d.TLS == nil && d.Path == report.PathDirect && s.TLS == delivery.TLSNone {
 				// The user's flag, not the server's doing.
 				f.Message = fmt.Sprintf("The session with %s was not encrypted: --tls none was given, so STARTTLS was not used.", where)
@@ -217,7 +224,13 @@ func attemptWhere(a delivery.Attempt) string {
 // same as preflight explain's) says of a refusal: the provider and rule
 // in the message, the rule's fix and the command that shows the cause.
 // A reply the table does not know is left as it is.
-func explainReply(f *report.Finding, reply string) {
+//
+// A reply worded like a provider with MX domains of its own (Gmail's
+// "- gsmtp") from a host that is not one of them is not that provider's
+// refusal: the message says so, the fix (what the words mean) stays, and
+// no provider_rule is set, so no profile counts it (profiles.Evaluate
+// judges a provider by the send to its own MX only).
+func explainReply(f *report.Finding, reply, host string) {
 	if reply == "" {
 		return
 	}
@@ -230,12 +243,39 @@ func explainReply(f *report.Finding, reply string) {
 		return
 	}
 	m := e.Matches[0]
-	f.Message += fmt.Sprintf(" %s: %s (%s).", m.Provider.Name, strings.TrimSuffix(m.Rule.Summary, "."), m.Rule.ID)
 	f.Fix = m.Rule.Fix
 	if m.Rule.Command != "" {
 		f.Fix += " The cause shows in: " + m.Rule.Command + "."
 	}
+	if m.Profile && host != "" && !table.FromProvider(m.Provider, host) {
+		f.Message += fmt.Sprintf(" The reply is worded like %s's rule %s (%s), but %s is not one of %s's MX hosts: the %s profile does not count it.",
+			m.Provider.Name, m.Rule.ID, strings.TrimSuffix(m.Rule.Summary, "."), host, m.Provider.Name, m.Provider.ID)
+		return
+	}
+	f.Message += fmt.Sprintf(" %s: %s (%s).", m.Provider.Name, strings.TrimSuffix(m.Rule.Summary, "."), m.Rule.ID)
 	f.Evidence["provider_rule"] = m.Rule.ID
+	if m.Rule.ReceiverSide && f.Severity == report.Fail {
+		// The receiver refuses every sender this way (Spamhaus answered
+		// its queries with an error code): could not check, like a
+		// 5.1.x refusal, never a verdict on the sender.
+		f.Severity = report.Error
+		f.Message += " This is the receiver's setup and says nothing about the sender: test with another recipient."
+	}
+}
+
+// receiverSide returns the table's rule for a reply about the
+// receiver's own setup (profiles.Rule.ReceiverSide), if it is one.
+func receiverSide(reply string) (profiles.Match, bool) {
+	table, err := profiles.Load()
+	if reply == "" || err != nil {
+		return profiles.Match{}, false
+	}
+	for _, m := range table.Explain(reply).Matches {
+		if m.Rule.ReceiverSide {
+			return m, true
+		}
+	}
+	return profiles.Match{}, false
 }
 
 // decisiveFinding reports how the send ended.
@@ -270,13 +310,13 @@ func decisiveFinding(s *delivery.Send, d delivery.Attempt, where string, atts []
 			f.Fix += fmt.Sprintf(" For this receiver only, a relays file with policy: for-domains and domains: [%s]; for all mail, policy: always (README, Gateway policy).", s.To.Domain)
 		}
 		if f.ID == "send.rejected" {
-			explainReply(&f, d.Reply)
+			explainReply(&f, d.Reply, d.Host)
 		}
 	case delivery.Deferred:
 		f.ID, f.Severity = "send.deferred", report.Warn
 		f.Message = fmt.Sprintf("%s deferred the mail for %s %s (a temporary refusal, perhaps greylisting): %s.", where, s.To, atStep(d.Step), cmp.Or(d.Reply, d.Error))
 		f.Fix = "Try again in a few minutes; if it persists, read the reply."
-		explainReply(&f, d.Reply)
+		explainReply(&f, d.Reply, d.Host)
 	case delivery.NoTLS:
 		f.ID, f.Severity = "send.no_starttls", report.Fail
 		f.Message = fmt.Sprintf("%s does not offer STARTTLS, and TLS was required: nothing was sent.", where)
@@ -374,6 +414,12 @@ func gatewayHopOnly(d delivery.Attempt) string {
 		return ""
 	}
 	return " This proves the gateway hop only: the gateway took the message, and whether the recipient's servers accept it from the gateway is not tested."
+}
+
+// relayTLSOff reports whether the relay at addr was given TLS mode none.
+func relayTLSOff(relays []delivery.Relay, addr string) bool {
+	i := slices.IndexFunc(relays, func(r delivery.Relay) bool { return r.Addr == addr })
+	return i >= 0 && relays[i].TLS == delivery.TLSNone
 }
 
 // tlsFinding reports the TLS of the decisive session.

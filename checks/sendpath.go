@@ -82,6 +82,14 @@ func directFailed(s *delivery.Send, direct []delivery.Attempt, fb *delivery.Fall
 		f.Fix = "Run again with a longer --timeout; --verbose shows which server was slow."
 		return f
 	}
+	if m, ok := receiverSide(delivery.Decisive(direct).Reply); ok {
+		// The receiver refuses every sender so (its Spamhaus queries
+		// refused): the direct path was not judged, as without a fallback.
+		f.Severity = report.Error
+		f.Message += fmt.Sprintf(" The refusal is the receiver's setup (%s: %s), not a verdict on this server.", m.Rule.ID, strings.TrimSuffix(m.Rule.Summary, "."))
+		f.Fix = m.Rule.Fix
+		return f
+	}
 	if delivery.Port25Blocked(s, direct) {
 		f.ID, f.Severity = "send.port25_blocked", report.Fail
 		f.Message = fmt.Sprintf("Every connection to port 25 timed out (%s): outbound port 25 looks blocked, as many ISPs and cloud providers do. The test send fell back to the relays.", attemptSummary(direct))
@@ -157,6 +165,12 @@ func routeFindings(s *delivery.Send, o delivery.Outcome) []report.Finding {
 	switch {
 	case pl.Overrides != "":
 		f.Message = fmt.Sprintf("The test send to %s went %s because %s overrides the gateway policy at %s.", s.To, pathWords(pl.Path), pl.Rule, pl.Overrides)
+	case pl.Path == "relay" && len(o.Attempts) > 0 && slices.ContainsFunc(o.Attempts, func(a delivery.Attempt) bool {
+		return a.Result == delivery.CannotReceive || a.Result == delivery.NoAddress
+	}):
+		// Looked up first, the recipient cannot receive: no gateway
+		// was contacted, and "went through the gateways" would say one was.
+		f.Message = fmt.Sprintf("The test send to %s would go %s, as the gateway policy says: %s; it was not sent, since the recipient domain cannot receive mail.", s.To, pathWords(pl.Path), pl.Rule)
 	default:
 		f.Message = fmt.Sprintf("The test send to %s went %s, as the gateway policy says: %s.", s.To, pathWords(pl.Path), pl.Rule)
 	}

@@ -33,6 +33,8 @@ func TestSendPaths(t *testing.T) {
 	env := recipientEnv(t)
 	refusing := smtptest.Start(t, smtptest.Options{RcptError: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "IP listed"}})
 	mx := smtptest.Start(t, smtptest.Options{Local: []string{"example.test"}})
+	// A receiver whose Spamhaus queries are refused refuses everyone.
+	noDNSBL := smtptest.Start(t, smtptest.Options{RcptError: &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Rejected: listed at zen.spamhaus.org (127.255.255.254)"}})
 	relay := smtptest.Start(t, smtptest.Options{Open: true})
 	users := map[string]string{"me@example.org": "right-password-123"}
 	authRelay := smtptest.Start(t, smtptest.Options{Users: users, InsecureAuth: true})
@@ -59,15 +61,21 @@ func TestSendPaths(t *testing.T) {
 		{"direct, null MX", delivery.Send{Path: "direct", To: names.MustAddress("user@null.example.test"), Port: port(mx.Addr)},
 			"send.recipient_cannot_receive error direct\n  direct DNS recipient_cannot_receive null.example.test has a null MX (RFC 7505): it accepts no mail\n"},
 		{"auto: direct refused, the relay accepts", delivery.Send{Path: "auto", To: to, Port: port(refusing.Addr), Relays: relayTo(relay.Addr)},
-			"send.direct_failed fail direct\n  direct RCPT TO rejected 550 5.7.1 IP listed\nsend.accepted pass relay\n  relay RCPT TO accepted 250 2.0.0 I'll make sure <user@example.test> gets this\nsend.no_starttls warn relay\n"},
+			"send.direct_failed fail direct\n  direct RCPT TO rejected 550 5.7.1 IP listed\nsend.accepted pass relay\n  relay RCPT TO accepted 250 2.0.0 I'll make sure <user@example.test> gets this\nsend.no_starttls info relay\n"},
 		{"auto: direct refused, the relay dead: the relay's own failure, the direct refusal on direct", delivery.Send{Path: "auto", To: to, Port: port(refusing.Addr), Relays: relayTo("127.0.0.1:1")},
 			"send.direct_failed fail direct\n  direct RCPT TO rejected 550 5.7.1 IP listed\nsend.connect_failed fail relay\n  relay connect connect_failed dial tcp 127.0.0.1:1: connect: connection refused\n"},
+		// The receiver's setup, not the sender's: could not check, with
+		// or without a fallback (acceptance pass of #17).
+		{"direct, refused by a receiver whose blocklist queries fail", delivery.Send{Path: "direct", To: to, Port: port(noDNSBL.Addr)},
+			"send.rejected error direct\n  direct RCPT TO rejected 554 5.7.1 Rejected: listed at zen.spamhaus.org (127.255.255.254)\nsend.no_starttls warn direct\n"},
+		{"auto: the same refusal, the relay accepts", delivery.Send{Path: "auto", To: to, Port: port(noDNSBL.Addr), Relays: relayTo(relay.Addr)},
+			"send.direct_failed error direct\n  direct RCPT TO rejected 554 5.7.1 Rejected: listed at zen.spamhaus.org (127.255.255.254)\nsend.accepted pass relay\n  relay RCPT TO accepted 250 2.0.0 I'll make sure <user@example.test> gets this\nsend.no_starttls info relay\n"},
 		{"relay only", delivery.Send{Path: "relay", To: to, Relays: relayTo(relay.Addr)},
-			"send.accepted pass relay\n  relay RCPT TO accepted 250 2.0.0 I'll make sure <user@example.test> gets this\nsend.no_starttls warn relay\n"},
+			"send.accepted pass relay\n  relay RCPT TO accepted 250 2.0.0 I'll make sure <user@example.test> gets this\nsend.no_starttls info relay\n"},
 		{"relays: a dead one, then one that refuses the password, then one that accepts", delivery.Send{Path: "relay", To: to, Relays: relayTo("127.0.0.1:1", authRelay.Addr, otherRelay.Addr),
 			User: "me@example.org", Password: "other-password-456", AllowPlaintextAuth: true},
 			"send.auth_failed warn relay\nsend.accepted pass relay\n  relay connect connect_failed dial tcp 127.0.0.1:1: connect: connection refused\n" +
-				"  relay AUTH auth_failed 535 5.7.8 authentication failed\n  relay RCPT TO accepted 250 2.0.0 I'll make sure <user@example.test> gets this\nsend.no_starttls warn relay\n"},
+				"  relay AUTH auth_failed 535 5.7.8 authentication failed\n  relay RCPT TO accepted 250 2.0.0 I'll make sure <user@example.test> gets this\nsend.no_starttls info relay\n"},
 	}
 	for _, tt := range tests {
 		s := tt.s

@@ -34,11 +34,12 @@ func newCmdExplain(g *globalOptions) *cobra.Command {
 and rule it is about (from the same table as check --profile), what it
 means, which preflight command shows the cause, and the likely fix.
 
-Each argument is read, or with none standard input, as replies: a line
-with a reply code of its own ("550 5.1.1 ...", a log's "said: 553 5.7.2
-...") starts a new reply, and so does a blank line; the lines of a
-multi-line reply ("550-5.7.26 ..." up to "550 5.7.26 ...") and lines
-without a code are one reply with the line before.
+The arguments, each a line (or with none, standard input), are read as
+replies: a line with a reply code of its own ("550 5.1.1 ...", a log's
+"said: 553 5.7.2 ...") starts a new reply, and so does a blank line; the
+lines of a multi-line reply ("550-5.7.26 ..." up to "550 5.7.26 ...") and
+lines without a code are one reply with the line before. So a reply typed
+without quotes is one reply, and so is each quoted reply of its own code.
 
 A reply is attributed to a provider only when it carries the provider's
 mark (Gmail's "gsmtp", Outlook's server names) or words only that provider
@@ -48,7 +49,7 @@ defines them (RFC 3463 and those after it) and RFC 5321, and "not in the
 table".
 
 Exit codes: 0 every reply was read, 2 usage error (no reply, bad format).
---format text or json.`,
+--format text, json, or github (a notice per reply: explain gates nothing).`,
 		Example: `  preflight explain '550-5.7.26 This mail has been blocked because the sender is unauthenticated. - gsmtp'
   preflight explain "553 5.7.2 [TSS09] All messages from 203.0.113.5 will be permanently deferred"
 
@@ -69,12 +70,13 @@ Exit codes: 0 every reply was read, 2 usage error (no reply, bad format).
 
 // runExplain reads the replies and writes what the table says of each.
 func runExplain(ctx context.Context, g *globalOptions, args []string) error {
-	if g.format == "github" {
-		return errors.New("--format github: explain writes text or json")
-	}
+	// The arguments are lines of one text, cut into replies as standard
+	// input is: a reply typed without quotes (explain 550 5.7.26 This
+	// mail ...), or split at white space by the GitHub Action, is one
+	// reply again, and each quoted reply with its own code is its own.
 	var replies []string
-	for _, a := range args {
-		for _, p := range strings.Split(strings.ReplaceAll(a, "\r\n", "\n"), "\n\n") {
+	if len(args) > 0 {
+		for _, p := range strings.Split(strings.ReplaceAll(strings.Join(args, "\n"), "\r\n", "\n"), "\n\n") {
 			replies = append(replies, splitReplies(p)...)
 		}
 	}
@@ -104,9 +106,12 @@ func runExplain(ctx context.Context, g *globalOptions, args []string) error {
 		out = slices.DeleteFunc(out, func(e profiles.Explanation) bool { return !hasCode(e) })
 	}
 	var b bytes.Buffer
-	if g.format == "json" {
+	switch g.format {
+	case "json":
 		writeExplainJSON(&b, out)
-	} else {
+	case "github":
+		writeExplainGitHub(&b, out)
+	default:
 		writeExplainText(&b, out, min(g.width(), 100))
 	}
 	if _, err := g.streams.Out.Write(b.Bytes()); err != nil {
@@ -285,6 +290,42 @@ func readOf(m profiles.Match) string {
 		return m.Rule.Read
 	}
 	return m.Provider.Read
+}
+
+// writeExplainGitHub writes a ::notice per reply (GitHub Actions
+// workflow commands), titled by the rule or the code: explain gates
+// nothing, so nothing is an error or a warning.
+func writeExplainGitHub(w io.Writer, es []profiles.Explanation) {
+	var b strings.Builder
+	for _, e := range es {
+		title := "preflight explain"
+		var lines []string
+		lines = append(lines, clipText(e.Reply.Text, replyExcerpt))
+		if len(e.Matches) == 0 {
+			title += ": " + strings.TrimSpace(fmt.Sprintf("%s %s", codeOf(e), e.Reply.Enhanced)) + " not in the table"
+		}
+		for i, m := range e.Matches {
+			if i == 0 {
+				title += ": " + m.Rule.ID
+			}
+			lines = append(lines, fmt.Sprintf("%s (%s): %s (%s): %s", m.Provider.Name, m.Provider.ID, m.Rule.ID, m.Rule.Level, m.Rule.Summary))
+			if m.Rule.Command != "" {
+				lines = append(lines, "Check: "+m.Rule.Command)
+			}
+			lines = append(lines, "Fix: "+m.Rule.Fix, "Source: "+sourceOf(m)+" (read "+readOf(m)+")")
+		}
+		lines = append(lines, "Means: "+e.Generic)
+		b.WriteString(report.GitHubNotice(title, strings.Join(lines, "\n")))
+	}
+	io.WriteString(w, b.String())
+}
+
+// codeOf is a reply's basic code as text, or "" when it has none.
+func codeOf(e profiles.Explanation) string {
+	if e.Reply.Basic == 0 {
+		return ""
+	}
+	return fmt.Sprint(e.Reply.Basic)
 }
 
 // writeExplainText writes each reply, quoted (sanitised and cut), then

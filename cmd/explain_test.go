@@ -76,6 +76,40 @@ func TestExplainCommand(t *testing.T) {
 	}
 }
 
+// TestExplainGitHub: explain takes --format github like every command
+// (the GitHub Action adds it): a notice per reply, titled by the rule or
+// "not in the table", never an error or a warning (acceptance pass of #17).
+func TestExplainGitHub(t *testing.T) {
+	gmail := "550-5.7.26 This mail has been blocked because the sender is unauthenticated.\n550 5.7.26 Gmail requires all senders to authenticate. - gsmtp"
+	code, out, stderr := runIn(t, nil, "explain", "--format", "github", gmail, "550 5.1.1 no such user")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if code != 0 || len(lines) != 2 ||
+		!strings.HasPrefix(lines[0], "::notice title=preflight explain%3A gmail.auth::550-5.7.26 This mail") || !strings.Contains(lines[0], "%0AFix: Publish an SPF record") ||
+		!strings.HasPrefix(lines[1], "::notice title=preflight explain%3A 550 5.1.1 not in the table::") || !strings.Contains(lines[1], "%0AMeans: ") {
+		t.Errorf("exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+// TestExplainUnquoted: a reply typed without quotes (or split at white
+// space by the GitHub Action) is one reply, attributed as when quoted;
+// quoted replies of their own codes stay apart (acceptance pass of #17).
+func TestExplainUnquoted(t *testing.T) {
+	words := strings.Fields("550-5.7.26 This mail has been blocked because the sender is unauthenticated. - gsmtp")
+	code, out, stderr := runIn(t, nil, append([]string{"explain", "--format", "json"}, words...)...)
+	var doc struct {
+		Replies []struct {
+			Matches []struct{ Rule string } `json:"matches"`
+		} `json:"replies"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil || len(doc.Replies) != 1 || len(doc.Replies[0].Matches) == 0 || doc.Replies[0].Matches[0].Rule != "gmail.auth" {
+		t.Errorf("unquoted: exit %d, %v: %s%s", code, err, out, stderr)
+	}
+	code, out, _ = runIn(t, nil, "explain", "--format", "json", "550 5.1.1 no such user", "please check the address", "553 5.7.2 [TSS09] All messages from 203.0.113.5 will be permanently deferred")
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil || len(doc.Replies) != 2 || len(doc.Replies[1].Matches) == 0 || doc.Replies[1].Matches[0].Rule != "yahoo.complaints" {
+		t.Errorf("quoted replies: exit %d, %v: %s", code, err, out)
+	}
+}
+
 func TestExplainHostileInput(t *testing.T) {
 	for name, c := range map[string]struct {
 		args []string
@@ -84,7 +118,7 @@ func TestExplainHostileInput(t *testing.T) {
 	}{
 		"no reply":             {[]string{"explain"}, nil, report.ExitUsage},
 		"empty stdin":          {[]string{"explain"}, strings.NewReader("\n\n"), report.ExitUsage},
-		"github format":        {[]string{"explain", "--format", "github", "550 5.7.1 x"}, nil, report.ExitUsage},
+		"github format":        {[]string{"explain", "--format", "github", "550 5.7.1 \x1b[2Jx\r\n::error::x"}, nil, 0},
 		"escape sequences":     {[]string{"explain", "550 5.7.1 \x1b]0;owned\x07\x1b[2J gsmtp\u202e\r\n::error::x"}, nil, 0},
 		"invalid UTF-8":        {[]string{"explain", "550 5.7.25 \xff\xfe\x00 - gsmtp"}, nil, 0},
 		"huge stdin":           {[]string{"explain"}, strings.NewReader(strings.Repeat("550 5.7.1 x ", 200000)), report.ExitUsage},

@@ -59,6 +59,10 @@ only bounce it.` + "\n\n" + findingsHelp("route"),
 }
 
 func (o *routeOptions) run(cmd *cobra.Command) error {
+	if f := cmd.Flags().Lookup("min-score"); f != nil && f.Changed {
+		// A plan has no score: the gate would pass it unread.
+		return errors.New("--min-score: route is a dry run and has no score; leave it out (--fail-on warn gates on its warnings)")
+	}
 	if len(o.to) == 0 {
 		return errors.New("--to is required: the recipient ADDR to route, such as someone@example.net (repeatable)")
 	}

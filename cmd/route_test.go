@@ -69,7 +69,7 @@ func TestRoute(t *testing.T) {
 			"mx1.example.test mx2.example.test mx3.example.test"},
 	}
 	dir := t.TempDir()
-	zone := filepath.Join("testdata", "route", "example.test.zone")
+	zone := filepath.Join("testdata", "route") // example.test and gw.test
 	for _, tt := range tests {
 		file := filepath.Join(dir, "relays.yaml")
 		if err := os.WriteFile(file, []byte(tt.policy+routeGateways), 0o644); err != nil {
@@ -112,7 +112,7 @@ func TestRoute(t *testing.T) {
 // about, with the lines to write instead; one that does not is not.
 func TestRouteDNSWarning(t *testing.T) {
 	dir := t.TempDir()
-	zone := filepath.Join("testdata", "route", "example.test.zone")
+	zone := filepath.Join("testdata", "route") // example.test and gw.test
 	for policy, warn := range map[string]bool{
 		"policy: on-error\n":                               true,
 		"policy: on-error\nfallback_on: [smtp, dns]\n":     true,
@@ -133,7 +133,7 @@ func TestRouteDNSWarning(t *testing.T) {
 // a name is kept in A-labels (review of #22, item 5).
 func TestRelayHostErrors(t *testing.T) {
 	dir := t.TempDir()
-	zone := filepath.Join("testdata", "route", "example.test.zone")
+	zone := filepath.Join("testdata", "route") // example.test and gw.test
 	for host, want := range map[string]string{
 		":25":               "no host before the port",
 		"127.0.0.1:0":       `the port "0" is not a number from 1 to 65535`,
@@ -176,11 +176,11 @@ func TestRelayHostErrors(t *testing.T) {
 // cannot enable one the file disables (review of #22, item 6).
 func TestRelayFlagsAfterTheFile(t *testing.T) {
 	dir := t.TempDir()
-	zone := filepath.Join("testdata", "route", "example.test.zone")
+	zone := filepath.Join("testdata", "route") // example.test and gw.test
 	file := filepath.Join(dir, "relays.yaml")
 	os.WriteFile(file, []byte("policy: always\n"+routeGateways), 0o644)
 	_, stdout, stderr := run(t, "route", "--relays", file, "--relay", "flag.gw.test:587", "--relay", "High.GW.test:587", "--to", "u@example.test", "--zone", zone, "--offline")
-	want := "1. high.gw.test:587 (gateway, high; TLS starttls); 2. normal.gw.test:25 (gateway, normal; TLS starttls); 3. low.gw.test:587 (gateway, low; TLS starttls); 4. flag.gw.test:587 (gateway, low; TLS starttls)"
+	want := "1. high.gw.test:587 (gateway, high; TLS starttls; 198.51.100.1); 2. normal.gw.test:25 (gateway, normal; TLS starttls; 198.51.100.2, 2001:db8::25); 3. low.gw.test:587 (gateway, low; TLS starttls; 198.51.100.3); 4. flag.gw.test:587 (gateway, low; TLS starttls; 198.51.100.4)"
 	if !strings.Contains(stdout, want) {
 		t.Errorf("order: %s\nwant %s (stderr %s)", stdout, want, stderr)
 	}
@@ -195,7 +195,7 @@ func TestRelayFlagsAfterTheFile(t *testing.T) {
 // are not shown, and values are shown escaped (review of #22, item 8).
 func TestRelaysFileNotQuoted(t *testing.T) {
 	dir := t.TempDir()
-	zone := filepath.Join("testdata", "route", "example.test.zone")
+	zone := filepath.Join("testdata", "route") // example.test and gw.test
 	for name, content := range map[string]string{
 		"esc":    "\"\\e[31mkey\": 1\nrelays:\n  - {host: \"a.test:25\"}\n",
 		"rlo":    "\"k\\u202e\\u0007\": 1\nrelays:\n  - {host: \"a.test:25\"}\n",
@@ -216,7 +216,7 @@ func TestRelaysFileNotQuoted(t *testing.T) {
 // minors).
 func TestRelaysFileValues(t *testing.T) {
 	dir := t.TempDir()
-	zone := filepath.Join("testdata", "route", "example.test.zone")
+	zone := filepath.Join("testdata", "route") // example.test and gw.test
 	const relays = "relays:\n  - {host: \"a.test:25\"}\n"
 	for content, want := range map[string]string{
 		"policy: for-domains\ndomains: [com]\n" + relays:                    `:2: domains: "com" is a public suffix or a single label`,
@@ -241,7 +241,7 @@ func TestRelaysFileValues(t *testing.T) {
 // says its TLS mode (review of #22, minors).
 func TestRouteOnce(t *testing.T) {
 	dir := t.TempDir()
-	zone := filepath.Join("testdata", "route", "example.test.zone")
+	zone := filepath.Join("testdata", "route") // example.test and gw.test
 	file := filepath.Join(dir, "relays.yaml")
 	os.WriteFile(file, []byte("policy: always\n"+routeGateways), 0o644)
 	_, stdout, _ := run(t, "route", "--relays", file, "--to", "u@example.test", "--to", "u@EXAMPLE.test", "--zone", zone, "--offline")
@@ -260,10 +260,25 @@ func TestRouteOnce(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &rep); err != nil || strings.Join(rep.Target.RouteTo, " ") != "b@example.test a@example.test" {
 		t.Errorf("JSON target %+v (%v), want route_to in --to order", rep.Target, err)
 	}
+	// Nor in JSON (acceptance pass of #22): a plan has no score, and
+	// --min-score, which could not be decided, is refused.
+	if rep.Score != nil || rep.Grade != nil {
+		t.Errorf("route JSON has score %v, grade %v; want null", *rep.Score, *rep.Grade)
+	}
+	if code, _, stderr := run(t, "route", "--relays", file, "--to", "a@example.test", "--zone", zone, "--offline", "--min-score", "90"); code != 2 || !strings.Contains(stderr, "--min-score: route is a dry run") {
+		t.Errorf("route --min-score: exit %d, %q; want a usage error", code, stderr)
+	}
 	if n := strings.Count(stdout, "Mail to u@example.test"); n != 1 {
 		t.Errorf("planned %d times:\n%s", n, stdout)
 	}
-	if !strings.Contains(stdout, "1. high.gw.test:587 (gateway, high; TLS starttls)") || !strings.Contains(stdout, "normal.gw.test:25 (gateway, normal; TLS starttls)") {
-		t.Errorf("no TLS mode:\n%s", stdout)
+	if !strings.Contains(stdout, "1. high.gw.test:587 (gateway, high; TLS starttls; 198.51.100.1)") || !strings.Contains(stdout, "normal.gw.test:25 (gateway, normal; TLS starttls; 198.51.100.2, 2001:db8::25)") {
+		t.Errorf("no TLS mode or addresses:\n%s", stdout)
+	}
+	// A gateway name without an address shows in the plan, as the send
+	// would meet it (acceptance pass of #22); a disabled one is not looked up.
+	os.WriteFile(file, []byte("policy: always\nrelays:\n  - {host: \"lost.gw.test:587\"}\n  - {host: \"gone.invalid:25\", enabled: false}\n"), 0o644)
+	_, stdout, _ = run(t, "route", "--relays", file, "--to", "u@example.test", "--zone", zone, "--offline")
+	if !strings.Contains(stdout, "1. lost.gw.test:587 (gateway, normal; TLS starttls; looking up the address of lost.gw.test: ") || strings.Contains(stdout, "address of gone.invalid") {
+		t.Errorf("gateway addresses:\n%s", stdout)
 	}
 }

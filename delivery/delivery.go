@@ -93,9 +93,12 @@ var Priorities = []string{"highest", "high", "normal", "belownormal", "low"}
 
 // ParsePriority reads a relay priority name. A number is refused, not
 // mapped to a name: whether 0 is the highest or the lowest differs
-// between MTAs, and a file that says 5 must not be read as low.
+// between MTAs, and a file that says 5 must not be read as low. "Below
+// normal" is also read written as MTAs' settings show it: with a space,
+// "_" or "-" ("below normal", below_normal).
 func ParsePriority(s string) (int, error) {
-	if i := slices.Index(Priorities, strings.ToLower(s)); i >= 0 {
+	name := strings.NewReplacer(" ", "", "_", "", "-", "").Replace(strings.ToLower(s))
+	if i := slices.Index(Priorities, name); i >= 0 {
 		return i, nil
 	}
 	want := "want one of " + strings.Join(Priorities, ", ") + " (highest first)"

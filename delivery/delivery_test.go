@@ -327,13 +327,14 @@ func TestParseTLSMode(t *testing.T) {
 }
 
 func TestParsePriority(t *testing.T) {
-	for in, want := range map[string]int{"highest": 0, "High": 1, "normal": 2, "belownormal": 3, "low": 4} {
+	for in, want := range map[string]int{"highest": 0, "High": 1, "normal": 2, "belownormal": 3, "low": 4,
+		"below normal": 3, "Below Normal": 3, "below_normal": 3, "below-normal": 3} { // as the issue and MTAs' settings write it
 		if got, err := ParsePriority(in); err != nil || got != want {
 			t.Errorf("ParsePriority(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
 	// Numbers are refused, not mapped (review of #22).
-	for _, in := range []string{"urgent", "0", "4", "5", "-1", "2.5", ""} {
+	for _, in := range []string{"urgent", "0", "4", "5", "-1", "2.5", "", "below  normal x", "_"} {
 		if _, err := ParsePriority(in); err == nil {
 			t.Errorf("ParsePriority(%q): no error", in)
 		}

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -34,11 +35,11 @@ type RouteHost struct {
 	// Preference is an MX host's; Priority a gateway's name for its.
 	Preference *uint16  `json:"preference,omitempty"`
 	Priority   string   `json:"priority,omitempty"`
-	Addrs      []string `json:"addrs,omitempty"` // an MX host's addresses
+	Addrs      []string `json:"addrs,omitempty"` // an MX host's addresses, or a gateway name's
 	// TLS is a gateway's TLS mode as a send would use it (starttls,
 	// implicit, none).
 	TLS string `json:"tls,omitempty"`
-	// Error is why an MX host has no address to connect to.
+	// Error is why an MX host, or a gateway name, has no address to connect to.
 	Error string `json:"error,omitempty"`
 	// When says when a gateway after the direct path is tried.
 	When string `json:"when,omitempty"`
@@ -58,7 +59,7 @@ func PlanRoute(ctx context.Context, d Deps, s *Send) Route {
 		r.End = recipientEnd(ctx, d, s.To.Domain) // as Run does
 	}
 	if r.Plan.Path != "direct" {
-		r.gateways(s.Relays)
+		r.gateways(ctx, d, s.Relays)
 	}
 	return r
 }
@@ -105,8 +106,11 @@ func (r *Route) direct(ctx context.Context, d Deps, domain string) {
 }
 
 // gateways adds the relays by priority, the disabled ones as skipped,
-// and on the auto path says when they are tried.
-func (r *Route) gateways(relays []Relay) {
+// and on the auto path says when they are tried. A gateway named by a
+// host name that a send would contact gets its addresses, as the send's
+// dial would resolve it (a name that does not resolve shows here, not
+// first at send time).
+func (r *Route) gateways(ctx context.Context, d Deps, relays []Relay) {
 	when, skip := "", ""
 	if r.Plan.Path == "auto" {
 		when = "on " + classWords(r.Plan.FallbackOn) + " errors of the direct path"
@@ -135,6 +139,17 @@ func (r *Route) gateways(relays []Relay) {
 		h := RouteHost{Path: "relay", Host: g.Addr, Priority: priorityName(g.Priority), TLS: g.TLS.relay(port).String(), When: when, Skipped: skip}
 		if !g.Enabled {
 			h.When, h.Skipped = "", "disabled (enabled: false): never contacted"
+		}
+		if host, _ := splitHostPort(g.Addr); h.Skipped == "" {
+			if _, err := netip.ParseAddr(host); err != nil {
+				addrs, err := d.DNS.LookupIP(ctx, "ip", host)
+				if err != nil {
+					h.Error = "looking up the address of " + host + ": " + resolver.Reason(err)
+				}
+				for _, a := range addrs {
+					h.Addrs = append(h.Addrs, a.String())
+				}
+			}
 		}
 		r.Hosts = append(r.Hosts, h)
 	}

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"maps"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -66,13 +67,7 @@ func (r run) to(mx []string) run {
 			if h, ok := f.Evidence["host"].(string); ok {
 				hosts = append(hosts, strings.ToLower(h))
 			}
-			if !slices.ContainsFunc(hosts, func(host string) bool {
-				if _, domain, ok := strings.Cut(host, "@"); ok {
-					host = domain
-				}
-				host = strings.TrimSuffix(host, ".")
-				return slices.ContainsFunc(mx, func(d string) bool { return host == d || strings.HasSuffix(host, "."+d) })
-			}) {
+			if !slices.ContainsFunc(hosts, func(host string) bool { return under(host, mx) }) {
 				continue
 			}
 			out.met[NeedsSend] = true
@@ -80,6 +75,28 @@ func (r run) to(mx []string) run {
 		out.findings = append(out.findings, f)
 	}
 	return out
+}
+
+// under reports whether host (or an address's domain) is one of the
+// domains or under one.
+func under(host string, domains []string) bool {
+	if _, domain, ok := strings.Cut(host, "@"); ok {
+		host = domain
+	} else if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h // a relay's HOST:PORT
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	return slices.ContainsFunc(domains, func(d string) bool { return host == d || strings.HasSuffix(host, "."+d) })
+}
+
+// FromProvider reports whether a reply from host can be the provider's
+// own: the provider lists its MX domains (Gmail: google.com, ...) and
+// host is under one, or it lists none. A reply worded like Gmail's from
+// another server is not Gmail's refusal, and a profile does not count it
+// (Evaluate keeps only the direct send to the provider's MX).
+func (t *Table) FromProvider(p Provider, host string) bool {
+	mx := t.mxOf(p)
+	return len(mx) == 0 || under(host, mx)
 }
 
 // Evaluate judges the report's findings by each named profile's rules,

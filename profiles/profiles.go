@@ -83,7 +83,11 @@ type Rule struct {
 	// Needs names what the run must include for the rule to be judged.
 	Needs string `yaml:"needs"`
 	// NotCheckable says why nothing preflight sees can tell.
-	NotCheckable string    `yaml:"not_checkable"`
+	NotCheckable string `yaml:"not_checkable"`
+	// ReceiverSide marks a reply about the receiver's own setup (a
+	// blocklist that refused the receiver's queries): it refuses every
+	// sender, so a test send refused with it says nothing of the sender.
+	ReceiverSide bool      `yaml:"receiver_side"`
 	Command      string    `yaml:"command"` // the command that shows the cause
 	Fix          string    `yaml:"fix"`
 	Replies      []Matcher `yaml:"replies"`

@@ -110,6 +110,13 @@ func GitHubGateErrors(w io.Writer, reasons []string) error {
 	return err
 }
 
+// GitHubNotice is one ::notice workflow command, title and message
+// sanitised and escaped: for commands whose output is not a report
+// (preflight explain).
+func GitHubNotice(title, message string) string {
+	return "::notice title=" + escapeProperty(Sanitize(title)) + "::" + escapeData(strings.Join(sanitizeLines(message), "\n")) + "\n"
+}
+
 // escapeData escapes a workflow command's message.
 func escapeData(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)

@@ -205,7 +205,8 @@ type Report struct {
 // and the score, grade and verdict by the catalogue; then it cuts the
 // findings and their texts to the report's bounds (limits.go). Checks
 // keep the order given. An incomplete run gets no score: a score over
-// what could be checked would read as a score of the whole.
+// what could be checked would read as a score of the whole; nor does a
+// route plan.
 func Build(r Report, results []CheckResult, cat Catalog) Report {
 	r.SchemaVersion = SchemaVersion
 	r.Checks = make([]CheckResult, len(results))
@@ -222,7 +223,9 @@ func Build(r Report, results []CheckResult, cat Catalog) Report {
 	j := cat.judge(r.Target.IPs, r.Checks)
 	r.Verdict, r.Incomplete = j.Verdict, j.incomplete
 	r.Score, r.Grade = nil, nil
-	if len(r.Incomplete) == 0 {
+	// A dry run (preflight route) plans and tests nothing: a score of
+	// its info findings would read as a result, so it has none.
+	if len(r.Incomplete) == 0 && len(r.Target.RouteTo) == 0 {
 		score := cat.Score(r.Findings())
 		grade := Grade(score)
 		r.Score, r.Grade = &score, &grade
