@@ -43,7 +43,8 @@ type Batch struct {
 
 	mu      sync.Mutex
 	entries map[ledgerKey]*sharedEntry
-	bytes   int // the settled entries' sizes
+	bytes   int    // the settled entries' sizes
+	hook    func() // tests: called before a question goes on the wire
 }
 
 type sharedEntry struct {
@@ -56,7 +57,13 @@ type sharedEntry struct {
 	expires time.Time
 	queued  bool // waiting for a place within --max-inflight
 	size    int  // the records' wire size, once settled and kept
+	waiters int  // lookups waiting for it
 }
+
+// errRefused is the cause of a question a run may not send (refusal: its
+// question cap, offline, no servers). It is that run's, not an answer:
+// another run that waited on the same question asks it itself.
+var errRefused = errors.New("question not sent")
 
 // NewBatch returns the shared state of one batch; maxInflight (0: no
 // limit) bounds the questions of all its runs on the wire at once.
@@ -124,6 +131,7 @@ func (b *Batch) shared(ctx context.Context, r *Resolver, k ledgerKey, name strin
 		b.makeRoom(now)
 		b.entries[k] = e
 	}
+	e.waiters++
 	b.mu.Unlock()
 	if first {
 		go b.ask(r, k, e, fetch)
@@ -133,11 +141,22 @@ func (b *Batch) shared(ctx context.Context, r *Resolver, k ledgerKey, name strin
 	case <-ctx.Done():
 		reason := ctxReason(ctx)
 		b.mu.Lock()
+		e.waiters--
 		if e.queued {
 			reason += ", waiting for --max-inflight"
 		}
 		b.mu.Unlock()
 		return nil, r.lookupError(name, qtype, ErrTemporary, reason, ctx.Err())
+	}
+	b.mu.Lock()
+	e.waiters--
+	b.mu.Unlock()
+	if !first && errors.Is(e.err, errRefused) {
+		// The first asker's refusal, not an answer: ask as this run,
+		// within its own cap and context, outside the cache.
+		own := &sharedEntry{}
+		fetch(ctx, own)
+		return own, nil
 	}
 	if !first {
 		r.stats.cacheHits.Add(1)
@@ -156,6 +175,12 @@ func (b *Batch) ask(r *Resolver, k ledgerKey, e *sharedEntry, fetch func(context
 	ctx, cancel := context.WithTimeout(context.Background(), maxSharedAsk)
 	defer cancel()
 	var ttl time.Duration
+	b.mu.Lock()
+	hook := b.hook
+	b.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	if b.inflight != nil {
 		b.mu.Lock()
 		e.queued = true

@@ -119,6 +119,13 @@ func TestBatchMaxInflight(t *testing.T) {
 	if srv.Queries() != 1 {
 		t.Errorf("the server saw %d queries, want 1", srv.Queries())
 	}
+	<-done
+	// The waiting question goes on the wire when the slot frees, and
+	// outlives its run: wait for it, or it is a leaked goroutine when
+	// this test runs last (-shuffle).
+	for resolver.BatchPending(b) {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // A shared question outlives the run that asked it first: when that run
@@ -166,5 +173,48 @@ func TestBatchTopBitTTL(t *testing.T) {
 	}
 	if n := srv.Queries(); n != 2 {
 		t.Errorf("the server saw %d queries, want 2 (a TTL of 2^32-1 is 0)", n)
+	}
+}
+
+// A run at its question cap does not answer other runs' questions with
+// its refusal: a target waiting on a question a capped target put to
+// the batch asks it itself (a hostile target that spends its 2,000
+// questions must not make the others' lookups fail).
+func TestBatchCapIsTheRunsOwn(t *testing.T) {
+	srv := dnstest.New(t, batchZone)
+	b := resolver.NewBatch(0)
+	newRun := func() *resolver.Resolver {
+		return resolver.New(resolver.Config{Servers: []string{srv.Addr}, Batch: b, Attempts: 1})
+	}
+	capped := newRun()
+	resolver.SetMaxQuestions(capped, 0)
+	// The capped run holds the batch's entry for mail.batch.test while
+	// its refusal is made; a run asking then must still get the answer.
+	entered, release := make(chan struct{}), make(chan struct{})
+	resolver.SetBatchHook(b, func() { close(entered); <-release })
+	done := make(chan error, 1)
+	go func() {
+		_, err := capped.LookupIP(context.Background(), "ip4", "mail.batch.test")
+		done <- err
+	}()
+	<-entered
+	resolver.SetBatchHook(b, nil)
+	got := make(chan error, 1)
+	go func() {
+		_, err := newRun().LookupIP(context.Background(), "ip4", "mail.batch.test")
+		got <- err
+	}()
+	for resolver.BatchWaiters(b) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "more than 0 DNS questions") {
+		t.Fatalf("the capped run: %v, want its cap", err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("the other run got %v, want the answer", err)
+	}
+	if n := srv.Queries(); n != 1 {
+		t.Errorf("the server saw %d queries, want 1 (the other run's)", n)
 	}
 }

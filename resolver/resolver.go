@@ -540,7 +540,7 @@ type query struct {
 func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*hopResult, error) {
 	if reason := r.refusal(); reason != "" {
 		r.stats.refused.Add(1)
-		return nil, r.lookupError(name, qtype, ErrTemporary, reason, nil)
+		return nil, r.lookupError(name, qtype, ErrTemporary, reason, errRefused)
 	}
 	q := &query{name: name, qtype: qtype}
 	var failures []string
