@@ -460,6 +460,14 @@ func TestBatchSharesSecureReplies(t *testing.T) {
 	if s := second.Stats(); s.Questions != 0 || s.CacheHits == 0 {
 		t.Errorf("second run: %+v, want 0 questions, answered from the batch", s)
 	}
+	// What the batch answered is not the run's to count against its
+	// question cap (MaxQuestions counts what it sent): a run with no
+	// questions left still validates from the batch's answers.
+	capped := newRun()
+	resolver.SetMaxQuestions(capped, 0)
+	if a := capped.LookupSecure(ctx, "mx.example.", dns.TypeA); a.Security != resolver.Secure {
+		t.Errorf("a run at its cap: %v (%s), want secure from the batch's answers", a.Security, a.Reason)
+	}
 	before := srv.Queries()
 	ips, err := second.LookupIP(ctx, "ip4", "mx.example")
 	if err != nil || len(ips) == 0 {
