@@ -133,7 +133,7 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
 	f.StringVar(&o.baseline, "baseline", "", "earlier JSON report of check for the same domain: gate on regressions only, and print the difference")
 	f.BoolVar(&o.baselineAny, "baseline-any", false, "with --baseline: accept a report of another command or domain")
 	f.IntVar(&o.maxDrop, "max-drop", 0, "with --baseline: score drop allowed before the gate fails")
-	f.StringVar(&o.targetsFile, "targets", "", "FILE of targets to check in batch (NDJSON out)")
+	f.StringVar(&o.targetsFile, "targets", "", "FILE of targets to check in batch, - for standard input (NDJSON out)")
 	f.IntVar(&o.jobs, "jobs", defaultJobs, fmt.Sprintf("targets checked at once in batch mode (at most %d)", maxJobs))
 	f.IntVar(&o.maxInflight, "max-inflight", defaultMaxInflight, "in batch mode, DNS questions on the wire at once, all targets together (docs/scale.md)")
 	f.DurationVar(&o.batchTimeout, "batch-timeout", 0, "time limit for the whole batch (default: none; --timeout bounds each target)")
