@@ -160,6 +160,7 @@ func (b *Batch) shared(ctx context.Context, r *Resolver, k ledgerKey, name strin
 	}
 	if !first {
 		r.stats.cacheHits.Add(1)
+		r.stats.shared.Add(1)
 		r.trace("dns: %s %s → the batch's cache", typeString(qtype), bare(name))
 	}
 	return e, nil
