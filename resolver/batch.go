@@ -94,14 +94,7 @@ func (b *Batch) resolve(ctx context.Context, r *Resolver, name string, qtype uin
 func (b *Batch) secure(ctx context.Context, r *Resolver, name string, qtype uint16) (*dns.Msg, string, error) {
 	e, err := b.shared(ctx, r, ledgerKey{r.scope + " +dnssec", key{name, qtype}}, name, qtype, func(ctx context.Context, e *sharedEntry) time.Duration {
 		e.msg, e.source, e.err = r.secureExchange(ctx, name, qtype)
-		if e.err != nil {
-			return 0
-		}
-		ttl := replyTTL(e.msg)
-		if len(e.msg.Answer) == 0 {
-			return min(ttl, MaxNegativeTTL)
-		}
-		return min(ttl, MaxSharedTTL)
+		return secureTTL(e.msg, e.err)
 	})
 	if err != nil {
 		return nil, "", err
@@ -222,6 +215,17 @@ func sharedTTL(h *hopResult, err error) time.Duration {
 		return min(le.ttl, MaxNegativeTTL)
 	}
 	return 0
+}
+
+// secureTTL is sharedTTL for a DNSSEC question's whole reply.
+func secureTTL(m *dns.Msg, err error) time.Duration {
+	if err != nil {
+		return 0
+	}
+	if len(m.Answer) == 0 {
+		return min(replyTTL(m), MaxNegativeTTL)
+	}
+	return min(replyTTL(m), MaxSharedTTL)
 }
 
 // remove drops the entry e at k; b.mu held.
