@@ -272,6 +272,11 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	if err := o.checkSkip(); err != nil {
 		return err
 	}
+	if o.changed("trust-anchor") && slices.Contains(o.skip, "dnssec") && slices.Contains(o.skip, "tls") &&
+		(slices.Contains(o.skip, "send") || o.send.to == "" && o.cfg == nil) {
+		// The checks that validate DNSSEC are all left out.
+		return conflict("--skip dnssec,tls", "--trust-anchor", "only the dnssec and tls checks and the test send's DANE validate DNSSEC")
+	}
 	if err := o.applyProfiles(); err != nil {
 		return err
 	}
