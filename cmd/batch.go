@@ -310,6 +310,11 @@ func eachTarget(r io.Reader, name string, f func(line int, t configTarget, err e
 		if i := strings.IndexFunc(line, func(r rune) bool { return r < 0x80 && inputfile.IsControl(byte(r)) }); i >= 0 {
 			return inputfile.NotText(name, n, i+1, line[i], inputfile.Targets)
 		}
+		if i := strings.IndexByte(line, '\r'); i >= 0 {
+			// CR alone ends no line here: a file with old Mac line
+			// endings is one long line ("too many fields" said nothing).
+			return fmt.Errorf("%s:%d:%d: a carriage return inside the line: end lines with LF or CRLF", name, n, i+1)
+		}
 		var ct configTarget
 		var err error
 		if !targetShaped(line) {
