@@ -123,8 +123,12 @@ func badDigest(ds *dns.DS) string {
 }
 
 // badKey says why a trust anchor's DNSKEY holds no key of its algorithm
-// (not base64, or the wrong length for an elliptic curve), or "".
+// (not base64, or the wrong length for an elliptic curve) or is revoked,
+// or "".
 func badKey(k *dns.DNSKEY) string {
+	if k.Flags&dns.REVOKE != 0 {
+		return "it has the REVOKE flag (RFC 5011 §2.1): a revoked key is no trust anchor"
+	}
 	b, err := base64.StdEncoding.DecodeString(k.PublicKey)
 	if err != nil || len(b) == 0 {
 		return "the public key is not base64"

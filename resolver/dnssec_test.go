@@ -557,6 +557,7 @@ func TestParseTrustAnchorsRefusesBrokenRecords(t *testing.T) {
 		{"test. IN DS 13795 13 2 F9D3\n", "a digest of type 2 has 2 octets, not 32"},
 		{"test. IN DS 13795 13 1 F9D3F695B8F54C9744D12C855D260EBCC01E70373D815A0A9367544137636BB2\n", "a digest of type 1 has 32 octets, not 20"},
 		{"test. IN DNSKEY 257 3 13 AAAA\n", "a key of algorithm 13 has 3 octets, not 64"},
+		{"test. IN DNSKEY 385 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=\n", "REVOKE flag"},
 	} {
 		_, err := resolver.ParseTrustAnchors(strings.NewReader(tc.text), "a.ds")
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "a.ds: ") {
