@@ -60,7 +60,7 @@ func (o *checkOptions) batch(cmd *cobra.Command, env envOptions, sh shard) error
 		// A signal or --batch-timeout while the file (a pipe) was
 		// still being read: no usage error (exit 2 tells CI the
 		// arguments were wrong), but a stopped batch, exit 3.
-		fmt.Fprintf(o.streams.Err, "stopped: %s while %s was read; nothing was checked\n", o.stopReason(cmd.Context()), o.targetsFile)
+		fmt.Fprintf(o.streams.Err, "stopped: %s while %s was read; nothing was checked\n", o.stopReason(cmd.Context()), o.targetsName())
 		return exitError{report.ExitIncomplete}
 	}
 	if err != nil {
@@ -68,10 +68,10 @@ func (o *checkOptions) batch(cmd *cobra.Command, env envOptions, sh shard) error
 	}
 	defer spool.Close()
 	if n.total == 0 {
-		return fmt.Errorf("no targets in %s", o.targetsFile)
+		return fmt.Errorf("no targets in %s", o.targetsName())
 	}
 	return o.runBatch(cmd, n, sh, env, func(yield func(checks.Target) error) error {
-		return eachTarget(spool, o.targetsFile, func(_ int, ct configTarget, err error) error {
+		return eachTarget(spool, o.targetsName(), func(_ int, ct configTarget, err error) error {
 			if err != nil {
 				return err
 			}
@@ -86,6 +86,32 @@ func (o *checkOptions) batch(cmd *cobra.Command, env envOptions, sh shard) error
 	})
 }
 
+// targetsName names --targets in messages: the file, or standard input
+// for "-".
+func (o *checkOptions) targetsName() string {
+	if o.targetsFile == "-" {
+		return "standard input"
+	}
+	return o.targetsFile
+}
+
+// openTargets opens --targets FILE, or standard input for "-" (as
+// `--targets /dev/stdin` would be: within the targets file's limits, and
+// a signal ends a read that waits on it).
+func (o *checkOptions) openTargets(ctx context.Context) (io.ReadCloser, error) {
+	if o.targetsFile != "-" {
+		return inputfile.Open(ctx, o.targetsFile, inputfile.Targets)
+	}
+	switch in := o.streams.In.(type) {
+	case *os.File:
+		return inputfile.Open(ctx, fmt.Sprintf("/dev/fd/%d", in.Fd()), inputfile.Targets)
+	case nil:
+		return io.NopCloser(strings.NewReader("")), nil
+	default:
+		return io.NopCloser(in), nil // a test's reader
+	}
+}
+
 // batchCount counts a batch's targets: all of them, and those of the
 // shard this run checks.
 type batchCount struct{ total, inShard int }
@@ -97,7 +123,7 @@ type batchCount struct{ total, inShard int }
 // line is in the error.
 func (o *checkOptions) spoolTargets(ctx context.Context, sh shard) (*os.File, batchCount, error) {
 	var n batchCount
-	in, err := inputfile.Open(ctx, o.targetsFile, inputfile.Targets)
+	in, err := o.openTargets(ctx)
 	if err != nil {
 		return nil, n, fmt.Errorf("--targets: %w", err)
 	}
@@ -108,14 +134,14 @@ func (o *checkOptions) spoolTargets(ctx context.Context, sh shard) (*os.File, ba
 	}
 	os.Remove(spool.Name())
 	w := bufio.NewWriter(spool)
-	bad := &badLines{file: o.targetsFile}
-	err = eachTarget(in, o.targetsFile, func(line int, ct configTarget, lerr error) error {
+	bad := &badLines{file: o.targetsName()}
+	err = eachTarget(in, o.targetsName(), func(line int, ct configTarget, lerr error) error {
 		if lerr == nil {
 			ct = o.withDefaults(ct)
 			lerr = o.checkBatchTarget(ctx, ct)
 		}
 		if lerr != nil {
-			return bad.add(fmt.Sprintf("%s:%d", o.targetsFile, line), lerr)
+			return bad.add(fmt.Sprintf("%s:%d", o.targetsName(), line), lerr)
 		}
 		k := n.total
 		n.total++
@@ -283,6 +309,11 @@ func eachTarget(r io.Reader, name string, f func(line int, t configTarget, err e
 		}
 		if i := strings.IndexFunc(line, func(r rune) bool { return r < 0x80 && inputfile.IsControl(byte(r)) }); i >= 0 {
 			return inputfile.NotText(name, n, i+1, line[i], inputfile.Targets)
+		}
+		if i := strings.IndexByte(line, '\r'); i >= 0 {
+			// CR alone ends no line here: a file with old Mac line
+			// endings is one long line ("too many fields" said nothing).
+			return fmt.Errorf("%s:%d:%d: a carriage return inside the line: end lines with LF or CRLF", name, n, i+1)
 		}
 		var ct configTarget
 		var err error

@@ -89,18 +89,19 @@ func TestBatchAsksSharedQuestionsOnce(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var reported int64
+	var reported, shared int64
 	sc := bufio.NewScanner(strings.NewReader(stdout))
 	sc.Buffer(nil, 1<<20)
 	n := 0
 	for sc.Scan() {
 		var rep struct {
-			Resolver struct{ Queries int64 } `json:"resolver"`
+			Resolver struct{ Queries, Shared int64 } `json:"resolver"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &rep); err != nil {
 			t.Fatal(err)
 		}
 		reported += rep.Resolver.Queries
+		shared += rep.Resolver.Shared
 		n++
 	}
 	if n != 1000 {
@@ -126,6 +127,12 @@ func TestBatchAsksSharedQuestionsOnce(t *testing.T) {
 	}
 	if reported != srv.Queries() {
 		t.Errorf("the reports count %d queries sent, the server saw %d", reported, srv.Queries())
+	}
+	// What the batch's cache answered is in each report as shared: a
+	// target whose questions others asked first does not read as one
+	// that asked nothing.
+	if shared < 1000 {
+		t.Errorf("the reports count %d questions answered by the batch's cache, want more than one a target", shared)
 	}
 	t.Logf("1,000 targets: %d questions (%.1f a target); %s", srv.Queries(), float64(srv.Queries())/1000, strings.TrimSpace(stderr))
 }

@@ -133,7 +133,7 @@ from the I-th, to split a batch over N jobs (docs/scale.md).`,
 	f.StringVar(&o.baseline, "baseline", "", "earlier JSON report of check for the same domain: gate on regressions only, and print the difference")
 	f.BoolVar(&o.baselineAny, "baseline-any", false, "with --baseline: accept a report of another command or domain")
 	f.IntVar(&o.maxDrop, "max-drop", 0, "with --baseline: score drop allowed before the gate fails")
-	f.StringVar(&o.targetsFile, "targets", "", "FILE of targets to check in batch (NDJSON out)")
+	f.StringVar(&o.targetsFile, "targets", "", "FILE of targets to check in batch, - for standard input (NDJSON out)")
 	f.IntVar(&o.jobs, "jobs", defaultJobs, fmt.Sprintf("targets checked at once in batch mode (at most %d)", maxJobs))
 	f.IntVar(&o.maxInflight, "max-inflight", defaultMaxInflight, "in batch mode, DNS questions on the wire at once, all targets together (docs/scale.md)")
 	f.DurationVar(&o.batchTimeout, "batch-timeout", 0, "time limit for the whole batch (default: none; --timeout bounds each target)")
@@ -271,6 +271,11 @@ func (o *checkOptions) run(cmd *cobra.Command, args []string) error {
 	}
 	if err := o.checkSkip(); err != nil {
 		return err
+	}
+	if o.changed("trust-anchor") && slices.Contains(o.skip, "dnssec") && slices.Contains(o.skip, "tls") &&
+		(slices.Contains(o.skip, "send") || o.send.to == "" && o.cfg == nil) {
+		// The checks that validate DNSSEC are all left out.
+		return conflict("--skip dnssec,tls", "--trust-anchor", "only the dnssec and tls checks and the test send's DANE validate DNSSEC")
 	}
 	if err := o.applyProfiles(); err != nil {
 		return err

@@ -70,3 +70,40 @@ func TestBatchInterruptedWhileReading(t *testing.T) {
 		t.Errorf("stdout %q, stderr %q; want no report, stderr %q", stdout.String(), stderr.String(), want)
 	}
 }
+
+// TestBatchInterruptedWhileReadingStdin: --targets - on a pipe whose
+// writer stays open stops on SIGINT as a named pipe does: exit 3, and
+// stderr names standard input.
+func TestBatchInterruptedWhileReadingStdin(t *testing.T) {
+	bin := preflightBinary(t)
+	cmd := exec.Command(bin, "check", "--targets", "-", "--resolver", "127.0.0.1:9", "--timeout", "5s")
+	cmd.Env = append(os.Environ(), loopbackOnlyEnv+"=1")
+	w, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(w, "example.test 203.0.113.5\nexample.test 203.0.113.6")
+	time.Sleep(200 * time.Millisecond) // preflight is reading, waiting for more
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(slack(5 * time.Second)):
+		cmd.Process.Kill()
+		t.Fatalf("still running 5 s after SIGINT; stderr:\n%s", stderr.String())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("exit: %v, want 3; stderr:\n%s", err, stderr.String())
+	}
+	if want := "stopped: interrupted while standard input was read; nothing was checked\n"; stderr.String() != want || stdout.Len() != 0 {
+		t.Errorf("stdout %q, stderr %q; want no report, stderr %q", stdout.String(), stderr.String(), want)
+	}
+}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -81,6 +82,21 @@ func checkExclusive(cmd *cobra.Command) error {
 		}
 	}
 	return nil
+}
+
+// validating are the commands whose checks validate DNSSEC
+// (resolver.LookupSecure: the dnssec and tls checks, send's DANE): a
+// trust anchor means nothing to the others.
+var validating = []string{"check", "dnssec", "tls", "send"}
+
+// checkTrustAnchor refuses --trust-anchor for a command that validates
+// nothing: accepted and ignored, it would read as if that command's
+// answers were validated from it.
+func checkTrustAnchor(cmd *cobra.Command) error {
+	if !changedFlag(cmd, "trust-anchor") || slices.Contains(validating, cmd.Name()) {
+		return nil
+	}
+	return fmt.Errorf("--trust-anchor: %s validates no DNSSEC (check, dnssec, tls and send do): leave it out", cmd.Name())
 }
 
 // conflict is the usage error of two settings that do not go together.

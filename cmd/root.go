@@ -99,7 +99,7 @@ usage error naming both.`,
 	f.StringVar(&g.format, "format", "text", "output format: text, json or github (GitHub Actions annotations; with $GITHUB_STEP_SUMMARY set, also a Markdown summary there)")
 	f.StringArrayVar(&g.resolvers, "resolver", nil, "DNS server IP, IP:port or [IPv6]:port to query (repeatable; default: /etc/resolv.conf)")
 	f.StringArrayVar(&g.zones, "zone", nil, "zone FILE, or DIR of *.zone files, answering every name under its apex instead of the network (repeatable; check: added to the config's zones)")
-	f.StringVar(&g.trustAnchor, "trust-anchor", "", "DNSSEC trust anchor FILE: DS or DNSKEY records in zone-file syntax, instead of the IANA root's (labs, signed --zone files, private roots)")
+	f.StringVar(&g.trustAnchor, "trust-anchor", "", "DNSSEC trust anchor FILE: DS or DNSKEY records in zone-file syntax, instead of the IANA root's (labs, signed --zone files, private roots); check, dnssec, tls and send only")
 	f.BoolVar(&g.offline, "offline", false, "send no DNS packet: names outside --zone files cannot be checked")
 	f.DurationVar(&g.timeout, "timeout", DefaultTimeout, "time limit for the whole run; in batch mode (check --targets), for each target")
 	f.BoolVar(&g.noColor, "no-color", false, "no colors in text output (also NO_COLOR, or when stdout is not a terminal)")
@@ -175,6 +175,9 @@ func (g *globalOptions) prepare(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	if err := checkExclusive(cmd); err != nil {
+		return err
+	}
+	if err := checkTrustAnchor(cmd); err != nil {
 		return err
 	}
 	if merge := g.mergeConfig[cmd]; merge != nil {

@@ -142,7 +142,8 @@ func (rn *runner) report(ctx context.Context, command string, target checks.Targ
 	env := rn.env()
 	start := env.Now()
 	results := checks.Run(ctx, env, target, list)
-	info := &report.Resolver{Servers: rn.servers(env), Zones: rn.zones, Offline: rn.g.offline, Queries: env.DNS.Stats().Questions, Config: rn.g.configFile}
+	st := env.DNS.Stats()
+	info := &report.Resolver{Servers: rn.servers(env), Zones: rn.zones, Offline: rn.g.offline, Queries: st.Questions, Shared: st.Shared, Config: rn.g.configFile}
 	rep := report.Build(report.Report{
 		Tool:        report.Tool{Name: "preflight", Version: Version()},
 		Command:     command,

@@ -128,6 +128,14 @@ var (
 		"deliver", "probe", "insecure-skip-verify", "allow-plaintext-auth"}
 )
 
+// sendPathName names the send's path as a usage error does.
+func sendPathName(o *sendCmdOptions) string {
+	if o.relayCheck != "" {
+		return "--relay-check"
+	}
+	return "--path " + o.path
+}
+
 // checkUse refuses the flags the command line gave that the send would
 // not use, or that need another; changed reports whether the command line
 // gave a flag. hasUser says an AUTH user is set (flag or config).
@@ -816,6 +824,11 @@ func (o *sendCmdOptions) run(cmd *cobra.Command) error {
 	changed := func(name string) bool { return changedFlag(cmd, name) }
 	if err := o.checkUse(changed, o.user != ""); err != nil {
 		return err
+	}
+	if changed("trust-anchor") && (o.relayCheck != "" || o.path == "relay") {
+		// DANE applies to the direct path alone (RFC 7672: the
+		// recipient's MX hosts); the relays are not looked up securely.
+		return conflict(sendPathName(o), "--trust-anchor", "only the direct path validates DNSSEC (the recipient's DANE TLSA records)")
 	}
 	if o.saveMessage != "" && !o.deliver {
 		return needs("--save-message", "--deliver", "without it nothing is sent")

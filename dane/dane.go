@@ -8,6 +8,9 @@ package dane
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
@@ -150,31 +153,50 @@ func unusable(t *dns.TLSA) string {
 
 // verifyTA finds the certificate of chain that t names and checks that
 // the leaf chains to it and carries one of names (RFC 7672 §3.1.2,
-// §3.2.2). It returns the depth of the trust anchor, or why not.
+// §3.2.2). It returns the depth of the trust anchor (len(chain) for one
+// the server did not present), or why not.
+//
+// A trust anchor is an issuer: a DANE-TA record that matches the leaf
+// itself authenticates nothing, as in OpenSSL's DANE (Postfix, Exim),
+// which match DANE-TA at depth 1 and above only. A full certificate or
+// public key (2 0 0, 2 1 0) need not be in the chain: the record itself
+// holds the key the top of the chain must be signed with (RFC 7671
+// §5.2.2; OpenSSL does the same).
 func verifyTA(t *dns.TLSA, chain []*x509.Certificate, names []string, now time.Time) (int, string) {
 	depth := -1
-	for i, c := range chain {
+	for i, c := range chain[1:] {
 		if matches(t, c) {
-			depth = i
+			depth = i + 1
 			break
 		}
 	}
-	if depth < 0 {
+	const own = "matches the server's own certificate, not an issuer of it: DANE-TA names a CA of the chain; for the server's own certificate or key publish 3 x x (DANE-EE)"
+	var roots *x509.CertPool
+	switch {
+	case depth > 0:
+		roots = x509.NewCertPool()
+		roots.AddCert(chain[depth])
+	case t.MatchingType == MatchFull:
+		var why string
+		if roots, why = fullAnchor(t, chain); roots == nil {
+			if matches(t, chain[0]) {
+				return 0, own
+			}
+			return 0, why
+		}
+		depth = len(chain)
+	case matches(t, chain[0]):
+		return 0, own
+	default:
 		return 0, "matches no certificate of the chain the server presented (the trust anchor must be in it)"
 	}
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:min(depth, len(chain))] {
+		inter.AddCert(c)
+	}
 	leaf := chain[0]
-	if depth > 0 {
-		roots := x509.NewCertPool()
-		roots.AddCert(chain[depth])
-		inter := x509.NewCertPool()
-		for _, c := range chain[1:depth] {
-			inter.AddCert(c)
-		}
-		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
-			return depth, "the server's certificate does not chain to the trust anchor it names: " + err.Error()
-		}
-	} else if now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
-		return depth, "the certificate is outside its validity period"
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return depth, "the server's certificate does not chain to the trust anchor it names: " + err.Error()
 	}
 	for _, n := range names {
 		if leaf.VerifyHostname(strings.TrimSuffix(n, ".")) == nil {
@@ -182,6 +204,56 @@ func verifyTA(t *dns.TLSA, chain []*x509.Certificate, names []string, now time.T
 		}
 	}
 	return depth, "the server's certificate names none of " + strings.Join(names, ", ")
+}
+
+// fullAnchor is the trust anchor of a 2 0 0 or 2 1 0 record that matches
+// no presented certificate, as roots for the chain: the record's
+// certificate, or for a bare key the chain's top certificate once its
+// signature verifies with that key. nil and why when it is no issuer of
+// the chain.
+func fullAnchor(t *dns.TLSA, chain []*x509.Certificate) (*x509.CertPool, string) {
+	const notIn = "matches no certificate of the chain the server presented, and the top of the chain is not signed by it"
+	data, err := hex.DecodeString(t.Certificate)
+	if err != nil {
+		return nil, "the association data is not hex"
+	}
+	roots := x509.NewCertPool()
+	top := chain[len(chain)-1]
+	switch t.Selector {
+	case SelectorCert:
+		ta, err := x509.ParseCertificate(data)
+		if err != nil {
+			return nil, "the association data is not a certificate: " + err.Error()
+		}
+		if top.CheckSignatureFrom(ta) != nil {
+			return nil, notIn
+		}
+		roots.AddCert(ta)
+	case SelectorSPKI:
+		pub, err := x509.ParsePKIXPublicKey(data)
+		if err != nil {
+			return nil, "the association data is not a public key: " + err.Error()
+		}
+		issuer := &x509.Certificate{PublicKey: pub, PublicKeyAlgorithm: keyAlgorithm(pub)}
+		if top.CheckSignatureFrom(issuer) != nil {
+			return nil, notIn
+		}
+		roots.AddCert(top)
+	}
+	return roots, ""
+}
+
+// keyAlgorithm is the x509 algorithm of a parsed public key.
+func keyAlgorithm(pub any) x509.PublicKeyAlgorithm {
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		return x509.RSA
+	case *ecdsa.PublicKey:
+		return x509.ECDSA
+	case ed25519.PublicKey:
+		return x509.Ed25519
+	}
+	return x509.UnknownPublicKeyAlgorithm
 }
 
 // matches reports whether t's association data is c's.

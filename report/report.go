@@ -170,7 +170,10 @@ type Resolver struct {
 	Zones   []string `json:"zones,omitempty"`   // zone files answering their names (a config's, --zone)
 	Offline bool     `json:"offline,omitempty"`
 	Queries int64    `json:"queries"`
-	Config  string   `json:"config,omitempty"` // the config file read (check), as given
+	// Shared counts, in a batch, the questions answered by the batch's
+	// cache: asked by another target, not sent by this one.
+	Shared int64  `json:"shared,omitempty"`
+	Config string `json:"config,omitempty"` // the config file read (check), as given
 }
 
 // Report is the whole result of a run.

@@ -2,6 +2,8 @@ package resolver
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -76,10 +78,16 @@ func ParseTrustAnchors(r interface{ Read([]byte) (int, error) }, file string) ([
 		switch v := rr.(type) {
 		case *dns.DS:
 			v.Hdr.Name = fqdn(v.Hdr.Name)
+			if why := badDigest(v); why != "" {
+				return nil, fmt.Errorf("%s: the DS of %s with key tag %d: %s", file, bare(v.Hdr.Name), v.KeyTag, why)
+			}
 		case *dns.DNSKEY:
 			v.Hdr.Name = fqdn(v.Hdr.Name)
 			if v.Flags&dns.ZONE == 0 {
 				return nil, fmt.Errorf("%s: the DNSKEY of %s with key tag %d is not a zone key (flags %d)", file, bare(v.Hdr.Name), v.KeyTag(), v.Flags)
+			}
+			if why := badKey(v); why != "" {
+				return nil, fmt.Errorf("%s: the DNSKEY of %s with key tag %d: %s", file, bare(v.Hdr.Name), v.KeyTag(), why)
 			}
 		default:
 			return nil, fmt.Errorf("%s: %s record for %s: a trust anchor is a DS or DNSKEY record", file, typeString(rr.Header().Rrtype), bare(rr.Header().Name))
@@ -96,4 +104,38 @@ func ParseTrustAnchors(r interface{ Read([]byte) (int, error) }, file string) ([
 		return nil, fmt.Errorf("%s: no DS or DNSKEY record", file)
 	}
 	return out, nil
+}
+
+// badDigest says why a trust anchor's DS digest cannot be any key's (not
+// hex, or the wrong length for its digest type), or "". A typo in the
+// user's anchor must be a usage error, not a bogus zone blamed on its
+// owner.
+func badDigest(ds *dns.DS) string {
+	d, err := hex.DecodeString(ds.Digest)
+	if err != nil || len(d) == 0 {
+		return fmt.Sprintf("the digest %q is not hexadecimal", ds.Digest)
+	}
+	want := map[uint8]int{dns.SHA1: 20, dns.SHA256: 32, dns.SHA384: 48}[ds.DigestType]
+	if want != 0 && len(d) != want {
+		return fmt.Sprintf("a digest of type %d has %d octets, not %d", ds.DigestType, len(d), want)
+	}
+	return ""
+}
+
+// badKey says why a trust anchor's DNSKEY holds no key of its algorithm
+// (not base64, or the wrong length for an elliptic curve) or is revoked,
+// or "".
+func badKey(k *dns.DNSKEY) string {
+	if k.Flags&dns.REVOKE != 0 {
+		return "it has the REVOKE flag (RFC 5011 §2.1): a revoked key is no trust anchor"
+	}
+	b, err := base64.StdEncoding.DecodeString(k.PublicKey)
+	if err != nil || len(b) == 0 {
+		return "the public key is not base64"
+	}
+	want := map[uint8]int{dns.ECDSAP256SHA256: 64, dns.ECDSAP384SHA384: 96, dns.ED25519: 32, dns.ED448: 57}[k.Algorithm]
+	if want != 0 && len(b) != want {
+		return fmt.Sprintf("a key of algorithm %d has %d octets, not %d", k.Algorithm, len(b), want)
+	}
+	return ""
 }

@@ -50,7 +50,8 @@ type Batch struct {
 
 	mu      sync.Mutex
 	entries map[ledgerKey]*sharedEntry
-	bytes   int // the settled entries' sizes
+	bytes   int    // the settled entries' sizes
+	hook    func() // tests: called before a question goes on the wire
 }
 
 type sharedEntry struct {
@@ -63,7 +64,13 @@ type sharedEntry struct {
 	expires time.Time
 	queued  bool // waiting for a place within --max-inflight
 	size    int  // the records' wire size, once settled and kept
+	waiters int  // lookups waiting for it
 }
+
+// errRefused is the cause of a question a run may not send (refusal: its
+// question cap, offline, no servers). It is that run's, not an answer:
+// another run that waited on the same question asks it itself.
+var errRefused = errors.New("question not sent")
 
 // NewBatch returns the shared state of one batch; maxInflight (0: no
 // limit) bounds the questions of all its runs on the wire at once.
@@ -104,14 +111,7 @@ func (b *Batch) resolve(ctx context.Context, r *Resolver, name string, qtype uin
 func (b *Batch) secure(ctx context.Context, r *Resolver, name string, qtype uint16) (*dns.Msg, string, error) {
 	e, err := b.shared(ctx, r, ledgerKey{r.scope + " +dnssec", key{name, qtype}}, name, qtype, func(ctx context.Context, e *sharedEntry) time.Duration {
 		e.msg, e.source, e.err = r.secureExchange(ctx, name, qtype)
-		if e.err != nil {
-			return 0
-		}
-		ttl := replyTTL(e.msg)
-		if len(e.msg.Answer) == 0 {
-			return min(ttl, MaxNegativeTTL)
-		}
-		return min(ttl, MaxSharedTTL)
+		return secureTTL(e.msg, e.err)
 	})
 	if err != nil {
 		return nil, "", err
@@ -141,6 +141,7 @@ func (b *Batch) shared(ctx context.Context, r *Resolver, k ledgerKey, name strin
 		b.makeRoom(now)
 		b.entries[k] = e
 	}
+	e.waiters++
 	b.mu.Unlock()
 	if first {
 		b.asking.Add(1)
@@ -151,14 +152,26 @@ func (b *Batch) shared(ctx context.Context, r *Resolver, k ledgerKey, name strin
 	case <-ctx.Done():
 		reason := ctxReason(ctx)
 		b.mu.Lock()
+		e.waiters--
 		if e.queued {
 			reason += ", waiting for --max-inflight"
 		}
 		b.mu.Unlock()
 		return nil, r.lookupError(name, qtype, ErrTemporary, reason, ctx.Err())
 	}
+	b.mu.Lock()
+	e.waiters--
+	b.mu.Unlock()
+	if !first && errors.Is(e.err, errRefused) {
+		// The first asker's refusal, not an answer: ask as this run,
+		// within its own cap and context, outside the cache.
+		own := &sharedEntry{}
+		fetch(ctx, own)
+		return own, nil
+	}
 	if !first {
 		r.stats.cacheHits.Add(1)
+		r.stats.shared.Add(1)
 		r.trace("dns: %s %s → the batch's cache", typeString(qtype), bare(name))
 	}
 	return e, nil
@@ -175,6 +188,12 @@ func (b *Batch) ask(r *Resolver, k ledgerKey, e *sharedEntry, fetch func(context
 	defer b.asking.Done()
 	ctx, cancel := context.WithTimeout(b.ctx, maxSharedAsk)
 	defer cancel()
+	b.mu.Lock()
+	hook := b.hook
+	b.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	slot := false
 	if b.inflight != nil {
 		b.mu.Lock()
@@ -220,6 +239,17 @@ func sharedTTL(h *hopResult, err error) time.Duration {
 		return min(le.ttl, MaxNegativeTTL)
 	}
 	return 0
+}
+
+// secureTTL is sharedTTL for a DNSSEC question's whole reply.
+func secureTTL(m *dns.Msg, err error) time.Duration {
+	if err != nil {
+		return 0
+	}
+	if len(m.Answer) == 0 {
+		return min(replyTTL(m), MaxNegativeTTL)
+	}
+	return min(replyTTL(m), MaxSharedTTL)
 }
 
 // remove drops the entry e at k; b.mu held.

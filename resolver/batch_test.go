@@ -58,8 +58,8 @@ func TestBatchSharesAnswers(t *testing.T) {
 	if _, err := second.LookupIP(ctx, "ip4", "nothere.batch.test"); !resolver.IsNotFound(err) {
 		t.Fatalf("nothere from the batch's cache: %v, want NXDOMAIN", err)
 	}
-	if s := second.Stats(); s.Questions != 0 || s.CacheHits != 2 {
-		t.Errorf("the second run: %+v, want 0 questions and 2 cache hits", s)
+	if s := second.Stats(); s.Questions != 0 || s.CacheHits != 2 || s.Shared != 2 {
+		t.Errorf("the second run: %+v, want 0 questions and 2 cache hits, both the batch's", s)
 	}
 	second.LookupIP(ctx, "ip4", "zero.batch.test")
 	second.LookupIP(ctx, "ip4", "broken.batch.test")
@@ -122,6 +122,8 @@ func TestBatchMaxInflight(t *testing.T) {
 	if srv.Queries() != 1 {
 		t.Errorf("the server saw %d queries, want 1", srv.Queries())
 	}
+	// The waiting question would go on the wire when the slot frees,
+	// and outlive its run: b.Close (the cleanup) ends it.
 }
 
 // A shared question outlives the run that asked it first: when that run
@@ -199,5 +201,49 @@ func TestBatchCloseEndsQuestions(t *testing.T) {
 	}
 	if n := srv.Queries(); n != 1 {
 		t.Errorf("the server saw %d queries, want 1 (the queued question never went out)", n)
+	}
+}
+
+// A run at its question cap does not answer other runs' questions with
+// its refusal: a target waiting on a question a capped target put to
+// the batch asks it itself (a hostile target that spends its 2,000
+// questions must not make the others' lookups fail).
+func TestBatchCapIsTheRunsOwn(t *testing.T) {
+	srv := dnstest.New(t, batchZone)
+	b := resolver.NewBatch(0)
+	t.Cleanup(b.Close)
+	newRun := func() *resolver.Resolver {
+		return resolver.New(resolver.Config{Servers: []string{srv.Addr}, Batch: b, Attempts: 1})
+	}
+	capped := newRun()
+	resolver.SetMaxQuestions(capped, 0)
+	// The capped run holds the batch's entry for mail.batch.test while
+	// its refusal is made; a run asking then must still get the answer.
+	entered, release := make(chan struct{}), make(chan struct{})
+	resolver.SetBatchHook(b, func() { close(entered); <-release })
+	done := make(chan error, 1)
+	go func() {
+		_, err := capped.LookupIP(context.Background(), "ip4", "mail.batch.test")
+		done <- err
+	}()
+	<-entered
+	resolver.SetBatchHook(b, nil)
+	got := make(chan error, 1)
+	go func() {
+		_, err := newRun().LookupIP(context.Background(), "ip4", "mail.batch.test")
+		got <- err
+	}()
+	for resolver.BatchWaiters(b) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "more than 0 DNS questions") {
+		t.Fatalf("the capped run: %v, want its cap", err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("the other run got %v, want the answer", err)
+	}
+	if n := srv.Queries(); n != 1 {
+		t.Errorf("the server saw %d queries, want 1 (the other run's)", n)
 	}
 }

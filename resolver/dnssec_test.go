@@ -461,6 +461,14 @@ func TestBatchSharesSecureReplies(t *testing.T) {
 	if s := second.Stats(); s.Questions != 0 || s.CacheHits == 0 {
 		t.Errorf("second run: %+v, want 0 questions, answered from the batch", s)
 	}
+	// What the batch answered is not the run's to count against its
+	// question cap (MaxQuestions counts what it sent): a run with no
+	// questions left still validates from the batch's answers.
+	capped := newRun()
+	resolver.SetMaxQuestions(capped, 0)
+	if a := capped.LookupSecure(ctx, "mx.example.", dns.TypeA); a.Security != resolver.Secure {
+		t.Errorf("a run at its cap: %v (%s), want secure from the batch's answers", a.Security, a.Reason)
+	}
 	before := srv.Queries()
 	ips, err := second.LookupIP(ctx, "ip4", "mx.example")
 	if err != nil || len(ips) == 0 {
@@ -538,5 +546,27 @@ func TestLoadTrustAnchorsTooLarge(t *testing.T) {
 		if !errors.Is(err, inputfile.ErrTooLarge) || strings.Count(err.Error(), path) != 1 || !strings.Contains(err.Error(), "1 MiB") {
 			t.Errorf("%s: %v, want too large (1 MiB), the path named once", path, err)
 		}
+	}
+}
+
+// A trust anchor that cannot be any key's (a typo in the user's file) is
+// refused, naming the record: accepted, it made the zone bogus, with a fix
+// telling its owner to repair the DS at the registrar.
+func TestParseTrustAnchorsRefusesBrokenRecords(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"test. IN DS 13795 13 2 zz\n", `the DS of test with key tag 13795: the digest "zz" is not hexadecimal`},
+		{"test. IN DS 13795 13 2 F9D3\n", "a digest of type 2 has 2 octets, not 32"},
+		{"test. IN DS 13795 13 1 F9D3F695B8F54C9744D12C855D260EBCC01E70373D815A0A9367544137636BB2\n", "a digest of type 1 has 32 octets, not 20"},
+		{"test. IN DNSKEY 257 3 13 AAAA\n", "a key of algorithm 13 has 3 octets, not 64"},
+		{"test. IN DNSKEY 385 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=\n", "REVOKE flag"},
+	} {
+		_, err := resolver.ParseTrustAnchors(strings.NewReader(tc.text), "a.ds")
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "a.ds: ") {
+			t.Errorf("%q: %v, want an error with %q", tc.text, err, tc.want)
+		}
+	}
+	// An unknown digest type is kept (validation says it is unusable).
+	if _, err := resolver.ParseTrustAnchors(strings.NewReader("test. IN DS 1 13 9 0102\n"), "a.ds"); err != nil {
+		t.Errorf("digest type 9: %v", err)
 	}
 }

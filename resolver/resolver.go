@@ -138,6 +138,7 @@ type stats struct {
 	packets   atomic.Int64 // query packets put on the wire, retries and TCP included
 	refused   atomic.Int64 // questions never sent (offline, no servers, over the cap)
 	cacheHits atomic.Int64
+	shared    atomic.Int64 // cacheHits the batch answered
 	overlay   atomic.Int64 // questions answered from zone files
 
 	// ledger is, per question, the first asker (lowest rank) and how
@@ -196,6 +197,9 @@ type Stats struct {
 	Refused   int64 `json:"refused"`    // questions not sent: offline, no servers, over MaxQuestions
 	CacheHits int64 `json:"cache_hits"` // questions answered from the run's cache
 	Overlay   int64 `json:"overlay"`    // questions answered from --zone files
+	// Shared are the CacheHits the batch's cache answered: questions
+	// another target of the batch put on the wire (or was putting).
+	Shared int64 `json:"shared"`
 }
 
 // New returns a resolver for one run.
@@ -267,6 +271,7 @@ func (r *Resolver) Stats() Stats {
 		Refused:   s.refused.Load(),
 		CacheHits: s.cacheHits.Load(),
 		Overlay:   s.overlay.Load(),
+		Shared:    s.shared.Load(),
 	}
 }
 
@@ -540,7 +545,7 @@ type query struct {
 func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*hopResult, error) {
 	if reason := r.refusal(); reason != "" {
 		r.stats.refused.Add(1)
-		return nil, r.lookupError(name, qtype, ErrTemporary, reason, nil)
+		return nil, r.lookupError(name, qtype, ErrTemporary, reason, errRefused)
 	}
 	q := &query{name: name, qtype: qtype}
 	var failures []string

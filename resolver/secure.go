@@ -72,10 +72,6 @@ func (r *Resolver) secureResolve(ctx context.Context, name string, qtype uint16)
 		r.trace("dns: %s %s +dnssec → %s: %s, %d records", typeString(qtype), bare(name), source, rcodeString(m.Rcode), len(m.Answer)+len(m.Ns))
 		return m, source, nil
 	}
-	if reason := r.refusal(); reason != "" {
-		r.stats.refused.Add(1)
-		return nil, "", r.lookupError(name, qtype, ErrTemporary, reason, nil)
-	}
 	if r.cfg.Batch != nil {
 		return r.cfg.Batch.secure(ctx, r, name, qtype)
 	}
@@ -83,8 +79,13 @@ func (r *Resolver) secureResolve(ctx context.Context, name string, qtype uint16)
 }
 
 // secureExchange puts one DO question on the wire: attempts rounds over
-// the servers, as exchange does for plain questions.
+// the servers, as exchange does for plain questions (and, like it, within
+// the run's question cap: an answer from the batch's cache takes none).
 func (r *Resolver) secureExchange(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	if reason := r.refusal(); reason != "" {
+		r.stats.refused.Add(1)
+		return nil, "", r.lookupError(name, qtype, ErrTemporary, reason, errRefused)
+	}
 	q := &query{name: name, qtype: qtype, do: true}
 	var failures []string
 	for range r.cfg.Attempts {
