@@ -168,6 +168,16 @@ func sendFindings(s *delivery.Send, atts, all []delivery.Attempt, fallback strin
 				f.Message = fmt.Sprintf("The session with the gateway %s was not encrypted: its TLS is off (tls: none in the relays file, or --relay-tls none), so STARTTLS was not used.", where)
 				f.Fix = "Fine on a network you control; a gateway reached over the Internet should have tls: starttls (587) or implicit (465), so that mail and credentials are not sent in clear text."
 			}
+			if d.TLS == nil && d.Path == report.PathDirect && s.TLS != delivery.TLSNone {
+				// The recipient's MX offered no STARTTLS: its setup, at
+				// no cost to the sender's score, unless something on
+				// the sender's own network stripped the offer — which
+				// shows when the receiver is one that always offers it
+				// (the gmail.tls rule of the providers reads this ID).
+				f.Severity = report.Info
+				f.Message = fmt.Sprintf("The session with %s was not encrypted: it did not offer STARTTLS, so mail to this receiver goes in clear text. That is the receiver's setup, unless something between you and it removed the offer.", where)
+				f.Fix = "Nothing to fix on the sending side for this receiver. If a receiver that always offers STARTTLS (Gmail, Outlook, Yahoo) shows none here too, a firewall on your network rewrites SMTP (\"SMTP inspection\", \"fixup smtp\"): turn that off."
+			}
 			if d.TLS == nil && d.Path == report.PathDirect && s.TLS == delivery.TLSNone {
 				// The user's flag, not the server's doing.
 				f.Message = fmt.Sprintf("The session with %s was not encrypted: --tls none was given, so STARTTLS was not used.", where)

@@ -53,9 +53,9 @@ func TestSendPaths(t *testing.T) {
 		want string
 	}{
 		{"direct, accepted", delivery.Send{Path: "direct", To: to, Port: port(mx.Addr)},
-			"send.accepted pass direct\n  direct RCPT TO accepted 250 2.0.0 I'll make sure <user@example.test> gets this\nsend.no_starttls warn direct\n"},
+			"send.accepted pass direct\n  direct RCPT TO accepted 250 2.0.0 I'll make sure <user@example.test> gets this\nsend.no_starttls info direct\n"},
 		{"direct, refused at RCPT", delivery.Send{Path: "direct", To: to, Port: port(refusing.Addr)},
-			"send.rejected fail direct\n  direct RCPT TO rejected 550 5.7.1 IP listed\nsend.no_starttls warn direct\n"},
+			"send.rejected fail direct\n  direct RCPT TO rejected 550 5.7.1 IP listed\nsend.no_starttls info direct\n"},
 		{"direct, TLS required and not offered", delivery.Send{Path: "direct", To: to, Port: port(mx.Addr), TLS: delivery.TLSRequired},
 			"send.no_starttls fail direct\n  direct STARTTLS no_starttls the server does not offer STARTTLS, and TLS is required\n"},
 		{"direct, null MX", delivery.Send{Path: "direct", To: names.MustAddress("user@null.example.test"), Port: port(mx.Addr)},
@@ -67,7 +67,7 @@ func TestSendPaths(t *testing.T) {
 		// The receiver's setup, not the sender's: could not check, with
 		// or without a fallback (acceptance pass of #17).
 		{"direct, refused by a receiver whose blocklist queries fail", delivery.Send{Path: "direct", To: to, Port: port(noDNSBL.Addr)},
-			"send.rejected error direct\n  direct RCPT TO rejected 554 5.7.1 Rejected: listed at zen.spamhaus.org (127.255.255.254)\nsend.no_starttls warn direct\n"},
+			"send.rejected error direct\n  direct RCPT TO rejected 554 5.7.1 Rejected: listed at zen.spamhaus.org (127.255.255.254)\nsend.no_starttls info direct\n"},
 		{"auto: the same refusal, the relay accepts", delivery.Send{Path: "auto", To: to, Port: port(noDNSBL.Addr), Relays: relayTo(relay.Addr)},
 			"send.direct_failed error direct\n  direct RCPT TO rejected 554 5.7.1 Rejected: listed at zen.spamhaus.org (127.255.255.254)\nsend.accepted pass relay\n  relay RCPT TO accepted 250 2.0.0 I'll make sure <user@example.test> gets this\nsend.no_starttls info relay\n"},
 		{"relay only", delivery.Send{Path: "relay", To: to, Relays: relayTo(relay.Addr)},
