@@ -49,3 +49,17 @@ func TestUsageErrorsAreData(t *testing.T) {
 		})
 	}
 }
+
+// An error about a send setting of the config is shown at that key's
+// line: README's own example config (send.auth_user, the password on the
+// command line only) ran without a password as "c.yaml:1: target: needs
+// --password-env ...; for example: target: {domain: ...}".
+func TestConfigSendErrorAtItsKey(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte("target:\n  domain: example.com\n  ips: [192.0.2.1]\n  helo: mail.example.com\nsend:\n  to: a@example.net\n  auth_user: me@example.com\n"), 0o644)
+	code, _, stderr := run(t, "check", "--config", p, "--offline")
+	want := p + ":7: send.auth_user: needs --password-env VAR or --password-file FILE"
+	if code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, stderr, want)
+	}
+}
