@@ -160,12 +160,34 @@ func dnssecFindings(env Env, subject string, a *resolver.SecureAnswer) []report.
 		return []report.Finding{f}
 	}
 	ev["error"] = a.Reason
+	fix := "With zone files or a lab, give --trust-anchor FILE (the DS or DNSKEY of the signed zone at the top); otherwise use a resolver that returns DNSSEC records (DO bit), and run again."
+	if owners := anchorOwners(env.DNS.TrustAnchors()); !slices.ContainsFunc(owners, func(o string) bool { return dns.IsSubDomain(dns.Fqdn(o), dns.Fqdn(subject)) }) {
+		// --trust-anchor was given (the root's covers every name) and
+		// covers other zones: telling the user to give one was no help.
+		fix = fmt.Sprintf("The --trust-anchor given covers %s, not %s: add the DS or DNSKEY of the signed zone above %s to that file, or leave --trust-anchor out to validate from the root's.", strings.Join(owners, ", "), subject, subject)
+	}
 	return []report.Finding{{
 		ID: "dnssec.not_validated", Severity: report.Info, Subject: subject,
 		Message:  fmt.Sprintf("DNSSEC could not be validated for %s: %s. Receivers whose resolvers cannot validate it either treat it as unsigned.", subject, a.Reason),
-		Fix:      "With zone files or a lab, give --trust-anchor FILE (the DS or DNSKEY of the signed zone at the top); otherwise use a resolver that returns DNSSEC records (DO bit), and run again.",
+		Fix:      fix,
 		Evidence: ev,
 	}}
+}
+
+// anchorOwners are the zones the trust anchors are for, each once, in
+// names are written (no final dot; "." for the root).
+func anchorOwners(anchors []dns.RR) []string {
+	var out []string
+	for _, rr := range anchors {
+		o := strings.ToLower(rr.Header().Name)
+		if o != "." {
+			o = strings.TrimSuffix(o, ".")
+		}
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // bogusFix says what to do for a bogus zone, by its reason.

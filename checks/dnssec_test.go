@@ -84,6 +84,24 @@ func TestDNSSEC(t *testing.T) {
 	}
 }
 
+// A --trust-anchor that covers other zones: the fix names what it
+// covers and what to add, not "give --trust-anchor FILE", which the user
+// did. With the root's anchor (offline) the advice stays the general one.
+func TestDNSSECNotValidatedFix(t *testing.T) {
+	fs := DNSSEC(context.Background(), signedEnv(t, dnstest.SignOptions{}, true), Target{Domain: "mail.test"})
+	f, ok := find(fs, "dnssec.not_validated")
+	if !ok || f.Subject != "mx.other.test" {
+		t.Fatalf("no dnssec.not_validated for mx.other.test in %v", ids(fs))
+	}
+	if want := "The --trust-anchor given covers mail.test, not mx.other.test: add the DS or DNSKEY of the signed zone above mx.other.test"; !strings.HasPrefix(f.Fix, want) {
+		t.Errorf("fix %q\nwant it to start %q", f.Fix, want)
+	}
+	fs = DNSSEC(context.Background(), signedEnv(t, dnstest.SignOptions{}, false), Target{Domain: "mail.test"})
+	if f, ok := find(fs, "dnssec.not_validated"); !ok || !strings.HasPrefix(f.Fix, "With zone files or a lab, give --trust-anchor FILE") {
+		t.Errorf("root anchor: %+v", f)
+	}
+}
+
 // A DNS server that never answers, or refuses, leaves DNSSEC unknown:
 // dnssec.dns_error (error, the run incomplete), never the information
 // that the zone could not be validated, which reads as a clean result.

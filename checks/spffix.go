@@ -55,7 +55,16 @@ func planSPF(tree *spf.Tree, ips []netip.Addr, results []spf.Result) *spfPlan {
 	switch {
 	case fresh:
 	case len(root.Records) > 1:
-		terms = mergeSPF(root.Records)
+		// The walk stops at a name with several records: the merged
+		// record's includes were never fetched, so whether they publish
+		// SPF is not known and, with an include or redirect, the plan
+		// cannot promise to mend every permerror. What the record itself says wrong is known: ptr
+		// goes, as from a single record (an IP it let through is allowed
+		// by address below).
+		terms, removed = dropPTR(mergeSPF(root.Records))
+		if slices.ContainsFunc(terms, func(t spf.Term) bool { return t.Mechanism == "include" || t.Modifier == "redirect" }) {
+			p.complete = false
+		}
 	default:
 		terms, removed = nodeTerms(root)
 	}
@@ -154,6 +163,19 @@ func nodeTerms(n *spf.Node) (terms, removed []spf.Term) {
 		default:
 			terms = append(terms, t)
 		}
+	}
+	return terms, removed
+}
+
+// dropPTR takes the ptr terms out of terms (RFC 7208 §5.5), and lists
+// them as removed.
+func dropPTR(in []spf.Term) (terms, removed []spf.Term) {
+	for _, t := range in {
+		if t.Mechanism == "ptr" {
+			removed = append(removed, t)
+			continue
+		}
+		terms = append(terms, t)
 	}
 	return terms, removed
 }

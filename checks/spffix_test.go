@@ -22,6 +22,10 @@ redirect   TXT  "v=spf1 ip4:192.0.2.1 redirect=_spf.fix.example exp=explain.fix.
 deny       TXT  "v=spf1 -ip4:203.0.113.0/24 ip4:192.0.2.0/24 ~all"
 two        TXT  "v=spf1 ip4:192.0.2.1 redirect=_spf.fix.example"
 two        TXT  "v=spf1 ip4:192.0.2.2 exp=explain.fix.example -all"
+twoptr     TXT  "v=spf1 ptr ?all"
+twoptr     TXT  "v=spf1 a -all"
+twoinc     TXT  "v=spf1 include:gone.fix.example ?all"
+twoinc     TXT  "v=spf1 a -all"
 twoexp     TXT  "v=spf1 exp=explain.fix.example exp=other.fix.example -all"
 noall      TXT  "v=spf1 ip4:192.0.2.1 include:_spf.fix.example"
 helo       TXT  "v=spf1 ip4:192.0.2.1 -all"
@@ -50,7 +54,14 @@ func TestSPFFixRecords(t *testing.T) {
 		{"deny.fix.example", "", map[string]string{"spf.ip_fail": "v=spf1 ip4:203.0.113.5 -ip4:203.0.113.0/24 ip4:192.0.2.0/24 ~all"}},
 		// Two records: every term once, the redirect kept as an include
 		// beside the other's -all, one exp=.
-		{"two.fix.example", "", map[string]string{"spf.multiple_records": "v=spf1 ip4:192.0.2.1 ip4:192.0.2.2 exp=explain.fix.example include:_spf.fix.example ip4:203.0.113.5 -all", "spf.ip_permerror": "v=spf1 ip4:192.0.2.1 ip4:192.0.2.2 exp=explain.fix.example include:_spf.fix.example ip4:203.0.113.5 -all"}},
+		// (The walk stops at the two records, so the include was not
+		// fetched: the IP's permerror promises no complete mend.)
+		{"two.fix.example", "", map[string]string{"spf.multiple_records": "v=spf1 ip4:192.0.2.1 ip4:192.0.2.2 exp=explain.fix.example include:_spf.fix.example ip4:203.0.113.5 -all"}},
+		// Two records, one with ptr: the merged record drops it, as a
+		// single record's fix does (the record had kept it, and pasting
+		// it gave spf.ptr_mechanism). Nothing unfetched: the permerror
+		// carries the same record.
+		{"twoptr.fix.example", "", map[string]string{"spf.multiple_records": "v=spf1 a ip4:203.0.113.5 -all", "spf.ip_permerror": "v=spf1 a ip4:203.0.113.5 -all"}},
 		// A second exp= is a syntax error: dropped, not doubled.
 		{"twoexp.fix.example", "", map[string]string{"spf.syntax_error": "v=spf1 exp=explain.fix.example ip4:203.0.113.5 -all"}},
 		// No all: the IP is allowed and the record closed with ~all.
@@ -121,5 +132,25 @@ func TestSPFFixIncludedPlusAll(t *testing.T) {
 	want := []string{"v=spf1 ip4:192.0.2.9 ~all", "v=spf1 include:plusinc.fix.example ip4:203.0.113.5 -all"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// Two records, one with an include that was never fetched (the walk
+// stops at a name with several records): the IP's permerror does not
+// claim "these changes mend them all", which pasting would have shown
+// false (the dead include stays, and so does the permerror).
+func TestSPFFixMergedIncludeNotPromised(t *testing.T) {
+	env := zoneEnv(t, fixZone)
+	target := Target{Domain: "twoinc.fix.example", IPs: []netip.Addr{netip.MustParseAddr("203.0.113.5")}}
+	fs := SPF(context.Background(), env, target)
+	f, ok := find(fs, "spf.ip_permerror")
+	if !ok {
+		t.Fatalf("no spf.ip_permerror in %v", ids(fs))
+	}
+	if len(f.FixRecords) != 0 {
+		t.Errorf("spf.ip_permerror promises a complete mend of a merged record whose include was not fetched: %q %+v", f.Fix, f.FixRecords)
+	}
+	if _, ok := find(fs, "spf.multiple_records"); !ok {
+		t.Errorf("no spf.multiple_records in %v", ids(fs))
 	}
 }

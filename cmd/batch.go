@@ -60,7 +60,7 @@ func (o *checkOptions) batch(cmd *cobra.Command, env envOptions, sh shard) error
 		// A signal or --batch-timeout while the file (a pipe) was
 		// still being read: no usage error (exit 2 tells CI the
 		// arguments were wrong), but a stopped batch, exit 3.
-		fmt.Fprintf(o.streams.Err, "stopped: %s while %s was read; nothing was checked\n", o.stopReason(cmd.Context()), o.targetsName())
+		fmt.Fprintf(o.streams.Err, "stopped: %s while %s was read; nothing was checked\n", o.stopReason(cmd.Context()), errorText(o.targetsName()))
 		return exitError{report.ExitIncomplete}
 	}
 	if err != nil {

@@ -228,6 +228,9 @@ func (c *config) targetError(i int, err error) error {
 	}
 	var fe *fieldError
 	if !errors.As(err, &fe) {
+		if key := c.flagKey(err); key != "" {
+			return c.doc.keyError(key, err)
+		}
 		return c.doc.keyError(prefix, err)
 	}
 	key := prefix + "." + fe.field
@@ -240,6 +243,33 @@ func (c *config) targetError(i int, err error) error {
 		msg = "missing: " + fe.missing
 	}
 	return errors.New(c.doc.message(line, key, msg))
+}
+
+// configKeys are the file's keys for the flags whose errors can come
+// from the file's value rather than the target's.
+var configKeys = map[string]string{
+	"--auth-user":         "send.auth_user",
+	"--ca-file":           "send.ca_file",
+	"--spamhaus-key-file": "spamhaus_key_file",
+	"--to":                "send.to",
+	"--path":              "send.path",
+}
+
+// flagKey is the key of the file an error about a flag is about, when
+// the error starts with the flag's name and the file gave that key: an
+// error of "send: auth_user: me@example.com" without a password was
+// shown at "target" on line 1 with a target's example.
+func (c *config) flagKey(err error) string {
+	msg := err.Error()
+	i := strings.IndexAny(msg, " :")
+	if i < 0 {
+		return ""
+	}
+	key, ok := configKeys[msg[:i]]
+	if _, given := c.doc.lines[key]; !ok || !given {
+		return ""
+	}
+	return key
 }
 
 // path resolves a path from the file relative to the file's directory.

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -140,6 +141,32 @@ func TestPasswordFile(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("refusing the FIFO took %v", d)
+	}
+	// A file of two lines is refused before any connection: its password
+	// would hold a line break, and a relay echoing it in a reply split it
+	// into two lines, neither redacted (the first printed in clear). The
+	// same for the environment.
+	os.WriteFile(pw, []byte("line1secret\nline2secret\n"), 0o600)
+	code, stdout, stderr := run(t, append(send, "--password-file", pw)...)
+	if want := "--password-file " + pw + ": smtp: a password with a control character"; code != report.ExitUsage || !strings.Contains(stderr, want) || stdout != "" {
+		t.Errorf("two-line password file: exit %d, stdout %q, stderr %q; want exit 2 and %q", code, stdout, stderr, want)
+	}
+	if strings.Contains(stdout+stderr, "secret") {
+		t.Errorf("the refusal quotes the password: %q", stderr)
+	}
+	var out, errb strings.Builder
+	getenv := func(k string) string {
+		switch k {
+		case "PF_TEST_PW":
+			return "line1secret\nline2secret"
+		case loopbackOnlyEnv:
+			return "1"
+		}
+		return ""
+	}
+	code = Run(context.Background(), append(send, "--password-env", "PF_TEST_PW"), Streams{Out: &out, Err: &errb, Getenv: getenv})
+	if code != report.ExitUsage || !strings.Contains(errb.String(), "--password-env PF_TEST_PW: smtp: a password with a control character") {
+		t.Errorf("two-line password in the environment: exit %d, stderr %q; want exit 2", code, errb.String())
 	}
 }
 

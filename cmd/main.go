@@ -114,17 +114,40 @@ func Run(ctx context.Context, args []string, s Streams) int {
 	case errors.As(err, &ul):
 		// Several bad lines of a file: one line each, file:line first.
 		name := commandName(root, args)
-		fmt.Fprintf(s.Err, "%s: %s (see %s --help)\n", name, ul.head, name)
+		fmt.Fprintf(s.Err, "%s: %s (see %s --help)\n", name, errorText(ul.head), name)
 		for _, l := range ul.lines {
-			fmt.Fprintln(s.Err, strings.ReplaceAll(l, "\n", "; "))
+			fmt.Fprintln(s.Err, errorLine(l))
 		}
 		return report.ExitUsage
 	}
 	// Everything else is a usage error: one line, naming the bad value.
 	name := commandName(root, args)
 	msg := strings.TrimSpace(err.Error())
-	fmt.Fprintf(s.Err, "%s: %s (see %s --help)\n", name, strings.ReplaceAll(msg, "\n", "; "), name)
+	fmt.Fprintf(s.Err, "%s: %s (see %s --help)\n", name, errorText(msg), name)
 	return report.ExitUsage
+}
+
+// errorText makes an error's text one line of stderr that is data only.
+// Errors quote what the user (or, in CI, a pull request's config) gave:
+// file names, paths, values. A CR in a config's zone path ended the line
+// for the Actions runner, which splits at CR too, and let the rest start
+// a workflow command ("::warning::..."); an escape sequence drove the
+// terminal. So line breaks become "; " and the rest goes through
+// report.Sanitize.
+func errorText(s string) string {
+	return report.Sanitize(strings.ReplaceAll(s, "\n", "; "))
+}
+
+// errorLine is errorText for a line of its own (a bad line of a targets
+// file, which starts with the file's name): a leading "::" has its first
+// colon escaped, as the report writers do, so a file named "::error::x"
+// does not begin a workflow command.
+func errorLine(s string) string {
+	s = errorText(s)
+	if rest := strings.TrimLeft(s, " \t"); strings.HasPrefix(rest, "::") {
+		s = s[:len(s)-len(rest)] + `\x3a` + rest[1:]
+	}
+	return s
 }
 
 // exitError ends a run that has printed its report: the code is all

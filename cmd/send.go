@@ -472,7 +472,7 @@ func readSecret(ctx context.Context, s Streams, flag, path string) ([]byte, erro
 		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	if inputfile.OthersCanRead(fi) {
-		fmt.Fprintf(s.Err, "preflight: warning: %s %s can be read by other users (mode %04o); chmod 600 it\n", flag, path, fi.Mode().Perm())
+		fmt.Fprintf(s.Err, "preflight: warning: %s %s can be read by other users (mode %04o); chmod 600 it\n", flag, errorText(path), fi.Mode().Perm())
 	}
 	return b, nil
 }

@@ -48,6 +48,13 @@ type Message struct {
 	LongLines, Control, NonASCII int
 }
 
+// ErrBinary is Parse's error for a NUL octet in the header section. No
+// message has one (RFC 5322 §2.2 allows none, and MTAs refuse them); a
+// file that does is another kind (an Outlook .msg, a compressed file,
+// random data), which read as text gave a report of "fields" made of
+// binary data.
+var ErrBinary = errors.New("a NUL octet in the header section: a binary file, not an RFC 5322 message (save the message as text, .eml)")
+
 // Errors of Parse.
 var (
 	ErrEmpty      = errors.New("empty")
@@ -88,6 +95,9 @@ func Parse(b []byte) (*Message, error) {
 		return nil, ErrHeaderSize
 	default:
 		head, m.Body = b[:end+2], b[end+4:]
+	}
+	if bytes.IndexByte(head, 0) >= 0 {
+		return nil, ErrBinary
 	}
 	lines := strings.Split(strings.TrimSuffix(string(head), "\r\n"), "\r\n")
 	var cur []string

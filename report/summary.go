@@ -49,7 +49,7 @@ func WriteSummary(w io.Writer, r Report) error {
 		}
 		fmt.Fprintf(&b, "%d. **%s** (%s) %s\n", i+1, mdText(f.ID), f.Severity, mdText(f.Message))
 		if f.Fix != "" {
-			fmt.Fprintf(&b, "   %s\n", mdText(f.Fix))
+			writeFixText(&b, f.Fix)
 		}
 		if len(f.FixRecords) > 0 {
 			var lines []string
@@ -64,6 +64,33 @@ func WriteSummary(w io.Writer, r Report) error {
 	}
 	_, err := io.WriteString(w, b.String()+"\n")
 	return err
+}
+
+// writeFixText writes a fix's advice under its list item: each of its
+// lines a line of text, and a run of indented lines (a relays file's
+// policy lines, ready to paste) in a fenced block, indentation kept.
+// Joined into one paragraph, those lines ran together ("For the
+// receivers that refuse this IP:   policy: for-domains   domains: ..."),
+// which pasted as no valid YAML.
+func writeFixText(b *strings.Builder, fix string) {
+	lines := strings.Split(strings.TrimRight(fix, "\n"), "\n")
+	for i := 0; i < len(lines); {
+		if !strings.HasPrefix(lines[i], "  ") {
+			sep := "  " // a Markdown line break
+			if i == len(lines)-1 || strings.HasPrefix(lines[i+1], "  ") {
+				sep = ""
+			}
+			fmt.Fprintf(b, "   %s%s\n", mdText(lines[i]), sep)
+			i++
+			continue
+		}
+		var block []string
+		for ; i < len(lines) && strings.HasPrefix(lines[i], "  "); i++ {
+			block = append(block, Sanitize(lines[i]))
+		}
+		fence := fenceFor(block)
+		fmt.Fprintf(b, "\n   %s\n   %s\n   %s\n\n", fence, strings.Join(block, "\n   "), fence)
+	}
 }
 
 // verdictSummary is a verdict with what blocks it.

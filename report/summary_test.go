@@ -32,3 +32,24 @@ func TestWriteSummary(t *testing.T) {
 		}
 	}
 }
+
+// A fix's indented lines (the relays file's policy, to paste) stay lines
+// of a fenced block, not words of one paragraph; a fence inside them
+// cannot close it.
+func TestWriteSummaryFixLines(t *testing.T) {
+	r := fixture()
+	for i, f := range r.Checks[1].Findings {
+		if f.ID == "rdns.no_ptr" {
+			r.Checks[1].Findings[i].Fix = "Ask the provider.\nOr use a gateway:\n  policy: for-domains\n  domains: [gmail.com]\n  relays:\n    - {host: \"smtp.isp.example:587\"}\n  x: ```\nThen run route."
+		}
+	}
+	var b strings.Builder
+	if err := WriteSummary(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	want := "   Ask the provider\\.  \n   Or use a gateway:\n\n   ````\n     policy: for-domains\n     domains: [gmail.com]\n     relays:\n       - {host: \"smtp.isp.example:587\"}\n     x: ```\n   ````\n\n   Then run route\\.\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("summary lacks\n%s\nin\n%s", want, out)
+	}
+}

@@ -49,6 +49,25 @@ func TestCheckSecret(t *testing.T) {
 			t.Errorf("CheckSecret(%q) = %v, want ok %v", tc.pass, err, tc.ok)
 		}
 	}
+	// A control character: a two-line password file, a pasted escape. A
+	// server echoing "line1\nline2" splits it into two reply lines, and
+	// neither is the whole secret Redact looks for.
+	for _, tc := range []struct {
+		pass string
+		ok   bool
+	}{
+		{"line1secret\nline2secret", false},
+		{"secret\r\nmore", false},
+		{"sec\tret", false},
+		{"sec\x1b[31mret", false},
+		{"sec\x7fret", false},
+		{"pässwörd-ok", true},
+	} {
+		err := CheckSecret(tc.pass)
+		if (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrControlSecret) {
+			t.Errorf("CheckSecret(%q) = %v, want ok %v", tc.pass, err, tc.ok)
+		}
+	}
 	if got := Redact("ab said ab", "ab"); got != "ab said ab" {
 		t.Errorf("Redact of a two-octet secret = %q; it is refused by CheckSecret, not redacted", got)
 	}

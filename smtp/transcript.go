@@ -142,13 +142,24 @@ const MinSecretLen = 3
 // ErrShortSecret is CheckSecret's error.
 var ErrShortSecret = errors.New("smtp: passwords shorter than 3 octets are refused: one or two characters cannot be told apart from ordinary text, so they could not be hidden in transcripts and errors")
 
+// ErrControlSecret is CheckSecret's error for a password with a control
+// character.
+var ErrControlSecret = errors.New("smtp: a password with a control character (a line break: the file has more than one line; a tab, an escape) is refused: a server that echoes it would split it into lines, and the report escapes it, so the pieces could not be recognised and hidden")
+
 // CheckSecret refuses a password that Redact could not hide: one shorter
-// than MinSecretLen octets, the empty password included. Callers check
-// passwords where they are read (flag, environment, file), before any
-// connection is made.
+// than MinSecretLen octets, the empty password included, and one with a
+// control character (C0 or DEL), whose echo in a reply is split at line
+// breaks or escaped on output before Redact could match it whole.
+// Callers check passwords where they are read (flag, environment, file),
+// before any connection is made.
 func CheckSecret(password string) error {
 	if len(password) < MinSecretLen {
 		return fmt.Errorf("%w (this one has %d)", ErrShortSecret, len(password))
+	}
+	for i := 0; i < len(password); i++ {
+		if c := password[i]; c < 0x20 || c == 0x7f {
+			return fmt.Errorf("%w (0x%02x at octet %d)", ErrControlSecret, c, i+1)
+		}
 	}
 	return nil
 }
