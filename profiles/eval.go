@@ -23,13 +23,25 @@ const (
 
 // run is what a report says that the tests read.
 type run struct {
-	findings []report.Finding
+	findings []finding
 	ips      []netip.Addr
 	met      map[string]bool // Rule.Needs kinds the run includes
 }
 
+// finding is a report's finding with its subject read as an IP once
+// (ip is invalid when the subject is a domain, a list, a host): every
+// per-IP test of every rule asks.
+type finding struct {
+	report.Finding
+	ip netip.Addr
+}
+
 func newRun(rep report.Report) run {
-	r := run{findings: rep.Findings(), met: map[string]bool{}}
+	r := run{met: map[string]bool{}}
+	for _, f := range rep.Findings() {
+		ip, _ := netip.ParseAddr(f.Subject)
+		r.findings = append(r.findings, finding{Finding: f, ip: ip})
+	}
 	for _, s := range rep.Target.IPs {
 		if ip, err := netip.ParseAddr(s); err == nil {
 			r.ips = append(r.ips, ip)
@@ -256,25 +268,20 @@ func (r run) leaf(t Test) (state, []string) {
 	if t.Family != 0 {
 		ips = slices.DeleteFunc(slices.Clone(ips), func(ip netip.Addr) bool { return (t.Family == 6) != (ip.Is6() && !ip.Is4In6()) })
 	}
-	about := func(f report.Finding) bool {
+	about := func(f finding) bool {
 		if t.Path != "" && f.Path != t.Path {
 			return false
 		}
-		if !t.PerIP {
-			return true
-		}
-		ip, err := netip.ParseAddr(f.Subject)
-		return err != nil || slices.Contains(ips, ip)
+		return !t.PerIP || !f.ip.IsValid() || slices.Contains(ips, f.ip)
 	}
 	checks := map[string]bool{}
 	for _, id := range baseIDs(append(slices.Clone(t.Pass), t.Fail...)) {
 		c, _, _ := strings.Cut(id, ".")
 		checks[c] = true
 	}
-	named := func(specs []string, f report.Finding) bool {
+	named := func(specs []string, f finding) bool {
 		return slices.ContainsFunc(specs, func(s string) bool {
-			q, _ := parseQualifier(s) // checked when the table was loaded
-			return q.matches(f.ID, f.Subject, f.Evidence)
+			return qualifierOf(s).matches(f.ID, f.Subject, f.Evidence)
 		})
 	}
 	var passIDs, failIDs []string
@@ -284,7 +291,7 @@ func (r run) leaf(t Test) (state, []string) {
 		if !about(f) {
 			continue
 		}
-		if _, err := netip.ParseAddr(f.Subject); t.IPsOnly && err != nil && f.Severity != report.Error {
+		if t.IPsOnly && !f.ip.IsValid() && f.Severity != report.Error {
 			continue
 		}
 		switch {

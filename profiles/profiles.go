@@ -349,6 +349,20 @@ func parseQualifier(s string) (qualifier, error) {
 	return q, nil
 }
 
+// qualifiers are the table's finding specs parsed, each once: a batch
+// judges every target by the same few hundred.
+var qualifiers sync.Map // string → qualifier
+
+// qualifierOf is the parsed spec s, checked when the table was loaded.
+func qualifierOf(s string) qualifier {
+	if q, ok := qualifiers.Load(s); ok {
+		return q.(qualifier)
+	}
+	q, _ := parseQualifier(s)
+	qualifiers.Store(s, q)
+	return q
+}
+
 // matches reports whether a finding of this ID and evidence is one the
 // qualifier names.
 func (q qualifier) matches(id, subject string, ev map[string]any) bool {
