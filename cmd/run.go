@@ -59,11 +59,15 @@ type runner struct {
 // under their apexes would be wrong.
 func (g *globalOptions) newRunner(ctx context.Context, opts envOptions) (*runner, error) {
 	overlay, err := resolver.LoadOverlayOver(ctx, g.configZones, g.zones)
+	where := "--zone"
+	if _, ok := errors.AsType[*resolver.BaseZoneError](err); ok {
+		where = g.configFile + ": zones" // the config file's, not a flag's
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("--zone: %w (the zone files must load within --timeout %s)", err, g.timeout)
+		return nil, fmt.Errorf("%s: %w (the zone files must load within --timeout %s)", where, err, g.timeout)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--zone: %w", err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	rn := &runner{g: g, trace: g.tracer(), opts: opts, catalog: checks.Catalog()}
 	rn.cfg = resolver.Config{Overlay: overlay, Offline: g.offline, Trace: rn.trace, Keys: rbl.Keys(opts.lists)}

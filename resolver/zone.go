@@ -356,6 +356,13 @@ func LoadOverlay(ctx context.Context, paths ...string) (*Overlay, error) {
 	return LoadOverlayOver(ctx, nil, paths)
 }
 
+// BaseZoneError is an error of LoadOverlayOver's base zones (a config
+// file's), so the caller can name where they were given.
+type BaseZoneError struct{ Err error }
+
+func (e *BaseZoneError) Error() string { return e.Err.Error() }
+func (e *BaseZoneError) Unwrap() error { return e.Err }
+
 // LoadOverlayOver is LoadOverlay of base and over together, where a zone
 // of over replaces the zone of base with the same apex (a --zone file
 // over a config file's zones: the command line wins). Two zones with one
@@ -364,14 +371,14 @@ func LoadOverlayOver(ctx context.Context, base, over []string) (*Overlay, error)
 	b := newZoneBudget()
 	under, err := loadZones(ctx, b, base)
 	if err != nil {
-		return nil, err
+		return nil, &BaseZoneError{err}
 	}
 	top, err := loadZones(ctx, b, over)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := NewOverlay(under...); err != nil {
-		return nil, err
+		return nil, &BaseZoneError{err}
 	}
 	replaced := map[string]bool{}
 	for _, z := range top {

@@ -85,3 +85,18 @@ func TestRedactEveryAlignment(t *testing.T) {
 		}
 	}
 }
+
+// A server that echoes the password in another letter case (an
+// upper-casing relay) does not get it printed (r1's review).
+func TestRedactAnyCase(t *testing.T) {
+	const pass = "Correct-Horse-9876"
+	for _, in := range []string{"535 bad CORRECT-HORSE-9876", "535 correct-horse-9876 and Correct-Horse-9876", "CoRrEcT-HoRsE-9876"} {
+		got := Redact(in, pass)
+		if strings.Contains(strings.ToLower(got), strings.ToLower(pass)) {
+			t.Errorf("Redact(%q) = %q", in, got)
+		}
+	}
+	if got := Redact("nothing here", pass); got != "nothing here" {
+		t.Errorf("Redact changed %q", got)
+	}
+}

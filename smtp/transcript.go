@@ -104,11 +104,34 @@ func Redact(s string, secrets ...string) string {
 		if len(sec) < MinSecretLen {
 			continue
 		}
-		for _, f := range secretForms(sec) {
+		s = replaceFold(s, sec, "<redacted>") // a server may echo it upper-cased
+		for _, f := range secretForms(sec)[1:] {
 			s = strings.ReplaceAll(s, f, "<redacted>")
 		}
 	}
 	return s
+}
+
+// replaceFold replaces every occurrence of old in s, in any letter case
+// (strings.EqualFold over the same number of octets), by repl.
+func replaceFold(s, old, repl string) string {
+	var b strings.Builder
+	done := 0 // s[:done] is in b
+	for i := 0; i+len(old) <= len(s); {
+		if strings.EqualFold(s[i:i+len(old)], old) {
+			b.WriteString(s[done:i])
+			b.WriteString(repl)
+			i += len(old)
+			done = i
+			continue
+		}
+		i++
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
 }
 
 // Lines returns the transcript, secrets redacted.
