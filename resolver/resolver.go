@@ -98,7 +98,7 @@ type Config struct {
 // never ask the same question twice.
 type Resolver struct {
 	cfg   Config
-	cache sync.Map // key → *entry
+	cache sync.Map // key → *runEntry[*hopResult]
 	// stats are the run's: views and ForServer resolvers share them.
 	stats *stats
 	// admitted counts the questions this resolver (with its asker
@@ -118,7 +118,7 @@ type Resolver struct {
 	byServer sync.Map // server → *Resolver
 	// secure holds, in the run's resolver, the replies to DNSSEC (DO)
 	// questions, apart from the plain answers (secure.go).
-	secure sync.Map // key → *secureEntry
+	secure sync.Map // key → *runEntry[secureReply]
 }
 
 type key struct {
@@ -126,9 +126,10 @@ type key struct {
 	qtype uint16
 }
 
-type entry struct {
+// runEntry is one question's outcome, kept for the run (once).
+type runEntry[T any] struct {
 	done  chan struct{}
-	ans   *hopResult
+	val   T
 	err   error
 	retry bool // the asker's context ended: ask again
 }
@@ -357,38 +358,44 @@ type hopResult struct {
 	ttl    time.Duration // how long a batch may keep it (replyTTL)
 }
 
-// hop answers one question once per run. Identical questions in flight
-// wait for the first; answers and errors are kept for the run, except an
-// error caused by the asker's own context ending.
+// hop answers one plain question once per run (once).
 func (r *Resolver) hop(ctx context.Context, name string, qtype uint16) (*hopResult, error) {
-	root := r.root()
-	k := key{name, qtype}
+	return once(ctx, r, &r.root().cache, key{name, qtype}, func() (*hopResult, error) {
+		return r.resolve(ctx, name, qtype)
+	})
+}
+
+// once answers the question k once per run from the run's map m (plain
+// answers or DNSSEC replies): identical questions in flight wait for the
+// first asker's ask, and its outcome is kept for the run, except an
+// error caused by that asker's own context ending (someone with more
+// time may ask again).
+func once[T any](ctx context.Context, r *Resolver, m *sync.Map, k key, ask func() (T, error)) (T, error) {
 	r.stats.asked(ledgerKey{r.scope, k}, r.rank)
 	for {
-		e := &entry{done: make(chan struct{})}
-		v, loaded := root.cache.LoadOrStore(k, e)
+		e := &runEntry[T]{done: make(chan struct{})}
+		v, loaded := m.LoadOrStore(k, e)
 		if !loaded {
-			e.ans, e.err = r.resolve(ctx, name, qtype)
+			e.val, e.err = ask()
 			if e.err != nil && expired(ctx) {
-				// Our caller gave up; someone with more time may ask
-				// again. Don't keep the failure.
-				root.cache.Delete(k)
+				m.Delete(k)
 				e.retry = true
 			}
 			close(e.done)
-			return e.ans, e.err
+			return e.val, e.err
 		}
-		e = v.(*entry)
+		e = v.(*runEntry[T])
 		select {
 		case <-e.done:
 		case <-ctx.Done():
-			return nil, r.lookupError(name, qtype, ErrTemporary, ctxReason(ctx), ctx.Err())
+			var zero T
+			return zero, r.lookupError(k.name, k.qtype, ErrTemporary, ctxReason(ctx), ctx.Err())
 		}
 		if e.retry && !expired(ctx) {
 			continue // the first asker ran out of time; we have not
 		}
 		r.stats.cacheHits.Add(1)
-		return e.ans, e.err
+		return e.val, e.err
 	}
 }
 

@@ -8,50 +8,25 @@ import (
 	"github.com/miekg/dns"
 )
 
-// secureEntry is one DNSSEC question's reply, kept for the run like the
-// plain answers (hop), in the run resolver's secure map.
-type secureEntry struct {
-	done   chan struct{}
+// secureReply is one DNSSEC question's reply and where it came from,
+// kept for the run like the plain answers (once), in the run resolver's
+// secure map.
+type secureReply struct {
 	msg    *dns.Msg
 	source string
-	err    error
-	retry  bool
 }
 
 // message asks one question with the DO and CD bits and returns the whole
 // reply (RRSIGs, NSEC and NSEC3 records, the authority section) for the
 // validator: the overlay's zone answers when it holds the name, else the
 // servers. A reply with an RCODE other than NOERROR or NXDOMAIN, or none,
-// is a temporary *LookupError. Identical questions in flight wait for the
-// first and replies are kept for the run, as in hop.
+// is a temporary *LookupError. Asked once per run (once).
 func (r *Resolver) message(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
-	root := r.root()
-	k := key{name, qtype}
-	r.stats.asked(ledgerKey{r.scope, k}, r.rank)
-	for {
-		e := &secureEntry{done: make(chan struct{})}
-		v, loaded := root.secure.LoadOrStore(k, e)
-		if !loaded {
-			e.msg, e.source, e.err = r.secureResolve(ctx, name, qtype)
-			if e.err != nil && expired(ctx) {
-				root.secure.Delete(k)
-				e.retry = true
-			}
-			close(e.done)
-			return e.msg, e.source, e.err
-		}
-		e = v.(*secureEntry)
-		select {
-		case <-e.done:
-		case <-ctx.Done():
-			return nil, "", r.lookupError(name, qtype, ErrTemporary, ctxReason(ctx), ctx.Err())
-		}
-		if e.retry && !expired(ctx) {
-			continue
-		}
-		r.stats.cacheHits.Add(1)
-		return e.msg, e.source, e.err
-	}
+	rep, err := once(ctx, r, &r.root().secure, key{name, qtype}, func() (secureReply, error) {
+		m, source, err := r.secureResolve(ctx, name, qtype)
+		return secureReply{m, source}, err
+	})
+	return rep.msg, rep.source, err
 }
 
 // secureResolve asks the overlay or the servers one DO question. A DS
